@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app import clock
+from app.auth import service
+from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserRead, UserUpdate
+from app.dependencies import Admin, CurrentSettings, CurrentUser, DbSession, Keys, bearer_token
+from app.enums import Role
+from app.errors import Forbidden, Unauthorized
+from app.throttle import Throttle, client_bucket, key_bucket
+
+router = APIRouter(prefix="/api/v1", tags=["staff"])
+
+
+@router.post("/auth/login", response_model=LoginOut)
+def login(body: LoginIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> LoginOut:
+    """Exchange e-mail and password for a staff bearer token.
+
+    Any failure is the same 401, whether or not the e-mail exists. After repeated failures for
+    one e-mail address or from one client, further attempts get 429 with Retry-After.
+    """
+    throttle: Throttle = request.app.state.login_throttle
+    email = service.normalise_email(body.email)
+    buckets = [key_bucket(keys, "login", email), client_bucket(keys, "login", request.client.host if request.client else None)]
+    throttle.check(buckets)
+    user = service.authenticate(session, request.app.state.passwords, email=email, password=body.password)
+    if user is None:
+        throttle.fail(buckets)
+        raise Unauthorized("The e-mail address or password is not right.")
+    throttle.succeed(buckets[:1])
+    token, expires = service.start_session(session, user=user, minutes=settings.staff_token_minutes)
+    return LoginOut(token=token, expires_at=clock.rfc3339(expires) or "", user=UserRead.model_validate(user))
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, user: CurrentUser, session: DbSession) -> Response:
+    """Revoke the token used for this request."""
+    service.end_session(session, user=user, token=bearer_token(request) or "")
+    return Response(status_code=204)
+
+
+@router.get("/auth/me", response_model=UserRead)
+def me(user: CurrentUser) -> UserRead:
+    """The signed-in staff user."""
+    return UserRead.model_validate(user)
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(user: CurrentUser, session: DbSession, role: Role | None = Query(default=None)) -> list[UserRead]:
+    """All staff accounts (admin). Safeguarding may list HR contacts with `?role=hr` to assign one."""
+    if not user.has(Role.ADMIN):
+        if not (user.has(Role.SAFEGUARDING) and role == Role.HR):
+            raise Forbidden("Your role does not allow this.")
+    return [UserRead.model_validate(u) for u in service.list_users(session, role=role)]
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(body: UserCreate, request: Request, admin: Admin, session: DbSession) -> UserRead:
+    """Create a staff account (admin)."""
+    user = service.create_user(
+        session,
+        request.app.state.passwords,
+        email=str(body.email),
+        name=body.name,
+        roles=body.roles,
+        password=body.password,
+        by=service.actor(admin),
+    )
+    return UserRead.model_validate(user)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbSession) -> UserRead:
+    """Change a user's roles, name or whether the account is active (admin). Deactivating signs them out."""
+    user = service.update_user(
+        session, user_id=user_id, roles=body.roles, active=body.active, name=body.name, by=service.actor(admin)
+    )
+    return UserRead.model_validate(user)

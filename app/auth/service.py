@@ -1,0 +1,153 @@
+"""Staff users and sessions. Services flush, never commit; the request's session commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.auth.models import StaffSession, User, UserRole
+from app.auth.passwords import Passwords
+from app.enums import Role
+from app.errors import Conflict, NotFound
+
+STAFF_PREFIX = "sst_"
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def actor(user: User) -> Actor:
+    return Actor(label=user.email, user_id=user.id)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user behind a live staff token. Reporter tokens never match (other prefix, other table)."""
+    if not token.startswith(STAFF_PREFIX):
+        return None
+    row = session.scalar(
+        select(StaffSession).where(
+            StaffSession.token_hash == token_hash(token),
+            StaffSession.revoked_at.is_(None),
+            StaffSession.expires_at > clock.now(),
+        )
+    )
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def authenticate(session: Session, passwords: Passwords, *, email: str, password: str) -> User | None:
+    """The user if the password is right, else None; unknown e-mails take as long as wrong passwords."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    ok = passwords.verify(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    return user
+
+
+def start_session(session: Session, *, user: User, minutes: int) -> tuple[str, datetime]:
+    token = STAFF_PREFIX + secrets.token_urlsafe(32)
+    expires = clock.now() + timedelta(minutes=minutes)
+    session.add(StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires))
+    audit.record(session, actor(user), "auth.login", target=str(user.id))
+    session.flush()
+    return token, expires
+
+
+def end_session(session: Session, *, user: User, token: str) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_hash == token_hash(token), StaffSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    audit.record(session, actor(user), "auth.logout", target=str(user.id))
+
+
+def list_users(session: Session, *, role: Role | None = None) -> list[User]:
+    q = select(User).order_by(User.name, User.email)
+    if role is not None:
+        q = q.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    return list(session.scalars(q).all())
+
+
+def create_user(
+    session: Session,
+    passwords: Passwords,
+    *,
+    email: str,
+    name: str,
+    roles: list[Role],
+    password: str,
+    by: Actor,
+) -> User:
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("A user with this e-mail address already exists.")
+    user = User(email=email, name=name, password_hash=passwords.hash(password))
+    user.set_roles(roles)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("A user with this e-mail address already exists.") from None
+    audit.record(session, by, "user.create", target=str(user.id))
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), UserRole.role == Role.ADMIN)
+    ) or 0
+
+
+def update_user(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    roles: list[Role] | None,
+    active: bool | None,
+    name: str | None,
+    by: Actor,
+) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    was_admin = user.active and user.has(Role.ADMIN)
+    if roles is not None:
+        user.set_roles(roles)
+    if active is not None:
+        user.active = active
+    if name is not None:
+        user.name = name
+    session.flush()
+    if was_admin and not (user.active and user.has(Role.ADMIN)) and _active_admins(session) == 0:
+        raise Conflict("This would leave no active administrator.")
+    if active is False:
+        # A deactivated account is signed out everywhere at once.
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
+    audit.record(session, by, "user.update", target=str(user.id))
+    return user

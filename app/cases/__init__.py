@@ -1,0 +1,1 @@
+"""Cases: intake records, triage, HR point of contact, exclusions, notes, messages, closure, retention."""

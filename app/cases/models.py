@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, IdMixin, TimestampMixin
+from app.enums import About, Channel, Outcome, Risk, Sender, Status, db_enum
+
+
+class Case(IdMixin, TimestampMixin, Base):
+    """A concern. Text and identity are ciphertext under the case's own data key (`*_ct`)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_month_theme", "received_month", "primary_theme"),)
+
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[Channel] = mapped_column(db_enum(Channel, "channel"))
+    status: Mapped[Status] = mapped_column(db_enum(Status, "status"), default=Status.RECEIVED, index=True)
+    anonymous: Mapped[bool] = mapped_column(default=True)
+    about: Mapped[About] = mapped_column(db_enum(About, "about"), default=About.SELF)
+    description_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # HMAC of the normalised receipt, keyed from the key ring: one indexed lookup, never a scan.
+    receipt_lookup: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    reporter_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    suggested_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_theme: Mapped[str | None] = mapped_column(ForeignKey("themes.slug"))
+    risk: Mapped[Risk] = mapped_column(db_enum(Risk, "risk"), default=Risk.STANDARD)
+    wishes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hr_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
+    received_at: Mapped[datetime]
+    # Kept after purge for statistics: the month only, never the day.
+    received_month: Mapped[str] = mapped_column(String(7))
+    out_of_hours: Mapped[bool] = mapped_column(default=False)
+    duration_minutes: Mapped[int | None]
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    triaged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[Outcome | None] = mapped_column(db_enum(Outcome, "outcome"))
+    closing_summary_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    retain_until: Mapped[date | None]
+    purged_at: Mapped[datetime | None]
+
+    themes: Mapped[list["CaseTheme"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="CaseTheme.theme_slug"
+    )
+
+    @property
+    def theme_slugs(self) -> list[str]:
+        return [t.theme_slug for t in self.themes]
+
+
+class CaseTheme(Base):
+    __tablename__ = "case_themes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    theme_slug: Mapped[str] = mapped_column(ForeignKey("themes.slug"), primary_key=True)
+
+
+class CaseKey(Base):
+    """The case's data key, wrapped by a master key. Destroying it shreds the case."""
+
+    __tablename__ = "case_keys"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    kek_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    destroyed_at: Mapped[datetime | None]
+
+
+class Message(IdMixin, TimestampMixin, Base):
+    """The two-way thread between the reporter and staff."""
+
+    __tablename__ = "messages"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[Sender] = mapped_column(db_enum(Sender, "sender"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Note(IdMixin, TimestampMixin, Base):
+    """Internal notes; never shown to the reporter."""
+
+    __tablename__ = "notes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Exclusion(IdMixin, TimestampMixin, Base):
+    """A user who must never see, be assigned or be told of this case."""
+
+    __tablename__ = "exclusions"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Feedback(TimestampMixin, Base):
+    """The reporter's closing survey. Ratings survive purge for statistics; the comment does not."""
+
+    __tablename__ = "feedback"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    listened_to: Mapped[int]
+    kept_informed: Mapped[int]
+    support_suitable: Mapped[int]
+    would_recommend: Mapped[int]
+    comment_ct: Mapped[bytes | None] = mapped_column(LargeBinary)

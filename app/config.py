@@ -1,0 +1,150 @@
+"""Settings: one object, read from `SAFESHARE_*` environment variables and a `.env` file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_OFFICE_RE = re.compile(
+    r"^\s*(?P<d1>[A-Za-z]{3})(?:-(?P<d2>[A-Za-z]{3}))?\s+"
+    r"(?P<t1>\d{2}:\d{2})-(?P<t2>\d{2}:\d{2})\s+(?P<tz>\S+)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Office hours such as `Mon-Fri 08:00-17:00 Europe/London`; anything else is out of hours."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, text: str) -> "OfficeHours":
+        m = _OFFICE_RE.match(text)
+        if not m:
+            raise ValueError("expected e.g. 'Mon-Fri 08:00-17:00 Europe/London'")
+        d1, d2 = m["d1"].lower(), (m["d2"] or m["d1"]).lower()
+        if d1 not in _DAYS or d2 not in _DAYS:
+            raise ValueError(f"unknown day in {text!r}")
+        i, j = _DAYS.index(d1), _DAYS.index(d2)
+        days = {(i + k) % 7 for k in range(((j - i) % 7) + 1)}
+        try:
+            start = time.fromisoformat(m["t1"])
+            end = time.fromisoformat(m["t2"])
+        except ValueError as exc:
+            raise ValueError(f"bad time in {text!r}") from exc
+        if end <= start:
+            raise ValueError("office hours must end after they start")
+        try:
+            tz = ZoneInfo(m["tz"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {m['tz']!r}") from exc
+        return cls(frozenset(days), start, end, tz)
+
+    def is_out_of_hours(self, at: datetime) -> bool:
+        local = at.astimezone(self.tz)
+        inside = local.weekday() in self.days and self.start <= local.time() < self.end
+        return not inside
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAFESHARE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite:///./var/safeshare.db"
+    key_file: Path = Path("./var/keys.json")
+    min_cell: int = Field(default=3, ge=1)
+    checkin_first_days: int = Field(default=7, ge=1)
+    checkin_interval_days: int = Field(default=14, ge=1)
+    office_hours: str = "Mon-Fri 08:00-17:00 Europe/London"
+    retention_years: int = Field(default=6, ge=1)
+
+    # Sessions
+    staff_token_minutes: int = Field(default=480, ge=1)
+    reporter_token_minutes: int = Field(default=30, ge=1)
+
+    # Request bodies: 64 KiB for JSON in general; the intake routes take more because a
+    # 20,000-character description can need up to 120 KB once JSON escapes it.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_report_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # Throttling of logins and receipt redemption (shared by every process through the database).
+    login_max_failures: int = Field(default=5, ge=1)
+    receipt_max_failures: int = Field(default=10, ge=1)
+    throttle_window_seconds: int = Field(default=900, ge=1)
+
+    # argon2id for staff passwords. Defaults are RFC 9106's second recommended option
+    # (64 MiB, t=3, p=4), stronger than OWASP's minimum (19 MiB, t=2, p=1).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Mail for check-in reminders
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "safeshare@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Words on the public pages
+    organisation_name: str = "the Service"
+    other_routes_html: str = (
+        "<li>Talk to your line manager or another manager you trust.</li>"
+        "<li>Contact your trade union representative.</li>"
+        "<li>Call Protect, the independent whistleblowing charity, on 020 3117 2520 "
+        "(free, confidential advice).</li>"
+        "<li>If someone is in immediate danger, call 999.</li>"
+    )
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        scheme = v.split(":", 1)[0]
+        if scheme not in {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}:
+            raise ValueError(f"unknown database scheme {scheme!r}; use sqlite:/// or postgresql+psycopg://")
+        if scheme == "postgresql":
+            v = "postgresql+psycopg" + v[len("postgresql"):]
+        return v
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, v: str) -> str:
+        OfficeHours.parse(v)
+        return v
+
+    @cached_property
+    def hours(self) -> OfficeHours:
+        return OfficeHours.parse(self.office_hours)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """A bad setting, with a one-line message naming it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "SAFESHARE_" + str(err["loc"][0]).upper() if err["loc"] else "SAFESHARE_?"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {msg}") from None

@@ -1,0 +1,1 @@
+"""Encryption at rest: the key ring, envelope encryption with per-case data keys, receipt codes."""

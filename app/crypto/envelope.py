@@ -1,0 +1,72 @@
+"""Envelope encryption: AES-256-GCM data keys per case, wrapped by the active master key.
+
+Every ciphertext is bound by its associated data to the table, column and row it belongs to,
+so a ciphertext copied into another row or column fails to decrypt instead of showing the
+wrong text (the idea Hush Line and GlobaLeaks use).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from app.crypto.keyring import KeyRing
+
+_VERSION = b"\x01"
+_NONCE = 12
+
+
+class DecryptionError(Exception):
+    """A ciphertext did not authenticate: wrong key, wrong row or column, or tampering."""
+
+
+class Shredded(Exception):
+    """The case's data key was destroyed; its text is gone for good."""
+
+
+def _ad(table: str, column: str, row_id: uuid.UUID | str) -> bytes:
+    return f"safeshare:v1:{table}:{column}:{row_id}".encode()
+
+
+def seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, ad)
+
+
+def open_(key: bytes, blob: bytes, ad: bytes) -> bytes:
+    if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
+        raise DecryptionError("not a Safe Share ciphertext")
+    try:
+        return AESGCM(key).decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], ad)
+    except InvalidTag:
+        raise DecryptionError("ciphertext does not authenticate") from None
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes) -> tuple[str, bytes]:
+    kek_id, kek = ring.active_kek
+    return kek_id, seal(kek, dek, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+
+
+def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes) -> bytes:
+    return open_(ring.kek(kek_id), wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+
+
+class CaseCipher:
+    """Encrypts and decrypts the fields of one case with its data key."""
+
+    def __init__(self, case_id: uuid.UUID, dek: bytes) -> None:
+        self.case_id = case_id
+        self._dek = dek
+
+    def encrypt(self, table: str, column: str, row_id: uuid.UUID | str, text: str) -> bytes:
+        return seal(self._dek, text.encode("utf-8"), _ad(table, column, row_id))
+
+    def decrypt(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> str:
+        return open_(self._dek, blob, _ad(table, column, row_id)).decode("utf-8")

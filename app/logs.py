@@ -1,0 +1,132 @@
+"""Structured (JSON-lines) logging that never carries addresses, tokens, receipts or case text.
+
+The access log is our own: method, route, status and time only. Uvicorn's access log is off,
+because it prints the client's address. A redacting filter is a second line of defence for
+anything a library might log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import clock
+
+_REDACTIONS = [
+    (re.compile(r"\b(?:sst|ssr)_[A-Za-z0-9_\-]{20,}"), "[token]"),
+    (re.compile(r"(?i)bearer\s+\S+"), "Bearer [token]"),
+    (re.compile(r"\b[0-9A-Za-z]{4}(?:[- ]?[0-9A-Za-z]{4}){5}\b"), "[receipt?]"),
+    # Any IPv4 address but the server's own bind addresses (loopback, all interfaces).
+    (re.compile(r"\b(?!127\.0\.0\.1\b|0\.0\.0\.0\b)(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
+    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "[ip]"),
+]
+_STD = set(vars(logging.LogRecord("x", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    for pattern, repl in _REDACTIONS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": clock.rfc3339(clock.now()),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STD and not key.startswith("_") and key not in {"color_message"}:
+                doc[key] = redact(str(value)) if isinstance(value, str) else value
+        if record.exc_info and record.exc_info[0] is not None:
+            # The type only: a traceback's locals and messages can hold case text.
+            doc["error_type"] = record.exc_info[0].__name__
+        return json.dumps(doc, default=str)
+
+
+def configure(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    logging.getLogger("alembic").setLevel("WARNING")
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.disabled = True
+
+
+access_log = logging.getLogger("safeshare.access")
+
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+     b"frame-ancestors 'none'; base-uri 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    (b"cache-control", b"no-store"),
+]
+# The interactive API docs load Swagger UI from its CDN; only that page gets a wider policy.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SecurityAndAccessLog:
+    """Adds the security headers to every response and logs one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        path = scope.get("path", "")
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in {k2 for k2, _ in SECURITY_HEADERS}]
+                for k, v in SECURITY_HEADERS:
+                    if k == b"content-security-policy" and path in ("/docs", "/docs/oauth2-redirect"):
+                        v = DOCS_CSP
+                    headers.append((k, v))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": getattr(route, "path", None) or "(unmatched)",
+                    "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                },
+            )

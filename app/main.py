@@ -1,0 +1,73 @@
+"""The application factory: settings, database, key ring, routers, problem+json and headers."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import errors
+from app.audit.router import router as audit_router
+from app.auth.passwords import Passwords
+from app.auth.router import router as auth_router
+from app.config import Settings, load_settings
+from app.crypto.keyring import KeyRing
+from app.db import make_engine, make_sessionmaker
+from app.logs import SecurityAndAccessLog
+from app.cases.router import router as cases_router
+from app.checkins.router import router as checkins_router
+from app.reports.router import router as reports_router
+from app.stats.router import router as stats_router
+from app.themes.router import router as themes_router
+from app.web.router import router as web_router
+from app.throttle import Throttle
+from app.web import STATIC_DIR
+
+log = logging.getLogger("safeshare")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="Safe Share",
+        version="1.0",
+        description=(
+            "Confidential concern reporting for staff. Errors are RFC 9457 problem documents; "
+            "times are RFC 3339 in UTC. Staff use a bearer token from `/api/v1/auth/login`; "
+            "reporters use a bearer token from `/api/v1/reporter/session`. The two never mix."
+        ),
+        max_body_size=settings.max_body_bytes,
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.keyring = KeyRing.load_or_create(settings.key_file)
+    app.state.passwords = Passwords(settings)
+    app.state.login_throttle = Throttle(
+        app.state.sessionmaker, limit=settings.login_max_failures, window_seconds=settings.throttle_window_seconds
+    )
+    app.state.receipt_throttle = Throttle(
+        app.state.sessionmaker, limit=settings.receipt_max_failures, window_seconds=settings.throttle_window_seconds
+    )
+
+    errors.install(app)
+    for router in _routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityAndAccessLog)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    return [
+        auth_router,
+        audit_router,
+        themes_router,
+        reports_router,
+        cases_router,
+        checkins_router,
+        stats_router,
+        web_router,
+    ]

@@ -1,0 +1,16 @@
+"""Every model, imported once so the metadata is complete (Alembic, tests)."""
+
+from app.audit.models import AuditEvent
+from app.auth.models import StaffSession, User, UserRole
+from app.cases.models import Case, CaseKey, CaseTheme, Exclusion, Feedback, Message, Note
+from app.checkins.models import CheckIn
+from app.db import Base
+from app.reports.models import IdempotencyRecord, ReporterSession
+from app.themes.models import Theme
+from app.throttle import ThrottleBucket
+
+__all__ = [
+    "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "Exclusion", "Feedback",
+    "IdempotencyRecord", "Message", "Note", "ReporterSession", "StaffSession", "Theme",
+    "ThrottleBucket", "User", "UserRole",
+]

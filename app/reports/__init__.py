@@ -1,0 +1,1 @@
+"""Intake of concerns, receipts, the reporter's own session, messages and feedback."""

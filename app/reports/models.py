@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, TimestampMixin
+
+
+class ReporterSession(TimestampMixin, Base):
+    """A reporter signed in with their receipt. Only a SHA-256 of the bearer token is kept."""
+
+    __tablename__ = "reporter_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(TimestampMixin, Base):
+    """A submission's Idempotency-Key. The stored response (with the receipt) is encrypted under a
+    key derived from the Idempotency-Key itself, so only the client that holds it can read it."""
+
+    __tablename__ = "idempotency_keys"
+
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    state: Mapped[str] = mapped_column(String(16))  # in_progress | done
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    response_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime]

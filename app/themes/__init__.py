@@ -1,0 +1,1 @@
+"""The editable list of themes and the automatic theme suggester."""

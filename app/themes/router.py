@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.auth.service import actor
+from app.dependencies import Admin, DbSession
+from app.themes import service
+from app.themes.schemas import ThemeCreate, ThemeRead, ThemeUpdate
+
+router = APIRouter(prefix="/api/v1", tags=["themes"])
+
+
+@router.get("/themes", response_model=list[ThemeRead])
+def list_themes(session: DbSession) -> list[ThemeRead]:
+    """Every theme, active or retired, in display order (no sign-in needed)."""
+    return [ThemeRead.model_validate(t) for t in service.list_themes(session)]
+
+
+@router.post("/themes", response_model=ThemeRead, status_code=201)
+def create_theme(body: ThemeCreate, admin: Admin, session: DbSession) -> ThemeRead:
+    """Add a theme (admin)."""
+    return ThemeRead.model_validate(
+        service.create_theme(session, slug=body.slug, name=body.name, description=body.description, by=actor(admin))
+    )
+
+
+@router.patch("/themes/{slug}", response_model=ThemeRead)
+def update_theme(slug: str, body: ThemeUpdate, admin: Admin, session: DbSession) -> ThemeRead:
+    """Rename, describe or retire a theme (admin)."""
+    return ThemeRead.model_validate(
+        service.update_theme(
+            session, slug=slug, name=body.name, description=body.description, active=body.active, by=actor(admin)
+        )
+    )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.errors import Conflict, Invalid, NotFound
+from app.themes.models import Theme
+
+
+def list_themes(session: Session, *, active_only: bool = False) -> list[Theme]:
+    q = select(Theme).order_by(Theme.position, Theme.slug)
+    if active_only:
+        q = q.where(Theme.active.is_(True))
+    return list(session.scalars(q).all())
+
+
+def create_theme(session: Session, *, slug: str, name: str, description: str, by: Actor) -> Theme:
+    if session.get(Theme, slug) is not None:
+        raise Conflict("A theme with this slug already exists.")
+    position = (session.scalar(select(func.max(Theme.position))) or 0) + 1
+    theme = Theme(slug=slug, name=name, description=description, active=True, position=position)
+    session.add(theme)
+    session.flush()
+    audit.record(session, by, "theme.create", target=slug)
+    return theme
+
+
+def update_theme(
+    session: Session, *, slug: str, name: str | None, description: str | None, active: bool | None, by: Actor
+) -> Theme:
+    """Rename, describe or retire a theme. Retired themes stay on old cases and in statistics."""
+    theme = session.get(Theme, slug)
+    if theme is None:
+        raise NotFound("No such theme.")
+    if name is not None:
+        theme.name = name
+    if description is not None:
+        theme.description = description
+    if active is not None:
+        theme.active = active
+    session.flush()
+    audit.record(session, by, "theme.update", target=slug)
+    return theme
+
+
+def require_known(session: Session, slugs: list[str], *, field: str, active: bool = True) -> list[str]:
+    """Check every slug names a theme (an active one, for new input); keeps the caller's order, drops repeats."""
+    wanted = list(dict.fromkeys(slugs))
+    if not wanted:
+        return []
+    q = select(Theme.slug).where(Theme.slug.in_(wanted))
+    if active:
+        q = q.where(Theme.active.is_(True))
+    known = set(session.scalars(q).all())
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise Invalid(f"Unknown theme: {', '.join(unknown)}.", field=field)
+    return wanted

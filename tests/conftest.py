@@ -1,0 +1,187 @@
+"""Every database test runs twice: on SQLite and on a fresh PostgreSQL database the suite creates.
+
+The schema is built once per backend by `alembic upgrade head` (as in production). Each test
+then gets an empty database: SQLite from a copy of the migrated file, PostgreSQL by truncating
+every table and restoring the seeded themes. Nothing is mocked: the app under test talks to the
+real database through its real engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app import clock, migrate
+from app.config import Settings, load_settings
+from app.db import make_engine
+
+PG_ADMIN_URL = os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CI = os.environ.get("CI", "").lower() == "true"
+
+# Fast argon2 inside tests only (STYLE: "fast argon2 parameters only inside tests").
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(sa.text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class Backend:
+    name: str
+    template_url: str
+    template_path: Path | None = None
+    themes_snapshot: list[dict[str, Any]] | None = None
+
+
+def _tables_in_order(url: str) -> list[str]:
+    from app.models import Base
+
+    return [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield Backend("sqlite", url, template_path=path)
+        return
+    problem = _pg_available()
+    if problem is not None:
+        if CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    name = f"safeshare_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate.upgrade(url)
+        eng = sa.create_engine(url)
+        with eng.connect() as c:
+            snap = [dict(r._mapping) for r in c.execute(sa.text("select * from themes"))]
+        eng.dispose()
+        yield Backend("postgresql", url, themes_snapshot=snap)
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database for this test alone."""
+    if backend.name == "sqlite":
+        assert backend.template_path is not None
+        target = tmp_path / "safeshare.db"
+        shutil.copyfile(backend.template_path, target)
+        yield f"sqlite:///{target}"
+        return
+    eng = sa.create_engine(backend.template_url)
+    tables = [t for t in _tables_in_order(backend.template_url)]
+    with eng.begin() as c:
+        c.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        if backend.themes_snapshot:
+            c.execute(sa.text("INSERT INTO themes (slug, name, description, active, position) "
+                              "VALUES (:slug, :name, :description, :active, :position)"), backend.themes_snapshot)
+    eng.dispose()
+    yield backend.template_url
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module (or with `indirect`) to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {"database_url": db_url, "key_file": tmp_path / "keys.json", **FAST_ARGON2}
+    values.update(settings_overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Any]:
+    from app.main import create_app
+
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def db(app: Any) -> Iterator[sa.orm.Session]:
+    """A session on the same database as the app, for arranging and for reading what was stored."""
+    with app.state.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_clock() -> Iterator[None]:
+    yield
+    clock.set_frozen(None)
+
+
+@dataclass
+class Staff:
+    id: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_staff(app: Any, client: TestClient) -> Callable[..., Staff]:
+    """Create a staff user with the given roles and sign them in through the API."""
+    from app.audit.service import Actor
+    from app.auth import service as auth
+    from app.enums import Role
+
+    def make(*roles: str, name: str | None = None, email: str | None = None) -> Staff:
+        email = email or f"{'-'.join(roles) or 'nobody'}-{uuid.uuid4().hex[:6]}@example.org"
+        password = "correct horse battery staple"
+        with app.state.sessionmaker() as s, s.begin():
+            user = auth.create_user(
+                s, app.state.passwords, email=email, name=name or email.split("@")[0], password=password,
+                roles=[Role(r) for r in roles], by=Actor.system("test"),
+            )
+            uid = str(user.id)
+        r = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        return Staff(id=uid, email=email, password=password, token=r.json()["token"])
+
+    return make
+
+
+def make_engine_for(url: str) -> sa.Engine:
+    return make_engine(url)
