@@ -16,25 +16,25 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Safe Share: 
 log = logging.getLogger("safeshare.cli")
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
 
 
-def _settings() -> Settings:
+def settings_or_exit() -> Settings:
     try:
-        settings = load_settings()
+        settings = loadsettings_or_exit()
     except SettingsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     logs.configure(settings.log_level)
     return settings
 
 
-def _keyring(settings: Settings, *, create: bool = False) -> KeyRing:
+def keyring_or_exit(settings: Settings, *, create: bool = False) -> KeyRing:
     try:
         return KeyRing.load_or_create(settings.key_file) if create else KeyRing.load(settings.key_file)
     except KeyRingError as exc:
-        _fail(f"SAFESHARE_KEY_FILE: {exc}")
+        fail(f"SAFESHARE_KEY_FILE: {exc}")
 
 
 def _migrate(settings: Settings) -> None:
@@ -43,10 +43,10 @@ def _migrate(settings: Settings) -> None:
     try:
         migrate.upgrade(settings.database_url)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
-        _fail(f"SAFESHARE_DATABASE_URL: cannot migrate the database ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+        fail(f"SAFESHARE_DATABASE_URL: cannot migrate the database ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
 
 
-def _sessionmaker(settings: Settings):  # type: ignore[no-untyped-def]
+def sessionmaker_for(settings: Settings):  # type: ignore[no-untyped-def]
     from app.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(settings.database_url))
@@ -55,7 +55,7 @@ def _sessionmaker(settings: Settings):  # type: ignore[no-untyped-def]
 @cli.command()
 def migrate() -> None:
     """Bring the database to the newest schema (safe to run again)."""
-    settings = _settings()
+    settings = settings_or_exit()
     _migrate(settings)
     typer.echo("database is up to date")
 
@@ -69,8 +69,8 @@ def serve(
     """Migrate, then serve the API and the web pages."""
     import uvicorn
 
-    settings = _settings()
-    _keyring(settings, create=True)
+    settings = settings_or_exit()
+    keyring_or_exit(settings, create=True)
     _migrate(settings)
     log.info("Safe Share listening on http://%s:%d/ (%d worker(s))", host, port, workers, extra={"url": f"http://{host}:{port}/"})
     typer.echo(f"Safe Share is listening on http://{host}:{port}/", err=True)
@@ -103,16 +103,16 @@ def create_user(
     from app.auth.schemas import UserCreate
     from app.errors import AppError
 
-    settings = _settings()
+    settings = settings_or_exit()
     if not password_stdin:
-        _fail("give --password-stdin and the password on standard input")
+        fail("give --password-stdin and the password on standard input")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         body = UserCreate(email=email, name=name or email, roles=role, password=password)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        _fail(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
-    sessions = _sessionmaker(settings)
+        fail(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+    sessions = sessionmaker_for(settings)
     try:
         with sessions() as session, session.begin():
             user = auth.create_user(
@@ -121,9 +121,9 @@ def create_user(
             )
             typer.echo(f"created {user.email} ({', '.join(r.value for r in user.roles)})")
     except AppError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     except Exception as exc:  # noqa: BLE001
-        _fail(f"cannot create the user ({type(exc).__name__}); is the database migrated? run `safeshare migrate`")
+        fail(f"cannot create the user ({type(exc).__name__}); is the database migrated? run `safeshare migrate`")
 
 
 @cli.command("rotate-key")
@@ -133,14 +133,26 @@ def rotate_key() -> None:
     from app.audit.service import Actor
     from app.crypto import service as crypto
 
-    settings = _settings()
-    ring = _keyring(settings)
-    sessions = _sessionmaker(settings)
+    settings = settings_or_exit()
+    ring = keyring_or_exit(settings)
+    sessions = sessionmaker_for(settings)
     new_id = ring.add_kek()
     with sessions() as session, session.begin():
         moved = crypto.rewrap_all(session, ring)
         audit.record(session, Actor.system("rotate-key"), "keys.rotate", target=new_id)
     typer.echo(f"new master key {new_id} is active; re-wrapped {moved} case key(s)")
+
+
+def _register_domain_commands() -> None:
+    from app.cases import commands as cases_commands
+    from app.checkins import commands as checkins_commands
+    from app.stats import commands as stats_commands
+
+    for module in (cases_commands, checkins_commands, stats_commands):
+        module.register(cli)
+
+
+_register_domain_commands()
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from app.reports.router import router as reports_router
 from app.stats.router import router as stats_router
 from app.themes.router import router as themes_router
 from app.web.router import router as web_router
+from app.web.staff_router import router as staff_pages_router
 from app.throttle import Throttle
 from app.web import STATIC_DIR
 
@@ -70,4 +71,5 @@ def _routers() -> list[APIRouter]:
         checkins_router,
         stats_router,
         web_router,
+        staff_pages_router,
     ]
