@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     # Throttling of logins and receipt redemption (shared by every process through the database).
     login_max_failures: int = Field(default=5, ge=1)
     receipt_max_failures: int = Field(default=10, ge=1)
+    receipt_global_max_failures: int = Field(default=1000, ge=1)  # all clients together, per window
     throttle_window_seconds: int = Field(default=900, ge=1)
 
     # argon2id for staff passwords. Defaults are RFC 9106's second recommended option

@@ -1,5 +1,108 @@
+"""The reporter API: raise a concern, then follow it up with the receipt (contract section 3)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request, Response
 
-router = APIRouter()
+from app import clock
+from app.dependencies import CurrentSettings, DbSession, Keys, bearer_token
+from app.reports import service
+from app.reports.dependencies import CurrentReporterCase, IdempotencyGuard, report_body_limit
+from app.reports.schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    MessageIn,
+    MessageOut,
+    ReceiptIn,
+    ReportIn,
+    ReporterCaseOut,
+    ReporterSessionOut,
+    ReportOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["reporters"])
+
+# The route's own transport limit, above the app's 64 KiB: a 20,000-character description can be
+# 120 KB of JSON once escaped. `report_body_limit` then applies the configured
+# SAFESHARE_MAX_REPORT_BODY_BYTES (256 KiB by default) per app, which a module-level route cannot read.
+INTAKE_CEILING = 1024 * 1024
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=ReportOut,
+    max_body_size=INTAKE_CEILING,
+    dependencies=[Depends(report_body_limit)],
+    responses={409: {"description": "A retry while the first request with this Idempotency-Key is still running."},
+               413: {"description": "The body is too large."},
+               422: {"description": "Invalid report, or the Idempotency-Key was used with another body."}},
+)
+def submit_report(
+    body: ReportIn,
+    response: Response,
+    idem: IdempotencyGuard,  # before the session: released only after the session has rolled back
+    session: DbSession,
+    settings: CurrentSettings,
+    keys: Keys,
+) -> ReportOut:
+    """Raise a concern. No sign-in; anonymous unless `anonymous` is false and `reporter` gives a name.
+
+    The answer carries the **receipt**, shown this once: the reporter needs it to follow up.
+    The description and identity are stored encrypted; the receipt only as a keyed hash.
+    With an `Idempotency-Key`, a retry of the same request returns the same reference and
+    receipt (with `Idempotent-Replayed: true`) and creates nothing new.
+    """
+    replay = idem.claim(body)
+    if replay is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+        return ReportOut(**replay)
+    return ReportOut(**service.submit_report(session, keys, settings, data=body, idempotency=idem.key))
+
+
+@router.post("/reporter/session", response_model=ReporterSessionOut, responses={401: {}, 429: {}})
+def start_reporter_session(body: ReceiptIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> ReporterSessionOut:
+    """Exchange a receipt for a reporter token (valid for `SAFESHARE_REPORTER_TOKEN_MINUTES`, 30 by default).
+
+    The receipt is accepted in any letter case, with or without spaces and dashes. Any receipt
+    that is wrong, malformed or unknown gets the same 401. Repeated failures get 429 with
+    `Retry-After`, counted across every server process.
+    """
+    token, expires = service.redeem_receipt(
+        session,
+        keys,
+        settings,
+        request.app.state.receipt_throttle,
+        receipt=body.receipt,
+        client_host=request.client.host if request.client else None,
+    )
+    return ReporterSessionOut(token=token, expires_at=clock.rfc3339(expires) or "")
+
+
+@router.delete("/reporter/session", status_code=204, responses={401: {}})
+def end_reporter_session(request: Request, case: CurrentReporterCase, session: DbSession) -> Response:
+    """Sign out: the reporter token used for this request stops working."""
+    service.end_reporter_session(session, bearer_token(request) or "")
+    return Response(status_code=204)
+
+
+@router.get("/reporter/case", response_model=ReporterCaseOut, responses={401: {}})
+def read_reporter_case(case: CurrentReporterCase, session: DbSession, keys: Keys) -> ReporterCaseOut:
+    """The reporter's case: status, the message thread, the next check-in date, and whether feedback is asked for."""
+    return ReporterCaseOut.model_validate(service.reporter_view(session, keys, case))
+
+
+@router.post("/reporter/messages", status_code=201, response_model=MessageOut, responses={401: {}, 409: {}})
+def post_reporter_message(body: MessageIn, case: CurrentReporterCase, session: DbSession, keys: Keys) -> MessageOut:
+    """Send a message to the people handling the case (1 to 20,000 characters). 409 once the case is closed."""
+    return MessageOut.model_validate(service.post_reporter_message(session, keys, case=case, body=body.body))
+
+
+@router.post("/reporter/feedback", status_code=201, response_model=FeedbackOut, responses={401: {}, 409: {}})
+def give_feedback(body: FeedbackIn, case: CurrentReporterCase, session: DbSession, keys: Keys) -> FeedbackOut:
+    """Say how it went, once the case is closed: four ratings from 1 to 5 and an optional comment.
+
+    Only once per case; 409 before the case is closed and 409 the second time.
+    """
+    feedback = service.give_feedback(session, keys, case=case, ratings=body.ratings.model_dump(), comment=body.comment)
+    return FeedbackOut(ratings=body.ratings, comment=body.comment or None, created_at=clock.rfc3339(feedback.created_at) or "")
