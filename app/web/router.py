@@ -23,10 +23,11 @@ from pydantic import ValidationError
 from app.cases.models import Case
 from app.config import Settings
 from app.dependencies import CurrentSettings, DbSession, Keys
-from app.enums import About, Channel, Sender, Status, Wish
+from app.enums import About, Channel, Status, Wish
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
 from app.reports import service as reports
-from app.reports.schemas import ReportIn
+from app.reports.router import INTAKE_CEILING
+from app.reports.schemas import MessageIn, ReportIn
 from app.themes import service as themes
 from app.web.templating import CSRF_FIELD, csrf_ok, render, templates
 
@@ -39,9 +40,9 @@ MAX_DESCRIPTION = 20000
 MAX_MESSAGE = 20000
 MAX_COMMENT = 5000
 # A form-encoded 20,000-character description can take up to ~240 KB (non-ASCII characters are
-# percent-encoded three bytes at a time), above the app-wide 64 KiB body limit. Route limits are
-# fixed when the module loads, so this follows the setting's default.
-REPORT_BODY_LIMIT: int = Settings.model_fields["max_report_body_bytes"].default
+# percent-encoded three bytes at a time), above the app-wide 64 KiB body limit. The route accepts
+# up to the API intake's ceiling; the handler then applies SAFESHARE_MAX_REPORT_BODY_BYTES.
+REPORT_BODY_LIMIT: int = INTAKE_CEILING
 
 WISH_LABELS: dict[str, tuple[str, str]] = {
     Wish.TALK.value: ("Talk it through with someone", "A member of the safeguarding team listens and helps you think about what to do."),
@@ -247,11 +248,18 @@ def submit_report(
         "themes": theme,
         "wishes": wish,
     }
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_report_body_bytes:
+        errors.add("description", f"Your report is too long to send. Shorten it to {MAX_DESCRIPTION:,} characters or fewer.")
+        return _report_form(request, session, form, errors, 413)
     report: ReportIn | None = None
     try:
         report = ReportIn.model_validate(data)
     except ValidationError as exc:
         _report_errors_from_validation(exc, errors)
+    active = {t.slug for t in themes.list_themes(session, active_only=True)}
+    if any(slug not in active for slug in theme):
+        errors.add("themes", "Choose topics from the list, or none.")
     if errors or report is None:
         return _report_form(request, session, form, errors, 422)
     try:
@@ -398,14 +406,18 @@ def follow_up_reply(
         )
     case = who[1]
     errors = FormErrors()
-    text = body.strip()
-    if not text:
-        errors.add("body", "Write your message before sending it.")
-    elif len(text) > MAX_MESSAGE:
-        errors.add("body", f"Your message is too long. Shorten it to {MAX_MESSAGE:,} characters or fewer.")
-    if not errors:
+    message: MessageIn | None = None
+    try:
+        message = MessageIn.model_validate({"body": body})
+    except ValidationError as exc:
+        if any(e.get("type") == "string_too_long" for e in exc.errors()):
+            errors.add("body", f"Your message is too long. Shorten it to {MAX_MESSAGE:,} characters or fewer.")
+        else:
+            errors.add("body", "Write your message before sending it.")
+    if message is not None:
         try:
-            reports.add_message(session, ring, case=case, sender=Sender.REPORTER, body=text)
+            # The same rule as the API: no new messages once the case is closed.
+            reports.post_reporter_message(session, ring, case=case, body=message.body)
         except AppError as exc:
             session.rollback()
             errors.add("body", exc.detail)

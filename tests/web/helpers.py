@@ -1,0 +1,78 @@
+"""Small helpers shared by the page tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.cases.models import Case
+from app.enums import Sender, Status
+from app.reports import service as reports
+
+DESCRIPTION = "My shift lead keeps making comments about my accent in front of the crew."
+RECEIPT_RE = re.compile(r'<p class="receipt"[^>]*>([^<]+)</p>')
+
+
+def csrf(client: TestClient, path: str = "/report") -> str:
+    """Visit a page so the browser-like client holds a CSRF cookie, and return the form's token."""
+    r = client.get(path)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+    assert m, "the page has no CSRF field"
+    return m.group(1)
+
+
+def report_form(token: str, **fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"csrf_token": token, "description": DESCRIPTION, "identity": "anonymous", "about": "self"}
+    data.update(fields)
+    return data
+
+
+def submit(client: TestClient, **fields: Any) -> str:
+    """Send a valid report through the form and return the receipt from the confirmation page."""
+    r = client.post("/report", data=report_form(csrf(client), **fields))
+    assert r.status_code == 200, r.text
+    m = RECEIPT_RE.search(r.text)
+    assert m
+    return m.group(1).strip()
+
+
+def sign_in(client: TestClient, receipt: str) -> None:
+    r = client.post("/follow-up", data={"csrf_token": csrf(client, "/follow-up"), "receipt": receipt}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def case_count(db: Session) -> int:
+    db.rollback()  # see what other connections committed
+    n = int(db.scalar(select(func.count()).select_from(Case)) or 0)
+    db.rollback()
+    return n
+
+
+# Arrange through short transactions of their own: on SQLite an open transaction holds the write
+# lock (BEGIN IMMEDIATE) and would block the server under test.
+
+
+def case_id_for(app: Any, receipt: str) -> Any:
+    with app.state.sessionmaker() as s:
+        case = reports.find_case_by_receipt(s, app.state.keyring, receipt)
+        assert case is not None
+        return case.id
+
+
+def staff_message(app: Any, receipt: str, body: str) -> None:
+    with app.state.sessionmaker() as s, s.begin():
+        case = reports.find_case_by_receipt(s, app.state.keyring, receipt)
+        assert case is not None
+        reports.add_message(s, app.state.keyring, case=case, sender=Sender.STAFF, body=body)
+
+
+def close_case(app: Any, receipt: str) -> None:
+    with app.state.sessionmaker() as s, s.begin():
+        case = reports.find_case_by_receipt(s, app.state.keyring, receipt)
+        assert case is not None
+        case.status, case.closed_at = Status.CLOSED, clock.now()
