@@ -378,6 +378,9 @@ def follow_up_sign_in(
             request, receipt=receipt, status_code=401,
             error="We could not find a concern with that receipt. Check each character and try again.",
         )
+    previous = request.cookies.get(REPORTER_COOKIE)
+    if previous:
+        reports.end_reporter_session(session, previous)  # one live session per browser
     response = RedirectResponse(FOLLOW_UP_PATH, status_code=303)
     response.set_cookie(
         REPORTER_COOKIE, token, expires=_as_datetime(expires_at), path=FOLLOW_UP_PATH,
