@@ -98,9 +98,12 @@ def test_no_page_loads_anything_from_elsewhere_or_inline(client: TestClient, db:
         _assert_self_contained(client.get(path).text)
     _assert_self_contained(client.post("/report", data=report_form(csrf(client), description="")).text)
     _assert_self_contained(client.post("/report", data=report_form(csrf(client))).text)
+    _assert_self_contained(client.post("/report", data=report_form("forged")).text)
+    _assert_self_contained(client.post("/follow-up", data={"csrf_token": csrf(client), "receipt": "nope"}).text)
     receipt = _signed_in(client)
     staff_message(client.app, receipt, "Hello")
     _assert_self_contained(client.get("/follow-up").text)
+    _assert_self_contained(client.post("/follow-up/sign-out", data={"csrf_token": csrf(client)}).text)
 
 
 def test_stylesheet_is_served_from_this_site(client: TestClient) -> None:
