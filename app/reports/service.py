@@ -233,8 +233,9 @@ def claim_idempotency_key(
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["key_hash"])
+            .returning(table.c.key_hash)
         )
-        if s.execute(ins).rowcount == 1:
+        if s.execute(ins).first() is not None:  # rowcount is not reliable here on every driver
             return None
         row = s.get(IdempotencyRecord, key.lookup)
         if row is None:  # released by the other request between our insert and this read

@@ -59,3 +59,14 @@ def close_case(db: Session) -> Callable[[str], None]:
         db.commit()
 
     return do
+
+
+def count(db: Session, model: Any) -> int:
+    """Rows of a model, read in a transaction of its own: on SQLite an open one would hold the write lock."""
+    from sqlalchemy import func
+
+    db.rollback()
+    try:
+        return db.scalar(select(func.count()).select_from(model)) or 0
+    finally:
+        db.rollback()

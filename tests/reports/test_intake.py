@@ -10,12 +10,8 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEvent
 from app.cases.models import Case, CaseKey
 from app.crypto import receipts
-from tests.reports.conftest import report
+from tests.reports.conftest import count, report
 
-
-def _count(db, model) -> int:
-    db.rollback()
-    return db.scalar(select(func.count()).select_from(model))
 
 
 def test_anonymous_report_returns_reference_and_receipt_once(client, db):
@@ -53,17 +49,17 @@ def _problem(r, status: int, field: str | None = None) -> None:
 
 def test_missing_description_is_422(client, db):
     _problem(client.post("/api/v1/reports", json={"anonymous": True}), 422, "description")
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_blank_description_is_422(client, db):
     _problem(client.post("/api/v1/reports", json=report(description="   \n ")), 422, "description")
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_description_of_20001_characters_is_422(client, db):
     _problem(client.post("/api/v1/reports", json=report(description="x" * 20001)), 422, "description")
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_description_of_20000_characters_is_accepted_even_when_its_json_exceeds_64_kib(client, db):
@@ -72,7 +68,7 @@ def test_description_of_20000_characters_is_accepted_even_when_its_json_exceeds_
     assert len(payload) > 64 * 1024
     r = client.post("/api/v1/reports", content=payload, headers={"content-type": "application/json"})
     assert r.status_code == 201, r.text
-    assert _count(db, Case) == 1
+    assert count(db, Case) == 1
 
 
 def test_other_api_bodies_keep_the_64_kib_limit(client):
@@ -84,38 +80,38 @@ def test_other_api_bodies_keep_the_64_kib_limit(client):
 def test_configured_intake_body_limit_is_413(client, db):
     r = client.post("/api/v1/reports", json=report(description="y" * 3000))
     _problem(r, 413)
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_named_report_without_reporter_is_422(client, db):
     _problem(client.post("/api/v1/reports", json=report(anonymous=False)), 422)
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_named_report_without_name_is_422(client, db):
     r = client.post("/api/v1/reports", json=report(anonymous=False, reporter={"email": "sam@example.org"}))
     _problem(r, 422, "reporter.name")
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_anonymous_report_with_identity_is_422(client, db):
     r = client.post("/api/v1/reports", json=report(reporter={"name": "Sam Example"}))
     _problem(r, 422)
     assert "anonymous" in r.json()["detail"]
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_unknown_theme_is_422_and_writes_nothing(client, db):
     r = client.post("/api/v1/reports", json=report(themes=["bullying", "no_such_theme"]))
     _problem(r, 422, "themes")
     assert "no_such_theme" in r.json()["detail"]
-    assert (_count(db, Case), _count(db, CaseKey), _count(db, AuditEvent)) == (0, 0, 0)
+    assert (count(db, Case), count(db, CaseKey), count(db, AuditEvent)) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("field,value", [("about", "nobody"), ("wishes", ["revenge"]), ("colour", "red")])
 def test_unknown_values_and_fields_are_422(client, db, field, value):
     _problem(client.post("/api/v1/reports", json=report(**{field: value})), 422, field)
-    assert _count(db, Case) == 0
+    assert count(db, Case) == 0
 
 
 def test_body_that_is_not_json_is_422(client):
