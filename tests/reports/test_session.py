@@ -12,7 +12,6 @@ from app import clock
 from app.crypto import receipts
 from app.main import create_app
 from app.reports.models import ReporterSession
-from tests.reports.conftest import count
 
 
 def test_receipt_gives_a_reporter_token_that_reads_the_case(client, submit):

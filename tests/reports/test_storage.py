@@ -140,3 +140,20 @@ def test_audit_trail_names_actions_not_content(client, close_case, sign_in, db, 
     assert all(e.case_id is not None for e in events)
     db.rollback()
     assert scan_database(db, _needles(created)) == []
+
+
+def test_logs_carry_no_receipt_token_address_or_text(client, caplog):
+    import logging
+
+    from app.logs import JsonFormatter
+
+    caplog.set_level(logging.DEBUG)
+    created = client.post("/api/v1/reports", json=report(description=SECRETS["description"])).json()
+    token = client.post("/api/v1/reporter/session", json={"receipt": created["receipt"]}).json()["token"]
+    client.post("/api/v1/reporter/session", json={"receipt": "WRONG-" + created["receipt"][5:]})
+    client.post("/api/v1/reporter/messages", json={"body": SECRETS["message"]}, headers={"Authorization": f"Bearer {token}"})
+    formatted = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert any(r.name == "safeshare.access" for r in caplog.records)
+    for needle in [created["receipt"], receipts.normalise(created["receipt"]), token, "testclient",
+                   SECRETS["description"], SECRETS["message"]]:
+        assert needle not in formatted
