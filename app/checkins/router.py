@@ -1,5 +1,52 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import date
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+
+from app.checkins import service
+from app.checkins.schemas import CaseCheckInRead, CheckInComplete, CheckInCompleted, CheckInRead
+from app.dependencies import CaseWorker, CurrentSettings, DbSession, Keys
+
+router = APIRouter(prefix="/api/v1", tags=["check-ins"])
+
+
+@router.get("/cases/{case_id}/check-ins", response_model=list[CaseCheckInRead])
+def case_check_ins(case_id: uuid.UUID, user: CaseWorker, session: DbSession, ring: Keys) -> list[CaseCheckInRead]:
+    """Every check-in of the case, oldest first, with decrypted summaries (safeguarding, or the
+    case's HR contact; 404 for anyone else who may not see the case). The read is audited."""
+    rows = service.list_for_case(session, ring, user, case_id=case_id)
+    return [CaseCheckInRead.with_summary(row, summary) for row, summary in rows]
+
+
+@router.post("/cases/{case_id}/check-ins/{check_in_id}/complete", response_model=CheckInCompleted)
+def complete_check_in(
+    case_id: uuid.UUID,
+    check_in_id: uuid.UUID,
+    body: CheckInComplete,
+    user: CaseWorker,
+    session: DbSession,
+    ring: Keys,
+    settings: CurrentSettings,
+) -> CheckInCompleted:
+    """Record a check-in: an encrypted summary and whether the support is suitable. Books the next
+    one `SAFESHARE_CHECKIN_INTERVAL_DAYS` from today. 409 if it is already completed or cancelled,
+    or the case is closed."""
+    done, following = service.complete(
+        session, ring, settings, user, case_id=case_id, check_in_id=check_in_id,
+        summary=body.summary, support_suitable=body.support_suitable,
+    )
+    return CheckInCompleted.with_summary(done, body.summary, next_due_on=following.due_on)  # type: ignore[return-value]
+
+
+@router.get("/check-ins", response_model=list[CheckInRead])
+def open_check_ins(
+    user: CaseWorker,
+    session: DbSession,
+    due_before: date | None = Query(default=None, description="Only check-ins due before this day (exclusive), YYYY-MM-DD."),
+) -> list[CheckInRead]:
+    """Open check-ins, soonest first: an HR contact sees their own, safeguarding sees all. Never
+    those of a case the caller is excluded from or of a closed case. `overdue` is true when the
+    check-in was due before today."""
+    return [CheckInRead.of(row) for row in service.list_open(session, user, due_before=due_before)]

@@ -1,5 +1,11 @@
-"""Check-in scheduling. The HR point of contact's first check-in falls `checkin_first_days` after
-assignment; completing one schedules the next `checkin_interval_days` later, until closure."""
+"""Check-in scheduling and completion.
+
+The HR point of contact's first check-in falls `checkin_first_days` after assignment;
+completing one schedules the next `checkin_interval_days` after the day it was completed,
+until the case closes (closure and reassignment call `cancel_open`). Every staff read goes
+through `app.cases.access`, so an HR contact only ever sees the check-ins of their own cases
+and nobody sees those of a case they are excluded from.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audit import service as audit
+from app.auth.models import User
+from app.auth.service import actor
+from app.cases import access
+from app.cases.models import Case
 from app.checkins.models import CheckIn
 from app.config import Settings
+from app.crypto import service as crypto
+from app.crypto.envelope import Shredded
+from app.crypto.keyring import KeyRing
+from app.enums import Role, Status
+from app.errors import Conflict, NotFound
+
+SUMMARY_TABLE, SUMMARY_COLUMN = "check_ins", "summary"
+
+
+def _is_open():  # type: ignore[no-untyped-def]
+    return (CheckIn.completed_at.is_(None)) & (CheckIn.cancelled_at.is_(None))
 
 
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
@@ -57,3 +79,89 @@ def next_due(session: Session, *, case_id: uuid.UUID) -> date | None:
         .order_by(CheckIn.due_on)
         .limit(1)
     )
+
+
+def is_overdue(check_in: CheckIn, *, today: date | None = None) -> bool:
+    """Open and due before today (a check-in due today is due, not yet overdue)."""
+    today = today or clock.today()
+    return check_in.completed_at is None and check_in.cancelled_at is None and check_in.due_on < today
+
+
+def list_for_case(session: Session, ring: KeyRing, user: User, *, case_id: uuid.UUID) -> list[tuple[CheckIn, str | None]]:
+    """Every check-in of a case the user may see, oldest first, with its decrypted summary.
+
+    Reading the summaries is a read of case content, so it is audited.
+    """
+    case = access.get_case(session, user, case_id)
+    rows = session.scalars(
+        select(CheckIn).where(CheckIn.case_id == case.id).order_by(CheckIn.due_on, CheckIn.created_at)
+    ).all()
+    out: list[tuple[CheckIn, str | None]] = []
+    cipher = None
+    for row in rows:
+        summary = None
+        if row.summary_ct is not None:
+            try:
+                cipher = cipher or crypto.case_cipher(session, ring, case.id)
+            except Shredded:  # a purged case: its summaries are gone for good
+                pass
+            else:
+                summary = cipher.decrypt(SUMMARY_TABLE, SUMMARY_COLUMN, row.id, row.summary_ct)
+        out.append((row, summary))
+    audit.record(session, actor(user), "check_in.read", case_id=case.id)
+    return out
+
+
+def complete(
+    session: Session,
+    ring: KeyRing,
+    settings: Settings,
+    user: User,
+    *,
+    case_id: uuid.UUID,
+    check_in_id: uuid.UUID,
+    summary: str,
+    support_suitable: bool,
+) -> tuple[CheckIn, CheckIn]:
+    """Record a check-in (by the case's HR contact or safeguarding) and book the next one.
+
+    The summary is encrypted under the case's key. 409 if the check-in is already completed or
+    cancelled, or the case is closed. Returns (the completed check-in, the next one).
+    """
+    # Locking the case row serialises completions of the same case (PostgreSQL; SQLite's
+    # BEGIN IMMEDIATE already serialises every writer), so a check-in cannot complete twice.
+    case = access.get_case(session, user, case_id, for_update=True)
+    check_in = session.scalar(select(CheckIn).where(CheckIn.id == check_in_id, CheckIn.case_id == case.id))
+    if check_in is None:
+        raise NotFound("No such check-in on this case.")
+    if case.status == Status.CLOSED or case.closed_at is not None:
+        raise Conflict("The case is closed; its check-ins are no longer due.")
+    if check_in.completed_at is not None:
+        raise Conflict("This check-in has already been completed.")
+    if check_in.cancelled_at is not None:
+        raise Conflict("This check-in was cancelled (the HR contact changed or the case closed).")
+    cipher = crypto.case_cipher(session, ring, case.id)
+    check_in.summary_ct = cipher.encrypt(SUMMARY_TABLE, SUMMARY_COLUMN, check_in.id, summary)
+    check_in.support_suitable = support_suitable
+    check_in.completed_at = clock.now()
+    check_in.completed_by_id = user.id
+    session.flush()
+    following = schedule_next(session, settings, after=check_in)
+    audit.record(session, actor(user), "check_in.complete", case_id=case.id, target=str(check_in.id))
+    return check_in, following
+
+
+def list_open(session: Session, user: User, *, due_before: date | None = None) -> list[CheckIn]:
+    """Open check-ins the user may see, soonest first: safeguarding all, an HR contact their own.
+
+    Never those of a case the user is excluded from, nor of a closed case. `due_before` is
+    exclusive: `due_before=2026-02-01` lists check-ins due on 31 January or earlier.
+    """
+    access.require_caseworker(user)
+    visible_ids = access.visible_cases(user).where(Case.status != Status.CLOSED).with_only_columns(Case.id)
+    q = select(CheckIn).where(_is_open(), CheckIn.case_id.in_(visible_ids))
+    if not user.has(Role.SAFEGUARDING):
+        q = q.where(CheckIn.hr_contact_id == user.id)
+    if due_before is not None:
+        q = q.where(CheckIn.due_on < due_before)
+    return list(session.scalars(q.order_by(CheckIn.due_on, CheckIn.created_at)).all())

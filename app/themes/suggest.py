@@ -1,10 +1,157 @@
 """Suggested themes for a new case, computed on the server with no external service.
 
-Placeholder: returns no suggestion until the word-list suggester lands (issue 4).
+A transparent word-list scorer that triage can read and correct:
+
+1. The text is lower-cased and split into words and punctuation.
+2. Every word is reduced to its stem with the Porter2 (Snowball English) stemmer, so
+   "bullied", "bullying" and "bully" all match one listed term.
+3. Each default theme has a maintained list of words and phrases (app/themes/keywords.json):
+   a strong term scores 2, a weak one 1. Phrases match consecutive stems, never across
+   punctuation. Each term counts once per text, and not again inside a longer term.
+4. Negation: a term is ignored when a negator ("not", "no", "never", "isn't", "without"...)
+   comes at most NEGATION_WINDOW words before it in the same clause. A clause ends at
+   punctuation, at "but"/"although"/..., or at a new subject ("I", "he", "she", ...), so
+   "I haven't told anyone I'm gay" still counts "gay". "Can't stop" and "not only" are not
+   negations. Slurs and identity words ('unnegated' in the list) are never cancelled.
+5. Themes scoring at least THRESHOLD are suggested, best first (ties in the contract's
+   order), at most MAX_SUGGESTIONS. `other` is never suggested.
+
+Suggestions are shown to triage and never applied without a person confirming them.
+The measured precision and recall are in docs/checkins.md and tests/themes/.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import snowballstemmer
+
+from app.themes.defaults import DEFAULT_THEMES
+
+KEYWORDS_FILE = Path(__file__).with_name("keywords.json")
+STRONG, WEAK = 2, 1
+THRESHOLD = 2
+MAX_SUGGESTIONS = 3
+NEGATION_WINDOW = 5
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()\"]")
+_NEGATORS = frozenset(
+    "no not never nobody nothing none neither nor without cannot cant dont didnt isnt wasnt wont".split()
+)
+# A negator followed by one of these is not negating what comes after ("can't stop gambling").
+_PSEUDO = frozenset("stop only just help wait doubt".split())
+# Words that end a negation's reach: a new clause or a new subject.
+_SCOPE_END = frozenset(
+    "but although though however yet because whereas i i'm i've i'd i'll he he's she she's they they're "
+    "we we're you you're it's".split()
+)
+_ORDER = {slug: i for i, (slug, _) in enumerate(DEFAULT_THEMES)}
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str  # lower-cased surface form, or a punctuation mark
+    stem: str
+
+    @property
+    def is_word(self) -> bool:
+        return self.word[0].isalnum()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Lower-cased words and punctuation, each word with its Porter2 stem."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    words = _TOKEN.findall(text)
+    stems = _stemmer.stemWords([w for w in words])
+    return [Token(w, s if w[0].isalnum() else w) for w, s in zip(words, stems)]
+
+
+def is_negator(word: str) -> bool:
+    return word in _NEGATORS or word.endswith("n't")
+
+
+def is_negated(tokens: list[Token], start: int, window: int = NEGATION_WINDOW) -> bool:
+    """Whether a negator governs the term starting at `start` (see the module docstring)."""
+    for back in range(1, window + 1):
+        i = start - back
+        if i < 0:
+            return False
+        tok = tokens[i]
+        if not tok.is_word or tok.word in _SCOPE_END:
+            return False
+        if is_negator(tok.word):
+            following = tokens[i + 1].word if i + 1 < len(tokens) else ""
+            return following not in _PSEUDO
+    return False
+
+
+@dataclass(frozen=True)
+class Term:
+    stems: tuple[str, ...]
+    slug: str
+    weight: int
+    negatable: bool = True
+
+
+@lru_cache(maxsize=1)
+def load_terms(path: Path = KEYWORDS_FILE) -> dict[str, list[Term]]:
+    """The word lists, stemmed, indexed by the first stem of each term."""
+    data = json.loads(path.read_text(encoding="utf-8"))["themes"]
+    index: dict[str, list[Term]] = {}
+    for slug, lists in data.items():
+        if slug == "other":
+            continue
+        for weight, key in ((STRONG, "strong"), (WEAK, "weak"), (STRONG, "unnegated")):
+            for phrase in lists.get(key, []):
+                stems = tuple(t.stem for t in tokenize(phrase) if t.is_word)
+                if stems:
+                    index.setdefault(stems[0], []).append(Term(stems, slug, weight, key != "unnegated"))
+    return index
+
+
+def score(text: str) -> dict[str, int]:
+    """Each theme's score for this text (themes with no match are left out).
+
+    Each term counts once; a term inside a longer matched term of the same theme does not
+    count again ("borrow money" does not also score "money").
+    """
+    tokens = tokenize(text)
+    index = load_terms()
+    matches: list[tuple[int, Term]] = []
+    for i, tok in enumerate(tokens):
+        if not tok.is_word:
+            continue
+        for term in index.get(tok.stem, ()):
+            n = len(term.stems)
+            if tuple(t.stem for t in tokens[i : i + n]) != term.stems:
+                continue
+            if term.negatable and is_negated(tokens, i):
+                continue
+            matches.append((i, term))
+    matches.sort(key=lambda m: -len(m[1].stems))
+    seen: set[Term] = set()
+    covered: set[tuple[str, int]] = set()
+    scores: dict[str, int] = {}
+    for i, term in matches:
+        span = {(term.slug, j) for j in range(i, i + len(term.stems))}
+        if term in seen or span & covered:
+            continue
+        seen.add(term)
+        covered |= span
+        scores[term.slug] = scores.get(term.slug, 0) + term.weight
+    return scores
+
 
 def suggest_themes(text: str) -> list[str]:
-    return []
+    """Up to three theme slugs for a concern, best first; never `other`."""
+    scores = score(text)
+    ranked = sorted(
+        (slug for slug, s in scores.items() if s >= THRESHOLD and slug != "other"),
+        key=lambda slug: (-scores[slug], _ORDER.get(slug, len(_ORDER)), slug),
+    )
+    return ranked[:MAX_SUGGESTIONS]

@@ -1,0 +1,221 @@
+"""`safeshare remind`: e-mail each HR contact the check-ins that are due today or overdue.
+
+Safe on several hosts at once. For each contact, one transaction claims their unreminded
+rows, marks them `reminded_at`, sends the mail, and only then commits:
+
+- PostgreSQL: `SELECT ... FOR UPDATE OF check_ins SKIP LOCKED`. A second host skips rows the
+  first holds; once the first commits, the re-checked `reminded_at IS NULL` excludes them.
+- SQLite: every transaction starts with `BEGIN IMMEDIATE` (app.db), so runs take turns.
+
+If sending fails the transaction rolls back and the next run retries. A crash after the mail
+left but before the commit means that contact may get the same reminder once more on the
+next run: at most one duplicate, never a lost reminder.
+
+The mail lists case references and due dates only: no case content, no reporter identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.auth.models import User
+from app.cases.models import Case, Exclusion
+from app.checkins.models import CheckIn
+from app.config import Settings
+from app.enums import Status
+
+log = logging.getLogger("safeshare.remind")
+ACTOR = Actor.system("remind")
+
+
+@dataclass
+class RemindResult:
+    mails_sent: int = 0
+    check_ins: int = 0
+    failed_contacts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Mailer:
+    """One SMTP connection, opened on first use and re-opened after an error."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
+        if s.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if s.smtp_username:
+            smtp.login(s.smtp_username, s.smtp_password.get_secret_value() if s.smtp_password else "")
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            self._smtp.send_message(message)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except Exception:  # noqa: BLE001 - the connection is going away anyway
+                pass
+            self._smtp = None
+
+
+def _due_filter(today: date):  # type: ignore[no-untyped-def]
+    excluded = exists().where(and_(Exclusion.case_id == CheckIn.case_id, Exclusion.user_id == CheckIn.hr_contact_id))
+    return and_(
+        CheckIn.completed_at.is_(None),
+        CheckIn.cancelled_at.is_(None),
+        CheckIn.reminded_at.is_(None),
+        CheckIn.due_on <= today,
+        Case.status != Status.CLOSED,
+        Case.closed_at.is_(None),
+        ~excluded,
+    )
+
+
+def _contacts_with_due(session: Session, today: date) -> list[uuid.UUID]:
+    return list(
+        session.scalars(
+            select(CheckIn.hr_contact_id).join(Case, Case.id == CheckIn.case_id)
+            .where(_due_filter(today)).distinct()
+        ).all()
+    )
+
+
+def _claim(session: Session, contact_id: uuid.UUID, today: date) -> list[tuple[CheckIn, str]]:
+    q = (
+        select(CheckIn, Case.reference)
+        .join(Case, Case.id == CheckIn.case_id)
+        .where(_due_filter(today), CheckIn.hr_contact_id == contact_id)
+        .order_by(CheckIn.due_on, Case.reference)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(of=CheckIn, skip_locked=True)
+    return [(row, ref) for row, ref in session.execute(q).all()]
+
+
+def compose(settings: Settings, to: str, items: list[tuple[str, date]], today: date) -> EmailMessage:
+    """The reminder: case references and due dates, nothing else about the cases."""
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = to
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
+    n = len(items)
+    msg["Subject"] = f"Safe Share: {n} check-in{'s' if n != 1 else ''} due"
+    lines = [
+        "Hello,",
+        "",
+        f"You have {n} check-in{'s' if n != 1 else ''} due with people you support through Safe Share:",
+        "",
+    ]
+    for reference, due_on in items:
+        late = " (overdue)" if due_on < today else ""
+        lines.append(f"  {reference}  due {due_on.isoformat()}{late}")
+    lines += [
+        "",
+        f"Sign in to Safe Share to record them: {settings.public_url}",
+        "",
+        "This message deliberately holds no details of the cases.",
+    ]
+    msg.set_content("\n".join(lines) + "\n")
+    return msg
+
+
+class _SendFailed(Exception):
+    def __init__(self, error_type: str) -> None:
+        super().__init__(error_type)
+        self.error_type = error_type
+
+
+def _claim_and_send(
+    session: Session,
+    settings: Settings,
+    mailer: Mailer,
+    contact_id: uuid.UUID,
+    today: date,
+    after_claim: Callable[[], None] | None,
+) -> list[CheckIn]:
+    """Inside the caller's transaction: claim, mark reminded, send. Raises _SendFailed."""
+    user = session.get(User, contact_id)
+    if user is None or not user.active:
+        return []
+    claimed = _claim(session, contact_id, today)
+    if not claimed:
+        return []  # another host has them, or they were dealt with meanwhile
+    now = clock.now()
+    for row, _ in claimed:
+        row.reminded_at = now
+    session.flush()
+    if after_claim is not None:
+        after_claim()
+    message = compose(settings, user.email, [(ref, row.due_on) for row, ref in claimed], today)
+    try:
+        mailer.send(message)
+    except Exception as exc:  # noqa: BLE001 - any failure to hand over the mail means "not sent"
+        raise _SendFailed(type(exc).__name__) from exc
+    return [row for row, _ in claimed]
+
+
+def send_due_reminders(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    mailer: Mailer | None = None,
+    after_claim: Callable[[], None] | None = None,
+) -> RemindResult:
+    """Send each HR contact one mail listing their check-ins due today or overdue, not yet reminded.
+
+    `after_claim` is a test hook called while rows are claimed and before sending.
+    """
+    mailer = mailer or Mailer(settings)
+    result = RemindResult()
+    today = clock.today()
+    try:
+        with sessions() as session, session.begin():
+            contacts = _contacts_with_due(session, today)
+        for contact_id in contacts:
+            with sessions() as session:
+                try:
+                    with session.begin():
+                        claimed = _claim_and_send(session, settings, mailer, contact_id, today, after_claim)
+                except _SendFailed as exc:  # the claim was rolled back: retried on the next run
+                    result.failed_contacts += 1
+                    result.errors.append(exc.error_type)
+                    log.warning("reminder not sent; it will be retried", extra={"error_type": exc.error_type})
+                    continue
+                if not claimed:
+                    continue
+                # Audited after the commit: the audit chain's lock must not be held while mail is sent.
+                with session.begin():
+                    for row in claimed:
+                        audit.record(session, ACTOR, "check_in.remind", case_id=row.case_id, target=str(row.id))
+                result.mails_sent += 1
+                result.check_ins += len(claimed)
+    finally:
+        mailer.close()
+    return result

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from app.enums import Channel
+from app.reports.schemas import ReportIn
+from app.reports.service import create_case
+
+
+def test_a_new_case_stores_the_suggested_themes_for_triage(app, settings):
+    with app.state.sessionmaker() as s, s.begin():
+        case, _ = create_case(
+            s, app.state.keyring, settings, channel=Channel.WEB,
+            data=ReportIn(description="I've lost thousands on betting apps and I'm behind on the rent."),
+        )
+        case_id = case.id
+    with app.state.sessionmaker() as s:
+        from app.cases.models import Case
+
+        stored = s.get(Case, case_id)
+        assert stored is not None
+        assert stored.suggested_themes == ["financial_concern", "gambling"]
+        assert stored.theme_slugs == []  # suggested, never applied without a person confirming
