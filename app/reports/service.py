@@ -88,7 +88,7 @@ def create_case(
         recorded_by_id=recorded_by.id if recorded_by else None,
     )
     session.add(case)
-    session.flush()
+    # The case and its wrapped key go in with one flush: the ciphertexts are ready before the INSERT.
     cipher = crypto.create_case_key(session, ring, case_id)
     case.description_ct = cipher.encrypt("cases", "description", case_id, data.description)
     if data.reporter is not None:

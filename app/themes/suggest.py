@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import snowballstemmer
+import threading
 
 from app.themes.defaults import DEFAULT_THEMES
 
@@ -50,7 +51,7 @@ _SCOPE_END = frozenset(
     "we we're you you're it's".split()
 )
 _ORDER = {slug: i for i, (slug, _) in enumerate(DEFAULT_THEMES)}
-_stemmer = snowballstemmer.stemmer("english")
+_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,21 @@ class Token:
         return self.word[0].isalnum()
 
 
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    # Stemming is pure and words repeat across reports: caching takes it off the intake's hot path.
+    # Snowball stemmer objects keep state while they work: one per thread (routes run in a pool).
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
+
+
 def tokenize(text: str) -> list[Token]:
     """Lower-cased words and punctuation, each word with its Porter2 stem."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
     words = _TOKEN.findall(text)
-    stems = _stemmer.stemWords([w for w in words])
+    stems = [_stem(w) for w in words]
     return [Token(w, s if w[0].isalnum() else w) for w, s in zip(words, stems)]
 
 

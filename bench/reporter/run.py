@@ -1,0 +1,209 @@
+"""Reporter-journey benchmark: `safeshare serve --workers 2` on PostgreSQL and on SQLite, driven by
+wrk from the same machine, beside a bare FastAPI + SQLAlchemy insert endpoint (the floor).
+
+    .venv/bin/python -m bench.reporter.run [--duration 15] [--connections 16] [--backends sqlite,postgresql]
+
+Writes bench/results/reporter.md (and .json). Needs wrk (Debian package `wrk`) and, for the
+PostgreSQL half, a server at 127.0.0.1:5432 with user postgres (the bench creates and drops
+its own database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+VENV_BIN = Path(sys.executable).parent
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BODY = json.dumps({
+    "description": "My line manager keeps shouting at me in front of the crew and I dread every shift. " * 4,
+    "about": "self",
+    "wishes": ["talk"],
+})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:  # noqa: BLE001
+            time.sleep(0.3)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+def post(url: str, body: dict) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def peak_rss_kib(pid: int) -> int:
+    """Peak resident memory of a process and its children (the uvicorn workers)."""
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in out]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def wrk(url: str, script: Path, duration: int, connections: int, env: dict[str, str]) -> dict:
+    combined = Path(tempfile.mktemp(suffix=".lua"))
+    combined.write_text(script.read_text() + "\n" + (HERE / "report_status.lua").read_text())
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(combined), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}).stdout
+    combined.unlink()
+    m = re.search(r"STATS requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) non2xx=(\d+) errors=(\d+)", out)
+    if not m:
+        raise RuntimeError(f"wrk gave no stats:\n{out}")
+    req, dur, p50, p99, bad, err = map(int, m.groups())
+    return {
+        "command": " ".join(cmd),
+        "requests": req,
+        "rps": round(req / (dur / 1e6), 1),
+        "p50_ms": round(p50 / 1000, 1),
+        "p99_ms": round(p99 / 1000, 1),
+        "non_2xx": bad,
+        "socket_errors": err,
+    }
+
+
+class Server:
+    def __init__(self, cmd: list[str], env: dict[str, str], ready_path: str, port: int) -> None:
+        self.port = port
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=self.log, stderr=self.log,
+                                     start_new_session=True)
+        wait_ready(f"http://127.0.0.1:{port}{ready_path}")
+
+    def stop(self) -> int:
+        rss = peak_rss_kib(self.proc.pid)
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        return rss
+
+
+def database(backend: str, tmp: Path) -> tuple[str, str, callable]:
+    """(safeshare url, floor url, cleanup)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp}/safeshare.db", f"sqlite:///{tmp}/floor.db", lambda: None
+    import psycopg
+
+    names = [f"bench_{uuid.uuid4().hex[:8]}", f"bench_floor_{uuid.uuid4().hex[:8]}"]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+        for n in names:
+            c.execute(f'CREATE DATABASE "{n}"')
+
+    def cleanup() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            for n in names:
+                c.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
+
+    return (f"postgresql+psycopg://postgres@127.0.0.1/{names[0]}",
+            f"postgresql+psycopg://postgres@127.0.0.1/{names[1]}", cleanup)
+
+
+def run_backend(backend: str, duration: int, connections: int) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"ss-bench-{backend}-"))
+    ss_url, floor_url, cleanup = database(backend, tmp)
+    results: dict = {"backend": backend}
+    try:
+        # The floor first, on its own database.
+        port = free_port()
+        floor = Server([str(VENV_BIN / "uvicorn"), "bench.reporter.floor_app:app", "--workers", "2", "--port", str(port),
+                        "--no-access-log", "--log-level", "warning"],
+                       {"FLOOR_DATABASE_URL": floor_url}, "/docs", port)
+        results["floor_insert"] = wrk(f"http://127.0.0.1:{port}", HERE / "post.lua", duration, connections,
+                                      {"BODY": BODY, "PATH_": "/insert"})
+        results["floor_insert"]["peak_rss_mib"] = round(floor.stop() / 1024, 1)
+
+        port = free_port()
+        env = {"SAFESHARE_DATABASE_URL": ss_url, "SAFESHARE_KEY_FILE": str(tmp / "keys.json"),
+               "SAFESHARE_LOG_LEVEL": "WARNING"}
+        server = Server([str(VENV_BIN / "safeshare"), "serve", "--workers", "2", "--port", str(port)], env,
+                        "/api/v1/themes", port)
+        base = f"http://127.0.0.1:{port}"
+        results["submit"] = wrk(base, HERE / "post.lua", duration, connections, {"BODY": BODY})
+        # Receipts and tokens to replay (made through the API, as a reporter would).
+        receipts = [post(base + "/api/v1/reports", json.loads(BODY))["receipt"] for _ in range(200)]
+        rfile, tfile = tmp / "receipts.txt", tmp / "tokens.txt"
+        rfile.write_text("\n".join(receipts) + "\n")
+        tokens = [post(base + "/api/v1/reporter/session", {"receipt": r})["token"] for r in receipts]
+        tfile.write_text("\n".join(tokens) + "\n")
+        results["redeem"] = wrk(base, HERE / "redeem.lua", duration, connections, {"RECEIPTS": str(rfile)})
+        results["read_case"] = wrk(base, HERE / "read.lua", duration, connections, {"TOKENS": str(tfile)})
+        results["safeshare_peak_rss_mib"] = round(server.stop() / 1024, 1)
+        results["submit_vs_floor"] = round(results["submit"]["rps"] / results["floor_insert"]["rps"], 3)
+    finally:
+        cleanup()
+    return results
+
+
+def write_markdown(all_results: list[dict], args: argparse.Namespace, path: Path) -> None:
+    lines = [
+        "# Reporter journey benchmark — latest results",
+        "",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+        f"wrk -t2 -c{args.connections} -d{args.duration}s against `safeshare serve --workers 2` on the same machine.",
+        "",
+        "| backend | scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in all_results:
+        for key, label in [("floor_insert", "floor: bare FastAPI + SQLAlchemy insert"), ("submit", "anonymous submission"),
+                           ("redeem", "receipt redemption"), ("read_case", "reporter case read")]:
+            s = r[key]
+            lines.append(f"| {r['backend']} | {label} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['non_2xx']} | {s['socket_errors']} |")
+    lines += ["", "| backend | submission / floor throughput (target ≥ 0.40) | Safe Share peak RSS, all processes (MiB) |",
+              "| --- | ---: | ---: |"]
+    for r in all_results:
+        lines.append(f"| {r['backend']} | {r['submit_vs_floor']} | {r['safeshare_peak_rss_mib']} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--backends", default="postgresql,sqlite")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "reporter"))
+    args = ap.parse_args()
+    results = [run_backend(b, args.duration, args.connections) for b in args.backends.split(",")]
+    out = Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    write_markdown(results, args, out.with_suffix(".md"))
+    print(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()
