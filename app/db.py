@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -89,16 +90,29 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session and one transaction per request: commit on success, roll back on any error.
 
     Used with `Depends(..., scope="function")` so the commit happens before the response is
-    sent: a client never hears 201 for something that was not stored.
+    sent: a client never hears 201 for something that was not stored. Creating a session does
+    no I/O; commit, rollback and close run in the thread pool, never on the event loop.
     """
     session = request.app.state.sessionmaker()
     try:
         yield session
-        session.commit()
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and close, in one trip to the thread pool."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

@@ -18,11 +18,12 @@ from app.errors import Forbidden, Unauthorized
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _settings(request: Request) -> Settings:
+# Plain attribute reads are `async def`: a sync dependency costs a trip through the thread pool.
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _keyring(request: Request) -> KeyRing:
+async def _keyring(request: Request) -> KeyRing:
     return request.app.state.keyring
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.models import Case
@@ -44,7 +45,7 @@ class Idempotency:
         return replay
 
 
-def idempotency(
+async def idempotency(
     request: Request,
     keys: Keys,
     idempotency_key: Annotated[
@@ -56,7 +57,8 @@ def idempotency(
             "first is still running is 409. Kept for 24 hours.",
         ),
     ] = None,
-) -> Iterator[Idempotency]:
+) -> AsyncIterator[Idempotency]:
+    # async: no thread hop for the common case of no key; the clean-up's DB work goes to the pool.
     key = service.IdempotencyKey.derive(keys, service.parse_idempotency_key(idempotency_key)) if idempotency_key else None
     guard = Idempotency(request.app.state.sessionmaker, key)
     try:
@@ -65,7 +67,7 @@ def idempotency(
         # Entered before the request's session, so this runs after its rollback: nothing of the
         # failed request remains, and the released key lets the client's retry start afresh.
         if guard.claimed and key is not None:
-            service.release_idempotency_key(guard.sessions, key)
+            await run_in_threadpool(service.release_idempotency_key, guard.sessions, key)
         raise
 
 
