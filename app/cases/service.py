@@ -217,7 +217,8 @@ def _require_open(case: Case) -> None:
 def _require_active_themes(session: Session, slugs: list[str], *, field: str) -> None:
     if not slugs:
         return
-    found = dict(session.execute(select(Theme.slug, Theme.active).where(Theme.slug.in_(slugs))).tuples().all())
+    rows = session.execute(select(Theme.slug, Theme.active).where(Theme.slug.in_(slugs)))
+    found: dict[str, bool] = {slug: active for slug, active in rows}
     unknown = [s for s in slugs if s not in found]
     if unknown:
         raise Invalid(f"Unknown theme: {', '.join(unknown)}.", field=field)
@@ -248,9 +249,9 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
         themes.append(primary)
 
     if set(themes) != current:
-        case.themes = [t for t in case.themes if t.theme_slug in themes] + [
-            CaseTheme(theme_slug=s) for s in themes if s not in current
-        ]
+        kept = [t for t in case.themes if t.theme_slug in themes]
+        added = [CaseTheme(theme_slug=s) for s in themes if s not in current]
+        case.themes = sorted(kept + added, key=lambda t: t.theme_slug)  # the order a reload gives
     case.primary_theme = primary
     if data.risk is not None:
         case.risk = data.risk
