@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from app.auth.models import User
 from app.cases import service
-from app.cases.dependencies import TriageCase, VisibleCase, WorkCase
+from app.cases.dependencies import RECORD_CEILING, TriageCase, VisibleCase, WorkCase, record_body_limit
 from app.cases.models import Case
 from app.cases.schemas import (
     CaseCreate,
@@ -99,7 +99,14 @@ def list_cases(
     return CasePage(items=[CaseSummary(**_summary_fields(r)) for r in rows], total=total)
 
 
-@router.post("/cases", response_model=CaseCreated, status_code=201)
+@router.post(
+    "/cases",
+    response_model=CaseCreated,
+    status_code=201,
+    max_body_size=RECORD_CEILING,
+    dependencies=[Depends(record_body_limit)],
+    responses={413: {"description": "The body is too large."}},
+)
 def record_contact(
     body: CaseCreate, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings
 ) -> CaseCreated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -340,3 +341,28 @@ def test_closing_cancels_check_ins_and_sets_the_retention_date(client: Any, db: 
     assert db.scalars(select(CheckIn).where(CheckIn.case_id == case_id, CheckIn.cancelled_at.is_(None))).all() == []
     stored = db.get(Case, case_id)
     assert stored.closing_summary_ct is not None and b"Referred" not in stored.closing_summary_ct
+
+
+def test_a_full_length_description_in_any_script_can_be_recorded(client: Any, world: World) -> None:
+    # 20,000 characters that JSON escapes to six bytes each: about 120 KB, over the app's 64 KiB default.
+    body = json.dumps({"channel": "phone", "received_at": "2026-01-05T10:00:00Z", "description": "é" * 20000})
+    assert len(body) > 64 * 1024
+    r = client.post("/api/v1/cases", content=body,
+                    headers={**world.headers("safeguarding"), "Content-Type": "application/json"})
+    assert r.status_code == 201, r.text[:200]
+
+
+def test_an_oversized_recorded_contact_is_413(client: Any, world: World) -> None:
+    r = client.post("/api/v1/cases", headers=world.headers("safeguarding"), json={
+        "channel": "phone", "received_at": "2026-01-05T10:00:00Z", "description": "x" * 300_000})
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_openapi_describes_every_case_route(client: Any) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/hr-contact",
+                 "/api/v1/cases/{case_id}/exclusions", "/api/v1/cases/{case_id}/notes",
+                 "/api/v1/cases/{case_id}/messages", "/api/v1/cases/{case_id}/close"):
+        for op in paths[path].values():
+            assert op.get("description"), path
