@@ -19,7 +19,7 @@ def purge() -> None:
     from app import clock
     from app.audit.service import Actor
     from app.cases import service
-    from app.cli import settings_or_exit, sessionmaker_for
+    from app.cli import sessionmaker_for, settings_or_exit
 
     settings = settings_or_exit()
     sessions = sessionmaker_for(settings)

@@ -40,11 +40,18 @@ def _case_to_triage(case_id: uuid.UUID, user: Safeguarding, session: DbSession) 
     return access.get_case(session, user, case_id, for_update=True)
 
 
+def _case_for_safeguarding(case_id: uuid.UUID, user: Safeguarding, session: DbSession) -> Case:
+    return access.get_case(session, user, case_id)
+
+
 VisibleCase = Annotated[Case, Depends(_visible_case)]
 """Safeguarding, or the assigned HR contact; 404 for anyone else who may see cases at all."""
 
 WorkCase = Annotated[Case, Depends(_case_to_work_on)]
 """As VisibleCase, locked for a change."""
+
+SafeguardingCase = Annotated[Case, Depends(_case_for_safeguarding)]
+"""Safeguarding only (403 for HR), for reading."""
 
 TriageCase = Annotated[Case, Depends(_case_to_triage)]
 """Safeguarding only (403 for HR), locked for a change."""

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Depends, Query
 
 from app.auth.models import User
 from app.cases import service
-from app.cases.dependencies import RECORD_CEILING, TriageCase, VisibleCase, WorkCase, record_body_limit
+from app.cases.dependencies import (
+    RECORD_CEILING,
+    SafeguardingCase,
+    TriageCase,
+    VisibleCase,
+    WorkCase,
+    record_body_limit,
+)
 from app.cases.models import Case
 from app.cases.schemas import (
     CaseCreate,
@@ -155,7 +162,9 @@ def _exclusion(row, reason: str | None, names: dict) -> ExclusionRead:  # type: 
 
 
 @router.post("/cases/{case_id}/exclusions", response_model=ExclusionRead, status_code=201)
-def exclude_user(body: ExclusionIn, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys) -> ExclusionRead:
+def exclude_user(
+    body: ExclusionIn, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys
+) -> ExclusionRead:
     """Exclude a user from the case (safeguarding): a person named in it, or close to someone who is.
     They can never see it, be assigned to it or be reminded of it. If they are its HR contact they
     stop being it, their check-ins are cancelled and the case goes back to `triaged`. The reason is
@@ -167,7 +176,7 @@ def exclude_user(body: ExclusionIn, case: TriageCase, user: Safeguarding, sessio
 
 
 @router.get("/cases/{case_id}/exclusions", response_model=list[ExclusionRead])
-def list_exclusions(case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys) -> list[ExclusionRead]:
+def list_exclusions(case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys) -> list[ExclusionRead]:
     """Who is excluded from the case and why (safeguarding; audited)."""
     rows = service.list_exclusions(session, keys, user=user, case=case)
     names = service.people(session, {r.user_id for r, _ in rows} | {r.created_by_id for r, _ in rows})
@@ -180,7 +189,10 @@ def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Ke
     rows = service.read_notes(session, keys, user=user, case=case)
     names = service.people(session, {n.author_id for n, _ in rows})
     return [
-        NoteRead(id=n.id, body=body, author=_person(names.get(n.author_id)) if n.author_id else None, created_at=n.created_at)
+        NoteRead(
+            id=n.id, body=body, created_at=n.created_at,
+            author=_person(names.get(n.author_id)) if n.author_id else None,
+        )
         for n, body in rows
     ]
 

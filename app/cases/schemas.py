@@ -132,7 +132,9 @@ class CaseRead(CaseSummary):
 
 
 class CaseCreated(CaseRead):
-    receipt: str = Field(description="Give this to the person once: it lets them follow up online. Never stored in clear.")
+    receipt: str = Field(
+        description="Give this to the person once: it lets them follow up online. Never stored in clear."
+    )
 
 
 class ExclusionRead(BaseModel):

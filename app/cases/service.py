@@ -145,7 +145,11 @@ def list_cases(
     users = _users(session, {r[0].hr_contact_id for r in rows})
     now = clock.now()
     return [
-        CaseRow(c, users.get(c.hr_contact_id) if c.hr_contact_id else None, deadlines(c, last_staff_message_at=last, now=now))
+        CaseRow(
+            c,
+            users.get(c.hr_contact_id) if c.hr_contact_id else None,
+            deadlines(c, last_staff_message_at=last, now=now),
+        )
         for c, last in rows
     ], total
 
@@ -233,6 +237,8 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     anything newly added must be an active theme."""
     _require_open(case)
     given = data.model_fields_set
+    if not given:
+        return case
     if "primary_theme" in given and data.primary_theme is None:
         raise Invalid("The primary theme can be changed but not removed.", field="primary_theme")
     for name in ("themes", "risk", "wishes"):

@@ -16,8 +16,8 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.cases import service
 from app.cases.models import Case
-from app.enums import Outcome
 from app.cli import cli
+from app.enums import Outcome
 from tests.cases.conftest import World, load_case
 
 CLOSED_ON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

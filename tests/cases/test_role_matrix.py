@@ -8,7 +8,8 @@ its own (assigned to `assigned_hr`; `excluded_hr` was its contact before being e
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
