@@ -97,3 +97,23 @@ def load_case(app: Any, case_id: uuid.UUID) -> Case:
         assert case is not None
         s.expunge(case)
         return case
+
+
+def run_purge(settings: Any) -> str:
+    """`safeshare purge` in-process, against the test's database, with the clock as frozen."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    env = {"SAFESHARE_DATABASE_URL": settings.database_url, "SAFESHARE_KEY_FILE": str(settings.key_file)}
+    try:
+        result = CliRunner().invoke(cli, ["purge"], env=env)
+    finally:
+        # The command points logging at the runner's stderr, which closes when it returns.
+        root.handlers[:], root.level = handlers, level
+    assert result.exit_code == 0, result.output
+    return result.output.strip()

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from app import clock
 from app.audit.models import AuditEvent
@@ -16,9 +15,8 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.cases import service
 from app.cases.models import Case
-from app.cli import cli
 from app.enums import Outcome
-from tests.cases.conftest import World, load_case
+from tests.cases.conftest import World, load_case, run_purge
 
 CLOSED_ON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -28,12 +26,6 @@ def _close(app: Any, world: World, case_id: uuid.UUID) -> None:
         service.close(s, app.state.keyring, app.state.settings, user=s.get(User, uuid.UUID(world.id("safeguarding"))),
                       case=s.get(Case, case_id), outcome=Outcome.WITHDRAWN, summary="Withdrawn.")
 
-
-def _run_purge(settings: Any) -> str:
-    env = {"SAFESHARE_DATABASE_URL": settings.database_url, "SAFESHARE_KEY_FILE": str(settings.key_file)}
-    result = CliRunner().invoke(cli, ["purge"], env=env)
-    assert result.exit_code == 0, result.output
-    return result.output.strip()
 
 
 def test_purge_leaves_open_cases_and_cases_within_retention_alone(client: Any, app: Any, world: World) -> None:
@@ -46,7 +38,7 @@ def test_purge_leaves_open_cases_and_cases_within_retention_alone(client: Any, a
     _close(app, world, closed_late)
 
     clock.set_frozen(datetime(2032, 6, 1, tzinfo=UTC))  # past 2032-03-02, before 2033-03-02
-    assert _run_purge(app.state.settings) == "purged 1 case(s) past their retention date"
+    assert run_purge(app.state.settings) == "purged 1 case(s) past their retention date"
     assert load_case(app, closed_early).purged_at is not None
     assert load_case(app, closed_late).purged_at is None and load_case(app, closed_late).description_ct
     assert load_case(app, still_open).purged_at is None and load_case(app, still_open).description_ct
