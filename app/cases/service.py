@@ -1,0 +1,482 @@
+"""Casework: the safeguarding team's and HR contacts' side of a case.
+
+Every function takes the session first and keyword-only arguments after it, flushes but never
+commits, writes its audit row in the same transaction and raises `AppError`s. The case itself is
+always loaded by the caller through `app.cases.access` (the one scoping query).
+"""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.auth.models import User
+from app.auth.service import actor
+from app.cases import access
+from app.cases.models import Case, CaseKey, CaseTheme, Exclusion, Feedback, Message, Note
+from app.cases.schemas import CaseCreate, CaseUpdate
+from app.checkins import service as checkins
+from app.checkins.models import CheckIn
+from app.config import Settings
+from app.crypto import service as crypto
+from app.crypto.keyring import KeyRing
+from app.enums import Channel, Outcome, Risk, Role, Sender, Status
+from app.errors import Conflict, Invalid
+from app.reports import service as reports
+from app.reports.models import IdempotencyRecord, ReporterSession
+from app.themes.models import Theme
+
+ACKNOWLEDGE_WITHIN = timedelta(days=7)
+FEEDBACK_WITHIN_MONTHS = 3
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """Calendar months, clipped to the month's last day (31 Nov -> 30 Nov)."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def add_years(day: date, years: int) -> date:
+    """29 February becomes 28 February in a year that has none."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    acknowledge_by: datetime
+    acknowledgement_overdue: bool
+    feedback_due: datetime
+    feedback_overdue: bool
+
+
+def deadlines(case: Case, *, last_staff_message_at: datetime | None, now: datetime) -> Deadlines:
+    """The EU Whistleblowing Directive (2019/1937, art. 9(1)(b) and (f)): acknowledge within 7 days
+    of receipt; feed back within 3 months of the acknowledgement (or, without one, of the end of
+    those 7 days). We keep the feedback clock running: each staff message restarts the 3 months,
+    so a long case is flagged again when the reporter has heard nothing for 3 months.
+    Closed cases are never overdue (the closure is the final feedback)."""
+    acknowledge_by = case.received_at + ACKNOWLEDGE_WITHIN
+    if case.acknowledged_at is None:
+        last_word = acknowledge_by
+    else:
+        last_word = max(case.acknowledged_at, last_staff_message_at or case.acknowledged_at)
+    feedback_due = add_months(last_word, FEEDBACK_WITHIN_MONTHS)
+    is_open = case.status is not Status.CLOSED
+    return Deadlines(
+        acknowledge_by=acknowledge_by,
+        acknowledgement_overdue=is_open and case.acknowledged_at is None and now > acknowledge_by,
+        feedback_due=feedback_due,
+        feedback_overdue=is_open and now > feedback_due,
+    )
+
+
+# --- listing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: Case
+    hr_contact: User | None
+    deadlines: Deadlines
+
+
+def _last_staff_message():  # type: ignore[no-untyped-def]
+    return (
+        select(func.max(Message.created_at))
+        .where(Message.case_id == Case.id, Message.sender == Sender.STAFF)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def _users(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def list_cases(
+    session: Session,
+    *,
+    user: User,
+    statuses: list[Status],
+    theme: str | None,
+    hr_contact: uuid.UUID | None,
+    unassigned: bool,
+    page: int,
+    page_size: int,
+) -> tuple[list[CaseRow], int]:
+    """The cases this user may see, urgent first, then oldest first. No decrypted content."""
+    access.require_caseworker(user)
+    q = access.visible_cases(user)
+    if statuses:
+        q = q.where(Case.status.in_(statuses))
+    if theme is not None:
+        q = q.where(exists().where(CaseTheme.case_id == Case.id, CaseTheme.theme_slug == theme))
+    if hr_contact is not None:
+        q = q.where(Case.hr_contact_id == hr_contact)
+    if unassigned:
+        q = q.where(Case.hr_contact_id.is_(None))
+    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    last_msg = _last_staff_message().label("last_staff_message_at")
+    rows = session.execute(
+        q.add_columns(last_msg)
+        .order_by(sql_case((Case.risk == Risk.URGENT, 0), else_=1), Case.received_at, Case.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    users = _users(session, {r[0].hr_contact_id for r in rows})
+    now = clock.now()
+    return [
+        CaseRow(
+            c,
+            users.get(c.hr_contact_id) if c.hr_contact_id else None,
+            deadlines(c, last_staff_message_at=last, now=now),
+        )
+        for c, last in rows
+    ], total
+
+
+def case_row(session: Session, *, case: Case) -> CaseRow:
+    last = session.scalar(
+        select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
+    )
+    contact = session.get(User, case.hr_contact_id) if case.hr_contact_id else None
+    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseContent:
+    """The decrypted parts of a case (all None once it has been purged)."""
+
+    description: str | None
+    reporter: dict[str, str | None] | None
+    summary: str | None
+
+
+def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, audited: bool = True) -> CaseContent:
+    """Decrypt the case's description, reporter identity and closing summary. Audited as `case.read`."""
+    if audited:
+        audit.record(session, actor(user), "case.read", case_id=case.id, target="case")
+    if case.purged_at is not None:
+        return CaseContent(None, None, None)
+    summary = None
+    if case.closing_summary_ct is not None:
+        summary = crypto.case_cipher(session, ring, case.id).decrypt(
+            "cases", "closing_summary", case.id, case.closing_summary_ct
+        )
+    reporter = None if case.anonymous else reports.read_reporter(session, ring, case)
+    return CaseContent(reports.read_description(session, ring, case), reporter, summary)
+
+
+# --- recording a contact -----------------------------------------------------------------------
+
+
+def record_contact(
+    session: Session, ring: KeyRing, settings: Settings, *, user: User, data: CaseCreate
+) -> tuple[Case, str]:
+    """A contact received by phone, e-mail or in person. Returns the case and its receipt."""
+    if data.received_at > clock.now():
+        raise Invalid("received_at is in the future.", field="received_at")
+    return reports.create_case(
+        session,
+        ring,
+        settings,
+        data=data,
+        channel=Channel(data.channel),
+        received_at=data.received_at.astimezone(UTC),
+        duration_minutes=data.duration_minutes,
+        recorded_by=user,
+    )
+
+
+# --- triage ------------------------------------------------------------------------------------
+
+
+def _require_open(case: Case) -> None:
+    if case.status is Status.CLOSED:
+        raise Conflict("The case is closed.")
+
+
+def _require_active_themes(session: Session, slugs: list[str], *, field: str) -> None:
+    if not slugs:
+        return
+    rows = session.execute(select(Theme.slug, Theme.active).where(Theme.slug.in_(slugs)))
+    found: dict[str, bool] = {slug: active for slug, active in rows}
+    unknown = [s for s in slugs if s not in found]
+    if unknown:
+        raise Invalid(f"Unknown theme: {', '.join(unknown)}.", field=field)
+    retired = [s for s in slugs if not found[s]]
+    if retired:
+        raise Invalid(f"This theme is no longer in use: {', '.join(retired)}.", field=field)
+
+
+def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Case:
+    """Set themes, primary theme, risk and wishes. The first primary theme triages the case and
+    acknowledges it if nothing had yet. Themes already on the case may stay even if retired since;
+    anything newly added must be an active theme."""
+    _require_open(case)
+    given = data.model_fields_set
+    if not given:
+        return case
+    if "primary_theme" in given and data.primary_theme is None:
+        raise Invalid("The primary theme can be changed but not removed.", field="primary_theme")
+    for name in ("themes", "risk", "wishes"):
+        if name in given and getattr(data, name) is None:
+            raise Invalid("Leave the field out instead of sending null.", field=name)
+
+    current = set(case.theme_slugs)
+    themes = list(dict.fromkeys(data.themes)) if data.themes is not None else list(case.theme_slugs)
+    _require_active_themes(session, [t for t in themes if t not in current], field="themes")
+    primary = data.primary_theme if data.primary_theme is not None else case.primary_theme
+    if data.primary_theme is not None and data.primary_theme != case.primary_theme:
+        _require_active_themes(session, [data.primary_theme], field="primary_theme")
+    if primary is not None and primary not in themes:
+        themes.append(primary)
+
+    if set(themes) != current:
+        kept = [t for t in case.themes if t.theme_slug in themes]
+        added = [CaseTheme(theme_slug=s) for s in themes if s not in current]
+        case.themes = sorted(kept + added, key=lambda t: t.theme_slug)  # the order a reload gives
+    case.primary_theme = primary
+    if data.risk is not None:
+        case.risk = data.risk
+    if data.wishes is not None:
+        case.wishes = list(dict.fromkeys(w.value for w in data.wishes))
+    if primary is not None:
+        now = clock.now()
+        if case.triaged_at is None:
+            case.triaged_at = now
+        if case.status is Status.RECEIVED:
+            case.status = Status.TRIAGED
+        if case.acknowledged_at is None:
+            case.acknowledged_at = now
+    session.flush()
+    audit.record(session, actor(user), "case.triage", case_id=case.id, target=primary)
+    return case
+
+
+# --- the HR point of contact -------------------------------------------------------------------
+
+
+def _existing_user(session: Session, user_id: uuid.UUID) -> User:
+    target = session.get(User, user_id)
+    if target is None:
+        raise Invalid("No such user.", field="user_id")
+    return target
+
+
+def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID) -> Case:
+    """Make `user_id` the case's single HR point of contact, replacing any earlier one, and book
+    the first check-in (the earlier contact's open check-ins are cancelled)."""
+    _require_open(case)
+    contact = _existing_user(session, user_id)
+    if not contact.has(Role.HR):
+        raise Conflict("This user does not hold the hr role.")
+    if not contact.active:
+        raise Conflict("This user's account is not active.")
+    if access.is_excluded(session, case_id=case.id, user_id=contact.id):
+        raise Conflict("This user is excluded from the case.")
+    if case.hr_contact_id == contact.id:
+        return case  # already the contact: nothing to change, check-ins stay as booked
+    case.hr_contact_id = contact.id
+    case.status = Status.IN_PROGRESS
+    session.flush()
+    checkins.schedule_first(session, settings, case_id=case.id, hr_contact_id=contact.id)
+    audit.record(session, actor(user), "case.assign", case_id=case.id, target=str(contact.id))
+    return case
+
+
+def _unassign(session: Session, *, case: Case) -> None:
+    case.hr_contact_id = None
+    checkins.cancel_open(session, case_id=case.id)
+    if case.status is Status.IN_PROGRESS:
+        case.status = Status.TRIAGED if case.primary_theme is not None else Status.RECEIVED
+    session.flush()
+
+
+# --- exclusions --------------------------------------------------------------------------------
+
+
+def exclude(
+    session: Session, ring: KeyRing, *, user: User, case: Case, user_id: uuid.UUID, reason: str
+) -> tuple[Exclusion, str]:
+    """Exclude a user from the case for good. If they are its HR contact they stop being it (their
+    open check-ins are cancelled and the case goes back to `triaged` until someone else is assigned)."""
+    _require_not_purged(case)
+    target = _existing_user(session, user_id)
+    if access.is_excluded(session, case_id=case.id, user_id=target.id):
+        raise Conflict("This user is already excluded from the case.")
+    row = Exclusion(id=uuid.uuid4(), case_id=case.id, user_id=target.id, created_by_id=user.id)
+    row.reason_ct = crypto.case_cipher(session, ring, case.id).encrypt("exclusions", "reason", row.id, reason)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor(user), "case.exclude", case_id=case.id, target=str(target.id))
+    if case.hr_contact_id == target.id:
+        _unassign(session, case=case)
+        audit.record(session, actor(user), "case.unassign", case_id=case.id, target=str(target.id))
+    return row, reason
+
+
+def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Exclusion, str | None]]:
+    """Every exclusion with its decrypted reason (audited as `case.read` of `exclusions`)."""
+    audit.record(session, actor(user), "case.read", case_id=case.id, target="exclusions")
+    rows = session.scalars(
+        select(Exclusion).where(Exclusion.case_id == case.id).order_by(Exclusion.created_at, Exclusion.id)
+    ).all()
+    if case.purged_at is not None:
+        return [(r, None) for r in rows]
+    cipher = crypto.case_cipher(session, ring, case.id)
+    return [
+        (r, cipher.decrypt("exclusions", "reason", r.id, r.reason_ct) if r.reason_ct is not None else None)
+        for r in rows
+    ]
+
+
+def people(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, User]:
+    """Users by id, in one query (names for authors, contacts and exclusions)."""
+    return _users(session, ids)
+
+
+# --- notes and messages ------------------------------------------------------------------------
+
+
+def _require_not_purged(case: Case) -> None:
+    if case.purged_at is not None:
+        raise Conflict("This case has been erased after its retention date.")
+
+
+def add_note(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Note:
+    """An internal note, never shown to the reporter (encrypted)."""
+    _require_not_purged(case)
+    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id)
+    note.body_ct = crypto.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
+    session.add(note)
+    session.flush()
+    audit.record(session, actor(user), "note.create", case_id=case.id)
+    return note
+
+
+def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Note, str]]:
+    """The case's notes, oldest first, decrypted (audited as `case.read` of `notes`)."""
+    audit.record(session, actor(user), "case.read", case_id=case.id, target="notes")
+    if case.purged_at is not None:
+        return []
+    cipher = crypto.case_cipher(session, ring, case.id)
+    rows = session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.created_at, Note.id)).all()
+    return [(n, cipher.decrypt("notes", "body", n.id, n.body_ct)) for n in rows if n.body_ct is not None]
+
+
+def send_message(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Message:
+    """A message to the reporter. The first one acknowledges the case."""
+    _require_not_purged(case)
+    return reports.add_message(session, ring, case=case, sender=Sender.STAFF, body=body, author=user)
+
+
+def read_messages(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Message, str]]:
+    """The two-way thread, oldest first, decrypted (audited as `case.read` of `messages`)."""
+    audit.record(session, actor(user), "case.read", case_id=case.id, target="messages")
+    if case.purged_at is not None:
+        return []
+    return reports.read_messages(session, ring, case)
+
+
+# --- closure -----------------------------------------------------------------------------------
+
+
+def close(
+    session: Session, ring: KeyRing, settings: Settings, *, user: User, case: Case, outcome: Outcome, summary: str
+) -> Case:
+    """Close the case with an outcome. Its retention date is set (closure date + retention years),
+    open check-ins are cancelled and the reporter can now give feedback."""
+    _require_open(case)
+    now = clock.now()
+    case.status = Status.CLOSED
+    case.closed_at = now
+    case.outcome = outcome
+    case.closing_summary_ct = crypto.case_cipher(session, ring, case.id).encrypt(
+        "cases", "closing_summary", case.id, summary
+    )
+    case.retain_until = add_years(now.date(), settings.retention_years)
+    checkins.cancel_open(session, case_id=case.id)
+    session.flush()
+    audit.record(session, actor(user), "case.close", case_id=case.id, target=outcome.value)
+    return case
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def _to_day(at: datetime | None) -> datetime | None:
+    return None if at is None else datetime.combine(at.astimezone(UTC).date(), time(0), UTC)
+
+
+def purge_case(session: Session, *, case: Case, by: Actor) -> None:
+    """Crypto-shred one case and drop everything statistics do not need.
+
+    Kept: reference, received_month, primary theme, channel, out_of_hours, about, anonymous, risk,
+    status, outcome, the HR contact, feedback ratings, check-in dates and completion, and the
+    received/acknowledged/closed dates cut to the day (days to acknowledgement stay measurable;
+    the time of day does not survive)."""
+    crypto.shred(session, case.id)
+    case.description_ct = None
+    case.reporter_ct = None
+    case.closing_summary_ct = None
+    case.receipt_lookup = None
+    case.reporter_themes = []
+    case.suggested_themes = []
+    case.wishes = []
+    case.duration_minutes = None
+    case.recorded_by_id = None
+    case.themes = [t for t in case.themes if t.theme_slug == case.primary_theme]
+    case.received_at = _to_day(case.received_at)  # type: ignore[assignment]
+    case.created_at = _to_day(case.created_at)  # type: ignore[assignment]
+    case.acknowledged_at = _to_day(case.acknowledged_at)
+    case.triaged_at = _to_day(case.triaged_at)
+    case.closed_at = _to_day(case.closed_at)
+    for model, column in ((Message, Message.body_ct), (Note, Note.body_ct), (Exclusion, Exclusion.reason_ct),
+                          (Feedback, Feedback.comment_ct), (CheckIn, CheckIn.summary_ct)):
+        session.execute(update(model).where(model.case_id == case.id).values({column.key: None}))
+    session.execute(delete(ReporterSession).where(ReporterSession.case_id == case.id))
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.case_id == case.id))
+    case.purged_at = clock.now()
+    session.flush()
+    audit.record(session, by, "case.purge", case_id=case.id)
+
+
+def purgeable(session: Session, *, today: date, limit: int) -> list[Case]:
+    """Closed cases past their retention date and not yet purged (locked, skipping any another host holds)."""
+    q = (
+        select(Case)
+        .where(Case.status == Status.CLOSED, Case.purged_at.is_(None), Case.retain_until < today)
+        .order_by(Case.retain_until, Case.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(session.scalars(q).all())
+
+
+def destroyed_key(session: Session, *, case_id: uuid.UUID) -> bool:
+    row = session.get(CaseKey, case_id)
+    return row is None or row.wrapped_key is None

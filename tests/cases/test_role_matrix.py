@@ -1,0 +1,87 @@
+"""Who may do what on every case endpoint. One row per endpoint; each cell is tried on a case of
+its own (assigned to `assigned_hr`; `excluded_hr` was its contact before being excluded, and
+`excluded_safeguarding` is excluded too).
+
+"listed" / "hidden": 200, with the case in the list or not in it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.cases.conftest import World
+
+ACTORS = ("safeguarding", "assigned_hr", "other_hr", "excluded_safeguarding", "excluded_hr",
+          "leadership", "admin", "reporter", "none")
+
+MATRIX: dict[str, tuple[Any, ...]] = {
+    #                                 sg        hr        other_hr  excl_sg   excl_hr   leader admin reporter none
+    "GET /cases":                  ("listed", "listed", "hidden", "hidden", "hidden", 403,   403,  401,     401),
+    "POST /cases":                 (201,      403,      403,      201,      403,      403,   403,  401,     401),
+    "GET /cases/{id}":             (200,      200,      404,      404,      404,      403,   403,  401,     401),
+    "PATCH /cases/{id}":           (200,      403,      403,      404,      403,      403,   403,  401,     401),
+    "PUT /cases/{id}/hr-contact":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
+    "GET /cases/{id}/exclusions":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
+    "POST /cases/{id}/exclusions": (201,      403,      403,      404,      403,      403,   403,  401,     401),
+    "GET /cases/{id}/notes":       (200,      200,      404,      404,      404,      403,   403,  401,     401),
+    "POST /cases/{id}/notes":      (201,      201,      404,      404,      404,      403,   403,  401,     401),
+    "GET /cases/{id}/messages":    (200,      200,      404,      404,      404,      403,   403,  401,     401),
+    "POST /cases/{id}/messages":   (201,      201,      404,      404,      404,      403,   403,  401,     401),
+    "POST /cases/{id}/close":      (200,      200,      404,      404,      404,      403,   403,  401,     401),
+}
+
+
+def _body(endpoint: str, world: World) -> dict[str, Any] | None:
+    bodies: dict[str, Callable[[], dict[str, Any]]] = {
+        "POST /cases": lambda: {
+            "channel": "phone", "received_at": "2026-01-05T10:00:00Z", "duration_minutes": 20,
+            "description": "Caller says a colleague is gambling at work.",
+        },
+        "PATCH /cases/{id}": lambda: {"primary_theme": "line_manager", "risk": "urgent"},
+        "PUT /cases/{id}/hr-contact": lambda: {"user_id": world.id("other_hr")},
+        "POST /cases/{id}/exclusions": lambda: {"user_id": world.id("other_hr"), "reason": "Named in the concern."},
+        "POST /cases/{id}/notes": lambda: {"body": "Called back, no answer."},
+        "POST /cases/{id}/messages": lambda: {"body": "Thank you for telling us."},
+        "POST /cases/{id}/close": lambda: {"outcome": "signposted", "summary": "Signposted to the EAP."},
+    }
+    return bodies[endpoint]() if endpoint in bodies else None
+
+
+def _outcome(client: Any, world: World, endpoint: str, who: str) -> Any:
+    method, path = endpoint.split(" ")
+    case_id = world.new_case()
+    url = "/api/v1" + path.replace("{id}", str(case_id))
+    r = client.request(method, url, json=_body(endpoint, world), headers=world.headers(who, case_id))
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    if endpoint == "GET /cases" and r.status_code == 200:
+        return "listed" if str(case_id) in {i["id"] for i in r.json()["items"]} else "hidden"
+    return r.status_code
+
+
+@pytest.mark.parametrize("endpoint", list(MATRIX), ids=list(MATRIX))
+def test_role_matrix(endpoint: str, client: Any, world: World) -> None:
+    expected = dict(zip(ACTORS, MATRIX[endpoint], strict=True))
+    got = {who: _outcome(client, world, endpoint, who) for who in ACTORS}
+    assert got == expected
+
+
+def test_unknown_case_and_invisible_case_get_the_same_404(client: Any, world: World) -> None:
+    case_id = world.new_case()
+    hidden = client.get(f"/api/v1/cases/{case_id}", headers=world.headers("other_hr"))
+    missing = client.get(f"/api/v1/cases/{uuid.uuid4()}", headers=world.headers("other_hr"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+
+
+def test_excluded_user_never_sees_the_case_in_any_filtered_list(client: Any, world: World) -> None:
+    case_id = world.new_case()
+    for query in ("", "?status=in_progress", f"?hr_contact={world.id('assigned_hr')}", "?page_size=100"):
+        r = client.get("/api/v1/cases" + query, headers=world.headers("excluded_safeguarding"))
+        assert r.status_code == 200
+        assert str(case_id) not in {i["id"] for i in r.json()["items"]}
+        assert r.json()["total"] == 0
