@@ -28,9 +28,17 @@ from app.web import STATIC_DIR
 log = logging.getLogger("safeshare")
 
 
+class SafeShareAPI(FastAPI):
+    """FastAPI with the security headers and access log wrapped around everything, including
+    the framework's own error and body-limit middleware (which `add_middleware` cannot reach)."""
+
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        return SecurityAndAccessLog(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    app = FastAPI(
+    app = SafeShareAPI(
         title="Safe Share",
         version="1.0",
         description=(
@@ -57,7 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityAndAccessLog)
     return app
 
 
