@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import errors, logs
 from app.audit.router import router as audit_router
 from app.auth.passwords import Passwords
 from app.auth.router import router as auth_router
@@ -38,6 +38,9 @@ class SafeShareAPI(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    if not logging.getLogger().handlers:
+        # A uvicorn worker process (`serve --workers N`) starts with bare logging: make it ours.
+        logs.configure(settings.log_level)
     app = SafeShareAPI(
         title="Safe Share",
         version="1.0",

@@ -147,3 +147,17 @@ def test_entries_never_contain_passwords_or_tokens(client: TestClient, make_staf
     dump = repr([{c.name: getattr(r, c.key) for c in AuditEvent.__table__.columns} for r in rows])
     for secret in (PASSWORD, admin.password, admin.token, admin.token[4:]):
         assert secret not in dump
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(n: int) -> None:
+        for i in range(5):
+            with app.state.sessionmaker() as s, s.begin():
+                audit.record(s, audit.Actor.system(f"worker-{n}"), "test.concurrent", target=str(i))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    with app.state.sessionmaker() as s:
+        assert audit.verify(s) == (True, 20, None)

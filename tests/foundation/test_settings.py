@@ -186,3 +186,8 @@ def test_migrate_creates_schema_and_is_idempotent(tmp_path: Path) -> None:
         proc = run_safeshare(["migrate"], env, tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert "database is up to date" in proc.stdout
+
+
+def test_argon2_memory_too_small_for_parallelism_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match=r"^SAFESHARE_ARGON2_PARALLELISM: .*SAFESHARE_ARGON2_MEMORY_KIB"):
+        load_settings(argon2_memory_kib=16, argon2_parallelism=4)
