@@ -138,3 +138,37 @@ def test_create_user_command_duplicate_is_one_line(settings: Any, run_cli: Any, 
     assert [ln for ln in result.output.splitlines() if ln.strip()] == [
         "error: A user with this e-mail address already exists."
     ]
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(app: Any, make_staff: Any) -> None:
+    import threading
+    import time
+    import uuid
+
+    from app.audit.service import Actor
+    from app.auth import service as auth
+    from app.errors import Conflict
+
+    first, second = make_staff("admin"), make_staff("admin")
+    outcome: dict[str, Any] = {}
+    s1 = app.state.sessionmaker()
+    auth.update_user(s1, user_id=uuid.UUID(first.id), roles=None, active=False, name=None, by=Actor.system("t1"))
+
+    def demote_second() -> None:
+        with app.state.sessionmaker() as s2:
+            try:
+                auth.update_user(s2, user_id=uuid.UUID(second.id), roles=None, active=False, name=None,
+                                 by=Actor.system("t2"))
+                s2.commit()
+                outcome["second"] = "demoted"
+            except Conflict:
+                s2.rollback()
+                outcome["second"] = "conflict"
+
+    t = threading.Thread(target=demote_second)
+    t.start()
+    time.sleep(0.5)  # the second transaction is now waiting for the first
+    s1.commit()
+    s1.close()
+    t.join(timeout=30)
+    assert outcome == {"second": "conflict"}
