@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -120,6 +120,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown database scheme {scheme!r}; use sqlite:/// or postgresql+psycopg://")
         if scheme == "postgresql":
             v = "postgresql+psycopg" + v[len("postgresql"):]
+        return v
+
+    @field_validator("argon2_parallelism")
+    @classmethod
+    def _argon2_memory_fits(cls, v: int, info: ValidationInfo) -> int:
+        memory = info.data.get("argon2_memory_kib")
+        if memory is not None and memory < 8 * v:
+            raise ValueError(f"argon2 needs SAFESHARE_ARGON2_MEMORY_KIB of at least 8 x parallelism ({8 * v})")
         return v
 
     @field_validator("office_hours")

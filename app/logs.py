@@ -24,7 +24,9 @@ _REDACTIONS = [
     (re.compile(r"\b[0-9A-Za-z]{4}(?:[- ]?[0-9A-Za-z]{4}){5}\b"), "[receipt?]"),
     # Any IPv4 address but the server's own bind addresses (loopback, all interfaces).
     (re.compile(r"\b(?!127\.0\.0\.1\b|0\.0\.0\.0\b)(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
-    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "[ip]"),
+    # IPv6, full or compressed ("2001:db8::1"); a clock time such as 08:00:00 is left alone.
+    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b"), "[ip]"),
+    (re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?![\w:])"), "[ip]"),
 ]
 _STD = set(vars(logging.LogRecord("x", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -92,7 +94,12 @@ DOCS_CSP = (
 
 
 class SecurityAndAccessLog:
-    """Adds the security headers to every response and logs one line per request."""
+    """Adds the security headers to every response and logs one line per request.
+
+    It wraps the whole application, outside Starlette's error and body-limit middleware, so
+    their responses get the headers too; and the few plain-text errors those produce (a 413
+    from the body limit when Content-Length is too large) are turned into problem documents.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -104,17 +111,23 @@ class SecurityAndAccessLog:
         start = time.perf_counter()
         status = 500
         path = scope.get("path", "")
+        replacing = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, replacing
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in {k2 for k2, _ in SECURITY_HEADERS}]
-                for k, v in SECURITY_HEADERS:
-                    if k == b"content-security-policy" and path in ("/docs", "/docs/oauth2-redirect"):
-                        v = DOCS_CSP
-                    headers.append((k, v))
-                message = {**message, "headers": headers}
+                raw = message.get("headers", [])
+                ctype = next((v for k, v in raw if k.lower() == b"content-type"), b"")
+                if status >= 400 and not ctype.startswith((b"application/problem+json", b"text/html")):
+                    # Starlette answered by itself (plain text): say the same as a problem document.
+                    replacing = True
+                    await _send_problem(send, status, _security_headers(path))
+                    return
+                headers = [(k, v) for k, v in raw if k.lower() not in _SECURITY_NAMES]
+                message = {**message, "headers": headers + _security_headers(path)}
+            elif replacing:
+                return  # the original plain-text body is dropped
             await send(message)
 
         try:
@@ -130,3 +143,35 @@ class SecurityAndAccessLog:
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                 },
             )
+
+
+_SECURITY_NAMES = {k for k, _ in SECURITY_HEADERS}
+
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    out = []
+    for k, v in SECURITY_HEADERS:
+        if k == b"content-security-policy" and path in ("/docs", "/docs/oauth2-redirect"):
+            v = DOCS_CSP
+        out.append((k, v))
+    return out
+
+
+async def _send_problem(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    from http import HTTPStatus
+
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = {413: "The request body is too large.", 500: "Something went wrong on our side. Nothing was saved."}
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail.get(status, title)}
+    ).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})

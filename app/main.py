@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import errors, logs
 from app.audit.router import router as audit_router
 from app.auth.passwords import Passwords
 from app.auth.router import router as auth_router
@@ -28,9 +28,20 @@ from app.web import STATIC_DIR
 log = logging.getLogger("safeshare")
 
 
+class SafeShareAPI(FastAPI):
+    """FastAPI with the security headers and access log wrapped around everything, including
+    the framework's own error and body-limit middleware (which `add_middleware` cannot reach)."""
+
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        return SecurityAndAccessLog(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    app = FastAPI(
+    if not logging.getLogger().handlers:
+        # A uvicorn worker process (`serve --workers N`) starts with bare logging: make it ours.
+        logs.configure(settings.log_level)
+    app = SafeShareAPI(
         title="Safe Share",
         version="1.0",
         description=(
@@ -57,7 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityAndAccessLog)
     return app
 
 

@@ -8,6 +8,7 @@ which cannot be turned back into an address.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import LargeBinary, case, delete, literal, select
@@ -40,23 +41,38 @@ def key_bucket(ring: KeyRing, scope: str, value: str) -> bytes:
 
 
 class Throttle:
+    """Counts failures per bucket; `check` raises 429 once a bucket has used up its failures.
+
+    On SQLite every transaction takes the write lock, so a request must not open a second
+    transaction while its own is running: `check` and `succeed` take the request's session,
+    and `fail` (which needs its own transaction, because the request's rolls back) must be
+    called only after the request's session has ended its transaction (`session.rollback()`).
+    """
+
     def __init__(self, sessions: sessionmaker[Session], *, limit: int, window_seconds: int) -> None:
         self.sessions = sessions
         self.limit = limit
         self.window = timedelta(seconds=window_seconds)
 
-    def check(self, buckets: list[bytes]) -> None:
-        """Raise 429 with Retry-After if any bucket has used up its failures in this window."""
+    def check(self, buckets: list[bytes], *, limits: list[int] | None = None, session: Session | None = None) -> None:
+        """Raise 429 with Retry-After if any bucket has used up its failures in this window.
+
+        `limits` gives each bucket its own limit (default: the throttle's limit for all).
+        """
         now = clock.now()
-        with self.sessions() as s:
-            rows = s.scalars(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))).all()
+        allowed = dict(zip(buckets, limits or [self.limit] * len(buckets)))
+        if session is not None:
+            rows = session.scalars(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))).all()
+        else:
+            with self.sessions() as s:
+                rows = s.scalars(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))).all()
         waits = [
             (r.window_start + self.window - now).total_seconds()
             for r in rows
-            if r.failures >= self.limit and r.window_start + self.window > now
+            if r.failures >= allowed.get(r.bucket, self.limit) and r.window_start + self.window > now
         ]
         if waits:
-            raise TooManyRequests(retry_after=int(max(waits)) + 1)
+            raise TooManyRequests(retry_after=math.ceil(max(waits)))
 
     def fail(self, buckets: list[bytes]) -> None:
         """Count one failure in each bucket, atomically (an upsert), in its own transaction."""
@@ -81,10 +97,10 @@ class Throttle:
             s.execute(delete(ThrottleBucket).where(ThrottleBucket.window_start < expired_before - self.window))
 
     def succeed(self, buckets: list[bytes], *, session: Session | None = None) -> None:
-        """Forget the failures of these buckets. Pass the request's session when it already holds
-        a transaction: on SQLite (BEGIN IMMEDIATE) a second writer would wait for it forever."""
+        """Forget the failures of these buckets (in the caller's transaction when given one)."""
+        stmt = delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))
         if session is not None:
-            session.execute(delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets)))
+            session.execute(stmt)
             return
         with self.sessions() as s, s.begin():
-            s.execute(delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets)))
+            s.execute(stmt)

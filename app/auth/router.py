@@ -14,6 +14,8 @@ from app.throttle import Throttle, client_bucket, key_bucket
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
 
+CLIENT_LIMIT_FACTOR = 4
+
 
 @router.post("/auth/login", response_model=LoginOut)
 def login(body: LoginIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> LoginOut:
@@ -25,9 +27,13 @@ def login(body: LoginIn, request: Request, session: DbSession, settings: Current
     throttle: Throttle = request.app.state.login_throttle
     email = service.normalise_email(body.email)
     buckets = [key_bucket(keys, "login", email), client_bucket(keys, "login", request.client.host if request.client else None)]
-    throttle.check(buckets)
+    # A client bucket is shared by everyone behind one address (an office, a VPN): it allows more.
+    limits = [throttle.limit, throttle.limit * CLIENT_LIMIT_FACTOR]
+    throttle.check(buckets, limits=limits, session=session)
     user = service.authenticate(session, request.app.state.passwords, email=email, password=body.password)
     if user is None:
+        # End our own transaction first: on SQLite it holds the write lock the counter needs.
+        session.rollback()
         throttle.fail(buckets)
         raise Unauthorized("The e-mail address or password is not right.")
     throttle.succeed(buckets[:1], session=session)

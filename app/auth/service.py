@@ -7,7 +7,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,7 +140,12 @@ def update_user(
     if name is not None:
         user.name = name
     session.flush()
-    if was_admin and not (user.active and user.has(Role.ADMIN)) and _active_admins(session) == 0:
+    demoted = was_admin and not (user.active and user.has(Role.ADMIN))
+    if demoted and session.get_bind().dialect.name == "postgresql":
+        # Two admins demoting each other at once must not both see the other still in place.
+        # (SQLite's BEGIN IMMEDIATE already runs one writer at a time.)
+        session.execute(text("SELECT pg_advisory_xact_lock(7302152)"))
+    if demoted and _active_admins(session) == 0:
         raise Conflict("This would leave no active administrator.")
     if active is False:
         # A deactivated account is signed out everywhere at once.

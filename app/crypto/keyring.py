@@ -46,6 +46,9 @@ class KeyRing:
     lookup_key: bytes
     created: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # The file's identity when last read: `safeshare rotate-key` replaces the file, and every
+    # running worker must then wrap new data keys under the new master key, not the retired one.
+    _stamp: tuple[int, int] | None = field(default=None, repr=False)
 
     # -- loading and saving -------------------------------------------------------------------
     @classmethod
@@ -68,6 +71,7 @@ class KeyRing:
             raise KeyRingError(f"{path} is not a Safe Share key ring") from None
         if len(ring.lookup_key) < 32:
             raise KeyRingError(f"{path} is not a Safe Share key ring") from None
+        ring._stamp = _stamp(ring.path)
         return ring
 
     @classmethod
@@ -85,6 +89,7 @@ class KeyRing:
         )
         try:
             ring.save()
+            ring._stamp = _stamp(path)
         except OSError as exc:
             raise KeyRingError(f"cannot create {path}: {exc.strerror or exc}") from None
         log.warning(
@@ -117,13 +122,17 @@ class KeyRing:
             raise
 
     # -- keys -------------------------------------------------------------------------------
+    def _reload(self) -> None:
+        with self._lock:
+            fresh = KeyRing.load(self.path)
+            self.keks, self.active_id, self.created = fresh.keks, fresh.active_id, fresh.created
+            self._stamp = fresh._stamp
+
     def kek(self, kek_id: str) -> bytes:
         """The master key with this id; re-reads the file once if another process rotated."""
         key = self.keks.get(kek_id)
         if key is None:
-            with self._lock:
-                fresh = KeyRing.load(self.path)
-                self.keks, self.active_id, self.created = fresh.keks, fresh.active_id, fresh.created
+            self._reload()
             key = self.keks.get(kek_id)
         if key is None:
             raise KeyRingError(f"master key {kek_id} is not in the key ring")
@@ -131,6 +140,13 @@ class KeyRing:
 
     @property
     def active_kek(self) -> tuple[str, bytes]:
+        """The master key new data keys are wrapped under; follows a rotation by another process."""
+        try:
+            changed = _stamp(self.path) != self._stamp
+        except OSError:
+            changed = False  # keep serving with the keys in memory; reads fail loudly elsewhere
+        if changed:
+            self._reload()
         return self.active_id, self.keks[self.active_id]
 
     def add_kek(self) -> str:
@@ -139,6 +155,7 @@ class KeyRing:
         self.created[kek_id] = clock.rfc3339(clock.now()) or ""
         self.active_id = kek_id
         self.save()
+        self._stamp = _stamp(self.path)
         return kek_id
 
     def subkey(self, purpose: str) -> bytes:
@@ -150,6 +167,11 @@ class KeyRing:
     def lookup_hash(self, purpose: str, value: str | bytes) -> bytes:
         data = value.encode() if isinstance(value, str) else value
         return hmac.new(self.subkey(purpose), data, hashlib.sha256).digest()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns
 
 
 def _new_kek_id() -> str:

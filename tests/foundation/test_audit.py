@@ -1,0 +1,163 @@
+"""The audit trail: written with the action, hash-chained, append-only in the database, never content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.audit import service as audit
+from app.audit.models import AuditEvent
+from app.dependencies import DbSession
+
+PASSWORD = "a long enough password"
+
+
+def _actions(db: Any) -> list[str]:
+    actions = list(db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    db.rollback()
+    return actions
+
+
+def _verify(client: TestClient, admin: Any) -> dict[str, Any]:
+    r = client.get("/api/v1/audit/verify", headers=admin.headers)
+    assert r.status_code == 200
+    return r.json()
+
+
+def test_actions_write_entries(client: TestClient, make_staff: Any, db: Any) -> None:
+    admin = make_staff("admin")
+    uid = client.post("/api/v1/users", json={"email": "a@example.org", "name": "A", "roles": ["hr"], "password": PASSWORD},
+                      headers=admin.headers).json()["id"]
+    client.patch(f"/api/v1/users/{uid}", json={"active": False}, headers=admin.headers)
+    client.post("/api/v1/themes", json={"slug": "car_parking", "name": "Car parking"}, headers=admin.headers)
+    client.patch("/api/v1/themes/car_parking", json={"active": False}, headers=admin.headers)
+    client.post("/api/v1/auth/logout", headers=admin.headers)
+    assert _actions(db)[-6:] == [
+        "auth.login", "user.create", "user.update", "theme.create", "theme.update", "auth.logout",
+    ]
+    entry = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
+    assert entry.actor == admin.email and str(entry.actor_id) == admin.id and entry.target == uid
+
+
+def test_audit_listing_is_newest_first_and_filters_by_case(
+    client: TestClient, make_staff: Any, make_case: Any
+) -> None:
+    admin = make_staff("admin")
+    case_id = make_case()
+    r = client.get("/api/v1/audit", headers=admin.headers)
+    body = r.json()
+    assert body["total"] == 3  # the admin's creation by the test, their login, the case
+    assert [i["action"] for i in body["items"]] == ["case.create", "auth.login", "user.create"]
+    assert set(body["items"][0]) >= {"at", "actor", "action", "case_id"}
+    assert body["items"][0]["at"].endswith("Z")
+    only = client.get(f"/api/v1/audit?case_id={case_id}", headers=admin.headers).json()
+    assert only["total"] == 1 and only["items"][0]["case_id"] == str(case_id)
+    page2 = client.get("/api/v1/audit?page=2&page_size=2", headers=admin.headers).json()
+    assert [i["action"] for i in page2["items"]] == ["user.create"]
+
+
+def test_failed_request_writes_no_entry(app: Any, client: TestClient, make_staff: Any, db: Any) -> None:
+    admin = make_staff("admin")
+
+    @app.post("/test-only/audit-then-fail")
+    def audit_then_fail(request: Request, session: DbSession) -> None:
+        audit.record(session, audit.Actor.system("test"), "test.should_vanish")
+        raise RuntimeError("boom after the audit row was written")
+
+    before = _actions(db)
+    assert client.post("/test-only/audit-then-fail").status_code == 500
+    assert client.patch(f"/api/v1/users/{admin.id}", json={"active": False}, headers=admin.headers).status_code == 409
+    assert _actions(db) == before
+    assert _verify(client, admin)["intact"] is True
+
+
+def test_chain_verifies(client: TestClient, make_staff: Any, make_case: Any) -> None:
+    admin = make_staff("admin")
+    for _ in range(3):
+        make_case()
+    result = _verify(client, admin)
+    assert result == {"intact": True, "entries": 5, "first_broken_id": None}
+
+
+def _without_append_only_guard(db: Any) -> Any:
+    """Switch the append-only trigger off, as an attacker with database access could."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+    else:
+        db.execute(sa.text("DROP TRIGGER audit_events_no_update"))
+        db.execute(sa.text("DROP TRIGGER audit_events_no_delete"))
+
+
+def _restore_guard(db: Any) -> None:
+    if db.get_bind().dialect.name == "postgresql":
+        db.rollback()
+        db.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+        db.commit()
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder-time"])
+def test_tampering_is_detected(client: TestClient, make_staff: Any, make_case: Any, db: Any, tamper: str) -> None:
+    admin = make_staff("admin")
+    case_ids = [make_case() for _ in range(3)]
+    target = db.scalar(select(AuditEvent.id).where(AuditEvent.case_id == case_ids[1]))
+    try:
+        _without_append_only_guard(db)
+        if tamper == "edit":
+            db.execute(sa.update(AuditEvent).where(AuditEvent.id == target).values(actor="someone else"))
+        elif tamper == "delete":
+            db.execute(sa.delete(AuditEvent).where(AuditEvent.id == target))
+        else:
+            first = db.scalar(select(AuditEvent.at).order_by(AuditEvent.id).limit(1))
+            db.execute(sa.update(AuditEvent).where(AuditEvent.id == target).values(at=first))
+        db.commit()
+        result = _verify(client, admin)
+        assert result["intact"] is False
+        expected = target if tamper != "delete" else target + 1
+        assert result["first_broken_id"] == expected
+    finally:
+        _restore_guard(db)
+
+
+@pytest.mark.parametrize("statement", ["update", "delete"])
+def test_database_refuses_to_change_audit_rows(make_staff: Any, db: Any, statement: str) -> None:
+    make_staff("admin")
+    stmt = (
+        sa.update(AuditEvent).values(actor="someone else")
+        if statement == "update"
+        else sa.delete(AuditEvent)
+    )
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.execute(stmt)
+        db.commit()
+    db.rollback()
+    assert db.scalar(select(sa.func.count()).select_from(AuditEvent)) == 2
+
+
+def test_entries_never_contain_passwords_or_tokens(client: TestClient, make_staff: Any, db: Any) -> None:
+    admin = make_staff("admin")
+    client.post("/api/v1/users", json={"email": "b@example.org", "name": "B", "roles": ["hr"], "password": PASSWORD},
+                headers=admin.headers)
+    client.post("/api/v1/auth/login", json={"email": "b@example.org", "password": "a wrong password!!"})
+    rows = db.execute(select(AuditEvent)).scalars().all()
+    dump = repr([{c.name: getattr(r, c.key) for c in AuditEvent.__table__.columns} for r in rows])
+    for secret in (PASSWORD, admin.password, admin.token, admin.token[4:]):
+        assert secret not in dump
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(n: int) -> None:
+        for i in range(5):
+            with app.state.sessionmaker() as s, s.begin():
+                audit.record(s, audit.Actor.system(f"worker-{n}"), "test.concurrent", target=str(i))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    with app.state.sessionmaker() as s:
+        assert audit.verify(s) == (True, 20, None)
