@@ -23,7 +23,7 @@ def fail(message: str) -> NoReturn:
 
 def settings_or_exit() -> Settings:
     try:
-        settings = loadsettings_or_exit()
+        settings = load_settings()
     except SettingsError as exc:
         fail(str(exc))
     logs.configure(settings.log_level)

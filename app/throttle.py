@@ -80,6 +80,11 @@ class Throttle:
                 s.execute(stmt)
             s.execute(delete(ThrottleBucket).where(ThrottleBucket.window_start < expired_before - self.window))
 
-    def succeed(self, buckets: list[bytes]) -> None:
+    def succeed(self, buckets: list[bytes], *, session: Session | None = None) -> None:
+        """Forget the failures of these buckets. Pass the request's session when it already holds
+        a transaction: on SQLite (BEGIN IMMEDIATE) a second writer would wait for it forever."""
+        if session is not None:
+            session.execute(delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets)))
+            return
         with self.sessions() as s, s.begin():
             s.execute(delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets)))

@@ -30,7 +30,7 @@ def login(body: LoginIn, request: Request, session: DbSession, settings: Current
     if user is None:
         throttle.fail(buckets)
         raise Unauthorized("The e-mail address or password is not right.")
-    throttle.succeed(buckets[:1])
+    throttle.succeed(buckets[:1], session=session)
     token, expires = service.start_session(session, user=user, minutes=settings.staff_token_minutes)
     return LoginOut(token=token, expires_at=clock.rfc3339(expires) or "", user=UserRead.model_validate(user))
 
