@@ -23,16 +23,22 @@ from that month's column alone, and every query derives its numbers from the sam
    cells of a column must number at least two *and* must not all be 1 (a hidden sum of 2 over
    two cells pins both). While that fails, the smallest non-zero shown cell of the column is
    hidden too; if no such cell is left, the month's total is hidden instead.
-4. Derived numbers: a row summed over some months is published only if none of its month
+4. Several tables (themes; channel, anonymity, ... in the summary) share each month's total.
+   If any of them needs it hidden, it is hidden for all, and a table that would otherwise show
+   that month in full hides its smallest non-zero cell, so the total cannot be rebuilt from it.
+   (The hidden cells of the different tables in that month are then tied only by "every column
+   has the same unknown sum", which pins none of them.)
+5. Derived numbers: a row summed over some months is published only if none of its month
    cells is hidden; a column total over some months only if none of those months' totals is
    hidden. Otherwise it is ``None``.
 
-Why no suppressed month cell can be worked out: by rule 4, a hidden month cell never enters
+Why no suppressed month cell can be worked out: by rule 5, a hidden month cell never enters
 any published row sum, so the only published equations that contain it are its own month's
 column total (directly, or inside a sum of column totals over several months, each of which
-is published on its own as well). If that total is hidden (rules 2-3), nothing published
-contains the cell at all. If it is shown, the column's hidden cells (at least two, each >= 1,
-summing to more than their number) share one equation, so each can take at least two values.
+is published on its own as well). If that total is shown, the column's hidden cells (at least
+two, each >= 1, summing to more than their number) share one equation, so each can take at
+least two values. If it is hidden, the cell is tied only to the other tables' hidden cells of
+that month through their common unknown total, and each of those columns has a hidden cell.
 Rows never need complementary cells, because a row sum containing a hidden cell is hidden
 (the "or the total itself suppressed" alternative), so nothing has to iterate to a fixed point.
 tests/stats/test_disclosure_bruteforce.py checks this over every query of small fixtures.
@@ -60,6 +66,14 @@ def is_small(n: int, min_cell: int) -> bool:
     return 0 < n < min_cell
 
 
+def _smallest(values: Mapping[R, int], exclude: Iterable[R], rank: Mapping[R, int]) -> R | None:
+    excluded = set(exclude)
+    candidates = [r for r, n in values.items() if n > 0 and r not in excluded]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (values[r], rank.get(r, len(rank))))
+
+
 def suppress_column(values: Mapping[R, int], min_cell: int, order: Sequence[R] | None = None) -> ColumnDecision[R]:
     """Rules 1-3 for one month's column. `order` breaks ties between equal candidates (default: `values` order)."""
     rank = {r: i for i, r in enumerate(order if order is not None else list(values))}
@@ -68,58 +82,44 @@ def suppress_column(values: Mapping[R, int], min_cell: int, order: Sequence[R] |
     if is_small(total, min_cell):
         return ColumnDecision(frozenset(r for r, n in values.items() if n > 0), True)
     while hidden and (len(hidden) < 2 or sum(values[r] for r in hidden) <= len(hidden)):
-        candidates = [r for r, n in values.items() if n > 0 and r not in hidden]
-        if not candidates:
+        extra = _smallest(values, hidden, rank)
+        if extra is None:
             return ColumnDecision(frozenset(hidden), True)
-        hidden.add(min(candidates, key=lambda r: (values[r], rank.get(r, len(rank)))))
+        hidden.add(extra)
     return ColumnDecision(frozenset(hidden), False)
 
 
 class Grid(Generic[R]):
-    """Counts by (row, month) with the per-month decisions made once; sums derived under rule 4."""
+    """Counts by (row, month) with the per-month decisions made once; sums derived under rule 5."""
 
     def __init__(self, counts: Mapping[tuple[R, str], int], rows: Sequence[R], min_cell: int) -> None:
         self.rows = list(rows)
         self.min_cell = min_cell
+        self._rank = {r: i for i, r in enumerate(self.rows)}
         self._counts: dict[tuple[R, str], int] = {k: v for k, v in counts.items() if v}
-        by_month: dict[str, dict[R, int]] = {}
+        self._columns: dict[str, dict[R, int]] = {}
         for (row, month), n in self._counts.items():
-            by_month.setdefault(month, {})[row] = n
+            self._columns.setdefault(month, {})[row] = n
         self._decisions: dict[str, ColumnDecision[R]] = {
-            month: suppress_column({r: col.get(r, 0) for r in self._all_rows(col)}, min_cell, self.rows)
-            for month, col in by_month.items()
+            month: suppress_column(col, min_cell, self.rows) for month, col in self._columns.items()
         }
         self._extra_hidden_totals: set[str] = set()
 
-    def _all_rows(self, col: Mapping[R, int]) -> list[R]:
-        return self.rows + [r for r in col if r not in self.rows]
-
     def months(self) -> list[str]:
         """The months with any case, in order."""
-        return sorted(self._decisions)
+        return sorted(self._columns)
 
     def keys(self) -> list[tuple[R, str]]:
         """The (row, month) pairs with a non-zero count."""
         return list(self._counts)
 
-    def true_total(self, month: str) -> int:
-        """The true month total (never publish this directly)."""
-        return sum(n for (_, m), n in self._counts.items() if m == month)
-
-    def hidden_totals(self) -> set[str]:
-        """The months whose column total this grid needs hidden."""
-        return {m for m, d in self._decisions.items() if d.total_hidden} | self._extra_hidden_totals
-
-    def hide_totals(self, months: Iterable[str]) -> None:
-        """Hide these months' totals too: another table sharing the same month totals needs it.
-
-        Hiding a total only removes a published equation, so no cell of this grid becomes less safe.
-        """
-        self._extra_hidden_totals |= set(months)
-
     def count(self, row: R, month: str) -> int:
         """The true count (never publish this directly)."""
         return self._counts.get((row, month), 0)
+
+    def true_total(self, month: str) -> int:
+        """The true month total (never publish this directly)."""
+        return sum(self._columns.get(month, {}).values())
 
     def hidden(self, row: R, month: str) -> bool:
         decision = self._decisions.get(month)
@@ -127,7 +127,29 @@ class Grid(Generic[R]):
 
     def total_hidden(self, month: str) -> bool:
         decision = self._decisions.get(month)
-        return (decision is not None and decision.total_hidden) or month in self._extra_hidden_totals
+        return decision is not None and decision.total_hidden
+
+    def hidden_totals(self) -> set[str]:
+        """The months whose column total is hidden."""
+        return {m for m, d in self._decisions.items() if d.total_hidden}
+
+    def hide_totals(self, months: Iterable[str]) -> None:
+        """Rule 4: hide these months' totals because another table sharing them needs it.
+
+        A month this grid would show in full loses its smallest non-zero cell, so the hidden total
+        cannot be rebuilt from the cells. Hiding only removes published equations, so no cell of
+        this grid becomes less safe.
+        """
+        for month in set(months):
+            decision = self._decisions.get(month)
+            if decision is None:
+                continue  # no case that month: the total is 0 in every table
+            hidden = set(decision.hidden)
+            if not hidden:
+                extra = _smallest(self._columns[month], (), self._rank)
+                if extra is not None:
+                    hidden.add(extra)
+            self._decisions[month] = ColumnDecision(frozenset(hidden), True)
 
     def cell(self, row: R, months: Iterable[str]) -> int | None:
         """The row summed over `months`, or None if any of those month cells is hidden."""
@@ -141,12 +163,22 @@ class Grid(Generic[R]):
         wanted = set(months)
         if any(self.total_hidden(m) for m in wanted):
             return None
-        return sum(n for (_, m), n in self._counts.items() if m in wanted)
+        return sum(self.true_total(m) for m in wanted)
+
+
+def share_grids_totals(grids: Iterable[Grid[R]]) -> None:
+    """Rule 4 across tables that count the same cases by month."""
+    grids = list(grids)
+    hidden: set[str] = set()
+    for g in grids:
+        hidden |= g.hidden_totals()
+    for g in grids:
+        g.hide_totals(hidden)
 
 
 def mean_or_none(values: Sequence[float], min_cell: int, ndigits: int = 2) -> float | None:
     """The mean of `values`, or None over fewer than `min_cell` of them."""
-    if len(values) < min_cell or not values:
+    if not values or len(values) < min_cell:
         return None
     return round(sum(values) / len(values), ndigits)
 

@@ -22,7 +22,7 @@ from app.cases.models import Case, Feedback
 from app.checkins.models import CheckIn
 from app.enums import About, Channel
 from app.errors import Invalid
-from app.stats.disclosure import Grid, mean_or_none, share_or_none
+from app.stats.disclosure import Grid, mean_or_none, share_grids_totals, share_or_none
 from app.stats.schemas import Bucket, FeedbackMeans, Summary, ThemeRow, ThemeTable, ThemeTotals
 from app.themes.models import Theme
 
@@ -153,16 +153,6 @@ def _category_grids(session: Session, months: Iterable[str], min_cell: int) -> t
     return grids, calls
 
 
-def _share_month_totals(grids: Iterable[Grid[object]] | Iterable[Grid[str | None]]) -> None:
-    """A month total is one number, published by every table: hidden for all if any table needs it hidden."""
-    grids = list(grids)
-    hidden: set[str] = set()
-    for g in grids:
-        hidden |= g.hidden_totals()
-    for g in grids:
-        g.hide_totals(hidden)
-
-
 def _themes(session: Session) -> list[Theme]:
     return list(session.scalars(select(Theme).order_by(Theme.position, Theme.slug)).all())
 
@@ -176,9 +166,9 @@ def theme_table(
     grid = _theme_grid(session, rng, min_cell, themes)
     # A category table (channel, ...) with R rows can need a month's total hidden only if every
     # non-zero cell is 1, i.e. the month has at most R cases: only those months are re-read.
-    small_months = [m for m in grid.months() if min_cell <= (grid.true_total(m)) <= MAX_CATEGORY_ROWS]
+    small_months = [m for m in grid.months() if min_cell <= grid.true_total(m) <= MAX_CATEGORY_ROWS]
     category_grids, _ = _category_grids(session, small_months, min_cell) if small_months else ({}, {})
-    _share_month_totals([grid, *category_grids.values()])
+    share_grids_totals([grid, *category_grids.values()])
 
     buckets = periods(rng, bucket)
     all_months = rng.months
@@ -218,7 +208,7 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
     months = rng.months
     theme_grid = _theme_grid(session, rng, min_cell, _themes(session))
     grids, calls = _category_grids(session, months, min_cell)
-    _share_month_totals([theme_grid, *grids.values()])
+    share_grids_totals([theme_grid, *grids.values()])
 
     contacts = theme_grid.total(months)
 
