@@ -239,13 +239,21 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
 
 
 def _median_days_to_ack(session: Session, in_range: object, min_cell: int) -> float | None:
-    pairs = session.execute(
-        select(Case.received_at, Case.acknowledged_at).where(in_range, Case.acknowledged_at.is_not(None))  # type: ignore[arg-type]
-    ).all()
+    acknowledged = (in_range, Case.acknowledged_at.is_not(None))
+    if session.get_bind().dialect.name == "postgresql":
+        # One row back instead of every acknowledged case: PostgreSQL computes the median itself.
+        seconds = func.extract("epoch", Case.acknowledged_at - Case.received_at)
+        n, median = session.execute(
+            select(func.count(), func.percentile_cont(0.5).within_group(seconds)).where(*acknowledged)  # type: ignore[arg-type]
+        ).one()
+        if n < min_cell or median is None:
+            return None
+        return round(max(0.0, float(median) / 86400), 1)
+    pairs = session.execute(select(Case.received_at, Case.acknowledged_at).where(*acknowledged)).all()  # type: ignore[arg-type]
     if len(pairs) < min_cell:
         return None
-    days = [max(0.0, (ack - received).total_seconds() / 86400) for received, ack in pairs]
-    return round(statistics.median(days), 1)
+    days = [(ack - received).total_seconds() / 86400 for received, ack in pairs]
+    return round(max(0.0, statistics.median(days)), 1)
 
 
 def _check_ins_on_time(session: Session, rng: Range, min_cell: int) -> float | None:
