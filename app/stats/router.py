@@ -55,9 +55,13 @@ def table_csv(table: ThemeTable) -> str:
     def cell(value: int | None) -> str:
         return "" if value is None else str(value)
 
+    def text(value: str) -> str:
+        # Theme names are typed by administrators; keep spreadsheets from running one as a formula.
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
     out.writerow(["theme", "name", *table.periods, "total"])
     for row in table.rows:
-        out.writerow([row.theme, row.name, *[cell(v) for v in row.counts], cell(row.total)])
+        out.writerow([text(row.theme), text(row.name), *[cell(v) for v in row.counts], cell(row.total)])
     out.writerow(["total", "All contacts", *[cell(v) for v in table.totals.counts], cell(table.totals.total)])
     out.writerow(["untriaged", "Not yet triaged", *["" for _ in table.periods], cell(table.totals.untriaged)])
     return buf.getvalue()

@@ -176,3 +176,22 @@ def test_csv_matches_the_json_table(client, hand_made, make_staff):
     assert table[0][2:-1] == body["periods"]
     for row, line in zip(body["rows"], table[1:]):
         assert line[2:] == ["" if v is None else str(v) for v in row["counts"] + [row["total"]]]
+
+
+def test_csv_does_not_let_a_theme_name_run_as_a_formula(client, db, make_staff):
+    from sqlalchemy import update
+
+    from app.themes.models import Theme
+
+    db.execute(update(Theme).where(Theme.slug == "other").values(name="=HYPERLINK(1)"))
+    db.commit()
+    text = client.get(URL + ".csv", headers=make_staff("admin").headers).text
+    assert "other,'=HYPERLINK(1)," in text
+
+
+def test_openapi_documents_the_statistics(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    params = {p["name"] for p in paths["/api/v1/stats/themes"]["get"]["parameters"]}
+    assert {"from", "to", "bucket"} <= params
+    assert "/api/v1/stats/summary" in paths and "/api/v1/stats/themes.csv" in paths
+    assert "/dashboard" not in paths
