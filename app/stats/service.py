@@ -22,7 +22,7 @@ from app.cases.models import Case, Feedback
 from app.checkins.models import CheckIn
 from app.enums import About, Channel
 from app.errors import Invalid
-from app.stats.disclosure import Grid, mean_or_none, share_grids_totals, share_or_none
+from app.stats.disclosure import Grid, share_grids_totals, share_or_none
 from app.stats.schemas import Bucket, FeedbackMeans, Summary, ThemeRow, ThemeTable, ThemeTotals
 from app.themes.models import Theme
 
@@ -283,5 +283,3 @@ def _feedback_means(session: Session, in_range: object, min_cell: int) -> Feedba
     means = [None if n < min_cell or v is None else round(float(v), 2) for v in row[1:]]
     return FeedbackMeans(**dict(zip(["listened_to", "kept_informed", "support_suitable", "would_recommend"], means)))
 
-
-__all__ = ["Bucket", "Range", "theme_table", "summary", "periods", "months_between", "mean_or_none"]
