@@ -109,6 +109,15 @@ def _gate(request: Request, session: DbSession) -> User | Response:
     return user
 
 
+def _default_bucket(session: DbSession, from_: str | None, to: str | None) -> Bucket:
+    """Months for a year or less, quarters beyond: the table stays readable either way."""
+    try:
+        months = stats.resolve_range(session, from_, to).months
+    except Invalid:
+        return Bucket.MONTH  # the error is reported once, below
+    return Bucket.MONTH if len(months) <= 12 else Bucket.QUARTER
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
@@ -116,7 +125,7 @@ def dashboard(
     settings: CurrentSettings,
     from_: str | None = Query(default=None, alias="from"),
     to: str | None = Query(default=None),
-    bucket: str = Query(default="month"),
+    bucket: str | None = Query(default=None),
 ) -> Response:
     """Theme counts over time as charts, the summary figures, a period picker and the CSV download."""
     gate = _gate(request, session)
@@ -125,7 +134,7 @@ def dashboard(
     error = None
     status = 200
     try:
-        chosen = Bucket(bucket)
+        chosen = Bucket(bucket) if bucket else _default_bucket(session, from_, to)
     except ValueError:
         chosen, error, status = Bucket.MONTH, "Choose month, quarter, year or the whole period.", 422
     try:

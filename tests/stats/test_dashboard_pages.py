@@ -99,3 +99,14 @@ def test_sign_out_ends_the_session(client, make_staff):
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_dashboard_groups_long_ranges_by_quarter_unless_asked(client, make_staff, db):
+    from tests.stats.factory import add_cases
+
+    add_cases(db, {("bullying", "2023-01"): 3, ("bullying", "2024-06"): 4})
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    assert '<option value="quarter" selected>' in client.get("/dashboard").text
+    assert '<option value="month" selected>' in client.get("/dashboard", params={"bucket": "month"}).text
+    assert '<option value="month" selected>' in client.get("/dashboard", params={"from": "2024-01", "to": "2024-06"}).text
