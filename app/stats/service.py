@@ -241,19 +241,32 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
 def _median_days_to_ack(session: Session, in_range: object, min_cell: int) -> float | None:
     acknowledged = (in_range, Case.acknowledged_at.is_not(None))
     if session.get_bind().dialect.name == "postgresql":
-        # One row back instead of every acknowledged case: PostgreSQL computes the median itself.
-        seconds = func.extract("epoch", Case.acknowledged_at - Case.received_at)
-        n, median = session.execute(
-            select(func.count(), func.percentile_cont(0.5).within_group(seconds)).where(*acknowledged)  # type: ignore[arg-type]
-        ).one()
-        if n < min_cell or median is None:
-            return None
-        return round(max(0.0, float(median) / 86400), 1)
+        # A histogram in tenths of a day instead of every acknowledged case (or a full sort):
+        # a few hundred rows back, and the median to the tenth of a day (rounded down).
+        tenths = func.floor(func.extract("epoch", Case.acknowledged_at - Case.received_at) / 8640)
+        histogram = session.execute(select(tenths, func.count()).where(*acknowledged).group_by(tenths)).all()  # type: ignore[arg-type]
+        return _median_of_histogram([(max(0, int(t)), n) for t, n in histogram], min_cell)
     pairs = session.execute(select(Case.received_at, Case.acknowledged_at).where(*acknowledged)).all()  # type: ignore[arg-type]
     if len(pairs) < min_cell:
         return None
     days = [(ack - received).total_seconds() / 86400 for received, ack in pairs]
     return round(max(0.0, statistics.median(days)), 1)
+
+
+def _median_of_histogram(histogram: list[tuple[int, int]], min_cell: int) -> float | None:
+    """The median day count from (tenths of a day, how many) pairs."""
+    total = sum(n for _, n in histogram)
+    if total < min_cell:
+        return None
+    wanted = [(total - 1) // 2, total // 2]  # the middle one, or the middle two
+    found: list[int] = []
+    seen = 0
+    for tenth, n in sorted(histogram):
+        while wanted and wanted[0] < seen + n:
+            found.append(tenth)
+            wanted.pop(0)
+        seen += n
+    return round(sum(found) / len(found) / 10, 1)
 
 
 def _check_ins_on_time(session: Session, rng: Range, min_cell: int) -> float | None:

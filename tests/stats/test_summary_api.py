@@ -95,3 +95,19 @@ def test_contacts_under_min_cell_are_withheld(client, db, make_staff):
     body = client.get(URL, headers=make_staff("leadership").headers).json()
     assert body["contacts"] is None
     assert body["anonymous_share"] is None
+
+
+def test_median_of_an_even_number_of_cases_is_the_mean_of_the_middle_two(client, db, make_staff):
+    for days in (1, 1, 2, 3):  # median 1.5
+        add_case(db, month="2024-05", acknowledged_after=timedelta(days=days, hours=1))
+    db.commit()
+    body = client.get(URL, headers=make_staff("leadership").headers).json()
+    assert body["median_days_to_acknowledgement"] == 1.5
+
+
+def test_median_of_a_histogram():
+    from app.stats.service import _median_of_histogram
+
+    assert _median_of_histogram([(10, 1), (20, 1), (40, 1)], 3) == 2.0
+    assert _median_of_histogram([(10, 2), (20, 1), (30, 1)], 3) == 1.5
+    assert _median_of_histogram([(10, 2)], 3) is None
