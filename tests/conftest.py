@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,11 +21,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from app import clock, migrate
 from app.config import Settings, load_settings
-from app.db import make_engine
 
 PG_ADMIN_URL = os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CI = os.environ.get("CI", "").lower() == "true"
@@ -183,5 +186,43 @@ def make_staff(app: Any, client: TestClient) -> Callable[..., Staff]:
     return make
 
 
-def make_engine_for(url: str) -> sa.Engine:
-    return make_engine(url)
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The app served by uvicorn in a background thread; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        if CI:
+            pytest.fail(f"{CHROMIUM} is required under CI=true (scripts/test installs it with apt)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()

@@ -9,12 +9,9 @@ from app.auth import service
 from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserRead, UserUpdate
 from app.dependencies import Admin, CurrentSettings, CurrentUser, DbSession, Keys, bearer_token
 from app.enums import Role
-from app.errors import Forbidden, Unauthorized
-from app.throttle import Throttle, client_bucket, key_bucket
+from app.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
-
-CLIENT_LIMIT_FACTOR = 4
 
 
 @router.post("/auth/login", response_model=LoginOut)
@@ -24,20 +21,16 @@ def login(body: LoginIn, request: Request, session: DbSession, settings: Current
     Any failure is the same 401, whether or not the e-mail exists. After repeated failures for
     one e-mail address or from one client, further attempts get 429 with Retry-After.
     """
-    throttle: Throttle = request.app.state.login_throttle
-    email = service.normalise_email(body.email)
-    buckets = [key_bucket(keys, "login", email), client_bucket(keys, "login", request.client.host if request.client else None)]
-    # A client bucket is shared by everyone behind one address (an office, a VPN): it allows more.
-    limits = [throttle.limit, throttle.limit * CLIENT_LIMIT_FACTOR]
-    throttle.check(buckets, limits=limits, session=session)
-    user = service.authenticate(session, request.app.state.passwords, email=email, password=body.password)
-    if user is None:
-        # End our own transaction first: on SQLite it holds the write lock the counter needs.
-        session.rollback()
-        throttle.fail(buckets)
-        raise Unauthorized("The e-mail address or password is not right.")
-    throttle.succeed(buckets[:1], session=session)
-    token, expires = service.start_session(session, user=user, minutes=settings.staff_token_minutes)
+    user, token, expires = service.login(
+        session,
+        request.app.state.passwords,
+        request.app.state.login_throttle,
+        keys,
+        email=body.email,
+        password=body.password,
+        client_host=request.client.host if request.client else None,
+        minutes=settings.staff_token_minutes,
+    )
     return LoginOut(token=token, expires_at=clock.rfc3339(expires) or "", user=UserRead.model_validate(user))
 
 

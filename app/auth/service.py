@@ -16,8 +16,10 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import StaffSession, User, UserRole
 from app.auth.passwords import Passwords
+from app.crypto.keyring import KeyRing
 from app.enums import Role
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, Unauthorized
+from app.throttle import Throttle, client_bucket, key_bucket
 
 STAFF_PREFIX = "sst_"
 
@@ -60,6 +62,41 @@ def authenticate(session: Session, passwords: Passwords, *, email: str, password
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
     return user
+
+
+# A client bucket is shared by everyone behind one address (an office, a VPN): it allows more.
+CLIENT_LIMIT_FACTOR = 4
+
+
+def login(
+    session: Session,
+    passwords: Passwords,
+    throttle: Throttle,
+    ring: KeyRing,
+    *,
+    email: str,
+    password: str,
+    client_host: str | None,
+    minutes: int,
+) -> tuple[User, str, datetime]:
+    """Check the password under the login throttle and open a staff session.
+
+    Raises TooManyRequests (429) after repeated failures for this e-mail address or client, and
+    Unauthorized (401, the same whether or not the e-mail exists) for a wrong password. Used by
+    the API and the sign-in page alike.
+    """
+    email = normalise_email(email)
+    buckets = [key_bucket(ring, "login", email), client_bucket(ring, "login", client_host)]
+    throttle.check(buckets, limits=[throttle.limit, throttle.limit * CLIENT_LIMIT_FACTOR], session=session)
+    user = authenticate(session, passwords, email=email, password=password)
+    if user is None:
+        # End our own transaction first: on SQLite it holds the write lock the counter needs.
+        session.rollback()
+        throttle.fail(buckets)
+        raise Unauthorized("The e-mail address or password is not right.")
+    throttle.succeed(buckets[:1], session=session)
+    token, expires = start_session(session, user=user, minutes=minutes)
+    return user, token, expires
 
 
 def start_session(session: Session, *, user: User, minutes: int) -> tuple[str, datetime]:

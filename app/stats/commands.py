@@ -2,8 +2,73 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from app.stats.schemas import ThemeTable
+
+WITHHELD = "withheld*"
+
+
+def board_table(table: ThemeTable) -> str:
+    """The board-paper table: each default theme in the default order, then the others, and the total."""
+    from app.themes.defaults import DEFAULT_THEMES
+
+    by_slug = {row.theme: row for row in table.rows}
+    lines: list[tuple[str, int | None]] = []
+    for slug, name in DEFAULT_THEMES:
+        row = by_slug.pop(slug, None)
+        # A retired default theme with no case in the range is absent from the table: its count is 0.
+        lines.append((row.name if row else name, row.total if row else 0))
+    lines += [(row.name, row.total) for row in by_slug.values()]
+    lines.append(("Total", table.totals.total))
+    lines.append(("  of which not yet triaged", table.totals.untriaged))
+
+    def show(n: int | None) -> str:
+        return WITHHELD if n is None else f"{n:,}"
+
+    width = max(len(name) for name, _ in lines)
+    num_width = max(len("Number"), *(len(show(n)) for _, n in lines))
+    title = f"Concerns raised, by theme: {table.from_} to {table.to}"
+    out = [title, "", f"{'Theme':<{width}}  {'Number':>{num_width}}", f"{'-' * width}  {'-' * num_width}"]
+    for name, n in lines[:-2]:
+        out.append(f"{name:<{width}}  {show(n):>{num_width}}")
+    out.append(f"{'-' * width}  {'-' * num_width}")
+    for name, n in lines[-2:]:
+        out.append(f"{name:<{width}}  {show(n):>{num_width}}")
+    if any(n is None for _, n in lines):
+        out += [
+            "",
+            f"* Withheld: fewer than {table.min_cell} cases in at least one month, or hidden so that such a",
+            "  number cannot be worked out from the others. A withheld number is never zero.",
+        ]
+    return "\n".join(out)
 
 
 def register(cli: typer.Typer) -> None:
     """Add this domain's commands to `cli`."""
+
+    @cli.command()
+    def report(
+        from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: the first month with any case).")] = None,
+        to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM (default: the last month with any case).")] = None,
+    ) -> None:
+        """Print the board-paper table: cases by theme over a range of months, and the total, ready to paste."""
+        from app.cli import fail, sessionmaker_for, settings_or_exit
+        from app.errors import AppError
+        from app.stats import service
+        from app.stats.schemas import Bucket
+
+        settings = settings_or_exit()
+        sessions = sessionmaker_for(settings)
+        try:
+            with sessions() as session:
+                table = service.theme_table(
+                    session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=Bucket.ALL
+                )
+        except AppError as exc:
+            fail(exc.detail)
+        except Exception as exc:  # noqa: BLE001 - one line for the operator
+            fail(f"cannot read the statistics ({type(exc).__name__}); is the database migrated? run `safeshare migrate`")
+        typer.echo(board_table(table))

@@ -1,5 +1,91 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.dependencies import CurrentSettings, DbSession, StatsReader
+from app.stats import service
+from app.stats.schemas import Bucket, Summary, ThemeTable
+
+router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
+
+FROM = Query(default=None, alias="from", description="First month, YYYY-MM (default: the first month with any case).")
+TO = Query(default=None, description="Last month, YYYY-MM (default: the last month with any case).")
+BUCKET = Query(default=Bucket.MONTH, description="Period size: month, quarter, year, or all (the whole range).")
+
+
+@router.get("/themes", response_model=ThemeTable)
+def themes(
+    user: StatsReader, session: DbSession, settings: CurrentSettings,
+    from_: str | None = FROM, to: str | None = TO, bucket: Bucket = BUCKET,
+) -> ThemeTable:
+    """Cases by primary theme and period (leadership, safeguarding, admin).
+
+    A count above zero and under `min_cell` is null, and so is every other number that would let
+    it be worked out: a second cell of the same month, a month's total, and any period, row total
+    or total that contains a withheld month cell. The decisions are made month by month, once,
+    so comparing the answers to different queries reveals nothing more. `totals.counts` counts
+    every case received, including the `untriaged` ones (which are in no row).
+    """
+    return service.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
+
+
+@router.get(
+    "/themes.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The themes table as CSV."}},
+)
+def themes_csv(
+    user: StatsReader, session: DbSession, settings: CurrentSettings,
+    from_: str | None = FROM, to: str | None = TO, bucket: Bucket = BUCKET,
+) -> Response:
+    """The themes table as CSV: `theme,name,<each period>,total`, one row per theme, then a `total`
+    row (every case received) and an `untriaged` row (its total only). Withheld cells are empty."""
+    table = service.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
+    return csv_response(table)
+
+
+def table_csv(table: ThemeTable) -> str:
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+
+    def cell(value: int | None) -> str:
+        return "" if value is None else str(value)
+
+    def text(value: str) -> str:
+        # Theme names are typed by administrators; keep spreadsheets from running one as a formula.
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+    out.writerow(["theme", "name", *table.periods, "total"])
+    for row in table.rows:
+        out.writerow([text(row.theme), text(row.name), *[cell(v) for v in row.counts], cell(row.total)])
+    out.writerow(["total", "All contacts", *[cell(v) for v in table.totals.counts], cell(table.totals.total)])
+    out.writerow(["untriaged", "Not yet triaged", *["" for _ in table.periods], cell(table.totals.untriaged)])
+    return buf.getvalue()
+
+
+def csv_response(table: ThemeTable) -> Response:
+    filename = f"safeshare-themes-{table.from_}-{table.to}-{table.bucket.value}.csv"
+    return Response(
+        table_csv(table), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/summary", response_model=Summary)
+def summary(
+    user: StatsReader, session: DbSession, settings: CurrentSettings,
+    from_: str | None = FROM, to: str | None = TO,
+) -> Summary:
+    """Contacts, their mix (anonymous, out of hours, channel, who the concern is about), median days
+    to acknowledgement, check-ins done on time, mean feedback ratings and out-of-hours phone time.
+
+    Shares use the same month-by-month suppression as the themes table; a share, mean or median
+    over fewer than `min_cell` cases is null, and so is the phone time if any month in the range
+    had between 1 and `min_cell - 1` such calls. Everything is by the month the case was received,
+    except check-ins, which are by their due date.
+    """
+    return service.summary(session, min_cell=settings.min_cell, from_month=from_, to_month=to)

@@ -6,7 +6,6 @@ import asyncio
 import email
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message

@@ -1,0 +1,190 @@
+"""Disclosure control for the anonymised statistics. Pure functions: no database, no clock.
+
+The model
+---------
+Every published table is a grid of *rows* (themes, plus a pseudo-row for cases not yet
+triaged; or channels, or anonymous/named, ...) by *calendar months*. Every number any query can
+publish is a sum of grid cells over a set of whole months:
+
+* a cell of a period (month, quarter, year or the whole range, clipped to ``from..to``) is a row
+  summed over that period's months; a row total is the same over all months of the query;
+* a column total (and the grand total) is every row summed over a set of months.
+
+Because ``from``, ``to`` and the bucket are free, any contiguous run of months can be asked for,
+so anything published for a run of months is as good as published for each month in it (two
+overlapping queries can be differenced). The rules below are therefore decided once per month,
+from that month's column alone, and every query derives its numbers from the same decisions:
+
+1. Primary suppression: a month cell with ``0 < n < min_cell`` is hidden.
+2. A month's column total (all rows) is hidden if ``0 < total < min_cell``.
+3. Complementary suppression: if a month's total is shown, a hidden cell must not be recoverable
+   from it. An attacker knows every hidden cell is at least 1 (zeros are never hidden: a
+   published 0 is exact, so a zero can never serve as a complementary cell), so the hidden
+   cells of a column must number at least two *and* must not all be 1 (a hidden sum of 2 over
+   two cells pins both). While that fails, the smallest non-zero shown cell of the column is
+   hidden too; if no such cell is left, the month's total is hidden instead.
+4. Several tables (themes; channel, anonymity, ... in the summary) share each month's total.
+   If any of them needs it hidden, it is hidden for all, and a table that would otherwise show
+   that month in full hides its smallest non-zero cell, so the total cannot be rebuilt from it.
+   (The hidden cells of the different tables in that month are then tied only by "every column
+   has the same unknown sum", which pins none of them.)
+5. Derived numbers: a row summed over some months is published only if none of its month
+   cells is hidden; a column total over some months only if none of those months' totals is
+   hidden. Otherwise it is ``None``.
+
+Why no suppressed month cell can be worked out: by rule 5, a hidden month cell never enters
+any published row sum, so the only published equations that contain it are its own month's
+column total (directly, or inside a sum of column totals over several months, each of which
+is published on its own as well). If that total is shown, the column's hidden cells (at least
+two, each >= 1, summing to more than their number) share one equation, so each can take at
+least two values. If it is hidden, the cell is tied only to the other tables' hidden cells of
+that month through their common unknown total, and each of those columns has a hidden cell.
+Rows never need complementary cells, because a row sum containing a hidden cell is hidden
+(the "or the total itself suppressed" alternative), so nothing has to iterate to a fixed point.
+tests/stats/test_disclosure_bruteforce.py checks this over every query of small fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+R = TypeVar("R", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class ColumnDecision(Generic[R]):
+    """What may be shown of one month's column: the hidden rows, and whether its total is hidden."""
+
+    hidden: frozenset[R]
+    total_hidden: bool
+
+
+def is_small(n: int, min_cell: int) -> bool:
+    """A count that must not be shown: above zero and under the threshold."""
+    return 0 < n < min_cell
+
+
+def _smallest(values: Mapping[R, int], exclude: Iterable[R], rank: Mapping[R, int]) -> R | None:
+    excluded = set(exclude)
+    candidates = [r for r, n in values.items() if n > 0 and r not in excluded]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (values[r], rank.get(r, len(rank))))
+
+
+def suppress_column(values: Mapping[R, int], min_cell: int, order: Sequence[R] | None = None) -> ColumnDecision[R]:
+    """Rules 1-3 for one month's column. `order` breaks ties between equal candidates (default: `values` order)."""
+    rank = {r: i for i, r in enumerate(order if order is not None else list(values))}
+    hidden = {r for r, n in values.items() if is_small(n, min_cell)}
+    total = sum(values.values())
+    if is_small(total, min_cell):
+        return ColumnDecision(frozenset(r for r, n in values.items() if n > 0), True)
+    while hidden and (len(hidden) < 2 or sum(values[r] for r in hidden) <= len(hidden)):
+        extra = _smallest(values, hidden, rank)
+        if extra is None:
+            return ColumnDecision(frozenset(hidden), True)
+        hidden.add(extra)
+    return ColumnDecision(frozenset(hidden), False)
+
+
+class Grid(Generic[R]):
+    """Counts by (row, month) with the per-month decisions made once; sums derived under rule 5."""
+
+    def __init__(self, counts: Mapping[tuple[R, str], int], rows: Sequence[R], min_cell: int) -> None:
+        self.rows = list(rows)
+        self.min_cell = min_cell
+        self._rank = {r: i for i, r in enumerate(self.rows)}
+        self._counts: dict[tuple[R, str], int] = {k: v for k, v in counts.items() if v}
+        self._columns: dict[str, dict[R, int]] = {}
+        for (row, month), n in self._counts.items():
+            self._columns.setdefault(month, {})[row] = n
+        self._decisions: dict[str, ColumnDecision[R]] = {
+            month: suppress_column(col, min_cell, self.rows) for month, col in self._columns.items()
+        }
+        self._extra_hidden_totals: set[str] = set()
+
+    def months(self) -> list[str]:
+        """The months with any case, in order."""
+        return sorted(self._columns)
+
+    def keys(self) -> list[tuple[R, str]]:
+        """The (row, month) pairs with a non-zero count."""
+        return list(self._counts)
+
+    def count(self, row: R, month: str) -> int:
+        """The true count (never publish this directly)."""
+        return self._counts.get((row, month), 0)
+
+    def true_total(self, month: str) -> int:
+        """The true month total (never publish this directly)."""
+        return sum(self._columns.get(month, {}).values())
+
+    def hidden(self, row: R, month: str) -> bool:
+        decision = self._decisions.get(month)
+        return decision is not None and row in decision.hidden
+
+    def total_hidden(self, month: str) -> bool:
+        decision = self._decisions.get(month)
+        return decision is not None and decision.total_hidden
+
+    def hidden_totals(self) -> set[str]:
+        """The months whose column total is hidden."""
+        return {m for m, d in self._decisions.items() if d.total_hidden}
+
+    def hide_totals(self, months: Iterable[str]) -> None:
+        """Rule 4: hide these months' totals because another table sharing them needs it.
+
+        A month this grid would show in full loses its smallest non-zero cell, so the hidden total
+        cannot be rebuilt from the cells. Hiding only removes published equations, so no cell of
+        this grid becomes less safe.
+        """
+        for month in set(months):
+            decision = self._decisions.get(month)
+            if decision is None:
+                continue  # no case that month: the total is 0 in every table
+            hidden = set(decision.hidden)
+            if not hidden:
+                extra = _smallest(self._columns[month], (), self._rank)
+                if extra is not None:
+                    hidden.add(extra)
+            self._decisions[month] = ColumnDecision(frozenset(hidden), True)
+
+    def cell(self, row: R, months: Iterable[str]) -> int | None:
+        """The row summed over `months`, or None if any of those month cells is hidden."""
+        months = list(months)
+        if any(self.hidden(row, m) for m in months):
+            return None
+        return sum(self.count(row, m) for m in months)
+
+    def total(self, months: Iterable[str]) -> int | None:
+        """Every row summed over `months`, or None if any of those months' totals is hidden."""
+        wanted = set(months)
+        if any(self.total_hidden(m) for m in wanted):
+            return None
+        return sum(self.true_total(m) for m in wanted)
+
+
+def share_grids_totals(grids: Iterable[Grid[R]]) -> None:
+    """Rule 4 across tables that count the same cases by month."""
+    grids = list(grids)
+    hidden: set[str] = set()
+    for g in grids:
+        hidden |= g.hidden_totals()
+    for g in grids:
+        g.hide_totals(hidden)
+
+
+def mean_or_none(values: Sequence[float], min_cell: int, ndigits: int = 2) -> float | None:
+    """The mean of `values`, or None over fewer than `min_cell` of them."""
+    if not values or len(values) < min_cell:
+        return None
+    return round(sum(values) / len(values), ndigits)
+
+
+def share_or_none(part: int | None, whole: int | None, min_cell: int, ndigits: int = 4) -> float | None:
+    """part / whole, or None when either is withheld or the whole is under `min_cell`."""
+    if part is None or whole is None or whole < min_cell:
+        return None
+    return round(part / whole, ndigits)

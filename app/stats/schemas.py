@@ -1,0 +1,74 @@
+"""Shapes of the anonymised statistics (contract section 5). `null` always means "withheld"."""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Bucket(str, enum.Enum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    ALL = "all"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ThemeRow(_Out):
+    theme: str = Field(description="Theme slug.")
+    name: str
+    active: bool = Field(description="False for a retired theme (shown only while it has cases in the range).")
+    counts: list[int | None] = Field(description="Cases with this primary theme received in each period; null = withheld.")
+    total: int | None = Field(description="The row over the whole range; null = withheld.")
+
+
+class ThemeTotals(_Out):
+    counts: list[int | None] = Field(
+        description="Every case received in each period, including those not yet triaged (so a column "
+        "can exceed the sum of its rows by that period's untriaged cases); null = withheld."
+    )
+    total: int | None = Field(description="Every case received in the range; null = withheld.")
+    untriaged: int | None = Field(description="Cases in the range with no primary theme yet; null = withheld.")
+
+
+class ThemeTable(_Out):
+    from_: str = Field(alias="from", description="First month, YYYY-MM.")
+    to: str = Field(description="Last month, YYYY-MM.")
+    bucket: Bucket
+    min_cell: int = Field(description="Smallest count shown; smaller non-zero counts, and cells that would reveal them, are null.")
+    periods: list[str] = Field(description="Period labels: 2023-01, 2023-Q1, 2023, or 2023-01..2024-09 for the whole range.")
+    rows: list[ThemeRow]
+    totals: ThemeTotals
+
+
+class FeedbackMeans(_Out):
+    listened_to: float | None
+    kept_informed: float | None
+    support_suitable: float | None
+    would_recommend: float | None
+
+
+class Summary(_Out):
+    from_: str = Field(alias="from")
+    to: str
+    min_cell: int
+    contacts: int | None = Field(description="Cases received in the range.")
+    anonymous_share: float | None = Field(description="Share (0..1) of contacts made anonymously.")
+    out_of_hours_share: float | None = Field(description="Share (0..1) of contacts received outside office hours.")
+    channel_shares: dict[str, float | None] = Field(description="Share of contacts by channel: web, phone, email, in_person.")
+    about_shares: dict[str, float | None] = Field(description="Share of contacts about the reporter themself, a colleague, or other.")
+    median_days_to_acknowledgement: float | None = Field(
+        description="Median days from receipt to the first staff reply, over the acknowledged cases received in the range."
+    )
+    check_ins_on_time_share: float | None = Field(
+        description="Share of check-ins due in the range (and not cancelled) completed on or before their due date; "
+        "check-ins not yet due are left out."
+    )
+    feedback: FeedbackMeans = Field(description="Mean closing-survey ratings of the cases received in the range.")
+    out_of_hours_call_minutes: int | None = Field(
+        description="Total duration in minutes of phone contacts received outside office hours."
+    )

@@ -1,0 +1,54 @@
+"""The dashboard in headless Debian Chromium against a real uvicorn server on the test's database."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.stats.png import pixels
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TEAL = (0x0B, 0x5C, 0x55)
+
+
+@pytest.mark.browser
+def test_leadership_signs_in_and_sees_the_charts(live_server, chromium, make_staff, hand_made, backend):
+    staff = make_staff("leadership")
+    page = chromium.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    # CSP violations are console errors; failed loads are checked by URL (the favicon is allowed to 404).
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith("Failed to load") else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.goto(live_server + "/dashboard")
+    assert page.url.endswith("/login")
+    page.fill("#email", staff.email)
+    page.fill("#password", staff.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/dashboard")
+    page.select_option("#bucket", "month")
+    page.click("text=Show")
+    page.wait_for_load_state()
+
+    for chart in ("#chart-totals", "#chart-themes"):
+        box = page.locator(chart).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100, chart
+    assert page.locator("#chart-totals rect.bar").count() == 3
+    assert page.locator("#chart-themes rect.withheld").count() > 0
+    assert errors == [], errors
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{backend.name}.png"), full_page=True)
+    shot = page.locator("#chart-totals").screenshot(path=str(ARTIFACTS / f"dashboard-totals-{backend.name}.png"))
+    width, height, grid = pixels(shot)
+    colours = Counter(px for row in grid for px in row)
+    background, _ = colours.most_common(1)[0]
+    assert background == (255, 255, 255)
+    teal = sum(n for px, n in colours.items() if all(abs(a - b) <= 12 for a, b in zip(px, TEAL)))
+    assert teal > 0.05 * width * height, "the bars are not drawn"
+
+    page.locator("text=Download the table (CSV)").wait_for()
+    with page.expect_download() as info:
+        page.click("text=Download the table (CSV)")
+    assert info.value.suggested_filename.endswith(".csv")

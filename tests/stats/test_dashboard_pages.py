@@ -1,0 +1,112 @@
+"""Staff sign-in, sign-out and the dashboard, over HTTP (the browser test drives the same pages)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.stats.pages import csrf_from, sign_in
+
+
+def test_dashboard_without_signing_in_redirects_to_login(client):
+    r = client.get("/dashboard", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_sign_in_sets_an_httponly_strict_cookie_and_opens_the_dashboard(client, make_staff, hand_made):
+    staff = make_staff("leadership")
+    r = sign_in(client, staff.email, staff.password)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("ss_staff=sst_") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert 'id="chart-totals"' in page.text and 'id="chart-themes"' in page.text
+    assert page.text.count('class="bar"') > 10
+
+
+def test_dashboard_has_no_inline_style_or_script(client, make_staff, hand_made):
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    html = client.get("/dashboard").text
+    assert "style=" not in html and "<style" not in html and "<script" not in html
+
+
+def test_dashboard_shows_withheld_numbers_as_withheld(client, make_staff, hand_made):
+    staff = make_staff("safeguarding")
+    sign_in(client, staff.email, staff.password)
+    html = client.get("/dashboard", params={"bucket": "all"}).text
+    assert "withheld" in html
+    assert 'id="summary-contacts">50<' in html
+
+
+def test_wrong_password_shows_the_form_again_without_a_cookie(client, make_staff):
+    staff = make_staff("leadership")
+    r = sign_in(client, staff.email, "not the password")
+    assert r.status_code == 401
+    assert "The e-mail address or password is not right." in r.text
+    assert "ss_staff" not in r.headers.get("set-cookie", "")
+
+
+def test_sign_in_without_the_csrf_token_is_refused(client, make_staff):
+    staff = make_staff("leadership")
+    client.get("/login")
+    r = client.post("/login", data={"email": staff.email, "password": staff.password}, follow_redirects=False)
+    assert r.status_code == 400
+    assert "ss_staff" not in r.headers.get("set-cookie", "")
+
+
+def test_hr_gets_a_403_page(client, make_staff):
+    staff = make_staff("hr")
+    sign_in(client, staff.email, staff.password)
+    r = client.get("/dashboard")
+    assert r.status_code == 403
+    assert "Not available to you" in r.text
+    assert client.get("/dashboard/themes.csv").status_code == 403
+
+
+def test_bad_period_shows_a_message_and_the_whole_period(client, make_staff, hand_made):
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    r = client.get("/dashboard", params={"from": "2024-13", "to": "2024-02"})
+    assert r.status_code == 422
+    assert "from must be a month written YYYY-MM" in r.text
+    assert 'id="summary-contacts">50<' in r.text
+
+
+def test_csv_download_uses_the_signed_in_session(client, make_staff, hand_made):
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    page = client.get("/dashboard", params={"from": "2024-01", "to": "2024-03", "bucket": "quarter"}).text
+    assert 'href="/dashboard/themes.csv?from=2024-01&amp;to=2024-03&amp;bucket=quarter"' in page
+    r = client.get("/dashboard/themes.csv", params={"from": "2024-01", "to": "2024-03", "bucket": "quarter"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert list(csv.reader(io.StringIO(r.text)))[0] == ["theme", "name", "2024-Q1", "total"]
+
+
+def test_the_cookie_is_not_accepted_by_the_json_api(client, make_staff):
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    assert client.get("/api/v1/stats/themes").status_code == 401
+
+
+def test_sign_out_ends_the_session(client, make_staff):
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    token = client.cookies.get("ss_staff")
+    page = client.get("/dashboard")
+    r = client.post("/logout", data={"csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_dashboard_groups_long_ranges_by_quarter_unless_asked(client, make_staff, db):
+    from tests.stats.factory import add_cases
+
+    add_cases(db, {("bullying", "2023-01"): 3, ("bullying", "2024-06"): 4})
+    staff = make_staff("leadership")
+    sign_in(client, staff.email, staff.password)
+    assert '<option value="quarter" selected>' in client.get("/dashboard").text
+    assert '<option value="month" selected>' in client.get("/dashboard", params={"bucket": "month"}).text
+    assert '<option value="month" selected>' in client.get("/dashboard", params={"from": "2024-01", "to": "2024-06"}).text
