@@ -1,0 +1,157 @@
+"""Every API endpoint against every kind of caller, read from the app's own OpenAPI document.
+
+The detailed matrices live beside each domain (tests/cases/test_role_matrix.py for cases with
+assigned, other and excluded HR contacts; tests/foundation/test_roles.py for admin endpoints).
+This one makes sure no endpoint escapes: a route added without an entry in ACCESS fails here.
+
+Each entry names the roles that get past authorisation; every other staff role must get 403
+(or 404 for case routes, where an HR contact not assigned may not learn the case exists).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+PUBLIC = "public"
+REPORTER = "reporter"
+SG, HR, LEAD, ADMIN = "safeguarding", "hr", "leadership", "admin"
+ANY_STAFF = (SG, HR, LEAD, ADMIN)
+STATS = (LEAD, SG, ADMIN)
+CASEWORK = (SG, HR)
+
+ACCESS: dict[str, Any] = {
+    "POST /auth/login": PUBLIC,
+    "POST /auth/logout": ANY_STAFF,
+    "GET /auth/me": ANY_STAFF,
+    "GET /users": (ADMIN,),  # safeguarding only with ?role=hr, checked below
+    "POST /users": (ADMIN,),
+    "PATCH /users/{user_id}": (ADMIN,),
+    "GET /themes": PUBLIC,
+    "POST /themes": (ADMIN,),
+    "PATCH /themes/{slug}": (ADMIN,),
+    "GET /audit": (ADMIN,),
+    "GET /audit/verify": (ADMIN,),
+    "POST /reports": PUBLIC,
+    "POST /reporter/session": PUBLIC,
+    "DELETE /reporter/session": REPORTER,
+    "GET /reporter/case": REPORTER,
+    "POST /reporter/messages": REPORTER,
+    "POST /reporter/feedback": REPORTER,
+    "GET /cases": CASEWORK,
+    "POST /cases": (SG,),
+    "GET /cases/{case_id}": CASEWORK,
+    "PATCH /cases/{case_id}": (SG,),
+    "PUT /cases/{case_id}/hr-contact": (SG,),
+    "GET /cases/{case_id}/exclusions": (SG,),
+    "POST /cases/{case_id}/exclusions": (SG,),
+    "GET /cases/{case_id}/notes": CASEWORK,
+    "POST /cases/{case_id}/notes": CASEWORK,
+    "GET /cases/{case_id}/messages": CASEWORK,
+    "POST /cases/{case_id}/messages": CASEWORK,
+    "POST /cases/{case_id}/close": CASEWORK,
+    "GET /cases/{case_id}/check-ins": CASEWORK,
+    "POST /cases/{case_id}/check-ins/{check_in_id}/complete": CASEWORK,
+    "GET /check-ins": CASEWORK,
+    "GET /stats/themes": STATS,
+    "GET /stats/themes.csv": STATS,
+    "GET /stats/summary": STATS,
+}
+
+
+def _api_routes(app: Any) -> list[str]:
+    out = []
+    for path, ops in app.openapi()["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method in ops:
+            out.append(f"{method.upper()} {path.removeprefix('/api/v1')}")
+    return sorted(out)
+
+
+def _normalise(path: str) -> str:
+    # Path parameter names differ between routers; compare by shape.
+    import re
+
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_every_api_route_has_an_access_rule(app: Any) -> None:
+    known = {_normalise(k) for k in ACCESS}
+    routes = {_normalise(r) for r in _api_routes(app)}
+    assert routes - known == set(), "add these routes to ACCESS (and to their domain's role matrix)"
+    assert known - routes == set(), "ACCESS names routes the app no longer has"
+
+
+@pytest.fixture
+def callers(make_staff: Any) -> dict[str, Any]:
+    return {role: make_staff(role) for role in ANY_STAFF}
+
+
+@pytest.fixture
+def reporter_token(client: Any) -> str:
+    r = client.post("/api/v1/reports", json={"description": "Someone at work keeps taking my lunch money."})
+    assert r.status_code == 201
+    s = client.post("/api/v1/reporter/session", json={"receipt": r.json()["receipt"]})
+    assert s.status_code == 200
+    return s.json()["token"]
+
+
+def _url(template: str) -> str:
+    import re
+
+    return "/api/v1" + re.sub(r"\{[^}]+\}", lambda m: "domestic_abuse" if m.group(0) == "{slug}" else str(uuid.uuid4()), template)
+
+
+def test_no_credentials_and_wrong_kind_of_token_are_refused_everywhere(
+    app: Any, client: Any, callers: dict[str, Any], reporter_token: str
+) -> None:
+    """Without a token every non-public route is 401; reporter tokens never open staff routes and
+    staff tokens never open reporter routes (401, as for any bad credential)."""
+    seen = []
+    for route in _api_routes(app):
+        rule = next(v for k, v in ACCESS.items() if _normalise(k) == _normalise(route))
+        if rule == PUBLIC:
+            continue
+        method, template = route.split(" ", 1)
+        url = _url(template)
+        none = client.request(method, url)
+        assert none.status_code == 401, route
+        assert none.headers["content-type"].startswith("application/problem+json"), route
+        wrong = {"Authorization": f"Bearer {callers[SG].token}"} if rule == REPORTER else {"Authorization": f"Bearer {reporter_token}"}
+        assert client.request(method, url, headers=wrong).status_code == 401, route
+        seen.append(route)
+    assert len(seen) >= 25
+
+
+def test_staff_roles_outside_an_endpoints_rule_get_403_or_404(
+    app: Any, client: Any, callers: dict[str, Any]
+) -> None:
+    """A staff role an endpoint does not name is refused before anything happens: 403 (or 404 on a
+    case route, where the case's existence is itself the secret). Allowed roles are never 401/403."""
+    for route in _api_routes(app):
+        rule = next(v for k, v in ACCESS.items() if _normalise(k) == _normalise(route))
+        if rule in (PUBLIC, REPORTER):
+            continue
+        method, template = route.split(" ", 1)
+        url = _url(template)
+        for role, staff in callers.items():
+            if route == "POST /auth/logout":
+                continue  # would revoke the caller's token for the rest of the loop
+            r = client.request(method, url, headers=staff.headers, json={})
+            if role in rule:
+                assert r.status_code not in (401, 403), (route, role, r.status_code)
+            else:
+                expected = {403, 404} if "/cases" in template or "/check-ins" in template else {403}
+                assert r.status_code in expected, (route, role, r.status_code)
+
+
+def test_safeguarding_may_list_hr_contacts_but_not_all_users(client: Any, callers: dict[str, Any]) -> None:
+    sg = callers[SG].headers
+    hr = client.get("/api/v1/users?role=hr", headers=sg)
+    assert hr.status_code == 200
+    assert {u["email"] for u in hr.json()} == {callers[HR].email}
+    assert client.get("/api/v1/users", headers=sg).status_code == 403
+    assert client.get("/api/v1/users?role=admin", headers=sg).status_code == 403
