@@ -21,6 +21,8 @@ from app.themes.suggest import suggest_themes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SLUGS = {s for s, _ in DEFAULT_THEMES} - {"other"}
+# A concern labelled ["other"] fits none of the listed themes: any suggestion for it is wrong.
+OTHER = ["other"]
 
 
 def _load(name: str) -> list[dict]:
@@ -30,7 +32,7 @@ def _load(name: str) -> list[dict]:
 def _measure(rows: list[dict]) -> tuple[float, float]:
     tp = fp = fn = 0
     for row in rows:
-        got, want = set(suggest_themes(row["text"])), set(row["themes"])
+        got, want = set(suggest_themes(row["text"])), set(row["themes"]) - {"other"}
         tp += len(got & want)
         fp += len(got - want)
         fn += len(want - got)
@@ -43,13 +45,13 @@ def test_labelled_sets_are_well_formed(name):
     for row in rows:
         assert set(row) == {"text", "themes"}
         assert row["text"].strip() and 1 <= len(row["themes"]) <= 3
-        assert set(row["themes"]) <= SLUGS, row
+        assert row["themes"] == OTHER or set(row["themes"]) <= SLUGS, row
 
 
 def test_the_tuning_set_is_large_and_covers_every_theme():
     rows = _load("theme_suggestions.jsonl")
     assert len(rows) >= 60
-    assert {s for r in rows for s in r["themes"]} == SLUGS
+    assert {s for r in rows for s in r["themes"]} - {"other"} == SLUGS
 
 
 def test_precision_and_recall_on_the_tuning_set():
