@@ -1,9 +1,14 @@
 """Precision and recall of the theme suggester on labelled concerns (tests/data/).
 
-- theme_suggestions.jsonl (84 concerns): the set the word lists were tuned on. Its figures
+- theme_suggestions.jsonl (144 concerns): the set the word lists were tuned on (it includes
+  the first held-out set of 26, which was studied while widening the lists). Its figures
   show the lists do what they were written to do and guard against regressions.
-- theme_suggestions_holdout.jsonl (26 concerns): written after tuning and measured once,
-  never tuned on. Its figures are the honest estimate for concerns nobody has seen.
+- theme_suggestions_holdout.jsonl (46 concerns): written after the lists were widened,
+  labelled before any measurement, measured once, never tuned on. Its figures are the honest
+  estimate for concerns nobody has seen. When it has been studied to change the lists, merge
+  it into the tuning set and write a new one.
+
+A concern labelled ["other"] fits no listed theme, so every suggestion for it counts as wrong.
 
 Micro-averaged over (concern, theme) pairs. The floors are the measured figures less a
 small margin: improve the lists and raise them; never lower them to make a change pass.
@@ -57,12 +62,12 @@ def test_the_tuning_set_is_large_and_covers_every_theme():
 def test_precision_and_recall_on_the_tuning_set():
     precision, recall = _measure(_load("theme_suggestions.jsonl"))
     print(f"\ntuning set: precision {precision:.3f}, recall {recall:.3f}")
-    assert precision >= 0.95  # measured 0.981
-    assert recall >= 0.95  # measured 0.981
+    assert precision >= 0.95  # measured 0.972 (144 concerns)
+    assert recall >= 0.96  # measured 0.989
 
 
 def test_precision_and_recall_on_the_held_out_set():
     precision, recall = _measure(_load("theme_suggestions_holdout.jsonl"))
     print(f"\nheld-out set: precision {precision:.3f}, recall {recall:.3f}")
-    assert precision >= 0.85  # measured 0.923
-    assert recall >= 0.35  # measured 0.387
+    assert precision >= 0.80  # measured 0.852 (46 concerns)
+    assert recall >= 0.40  # measured 0.451
