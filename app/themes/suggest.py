@@ -7,7 +7,9 @@ A transparent word-list scorer that triage can read and correct:
    "bullied", "bullying" and "bully" all match one listed term.
 3. Each default theme has a maintained list of words and phrases (app/themes/keywords.json):
    a strong term scores 2, a weak one 1. Phrases match consecutive stems, never across
-   punctuation. Each term counts once per text, and not again inside a longer term.
+   punctuation; a "*" in a phrase stands for any one word ("my * manager" matches "my watch
+   manager" and "my new manager"). Each term counts once per text, and not again inside a
+   longer term of the same theme.
 4. Negation: a term is ignored when a negator ("not", "no", "never", "isn't", "without"...)
    comes at most NEGATION_WINDOW words before it in the same clause. A clause ends at
    punctuation, at "but"/"although"/..., or at a new subject ("I", "he", "she", ...), so
@@ -38,6 +40,7 @@ STRONG, WEAK = 2, 1
 THRESHOLD = 2
 MAX_SUGGESTIONS = 3
 NEGATION_WINDOW = 5
+WILDCARD = "*"
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()\"]")
 _NEGATORS = frozenset(
@@ -109,6 +112,17 @@ class Term:
     negatable: bool = True
 
 
+def _term_stems(phrase: str) -> tuple[str, ...]:
+    """The stems of a listed term, keeping each "*" as a wildcard."""
+    stems: list[str] = []
+    for part in phrase.split():
+        if part == WILDCARD:
+            stems.append(WILDCARD)
+        else:
+            stems.extend(t.stem for t in tokenize(part) if t.is_word)
+    return tuple(stems)
+
+
 @lru_cache(maxsize=1)
 def load_terms(path: Path = KEYWORDS_FILE) -> dict[str, list[Term]]:
     """The word lists, stemmed, indexed by the first stem of each term."""
@@ -119,10 +133,20 @@ def load_terms(path: Path = KEYWORDS_FILE) -> dict[str, list[Term]]:
             continue
         for weight, key in ((STRONG, "strong"), (WEAK, "weak"), (STRONG, "unnegated")):
             for phrase in lists.get(key, []):
-                stems = tuple(t.stem for t in tokenize(phrase) if t.is_word)
-                if stems:
+                stems = _term_stems(phrase)
+                if stems and stems[0] != WILDCARD:
                     index.setdefault(stems[0], []).append(Term(stems, slug, weight, key != "unnegated"))
     return index
+
+
+def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
+    """Whether the term's stems match the words from `start` on ("*" is any one word)."""
+    if start + len(stems) > len(tokens):
+        return False
+    for tok, stem in zip(tokens[start : start + len(stems)], stems):
+        if not tok.is_word or (stem != WILDCARD and tok.stem != stem):
+            return False
+    return True
 
 
 def score(text: str) -> dict[str, int]:
@@ -138,8 +162,7 @@ def score(text: str) -> dict[str, int]:
         if not tok.is_word:
             continue
         for term in index.get(tok.stem, ()):
-            n = len(term.stems)
-            if tuple(t.stem for t in tokens[i : i + n]) != term.stems:
+            if not _matches(tokens, i, term.stems):
                 continue
             if term.negatable and is_negated(tokens, i):
                 continue

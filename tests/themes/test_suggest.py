@@ -97,3 +97,12 @@ def test_the_word_list_covers_every_default_theme_but_other():
     assert set(data) == slugs
     for slug in slugs:
         assert data[slug]["strong"] or data[slug].get("unnegated"), slug
+
+
+@pytest.mark.parametrize("text", ["My watch manager ignores me.", "My new manager ignores me.", "My new station manager ignores me."])
+def test_a_wildcard_in_a_listed_phrase_matches_any_one_word(text):
+    assert suggest_themes(text) == ["line_manager"]
+
+
+def test_a_wildcard_never_matches_across_punctuation():
+    assert suggest_themes("That's my, manager.") == []
