@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # How many password hashes may run at once per process (their own threads, see app/concurrency.py).
+    slow_hash_concurrency: int = Field(default=2, ge=1)
 
     # Mail for check-in reminders
     smtp_host: str = "localhost"

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from app import errors, logs
 from app.audit.router import router as audit_router
 from app.auth.passwords import Passwords
+from app.concurrency import make_limiter
 from app.auth.router import router as auth_router
 from app.config import Settings, load_settings
 from app.crypto.keyring import KeyRing
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.keyring = KeyRing.load_or_create(settings.key_file)
     app.state.passwords = Passwords(settings)
+    app.state.slow_hash_limiter = make_limiter(settings.slow_hash_concurrency)
     app.state.login_throttle = Throttle(
         app.state.sessionmaker, limit=settings.login_max_failures, window_seconds=settings.throttle_window_seconds
     )

@@ -7,7 +7,15 @@ from fastapi import APIRouter, Query, Request, Response
 from app import clock
 from app.auth import service
 from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserRead, UserUpdate
-from app.dependencies import Admin, CurrentSettings, CurrentUser, DbSession, Keys, bearer_token
+from app.concurrency import run_slow_hash
+from app.dependencies import (
+    Admin,
+    CurrentSettings,
+    CurrentUser,
+    DbSession,
+    Keys,
+    bearer_token,
+)
 from app.enums import Role
 from app.errors import Forbidden
 
@@ -15,13 +23,15 @@ router = APIRouter(prefix="/api/v1", tags=["staff"])
 
 
 @router.post("/auth/login", response_model=LoginOut)
-def login(body: LoginIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> LoginOut:
+async def login(body: LoginIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> LoginOut:
     """Exchange e-mail and password for a staff bearer token.
 
     Any failure is the same 401, whether or not the e-mail exists. After repeated failures for
     one e-mail address or from one client, further attempts get 429 with Retry-After.
     """
-    user, token, expires = service.login(
+    user, token, expires = await run_slow_hash(
+        request,
+        service.login,
         session,
         request.app.state.passwords,
         request.app.state.login_throttle,
@@ -57,9 +67,11 @@ def list_users(user: CurrentUser, session: DbSession, role: Role | None = Query(
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
-def create_user(body: UserCreate, request: Request, admin: Admin, session: DbSession) -> UserRead:
+async def create_user(body: UserCreate, request: Request, admin: Admin, session: DbSession) -> UserRead:
     """Create a staff account (admin)."""
-    user = service.create_user(
+    user = await run_slow_hash(
+        request,
+        service.create_user,
         session,
         request.app.state.passwords,
         email=str(body.email),

@@ -54,10 +54,20 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 
 def authenticate(session: Session, passwords: Passwords, *, email: str, password: str) -> User | None:
-    """The user if the password is right, else None; unknown e-mails take as long as wrong passwords."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    ok = passwords.verify(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
+    """The user if the password is right, else None; unknown e-mails take as long as wrong passwords.
+
+    The slow hash runs with no transaction open: on SQLite an open transaction holds the write
+    lock (BEGIN IMMEDIATE), and every other request would wait for the hash to finish.
+    """
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == normalise_email(email))
+    ).first()
+    session.rollback()
+    ok = passwords.verify(row.password_hash if row else None, password)
+    if not ok or row is None:
+        return None
+    user = session.get(User, row.id)
+    if user is None or not user.active:
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
 from app.auth.models import User
+from app.concurrency import run_slow_hash
 from app.dependencies import CurrentSettings, DbSession, Keys
 from app.enums import Role
 from app.errors import Invalid, TooManyRequests, Unauthorized
@@ -45,7 +46,7 @@ def login_page(request: Request) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
+async def login_submit(
     request: Request,
     session: DbSession,
     settings: CurrentSettings,
@@ -65,7 +66,9 @@ def login_submit(
     if not email.strip() or not password:
         return again("Enter your e-mail address and your password.", 422)
     try:
-        _user, token, _expires = auth.login(
+        _user, token, _expires = await run_slow_hash(
+            request,
+            auth.login,
             session,
             request.app.state.passwords,
             request.app.state.login_throttle,

@@ -1,0 +1,27 @@
+"""Slow hashing off the event loop and out of the shared thread pool.
+
+argon2id is slow and memory-hard on purpose. Routes that verify or set a password run their
+whole (synchronous) body in worker threads limited by their own CapacityLimiter, sized by
+`SAFESHARE_SLOW_HASH_CONCURRENCY`. A burst of logins then waits for those few slots on the event
+loop, holding no thread, instead of filling the pool that every other request needs.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from fastapi import Request
+
+T = TypeVar("T")
+
+
+def make_limiter(slots: int) -> CapacityLimiter:
+    return CapacityLimiter(slots)
+
+
+async def run_slow_hash(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn(*args, **kwargs)` in a thread reserved for slow hashing."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=request.app.state.slow_hash_limiter)
