@@ -325,8 +325,8 @@ def redeem_receipt(
         limit=settings.receipt_global_max_failures,
         window_seconds=int(throttle.window.total_seconds()),
     )
-    throttle.check(per_client)
-    overall.check(everyone)
+    # Both limits in one query, in the request's own transaction (no second connection).
+    throttle.check(per_client + everyone, limits=[throttle.limit, overall.limit], session=session)
     case = find_case_by_receipt(session, ring, receipt)
     if case is None or case.purged_at is not None:
         # End the request's (read-only) transaction first: on SQLite it holds the write lock
