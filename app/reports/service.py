@@ -65,11 +65,14 @@ def create_case(
     The description and the reporter's identity are encrypted under the case's own data key;
     the receipt is kept only as a keyed lookup hash.
     """
-    hints = themes.require_known(session, data.themes, field="themes")
+    # The CPU-only work before the first statement: on SQLite that statement takes the write lock.
+    suggested = suggest_themes(data.description)
     received_at = received_at or clock.now()
     receipt = receipts.new_receipt()
     normalised = receipts.normalise(receipt)
     assert normalised is not None
+    lookup = receipt_lookup(ring, normalised)
+    hints = themes.require_known(session, data.themes, field="themes")
     case_id = uuid.uuid4()
     case = Case(
         id=case_id,
@@ -77,9 +80,9 @@ def create_case(
         channel=channel,
         anonymous=data.anonymous,
         about=data.about,
-        receipt_lookup=receipt_lookup(ring, normalised),
+        receipt_lookup=lookup,
         reporter_themes=hints,
-        suggested_themes=suggest_themes(data.description),
+        suggested_themes=suggested,
         wishes=[w.value for w in data.wishes],
         received_at=received_at,
         received_month=received_at.strftime("%Y-%m"),
