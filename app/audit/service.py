@@ -7,8 +7,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock
 from app.audit.models import AuditEvent
@@ -31,7 +31,8 @@ class Actor:
 REPORTER = Actor(label="reporter")
 
 
-def _digest(prev: bytes, ev: AuditEvent) -> bytes:
+def _payload(ev: AuditEvent) -> bytes:
+    """The entry's canonical form: its hash is sha256(previous hash + this)."""
     doc = {
         "at": ev.at.isoformat(),
         "actor_id": str(ev.actor_id) if ev.actor_id else None,
@@ -40,7 +41,11 @@ def _digest(prev: bytes, ev: AuditEvent) -> bytes:
         "case_id": str(ev.case_id) if ev.case_id else None,
         "target": ev.target,
     }
-    return hashlib.sha256(prev + json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).digest()
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _digest(prev: bytes, ev: AuditEvent) -> bytes:
+    return hashlib.sha256(prev + _payload(ev)).digest()
 
 
 def record(
@@ -51,25 +56,71 @@ def record(
     case_id: uuid.UUID | None = None,
     target: str | None = None,
 ) -> AuditEvent:
-    """Append one entry, chained to the previous one. Never pass content here."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One writer at a time extends the chain; released when the transaction ends.
-        session.execute(text("SELECT pg_advisory_xact_lock(7302151)"))
-    session.flush()
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
-    ev = AuditEvent(
-        at=clock.now(),
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        case_id=case_id,
-        target=target,
-        prev_hash=prev,
-    )
-    ev.hash = _digest(prev, ev)
-    session.add(ev)
-    session.flush()
+    """Append one entry to the trail, in the caller's transaction. Never pass content here.
+
+    The entry joins the hash chain when the transaction commits (`_chain_pending`), so the
+    lock that serialises writers of the chain is held for the commit only, not for the rest
+    of the request. A transaction that rolls back leaves no entry.
+    """
+    ev = AuditEvent(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
+                    target=target)
+    session.info.setdefault(_PENDING, []).append(ev)
     return ev
+
+
+_PENDING = "safeshare.audit.pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Chain and insert the transaction's entries, last thing before COMMIT."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the action's own rows first, outside the lock
+    if session.get_bind().dialect.name == "postgresql":
+        _append_postgresql(session, pending)
+        return
+    # SQLite: BEGIN IMMEDIATE has already made this transaction the only writer.
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    for ev in pending:
+        ev.prev_hash = prev
+        ev.hash = prev = _digest(prev, ev)
+    session.add_all(pending)
+    session.flush()
+
+
+# The previous hash is read and the new one computed (sha256, as `_digest`) by the INSERT itself.
+_APPEND_PG = """
+INSERT INTO audit_events (at, actor_id, actor, action, case_id, target, prev_hash, hash)
+SELECT %(at)s, %(actor_id)s, %(actor)s, %(action)s, %(case_id)s, %(target)s, p.h, sha256(p.h || %(payload)s)
+FROM (SELECT coalesce((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), %(genesis)s) AS h) AS p
+"""
+
+
+def _append_postgresql(session: Session, pending: list[AuditEvent]) -> None:
+    """Take the chain's lock and append, in one round trip (a libpq pipeline).
+
+    One writer at a time extends the chain: the advisory lock is held until the COMMIT that
+    follows at once. Sent together, the lock and the INSERTs cost one round trip, so the lock
+    is never held while this process waits for its turn on the GIL between statements. Each
+    INSERT is its own statement, so its snapshot is taken after the lock was granted and it
+    sees the entry committed by the previous holder.
+    """
+    raw = session.connection().connection.driver_connection
+    with raw.pipeline(), raw.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(7302151)")
+        for ev in pending:
+            cur.execute(_APPEND_PG, {
+                "at": ev.at, "actor_id": ev.actor_id, "actor": ev.actor, "action": ev.action,
+                "case_id": ev.case_id, "target": ev.target, "payload": _payload(ev), "genesis": GENESIS,
+            })
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back (a commit has already taken them)
+        session.info.pop(_PENDING, None)
 
 
 def verify(session: Session) -> tuple[bool, int, int | None]:

@@ -16,6 +16,7 @@ import secrets
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -160,13 +161,18 @@ class KeyRing:
 
     def subkey(self, purpose: str) -> bytes:
         """A key for one purpose (receipt lookup, idempotency, throttling) derived by HKDF."""
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safeshare:" + purpose.encode()).derive(
-            self.lookup_key
-        )
+        return _derive_subkey(self.lookup_key, purpose)
 
     def lookup_hash(self, purpose: str, value: str | bytes) -> bytes:
         data = value.encode() if isinstance(value, str) else value
         return hmac.new(self.subkey(purpose), data, hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=256)
+def _derive_subkey(lookup_key: bytes, purpose: str) -> bytes:
+    # Cached: lookup_hash runs on every submission and redemption, and the HKDF would otherwise
+    # run each time. Keyed by the lookup key itself, so a different key ring never shares an entry.
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safeshare:" + purpose.encode()).derive(lookup_key)
 
 
 def _stamp(path: Path) -> tuple[int, int]:

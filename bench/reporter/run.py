@@ -133,6 +133,20 @@ def database(backend: str, tmp: Path) -> tuple[str, str, callable]:
             f"postgresql+psycopg://postgres@127.0.0.1/{names[1]}", cleanup)
 
 
+def audit_chain(url: str) -> dict:
+    """Walk the audit chain the load wrote: both workers appending at once must leave it unbroken."""
+    from app.audit import service as audit
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            intact, entries, _ = audit.verify(session)
+    finally:
+        engine.dispose()
+    return {"intact": intact, "entries": entries}
+
+
 def run_backend(backend: str, duration: int, connections: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"ss-bench-{backend}-"))
     ss_url, floor_url, cleanup = database(backend, tmp)
@@ -163,6 +177,7 @@ def run_backend(backend: str, duration: int, connections: int) -> dict:
         results["redeem"] = wrk(base, HERE / "redeem.lua", duration, connections, {"RECEIPTS": str(rfile)})
         results["read_case"] = wrk(base, HERE / "read.lua", duration, connections, {"TOKENS": str(tfile)})
         results["safeshare_peak_rss_mib"] = round(server.stop() / 1024, 1)
+        results["audit_chain"] = audit_chain(ss_url)
         results["submit_vs_floor"] = round(results["submit"]["rps"] / results["floor_insert"]["rps"], 3)
     finally:
         cleanup()
@@ -184,10 +199,13 @@ def write_markdown(all_results: list[dict], args: argparse.Namespace, path: Path
                            ("redeem", "receipt redemption"), ("read_case", "reporter case read")]:
             s = r[key]
             lines.append(f"| {r['backend']} | {label} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['non_2xx']} | {s['socket_errors']} |")
-    lines += ["", "| backend | submission / floor throughput (target ≥ 0.40) | Safe Share peak RSS, all processes (MiB) |",
-              "| --- | ---: | ---: |"]
+    lines += ["", "| backend | submission / floor throughput (target ≥ 0.40) | Safe Share peak RSS, all processes (MiB) "
+              "| audit chain after the run |",
+              "| --- | ---: | ---: | --- |"]
     for r in all_results:
-        lines.append(f"| {r['backend']} | {r['submit_vs_floor']} | {r['safeshare_peak_rss_mib']} |")
+        chain = r["audit_chain"]
+        lines.append(f"| {r['backend']} | {r['submit_vs_floor']} | {r['safeshare_peak_rss_mib']} "
+                     f"| {'intact' if chain['intact'] else 'BROKEN'}, {chain['entries']} entries |")
     path.write_text("\n".join(lines) + "\n")
 
 
