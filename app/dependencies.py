@@ -13,7 +13,7 @@ from app.config import Settings
 from app.crypto.keyring import KeyRing
 from app.db import get_session
 from app.enums import Role
-from app.errors import Forbidden, Unauthorized
+from app.errors import AppError, Forbidden, Unauthorized
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -66,3 +66,23 @@ Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
 Safeguarding = Annotated[User, Depends(require_role(Role.SAFEGUARDING))]
 CaseWorker = Annotated[User, Depends(require_role(Role.SAFEGUARDING, Role.HR))]
 StatsReader = Annotated[User, Depends(require_role(Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN))]
+
+
+# The transport ceiling of the intake routes (a reporter's concern, a staff-recorded contact),
+# above the app's 64 KiB: a 20,000-character description can be 120 KB of JSON once escaped.
+# `intake_body_limit` then applies SAFESHARE_MAX_REPORT_BODY_BYTES, which a module-level route
+# cannot read because each app has its own settings.
+INTAKE_CEILING = 1024 * 1024
+
+
+class ContentTooLarge(AppError):
+    status, title, slug = 413, "Content Too Large", "content-too-large"
+
+
+async def intake_body_limit(request: Request, settings: CurrentSettings) -> None:
+    """Apply `SAFESHARE_MAX_REPORT_BODY_BYTES` to an intake route (413 problem above it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_report_body_bytes:
+        raise ContentTooLarge("The request body is too large.")
+    if len(await request.body()) > settings.max_report_body_bytes:
+        raise ContentTooLarge("The request body is too large.")

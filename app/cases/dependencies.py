@@ -5,25 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from app.cases import access
 from app.cases.models import Case
-from app.dependencies import CaseWorker, CurrentSettings, DbSession, Safeguarding
-from app.errors import AppError
-
-# The transport ceiling of `POST /cases`, above the app's 64 KiB: a 20,000-character description
-# can be 120 KB of JSON once escaped. `record_body_limit` applies SAFESHARE_MAX_REPORT_BODY_BYTES.
-RECORD_CEILING = 1024 * 1024
-
-
-async def record_body_limit(request: Request, settings: CurrentSettings) -> None:
-    """Staff-recorded contacts take the same body size as the reporter's own form."""
-    declared = request.headers.get("content-length", "")
-    too_large = declared.isdigit() and int(declared) > settings.max_report_body_bytes
-    if too_large or len(await request.body()) > settings.max_report_body_bytes:
-        raise AppError("The request body is too large.", status=413, title="Content too large", slug="too-large")
-
+from app.dependencies import CaseWorker, DbSession, Safeguarding
 
 def _visible_case(case_id: uuid.UUID, user: CaseWorker, session: DbSession) -> Case:
     return access.get_case(session, user, case_id)

@@ -13,12 +13,10 @@ from fastapi import APIRouter, Depends, Query
 from app.auth.models import User
 from app.cases import service
 from app.cases.dependencies import (
-    RECORD_CEILING,
     SafeguardingCase,
     TriageCase,
     VisibleCase,
     WorkCase,
-    record_body_limit,
 )
 from app.cases.models import Case
 from app.cases.schemas import (
@@ -38,7 +36,7 @@ from app.cases.schemas import (
     TextIn,
 )
 from app.checkins import service as checkins
-from app.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, Safeguarding
+from app.dependencies import INTAKE_CEILING, CaseWorker, CurrentSettings, DbSession, Keys, Safeguarding, intake_body_limit
 from app.enums import Status
 from app.errors import Invalid
 
@@ -110,8 +108,8 @@ def list_cases(
     "/cases",
     response_model=CaseCreated,
     status_code=201,
-    max_body_size=RECORD_CEILING,
-    dependencies=[Depends(record_body_limit)],
+    max_body_size=INTAKE_CEILING,
+    dependencies=[Depends(intake_body_limit)],
     responses={413: {"description": "The body is too large."}},
 )
 def record_contact(

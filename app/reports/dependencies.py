@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.models import Case
-from app.dependencies import CurrentSettings, DbSession, Keys, bearer_token
-from app.errors import AppError, Unauthorized
+from app.dependencies import DbSession, Keys, bearer_token
+from app.errors import Unauthorized
 from app.reports import service
 from app.reports.schemas import ReportIn
 
@@ -72,16 +72,3 @@ async def idempotency(
 
 
 IdempotencyGuard = Annotated[Idempotency, Depends(idempotency, scope="function")]
-
-
-class ContentTooLarge(AppError):
-    status, title, slug = 413, "Content Too Large", "content-too-large"
-
-
-async def report_body_limit(request: Request, settings: CurrentSettings) -> None:
-    """Apply `SAFESHARE_MAX_REPORT_BODY_BYTES` (the route itself accepts up to INTAKE_CEILING)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_report_body_bytes:
-        raise ContentTooLarge("The request body is too large.")
-    if len(await request.body()) > settings.max_report_body_bytes:
-        raise ContentTooLarge("The request body is too large.")

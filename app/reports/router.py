@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from app import clock
-from app.dependencies import CurrentSettings, DbSession, Keys, bearer_token
+from app.dependencies import INTAKE_CEILING, CurrentSettings, DbSession, Keys, bearer_token, intake_body_limit
 from app.reports import service
-from app.reports.dependencies import CurrentReporterCase, IdempotencyGuard, report_body_limit
+from app.reports.dependencies import CurrentReporterCase, IdempotencyGuard
 from app.reports.schemas import (
     FeedbackIn,
     FeedbackOut,
@@ -22,10 +22,6 @@ from app.reports.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["reporters"])
 
-# The route's own transport limit, above the app's 64 KiB: a 20,000-character description can be
-# 120 KB of JSON once escaped. `report_body_limit` then applies the configured
-# SAFESHARE_MAX_REPORT_BODY_BYTES (256 KiB by default) per app, which a module-level route cannot read.
-INTAKE_CEILING = 1024 * 1024
 
 
 @router.post(
@@ -33,7 +29,7 @@ INTAKE_CEILING = 1024 * 1024
     status_code=201,
     response_model=ReportOut,
     max_body_size=INTAKE_CEILING,
-    dependencies=[Depends(report_body_limit)],
+    dependencies=[Depends(intake_body_limit)],
     responses={409: {"description": "A retry while the first request with this Idempotency-Key is still running."},
                413: {"description": "The body is too large."},
                422: {"description": "Invalid report, or the Idempotency-Key was used with another body."}},

@@ -22,11 +22,10 @@ from pydantic import ValidationError
 
 from app.cases.models import Case
 from app.config import Settings
-from app.dependencies import CurrentSettings, DbSession, Keys
+from app.dependencies import INTAKE_CEILING, CurrentSettings, DbSession, Keys
 from app.enums import About, Channel, Status, Wish
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
 from app.reports import service as reports
-from app.reports.router import INTAKE_CEILING
 from app.reports.schemas import MessageIn, ReportIn
 from app.themes import service as themes
 from app.web.templating import CSRF_FIELD, csrf_ok, render, templates
