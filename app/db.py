@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator, Uuid
+from starlette.concurrency import run_in_threadpool
 
 from app import clock
 
@@ -118,3 +121,28 @@ def _end(session: Session, *, commit: bool) -> None:
         raise
     finally:
         session.close()
+
+
+class CommitInThreadRoute(APIRoute):
+    """Commits a sync endpoint's session in the endpoint's own worker thread, as it returns.
+
+    Without this the commit waits for a hop back to the event loop, the response's
+    serialisation and another hop into the thread pool, and on SQLite the write lock is held
+    all that time. `get_session` still rolls back on any error and closes the session; its own
+    commit then finds nothing left to do.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint) and "session" in inspect.signature(endpoint).parameters:
+            endpoint = _committing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        kwargs["session"].commit()
+        return result
+
+    return call

@@ -10,21 +10,21 @@ from fastapi.staticfiles import StaticFiles
 from app import errors, logs
 from app.audit.router import router as audit_router
 from app.auth.passwords import Passwords
-from app.concurrency import make_limiter
 from app.auth.router import router as auth_router
+from app.cases.router import router as cases_router
+from app.checkins.router import router as checkins_router
+from app.concurrency import make_limiter
 from app.config import Settings, load_settings
 from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
 from app.logs import SecurityAndAccessLog
-from app.cases.router import router as cases_router
-from app.checkins.router import router as checkins_router
 from app.reports.router import router as reports_router
 from app.stats.router import router as stats_router
 from app.themes.router import router as themes_router
-from app.web.router import router as web_router
-from app.web.staff_router import router as staff_pages_router
 from app.throttle import Throttle
 from app.web import STATIC_DIR
+from app.web.router import router as web_router
+from app.web.staff_router import router as staff_pages_router
 
 log = logging.getLogger("safeshare")
 

@@ -7,9 +7,10 @@ from pydantic import BaseModel
 
 from app import clock
 from app.audit import service
+from app.db import CommitInThreadRoute
 from app.dependencies import Admin, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
 
 
 class AuditItem(BaseModel):

@@ -8,6 +8,7 @@ from app import clock
 from app.auth import service
 from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserRead, UserUpdate
 from app.concurrency import run_slow_hash
+from app.db import CommitInThreadRoute
 from app.dependencies import (
     Admin,
     CurrentSettings,
@@ -19,7 +20,7 @@ from app.dependencies import (
 from app.enums import Role
 from app.errors import Forbidden
 
-router = APIRouter(prefix="/api/v1", tags=["staff"])
+router = APIRouter(prefix="/api/v1", tags=["staff"], route_class=CommitInThreadRoute)
 
 
 @router.post("/auth/login", response_model=LoginOut)

@@ -11,6 +11,7 @@ from app.cases import access
 from app.cases.models import Case
 from app.dependencies import CaseWorker, DbSession, Safeguarding
 
+
 def _visible_case(case_id: uuid.UUID, user: CaseWorker, session: DbSession) -> Case:
     return access.get_case(session, user, case_id)
 

@@ -36,11 +36,20 @@ from app.cases.schemas import (
     TextIn,
 )
 from app.checkins import service as checkins
-from app.dependencies import INTAKE_CEILING, CaseWorker, CurrentSettings, DbSession, Keys, Safeguarding, intake_body_limit
+from app.db import CommitInThreadRoute
+from app.dependencies import (
+    INTAKE_CEILING,
+    CaseWorker,
+    CurrentSettings,
+    DbSession,
+    Keys,
+    Safeguarding,
+    intake_body_limit,
+)
 from app.enums import Status
 from app.errors import Invalid
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
 
 def _person(user: User | None) -> Person | None:

@@ -22,7 +22,15 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases import access
-from app.cases.models import Case, CaseKey, CaseTheme, Exclusion, Feedback, Message, Note
+from app.cases.models import (
+    Case,
+    CaseKey,
+    CaseTheme,
+    Exclusion,
+    Feedback,
+    Message,
+    Note,
+)
 from app.cases.schemas import CaseCreate, CaseUpdate
 from app.checkins import service as checkins
 from app.checkins.models import CheckIn

@@ -6,10 +6,16 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from app.checkins import service
-from app.checkins.schemas import CaseCheckInRead, CheckInComplete, CheckInCompleted, CheckInRead
+from app.checkins.schemas import (
+    CaseCheckInRead,
+    CheckInComplete,
+    CheckInCompleted,
+    CheckInRead,
+)
+from app.db import CommitInThreadRoute
 from app.dependencies import CaseWorker, CurrentSettings, DbSession, Keys
 
-router = APIRouter(prefix="/api/v1", tags=["check-ins"])
+router = APIRouter(prefix="/api/v1", tags=["check-ins"], route_class=CommitInThreadRoute)
 
 
 @router.get("/cases/{case_id}/check-ins", response_model=list[CaseCheckInRead])

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.cases.models import CaseKey
-from app.crypto.envelope import CaseCipher, Shredded, new_data_key, unwrap_data_key, wrap_data_key
+from app.crypto.envelope import (
+    CaseCipher,
+    Shredded,
+    new_data_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
 from app.crypto.keyring import KeyRing
 
 

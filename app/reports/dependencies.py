@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from app.cases.models import Case
 from app.dependencies import DbSession, Keys, bearer_token

@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from app import clock
-from app.dependencies import INTAKE_CEILING, CurrentSettings, DbSession, Keys, bearer_token, intake_body_limit
+from app.db import CommitInThreadRoute
+from app.dependencies import (
+    INTAKE_CEILING,
+    CurrentSettings,
+    DbSession,
+    Keys,
+    bearer_token,
+    intake_body_limit,
+)
 from app.reports import service
 from app.reports.dependencies import CurrentReporterCase, IdempotencyGuard
 from app.reports.schemas import (
@@ -14,14 +22,13 @@ from app.reports.schemas import (
     MessageIn,
     MessageOut,
     ReceiptIn,
-    ReportIn,
     ReporterCaseOut,
     ReporterSessionOut,
+    ReportIn,
     ReportOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["reporters"])
-
+router = APIRouter(prefix="/api/v1", tags=["reporters"], route_class=CommitInThreadRoute)
 
 
 @router.post(

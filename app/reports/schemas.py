@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from app.auth.schemas import StrictModel
 from app.enums import About, Wish

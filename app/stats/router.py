@@ -6,11 +6,12 @@ import io
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from app.db import CommitInThreadRoute
 from app.dependencies import CurrentSettings, DbSession, StatsReader
 from app.stats import service
 from app.stats.schemas import Bucket, Summary, ThemeTable
 
-router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
+router = APIRouter(prefix="/api/v1/stats", tags=["statistics"], route_class=CommitInThreadRoute)
 
 FROM = Query(default=None, alias="from", description="First month, YYYY-MM (default: the first month with any case).")
 TO = Query(default=None, description="Last month, YYYY-MM (default: the last month with any case).")

@@ -23,7 +23,14 @@ from app.checkins.models import CheckIn
 from app.enums import About, Channel
 from app.errors import Invalid
 from app.stats.disclosure import Grid, share_grids_totals, share_or_none
-from app.stats.schemas import Bucket, FeedbackMeans, Summary, ThemeRow, ThemeTable, ThemeTotals
+from app.stats.schemas import (
+    Bucket,
+    FeedbackMeans,
+    Summary,
+    ThemeRow,
+    ThemeTable,
+    ThemeTotals,
+)
 from app.themes.models import Theme
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

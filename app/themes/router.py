@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.auth.service import actor
+from app.db import CommitInThreadRoute
 from app.dependencies import Admin, DbSession
 from app.themes import service
 from app.themes.schemas import ThemeCreate, ThemeRead, ThemeUpdate
 
-router = APIRouter(prefix="/api/v1", tags=["themes"])
+router = APIRouter(prefix="/api/v1", tags=["themes"], route_class=CommitInThreadRoute)
 
 
 @router.get("/themes", response_model=list[ThemeRead])

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import snowballstemmer
-import threading
 
 from app.themes.defaults import DEFAULT_THEMES
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from app.cases.models import Case
 from app.config import Settings
+from app.db import CommitInThreadRoute
 from app.dependencies import INTAKE_CEILING, CurrentSettings, DbSession, Keys
 from app.enums import About, Channel, Status, Wish
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
@@ -31,7 +32,7 @@ from app.themes import service as themes
 from app.web.templating import CSRF_FIELD, csrf_ok, render, templates
 
 # HTML pages are not part of the REST API's OpenAPI document.
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 REPORTER_COOKIE = "ss_reporter"
 FOLLOW_UP_PATH = "/follow-up"

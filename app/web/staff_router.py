@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.auth import service as auth
 from app.auth.models import User
 from app.concurrency import run_slow_hash
+from app.db import CommitInThreadRoute
 from app.dependencies import CurrentSettings, DbSession, Keys
 from app.enums import Role
 from app.errors import Invalid, TooManyRequests, Unauthorized
@@ -24,7 +25,7 @@ from app.stats.router import csv_response
 from app.stats.schemas import Bucket
 from app.web.templating import csrf_ok, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 STAFF_COOKIE = "ss_staff"
 STATS_ROLES = (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)
