@@ -6,8 +6,9 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock
@@ -31,7 +32,19 @@ class Actor:
 REPORTER = Actor(label="reporter")
 
 
-def _payload(ev: AuditEvent) -> bytes:
+@dataclass(frozen=True)
+class _Entry:
+    """An entry waiting for its transaction's commit, where it joins the chain."""
+
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor: str
+    action: str
+    case_id: uuid.UUID | None
+    target: str | None
+
+
+def _payload(ev: AuditEvent | _Entry) -> bytes:
     """The entry's canonical form: its hash is sha256(previous hash + this)."""
     doc = {
         "at": ev.at.isoformat(),
@@ -44,7 +57,7 @@ def _payload(ev: AuditEvent) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _digest(prev: bytes, ev: AuditEvent) -> bytes:
+def _digest(prev: bytes, ev: AuditEvent | _Entry) -> bytes:
     return hashlib.sha256(prev + _payload(ev)).digest()
 
 
@@ -55,17 +68,16 @@ def record(
     *,
     case_id: uuid.UUID | None = None,
     target: str | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one entry to the trail, in the caller's transaction. Never pass content here.
 
     The entry joins the hash chain when the transaction commits (`_chain_pending`), so the
     lock that serialises writers of the chain is held for the commit only, not for the rest
     of the request. A transaction that rolls back leaves no entry.
     """
-    ev = AuditEvent(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
-                    target=target)
+    ev = _Entry(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
+                target=target)
     session.info.setdefault(_PENDING, []).append(ev)
-    return ev
 
 
 _PENDING = "safeshare.audit.pending"
@@ -82,12 +94,16 @@ def _chain_pending(session: Session) -> None:
         _append_postgresql(session, pending)
         return
     # SQLite: BEGIN IMMEDIATE has already made this transaction the only writer.
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    prev = session.scalar(_LAST_HASH) or GENESIS
+    rows = []
     for ev in pending:
-        ev.prev_hash = prev
-        ev.hash = prev = _digest(prev, ev)
-    session.add_all(pending)
-    session.flush()
+        digest = _digest(prev, ev)
+        rows.append({**ev.__dict__, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(insert(AuditEvent.__table__), rows)
+
+
+_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 
 
 # The previous hash is read and the new one computed (sha256, as `_digest`) by the INSERT itself.
@@ -98,7 +114,7 @@ FROM (SELECT coalesce((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), 
 """
 
 
-def _append_postgresql(session: Session, pending: list[AuditEvent]) -> None:
+def _append_postgresql(session: Session, pending: list[_Entry]) -> None:
     """Take the chain's lock and append, in one round trip (a libpq pipeline).
 
     One writer at a time extends the chain: the advisory lock is held until the COMMIT that

@@ -206,7 +206,7 @@ def record_contact(
     """A contact received by phone, e-mail or in person. Returns the case and its receipt."""
     if data.received_at > clock.now():
         raise Invalid("received_at is in the future.", field="received_at")
-    return reports.create_case(
+    new = reports.create_case(
         session,
         ring,
         settings,
@@ -216,6 +216,9 @@ def record_contact(
         duration_minutes=data.duration_minutes,
         recorded_by=user,
     )
+    case = session.get(Case, new.id)
+    assert case is not None
+    return case, new.receipt
 
 
 # --- triage ------------------------------------------------------------------------------------

@@ -12,19 +12,10 @@ from app.cases.models import CaseKey
 from app.crypto.envelope import (
     CaseCipher,
     Shredded,
-    new_data_key,
     unwrap_data_key,
     wrap_data_key,
 )
 from app.crypto.keyring import KeyRing
-
-
-def create_case_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
-    """A fresh random data key for a new case, stored only wrapped by the active master key."""
-    dek = new_data_key()
-    kek_id, wrapped = wrap_data_key(ring, case_id, dek)
-    session.add(CaseKey(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped))
-    return CaseCipher(case_id, dek)
 
 
 def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:

@@ -263,7 +263,7 @@ def submit_report(
     if errors or report is None:
         return _report_form(request, session, form, errors, 422)
     try:
-        case, receipt = reports.create_case(session, ring, settings, data=report, channel=Channel.WEB)
+        case = reports.create_case(session, ring, settings, data=report, channel=Channel.WEB)
     except Invalid as exc:
         session.rollback()
         for e in exc.errors or [{"field": "", "message": exc.detail}]:
@@ -272,7 +272,7 @@ def submit_report(
             else:
                 errors.add("description", e.get("message") or exc.detail)
         return _report_form(request, session, form, errors, 422)
-    return _page(request, "confirmation.html", {"reference": case.reference, "receipt": receipt})
+    return _page(request, "confirmation.html", {"reference": case.reference, "receipt": case.receipt})
 
 
 # ---------------------------------------------------------------------------------------------

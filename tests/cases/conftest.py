@@ -62,9 +62,9 @@ def world(app: Any, make_staff: Callable[..., Any]) -> World:
         ring, settings = app.state.keyring, app.state.settings
         with app.state.sessionmaker() as s, s.begin():
             sg = s.get(User, uuid.UUID(staff["safeguarding"].id))
-            case, _ = reports.create_case(
-                s, ring, settings, data=ReportIn(description=description), channel=Channel.WEB
-            )
+            new = reports.create_case(s, ring, settings, data=ReportIn(description=description), channel=Channel.WEB)
+            case = s.get(Case, new.id)
+            assert case is not None
             if exclude:
                 service.assign_hr_contact(s, settings, user=sg, case=case, user_id=uuid.UUID(staff["excluded_hr"].id))
                 for who in ("excluded_hr", "excluded_safeguarding"):

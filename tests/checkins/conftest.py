@@ -24,7 +24,7 @@ def new_case(app: Any, settings: Any) -> Callable[..., tuple[str, str]]:
 
     def make(description: str = SECRET_DESCRIPTION) -> tuple[str, str]:
         with app.state.sessionmaker() as s, s.begin():
-            case, _ = create_case(
+            case = create_case(
                 s, app.state.keyring, settings, data=ReportIn(description=description), channel=Channel.WEB
             )
             return str(case.id), case.reference

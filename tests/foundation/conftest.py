@@ -74,7 +74,7 @@ def make_case(app: Any) -> Callable[..., uuid.UUID]:
 
     def make(description: str = "My manager shouts at me in meetings.", **fields: Any) -> uuid.UUID:
         with app.state.sessionmaker() as s, s.begin():
-            case, _ = reports.create_case(
+            case = reports.create_case(
                 s, app.state.keyring, app.state.settings,
                 data=ReportIn(description=description, **fields), channel=Channel.WEB,
             )

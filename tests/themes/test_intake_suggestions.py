@@ -7,7 +7,7 @@ from app.reports.service import create_case
 
 def test_a_new_case_stores_the_suggested_themes_for_triage(app, settings):
     with app.state.sessionmaker() as s, s.begin():
-        case, _ = create_case(
+        case = create_case(
             s, app.state.keyring, settings, channel=Channel.WEB,
             data=ReportIn(description="I've lost thousands on betting apps and I'm behind on the rent."),
         )
