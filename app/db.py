@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator, Uuid
 from starlette.concurrency import run_in_threadpool
@@ -61,7 +64,15 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _chain_step(prev: bytes, payload: bytes) -> bytes:
+    return hashlib.sha256(prev + payload).digest()
+
+
+# A pooled connection unused for longer than this is tested with a ping before it is handed out.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -72,6 +83,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _begin_immediate).
             dbapi_conn.isolation_level = None
+            # The audit chain's step (PostgreSQL has sha256() built in): see app.audit.service.
+            dbapi_conn.create_function("safeshare_chain", 2, _chain_step, deterministic=True)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -86,7 +99,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=10, **kwargs)
+    _ping_after_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_after_idle(engine: Engine, seconds: float) -> None:
+    """Pessimistic disconnect handling, for connections that have been idle only.
+
+    A connection that sat in the pool for a while may have been closed by a database restart
+    or failover; it is pinged at checkout and, if dead, replaced (SQLAlchemy retries the
+    checkout with a fresh connection). A connection returned moments ago, as under load, is
+    handed out without the extra round trip that `pool_pre_ping` would spend on every request.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["safeshare_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("safeshare_idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure means "do not use this one"
+            raise DisconnectionError("pooled connection is gone") from exc
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -106,7 +145,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await run_in_threadpool(_end, session, commit=False)
         raise
-    await run_in_threadpool(_end, session, commit=True)
+    if session.in_transaction():
+        await run_in_threadpool(_end, session, commit=True)
+    else:  # already committed in the endpoint's thread (CommitInThreadRoute): closing does no I/O
+        session.close()
 
 
 def _end(session: Session, *, commit: bool) -> None:

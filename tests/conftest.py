@@ -103,6 +103,7 @@ def db_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
     tables = [t for t in _tables_in_order(backend.template_url)]
     with eng.begin() as c:
         c.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        c.execute(sa.text("INSERT INTO audit_head (id, prev_hash, hash) VALUES (1, :g, :g)"), {"g": b"\x00" * 32})
         if backend.themes_snapshot:
             c.execute(sa.text("INSERT INTO themes (slug, name, description, active, position) "
                               "VALUES (:slug, :name, :description, :active, :position)"), backend.themes_snapshot)

@@ -24,3 +24,18 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+
+
+class AuditHead(Base):
+    """The newest entry's hash: one row, advanced by every append in the same transaction.
+
+    Appenders take turns on this row's lock (held until their COMMIT), and each reads the head
+    as it was when the previous holder committed, so the chain never forks. `verify` checks it
+    against the newest entry, so removing entries from the end is detected too.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

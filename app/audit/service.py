@@ -6,13 +6,15 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from datetime import datetime
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import LargeBinary, bindparam, event, func, insert, select, true, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock
-from app.audit.models import AuditEvent
+from app.audit.models import AuditEvent, AuditHead
 
 GENESIS = b"\x00" * 32
 
@@ -33,7 +35,7 @@ REPORTER = Actor(label="reporter")
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     """An entry waiting for its transaction's commit, where it joins the chain."""
 
     at: datetime
@@ -44,7 +46,7 @@ class _Entry:
     target: str | None
 
 
-def _payload(ev: AuditEvent | _Entry) -> bytes:
+def _payload(ev: AuditEvent | Entry) -> bytes:
     """The entry's canonical form: its hash is sha256(previous hash + this)."""
     doc = {
         "at": ev.at.isoformat(),
@@ -57,7 +59,7 @@ def _payload(ev: AuditEvent | _Entry) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _digest(prev: bytes, ev: AuditEvent | _Entry) -> bytes:
+def _digest(prev: bytes, ev: AuditEvent | Entry) -> bytes:
     return hashlib.sha256(prev + _payload(ev)).digest()
 
 
@@ -75,9 +77,13 @@ def record(
     lock that serialises writers of the chain is held for the commit only, not for the rest
     of the request. A transaction that rolls back leaves no entry.
     """
-    ev = _Entry(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
-                target=target)
-    session.info.setdefault(_PENDING, []).append(ev)
+    session.info.setdefault(_PENDING, []).append(entry(actor, action, case_id=case_id, target=target))
+
+
+def entry(actor: Actor, action: str, *, case_id: uuid.UUID | None = None, target: str | None = None) -> Entry:
+    """An entry stamped now, not yet chained."""
+    return Entry(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
+                  target=target)
 
 
 _PENDING = "safeshare.audit.pending"
@@ -85,52 +91,77 @@ _PENDING = "safeshare.audit.pending"
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
-    """Chain and insert the transaction's entries, last thing before COMMIT."""
+    """Chain and insert the transaction's entries, last thing before COMMIT.
+
+    Each entry advances the head row and is inserted with the head's previous and new hash.
+    The head row's lock, taken by the first entry, is held until the COMMIT that follows at
+    once: one writer at a time extends the chain. On PostgreSQL one statement does both (the
+    new hash is sha256 computed by the database); on SQLite, where BEGIN IMMEDIATE has already
+    made this transaction the only writer, two.
+    """
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    session.flush()  # the action's own rows first, outside the lock
-    if session.get_bind().dialect.name == "postgresql":
-        _append_postgresql(session, pending)
-        return
-    # SQLite: BEGIN IMMEDIATE has already made this transaction the only writer.
-    prev = session.scalar(_LAST_HASH) or GENESIS
-    rows = []
+    session.flush()  # the action's own rows first, before the head is locked
+    dialect = session.get_bind().dialect.name
     for ev in pending:
-        digest = _digest(prev, ev)
-        rows.append({**ev.__dict__, "prev_hash": prev, "hash": digest})
-        prev = digest
-    session.execute(insert(AuditEvent.__table__), rows)
+        params = entry_params(ev)
+        if dialect == "postgresql":
+            if session.execute(_append_statement(dialect), params).first() is None:
+                raise RuntimeError("the audit chain's head row is missing")
+        else:
+            head = session.execute(head_update(dialect), params).first()
+            if head is None:
+                raise RuntimeError("the audit chain's head row is missing")
+            session.execute(_INSERT_EVENT, {**ev.__dict__, "prev_hash": head.prev_hash, "hash": head.hash})
 
 
-_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+HEAD_ID = 1
+_EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
-# The previous hash is read and the new one computed (sha256, as `_digest`) by the INSERT itself.
-_APPEND_PG = """
-INSERT INTO audit_events (at, actor_id, actor, action, case_id, target, prev_hash, hash)
-SELECT %(at)s, %(actor_id)s, %(actor)s, %(action)s, %(case_id)s, %(target)s, p.h, sha256(p.h || %(payload)s)
-FROM (SELECT coalesce((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), %(genesis)s) AS h) AS p
-"""
+def entry_params(ev: Entry) -> dict[str, Any]:
+    """The bound parameters of one entry: its columns and its canonical payload."""
+    return {**ev.__dict__, "payload": _payload(ev)}
 
 
-def _append_postgresql(session: Session, pending: list[_Entry]) -> None:
-    """Take the chain's lock and append, in one round trip (a libpq pipeline).
+def head_update(dialect_name: str, *, only_if: Any = None) -> Any:
+    """UPDATE audit_head: prev_hash := hash, hash := sha256(hash || :payload); RETURNING both.
 
-    One writer at a time extends the chain: the advisory lock is held until the COMMIT that
-    follows at once. Sent together, the lock and the INSERTs cost one round trip, so the lock
-    is never held while this process waits for its turn on the GIL between statements. Each
-    INSERT is its own statement, so its snapshot is taken after the lock was granted and it
-    sees the entry committed by the previous holder.
+    Both assignments read the row as it was, and under the row's lock: a writer that waited
+    for the lock sees the head its predecessor committed (READ COMMITTED re-reads the row).
     """
-    raw = session.connection().connection.driver_connection
-    with raw.pipeline(), raw.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(7302151)")
-        for ev in pending:
-            cur.execute(_APPEND_PG, {
-                "at": ev.at, "actor_id": ev.actor_id, "actor": ev.actor, "action": ev.action,
-                "case_id": ev.case_id, "target": ev.target, "payload": _payload(ev), "genesis": GENESIS,
-            })
+    head = AuditHead.__table__
+    payload = bindparam("payload", type_=LargeBinary)
+    if dialect_name == "postgresql":
+        advanced = func.sha256(head.c.hash.op("||")(payload))
+    else:
+        advanced = func.safeshare_chain(head.c.hash, payload)  # registered on each SQLite connection
+    stmt = update(head).where(head.c.id == HEAD_ID)
+    if only_if is not None:
+        stmt = stmt.where(only_if)
+    return stmt.values(prev_hash=head.c.hash, hash=advanced).returning(head.c.prev_hash, head.c.hash)
+
+
+def append_from(head: Any, *, case_id: Any = None, source: Any = None) -> Any:
+    """INSERT INTO audit_events … SELECT the entry's parameters with the head CTE's hashes.
+
+    `case_id` may be a column of another CTE (the intake writes the case and its entry in one
+    statement, `source`); otherwise it is the `case_id` parameter.
+    """
+    events = AuditEvent.__table__
+    values = [case_id if name == "case_id" and case_id is not None else
+              bindparam(name, type_=events.c[name].type) for name in _EVENT_COLUMNS]
+    rows = select(*values, head.c.prev_hash, head.c.hash)
+    if source is not None:
+        rows = rows.select_from(source.join(head, true()))  # one row each: nothing to join on
+    return insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows).returning(events.c.id)
+
+
+@lru_cache(maxsize=None)
+def _append_statement(dialect_name: str) -> Any:
+    return append_from(head_update(dialect_name).cte("head"))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -140,14 +171,23 @@ def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
 
 
 def verify(session: Session) -> tuple[bool, int, int | None]:
-    """Walk the chain. Returns (intact, entries checked, id of the first broken entry)."""
+    """Walk the chain. Returns (intact, entries checked, id of the first broken entry).
+
+    The newest entry must also be the head: entries removed from the end break the chain at
+    the id after the last one left.
+    """
     prev = GENESIS
     count = 0
+    last_id = 0
     for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
         if ev.prev_hash != prev or _digest(prev, ev) != ev.hash:
             return False, count, ev.id
         prev = ev.hash
+        last_id = ev.id
         count += 1
+    head = session.scalar(select(AuditHead.hash).where(AuditHead.id == HEAD_ID))
+    if head != prev:
+        return False, count, last_id + 1
     return True, count, None
 
 

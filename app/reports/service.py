@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +29,7 @@ from app.config import Settings
 from app.crypto import envelope, receipts
 from app.crypto import service as crypto
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Sender, Status
+from app.enums import Channel, Risk, Sender, Status
 from app.errors import AppError, Conflict, Invalid, Unauthorized
 from app.reports.models import IdempotencyRecord, ReporterSession
 from app.reports.schemas import ReportIn
@@ -52,15 +52,38 @@ class NewCase:
     receipt: str
 
 
-_INSERT_CASE_KEY = insert(CaseKey.__table__)
-
-
 @lru_cache(maxsize=None)
-def _insert_case(dialect_name: str) -> Any:
-    """INSERT INTO cases … ON CONFLICT (reference) DO NOTHING RETURNING id, built once per dialect."""
-    table = Case.__table__
+def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any, Any | None]:
+    """The INSERTs of a new case, its wrapped key and (on PostgreSQL) its audit entry, built once.
+
+    The case goes in with ON CONFLICT (reference) DO NOTHING: nothing back means the reference
+    was taken, and the caller draws another. On PostgreSQL one statement writes all three rows
+    (data-modifying CTEs: the key and the audit entry take the case's id from the case's
+    INSERT, and the chain's head advances only if the case went in), so a submission costs one
+    round trip before its COMMIT. SQLite runs the key's INSERT as a second statement, and the
+    audit entry joins the chain at commit as every other entry does.
+    """
+    cases, keys = Case.__table__, CaseKey.__table__
+    # Named apart from every column of the tables in the statement: a parameter named like a
+    # column of audit_head would otherwise be taken as a value to SET there.
+    params = {name: bindparam(f"new_case_{name}", type_=cases.c[name].type) for name in columns}
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=["reference"]).returning(table.c.id)
+    insert_case = dialect.insert(cases).values(params).on_conflict_do_nothing(index_elements=["reference"])
+    kek_id = bindparam("kek_id", type_=keys.c.kek_id.type)
+    wrapped_key = bindparam("wrapped_key", type_=keys.c.wrapped_key.type)
+    if dialect_name != "postgresql":
+        insert_key = insert(keys).values(case_id=bindparam("new_case_id", type_=keys.c.case_id.type), kek_id=kek_id,
+                                         wrapped_key=wrapped_key)
+        return insert_case.returning(cases.c.id), insert_key
+    new_case = insert_case.returning(cases.c.id).cte("new_case")
+    new_key = (
+        insert(keys)
+        .from_select(["case_id", "kek_id", "wrapped_key"], select(new_case.c.id, kek_id, wrapped_key))
+        .returning(keys.c.case_id)
+        .cte("new_key")
+    )
+    head = audit.head_update(dialect_name, only_if=exists(select(new_key.c.case_id))).cte("head")
+    return audit.append_from(head, case_id=new_key.c.case_id, source=new_key), None
 
 
 def create_case(
@@ -94,9 +117,12 @@ def create_case(
     if data.reporter is not None:
         identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
         reporter_ct = cipher.encrypt("cases", "reporter", case_id, identity)
-    values = {
+    columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
         "channel": channel,
+        "status": Status.RECEIVED,
+        "risk": Risk.STANDARD,
+        "created_at": clock.now(),
         "anonymous": data.anonymous,
         "about": data.about,
         "description_ct": cipher.encrypt("cases", "description", case_id, data.description),
@@ -111,16 +137,23 @@ def create_case(
         "duration_minutes": duration_minutes,
         "recorded_by_id": recorded_by.id if recorded_by else None,
     }
-    insert_case = _insert_case(session.get_bind().dialect.name)
+    insert_case, insert_key = _intake_statements(session.get_bind().dialect.name, (*columns, "reference"))
+    values = {f"new_case_{name}": value for name, value in columns.items()}
+    values["kek_id"], values["wrapped_key"] = kek_id, wrapped
+    who = Actor(label=recorded_by.email, user_id=recorded_by.id) if recorded_by else audit.REPORTER
+    if insert_key is None:  # PostgreSQL: the audit entry goes in with the case (see _intake_statements)
+        values.update(audit.entry_params(audit.entry(who, "case.create", case_id=case_id, target=channel.value)))
     for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
-        reference = receipts.new_reference()
-        if session.execute(insert_case, {"reference": reference, **values}).first() is not None:
+        values["new_case_reference"] = reference = receipts.new_reference()
+        if session.execute(insert_case, values).first() is not None:
             break
+        if insert_key is None and session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
+            raise RuntimeError("the audit chain's head row is missing")  # the case went in, its entry did not
     else:
         raise RuntimeError("could not find a free reference")
-    session.execute(_INSERT_CASE_KEY, {"case_id": case_id, "kek_id": kek_id, "wrapped_key": wrapped})
-    who = Actor(label=recorded_by.email, user_id=recorded_by.id) if recorded_by else audit.REPORTER
-    audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
+    if insert_key is not None:
+        session.execute(insert_key, values)
+        audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
     return NewCase(id=case_id, reference=reference, received_at=received_at, receipt=receipt)
 
 

@@ -100,14 +100,18 @@ def _restore_guard(db: Any) -> None:
         db.commit()
 
 
-@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder-time"])
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder-time", "delete-newest"])
 def test_tampering_is_detected(client: TestClient, make_staff: Any, make_case: Any, db: Any, tamper: str) -> None:
     admin = make_staff("admin")
     case_ids = [make_case() for _ in range(3)]
     target = db.scalar(select(AuditEvent.id).where(AuditEvent.case_id == case_ids[1]))
+    if tamper == "delete-newest":
+        target = db.scalar(select(sa.func.max(AuditEvent.id)))
     try:
         _without_append_only_guard(db)
-        if tamper == "edit":
+        if tamper == "delete-newest":  # what is left still chains; only the head shows the loss
+            db.execute(sa.delete(AuditEvent).where(AuditEvent.id == target))
+        elif tamper == "edit":
             db.execute(sa.update(AuditEvent).where(AuditEvent.id == target).values(actor="someone else"))
         elif tamper == "delete":
             db.execute(sa.delete(AuditEvent).where(AuditEvent.id == target))
@@ -117,7 +121,9 @@ def test_tampering_is_detected(client: TestClient, make_staff: Any, make_case: A
         db.commit()
         result = _verify(client, admin)
         assert result["intact"] is False
-        expected = target if tamper != "delete" else target + 1
+        expected = target if tamper in ("edit", "reorder-time") else target + 1
+        if tamper == "delete-newest":
+            expected = target  # the id after the last entry left
         assert result["first_broken_id"] == expected
     finally:
         _restore_guard(db)
@@ -161,3 +167,35 @@ def test_concurrent_writers_keep_one_unbroken_chain(app: Any) -> None:
         list(pool.map(write, range(4)))
     with app.state.sessionmaker() as s:
         assert audit.verify(s) == (True, 20, None)
+
+
+def test_the_head_row_cannot_be_deleted(db: Any) -> None:
+    with pytest.raises(sa.exc.DBAPIError, match="audit_head cannot be deleted"):
+        db.execute(sa.text("DELETE FROM audit_head"))
+        db.commit()
+    db.rollback()
+
+
+def test_intake_and_other_writers_racing_keep_one_unbroken_chain(app: Any) -> None:
+    """New cases (on PostgreSQL their entry goes in with the case, in one statement) and other
+    audited actions, from several threads at once: one chain, every entry in it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.enums import Channel
+    from app.reports.schemas import ReportIn
+    from app.reports.service import create_case
+
+    def write(n: int) -> None:
+        for i in range(4):
+            with app.state.sessionmaker() as s, s.begin():
+                if n % 2:
+                    create_case(s, app.state.keyring, app.state.settings, channel=Channel.WEB,
+                                data=ReportIn(description=f"Concern {n}-{i} about my shift pattern."))
+                else:
+                    audit.record(s, audit.Actor.system(f"worker-{n}"), "test.concurrent", target=str(i))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(write, range(6)))
+    with app.state.sessionmaker() as s:
+        assert audit.verify(s) == (True, 24, None)
+        assert s.scalar(select(sa.func.count()).where(AuditEvent.action == "case.create")) == 12

@@ -157,8 +157,9 @@ def test_failed_request_leaves_nothing_half_written_and_releases_the_key(client,
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    # Fail at the very end of create_case, after the case and its key were flushed.
-    monkeypatch.setattr(service.audit, "record", broken)
+    # Fail after the case, its key and (on PostgreSQL) its audit entry were written: while
+    # sealing the response that the key's record keeps for replays.
+    monkeypatch.setattr(service.IdempotencyKey, "seal", broken)
     r = client.post("/api/v1/reports", json=report(), headers={"Idempotency-Key": key})
     assert r.status_code == 500
     assert "disk on fire" not in r.text

@@ -117,3 +117,16 @@ def test_unknown_values_and_fields_are_422(client, db, field, value):
 def test_body_that_is_not_json_is_422(client):
     r = client.post("/api/v1/reports", content=b"description=hello", headers={"content-type": "application/json"})
     _problem(r, 422)
+
+
+def test_a_reference_already_taken_is_drawn_again_and_nothing_is_doubled(client, db, monkeypatch):
+    first = client.post("/api/v1/reports", json=report()).json()["reference"]
+    drawn = iter([first, first, "SS-TEST-0002"])
+    monkeypatch.setattr(receipts, "new_reference", lambda: next(drawn))
+    r = client.post("/api/v1/reports", json=report(description="Someone at work is taking money from the kitty."))
+    assert r.status_code == 201, r.text
+    assert r.json()["reference"] == "SS-TEST-0002"
+    assert count(db, Case) == 2 and count(db, CaseKey) == 2
+    second = db.scalar(select(Case).where(Case.reference == "SS-TEST-0002"))
+    assert db.get(CaseKey, second.id) is not None  # the key belongs to the case that went in
+    assert [e.action for e in db.scalars(select(AuditEvent))].count("case.create") == 2
