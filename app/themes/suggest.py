@@ -30,6 +30,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -57,14 +58,10 @@ _ORDER = {slug: i for i, (slug, _) in enumerate(DEFAULT_THEMES)}
 _local = threading.local()
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     word: str  # lower-cased surface form, or a punctuation mark
-    stem: str
-
-    @property
-    def is_word(self) -> bool:
-        return self.word[0].isalnum()
+    stem: str  # the word's stem; a punctuation mark stands for itself
+    is_word: bool
 
 
 @lru_cache(maxsize=65536)
@@ -80,9 +77,11 @@ def _stem(word: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Lower-cased words and punctuation, each word with its Porter2 stem."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    words = _TOKEN.findall(text)
-    stems = [_stem(w) for w in words]
-    return [Token(w, s if w[0].isalnum() else w) for w, s in zip(words, stems)]
+    tokens = []
+    for w in _TOKEN.findall(text):
+        word = w[0].isalnum()
+        tokens.append(Token(w, _stem(w) if word else w, word))
+    return tokens
 
 
 def is_negator(word: str) -> bool:
