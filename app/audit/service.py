@@ -95,30 +95,21 @@ def _chain_pending(session: Session) -> None:
 
     Each entry advances the head row and is inserted with the head's previous and new hash.
     The head row's lock, taken by the first entry, is held until the COMMIT that follows at
-    once: one writer at a time extends the chain. On PostgreSQL one statement does both (the
-    new hash is sha256 computed by the database); on SQLite, where BEGIN IMMEDIATE has already
-    made this transaction the only writer, two.
+    once: one writer at a time extends the chain. One statement per entry on both databases
+    (see `_append_statement`).
     """
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     session.flush()  # the action's own rows first, before the head is locked
-    dialect = session.get_bind().dialect.name
+    append = _append_statement(session.get_bind().dialect.name)
     for ev in pending:
-        params = entry_params(ev)
-        if dialect == "postgresql":
-            if session.execute(_append_statement(dialect), params).first() is None:
-                raise RuntimeError("the audit chain's head row is missing")
-        else:
-            head = session.execute(head_update(dialect), params).first()
-            if head is None:
-                raise RuntimeError("the audit chain's head row is missing")
-            session.execute(_INSERT_EVENT, {**ev.__dict__, "prev_hash": head.prev_hash, "hash": head.hash})
+        if session.execute(append, entry_params(ev)).first() is None:
+            raise RuntimeError("the audit chain's head row is missing")
 
 
 HEAD_ID = 1
 _EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
-_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 def entry_params(ev: Entry) -> dict[str, Any]:
@@ -126,18 +117,15 @@ def entry_params(ev: Entry) -> dict[str, Any]:
     return {**ev.__dict__, "payload": _payload(ev)}
 
 
-def head_update(dialect_name: str, *, only_if: Any = None) -> Any:
-    """UPDATE audit_head: prev_hash := hash, hash := sha256(hash || :payload); RETURNING both.
+def head_update(*, only_if: Any = None) -> Any:
+    """PostgreSQL: UPDATE audit_head SET prev_hash = hash, hash = sha256(hash || :payload),
+    RETURNING both.
 
     Both assignments read the row as it was, and under the row's lock: a writer that waited
     for the lock sees the head its predecessor committed (READ COMMITTED re-reads the row).
     """
     head = AuditHead.__table__
-    payload = bindparam("payload", type_=LargeBinary)
-    if dialect_name == "postgresql":
-        advanced = func.sha256(head.c.hash.op("||")(payload))
-    else:
-        advanced = func.safeshare_chain(head.c.hash, payload)  # registered on each SQLite connection
+    advanced = func.sha256(head.c.hash.op("||")(bindparam("payload", type_=LargeBinary)))
     stmt = update(head).where(head.c.id == HEAD_ID)
     if only_if is not None:
         stmt = stmt.where(only_if)
@@ -161,7 +149,20 @@ def append_from(head: Any, *, case_id: Any = None, source: Any = None) -> Any:
 
 @lru_cache(maxsize=None)
 def _append_statement(dialect_name: str) -> Any:
-    return append_from(head_update(dialect_name).cte("head"))
+    """One entry's INSERT, which also advances the head; RETURNING nothing if the head is missing.
+
+    PostgreSQL: the head's UPDATE (a data-modifying CTE) takes the row lock and re-reads the row
+    its predecessor committed, and the INSERT takes both hashes from it. SQLite has no
+    data-modifying CTEs; BEGIN IMMEDIATE already made this transaction the only writer, so the
+    INSERT reads the head and a trigger (migration 0003) advances it to the new entry.
+    """
+    if dialect_name == "postgresql":
+        return append_from(head_update().cte("head"))
+    events, head = AuditEvent.__table__, AuditHead.__table__
+    values = [bindparam(name, type_=events.c[name].type) for name in _EVENT_COLUMNS]
+    rows = select(*values, head.c.hash, func.safeshare_chain(head.c.hash, bindparam("payload", type_=LargeBinary)))
+    rows = rows.where(head.c.id == HEAD_ID)
+    return insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows).returning(events.c.id)
 
 
 @event.listens_for(Session, "after_transaction_end")

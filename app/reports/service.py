@@ -82,7 +82,7 @@ def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any
         .returning(keys.c.case_id)
         .cte("new_key")
     )
-    head = audit.head_update(dialect_name, only_if=exists(select(new_key.c.case_id))).cte("head")
+    head = audit.head_update(only_if=exists(select(new_key.c.case_id))).cte("head")
     return audit.append_from(head, case_id=new_key.c.case_id, source=new_key), None
 
 

@@ -45,6 +45,12 @@ def upgrade() -> None:
             "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head "
             "BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END"
         )
+        # SQLite appends read the head in their INSERT (BEGIN IMMEDIATE makes them the only
+        # writer) and this advances it; PostgreSQL appends advance it themselves, under its lock.
+        op.execute(
+            "CREATE TRIGGER audit_events_advance_head AFTER INSERT ON audit_events "
+            "BEGIN UPDATE audit_head SET prev_hash = NEW.prev_hash, hash = NEW.hash WHERE id = 1; END"
+        )
 
 
 def downgrade() -> None:
@@ -52,5 +58,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_head_no_delete ON audit_head")
         op.execute("DROP FUNCTION IF EXISTS audit_head_kept()")
     else:
+        op.execute("DROP TRIGGER IF EXISTS audit_events_advance_head")
         op.execute("DROP TRIGGER IF EXISTS audit_head_no_delete")
     op.drop_table("audit_head")

@@ -1,4 +1,5 @@
-"""PostgreSQL connections that die in the pool (a restart, a failover) are replaced, not used.
+"""Database connections: PostgreSQL ones that die in the pool (a restart, a failover) are
+replaced, not used; SQLite ones are durable and check foreign keys.
 
 Connections idle for a while are pinged before use; one returned a moment ago is not (under
 load that ping would be an extra round trip on every request).
@@ -53,3 +54,17 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_and_the_pool_recovers(pg_u
         assert _backend_pid(engine) != pid  # and the pool has already replaced it
     finally:
         engine.dispose()
+
+
+def test_sqlite_connections_are_durable_and_check_foreign_keys(settings):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's connection settings")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as c:
+            pragmas = {p: c.exec_driver_sql(f"PRAGMA {p}").scalar_one()
+                       for p in ("journal_mode", "synchronous", "foreign_keys")}
+    finally:
+        engine.dispose()
+    # synchronous 2 = FULL: an acknowledged report survives a power cut, not only a crash.
+    assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
