@@ -1,7 +1,7 @@
 """Reporter-journey benchmark: `safeshare serve --workers 2` on PostgreSQL and on SQLite, driven by
 wrk from the same machine, beside a bare FastAPI + SQLAlchemy insert endpoint (the floor).
 
-    .venv/bin/python -m bench.reporter.run [--duration 10] [--rounds 3] [--connections 16] [--backends postgresql,sqlite]
+    .venv/bin/python -m bench.reporter.run [--duration 10] [--rounds 5] [--connections 16] [--backends postgresql,sqlite]
 
 Writes bench/results/reporter.md (and .json). Needs wrk (Debian package `wrk`) and, for the
 PostgreSQL half, a server at 127.0.0.1:5432 with user postgres (the bench creates and drops
@@ -229,7 +229,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--rounds", type=int, default=3, help="alternate floor/submission measurements (median reported)")
+    ap.add_argument("--rounds", type=int, default=5, help="alternate floor/submission measurements (median reported)")
     ap.add_argument("--backends", default="postgresql,sqlite")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "reporter"))
     args = ap.parse_args()
