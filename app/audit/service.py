@@ -175,19 +175,24 @@ def verify(session: Session) -> tuple[bool, int, int | None]:
     """Walk the chain. Returns (intact, entries checked, id of the first broken entry).
 
     The newest entry must also be the head: entries removed from the end break the chain at
-    the id after the last one left.
+    the id after the last one left. The head is read by the same statement as the entries,
+    so both come from one snapshot even while others keep appending.
     """
+    head = select(AuditHead.hash).where(AuditHead.id == HEAD_ID).scalar_subquery()
     prev = GENESIS
     count = 0
     last_id = 0
-    for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
+    expected: bytes | None = None
+    rows = session.execute(select(AuditEvent, head.label("head")).order_by(AuditEvent.id)).yield_per(1000)
+    for ev, expected in rows:
         if ev.prev_hash != prev or _digest(prev, ev) != ev.hash:
             return False, count, ev.id
         prev = ev.hash
         last_id = ev.id
         count += 1
-    head = session.scalar(select(AuditHead.hash).where(AuditHead.id == HEAD_ID))
-    if head != prev:
+    if count == 0:
+        expected = session.scalar(select(head))
+    if expected != prev:
         return False, count, last_id + 1
     return True, count, None
 

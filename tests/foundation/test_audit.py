@@ -199,3 +199,34 @@ def test_intake_and_other_writers_racing_keep_one_unbroken_chain(app: Any) -> No
     with app.state.sessionmaker() as s:
         assert audit.verify(s) == (True, 24, None)
         assert s.scalar(select(sa.func.count()).where(AuditEvent.action == "case.create")) == 12
+
+
+def test_verify_while_others_append_reports_the_chain_intact(app: Any) -> None:
+    """The walk and the head come from one snapshot: entries appended during a long walk are
+    neither counted nor mistaken for a chain cut short."""
+    import threading
+
+    with app.state.sessionmaker() as s, s.begin():
+        for i in range(1500):
+            audit.record(s, audit.Actor.system("seed"), "test.seed", target=str(i))
+    stop = threading.Event()
+    appended = []
+
+    def append() -> None:
+        while not stop.is_set():
+            with app.state.sessionmaker() as s, s.begin():
+                audit.record(s, audit.Actor.system("busy"), "test.busy")
+            appended.append(1)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        results = []
+        for _ in range(3):
+            with app.state.sessionmaker() as s:
+                results.append(audit.verify(s))
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert appended  # the writer really did append meanwhile
+    assert all(intact and broken is None for intact, _, broken in results), results
