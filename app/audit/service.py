@@ -6,9 +6,9 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from datetime import datetime
 
 from sqlalchemy import LargeBinary, bindparam, event, func, insert, select, true, update
 from sqlalchemy.orm import Session, SessionTransaction
@@ -133,17 +133,26 @@ def head_update(*, only_if: Any = None) -> Any:
 
 
 def append_from(head: Any, *, case_id: Any = None, source: Any = None) -> Any:
-    """INSERT INTO audit_events … SELECT the entry's parameters with the head CTE's hashes.
+    """PostgreSQL: INSERT INTO audit_events … with the hashes of a `head_update` CTE.
 
     `case_id` may be a column of another CTE (the intake writes the case and its entry in one
     statement, `source`); otherwise it is the `case_id` parameter.
     """
+    joined = source.join(head, true()) if source is not None else None  # one row each: no join condition
+    return _insert_entry(head.c.prev_hash, head.c.hash, case_id=case_id, select_from=joined)
+
+
+def _insert_entry(prev_hash: Any, new_hash: Any, *, case_id: Any = None, select_from: Any = None,
+                  where: Any = None) -> Any:
+    """INSERT INTO audit_events SELECT the entry's parameters and the two hash expressions."""
     events = AuditEvent.__table__
     values = [case_id if name == "case_id" and case_id is not None else
               bindparam(name, type_=events.c[name].type) for name in _EVENT_COLUMNS]
-    rows = select(*values, head.c.prev_hash, head.c.hash)
-    if source is not None:
-        rows = rows.select_from(source.join(head, true()))  # one row each: nothing to join on
+    rows = select(*values, prev_hash, new_hash)
+    if select_from is not None:
+        rows = rows.select_from(select_from)
+    if where is not None:
+        rows = rows.where(where)
     return insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows).returning(events.c.id)
 
 
@@ -158,11 +167,9 @@ def _append_statement(dialect_name: str) -> Any:
     """
     if dialect_name == "postgresql":
         return append_from(head_update().cte("head"))
-    events, head = AuditEvent.__table__, AuditHead.__table__
-    values = [bindparam(name, type_=events.c[name].type) for name in _EVENT_COLUMNS]
-    rows = select(*values, head.c.hash, func.safeshare_chain(head.c.hash, bindparam("payload", type_=LargeBinary)))
-    rows = rows.where(head.c.id == HEAD_ID)
-    return insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows).returning(events.c.id)
+    head = AuditHead.__table__
+    advanced = func.safeshare_chain(head.c.hash, bindparam("payload", type_=LargeBinary))  # see app.db
+    return _insert_entry(head.c.hash, advanced, where=head.c.id == HEAD_ID)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -8,8 +8,8 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -100,8 +100,8 @@ def create_case(
     """Store a new concern and return it with its receipt (shown once, never stored in clear).
 
     The description and the reporter's identity are encrypted under the case's own data key;
-    the receipt is kept only as a keyed lookup hash. Two plain INSERTs and the audit entry: this
-    is the busiest write path, so it skips the ORM's unit of work and any read-before-write.
+    the receipt is kept only as a keyed lookup hash. This is the busiest write path, so it
+    skips the ORM's unit of work and any read-before-write: see `_intake_statements`.
     """
     # The CPU-only work before the first statement: on SQLite that statement takes the write lock.
     suggested = suggest_themes(data.description)
