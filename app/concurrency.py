@@ -9,11 +9,11 @@ loop, holding no thread, instead of filling the pool that every other request ne
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
-from fastapi import Request
 
 T = TypeVar("T")
 
@@ -22,6 +22,6 @@ def make_limiter(slots: int) -> CapacityLimiter:
     return CapacityLimiter(slots)
 
 
-async def run_slow_hash(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def run_slow(limiter: CapacityLimiter, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run `fn(*args, **kwargs)` in a thread reserved for slow hashing."""
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=request.app.state.slow_hash_limiter)
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter)

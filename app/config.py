@@ -29,7 +29,7 @@ class OfficeHours:
     tz: ZoneInfo
 
     @classmethod
-    def parse(cls, text: str) -> "OfficeHours":
+    def parse(cls, text: str) -> OfficeHours:
         m = _OFFICE_RE.match(text)
         if not m:
             raise ValueError("expected e.g. 'Mon-Fri 08:00-17:00 Europe/London'")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import inspect
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
-from fastapi import Request
-from fastapi.routing import APIRoute
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator, Uuid
-from starlette.concurrency import run_in_threadpool
 
 from app import clock
+from app import dialect as dialect_rules
+from app.errors import AppError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,7 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if dialect_rules.stores_naive_datetimes(dialect) else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -56,16 +54,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
 
 
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's Table (typed: `__table__` is declared as any FROM clause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 class IdMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-
-def _chain_step(prev: bytes, payload: bytes) -> bytes:
-    return hashlib.sha256(prev + payload).digest()
 
 
 # A pooled connection unused for longer than this is tested with a ping before it is handed out.
@@ -79,27 +80,8 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, *
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _begin_immediate).
-            dbapi_conn.isolation_level = None
-            # The audit chain's step (PostgreSQL has sha256() built in): see app.audit.service.
-            dbapi_conn.create_function("safeshare_chain", 2, _chain_step, deterministic=True)
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            # FULL: a commit is on disk before the reporter sees their receipt. In WAL mode,
-            # NORMAL would be faster but can lose the last commits if the machine loses power.
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Take the write lock up front: a deferred transaction that reads and then writes
-            # fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        event.listen(engine, "connect", lambda dbapi_conn, _record: dialect_rules.configure_sqlite_connection(dbapi_conn))
+        event.listen(engine, "begin", dialect_rules.begin_sqlite)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=10, **kwargs)
     _ping_after_idle(engine, ping_after_idle)
@@ -134,59 +116,52 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session and one transaction per request: commit on success, roll back on any error.
+# --- transactions outside the request's own ------------------------------------------------------
 
-    Used with `Depends(..., scope="function")` so the commit happens before the response is
-    sent: a client never hears 201 for something that was not stored. Creating a session does
-    no I/O; commit, rollback and close run in the thread pool, never on the event loop.
-    """
-    session = request.app.state.sessionmaker()
-    try:
+
+@contextmanager
+def separately(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A short transaction of its own, committed at once: for what must be stored (or seen by
+    a concurrent request) whatever becomes of the request's transaction, such as a failed
+    sign-in's counter or the claim on an Idempotency-Key."""
+    with sessions() as session, session.begin():
         yield session
-    except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
-        raise
-    if session.in_transaction():
-        await run_in_threadpool(_end, session, commit=True)
-    else:  # already committed in the endpoint's thread (CommitInThreadRoute): closing does no I/O
-        session.close()
 
 
-def _end(session: Session, *, commit: bool) -> None:
-    """Commit (or roll back) and close, in one trip to the thread pool."""
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def end_reads(session: Session) -> None:
+    """End a transaction that has only read, so that slow work (a password hash) or a
+    transaction of its own (`separately`) can follow without this one holding a lock.
 
-
-class CommitInThreadRoute(APIRoute):
-    """Commits a sync endpoint's session in the endpoint's own worker thread, as it returns.
-
-    Without this the commit waits for a hop back to the event loop, the response's
-    serialisation and another hop into the thread pool, and on SQLite the write lock is held
-    all that time. `get_session` still rolls back on any error and closes the session; its own
-    commit then finds nothing left to do.
+    On SQLite a transaction holds the database's write lock from its first statement, and a
+    second transaction on the same thread would wait for it for ever. Refuses, loudly, a
+    transaction that has written anything: that would be lost.
     """
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not inspect.iscoroutinefunction(endpoint) and "session" in inspect.signature(endpoint).parameters:
-            endpoint = _committing(endpoint)
-        super().__init__(path, endpoint, **kwargs)
+    if session.new or session.dirty or session.deleted or _has_pending_audit(session):
+        raise RuntimeError("end_reads() on a transaction that has written")
+    session.rollback()
 
 
-def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(endpoint)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
-        kwargs["session"].commit()
-        return result
+# Where app.audit keeps a transaction's entries until its commit (they are writes, too).
+PENDING_AUDIT = "safeshare.audit.pending"
 
-    return call
+
+@contextmanager
+def attempt(session: Session) -> Iterator[None]:
+    """Run a service call whose `AppError` the caller turns into a message instead of an error
+    response: on such an error only what the call wrote is undone (a savepoint, and the audit
+    entries it recorded), and the rest of the request can still commit."""
+    pending = session.info.get(PENDING_AUDIT) or []
+    mark = len(pending)
+    savepoint = session.begin_nested()
+    try:
+        yield
+    except AppError:
+        if savepoint.is_active:
+            savepoint.rollback()
+        del (session.info.get(PENDING_AUDIT) or [])[mark:]
+        raise
+    savepoint.commit()
+
+
+def _has_pending_audit(session: Session) -> bool:
+    return bool(session.info.get(PENDING_AUDIT))

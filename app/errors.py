@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("safeshare.errors")
@@ -119,9 +120,18 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
-def install(app: FastAPI) -> None:
+PageError = Callable[[Request, "AppError"], Response | None]
+
+
+def install(app: FastAPI, *, page_error: PageError | None = None) -> None:
+    """The handlers that turn every error into a problem document; `page_error` may answer a
+    browser's page request instead (a redirect to sign in, a page that says why)."""
+
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        page = page_error(request, exc) if page_error is not None else None
+        if page is not None:
+            return page
         return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
-from app import errors, logs
-from app.audit.router import router as audit_router
+from app import api, errors, logs
 from app.auth.passwords import Passwords
-from app.auth.router import router as auth_router
-from app.cases.router import router as cases_router
-from app.checkins.router import router as checkins_router
 from app.concurrency import make_limiter
 from app.config import Settings, load_settings
 from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
 from app.logs import SecurityAndAccessLog
-from app.reports.router import router as reports_router
-from app.stats.router import router as stats_router
-from app.themes.router import router as themes_router
 from app.throttle import Throttle
-from app.web import STATIC_DIR
-from app.web.router import router as web_router
-from app.web.staff_router import router as staff_pages_router
+from app.web import STATIC_DIR, pages
+from app.web.reporter.routes import router as reporter_pages
+from app.web.staff.routes import router as staff_pages
 
 log = logging.getLogger("safeshare")
 
@@ -33,7 +27,7 @@ class SafeShareAPI(FastAPI):
     """FastAPI with the security headers and access log wrapped around everything, including
     the framework's own error and body-limit middleware (which `add_middleware` cannot reach)."""
 
-    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+    def build_middleware_stack(self) -> ASGIApp:
         return SecurityAndAccessLog(super().build_middleware_stack())
 
 
@@ -52,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         max_body_size=settings.max_body_bytes,
     )
+    # What the dependencies of app.api.dependencies hand to routes (nothing else reads app.state).
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
@@ -66,22 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker, limit=settings.receipt_max_failures, window_seconds=settings.throttle_window_seconds
     )
 
-    errors.install(app)
-    for router in _routers():
+    errors.install(app, page_error=pages.page_error)
+    for router in [*api.ROUTERS, reporter_pages, staff_pages]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-def _routers() -> list[APIRouter]:
-    return [
-        auth_router,
-        audit_router,
-        themes_router,
-        reports_router,
-        cases_router,
-        checkins_router,
-        stats_router,
-        web_router,
-        staff_pages_router,
-    ]

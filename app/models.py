@@ -2,16 +2,9 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import StaffSession, User, UserRole
-from app.cases.models import (
-    Case,
-    CaseKey,
-    CaseTheme,
-    Exclusion,
-    Feedback,
-    Message,
-    Note,
-)
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
 from app.checkins.models import CheckIn
+from app.crypto.models import CaseKey
 from app.db import Base
 from app.reports.models import IdempotencyRecord, ReporterSession
 from app.themes.models import Theme

@@ -12,12 +12,11 @@ import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import LargeBinary, case, delete, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from app import clock
+from app import clock, dialect
 from app.crypto.keyring import KeyRing
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, separately, table_of
 from app.errors import TooManyRequests
 
 
@@ -46,7 +45,7 @@ class Throttle:
     On SQLite every transaction takes the write lock, so a request must not open a second
     transaction while its own is running: `check` and `succeed` take the request's session,
     and `fail` (which needs its own transaction, because the request's rolls back) must be
-    called only after the request's session has ended its transaction (`session.rollback()`).
+    called only after the request's session has ended its transaction (`app.db.end_reads`).
     """
 
     def __init__(self, sessions: sessionmaker[Session], *, limit: int, window_seconds: int) -> None:
@@ -60,7 +59,7 @@ class Throttle:
         `limits` gives each bucket its own limit (default: the throttle's limit for all).
         """
         now = clock.now()
-        allowed = dict(zip(buckets, limits or [self.limit] * len(buckets)))
+        allowed = dict(zip(buckets, limits or [self.limit] * len(buckets), strict=True))
         if session is not None:
             rows = session.scalars(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))).all()
         else:
@@ -78,12 +77,10 @@ class Throttle:
         """Count one failure in each bucket, atomically (an upsert), in its own transaction."""
         now = clock.now()
         expired_before = now - self.window
-        with self.sessions() as s, s.begin():
-            dialect = s.get_bind().dialect.name
-            ins_mod = postgresql if dialect == "postgresql" else sqlite
+        with separately(self.sessions) as s:
             for bucket in buckets:
-                ins = ins_mod.insert(ThrottleBucket).values(bucket=bucket, window_start=now, failures=1)
-                t = ThrottleBucket.__table__
+                ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket, window_start=now, failures=1)
+                t = table_of(ThrottleBucket)
                 # A window that has run out starts again at 1; otherwise add one.
                 restart = t.c.window_start < expired_before
                 stmt = ins.on_conflict_do_update(
@@ -102,5 +99,5 @@ class Throttle:
         if session is not None:
             session.execute(stmt)
             return
-        with self.sessions() as s, s.begin():
+        with separately(self.sessions) as s:
             s.execute(stmt)

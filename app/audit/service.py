@@ -7,14 +7,15 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, event, func, insert, select, true, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app import clock
+from app import clock, dialect
 from app.audit.models import AuditEvent, AuditHead
+from app.db import PENDING_AUDIT, table_of
 
 GENESIS = b"\x00" * 32
 
@@ -27,7 +28,7 @@ class Actor:
     user_id: uuid.UUID | None = None
 
     @classmethod
-    def system(cls, job: str) -> "Actor":
+    def system(cls, job: str) -> Actor:
         return cls(label=f"system:{job}")
 
 
@@ -77,16 +78,13 @@ def record(
     lock that serialises writers of the chain is held for the commit only, not for the rest
     of the request. A transaction that rolls back leaves no entry.
     """
-    session.info.setdefault(_PENDING, []).append(entry(actor, action, case_id=case_id, target=target))
+    session.info.setdefault(PENDING_AUDIT, []).append(entry(actor, action, case_id=case_id, target=target))
 
 
 def entry(actor: Actor, action: str, *, case_id: uuid.UUID | None = None, target: str | None = None) -> Entry:
     """An entry stamped now, not yet chained."""
     return Entry(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
                   target=target)
-
-
-_PENDING = "safeshare.audit.pending"
 
 
 @event.listens_for(Session, "before_commit")
@@ -98,11 +96,11 @@ def _chain_pending(session: Session) -> None:
     once: one writer at a time extends the chain. One statement per entry on both databases
     (see `_append_statement`).
     """
-    pending = session.info.pop(_PENDING, None)
+    pending = session.info.pop(PENDING_AUDIT, None)
     if not pending:
         return
     session.flush()  # the action's own rows first, before the head is locked
-    append = _append_statement(session.get_bind().dialect.name)
+    append = _append_statement(dialect.writable_ctes(session))
     for ev in pending:
         if session.execute(append, entry_params(ev)).first() is None:
             raise RuntimeError("the audit chain's head row is missing")
@@ -124,7 +122,7 @@ def head_update(*, only_if: Any = None) -> Any:
     Both assignments read the row as it was, and under the row's lock: a writer that waited
     for the lock sees the head its predecessor committed (READ COMMITTED re-reads the row).
     """
-    head = AuditHead.__table__
+    head = table_of(AuditHead)
     advanced = func.sha256(head.c.hash.op("||")(bindparam("payload", type_=LargeBinary)))
     stmt = update(head).where(head.c.id == HEAD_ID)
     if only_if is not None:
@@ -145,7 +143,7 @@ def append_from(head: Any, *, case_id: Any = None, source: Any = None) -> Any:
 def _insert_entry(prev_hash: Any, new_hash: Any, *, case_id: Any = None, select_from: Any = None,
                   where: Any = None) -> Any:
     """INSERT INTO audit_events SELECT the entry's parameters and the two hash expressions."""
-    events = AuditEvent.__table__
+    events = table_of(AuditEvent)
     values = [case_id if name == "case_id" and case_id is not None else
               bindparam(name, type_=events.c[name].type) for name in _EVENT_COLUMNS]
     rows = select(*values, prev_hash, new_hash)
@@ -156,8 +154,8 @@ def _insert_entry(prev_hash: Any, new_hash: Any, *, case_id: Any = None, select_
     return insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows).returning(events.c.id)
 
 
-@lru_cache(maxsize=None)
-def _append_statement(dialect_name: str) -> Any:
+@cache
+def _append_statement(one_statement: bool) -> Any:
     """One entry's INSERT, which also advances the head; RETURNING nothing if the head is missing.
 
     PostgreSQL: the head's UPDATE (a data-modifying CTE) takes the row lock and re-reads the row
@@ -165,17 +163,17 @@ def _append_statement(dialect_name: str) -> Any:
     data-modifying CTEs; BEGIN IMMEDIATE already made this transaction the only writer, so the
     INSERT reads the head and a trigger (migration 0003) advances it to the new entry.
     """
-    if dialect_name == "postgresql":
+    if one_statement:
         return append_from(head_update().cte("head"))
-    head = AuditHead.__table__
-    advanced = func.safeshare_chain(head.c.hash, bindparam("payload", type_=LargeBinary))  # see app.db
+    head = table_of(AuditHead)
+    advanced = func.safeshare_chain(head.c.hash, bindparam("payload", type_=LargeBinary))  # see app.dialect
     return _insert_entry(head.c.hash, advanced, where=head.c.id == HEAD_ID)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # rolled back (a commit has already taken them)
-        session.info.pop(_PENDING, None)
+        session.info.pop(PENDING_AUDIT, None)
 
 
 def verify(session: Session) -> tuple[bool, int, int | None]:
@@ -191,7 +189,7 @@ def verify(session: Session) -> tuple[bool, int, int | None]:
     last_id = 0
     expected: bytes | None = None
     rows = session.execute(select(AuditEvent, head.label("head")).order_by(AuditEvent.id)).yield_per(1000)
-    for ev, expected in rows:
+    for ev, expected in rows:  # noqa: B007 - the head, read with the entries, is checked after the loop
         if ev.prev_hash != prev or _digest(prev, ev) != ev.hash:
             return False, count, ev.id
         prev = ev.hash

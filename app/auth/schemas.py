@@ -1,55 +1,47 @@
+"""Request and response shapes of staff accounts and sign-in."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    StringConstraints,
-    field_serializer,
-)
+from pydantic import BaseModel, EmailStr, Field
 
-from app import clock
+from app.auth.models import User
 from app.enums import Role
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Password = Annotated[str, Field(min_length=12, max_length=1024)]
-
-
-class StrictModel(BaseModel):
-    """Input models refuse unknown fields: a typo is a 422, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
+from app.schemas import MAX_EMAIL, MAX_PASSWORD, Name, Password, StrictModel, Timestamp
 
 
 class LoginIn(StrictModel):
-    email: Annotated[str, Field(min_length=1, max_length=320)]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    email: Annotated[str, Field(min_length=1, max_length=MAX_EMAIL)]
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD)]
 
 
 class UserRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
     email: str
     name: str
     roles: list[Role]
     active: bool
-    created_at: datetime
+    created_at: Timestamp
 
-    @field_serializer("created_at")
-    def _ts(self, v: datetime) -> str | None:
-        return clock.rfc3339(v)
+    @classmethod
+    def of(cls, user: User) -> UserRead:
+        return cls(
+            id=user.id, email=user.email, name=user.name, roles=user.roles, active=user.active,
+            created_at=user.created_at,
+        )
 
 
 class LoginOut(BaseModel):
     token: str
-    expires_at: str
+    expires_at: Timestamp
     user: UserRead
+
+    @classmethod
+    def of(cls, user: User, token: str, expires_at: datetime) -> LoginOut:
+        return cls(token=token, expires_at=expires_at, user=UserRead.of(user))
 
 
 class UserCreate(StrictModel):

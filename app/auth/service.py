@@ -7,16 +7,17 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import StaffSession, User, UserRole
 from app.auth.passwords import Passwords
 from app.crypto.keyring import KeyRing
+from app.db import end_reads
 from app.enums import Role
 from app.errors import Conflict, NotFound, Unauthorized
 from app.throttle import Throttle, client_bucket, key_bucket
@@ -62,7 +63,7 @@ def authenticate(session: Session, passwords: Passwords, *, email: str, password
     row = session.execute(
         select(User.id, User.password_hash).where(User.email == normalise_email(email))
     ).first()
-    session.rollback()
+    end_reads(session)
     ok = passwords.verify(row.password_hash if row else None, password)
     if not ok or row is None:
         return None
@@ -100,8 +101,8 @@ def login(
     throttle.check(buckets, limits=[throttle.limit, throttle.limit * CLIENT_LIMIT_FACTOR], session=session)
     user = authenticate(session, passwords, email=email, password=password)
     if user is None:
-        # End our own transaction first: on SQLite it holds the write lock the counter needs.
-        session.rollback()
+        # The counter is stored in a transaction of its own, after ours has ended (see end_reads).
+        end_reads(session)
         throttle.fail(buckets)
         raise Unauthorized("The e-mail address or password is not right.")
     throttle.succeed(buckets[:1], session=session)
@@ -158,6 +159,9 @@ def create_user(
     return user
 
 
+ADMIN_CHANGES_LOCK = 7302152
+
+
 def _active_admins(session: Session) -> int:
     return session.scalar(
         select(func.count())
@@ -188,10 +192,9 @@ def update_user(
         user.name = name
     session.flush()
     demoted = was_admin and not (user.active and user.has(Role.ADMIN))
-    if demoted and session.get_bind().dialect.name == "postgresql":
+    if demoted:
         # Two admins demoting each other at once must not both see the other still in place.
-        # (SQLite's BEGIN IMMEDIATE already runs one writer at a time.)
-        session.execute(text("SELECT pg_advisory_xact_lock(7302152)"))
+        dialect.serialise(session, ADMIN_CHANGES_LOCK)
     if demoted and _active_admins(session) == 0:
         raise Conflict("This would leave no active administrator.")
     if active is False:

@@ -14,13 +14,14 @@ import uuid
 from sqlalchemy import Select, and_, exists, false, select
 from sqlalchemy.orm import Session
 
+from app import dialect
 from app.auth.models import User
 from app.cases.models import Case, Exclusion
 from app.enums import Role
 from app.errors import Forbidden, NotFound
 
 
-def visible_cases(user: User) -> Select[tuple[Case]]:
+def visible_cases(user: User) -> Select[Case]:
     """A SELECT of the cases this user may see; add filters and ordering to it."""
     excluded = exists().where(and_(Exclusion.case_id == Case.id, Exclusion.user_id == user.id))
     q = select(Case).where(~excluded)
@@ -41,8 +42,8 @@ def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bo
     """The case if this user may see it, else 404 (whether it exists or not)."""
     require_caseworker(user)
     q = visible_cases(user).where(Case.id == case_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(of=Case)
+    if for_update:
+        q = dialect.for_update(q, session, of=Case)
     case = session.scalar(q)
     if case is None:
         raise NotFound("No such case.")

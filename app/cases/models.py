@@ -45,7 +45,7 @@ class Case(IdMixin, TimestampMixin, Base):
     retain_until: Mapped[date | None]
     purged_at: Mapped[datetime | None]
 
-    themes: Mapped[list["CaseTheme"]] = relationship(
+    themes: Mapped[list[CaseTheme]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="CaseTheme.theme_slug"
     )
 
@@ -59,17 +59,6 @@ class CaseTheme(Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     theme_slug: Mapped[str] = mapped_column(ForeignKey("themes.slug"), primary_key=True)
-
-
-class CaseKey(Base):
-    """The case's data key, wrapped by a master key. Destroying it shreds the case."""
-
-    __tablename__ = "case_keys"
-
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
-    kek_id: Mapped[str] = mapped_column(String(32), index=True)
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    destroyed_at: Mapped[datetime | None]
 
 
 class Message(IdMixin, TimestampMixin, Base):

@@ -1,26 +1,56 @@
-"""Request and response shapes of the staff side of a case (contract section 4)."""
+"""Request and response shapes of a case (contract sections 3 and 4).
+
+Responses are built by their `of` classmethods from what the services return, for the API and
+the pages alike.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, StringConstraints
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field, StringConstraints, model_validator
 
-from app import clock
-from app.auth.schemas import StrictModel
+from app.auth.models import User
+from app.cases.models import Exclusion, Message, Note
+from app.cases.views import CaseContent, CaseRow
 from app.enums import About, Channel, Outcome, Risk, Status, Wish
-from app.reports.schemas import ReportIn
+from app.schemas import MAX_THEMES, MAX_WISHES, LongText, Name, Reason, Slug, StrictModel, Timestamp
 
-# Every time leaves the API as RFC 3339 in UTC ("2026-01-31T22:15:00Z").
-Timestamp = Annotated[datetime, PlainSerializer(clock.rfc3339, return_type=str)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ThemeSlug = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[0-9+() .\-]+$")]
 
 
 # --- input -------------------------------------------------------------------------------------
+
+
+class ReporterIdentity(StrictModel):
+    name: Name
+    email: EmailStr | None = None
+    phone: Phone | None = None
+
+
+class ReportIn(StrictModel):
+    """A concern, from the web form or the API."""
+
+    description: LongText = Field(description="What happened, in the reporter's words (1 to 20,000 characters).")
+    anonymous: bool = Field(default=True, description="Anonymous unless the reporter chooses to give their name.")
+    reporter: ReporterIdentity | None = Field(
+        default=None, description="Required (with a name) when not anonymous; refused when anonymous."
+    )
+    about: About = About.SELF
+    themes: Annotated[list[str], Field(max_length=MAX_THEMES)] = Field(
+        default_factory=list, description="The reporter's own theme hints (slugs)."
+    )
+    wishes: Annotated[list[Wish], Field(max_length=MAX_WISHES)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _identity_matches_anonymity(self) -> ReportIn:
+        if self.anonymous and self.reporter is not None:
+            raise ValueError("reporter: leave out the reporter's details for an anonymous report, or set anonymous to false")
+        if not self.anonymous and self.reporter is None:
+            raise ValueError("reporter: a named report needs the reporter's name")
+        return self
 
 
 class CaseCreate(ReportIn):
@@ -41,15 +71,15 @@ class CaseCreate(ReportIn):
 class CaseUpdate(StrictModel):
     """Triage. Only the fields given change; `null` is refused for `primary_theme`."""
 
-    themes: Annotated[list[ThemeSlug], Field(max_length=20)] | None = Field(
+    themes: Annotated[list[Slug], Field(max_length=MAX_THEMES)] | None = Field(
         default=None, description="The case's themes (slugs). The primary theme is always kept among them."
     )
-    primary_theme: ThemeSlug | None = Field(
+    primary_theme: Slug | None = Field(
         default=None,
         description="An active theme. Setting it triages a received case and acknowledges it if it was not yet.",
     )
     risk: Risk | None = None
-    wishes: Annotated[list[Wish], Field(max_length=5)] | None = None
+    wishes: Annotated[list[Wish], Field(max_length=MAX_WISHES)] | None = None
 
 
 class HrContactIn(StrictModel):
@@ -62,12 +92,12 @@ class ExclusionIn(StrictModel):
 
 
 class TextIn(StrictModel):
-    body: Body
+    body: LongText
 
 
 class CloseIn(StrictModel):
     outcome: Outcome
-    summary: Body = Field(description="What was done and why (stored encrypted; erased with the case).")
+    summary: LongText = Field(description="What was done and why (stored encrypted; erased with the case).")
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -76,6 +106,10 @@ class CloseIn(StrictModel):
 class Person(BaseModel):
     id: uuid.UUID
     name: str
+
+    @classmethod
+    def of(cls, user: User | None) -> Person | None:
+        return cls(id=user.id, name=user.name) if user is not None else None
 
 
 class Deadlines(BaseModel):
@@ -105,10 +139,29 @@ class CaseSummary(Deadlines):
     acknowledged_at: Timestamp | None
     closed_at: Timestamp | None
 
+    @classmethod
+    def of(cls, row: CaseRow) -> CaseSummary:
+        return cls(**_summary_fields(row))
+
+
+def _summary_fields(row: CaseRow) -> dict[str, object]:
+    c, d = row.case, row.deadlines
+    return dict(
+        id=c.id, reference=c.reference, status=c.status, channel=c.channel, primary_theme=c.primary_theme,
+        risk=c.risk, hr_contact=Person.of(row.hr_contact), received_at=c.received_at, out_of_hours=c.out_of_hours,
+        acknowledged_at=c.acknowledged_at, closed_at=c.closed_at, acknowledge_by=d.acknowledge_by,
+        acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
+        feedback_overdue=d.feedback_overdue,
+    )
+
 
 class CasePage(BaseModel):
     items: list[CaseSummary]
     total: int
+
+    @classmethod
+    def of(cls, rows: list[CaseRow], total: int) -> CasePage:
+        return cls(items=[CaseSummary.of(r) for r in rows], total=total)
 
 
 class CaseRead(CaseSummary):
@@ -130,11 +183,31 @@ class CaseRead(CaseSummary):
     purged_at: Timestamp | None
     next_check_in: date | None
 
+    @classmethod
+    def of(cls, row: CaseRow, content: CaseContent, *, next_check_in: date | None) -> CaseRead:  # type: ignore[override]
+        return cls(**_detail_fields(row, content, next_check_in))
+
+
+def _detail_fields(row: CaseRow, content: CaseContent, next_check_in: date | None) -> dict[str, object]:
+    case = row.case
+    return dict(
+        **_summary_fields(row),
+        anonymous=case.anonymous, reporter=content.reporter, about=case.about, description=content.description,
+        themes=case.theme_slugs, suggested_themes=case.suggested_themes, reporter_themes=case.reporter_themes,
+        wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,
+        outcome=case.outcome, summary=content.summary, retain_until=case.retain_until, purged_at=case.purged_at,
+        next_check_in=next_check_in,
+    )
+
 
 class CaseCreated(CaseRead):
     receipt: str = Field(
         description="Give this to the person once: it lets them follow up online. Never stored in clear."
     )
+
+    @classmethod
+    def created(cls, row: CaseRow, content: CaseContent, *, receipt: str) -> CaseCreated:
+        return cls(**_detail_fields(row, content, None), receipt=receipt)
 
 
 class ExclusionRead(BaseModel):
@@ -144,12 +217,25 @@ class ExclusionRead(BaseModel):
     created_by: Person | None
     created_at: Timestamp
 
+    @classmethod
+    def of(cls, row: Exclusion, reason: str | None, people: dict[uuid.UUID, User]) -> ExclusionRead:
+        user = Person.of(people[row.user_id])
+        assert user is not None
+        return cls(
+            id=row.id, user=user, reason=reason, created_at=row.created_at,
+            created_by=Person.of(people.get(row.created_by_id)) if row.created_by_id else None,
+        )
+
 
 class NoteRead(BaseModel):
     id: uuid.UUID
     body: str
     author: Person | None
     created_at: Timestamp
+
+    @classmethod
+    def of(cls, note: Note, body: str, author: User | None) -> NoteRead:
+        return cls(id=note.id, body=body, author=Person.of(author), created_at=note.created_at)
 
 
 class MessageRead(BaseModel):
@@ -158,3 +244,10 @@ class MessageRead(BaseModel):
     body: str
     author: Person | None = Field(description="The staff member who wrote it; null for the reporter.")
     created_at: Timestamp
+
+    @classmethod
+    def of(cls, message: Message, body: str, author: User | None) -> MessageRead:
+        return cls(
+            id=message.id, from_=message.sender.value, body=body, author=Person.of(author),
+            created_at=message.created_at,
+        )

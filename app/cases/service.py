@@ -7,104 +7,35 @@ always loaded by the caller through `app.cases.access` (the one scoping query).
 
 from __future__ import annotations
 
-import calendar
+import json
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
-from app.cases import access
-from app.cases.models import (
-    Case,
-    CaseKey,
-    CaseTheme,
-    Exclusion,
-    Feedback,
-    Message,
-    Note,
-)
-from app.cases.schemas import CaseCreate, CaseUpdate
-from app.checkins import service as checkins
-from app.checkins.models import CheckIn
+from app.cases import access, thread
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
+from app.cases.schemas import CaseUpdate
+from app.cases.views import CaseContent, CaseRow, add_years, deadlines
 from app.config import Settings
-from app.crypto import service as crypto
+from app.crypto import keys
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Outcome, Risk, Role, Sender, Status
+from app.enums import Outcome, Risk, Role, Sender, Status
 from app.errors import Conflict, Invalid
-from app.reports import service as reports
-from app.reports.models import IdempotencyRecord, ReporterSession
 from app.themes.models import Theme
-
-ACKNOWLEDGE_WITHIN = timedelta(days=7)
-FEEDBACK_WITHIN_MONTHS = 3
-
-
-# --- dates -------------------------------------------------------------------------------------
-
-
-def add_months(at: datetime, months: int) -> datetime:
-    """Calendar months, clipped to the month's last day (31 Nov -> 30 Nov)."""
-    index = at.month - 1 + months
-    year, month = at.year + index // 12, index % 12 + 1
-    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
-
-
-def add_years(day: date, years: int) -> date:
-    """29 February becomes 28 February in a year that has none."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    acknowledge_by: datetime
-    acknowledgement_overdue: bool
-    feedback_due: datetime
-    feedback_overdue: bool
-
-
-def deadlines(case: Case, *, last_staff_message_at: datetime | None, now: datetime) -> Deadlines:
-    """The EU Whistleblowing Directive (2019/1937, art. 9(1)(b) and (f)): acknowledge within 7 days
-    of receipt; feed back within 3 months of the acknowledgement (or, without one, of the end of
-    those 7 days). We keep the feedback clock running: each staff message restarts the 3 months,
-    so a long case is flagged again when the reporter has heard nothing for 3 months.
-    Closed cases are never overdue (the closure is the final feedback)."""
-    acknowledge_by = case.received_at + ACKNOWLEDGE_WITHIN
-    if case.acknowledged_at is None:
-        last_word = acknowledge_by
-    else:
-        last_word = max(case.acknowledged_at, last_staff_message_at or case.acknowledged_at)
-    feedback_due = add_months(last_word, FEEDBACK_WITHIN_MONTHS)
-    is_open = case.status is not Status.CLOSED
-    return Deadlines(
-        acknowledge_by=acknowledge_by,
-        acknowledgement_overdue=is_open and case.acknowledged_at is None and now > acknowledge_by,
-        feedback_due=feedback_due,
-        feedback_overdue=is_open and now > feedback_due,
-    )
-
 
 # --- listing -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CaseRow:
-    case: Case
-    hr_contact: User | None
-    deadlines: Deadlines
-
-
-def _last_staff_message():  # type: ignore[no-untyped-def]
+def _last_staff_message() -> Any:
     return (
         select(func.max(Message.created_at))
         .where(Message.case_id == Case.id, Message.sender == Sender.STAFF)
@@ -173,52 +104,23 @@ def case_row(session: Session, *, case: Case) -> CaseRow:
 # --- reading -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CaseContent:
-    """The decrypted parts of a case (all None once it has been purged)."""
-
-    description: str | None
-    reporter: dict[str, str | None] | None
-    summary: str | None
-
-
 def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, audited: bool = True) -> CaseContent:
     """Decrypt the case's description, reporter identity and closing summary. Audited as `case.read`."""
     if audited:
         audit.record(session, actor(user), "case.read", case_id=case.id, target="case")
     if case.purged_at is not None:
         return CaseContent(None, None, None)
-    summary = None
-    if case.closing_summary_ct is not None:
-        summary = crypto.case_cipher(session, ring, case.id).decrypt(
-            "cases", "closing_summary", case.id, case.closing_summary_ct
-        )
-    reporter = None if case.anonymous else reports.read_reporter(session, ring, case)
-    return CaseContent(reports.read_description(session, ring, case), reporter, summary)
+    cipher = keys.case_cipher(session, ring, case.id)
 
+    def clear(column: str, blob: bytes | None) -> str | None:
+        return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
 
-# --- recording a contact -----------------------------------------------------------------------
-
-
-def record_contact(
-    session: Session, ring: KeyRing, settings: Settings, *, user: User, data: CaseCreate
-) -> tuple[Case, str]:
-    """A contact received by phone, e-mail or in person. Returns the case and its receipt."""
-    if data.received_at > clock.now():
-        raise Invalid("received_at is in the future.", field="received_at")
-    new = reports.create_case(
-        session,
-        ring,
-        settings,
-        data=data,
-        channel=Channel(data.channel),
-        received_at=data.received_at.astimezone(UTC),
-        duration_minutes=data.duration_minutes,
-        recorded_by=user,
+    reporter = None if case.anonymous else clear("reporter", case.reporter_ct)
+    return CaseContent(
+        description=clear("description", case.description_ct),
+        reporter=json.loads(reporter) if reporter is not None else None,
+        summary=clear("closing_summary", case.closing_summary_ct),
     )
-    case = session.get(Case, new.id)
-    assert case is not None
-    return case, new.receipt
 
 
 # --- triage ------------------------------------------------------------------------------------
@@ -297,9 +199,12 @@ def _existing_user(session: Session, user_id: uuid.UUID) -> User:
     return target
 
 
-def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID) -> Case:
-    """Make `user_id` the case's single HR point of contact, replacing any earlier one, and book
-    the first check-in (the earlier contact's open check-ins are cancelled)."""
+def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid.UUID) -> bool:
+    """Make `user_id` the case's single HR point of contact, replacing any earlier one.
+
+    Returns whether the contact changed (assigning the current contact again changes nothing).
+    The check-ins that go with a new contact are booked by `app.flows.assign_hr_contact`.
+    """
     _require_open(case)
     contact = _existing_user(session, user_id)
     if not contact.has(Role.HR):
@@ -309,21 +214,21 @@ def assign_hr_contact(session: Session, settings: Settings, *, user: User, case:
     if access.is_excluded(session, case_id=case.id, user_id=contact.id):
         raise Conflict("This user is excluded from the case.")
     if case.hr_contact_id == contact.id:
-        return case  # already the contact: nothing to change, check-ins stay as booked
+        return False
     case.hr_contact_id = contact.id
     case.status = Status.IN_PROGRESS
     session.flush()
-    checkins.schedule_first(session, settings, case_id=case.id, hr_contact_id=contact.id)
     audit.record(session, actor(user), "case.assign", case_id=case.id, target=str(contact.id))
-    return case
+    return True
 
 
-def _unassign(session: Session, *, case: Case) -> None:
+def _unassign(session: Session, *, user: User, case: Case) -> None:
+    former = case.hr_contact_id
     case.hr_contact_id = None
-    checkins.cancel_open(session, case_id=case.id)
     if case.status is Status.IN_PROGRESS:
         case.status = Status.TRIAGED if case.primary_theme is not None else Status.RECEIVED
     session.flush()
+    audit.record(session, actor(user), "case.unassign", case_id=case.id, target=str(former))
 
 
 # --- exclusions --------------------------------------------------------------------------------
@@ -331,22 +236,23 @@ def _unassign(session: Session, *, case: Case) -> None:
 
 def exclude(
     session: Session, ring: KeyRing, *, user: User, case: Case, user_id: uuid.UUID, reason: str
-) -> tuple[Exclusion, str]:
-    """Exclude a user from the case for good. If they are its HR contact they stop being it (their
-    open check-ins are cancelled and the case goes back to `triaged` until someone else is assigned)."""
+) -> tuple[Exclusion, bool]:
+    """Exclude a user from the case for good. If they are its HR contact they stop being it and
+    the case goes back to `triaged` until someone else is assigned. Returns the exclusion and
+    whether the case lost its HR contact (whose check-ins `app.flows.exclude` then cancels)."""
     _require_not_purged(case)
     target = _existing_user(session, user_id)
     if access.is_excluded(session, case_id=case.id, user_id=target.id):
         raise Conflict("This user is already excluded from the case.")
     row = Exclusion(id=uuid.uuid4(), case_id=case.id, user_id=target.id, created_by_id=user.id)
-    row.reason_ct = crypto.case_cipher(session, ring, case.id).encrypt("exclusions", "reason", row.id, reason)
+    row.reason_ct = keys.case_cipher(session, ring, case.id).encrypt("exclusions", "reason", row.id, reason)
     session.add(row)
     session.flush()
     audit.record(session, actor(user), "case.exclude", case_id=case.id, target=str(target.id))
-    if case.hr_contact_id == target.id:
-        _unassign(session, case=case)
-        audit.record(session, actor(user), "case.unassign", case_id=case.id, target=str(target.id))
-    return row, reason
+    unassigned = case.hr_contact_id == target.id
+    if unassigned:
+        _unassign(session, user=user, case=case)
+    return row, unassigned
 
 
 def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Exclusion, str | None]]:
@@ -357,7 +263,7 @@ def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) 
     ).all()
     if case.purged_at is not None:
         return [(r, None) for r in rows]
-    cipher = crypto.case_cipher(session, ring, case.id)
+    cipher = keys.case_cipher(session, ring, case.id)
     return [
         (r, cipher.decrypt("exclusions", "reason", r.id, r.reason_ct) if r.reason_ct is not None else None)
         for r in rows
@@ -381,7 +287,7 @@ def add_note(session: Session, ring: KeyRing, *, user: User, case: Case, body: s
     """An internal note, never shown to the reporter (encrypted)."""
     _require_not_purged(case)
     note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id)
-    note.body_ct = crypto.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
+    note.body_ct = keys.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
     session.add(note)
     session.flush()
     audit.record(session, actor(user), "note.create", case_id=case.id)
@@ -393,7 +299,7 @@ def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> li
     audit.record(session, actor(user), "case.read", case_id=case.id, target="notes")
     if case.purged_at is not None:
         return []
-    cipher = crypto.case_cipher(session, ring, case.id)
+    cipher = keys.case_cipher(session, ring, case.id)
     rows = session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.created_at, Note.id)).all()
     return [(n, cipher.decrypt("notes", "body", n.id, n.body_ct)) for n in rows if n.body_ct is not None]
 
@@ -401,15 +307,13 @@ def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> li
 def send_message(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Message:
     """A message to the reporter. The first one acknowledges the case."""
     _require_not_purged(case)
-    return reports.add_message(session, ring, case=case, sender=Sender.STAFF, body=body, author=user)
+    return thread.add_message(session, ring, case=case, sender=Sender.STAFF, body=body, author=user)
 
 
 def read_messages(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Message, str]]:
     """The two-way thread, oldest first, decrypted (audited as `case.read` of `messages`)."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="messages")
-    if case.purged_at is not None:
-        return []
-    return reports.read_messages(session, ring, case)
+    return thread.read_messages(session, ring, case)
 
 
 # --- closure -----------------------------------------------------------------------------------
@@ -418,18 +322,17 @@ def read_messages(session: Session, ring: KeyRing, *, user: User, case: Case) ->
 def close(
     session: Session, ring: KeyRing, settings: Settings, *, user: User, case: Case, outcome: Outcome, summary: str
 ) -> Case:
-    """Close the case with an outcome. Its retention date is set (closure date + retention years),
-    open check-ins are cancelled and the reporter can now give feedback."""
+    """Close the case with an outcome. Its retention date is set (closure date + retention years)
+    and the reporter can now give feedback (`app.flows.close_case` also cancels the check-ins)."""
     _require_open(case)
     now = clock.now()
     case.status = Status.CLOSED
     case.closed_at = now
     case.outcome = outcome
-    case.closing_summary_ct = crypto.case_cipher(session, ring, case.id).encrypt(
+    case.closing_summary_ct = keys.case_cipher(session, ring, case.id).encrypt(
         "cases", "closing_summary", case.id, summary
     )
     case.retain_until = add_years(now.date(), settings.retention_years)
-    checkins.cancel_open(session, case_id=case.id)
     session.flush()
     audit.record(session, actor(user), "case.close", case_id=case.id, target=outcome.value)
     return case
@@ -438,18 +341,21 @@ def close(
 # --- retention ---------------------------------------------------------------------------------
 
 
-def _to_day(at: datetime | None) -> datetime | None:
-    return None if at is None else datetime.combine(at.astimezone(UTC).date(), time(0), UTC)
+def _to_day(at: datetime) -> datetime:
+    return datetime.combine(at.astimezone(UTC).date(), time(0), UTC)
 
 
-def purge_case(session: Session, *, case: Case, by: Actor) -> None:
-    """Crypto-shred one case and drop everything statistics do not need.
+def _to_day_if(at: datetime | None) -> datetime | None:
+    return None if at is None else _to_day(at)
+
+
+def erase(session: Session, *, case: Case, by: Actor) -> None:
+    """The case's own part of an erasure (`app.retention` asks every package for its part).
 
     Kept: reference, received_month, primary theme, channel, out_of_hours, about, anonymous, risk,
-    status, outcome, the HR contact, feedback ratings, check-in dates and completion, and the
-    received/acknowledged/closed dates cut to the day (days to acknowledgement stay measurable;
-    the time of day does not survive)."""
-    crypto.shred(session, case.id)
+    status, outcome, the HR contact, feedback ratings, and the received/acknowledged/closed dates
+    cut to the day (days to acknowledgement stay measurable; the time of day does not survive).
+    Every ciphertext is dropped (the data key that sealed it is destroyed too)."""
     case.description_ct = None
     case.reporter_ct = None
     case.closing_summary_ct = None
@@ -460,16 +366,14 @@ def purge_case(session: Session, *, case: Case, by: Actor) -> None:
     case.duration_minutes = None
     case.recorded_by_id = None
     case.themes = [t for t in case.themes if t.theme_slug == case.primary_theme]
-    case.received_at = _to_day(case.received_at)  # type: ignore[assignment]
-    case.created_at = _to_day(case.created_at)  # type: ignore[assignment]
-    case.acknowledged_at = _to_day(case.acknowledged_at)
-    case.triaged_at = _to_day(case.triaged_at)
-    case.closed_at = _to_day(case.closed_at)
+    case.received_at = _to_day(case.received_at)
+    case.created_at = _to_day(case.created_at)
+    case.acknowledged_at = _to_day_if(case.acknowledged_at)
+    case.triaged_at = _to_day_if(case.triaged_at)
+    case.closed_at = _to_day_if(case.closed_at)
     for model, column in ((Message, Message.body_ct), (Note, Note.body_ct), (Exclusion, Exclusion.reason_ct),
-                          (Feedback, Feedback.comment_ct), (CheckIn, CheckIn.summary_ct)):
+                          (Feedback, Feedback.comment_ct)):
         session.execute(update(model).where(model.case_id == case.id).values({column.key: None}))
-    session.execute(delete(ReporterSession).where(ReporterSession.case_id == case.id))
-    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.case_id == case.id))
     case.purged_at = clock.now()
     session.flush()
     audit.record(session, by, "case.purge", case_id=case.id)
@@ -483,11 +387,4 @@ def purgeable(session: Session, *, today: date, limit: int) -> list[Case]:
         .order_by(Case.retain_until, Case.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    return list(session.scalars(q).all())
-
-
-def destroyed_key(session: Session, *, case_id: uuid.UUID) -> bool:
-    row = session.get(CaseKey, case_id)
-    return row is None or row.wrapped_key is None
+    return list(session.scalars(dialect.for_update(q, session, skip_locked=True)).all())

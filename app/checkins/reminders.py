@@ -26,10 +26,10 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import clock
+from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import User
@@ -84,7 +84,7 @@ class Mailer:
             self._smtp = None
 
 
-def _due_filter(today: date):  # type: ignore[no-untyped-def]
+def _due_filter(today: date) -> ColumnElement[bool]:
     excluded = exists().where(and_(Exclusion.case_id == CheckIn.case_id, Exclusion.user_id == CheckIn.hr_contact_id))
     return and_(
         CheckIn.completed_at.is_(None),
@@ -113,8 +113,7 @@ def _claim(session: Session, contact_id: uuid.UUID, today: date) -> list[tuple[C
         .where(_due_filter(today), CheckIn.hr_contact_id == contact_id)
         .order_by(CheckIn.due_on, Case.reference)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(of=CheckIn, skip_locked=True)
+    q = dialect.for_update(q, session, of=CheckIn, skip_locked=True)
     return [(row, ref) for row, ref in session.execute(q).all()]
 
 

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Annotated
+from datetime import date
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints, field_serializer
+from pydantic import BaseModel, Field, StrictBool
 
-from app import clock
-from app.auth.schemas import StrictModel
 from app.checkins.models import CheckIn
 from app.checkins.service import is_overdue
-
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+from app.schemas import LongText, StrictModel, Timestamp
 
 
 def _fields(row: CheckIn) -> dict[str, object]:
@@ -22,7 +18,7 @@ def _fields(row: CheckIn) -> dict[str, object]:
 
 
 class CheckInComplete(StrictModel):
-    summary: Summary = Field(description="How the check-in went, in the HR contact's words (1 to 20,000 characters; stored encrypted).")
+    summary: LongText = Field(description="How the check-in went, in the HR contact's words (1 to 20,000 characters; stored encrypted).")
     support_suitable: StrictBool = Field(description="Whether the support the reporter is getting is suitable.")
 
 
@@ -32,16 +28,12 @@ class CheckInRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
     due_on: date
-    completed_at: datetime | None
+    completed_at: Timestamp | None
     support_suitable: bool | None
     overdue: bool = Field(description="Open and due before today.")
 
-    @field_serializer("completed_at")
-    def _ts(self, v: datetime | None) -> str | None:
-        return clock.rfc3339(v)
-
     @classmethod
-    def of(cls, row: CheckIn) -> "CheckInRead":
+    def of(cls, row: CheckIn) -> CheckInRead:
         return cls(**_fields(row))
 
 
@@ -49,21 +41,22 @@ class CaseCheckInRead(CheckInRead):
     """A check-in on its case's own list, with its decrypted summary."""
 
     summary: str | None
-    cancelled_at: datetime | None = Field(description="Set when the HR contact changed or the case closed.")
+    cancelled_at: Timestamp | None = Field(description="Set when the HR contact changed or the case closed.")
     completed_by: uuid.UUID | None
 
-    @field_serializer("cancelled_at")
-    def _cancelled(self, v: datetime | None) -> str | None:
-        return clock.rfc3339(v)
-
     @classmethod
-    def with_summary(cls, row: CheckIn, summary: str | None, **extra: object) -> "CaseCheckInRead":
-        return cls(
-            **_fields(row), summary=summary, cancelled_at=row.cancelled_at, completed_by=row.completed_by_id, **extra
-        )
+    def with_summary(cls, row: CheckIn, summary: str | None) -> CaseCheckInRead:
+        return cls(**_fields(row), summary=summary, cancelled_at=row.cancelled_at, completed_by=row.completed_by_id)
 
 
 class CheckInCompleted(CaseCheckInRead):
     """The completed check-in, and the date of the next one it booked."""
 
     next_due_on: date
+
+    @classmethod
+    def completed(cls, row: CheckIn, summary: str, *, next_due_on: date) -> CheckInCompleted:
+        return cls(
+            **_fields(row), summary=summary, cancelled_at=row.cancelled_at, completed_by=row.completed_by_id,
+            next_due_on=next_due_on,
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -23,7 +23,7 @@ from app.cases import access
 from app.cases.models import Case
 from app.checkins.models import CheckIn
 from app.config import Settings
-from app.crypto import service as crypto
+from app.crypto import keys
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import Role, Status
@@ -32,18 +32,21 @@ from app.errors import Conflict, NotFound
 SUMMARY_TABLE, SUMMARY_COLUMN = "check_ins", "summary"
 
 
-def _is_open():  # type: ignore[no-untyped-def]
+def _is_open() -> ColumnElement[bool]:
     return (CheckIn.completed_at.is_(None)) & (CheckIn.cancelled_at.is_(None))
 
 
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
     """Cancel every open check-in of a case (contact replaced, or case closed). Returns how many."""
     result = session.execute(
-        update(CheckIn)
-        .where(CheckIn.case_id == case_id, CheckIn.completed_at.is_(None), CheckIn.cancelled_at.is_(None))
-        .values(cancelled_at=clock.now())
+        update(CheckIn).where(CheckIn.case_id == case_id, _is_open()).values(cancelled_at=clock.now())
     )
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0
+
+
+def erase(session: Session, *, case_id: uuid.UUID) -> None:
+    """The check-ins' part of erasing a case: the summaries go; dates and outcomes stay for statistics."""
+    session.execute(update(CheckIn).where(CheckIn.case_id == case_id).values(summary_ct=None))
 
 
 def schedule_first(session: Session, settings: Settings, *, case_id: uuid.UUID, hr_contact_id: uuid.UUID) -> CheckIn:
@@ -75,7 +78,7 @@ def next_due(session: Session, *, case_id: uuid.UUID) -> date | None:
     """The date of the case's next open check-in, if any (what the reporter sees)."""
     return session.scalar(
         select(CheckIn.due_on)
-        .where(CheckIn.case_id == case_id, CheckIn.completed_at.is_(None), CheckIn.cancelled_at.is_(None))
+        .where(CheckIn.case_id == case_id, _is_open())
         .order_by(CheckIn.due_on)
         .limit(1)
     )
@@ -102,7 +105,7 @@ def list_for_case(session: Session, ring: KeyRing, user: User, *, case_id: uuid.
         summary = None
         if row.summary_ct is not None:
             try:
-                cipher = cipher or crypto.case_cipher(session, ring, case.id)
+                cipher = cipher or keys.case_cipher(session, ring, case.id)
             except Shredded:  # a purged case: its summaries are gone for good
                 pass
             else:
@@ -140,7 +143,7 @@ def complete(
         raise Conflict("This check-in has already been completed.")
     if check_in.cancelled_at is not None:
         raise Conflict("This check-in was cancelled (the HR contact changed or the case closed).")
-    cipher = crypto.case_cipher(session, ring, case.id)
+    cipher = keys.case_cipher(session, ring, case.id)
     check_in.summary_ct = cipher.encrypt(SUMMARY_TABLE, SUMMARY_COLUMN, check_in.id, summary)
     check_in.support_suitable = support_suitable
     check_in.completed_at = clock.now()

@@ -53,7 +53,7 @@ class KeyRing:
 
     # -- loading and saving -------------------------------------------------------------------
     @classmethod
-    def load(cls, path: Path) -> "KeyRing":
+    def load(cls, path: Path) -> KeyRing:
         try:
             raw = json.loads(Path(path).read_text())
             keks = {k: _unb64(v["key"]) for k, v in raw["keks"].items()}
@@ -76,7 +76,7 @@ class KeyRing:
         return ring
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "KeyRing":
+    def load_or_create(cls, path: Path) -> KeyRing:
         path = Path(path)
         if path.exists():
             return cls.load(path)

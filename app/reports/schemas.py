@@ -1,47 +1,15 @@
+"""Request and response shapes of the reporter API (contract section 3)."""
+
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
 
-from pydantic import (
-    BaseModel,
-    EmailStr,
-    Field,
-    StrictInt,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.schemas import StrictModel
-from app.enums import About, Wish
-
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[0-9+() .\-]+$")]
-
-
-class ReporterIdentity(StrictModel):
-    name: ShortText
-    email: EmailStr | None = None
-    phone: Phone | None = None
-
-
-class ReportIn(StrictModel):
-    """A concern, from the web form or the API."""
-
-    description: Description = Field(description="What happened, in the reporter's words (1 to 20,000 characters).")
-    anonymous: bool = Field(default=True, description="Anonymous unless the reporter chooses to give their name.")
-    reporter: ReporterIdentity | None = Field(default=None, description="Required (with a name) when not anonymous; refused when anonymous.")
-    about: About = About.SELF
-    themes: Annotated[list[str], Field(max_length=20)] = Field(default_factory=list, description="The reporter's own theme hints (slugs).")
-    wishes: Annotated[list[Wish], Field(max_length=5)] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _identity_matches_anonymity(self) -> "ReportIn":
-        if self.anonymous and self.reporter is not None:
-            raise ValueError("reporter: leave out the reporter's details for an anonymous report, or set anonymous to false")
-        if not self.anonymous and self.reporter is None:
-            raise ValueError("reporter: a named report needs the reporter's name")
-        return self
+from app.cases.intake import NewCase
+from app.cases.models import Message
+from app.reports.service import ReporterView
+from app.schemas import Comment, LongText, Rating, StrictModel, Timestamp
 
 
 class ReportOut(BaseModel):
@@ -50,7 +18,11 @@ class ReportOut(BaseModel):
     reference: str = Field(description="The case reference, e.g. `SS-7K2M-Q9XD`; safe to quote to staff.")
     receipt: str = Field(description="Shown this once. Needed to follow up; accepted in any letter case, with or without spaces and dashes.")
     status: str
-    created_at: str = Field(description="When the concern was received (RFC 3339, UTC).")
+    created_at: Timestamp = Field(description="When the concern was received (RFC 3339, UTC).")
+
+    @classmethod
+    def of(cls, case: NewCase) -> ReportOut:
+        return cls(reference=case.reference, receipt=case.receipt, status=case.status.value, created_at=case.received_at)
 
 
 class ReceiptIn(StrictModel):
@@ -61,33 +33,43 @@ class ReceiptIn(StrictModel):
 
 class ReporterSessionOut(BaseModel):
     token: str = Field(description="A reporter bearer token (`ssr_…`); it works only on `/api/v1/reporter/*`.")
-    expires_at: str
-
-
-MessageBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+    expires_at: Timestamp
 
 
 class MessageIn(StrictModel):
-    body: MessageBody = Field(description="1 to 20,000 characters.")
+    body: LongText = Field(description="1 to 20,000 characters.")
 
 
 class MessageOut(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
     id: str
     from_: str = Field(alias="from", description="`reporter` or `staff`.")
     body: str
-    created_at: str
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, message: Message, body: str) -> MessageOut:
+        return cls.model_validate(
+            {"id": str(message.id), "from": message.sender.value, "body": body, "created_at": message.created_at}
+        )
 
 
 class ReporterCaseOut(BaseModel):
     reference: str
     status: str
-    created_at: str
+    created_at: Timestamp
     messages: list[MessageOut]
-    next_check_in: str | None = Field(description="The date (YYYY-MM-DD) of the next planned check-in, if any.")
+    next_check_in: date | None = Field(description="The date (YYYY-MM-DD) of the next planned check-in, if any.")
     feedback_requested: bool = Field(description="True once the case is closed and until feedback is given.")
 
-
-Rating = Annotated[StrictInt, Field(ge=1, le=5)]
+    @classmethod
+    def of(cls, view: ReporterView) -> ReporterCaseOut:
+        return cls(
+            reference=view.reference, status=view.status.value, created_at=view.received_at,
+            messages=[MessageOut.of(m, body) for m, body in view.messages],
+            next_check_in=view.next_check_in, feedback_requested=view.feedback_requested,
+        )
 
 
 class Ratings(StrictModel):
@@ -99,12 +81,10 @@ class Ratings(StrictModel):
 
 class FeedbackIn(StrictModel):
     ratings: Ratings = Field(description="Each from 1 (not at all) to 5 (completely).")
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = Field(
-        default=None, description="Optional, up to 5,000 characters."
-    )
+    comment: Comment | None = Field(default=None, description="Optional, up to 5,000 characters.")
 
 
 class FeedbackOut(BaseModel):
     ratings: Ratings
     comment: str | None
-    created_at: str
+    created_at: Timestamp

@@ -42,7 +42,7 @@ def _bars(box: Box, labels: Sequence[str], values: Sequence[int | None], title: 
     n = max(len(values), 1)
     slot = (right - left) / n
     bar_w = max(1.0, slot * 0.7)
-    for i, (label, v) in enumerate(zip(labels, values)):
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         x = left + i * slot + (slot - bar_w) / 2
         if v is None:
             h = max(4.0, 0.08 * (bottom - top))

@@ -1,4 +1,4 @@
-"""Command-line commands of this domain, added to the `safeshare` Typer app."""
+"""`safeshare report`: the board-paper table."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from typing import Annotated
 
 import typer
 
-from app.stats.schemas import ThemeTable
+from app.commandline import database_error, fail, sessionmaker_for, settings_or_exit
+from app.errors import AppError
+from app.stats import service
+from app.stats.schemas import Bucket, ThemeTable
+from app.themes.defaults import DEFAULT_THEMES
 
 WITHHELD = "withheld*"
 
 
 def board_table(table: ThemeTable) -> str:
     """The board-paper table: each default theme in the default order, then the others, and the total."""
-    from app.themes.defaults import DEFAULT_THEMES
-
     by_slug = {row.theme: row for row in table.rows}
     lines: list[tuple[str, int | None]] = []
     for slug, name in DEFAULT_THEMES:
@@ -46,29 +48,24 @@ def board_table(table: ThemeTable) -> str:
     return "\n".join(out)
 
 
-def register(cli: typer.Typer) -> None:
-    """Add this domain's commands to `cli`."""
+commands = typer.Typer()
 
-    @cli.command()
-    def report(
-        from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: the first month with any case).")] = None,
-        to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM (default: the last month with any case).")] = None,
-    ) -> None:
-        """Print the board-paper table: cases by theme over a range of months, and the total, ready to paste."""
-        from app.cli import fail, sessionmaker_for, settings_or_exit
-        from app.errors import AppError
-        from app.stats import service
-        from app.stats.schemas import Bucket
 
-        settings = settings_or_exit()
-        sessions = sessionmaker_for(settings)
-        try:
-            with sessions() as session:
-                table = service.theme_table(
-                    session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=Bucket.ALL
-                )
-        except AppError as exc:
-            fail(exc.detail)
-        except Exception as exc:  # noqa: BLE001 - one line for the operator
-            fail(f"cannot read the statistics ({type(exc).__name__}); is the database migrated? run `safeshare migrate`")
-        typer.echo(board_table(table))
+@commands.command()
+def report(
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: the first month with any case).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM (default: the last month with any case).")] = None,
+) -> None:
+    """Print the board-paper table: cases by theme over a range of months, and the total, ready to paste."""
+    settings = settings_or_exit()
+    sessions = sessionmaker_for(settings)
+    try:
+        with sessions() as session:
+            table = service.theme_table(
+                session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=Bucket.ALL
+            )
+    except AppError as exc:
+        fail(exc.detail)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator
+        database_error(exc, "read the statistics")
+    typer.echo(board_table(table))

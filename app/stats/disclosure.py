@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 R = TypeVar("R", bound=Hashable)
 
@@ -166,7 +166,7 @@ class Grid(Generic[R]):
         return sum(self.true_total(m) for m in wanted)
 
 
-def share_grids_totals(grids: Iterable[Grid[R]]) -> None:
+def share_grids_totals(grids: Iterable[Grid[Any]]) -> None:
     """Rule 4 across tables that count the same cases by month."""
     grids = list(grids)
     hidden: set[str] = set()

@@ -8,16 +8,15 @@ and category); suppression and bucketing happen in Python over at most a few tho
 from __future__ import annotations
 
 import re
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, dialect
 from app.cases.models import Case, Feedback
 from app.checkins.models import CheckIn
 from app.enums import About, Channel
@@ -245,19 +244,14 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
     )
 
 
-def _median_days_to_ack(session: Session, in_range: object, min_cell: int) -> float | None:
-    acknowledged = (in_range, Case.acknowledged_at.is_not(None))
-    if session.get_bind().dialect.name == "postgresql":
-        # A histogram in tenths of a day instead of every acknowledged case (or a full sort):
-        # a few hundred rows back, and the median to the tenth of a day (rounded down).
-        tenths = func.floor(func.extract("epoch", Case.acknowledged_at - Case.received_at) / 8640)
-        histogram = session.execute(select(tenths, func.count()).where(*acknowledged).group_by(tenths)).all()  # type: ignore[arg-type]
-        return _median_of_histogram([(max(0, int(t)), n) for t, n in histogram], min_cell)
-    pairs = session.execute(select(Case.received_at, Case.acknowledged_at).where(*acknowledged)).all()  # type: ignore[arg-type]
-    if len(pairs) < min_cell:
-        return None
-    days = [(ack - received).total_seconds() / 86400 for received, ack in pairs]
-    return round(max(0.0, statistics.median(days)), 1)
+def _median_days_to_ack(session: Session, in_range: ColumnElement[bool], min_cell: int) -> float | None:
+    # A histogram in tenths of a day instead of every acknowledged case (or a full sort):
+    # a few hundred rows back, and the median to the tenth of a day (rounded down).
+    tenths = dialect.tenths_of_days_between(session, Case.acknowledged_at, Case.received_at)
+    histogram = session.execute(
+        select(tenths, func.count()).where(in_range, Case.acknowledged_at.is_not(None)).group_by(tenths)
+    ).all()
+    return _median_of_histogram([(max(0, int(t)), n) for t, n in histogram], min_cell)
 
 
 def _median_of_histogram(histogram: list[tuple[int, int]], min_cell: int) -> float | None:
@@ -294,12 +288,12 @@ def _check_ins_on_time(session: Session, rng: Range, min_cell: int) -> float | N
     return round(on_time / len(rows), 4)
 
 
-def _feedback_means(session: Session, in_range: object, min_cell: int) -> FeedbackMeans:
+def _feedback_means(session: Session, in_range: ColumnElement[bool], min_cell: int) -> FeedbackMeans:
     cols = [Feedback.listened_to, Feedback.kept_informed, Feedback.support_suitable, Feedback.would_recommend]
     row = session.execute(
-        select(func.count(), *[func.avg(c) for c in cols]).join(Case, Case.id == Feedback.case_id).where(in_range)  # type: ignore[arg-type]
+        select(func.count(), *[func.avg(c) for c in cols]).join(Case, Case.id == Feedback.case_id).where(in_range)
     ).one()
     n = row[0]
     means = [None if n < min_cell or v is None else round(float(v), 2) for v in row[1:]]
-    return FeedbackMeans(**dict(zip(["listened_to", "kept_informed", "support_suitable", "would_recommend"], means)))
+    return FeedbackMeans(**dict(zip(["listened_to", "kept_informed", "support_suitable", "would_recommend"], means, strict=True)))
 

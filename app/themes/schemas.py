@@ -1,32 +1,36 @@
+"""Request and response shapes of the theme list."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
-from app.auth.schemas import StrictModel
+from app.schemas import MAX_REASON, Name, StrictModel
+from app.themes.models import Theme
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+NewSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_REASON)]
 
 
 class ThemeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     slug: str
     name: str
     description: str
     active: bool
 
+    @classmethod
+    def of(cls, theme: Theme) -> ThemeRead:
+        return cls(slug=theme.slug, name=theme.name, description=theme.description, active=theme.active)
+
 
 class ThemeCreate(StrictModel):
-    slug: Slug
-    name: Text200
-    description: Text2000 = ""
+    slug: NewSlug
+    name: Name
+    description: Description = ""
 
 
 class ThemeUpdate(StrictModel):
-    name: Text200 | None = None
-    description: Text2000 | None = None
+    name: Name | None = None
+    description: Description | None = None
     active: bool | None = None

@@ -71,7 +71,7 @@ def _stem(word: str) -> str:
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
-    return stemmer.stemWord(word)
+    return str(stemmer.stemWord(word))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -142,7 +142,7 @@ def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
     """Whether the term's stems match the words from `start` on ("*" is any one word)."""
     if start + len(stems) > len(tokens):
         return False
-    for tok, stem in zip(tokens[start : start + len(stems)], stems):
+    for tok, stem in zip(tokens[start : start + len(stems)], stems, strict=False):
         if not tok.is_word or (stem != WILDCARD and tok.stem != stem):
             return False
     return True

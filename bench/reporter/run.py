@@ -171,11 +171,11 @@ def run_backend(backend: str, duration: int, connections: int, rounds: int) -> d
         for _ in range(rounds):
             floors.append(wrk(floor_base, HERE / "post.lua", duration, connections, {"BODY": BODY, "PATH_": "/insert"}))
             submits.append(wrk(base, HERE / "post.lua", duration, connections, {"BODY": BODY}))
-        ratios = sorted(sub["rps"] / fl["rps"] for fl, sub in zip(floors, submits))
+        ratios = sorted(sub["rps"] / fl["rps"] for fl, sub in zip(floors, submits, strict=True))
         results["floor_insert"] = sorted(floors, key=lambda r: r["rps"])[len(floors) // 2]
         results["submit"] = sorted(submits, key=lambda r: r["rps"])[len(submits) // 2]
         results["rounds"] = [{"floor_rps": f["rps"], "submit_rps": s["rps"], "ratio": round(s["rps"] / f["rps"], 3)}
-                             for f, s in zip(floors, submits)]
+                             for f, s in zip(floors, submits, strict=True)]
         results["submit_vs_floor"] = round(ratios[len(ratios) // 2], 3)
         results["floor_insert"]["peak_rss_mib"] = round(floor.stop() / 1024, 1)
         floor = None

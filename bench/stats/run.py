@@ -143,15 +143,15 @@ def measure(url: str, n_cases: int, load_s: float) -> list[str]:
     ]
     for label, f, t in PERIODS:
         for b in Bucket:
-            sm, sx = timed(lambda: via_service(f, t, b))
-            hm, hx = timed(lambda: via_http(f, t, b))
+            sm, sx = timed(lambda f=f, t=t, b=b: via_service(f, t, b))
+            hm, hx = timed(lambda f=f, t=t, b=b: via_http(f, t, b))
             row = f"| {label} | {b.value} | {sm:.0f} | {sx:.0f} | {hm:.0f} | {hx:.0f} |"
             print(row, flush=True)
             out.append(row)
     out += ["", "Summary endpoint (not required to be fast; shown for reference):", "",
             "| period | HTTP median | HTTP max |", "| --- | ---: | ---: |"]
     for label, f, t in PERIODS:
-        hm, hx = timed(lambda: via_http(f, t, None, "/api/v1/stats/summary"), runs=3)
+        hm, hx = timed(lambda f=f, t=t: via_http(f, t, None, "/api/v1/stats/summary"), runs=3)
         out.append(f"| {label} | {hm:.0f} | {hx:.0f} |")
     out += ["", "Plan of the counting query over the whole range:", "", "```", plan, "```"]
     server.should_exit = True

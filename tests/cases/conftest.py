@@ -14,15 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, flows
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.cases import service
+from app.cases import intake
 from app.cases.models import Case
+from app.cases.schemas import ReportIn
 from app.enums import Channel
-from app.reports import service as reports
 from app.reports.models import ReporterSession
-from app.reports.schemas import ReportIn
 
 DESCRIPTION = "My line manager shouts at me in front of the team every week."
 
@@ -62,15 +61,15 @@ def world(app: Any, make_staff: Callable[..., Any]) -> World:
         ring, settings = app.state.keyring, app.state.settings
         with app.state.sessionmaker() as s, s.begin():
             sg = s.get(User, uuid.UUID(staff["safeguarding"].id))
-            new = reports.create_case(s, ring, settings, data=ReportIn(description=description), channel=Channel.WEB)
+            new = intake.create_case(s, ring, settings, data=ReportIn(description=description), channel=Channel.WEB)
             case = s.get(Case, new.id)
             assert case is not None
             if exclude:
-                service.assign_hr_contact(s, settings, user=sg, case=case, user_id=uuid.UUID(staff["excluded_hr"].id))
+                flows.assign_hr_contact(s, settings, user=sg, case=case, user_id=uuid.UUID(staff["excluded_hr"].id))
                 for who in ("excluded_hr", "excluded_safeguarding"):
-                    service.exclude(s, ring, user=sg, case=case, user_id=uuid.UUID(staff[who].id), reason="named")
+                    flows.exclude(s, ring, user=sg, case=case, user_id=uuid.UUID(staff[who].id), reason="named")
             if assign:
-                service.assign_hr_contact(s, settings, user=sg, case=case, user_id=uuid.UUID(staff["assigned_hr"].id))
+                flows.assign_hr_contact(s, settings, user=sg, case=case, user_id=uuid.UUID(staff["assigned_hr"].id))
             return case.id
 
     def reporter_token(case_id: uuid.UUID) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app import clock
 from app.audit.models import AuditEvent
 from app.cases.models import Case
-from app.cases.service import add_months, add_years
+from app.cases.views import add_months, add_years
 from app.checkins.models import CheckIn
 from tests.cases.conftest import DESCRIPTION, World, audit_count
 

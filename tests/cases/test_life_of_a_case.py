@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app import clock
 from app.cases.models import Feedback
 from app.checkins.models import CheckIn
-from app.crypto import service as crypto
+from app.crypto import keys as crypto
 from tests.cases.conftest import World, run_purge
 
 SATURDAY_NIGHT = datetime(2026, 1, 31, 22, 40, tzinfo=UTC)  # outside Mon-Fri 08:00-17:00 Europe/London

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, flows, retention
 from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.auth.models import User
@@ -23,7 +23,7 @@ CLOSED_ON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 def _close(app: Any, world: World, case_id: uuid.UUID) -> None:
     with app.state.sessionmaker() as s, s.begin():
-        service.close(s, app.state.keyring, app.state.settings, user=s.get(User, uuid.UUID(world.id("safeguarding"))),
+        flows.close_case(s, app.state.keyring, app.state.settings, user=s.get(User, uuid.UUID(world.id("safeguarding"))),
                       case=s.get(Case, case_id), outcome=Outcome.WITHDRAWN, summary="Withdrawn.")
 
 
@@ -58,7 +58,7 @@ def test_two_purges_at_once_erase_each_case_once(client: Any, app: Any, world: W
         with app.state.sessionmaker() as s, s.begin():
             batch = service.purgeable(s, today=clock.today(), limit=50)
             for case in batch:
-                service.purge_case(s, case=case, by=Actor.system("purge"))
+                retention.erase_case(s, case=case, by=Actor.system("purge"))
             counts.append(len(batch))
 
     threads = [threading.Thread(target=purge_once) for _ in range(2)]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from app.cases.intake import create_case
 from app.cases.models import Case, Exclusion
+from app.cases.schemas import ReportIn
 from app.checkins import service as checkins
 from app.enums import Channel, Status
-from app.reports.schemas import ReportIn
-from app.reports.service import create_case
 
 SECRET_DESCRIPTION = "My sergeant keeps shouting at me in front of the watch and I dread every shift."
 

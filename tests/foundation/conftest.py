@@ -68,13 +68,13 @@ def run_safeshare(args: list[str], env: dict[str, str], cwd: Path, timeout: floa
 @pytest.fixture
 def make_case(app: Any) -> Callable[..., uuid.UUID]:
     """Store a concern through the real intake service; returns the case id."""
+    from app.cases import intake
+    from app.cases.schemas import ReportIn
     from app.enums import Channel
-    from app.reports import service as reports
-    from app.reports.schemas import ReportIn
 
     def make(description: str = "My manager shouts at me in meetings.", **fields: Any) -> uuid.UUID:
         with app.state.sessionmaker() as s, s.begin():
-            case = reports.create_case(
+            case = intake.create_case(
                 s, app.state.keyring, app.state.settings,
                 data=ReportIn(description=description, **fields), channel=Channel.WEB,
             )

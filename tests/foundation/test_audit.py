@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.api.dependencies import DbSession
 from app.audit import service as audit
 from app.audit.models import AuditEvent
-from app.dependencies import DbSession
 
 PASSWORD = "a long enough password"
 
@@ -181,9 +181,9 @@ def test_intake_and_other_writers_racing_keep_one_unbroken_chain(app: Any) -> No
     audited actions, from several threads at once: one chain, every entry in it."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from app.cases.intake import create_case
+    from app.cases.schemas import ReportIn
     from app.enums import Channel
-    from app.reports.schemas import ReportIn
-    from app.reports.service import create_case
 
     def write(n: int) -> None:
         for i in range(4):

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from app.cases.models import Case, CaseKey, Message
-from app.crypto import service as crypto
+from app.cases import thread
+from app.cases.models import Case, Message
+from app.crypto import keys as crypto
 from app.crypto.envelope import DecryptionError, Shredded
 from app.crypto.keyring import KeyRing, KeyRingError
+from app.crypto.models import CaseKey
 from app.enums import Sender
-from app.reports import service as reports
+from tests import support
 from tests.foundation.conftest import env_for
 
 SECRET = "My manager shouts at me in meetings."
@@ -31,8 +33,8 @@ def test_field_round_trip(app: Any, db: Any, make_case: Any) -> None:
     case_id = make_case(SECRET, anonymous=False, reporter={"name": "Sam Jones", "email": "sam@example.org"})
     case = _case(db, case_id)
     assert SECRET.encode() not in case.description_ct
-    assert reports.read_description(db, app.state.keyring, case) == SECRET
-    assert reports.read_reporter(db, app.state.keyring, case)["name"] == "Sam Jones"
+    assert support.read_description(db, app.state.keyring, case) == SECRET
+    assert support.read_reporter(db, app.state.keyring, case)["name"] == "Sam Jones"
 
 
 def test_case_key_is_stored_only_wrapped(app: Any, db: Any, make_case: Any) -> None:
@@ -49,7 +51,7 @@ def test_wrong_master_key_fails(app: Any, db: Any, make_case: Any, tmp_path: Any
     other.keks = {app.state.keyring.active_id: other.keks[other.active_id]}
     other.active_id = app.state.keyring.active_id
     with pytest.raises(DecryptionError):
-        reports.read_description(db, other, _case(db, case_id))
+        support.read_description(db, other, _case(db, case_id))
 
 
 def test_ciphertext_copied_to_another_row_fails(app: Any, db: Any, make_case: Any) -> None:
@@ -60,7 +62,7 @@ def test_ciphertext_copied_to_another_row_fails(app: Any, db: Any, make_case: An
     db.execute(update(Case).where(Case.id == second).values(description_ct=stolen))
     db.commit()
     with pytest.raises(DecryptionError):
-        reports.read_description(db, app.state.keyring, _case(db, second))
+        support.read_description(db, app.state.keyring, _case(db, second))
     cipher = crypto.case_cipher(db, app.state.keyring, first)
     with pytest.raises(DecryptionError):
         cipher.decrypt("cases", "description", second, stolen)
@@ -72,18 +74,18 @@ def test_ciphertext_copied_to_another_column_fails(app: Any, db: Any, make_case:
     db.execute(update(Case).where(Case.id == case_id).values(reporter_ct=case.description_ct))
     db.commit()
     with pytest.raises(DecryptionError):
-        reports.read_reporter(db, app.state.keyring, _case(db, case_id))
+        support.read_reporter(db, app.state.keyring, _case(db, case_id))
 
 
 def test_ciphertext_copied_to_another_table_row_fails(app: Any, db: Any, make_case: Any) -> None:
     case_id = make_case(SECRET)
     case = _case(db, case_id)
-    msg = reports.add_message(db, app.state.keyring, case=case, sender=Sender.REPORTER, body="hello")
+    msg = thread.add_message(db, app.state.keyring, case=case, sender=Sender.REPORTER, body="hello")
     db.commit()
     db.execute(update(Message).where(Message.id == msg.id).values(body_ct=case.description_ct))
     db.commit()
     with pytest.raises(DecryptionError):
-        reports.read_messages(db, app.state.keyring, _case(db, case_id))
+        thread.read_messages(db, app.state.keyring, _case(db, case_id))
 
 
 def test_tampered_ciphertext_fails(app: Any, db: Any, make_case: Any) -> None:
@@ -93,7 +95,7 @@ def test_tampered_ciphertext_fails(app: Any, db: Any, make_case: Any) -> None:
     db.execute(update(Case).where(Case.id == case_id).values(description_ct=bytes(blob)))
     db.commit()
     with pytest.raises(DecryptionError):
-        reports.read_description(db, app.state.keyring, _case(db, case_id))
+        support.read_description(db, app.state.keyring, _case(db, case_id))
 
 
 def test_wrapped_key_moved_to_another_case_fails(app: Any, db: Any, make_case: Any) -> None:
@@ -114,7 +116,7 @@ def test_shredded_case_text_is_unrecoverable(app: Any, db: Any, make_case: Any) 
     row = db.get(CaseKey, case_id)
     assert row.wrapped_key is None and row.destroyed_at is not None
     with pytest.raises(Shredded):
-        reports.read_description(db, app.state.keyring, _case(db, case_id))
+        support.read_description(db, app.state.keyring, _case(db, case_id))
     # Nothing else in the database or key ring opens it: the ciphertext is still there, the key is not.
     assert _case(db, case_id).description_ct is not None
 
@@ -146,13 +148,13 @@ def test_rotate_key_rewraps_every_case_key_and_text_stays_readable(
 
         fresh = KeyRing.load(settings.key_file)
         for n, case_id in enumerate(ids):
-            assert reports.read_description(db, fresh, _case(db, case_id)) == f"{SECRET} #{n}"
+            assert support.read_description(db, fresh, _case(db, case_id)) == f"{SECRET} #{n}"
         # The stale ring does not know the new master key yet; it re-reads the file on demand.
         assert new_id not in stale.state.keyring.keks
         db.rollback()  # on SQLite every transaction takes the write lock; end ours first
         with stale.state.sessionmaker() as s:
             case = s.get(Case, ids[0])
-            assert reports.read_description(s, stale.state.keyring, case) == f"{SECRET} #0"
+            assert support.read_description(s, stale.state.keyring, case) == f"{SECRET} #0"
         assert stale.state.keyring.active_id == new_id
     finally:
         stale.state.engine.dispose()
@@ -172,7 +174,7 @@ def test_rotate_key_twice_keeps_everything_readable(app: Any, db: Any, settings:
         assert run_cli(["rotate-key"], env_for(settings)).exit_code == 0
     ring = KeyRing.load(settings.key_file)
     assert len(ring.keks) == 3
-    assert reports.read_description(db, ring, _case(db, case_id)) == SECRET
+    assert support.read_description(db, ring, _case(db, case_id)) == SECRET
 
 
 def test_unknown_master_key_id_is_a_key_ring_error(app: Any, db: Any, make_case: Any) -> None:

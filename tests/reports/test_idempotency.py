@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
-from app.cases.models import Case, CaseKey
-from app.reports import service
+from app.cases.models import Case
+from app.crypto.envelope import DecryptionError
+from app.crypto.models import CaseKey
+from app.reports import idempotency as service
 from app.reports.models import IdempotencyRecord
 from tests.reports.conftest import count, report
-
 
 
 def _key() -> str:
@@ -68,10 +69,10 @@ def test_different_keys_create_different_cases(client, db):
 def test_retry_while_first_is_still_running_is_409(app, client, db):
     key = _key()
     derived = service.IdempotencyKey.derive(app.state.keyring, key)
-    from app.reports.schemas import ReportIn
+    from app.cases.schemas import ReportIn
 
     # The first request has claimed the key and is still working.
-    assert service.claim_idempotency_key(
+    assert service.claim(
         app.state.sessionmaker, derived, fingerprint=derived.fingerprint(ReportIn(**report()))
     ) is None
     r = client.post("/api/v1/reports", json=report(), headers={"Idempotency-Key": key})
@@ -83,11 +84,11 @@ def test_retry_while_first_is_still_running_is_409(app, client, db):
 def test_marker_left_by_a_dead_process_is_taken_over_after_five_minutes(app, client, db):
     key = _key()
     derived = service.IdempotencyKey.derive(app.state.keyring, key)
-    from app.reports.schemas import ReportIn
+    from app.cases.schemas import ReportIn
 
     start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     with clock.frozen(start):
-        service.claim_idempotency_key(app.state.sessionmaker, derived, fingerprint=derived.fingerprint(ReportIn(**report())))
+        service.claim(app.state.sessionmaker, derived, fingerprint=derived.fingerprint(ReportIn(**report())))
     with clock.frozen(start + timedelta(minutes=6)):
         r = client.post("/api/v1/reports", json=report(), headers={"Idempotency-Key": key})
     assert r.status_code == 201
@@ -195,6 +196,6 @@ def test_stored_response_cannot_be_read_without_the_key(app, client, db):
     assert row.state == "done" and row.response_ct is not None
     assert body["receipt"].encode() not in row.response_ct
     other = service.IdempotencyKey.derive(app.state.keyring, _key())
-    with pytest.raises(Exception):
+    with pytest.raises(DecryptionError):
         other.open(row.response_ct)
     assert service.IdempotencyKey.derive(app.state.keyring, key).open(row.response_ct)["receipt"] == body["receipt"]

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.cases.models import Case, CaseKey
+from app.cases.models import Case
 from app.crypto import receipts
+from app.crypto.models import CaseKey
 from tests.reports.conftest import count, report
-
 
 
 def test_anonymous_report_returns_reference_and_receipt_once(client, db):

@@ -168,7 +168,7 @@ def test_throttle_is_shared_by_two_app_instances_on_one_database(app, client, se
 @pytest.mark.parametrize("settings_overrides", [{"receipt_max_failures": 100, "receipt_global_max_failures": 4}], indirect=True)
 def test_failures_from_many_clients_together_hit_the_global_limit(app, db, submit):
     from app.errors import TooManyRequests, Unauthorized
-    from app.reports import service
+    from app.reports import sessions as service
 
     created = submit()
 

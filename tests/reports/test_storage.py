@@ -116,7 +116,7 @@ def test_the_scan_would_find_plaintext(db, app):
 
 def test_stored_text_reads_back_through_the_case_key(client, db, app):
     from app.cases.models import Case
-    from app.reports import service
+    from tests import support as service
 
     client.post("/api/v1/reports", json=report(
         description=SECRETS["description"], anonymous=False, reporter={"name": SECRETS["name"]},

@@ -115,7 +115,7 @@ def test_no_withheld_cell_can_be_worked_out_through_the_api(client, db, make_sta
 
     i = 0
     for theme, counts in FIXTURE.items():
-        for month, n in zip(MONTHS, counts):
+        for month, n in zip(MONTHS, counts, strict=True):
             for _ in range(n):
                 add_case(db, theme=theme, month=month, channel=Channel(CHANNELS[i % 3]))
                 i += 1
@@ -124,12 +124,12 @@ def test_no_withheld_cell_can_be_worked_out_through_the_api(client, db, make_sta
     rows = [t for t in FIXTURE if t is not None]
     truth: dict = {}
     for theme, counts in FIXTURE.items():
-        for m, n in zip(MONTHS, counts):
+        for m, n in zip(MONTHS, counts, strict=True):
             truth[("themes", theme, m)] = n
     k = 0
     channel_truth = Counter()
-    for theme, counts in FIXTURE.items():
-        for m, n in zip(MONTHS, counts):
+    for _theme, counts in FIXTURE.items():
+        for m, n in zip(MONTHS, counts, strict=True):
             for _ in range(n):
                 channel_truth[(CHANNELS[k % 3], m)] += 1
                 k += 1
@@ -146,11 +146,11 @@ def test_no_withheld_cell_can_be_worked_out_through_the_api(client, db, make_sta
             if row["theme"] not in FIXTURE:
                 assert row["total"] == 0
                 continue
-            for ms, v in zip(spans + [rng.months], row["counts"] + [row["total"]]):
+            for ms, v in zip(spans + [rng.months], row["counts"] + [row["total"]], strict=True):
                 if v is not None:
                     eqs.append(equation({("themes", row["theme"], m): 1 for m in ms}, v))
         every = rows + [None]
-        for ms, v in zip(spans + [rng.months], body["totals"]["counts"] + [body["totals"]["total"]]):
+        for ms, v in zip(spans + [rng.months], body["totals"]["counts"] + [body["totals"]["total"]], strict=True):
             if v is not None:
                 eqs.append(equation({("themes", t, m): 1 for t in every for m in ms}, v))
         if body["totals"]["untriaged"] is not None:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from app.cases.intake import create_case
+from app.cases.schemas import ReportIn
 from app.enums import Channel
-from app.reports.schemas import ReportIn
-from app.reports.service import create_case
 
 
 def test_a_new_case_stores_the_suggested_themes_for_triage(app, settings):

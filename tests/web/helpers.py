@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.cases import intake, thread
 from app.cases.models import Case
 from app.enums import Sender, Status
-from app.reports import service as reports
 
 DESCRIPTION = "My shift lead keeps making comments about my accent in front of the crew."
 RECEIPT_RE = re.compile(r'<p class="receipt"[^>]*>([^<]+)</p>')
@@ -59,20 +59,20 @@ def case_count(db: Session) -> int:
 
 def case_id_for(app: Any, receipt: str) -> Any:
     with app.state.sessionmaker() as s:
-        case = reports.find_case_by_receipt(s, app.state.keyring, receipt)
+        case = intake.find_by_receipt(s, app.state.keyring, receipt)
         assert case is not None
         return case.id
 
 
 def staff_message(app: Any, receipt: str, body: str) -> None:
     with app.state.sessionmaker() as s, s.begin():
-        case = reports.find_case_by_receipt(s, app.state.keyring, receipt)
+        case = intake.find_by_receipt(s, app.state.keyring, receipt)
         assert case is not None
-        reports.add_message(s, app.state.keyring, case=case, sender=Sender.STAFF, body=body)
+        thread.add_message(s, app.state.keyring, case=case, sender=Sender.STAFF, body=body)
 
 
 def close_case(app: Any, receipt: str) -> None:
     with app.state.sessionmaker() as s, s.begin():
-        case = reports.find_case_by_receipt(s, app.state.keyring, receipt)
+        case = intake.find_by_receipt(s, app.state.keyring, receipt)
         assert case is not None
         case.status, case.closed_at = Status.CLOSED, clock.now()

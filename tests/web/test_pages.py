@@ -10,9 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cases import intake, thread
 from app.cases.models import Feedback, Message
 from app.enums import Channel, Sender
-from app.reports import service as reports
+from app.reports import sessions
+from tests import support
 
 from .helpers import DESCRIPTION, case_count, case_id_for, close_case, csrf, report_form, sign_in, staff_message, submit
 
@@ -134,19 +136,19 @@ def test_valid_report_shows_the_receipt_once_and_stores_a_web_case(client: TestC
     assert r.status_code == 200
     receipt = re.search(r'<p class="receipt"[^>]*>([^<]+)</p>', r.text).group(1)  # type: ignore[union-attr]
     assert "only time you will see your receipt" in r.text
-    case = reports.find_case_by_receipt(db, client.app.state.keyring, receipt)
+    case = intake.find_by_receipt(db, client.app.state.keyring, receipt)
     assert case is not None and case.channel is Channel.WEB and case.anonymous
     assert case.wishes == ["talk", "investigation"]
-    assert reports.read_description(db, client.app.state.keyring, case) == DESCRIPTION
+    assert support.read_description(db, client.app.state.keyring, case) == DESCRIPTION
     assert case.reference in r.text
     db.rollback()
 
 
 def test_named_report_stores_the_reporters_details(client: TestClient, db: Session) -> None:
     receipt = submit(client, identity="named", name="Sam Okafor", email="sam@example.org", phone="07700 900123")
-    case = reports.find_case_by_receipt(db, client.app.state.keyring, receipt)
+    case = intake.find_by_receipt(db, client.app.state.keyring, receipt)
     assert case is not None and not case.anonymous
-    assert reports.read_reporter(db, client.app.state.keyring, case) == {
+    assert support.read_reporter(db, client.app.state.keyring, case) == {
         "name": "Sam Okafor", "email": "sam@example.org", "phone": "07700 900123"}
     db.rollback()
 
@@ -312,9 +314,9 @@ def test_staff_message_shows_and_reply_is_stored(client: TestClient, db: Session
     assert r.status_code == 303
     page = client.get(r.headers["location"]).text
     assert "Your message has been sent" in page and "Yes, Tuesday." in page
-    case = reports.find_case_by_receipt(db, client.app.state.keyring, receipt)
+    case = intake.find_by_receipt(db, client.app.state.keyring, receipt)
     assert case is not None
-    bodies = [(m.sender, body) for m, body in reports.read_messages(db, client.app.state.keyring, case)]
+    bodies = [(m.sender, body) for m, body in thread.read_messages(db, client.app.state.keyring, case)]
     assert bodies == [(Sender.STAFF, "Thank you for telling us.\nCan we talk?"), (Sender.REPORTER, "Yes, Tuesday.")]
     db.rollback()
 
@@ -377,5 +379,5 @@ def test_sign_out_ends_the_session(client: TestClient, db: Session) -> None:
     r = client.post("/follow-up/sign-out", data={"csrf_token": csrf(client, "/follow-up")})
     assert r.status_code == 200 and "You have signed out" in r.text
     assert 'ss_reporter=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
-    assert reports.case_for_reporter_token(db, token) is None
+    assert sessions.case_for_token(db, token) is None
     db.rollback()

@@ -1,35 +1,17 @@
+"""The audit trail (admin): who did what to which case and when, and whether the chain is intact."""
+
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
-from app import clock
+from app.api.dependencies import Admin, DbSession
+from app.api.transactions import CommitInThreadRoute
 from app.audit import service
-from app.db import CommitInThreadRoute
-from app.dependencies import Admin, DbSession
+from app.audit.schemas import AuditPage, AuditVerify
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
-
-
-class AuditItem(BaseModel):
-    at: str
-    actor: str
-    action: str
-    case_id: uuid.UUID | None
-    target: str | None
-
-
-class AuditPage(BaseModel):
-    items: list[AuditItem]
-    total: int
-
-
-class AuditVerify(BaseModel):
-    intact: bool
-    entries: int
-    first_broken_id: int | None
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -42,13 +24,7 @@ def list_audit(
 ) -> AuditPage:
     """Who did what to which case and when, newest first (admin). Never any content."""
     items, total = service.page(session, case_id=case_id, page=page, page_size=page_size)
-    return AuditPage(
-        items=[
-            AuditItem(at=clock.rfc3339(e.at) or "", actor=e.actor, action=e.action, case_id=e.case_id, target=e.target)
-            for e in items
-        ],
-        total=total,
-    )
+    return AuditPage.of(items, total)
 
 
 @router.get("/audit/verify", response_model=AuditVerify)

@@ -1,14 +1,14 @@
-from __future__ import annotations
+"""Anonymised statistics (contract section 5), for leadership, safeguarding and admin."""
 
-import csv
-import io
+from __future__ import annotations
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.db import CommitInThreadRoute
-from app.dependencies import CurrentSettings, DbSession, StatsReader
+from app.api.dependencies import CurrentSettings, DbSession, StatsReader
+from app.api.transactions import CommitInThreadRoute
 from app.stats import service
+from app.stats.export import csv_response
 from app.stats.schemas import Bucket, Summary, ThemeTable
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"], route_class=CommitInThreadRoute)
@@ -47,33 +47,6 @@ def themes_csv(
     row (every case received) and an `untriaged` row (its total only). Withheld cells are empty."""
     table = service.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
     return csv_response(table)
-
-
-def table_csv(table: ThemeTable) -> str:
-    buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\r\n")
-
-    def cell(value: int | None) -> str:
-        return "" if value is None else str(value)
-
-    def text(value: str) -> str:
-        # Theme names are typed by administrators; keep spreadsheets from running one as a formula.
-        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-    out.writerow(["theme", "name", *table.periods, "total"])
-    for row in table.rows:
-        out.writerow([text(row.theme), text(row.name), *[cell(v) for v in row.counts], cell(row.total)])
-    out.writerow(["total", "All contacts", *[cell(v) for v in table.totals.counts], cell(table.totals.total)])
-    out.writerow(["untriaged", "Not yet triaged", *["" for _ in table.periods], cell(table.totals.untriaged)])
-    return buf.getvalue()
-
-
-def csv_response(table: ThemeTable) -> Response:
-    filename = f"safeshare-themes-{table.from_}-{table.to}-{table.bucket.value}.csv"
-    return Response(
-        table_csv(table), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 @router.get("/summary", response_model=Summary)

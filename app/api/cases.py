@@ -10,21 +10,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.models import User
-from app.cases import service
-from app.cases.dependencies import (
+from app import flows
+from app.api.dependencies import (
+    INTAKE_CEILING,
+    CaseWorker,
+    CurrentSettings,
+    DbSession,
+    Keys,
+    Safeguarding,
     SafeguardingCase,
     TriageCase,
     VisibleCase,
     WorkCase,
+    intake_body_limit,
 )
+from app.api.transactions import CommitInThreadRoute
+from app.auth.models import User
+from app.cases import service
 from app.cases.models import Case
 from app.cases.schemas import (
     CaseCreate,
     CaseCreated,
     CasePage,
     CaseRead,
-    CaseSummary,
     CaseUpdate,
     CloseIn,
     ExclusionIn,
@@ -32,55 +40,21 @@ from app.cases.schemas import (
     HrContactIn,
     MessageRead,
     NoteRead,
-    Person,
     TextIn,
 )
 from app.checkins import service as checkins
-from app.db import CommitInThreadRoute
-from app.dependencies import (
-    INTAKE_CEILING,
-    CaseWorker,
-    CurrentSettings,
-    DbSession,
-    Keys,
-    Safeguarding,
-    intake_body_limit,
-)
 from app.enums import Status
 from app.errors import Invalid
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
 
-def _person(user: User | None) -> Person | None:
-    return Person(id=user.id, name=user.name) if user is not None else None
-
-
-def _summary_fields(row: service.CaseRow) -> dict:
-    c, d = row.case, row.deadlines
-    return dict(
-        id=c.id, reference=c.reference, status=c.status, channel=c.channel, primary_theme=c.primary_theme,
-        risk=c.risk, hr_contact=_person(row.hr_contact), received_at=c.received_at, out_of_hours=c.out_of_hours,
-        acknowledged_at=c.acknowledged_at, closed_at=c.closed_at, acknowledge_by=d.acknowledge_by,
-        acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
-        feedback_overdue=d.feedback_overdue,
-    )
-
-
-def _detail_fields(session: DbSession, case: Case, content: service.CaseContent) -> dict:
-    return dict(
-        **_summary_fields(service.case_row(session, case=case)),
-        anonymous=case.anonymous, reporter=content.reporter, about=case.about, description=content.description,
-        themes=case.theme_slugs, suggested_themes=case.suggested_themes, reporter_themes=case.reporter_themes,
-        wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,
-        outcome=case.outcome, summary=content.summary, retain_until=case.retain_until, purged_at=case.purged_at,
-        next_check_in=checkins.next_due(session, case_id=case.id),
-    )
-
-
 def _detail(session: DbSession, keys: Keys, user: User, case: Case) -> CaseRead:
+    """The whole case for `user`, decrypted and audited (`case.read`)."""
     content = service.read_content(session, keys, user=user, case=case)
-    return CaseRead(**_detail_fields(session, case, content))
+    return CaseRead.of(
+        service.case_row(session, case=case), content, next_check_in=checkins.next_due(session, case_id=case.id)
+    )
 
 
 @router.get("/cases", response_model=CasePage)
@@ -110,7 +84,7 @@ def list_cases(
         session, user=user, statuses=status, theme=theme, hr_contact=contact_id,
         unassigned=hr_contact == "none", page=page, page_size=page_size,
     )
-    return CasePage(items=[CaseSummary(**_summary_fields(r)) for r in rows], total=total)
+    return CasePage.of(rows, total)
 
 
 @router.post(
@@ -127,10 +101,10 @@ def record_contact(
     """Record a concern received by phone, e-mail or in person (safeguarding). The reply carries a
     `receipt` to give the person once so they can follow up online; it is never stored in clear.
     `out_of_hours` is worked out from `SAFESHARE_OFFICE_HOURS` at `received_at`."""
-    case, receipt = service.record_contact(session, keys, settings, user=user, data=body)
+    case, receipt = flows.record_contact(session, keys, settings, user=user, data=body)
     # The caller's own words: audited as case.create, not as a read.
     content = service.read_content(session, keys, user=user, case=case, audited=False)
-    return CaseCreated(**_detail_fields(session, case, content), receipt=receipt)
+    return CaseCreated.created(service.case_row(session, case=case), content, receipt=receipt)
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
@@ -157,15 +131,8 @@ def assign_hr_contact(
     (audited `case.assign`), and book the first check-in. The case becomes `in_progress`.
     409 if the user does not hold `hr`, is inactive or is excluded, or if the case is closed;
     422 if there is no such user. Assigning the current contact again changes nothing."""
-    service.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id)
+    flows.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id)
     return _detail(session, keys, user, case)
-
-
-def _exclusion(row, reason: str | None, names: dict) -> ExclusionRead:  # type: ignore[no-untyped-def]
-    return ExclusionRead(
-        id=row.id, user=_person(names[row.user_id]), reason=reason,
-        created_by=_person(names.get(row.created_by_id)) if row.created_by_id else None, created_at=row.created_at,
-    )
 
 
 @router.post("/cases/{case_id}/exclusions", response_model=ExclusionRead, status_code=201)
@@ -177,59 +144,45 @@ def exclude_user(
     stop being it, their check-ins are cancelled and the case goes back to `triaged`. The reason is
     stored encrypted. You may exclude yourself (you then lose sight of the case). 409 if already
     excluded; 422 if there is no such user."""
-    row, reason = service.exclude(session, keys, user=user, case=case, user_id=body.user_id, reason=body.reason)
-    names = service.people(session, {row.user_id, row.created_by_id})
-    return _exclusion(row, reason, names)
+    row = flows.exclude(session, keys, user=user, case=case, user_id=body.user_id, reason=body.reason)
+    return ExclusionRead.of(row, body.reason, service.people(session, {row.user_id, row.created_by_id}))
 
 
 @router.get("/cases/{case_id}/exclusions", response_model=list[ExclusionRead])
 def list_exclusions(case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys) -> list[ExclusionRead]:
     """Who is excluded from the case and why (safeguarding; audited)."""
     rows = service.list_exclusions(session, keys, user=user, case=case)
-    names = service.people(session, {r.user_id for r, _ in rows} | {r.created_by_id for r, _ in rows})
-    return [_exclusion(r, reason, names) for r, reason in rows]
+    ids = {r.user_id for r, _ in rows}.union(r.created_by_id for r, _ in rows)
+    people = service.people(session, ids)
+    return [ExclusionRead.of(r, reason, people) for r, reason in rows]
 
 
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])
 def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[NoteRead]:
     """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR contact; audited)."""
     rows = service.read_notes(session, keys, user=user, case=case)
-    names = service.people(session, {n.author_id for n, _ in rows})
-    return [
-        NoteRead(
-            id=n.id, body=body, created_at=n.created_at,
-            author=_person(names.get(n.author_id)) if n.author_id else None,
-        )
-        for n, body in rows
-    ]
+    people = service.people(session, {n.author_id for n, _ in rows})
+    return [NoteRead.of(n, body, people.get(n.author_id) if n.author_id else None) for n, body in rows]
 
 
 @router.post("/cases/{case_id}/notes", response_model=NoteRead, status_code=201)
 def add_note(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> NoteRead:
     """Add an internal note (encrypted). 409 once the case has been erased."""
-    note = service.add_note(session, keys, user=user, case=case, body=body.body)
-    return NoteRead(id=note.id, body=body.body, author=_person(user), created_at=note.created_at)
+    return NoteRead.of(service.add_note(session, keys, user=user, case=case, body=body.body), body.body, user)
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
 def list_messages(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[MessageRead]:
     """The two-way thread with the reporter, oldest first (safeguarding and the assigned HR contact; audited)."""
     rows = service.read_messages(session, keys, user=user, case=case)
-    names = service.people(session, {m.author_id for m, _ in rows})
-    return [
-        MessageRead(
-            id=m.id, from_=m.sender.value, body=body, created_at=m.created_at,
-            author=_person(names.get(m.author_id)) if m.author_id else None,
-        )
-        for m, body in rows
-    ]
+    people = service.people(session, {m.author_id for m, _ in rows})
+    return [MessageRead.of(m, body, people.get(m.author_id) if m.author_id else None) for m, body in rows]
 
 
 @router.post("/cases/{case_id}/messages", response_model=MessageRead, status_code=201)
 def send_message(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> MessageRead:
     """Write to the reporter (encrypted). The first staff message acknowledges the case. 409 once erased."""
-    msg = service.send_message(session, keys, user=user, case=case, body=body.body)
-    return MessageRead(id=msg.id, from_="staff", body=body.body, author=_person(user), created_at=msg.created_at)
+    return MessageRead.of(service.send_message(session, keys, user=user, case=case, body=body.body), body.body, user)
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseRead)
@@ -239,5 +192,5 @@ def close_case(
     """Close the case with an outcome (safeguarding, or the assigned HR contact). Open check-ins are
     cancelled, the reporter can now give feedback and the case is kept until `retain_until`
     (closure date + `SAFESHARE_RETENTION_YEARS`), when `safeshare purge` erases it. 409 if already closed."""
-    service.close(session, keys, settings, user=user, case=case, outcome=body.outcome, summary=body.summary)
+    flows.close_case(session, keys, settings, user=user, case=case, outcome=body.outcome, summary=body.summary)
     return _detail(session, keys, user, case)

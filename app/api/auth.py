@@ -1,22 +1,24 @@
+"""Staff sign-in and accounts (contract section 4)."""
+
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app import clock
-from app.auth import service
-from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserRead, UserUpdate
-from app.concurrency import run_slow_hash
-from app.db import CommitInThreadRoute
-from app.dependencies import (
+from app.api.dependencies import (
     Admin,
-    CurrentSettings,
     CurrentUser,
     DbSession,
-    Keys,
+    Hasher,
+    SignInFlow,
+    SlowHashLimiter,
     bearer_token,
 )
+from app.api.transactions import CommitInThreadRoute
+from app.auth import service
+from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserRead, UserUpdate
+from app.concurrency import run_slow
 from app.enums import Role
 from app.errors import Forbidden
 
@@ -24,25 +26,14 @@ router = APIRouter(prefix="/api/v1", tags=["staff"], route_class=CommitInThreadR
 
 
 @router.post("/auth/login", response_model=LoginOut)
-async def login(body: LoginIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> LoginOut:
+async def login(body: LoginIn, sign_in: SignInFlow) -> LoginOut:
     """Exchange e-mail and password for a staff bearer token.
 
     Any failure is the same 401, whether or not the e-mail exists. After repeated failures for
     one e-mail address or from one client, further attempts get 429 with Retry-After.
     """
-    user, token, expires = await run_slow_hash(
-        request,
-        service.login,
-        session,
-        request.app.state.passwords,
-        request.app.state.login_throttle,
-        keys,
-        email=body.email,
-        password=body.password,
-        client_host=request.client.host if request.client else None,
-        minutes=settings.staff_token_minutes,
-    )
-    return LoginOut(token=token, expires_at=clock.rfc3339(expires) or "", user=UserRead.model_validate(user))
+    signed_in = await sign_in(email=body.email, password=body.password)
+    return LoginOut.of(signed_in.user, signed_in.token, signed_in.expires_at)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -55,7 +46,7 @@ def logout(request: Request, user: CurrentUser, session: DbSession) -> Response:
 @router.get("/auth/me", response_model=UserRead)
 def me(user: CurrentUser) -> UserRead:
     """The signed-in staff user."""
-    return UserRead.model_validate(user)
+    return UserRead.of(user)
 
 
 @router.get("/users", response_model=list[UserRead])
@@ -64,24 +55,19 @@ def list_users(user: CurrentUser, session: DbSession, role: Role | None = Query(
     if not user.has(Role.ADMIN):
         if not (user.has(Role.SAFEGUARDING) and role == Role.HR):
             raise Forbidden("Your role does not allow this.")
-    return [UserRead.model_validate(u) for u in service.list_users(session, role=role)]
+    return [UserRead.of(u) for u in service.list_users(session, role=role)]
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
-async def create_user(body: UserCreate, request: Request, admin: Admin, session: DbSession) -> UserRead:
+async def create_user(
+    body: UserCreate, admin: Admin, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter
+) -> UserRead:
     """Create a staff account (admin)."""
-    user = await run_slow_hash(
-        request,
-        service.create_user,
-        session,
-        request.app.state.passwords,
-        email=str(body.email),
-        name=body.name,
-        roles=body.roles,
-        password=body.password,
-        by=service.actor(admin),
+    user = await run_slow(
+        limiter, service.create_user, session, passwords, email=str(body.email), name=body.name, roles=body.roles,
+        password=body.password, by=service.actor(admin),
     )
-    return UserRead.model_validate(user)
+    return UserRead.of(user)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
@@ -90,4 +76,4 @@ def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbS
     user = service.update_user(
         session, user_id=user_id, roles=body.roles, active=body.active, name=body.name, by=service.actor(admin)
     )
-    return UserRead.model_validate(user)
+    return UserRead.of(user)

@@ -5,18 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app import clock
-from app.db import CommitInThreadRoute
-from app.dependencies import (
+from app import flows
+from app.api.dependencies import (
     INTAKE_CEILING,
+    CurrentReporterCase,
     CurrentSettings,
     DbSession,
+    IdempotencyGuard,
     Keys,
+    ReceiptThrottle,
     bearer_token,
+    client_host,
     intake_body_limit,
 )
-from app.reports import service
-from app.reports.dependencies import CurrentReporterCase, IdempotencyGuard
+from app.api.transactions import CommitInThreadRoute
+from app.cases import feedback
+from app.cases.schemas import ReportIn
+from app.reports import service, sessions
 from app.reports.schemas import (
     FeedbackIn,
     FeedbackOut,
@@ -25,7 +30,6 @@ from app.reports.schemas import (
     ReceiptIn,
     ReporterCaseOut,
     ReporterSessionOut,
-    ReportIn,
     ReportOut,
 )
 
@@ -58,49 +62,48 @@ def submit_report(
     """
     replay = idem.claim(body)
     if replay is not None:
-        return JSONResponse(ReportOut(**replay).model_dump(), status_code=201, headers={"Idempotent-Replayed": "true"})
-    created = ReportOut(**service.submit_report(session, keys, settings, data=body, idempotency=idem.key))
+        return JSONResponse(ReportOut(**replay).model_dump(mode="json"), status_code=201,
+                            headers={"Idempotent-Replayed": "true"})
+    created = ReportOut.of(flows.submit_report(session, keys, settings, data=body, idempotency_key=idem.key))
     # Returned as a ready response: the busiest route skips FastAPI's second validation of
     # a model it has just built (the schema in the docs still comes from response_model).
-    return JSONResponse(created.model_dump(), status_code=201)
+    return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
 
 @router.post("/reporter/session", response_model=ReporterSessionOut, responses={401: {}, 429: {}})
-def start_reporter_session(body: ReceiptIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys) -> ReporterSessionOut:
+def start_reporter_session(
+    body: ReceiptIn, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys,
+    throttle: ReceiptThrottle,
+) -> ReporterSessionOut:
     """Exchange a receipt for a reporter token (valid for `SAFESHARE_REPORTER_TOKEN_MINUTES`, 30 by default).
 
     The receipt is accepted in any letter case, with or without spaces and dashes. Any receipt
     that is wrong, malformed or unknown gets the same 401. Repeated failures get 429 with
     `Retry-After`, counted across every server process.
     """
-    token, expires = service.redeem_receipt(
-        session,
-        keys,
-        settings,
-        request.app.state.receipt_throttle,
-        receipt=body.receipt,
-        client_host=request.client.host if request.client else None,
+    token, expires = sessions.redeem_receipt(
+        session, keys, settings, throttle, receipt=body.receipt, client_host=client_host(request)
     )
-    return ReporterSessionOut(token=token, expires_at=clock.rfc3339(expires) or "")
+    return ReporterSessionOut(token=token, expires_at=expires)
 
 
 @router.delete("/reporter/session", status_code=204, responses={401: {}})
 def end_reporter_session(request: Request, case: CurrentReporterCase, session: DbSession) -> Response:
     """Sign out: the reporter token used for this request stops working."""
-    service.end_reporter_session(session, bearer_token(request) or "")
+    sessions.end(session, bearer_token(request) or "")
     return Response(status_code=204)
 
 
 @router.get("/reporter/case", response_model=ReporterCaseOut, responses={401: {}})
 def read_reporter_case(case: CurrentReporterCase, session: DbSession, keys: Keys) -> ReporterCaseOut:
     """The reporter's case: status, the message thread, the next check-in date, and whether feedback is asked for."""
-    return ReporterCaseOut.model_validate(service.reporter_view(session, keys, case))
+    return ReporterCaseOut.of(service.reporter_view(session, keys, case))
 
 
 @router.post("/reporter/messages", status_code=201, response_model=MessageOut, responses={401: {}, 409: {}})
 def post_reporter_message(body: MessageIn, case: CurrentReporterCase, session: DbSession, keys: Keys) -> MessageOut:
     """Send a message to the people handling the case (1 to 20,000 characters). 409 once the case is closed."""
-    return MessageOut.model_validate(service.post_reporter_message(session, keys, case=case, body=body.body))
+    return MessageOut.of(service.post_message(session, keys, case=case, body=body.body), body.body)
 
 
 @router.post("/reporter/feedback", status_code=201, response_model=FeedbackOut, responses={401: {}, 409: {}})
@@ -109,5 +112,6 @@ def give_feedback(body: FeedbackIn, case: CurrentReporterCase, session: DbSessio
 
     Only once per case; 409 before the case is closed and 409 the second time.
     """
-    feedback = service.give_feedback(session, keys, case=case, ratings=body.ratings.model_dump(), comment=body.comment)
-    return FeedbackOut(ratings=body.ratings, comment=body.comment or None, created_at=clock.rfc3339(feedback.created_at) or "")
+    comment = body.comment or None
+    given = feedback.give(session, keys, case=case, ratings=body.ratings.model_dump(), comment=comment)
+    return FeedbackOut(ratings=body.ratings, comment=comment, created_at=given.created_at)

@@ -1,43 +1,37 @@
 """Staff pages: sign-in, sign-out and the leadership dashboard (server-rendered, no JavaScript).
 
-The staff token from the sign-in form lives in an HttpOnly, SameSite=Strict cookie (`ss_staff`),
-so it never reaches page scripts and is never sent with a request started by another site.
-Only these pages read the cookie; the JSON API still takes bearer tokens only.
+The staff token from the sign-in form lives in an HttpOnly, SameSite=Strict cookie, so it never
+reaches page scripts and is never sent with a request started by another site. Pages take the
+same user and role dependencies as the API (`app.api.dependencies`), which read that cookie for
+pages only; the JSON API still takes bearer tokens only.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.api.dependencies import (
+    STAFF_COOKIE,
+    CurrentSettings,
+    DbSession,
+    SignInFlow,
+    StatsReader,
+    current_user,
+)
+from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
-from app.auth.models import User
-from app.concurrency import run_slow_hash
-from app.db import CommitInThreadRoute
-from app.dependencies import CurrentSettings, DbSession, Keys
-from app.enums import Role
-from app.errors import Invalid, TooManyRequests, Unauthorized
+from app.errors import AppError, Invalid, TooManyRequests, Unauthorized
+from app.schemas import MAX_EMAIL, MAX_PASSWORD
 from app.stats import charts
 from app.stats import service as stats
-from app.stats.router import csv_response
+from app.stats.export import csv_response
 from app.stats.schemas import Bucket
-from app.web.templating import csrf_ok, render
+from app.web.pages import csrf_ok, render, secure
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
-
-STAFF_COOKIE = "ss_staff"
-STATS_ROLES = (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)
-
-
-def _cookie_user(request: Request, session: DbSession) -> User | None:
-    token = request.cookies.get(STAFF_COOKIE)
-    return auth.user_for_token(session, token) if token else None
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -49,12 +43,11 @@ def login_page(request: Request) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(
     request: Request,
-    session: DbSession,
     settings: CurrentSettings,
-    keys: Keys,
-    email: str = Form(default="", max_length=320),
-    password: str = Form(default="", max_length=1024),
-    csrf_token: str = Form(default=""),
+    sign_in: SignInFlow,
+    email: Annotated[str, Form(max_length=MAX_EMAIL)] = "",
+    password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Sign in with e-mail and password; on success the token is set as the `ss_staff` cookie."""
     def again(error: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -67,49 +60,32 @@ async def login_submit(
     if not email.strip() or not password:
         return again("Enter your e-mail address and your password.", 422)
     try:
-        _user, token, _expires = await run_slow_hash(
-            request,
-            auth.login,
-            session,
-            request.app.state.passwords,
-            request.app.state.login_throttle,
-            keys,
-            email=email,
-            password=password,
-            client_host=request.client.host if request.client else None,
-            minutes=settings.staff_token_minutes,
-        )
+        signed_in = await sign_in(email=email, password=password)
     except TooManyRequests as exc:
         return again("Too many attempts. Please wait a few minutes and try again.", 429, exc.headers)
     except Unauthorized:
         return again("The e-mail address or password is not right.", 401)
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
-        STAFF_COOKIE, token, max_age=settings.staff_token_minutes * 60,
-        httponly=True, samesite="strict", secure=_secure(request), path="/",
+        STAFF_COOKIE, signed_in.token, max_age=settings.staff_token_minutes * 60,
+        httponly=True, samesite="strict", secure=secure(request), path="/",
     )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: DbSession, csrf_token: str = Form(default="")) -> Response:
+def logout(request: Request, session: DbSession, csrf_token: Annotated[str, Form()] = "") -> Response:
     """Sign out: revoke the session and clear the cookie."""
     if csrf_ok(request, csrf_token):
-        user = _cookie_user(request, session)
+        try:
+            user = current_user(request, session)
+        except AppError:
+            user = None
         if user is not None:
             auth.end_session(session, user=user, token=request.cookies.get(STAFF_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
+    response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="strict", secure=secure(request))
     return response
-
-
-def _gate(request: Request, session: DbSession) -> User | Response:
-    user = _cookie_user(request, session)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    if not user.has(*STATS_ROLES):
-        return render(request, "dashboard.html", {"forbidden": True, "user": user}, status_code=403)
-    return user
 
 
 def _default_bucket(session: DbSession, from_: str | None, to: str | None) -> Bucket:
@@ -124,6 +100,7 @@ def _default_bucket(session: DbSession, from_: str | None, to: str | None) -> Bu
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
+    user: StatsReader,
     session: DbSession,
     settings: CurrentSettings,
     from_: str | None = Query(default=None, alias="from"),
@@ -131,9 +108,6 @@ def dashboard(
     bucket: str | None = Query(default=None),
 ) -> Response:
     """Theme counts over time as charts, the summary figures, a period picker and the CSV download."""
-    gate = _gate(request, session)
-    if isinstance(gate, Response):
-        return gate
     error = None
     status = 200
     try:
@@ -148,8 +122,7 @@ def dashboard(
         table = stats.theme_table(session, min_cell=settings.min_cell, from_month=None, to_month=None, bucket=chosen)
         summary = stats.summary(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to)
     ctx: dict[str, Any] = {
-        "user": gate,
-        "forbidden": False,
+        "user": user,
         "table": table,
         "summary": summary,
         "error": error,
@@ -163,7 +136,7 @@ def dashboard(
 
 @router.get("/dashboard/themes.csv")
 def dashboard_csv(
-    request: Request,
+    user: StatsReader,
     session: DbSession,
     settings: CurrentSettings,
     from_: str | None = Query(default=None, alias="from"),
@@ -171,8 +144,5 @@ def dashboard_csv(
     bucket: Bucket = Query(default=Bucket.MONTH),
 ) -> Response:
     """The dashboard's themes table as CSV, for a signed-in browser (same table as /api/v1/stats/themes.csv)."""
-    gate = _gate(request, session)
-    if isinstance(gate, Response):
-        return gate
     table = stats.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
     return csv_response(table)

@@ -1,3 +1,5 @@
+"""Check-ins (contract section 4): the case's own list, completion, and the open ones across cases."""
+
 from __future__ import annotations
 
 import uuid
@@ -5,6 +7,8 @@ from datetime import date
 
 from fastapi import APIRouter, Query
 
+from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys
+from app.api.transactions import CommitInThreadRoute
 from app.checkins import service
 from app.checkins.schemas import (
     CaseCheckInRead,
@@ -12,8 +16,6 @@ from app.checkins.schemas import (
     CheckInCompleted,
     CheckInRead,
 )
-from app.db import CommitInThreadRoute
-from app.dependencies import CaseWorker, CurrentSettings, DbSession, Keys
 
 router = APIRouter(prefix="/api/v1", tags=["check-ins"], route_class=CommitInThreadRoute)
 
@@ -43,7 +45,7 @@ def complete_check_in(
         session, ring, settings, user, case_id=case_id, check_in_id=check_in_id,
         summary=body.summary, support_suitable=body.support_suitable,
     )
-    return CheckInCompleted.with_summary(done, body.summary, next_due_on=following.due_on)  # type: ignore[return-value]
+    return CheckInCompleted.completed(done, body.summary, next_due_on=following.due_on)
 
 
 @router.get("/check-ins", response_model=list[CheckInRead])

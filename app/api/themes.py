@@ -1,10 +1,12 @@
+"""The theme list (contract section 4): anyone reads it, admins edit it."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.api.dependencies import Admin, DbSession
+from app.api.transactions import CommitInThreadRoute
 from app.auth.service import actor
-from app.db import CommitInThreadRoute
-from app.dependencies import Admin, DbSession
 from app.themes import service
 from app.themes.schemas import ThemeCreate, ThemeRead, ThemeUpdate
 
@@ -14,13 +16,13 @@ router = APIRouter(prefix="/api/v1", tags=["themes"], route_class=CommitInThread
 @router.get("/themes", response_model=list[ThemeRead])
 def list_themes(session: DbSession) -> list[ThemeRead]:
     """Every theme, active or retired, in display order (no sign-in needed)."""
-    return [ThemeRead.model_validate(t) for t in service.list_themes(session)]
+    return [ThemeRead.of(t) for t in service.list_themes(session)]
 
 
 @router.post("/themes", response_model=ThemeRead, status_code=201)
 def create_theme(body: ThemeCreate, admin: Admin, session: DbSession) -> ThemeRead:
     """Add a theme (admin)."""
-    return ThemeRead.model_validate(
+    return ThemeRead.of(
         service.create_theme(session, slug=body.slug, name=body.name, description=body.description, by=actor(admin))
     )
 
@@ -28,7 +30,7 @@ def create_theme(body: ThemeCreate, admin: Admin, session: DbSession) -> ThemeRe
 @router.patch("/themes/{slug}", response_model=ThemeRead)
 def update_theme(slug: str, body: ThemeUpdate, admin: Admin, session: DbSession) -> ThemeRead:
     """Rename, describe or retire a theme (admin)."""
-    return ThemeRead.model_validate(
+    return ThemeRead.of(
         service.update_theme(
             session, slug=slug, name=body.name, description=body.description, active=body.active, by=actor(admin)
         )

@@ -1,0 +1,318 @@
+"""The request-scoped dependencies of the API and the pages: one set of rules for both.
+
+Everything a route needs from the application (session, settings, key ring, password hasher,
+throttles) arrives through a typed dependency here; nothing else reads `request.app.state`.
+The staff pages use the very same user, role and case dependencies as the API: the only
+difference is where the staff token comes from (`staff_token`), so a page can never be more
+permissive than its API twin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from anyio import CapacityLimiter
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from app.api.transactions import get_session
+from app.auth import service as auth
+from app.auth.models import User
+from app.auth.passwords import Passwords
+from app.cases import access
+from app.cases.models import Case
+from app.concurrency import run_slow
+from app.config import Settings
+from app.crypto.keyring import KeyRing
+from app.enums import Role
+from app.errors import AppError, Forbidden, Unauthorized
+from app.reports import idempotency, sessions
+from app.throttle import Throttle
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+T = TypeVar("T")
+
+
+# --- what the application holds --------------------------------------------------------------------
+# Plain attribute reads are `async def`: a sync dependency costs a trip through the thread pool.
+
+
+def _held(request: Request, name: str, kind: type[T]) -> T:
+    value = getattr(request.app.state, name)
+    assert isinstance(value, kind), name
+    return value
+
+
+def settings_of(request: Request) -> Settings:
+    return _held(request, "settings", Settings)
+
+
+async def _settings(request: Request) -> Settings:
+    return settings_of(request)
+
+
+async def _keyring(request: Request) -> KeyRing:
+    return _held(request, "keyring", KeyRing)
+
+
+async def _sessionmaker(request: Request) -> sessionmaker[Session]:
+    return _held(request, "sessionmaker", sessionmaker)
+
+
+async def _passwords(request: Request) -> Passwords:
+    return _held(request, "passwords", Passwords)
+
+
+async def _slow_hash_limiter(request: Request) -> CapacityLimiter:
+    return _held(request, "slow_hash_limiter", CapacityLimiter)
+
+
+async def _login_throttle(request: Request) -> Throttle:
+    return _held(request, "login_throttle", Throttle)
+
+
+async def _receipt_throttle(request: Request) -> Throttle:
+    return _held(request, "receipt_throttle", Throttle)
+
+
+CurrentSettings = Annotated[Settings, Depends(_settings)]
+Keys = Annotated[KeyRing, Depends(_keyring)]
+Sessions = Annotated[sessionmaker[Session], Depends(_sessionmaker)]
+Hasher = Annotated[Passwords, Depends(_passwords)]
+SlowHashLimiter = Annotated[CapacityLimiter, Depends(_slow_hash_limiter)]
+LoginThrottle = Annotated[Throttle, Depends(_login_throttle)]
+ReceiptThrottle = Annotated[Throttle, Depends(_receipt_throttle)]
+
+
+# --- who is asking ------------------------------------------------------------------------------
+
+STAFF_COOKIE = "ss_staff"
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def is_page(request: Request) -> bool:
+    """A browser page, not the JSON API (which lives under /api/ and takes bearer tokens only)."""
+    return not request.url.path.startswith("/api/")
+
+
+def staff_token(request: Request) -> str | None:
+    """The staff token: the bearer header; pages also take the sign-in cookie (HttpOnly,
+    SameSite=Strict). The API never reads the cookie, so no other site can use it there."""
+    token = bearer_token(request)
+    if token is None and is_page(request):
+        token = request.cookies.get(STAFF_COOKIE) or None
+    return token
+
+
+def client_host(request: Request) -> str | None:
+    """The client's address, for throttling only: never stored or logged."""
+    return request.client.host if request.client else None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is signed in, as plain values: still readable after the request's transaction ended
+    (an error page is rendered after the rollback that expires every loaded row)."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+    roles: tuple[Role, ...]
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.email, user.name, tuple(user.roles))
+
+
+def current_user(request: Request, session: DbSession) -> User:
+    token = staff_token(request)
+    user = auth.user_for_token(session, token) if token else None
+    if user is None:
+        raise Unauthorized()
+    request.state.viewer = Viewer.of(user)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(*roles: Role) -> Any:
+    def check(user: CurrentUser) -> User:
+        if not user.has(*roles):
+            raise Forbidden("Your role does not allow this.")
+        return user
+
+    return check
+
+
+Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
+Safeguarding = Annotated[User, Depends(require_role(Role.SAFEGUARDING))]
+CaseWorker = Annotated[User, Depends(require_role(Role.SAFEGUARDING, Role.HR))]
+StatsReader = Annotated[User, Depends(require_role(Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN))]
+
+
+# --- the case a staff route works on: loaded *and* authorised --------------------------------------
+
+
+def _visible_case(case_id: uuid.UUID, user: CaseWorker, session: DbSession) -> Case:
+    return access.get_case(session, user, case_id)
+
+
+def _case_to_work_on(case_id: uuid.UUID, user: CaseWorker, session: DbSession) -> Case:
+    # Row-locked on PostgreSQL so two changes to one case never interleave.
+    return access.get_case(session, user, case_id, for_update=True)
+
+
+def _case_to_triage(case_id: uuid.UUID, user: Safeguarding, session: DbSession) -> Case:
+    # The role is checked before the case is looked up: an HR user gets 403 here, never a hint
+    # about whether the case exists.
+    return access.get_case(session, user, case_id, for_update=True)
+
+
+def _case_for_safeguarding(case_id: uuid.UUID, user: Safeguarding, session: DbSession) -> Case:
+    return access.get_case(session, user, case_id)
+
+
+VisibleCase = Annotated[Case, Depends(_visible_case)]
+"""Safeguarding, or the assigned HR contact; 404 for anyone else who may see cases at all."""
+
+WorkCase = Annotated[Case, Depends(_case_to_work_on)]
+"""As VisibleCase, locked for a change."""
+
+SafeguardingCase = Annotated[Case, Depends(_case_for_safeguarding)]
+"""Safeguarding only (403 for HR), for reading."""
+
+TriageCase = Annotated[Case, Depends(_case_to_triage)]
+"""Safeguarding only (403 for HR), locked for a change."""
+
+
+# --- signing in: one flow for the API and the sign-in page -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    token: str
+    expires_at: datetime
+
+
+class SignIn:
+    """Check a password under the login throttle and open a staff session (`auth.login`), with
+    the slow hash in its own small thread pool. The API's login and the sign-in page both call it."""
+
+    def __init__(
+        self, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys, passwords: Hasher,
+        throttle: LoginThrottle, limiter: SlowHashLimiter,
+    ) -> None:
+        self.request, self.session, self.settings, self.keys = request, session, settings, keys
+        self.passwords, self.throttle, self.limiter = passwords, throttle, limiter
+
+    async def __call__(self, *, email: str, password: str) -> SignedIn:
+        user, token, expires = await run_slow(
+            self.limiter, auth.login, self.session, self.passwords, self.throttle, self.keys,
+            email=email, password=password, client_host=client_host(self.request),
+            minutes=self.settings.staff_token_minutes,
+        )
+        return SignedIn(user, token, expires)
+
+
+SignInFlow = Annotated[SignIn, Depends()]
+
+
+# --- the reporter ---------------------------------------------------------------------------------
+
+
+def current_reporter_case(request: Request, session: DbSession) -> Case:
+    """The case of the reporter token in `Authorization: Bearer ssr_…`; 401 for anything else."""
+    token = bearer_token(request)
+    case = sessions.case_for_token(session, token) if token else None
+    if case is None:
+        raise Unauthorized("Sign in again with your receipt.")
+    return case
+
+
+CurrentReporterCase = Annotated[Case, Depends(current_reporter_case)]
+
+
+class Idempotency:
+    """The request's Idempotency-Key, if any: claimed before the work, released if the request fails."""
+
+    def __init__(self, makers: sessionmaker[Session], key: idempotency.IdempotencyKey | None) -> None:
+        self.sessions = makers
+        self.key = key
+        self.claimed = False
+
+    def claim(self, data: Any) -> dict[str, Any] | None:
+        """None if this request should do the work; the stored response if it is a replay."""
+        if self.key is None:
+            return None
+        replay = idempotency.claim(self.sessions, self.key, fingerprint=self.key.fingerprint(data))
+        self.claimed = replay is None
+        return replay
+
+
+async def _idempotency(
+    keys: Keys,
+    makers: Sessions,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Optional; 16 to 255 visible ASCII characters (a random UUID is ideal). A retry with "
+            "the same key and body gets the first answer again; another body is 422; a retry while the "
+            "first is still running is 409. Kept for 24 hours.",
+        ),
+    ] = None,
+) -> AsyncIterator[Idempotency]:
+    # async: no thread hop for the common case of no key; the clean-up's DB work goes to the pool.
+    key = idempotency.IdempotencyKey.derive(keys, idempotency.parse_header(idempotency_key)) if idempotency_key else None
+    guard = Idempotency(makers, key)
+    try:
+        yield guard
+    except BaseException:
+        # Entered before the request's session, so this runs after its rollback: nothing of the
+        # failed request remains, and the released key lets the client's retry start afresh.
+        if guard.claimed and key is not None:
+            await run_in_threadpool(idempotency.release, guard.sessions, key)
+        raise
+
+
+IdempotencyGuard = Annotated[Idempotency, Depends(_idempotency, scope="function")]
+
+
+# --- request bodies -------------------------------------------------------------------------------
+
+# The transport ceiling of the intake routes (a reporter's concern, a staff-recorded contact, the
+# report form), above the app's 64 KiB: a 20,000-character description can be 120 KB of JSON
+# once escaped, and ~240 KB form-encoded. `intake_body_limit` then applies
+# SAFESHARE_MAX_REPORT_BODY_BYTES, which a module-level route cannot read because each app has
+# its own settings.
+INTAKE_CEILING = 1024 * 1024
+
+
+class ContentTooLarge(AppError):
+    status, title, slug = 413, "Content Too Large", "content-too-large"
+
+
+def body_too_large(request: Request, settings: Settings) -> bool:
+    """Whether the declared body is over `SAFESHARE_MAX_REPORT_BODY_BYTES`."""
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > settings.max_report_body_bytes
+
+
+async def intake_body_limit(request: Request, settings: CurrentSettings) -> None:
+    """Apply `SAFESHARE_MAX_REPORT_BODY_BYTES` to an intake route (413 problem above it)."""
+    if body_too_large(request, settings) or len(await request.body()) > settings.max_report_body_bytes:
+        raise ContentTooLarge("The request body is too large.")

@@ -1,0 +1,177 @@
+"""A new case: a concern raised online, or a contact recorded by the safeguarding team.
+
+The busiest write path of the service, so it skips the ORM's unit of work and any
+read-before-write (see `_intake_statements`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session
+
+from app import clock, dialect
+from app.audit import service as audit
+from app.auth.models import User
+from app.auth.service import actor
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate, ReportIn
+from app.config import Settings
+from app.crypto import keys, receipts
+from app.crypto.keyring import KeyRing
+from app.crypto.models import CaseKey
+from app.db import table_of
+from app.enums import Channel, Risk, Status
+from app.errors import Invalid
+from app.themes import service as themes
+from app.themes.suggest import suggest_themes
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What intake hands back: the new case's id and reference, and its receipt (shown once)."""
+
+    id: uuid.UUID
+    reference: str
+    status: Status
+    received_at: datetime
+    receipt: str
+
+
+def receipt_lookup(ring: KeyRing, normalised_receipt: str) -> bytes:
+    """The keyed hash a receipt is found by (the receipt itself is never stored)."""
+    return ring.lookup_hash("receipt", normalised_receipt)
+
+
+def find_by_receipt(session: Session, ring: KeyRing, receipt: str) -> Case | None:
+    """One indexed lookup by keyed hash; never a scan over stored hashes."""
+    normalised = receipts.normalise(receipt)
+    if normalised is None:
+        return None
+    return session.scalar(select(Case).where(Case.receipt_lookup == receipt_lookup(ring, normalised)))
+
+
+@cache
+def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any, Any | None]:
+    """The INSERTs of a new case, its wrapped key and (in one statement) its audit entry, built once.
+
+    The case goes in with ON CONFLICT (reference) DO NOTHING: nothing back means the reference
+    was taken, and the caller draws another. Where the database runs data-modifying CTEs
+    (PostgreSQL), one statement writes all three rows: the key and the audit entry take the
+    case's id from the case's INSERT, and the chain's head advances only if the case went in,
+    so a submission costs one round trip before its COMMIT. SQLite runs the key's INSERT as a
+    second statement, and the audit entry joins the chain at commit as every other entry does.
+    Each table's part comes from the package that owns it (crypto for the key, audit for the entry).
+    """
+    one_statement = dialect.writable_ctes(dialect_name)
+    cases = table_of(Case)
+    # Named apart from every column of the tables in the statement: a parameter named like a
+    # column of audit_head would otherwise be taken as a value to SET there.
+    params = {name: bindparam(f"new_case_{name}", type_=cases.c[name].type) for name in columns}
+    insert_case = (
+        dialect.insert(dialect_name, cases)
+        .values(params)
+        .on_conflict_do_nothing(index_elements=["reference"])
+    )
+    if not one_statement:
+        return insert_case.returning(cases.c.id), keys.key_insert()
+    new_case = insert_case.returning(cases.c.id).cte("new_case")
+    new_key = keys.key_insert(source=new_case).returning(table_of(CaseKey).c.case_id).cte("new_key")
+    head = audit.head_update(only_if=exists(select(new_key.c.case_id))).cte("head")
+    return audit.append_from(head, case_id=new_key.c.case_id, source=new_key), None
+
+
+def create_case(
+    session: Session,
+    ring: KeyRing,
+    settings: Settings,
+    *,
+    data: ReportIn,
+    channel: Channel,
+    received_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    recorded_by: User | None = None,
+) -> NewCase:
+    """Store a new concern and return it with its receipt (shown once, never stored in clear).
+
+    The description and the reporter's identity are encrypted under the case's own data key;
+    the receipt is kept only as a keyed lookup hash.
+    """
+    # The CPU-only work before the first statement: on SQLite that statement takes the write lock.
+    suggested = suggest_themes(data.description)
+    received_at = received_at or clock.now()
+    receipt = receipts.new_receipt()
+    normalised = receipts.normalise(receipt)
+    assert normalised is not None
+    case_id = uuid.uuid4()
+    key = keys.new_case_key(ring, case_id)
+    reporter_ct = None
+    if data.reporter is not None:
+        identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
+        reporter_ct = key.cipher.encrypt("cases", "reporter", case_id, identity)
+    columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
+        "id": case_id,
+        "channel": channel,
+        "status": Status.RECEIVED,
+        "risk": Risk.STANDARD,
+        "created_at": clock.now(),
+        "anonymous": data.anonymous,
+        "about": data.about,
+        "description_ct": key.cipher.encrypt("cases", "description", case_id, data.description),
+        "reporter_ct": reporter_ct,
+        "receipt_lookup": receipt_lookup(ring, normalised),
+        "reporter_themes": themes.require_known(session, data.themes, field="themes"),
+        "suggested_themes": suggested,
+        "wishes": [w.value for w in data.wishes],
+        "received_at": received_at,
+        "received_month": received_at.strftime("%Y-%m"),
+        "out_of_hours": settings.hours.is_out_of_hours(received_at),
+        "duration_minutes": duration_minutes,
+        "recorded_by_id": recorded_by.id if recorded_by else None,
+    }
+    insert_case, insert_key = _intake_statements(dialect.name_of(session), (*columns, "reference"))
+    one_statement = insert_key is None
+    values = {f"new_case_{name}": value for name, value in columns.items()}
+    values.update(key.params)
+    who = actor(recorded_by) if recorded_by else audit.REPORTER
+    if one_statement:  # the audit entry goes in with the case (see _intake_statements)
+        values.update(audit.entry_params(audit.entry(who, "case.create", case_id=case_id, target=channel.value)))
+    for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
+        values["new_case_reference"] = reference = receipts.new_reference()
+        if session.execute(insert_case, values).first() is not None:
+            break
+        if one_statement and session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
+            raise RuntimeError("the audit chain's head row is missing")  # the case went in, its entry did not
+    else:
+        raise RuntimeError("could not find a free reference")
+    if insert_key is not None:
+        session.execute(insert_key, values)
+        audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
+    return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at, receipt=receipt)
+
+
+def record_contact(
+    session: Session, ring: KeyRing, settings: Settings, *, user: User, data: CaseCreate
+) -> tuple[Case, str]:
+    """A contact received by phone, e-mail or in person. Returns the case and its receipt."""
+    if data.received_at > clock.now():
+        raise Invalid("received_at is in the future.", field="received_at")
+    new = create_case(
+        session,
+        ring,
+        settings,
+        data=data,
+        channel=Channel(data.channel),
+        received_at=data.received_at.astimezone(UTC),
+        duration_minutes=data.duration_minutes,
+        recorded_by=user,
+    )
+    case = session.get(Case, new.id)
+    assert case is not None
+    return case, new.receipt

@@ -1,0 +1,80 @@
+"""What staff see of a case, before it becomes a response: the deadlines, a list row, the content.
+
+Pure data and date arithmetic, no database: the service builds these, the schemas turn them
+into responses (`CaseSummary.of`, `CaseRead.of`), for the API and the pages alike.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.auth.models import User
+from app.cases.models import Case
+from app.enums import Status
+
+ACKNOWLEDGE_WITHIN = timedelta(days=7)
+FEEDBACK_WITHIN_MONTHS = 3
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """Calendar months, clipped to the month's last day (31 Nov -> 30 Nov)."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def add_years(day: date, years: int) -> date:
+    """29 February becomes 28 February in a year that has none."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    acknowledge_by: datetime
+    acknowledgement_overdue: bool
+    feedback_due: datetime
+    feedback_overdue: bool
+
+
+def deadlines(case: Case, *, last_staff_message_at: datetime | None, now: datetime) -> Deadlines:
+    """The EU Whistleblowing Directive (2019/1937, art. 9(1)(b) and (f)): acknowledge within 7 days
+    of receipt; feed back within 3 months of the acknowledgement (or, without one, of the end of
+    those 7 days). We keep the feedback clock running: each staff message restarts the 3 months,
+    so a long case is flagged again when the reporter has heard nothing for 3 months.
+    Closed cases are never overdue (the closure is the final feedback)."""
+    acknowledge_by = case.received_at + ACKNOWLEDGE_WITHIN
+    if case.acknowledged_at is None:
+        last_word = acknowledge_by
+    else:
+        last_word = max(case.acknowledged_at, last_staff_message_at or case.acknowledged_at)
+    feedback_due = add_months(last_word, FEEDBACK_WITHIN_MONTHS)
+    is_open = case.status is not Status.CLOSED
+    return Deadlines(
+        acknowledge_by=acknowledge_by,
+        acknowledgement_overdue=is_open and case.acknowledged_at is None and now > acknowledge_by,
+        feedback_due=feedback_due,
+        feedback_overdue=is_open and now > feedback_due,
+    )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as listed: no decrypted content."""
+
+    case: Case
+    hr_contact: User | None
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True)
+class CaseContent:
+    """The decrypted parts of a case (all None once it has been purged)."""
+
+    description: str | None
+    reporter: dict[str, str | None] | None
+    summary: str | None

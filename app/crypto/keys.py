@@ -1,0 +1,107 @@
+"""Per-case data keys in the database: create, open, re-wrap (rotation) and destroy (shredding).
+
+The `case_keys` table is written here and nowhere else. Intake, which must store a case and its
+key in one statement, takes the key's INSERT from `key_insert`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.crypto.envelope import (
+    CaseCipher,
+    Shredded,
+    new_data_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from app.crypto.keyring import KeyRing
+from app.crypto.models import CaseKey
+from app.db import table_of
+
+
+@dataclass(frozen=True)
+class NewCaseKey:
+    """A fresh data key for a new case: the cipher to seal its fields, and the key wrapped for storage."""
+
+    cipher: CaseCipher
+    kek_id: str
+    wrapped: bytes
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The bound parameters of `key_insert`."""
+        return {"kek_id": self.kek_id, "wrapped_key": self.wrapped}
+
+
+def new_case_key(ring: KeyRing, case_id: uuid.UUID) -> NewCaseKey:
+    dek = new_data_key()
+    kek_id, wrapped = wrap_data_key(ring, case_id, dek)
+    return NewCaseKey(CaseCipher(case_id, dek), kek_id, wrapped)
+
+
+def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
+    """INSERT INTO case_keys with `NewCaseKey.params` bound.
+
+    `case_id` is a bound parameter named `new_case_id` by default; with `source` (a CTE that
+    returns the new case's `id`), the key takes its case id from there, so that one statement
+    can write the case and its key (see app.cases.intake).
+    """
+    table = table_of(CaseKey)
+    kek_id = bindparam("kek_id", type_=table.c.kek_id.type)
+    wrapped_key = bindparam("wrapped_key", type_=table.c.wrapped_key.type)
+    if source is not None:
+        return insert(table).from_select(["case_id", "kek_id", "wrapped_key"], select(source.c.id, kek_id, wrapped_key))
+    case_id = case_id if case_id is not None else bindparam("new_case_id", type_=table.c.case_id.type)
+    return insert(table).values(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped_key)
+
+
+def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
+    row = session.get(CaseKey, case_id)
+    if row is None or row.wrapped_key is None:
+        raise Shredded(str(case_id))
+    return CaseCipher(case_id, unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key))
+
+
+def is_destroyed(session: Session, case_id: uuid.UUID) -> bool:
+    row = session.get(CaseKey, case_id)
+    return row is None or row.wrapped_key is None
+
+
+def shred(session: Session, case_id: uuid.UUID) -> None:
+    """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
+    row = session.get(CaseKey, case_id)
+    if row is not None and row.wrapped_key is not None:
+        row.wrapped_key = None
+        row.destroyed_at = clock.now()
+
+
+def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500) -> int:
+    """Re-wrap every live data key under the ring's active master key. Returns how many moved.
+
+    Safe to re-run after a crash: keys already under the active master key are skipped, and
+    both old and new master keys stay in the ring, so every row stays readable throughout.
+    """
+    active_id, _ = ring.active_kek
+    moved = 0
+    while True:
+        rows = session.scalars(
+            select(CaseKey)
+            .where(CaseKey.kek_id != active_id, CaseKey.wrapped_key.is_not(None))
+            .order_by(CaseKey.case_id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return moved
+        for row in rows:
+            assert row.wrapped_key is not None
+            dek = unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+            row.kek_id, row.wrapped_key = wrap_data_key(ring, row.case_id, dek)
+            moved += 1
+        session.flush()

@@ -1,0 +1,107 @@
+"""The reporter's own session: a receipt exchanged for a short-lived token (`ssr_…`).
+
+The `reporter_sessions` table is written here only; only a SHA-256 of each token is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit import service as audit
+from app.cases import intake
+from app.cases.models import Case
+from app.config import Settings
+from app.crypto.keyring import KeyRing
+from app.db import end_reads
+from app.errors import Unauthorized
+from app.reports.models import ReporterSession
+from app.throttle import Throttle, client_bucket, key_bucket
+
+PREFIX = "ssr_"
+BAD_RECEIPT = "That receipt was not recognised. Check it and try again."
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def redeem_receipt(
+    session: Session,
+    ring: KeyRing,
+    settings: Settings,
+    throttle: Throttle,
+    *,
+    receipt: str,
+    client_host: str | None,
+) -> tuple[str, datetime]:
+    """Exchange a receipt for a short-lived reporter token. Returns (token, expires_at).
+
+    No slow hash: a receipt has 120 random bits, so its keyed lookup hash cannot be searched.
+    Any wrong or malformed receipt is the same 401. Failures are counted in the database
+    (shared by every server process) per coarse client bucket and for all clients together;
+    past either limit the answer is 429 with Retry-After. The client's address is never stored.
+    """
+    per_client = [client_bucket(ring, "receipt", client_host)]
+    everyone = [key_bucket(ring, "receipt", "all-clients")]
+    overall = Throttle(
+        throttle.sessions,
+        limit=settings.receipt_global_max_failures,
+        window_seconds=int(throttle.window.total_seconds()),
+    )
+    # Both limits in one query, in the request's own transaction (no second connection).
+    throttle.check(per_client + everyone, limits=[throttle.limit, overall.limit], session=session)
+    case = intake.find_by_receipt(session, ring, receipt)
+    if case is None or case.purged_at is not None:
+        # The counters are stored in transactions of their own, after ours has ended.
+        end_reads(session)
+        throttle.fail(per_client)
+        overall.fail(everyone)
+        raise Unauthorized(BAD_RECEIPT)
+    token = PREFIX + secrets.token_urlsafe(32)
+    expires = clock.now() + timedelta(minutes=settings.reporter_token_minutes)
+    session.add(ReporterSession(token_hash=_token_hash(token), case_id=case.id, expires_at=expires))
+    session.flush()
+    audit.record(session, audit.REPORTER, "reporter.session.start", case_id=case.id)
+    return token, expires
+
+
+def case_for_token(session: Session, token: str) -> Case | None:
+    """The case behind a live reporter token. Staff tokens never match (other prefix, other table)."""
+    if not token.startswith(PREFIX):
+        return None
+    return session.scalar(
+        select(Case)
+        .join(ReporterSession, ReporterSession.case_id == Case.id)
+        .where(
+            ReporterSession.token_hash == _token_hash(token),
+            ReporterSession.revoked_at.is_(None),
+            ReporterSession.expires_at > clock.now(),
+            Case.purged_at.is_(None),
+        )
+    )
+
+
+def end(session: Session, token: str) -> None:
+    """Revoke a reporter token (signing out). Unknown or already ended tokens are ignored."""
+    row = session.scalar(
+        select(ReporterSession).where(
+            ReporterSession.token_hash == _token_hash(token), ReporterSession.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return
+    row.revoked_at = clock.now()
+    session.flush()
+    audit.record(session, audit.REPORTER, "reporter.session.end", case_id=row.case_id)
+
+
+def erase(session: Session, *, case_id: uuid.UUID) -> None:
+    """Erasing a case: every reporter session of it goes."""
+    session.execute(delete(ReporterSession).where(ReporterSession.case_id == case_id))

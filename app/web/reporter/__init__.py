@@ -1,0 +1,1 @@
+"""The reporters' pages: `/`, `/report` and `/follow-up`."""

@@ -1,0 +1,173 @@
+"""The reporters' forms: what they ask, in plain words, and how a form becomes a request.
+
+Every form is validated by the API's own schema (`ReportIn`, `MessageIn`, `FeedbackIn`), so the
+pages accept exactly what the API accepts; this module only turns a schema's complaints into
+plain-English messages next to the right field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.cases.schemas import ReportIn
+from app.enums import About, Status, Wish
+from app.reports.schemas import FeedbackIn, MessageIn
+from app.schemas import MAX_COMMENT, MAX_DESCRIPTION, RATING_MAX, RATING_MIN
+from app.web.pages import FormErrors
+
+WISH_LABELS: dict[str, tuple[str, str]] = {
+    Wish.TALK.value: ("Talk it through with someone", "A member of the safeguarding team listens and helps you think about what to do."),
+    Wish.SIGNPOSTING.value: ("Information about other support", "For example counselling, occupational health, your union or a charity."),
+    Wish.COACHING.value: ("Coaching", "Help to handle the situation yourself, with someone on your side."),
+    Wish.FACILITATED_CONVERSATION.value: (
+        "A facilitated conversation",
+        "A safe, guided conversation with the other person, led by someone neutral.",
+    ),
+    Wish.INVESTIGATION.value: ("A formal investigation", "A fair, independent look at what happened, which may lead to action."),
+}
+ABOUT_LABELS: dict[str, str] = {
+    About.SELF.value: "Something that happened to me",
+    About.COLLEAGUE.value: "Something that happened to a colleague",
+    About.OTHER.value: "Something else, or I would rather not say",
+}
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    Status.RECEIVED.value: ("Received", "Your concern has arrived. The safeguarding team will read it soon."),
+    Status.TRIAGED.value: ("Read by the safeguarding team", "The safeguarding team has read your concern and is deciding the next steps."),
+    Status.IN_PROGRESS.value: ("Being looked at", "Someone is working on your concern. You can send them a message here at any time."),
+    Status.CLOSED.value: ("Closed", "Your concern has been closed. You can still read the messages here."),
+}
+RATING_QUESTIONS: dict[str, str] = {
+    "listened_to": "Did you feel listened to?",
+    "kept_informed": "Were you kept informed about what was happening?",
+    "support_suitable": "Was the support offered right for you?",
+    "would_recommend": "Would you recommend Safe Share to a colleague?",
+}
+RATING_SCALE: list[tuple[int, str]] = [(1, "Not at all"), (2, "Not really"), (3, "Partly"), (4, "Mostly"), (5, "Very much")]
+assert [n for n, _ in RATING_SCALE] == list(range(RATING_MIN, RATING_MAX + 1))
+
+REPORT_FIELD_ORDER = ["description", "about-self", "identity-anonymous", "name", "email", "phone", "themes", "wishes"]
+CASE_FIELD_ORDER = ["body", *[f"{q}-1" for q in RATING_QUESTIONS], "comment"]
+
+TOO_LONG_TO_SEND = f"Your report is too long to send. Shorten it to {MAX_DESCRIPTION:,} characters or fewer."
+
+
+def crlf(text: str) -> str:
+    """Browsers send textarea line breaks as CRLF; count each as one character, as people see it."""
+    return text.replace("\r\n", "\n")
+
+
+# --- raising a concern --------------------------------------------------------------------------
+
+
+def empty_report() -> dict[str, Any]:
+    return {"description": "", "identity": "anonymous", "name": "", "email": "", "phone": "",
+            "about": About.SELF.value, "themes": [], "wishes": []}
+
+
+@dataclass
+class ReportForm:
+    """The report form as typed (kept, so nothing is lost when it comes back with errors)."""
+
+    description: str
+    identity: str
+    name: str
+    email: str
+    phone: str
+    about: str
+    themes: list[str]
+    wishes: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def validate(self, errors: FormErrors) -> ReportIn | None:
+        """The report, or None with `errors` saying what to fix."""
+        if self.identity not in ("anonymous", "named"):
+            errors.add("identity-anonymous", "Choose whether to stay anonymous or give your name.")
+        anonymous = self.identity != "named"
+        if self.identity == "anonymous" and (self.name.strip() or self.email.strip() or self.phone.strip()):
+            # Never store identity the person may not have meant to give.
+            errors.add("identity-anonymous", "You chose to stay anonymous but also gave your details. "
+                       "Choose “Yes, give my name” to send them, or delete them to stay anonymous.")
+        data: dict[str, Any] = {
+            "description": self.description,
+            "anonymous": anonymous,
+            "reporter": None if anonymous else {
+                "name": self.name, "email": self.email.strip() or None, "phone": self.phone.strip() or None,
+            },
+            "about": self.about or About.SELF.value,
+            "themes": self.themes,
+            "wishes": self.wishes,
+        }
+        try:
+            report = ReportIn.model_validate(data)
+        except ValidationError as exc:
+            _report_errors(exc, errors)
+            return None
+        return None if errors else report
+
+
+def _report_errors(exc: ValidationError, errors: FormErrors) -> None:
+    """Turn ReportIn's validation errors into plain-English messages next to the right fields."""
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        kind = err.get("type", "")
+        head = loc[0] if loc else None
+        sub = loc[1] if len(loc) > 1 else None
+        if head == "description":
+            if kind == "string_too_long":
+                errors.add("description", f"Your description is too long. Shorten it to {MAX_DESCRIPTION:,} characters or fewer.")
+            else:
+                errors.add("description", "Describe what happened. A few words are enough to start.")
+        elif head == "reporter" and sub == "name":
+            if kind == "string_too_long":
+                errors.add("name", "Shorten your name to 200 characters or fewer.")
+            else:
+                errors.add("name", "Enter your name, or choose to stay anonymous.")
+        elif head == "reporter" and sub == "email":
+            errors.add("email", "Enter an email address in the right format, like name@example.org, or leave it empty.")
+        elif head == "reporter" and sub == "phone":
+            errors.add("phone", "Enter a phone number using numbers, spaces, brackets, + or -, or leave it empty.")
+        elif head == "about":
+            errors.add("about-self", "Choose what your concern is about.")
+        elif head == "themes":
+            errors.add("themes", "Choose topics from the list, or none.")
+        elif head == "wishes":
+            errors.add("wishes", "Choose from the options listed, or none.")
+        else:
+            # The model-level rule tying anonymity to identity; the form checks it first, so
+            # this is a fallback that still names a field.
+            errors.add("identity-anonymous", "Choose whether to stay anonymous or give your name.")
+
+
+# --- following up -------------------------------------------------------------------------------
+
+
+def message(body: str, errors: FormErrors) -> MessageIn | None:
+    try:
+        return MessageIn.model_validate({"body": body})
+    except ValidationError as exc:
+        if any(e.get("type") == "string_too_long" for e in exc.errors()):
+            errors.add("body", f"Your message is too long. Shorten it to {MAX_DESCRIPTION:,} characters or fewer.")
+        else:
+            errors.add("body", "Write your message before sending it.")
+        return None
+
+
+def feedback(given: dict[str, str], comment: str, errors: FormErrors) -> FeedbackIn | None:
+    """The four answers (radio values "1".."5") and the comment, as the API's FeedbackIn."""
+    ratings: dict[str, Any] = {k: int(v) if v.isdigit() else v for k, v in given.items()}
+    try:
+        return FeedbackIn.model_validate({"ratings": ratings, "comment": comment.strip() or None})
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            if loc[:1] == ("ratings",) and len(loc) > 1 and loc[1] in RATING_QUESTIONS:
+                key = str(loc[1])
+                errors.add(f"{key}-1", f"Choose an answer for “{RATING_QUESTIONS[key]}”")
+            else:
+                errors.add("comment", f"Your comment is too long. Shorten it to {MAX_COMMENT:,} characters or fewer.")
+        return None

@@ -1,0 +1,1 @@
+"""The staff pages: sign-in and the dashboard."""
