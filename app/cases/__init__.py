@@ -1,1 +1,1 @@
-"""Cases: intake records, triage, HR point of contact, exclusions, notes, messages, closure, retention."""
+"""The case and everything that is the case's: intake, visibility, triage, HR contact, exclusions, notes, the thread, feedback, closure."""

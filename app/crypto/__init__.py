@@ -1,1 +1,1 @@
-"""Encryption at rest: the key ring, envelope encryption with per-case data keys, receipt codes."""
+"""Encryption at rest: the key ring, envelope encryption, per-case data keys (case_keys), receipt codes."""

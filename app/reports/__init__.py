@@ -1,1 +1,1 @@
-"""Intake of concerns, receipts, the reporter's own session, messages and feedback."""
+"""The reporter's side of a case: receipts exchanged for sessions, Idempotency-Key, what the reporter sees."""
