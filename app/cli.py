@@ -18,6 +18,7 @@ from app.auth import commands as auth_commands
 from app.checkins import commands as checkins_commands
 from app.commandline import keyring_or_exit, migrate_or_exit, sessionmaker_for, settings_or_exit
 from app.crypto import keys
+from app.notify import commands as notify_commands
 from app.stats import commands as stats_commands
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Safe Share: confidential concern reporting.")
@@ -76,6 +77,7 @@ for _domain_commands in (
     auth_commands.commands,
     checkins_commands.commands,
     stats_commands.commands,
+    notify_commands.commands,
     retention.commands,
 ):
     cli.add_typer(_domain_commands)

@@ -1,9 +1,10 @@
 """Operations that cross domains, in one place: what else happens when a case changes.
 
 A domain never calls a domain above it. When an action in one domain has a consequence in
-another (an HR contact assigned books a check-in; a case closed cancels its check-ins), the
-interfaces (`app.api`, `app.web`) call the operation here, which calls each domain in turn,
-in the request's one transaction. Reading this module tells the whole story of side effects.
+another (an HR contact assigned books a check-in and is told by e-mail; a case closed cancels its
+check-ins), the interfaces (`app.api`, `app.web`) call the operation here, which calls each
+domain in turn, in the request's one transaction. Reading this module tells the whole story of
+side effects.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.cases import intake
 from app.cases import service as cases
-from app.cases.models import Case, Exclusion
-from app.cases.schemas import CaseCreate, ReportIn
+from app.cases.models import Case, Exclusion, Message
+from app.cases.schemas import CaseCreate, CaseUpdate, ReportIn
 from app.checkins import service as checkins
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Outcome
+from app.enums import Channel, Outcome, Risk
+from app.notify import service as notify
 from app.reports import idempotency
+from app.reports import service as reports
 from app.reports.schemas import ReportOut
 
 
@@ -33,26 +36,40 @@ def submit_report(
     data: ReportIn,
     idempotency_key: idempotency.IdempotencyKey | None = None,
 ) -> intake.NewCase:
-    """A concern raised online. With a claimed Idempotency-Key, the key is completed in this same
-    transaction, holding the answer (encrypted) so that a retry can be given it again."""
+    """A concern raised online: the safeguarding team is told. With a claimed Idempotency-Key, the
+    key is completed in this same transaction, holding the answer (encrypted) for a retry."""
     new = intake.create_case(session, ring, settings, data=data, channel=Channel.WEB)
     if idempotency_key is not None:
         idempotency.complete(session, idempotency_key, case_id=new.id, response=ReportOut.of(new).model_dump(mode="json"))
+    notify.new_concern(session, case_id=new.id, urgent=False)
     return new
 
 
 def record_contact(
     session: Session, ring: KeyRing, settings: Settings, *, user: User, data: CaseCreate
 ) -> tuple[Case, str]:
-    """A contact received by phone, e-mail or in person, recorded by the safeguarding team."""
-    return intake.record_contact(session, ring, settings, user=user, data=data)
+    """A contact received by phone, e-mail or in person: the rest of the safeguarding team is told."""
+    case, receipt = intake.record_contact(session, ring, settings, user=user, data=data)
+    notify.new_concern(session, case_id=case.id, urgent=case.risk is Risk.URGENT, by=user)
+    return case, receipt
+
+
+def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Case:
+    """A case newly marked urgent is announced to the rest of the safeguarding team at once."""
+    was_urgent = case.risk is Risk.URGENT
+    cases.triage(session, user=user, case=case, data=data)
+    if case.risk is Risk.URGENT and not was_urgent:
+        notify.marked_urgent(session, case=case, by=user)
+    return case
 
 
 def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID) -> None:
-    """A new HR point of contact books the first check-in (the previous contact's open ones are cancelled)."""
+    """A new HR point of contact books the first check-in (the previous contact's open ones are
+    cancelled) and is told by e-mail."""
     if cases.assign_hr_contact(session, user=user, case=case, user_id=user_id):
         assert case.hr_contact_id is not None
         checkins.schedule_first(session, settings, case_id=case.id, hr_contact_id=case.hr_contact_id)
+        notify.assigned(session, case=case, by=user)
 
 
 def exclude(session: Session, ring: KeyRing, *, user: User, case: Case, user_id: uuid.UUID, reason: str) -> Exclusion:
@@ -70,3 +87,10 @@ def close_case(
     cases.close(session, ring, settings, user=user, case=case, outcome=outcome, summary=summary)
     checkins.cancel_open(session, case_id=case.id)
     return case
+
+
+def reporter_message(session: Session, ring: KeyRing, *, case: Case, body: str) -> Message:
+    """The reporter wrote: their HR contact (or the safeguarding team) is told."""
+    message = reports.post_message(session, ring, case=case, body=body)
+    notify.reporter_message(session, case=case)
+    return message

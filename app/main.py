@@ -18,6 +18,7 @@ from app.logs import SecurityAndAccessLog
 from app.throttle import Throttle
 from app.web import STATIC_DIR, pages
 from app.web.reporter.routes import router as reporter_pages
+from app.web.staff import admin, case, checkins, queue
 from app.web.staff.routes import router as staff_pages
 
 log = logging.getLogger("safeshare")
@@ -62,7 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     errors.install(app, page_error=pages.page_error)
-    for router in [*api.ROUTERS, reporter_pages, staff_pages]:
+    for router in [*api.ROUTERS, reporter_pages, staff_pages, queue.router, case.router, checkins.router,
+                   admin.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

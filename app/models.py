@@ -6,6 +6,7 @@ from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
 from app.checkins.models import CheckIn
 from app.crypto.models import CaseKey
 from app.db import Base
+from app.notify.models import Notification
 from app.reports.models import IdempotencyRecord, ReporterSession
 from app.themes.models import Theme
 from app.throttle import ThrottleBucket
@@ -13,5 +14,5 @@ from app.throttle import ThrottleBucket
 __all__ = [
     "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "Exclusion", "Feedback",
     "IdempotencyRecord", "Message", "Note", "ReporterSession", "StaffSession", "Theme",
-    "ThrottleBucket", "User", "UserRole",
+    "Notification", "ThrottleBucket", "User", "UserRole",
 ]

@@ -42,8 +42,9 @@ from app.cases.schemas import (
     NoteRead,
     TextIn,
 )
+from app.cases.views import CaseFilter
 from app.checkins import service as checkins
-from app.enums import Status
+from app.enums import Risk, Status
 from app.errors import Invalid
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
@@ -64,7 +65,18 @@ def list_cases(
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[str | None, Query(description="Cases carrying this theme (slug).")] = None,
     hr_contact: Annotated[
-        str | None, Query(description="A user id, or `none` for cases without an HR contact.")
+        str | None,
+        Query(description="A user id; `none` for cases without an HR contact; `inactive` for open cases "
+              "whose HR contact's account was deactivated (they need a new one)."),
+    ] = None,
+    risk: Annotated[Risk | None, Query(description="Only `urgent` (or `standard`) cases.")] = None,
+    overdue: Annotated[
+        bool, Query(description="Only open cases with a deadline passed: acknowledgement, feedback, or a check-in.")
+    ] = False,
+    reference: Annotated[
+        str | None,
+        Query(max_length=40, description="The reference a reporter quotes (`SS-XXXX-XXXX`; any letter case, "
+              "spaces or dashes): the one case, if you may see it."),
     ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -74,17 +86,31 @@ def list_cases(
     `received_at`) and `feedback_overdue` (open, and the reporter has heard nothing from staff for
     3 months since the acknowledgement, or since the 7 days ran out without one). No case text here,
     so listing is not audited. A page past the end is empty."""
+    filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
+                          reference=reference)
+    rows, total = service.list_cases(
+        session, user=user, filters=filters, page=page, page_size=page_size,
+        also_overdue=checkins.overdue_clause(),
+    )
+    return CasePage.of(rows, total)
+
+
+def case_filter(
+    *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
+    reference: str | None, newest_first: bool = False,
+) -> CaseFilter:
+    """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
-    if hr_contact is not None and hr_contact != "none":
+    if hr_contact not in (None, "", "none", "inactive"):
         try:
             contact_id = uuid.UUID(hr_contact)
         except ValueError:
-            raise Invalid("hr_contact: a user id or `none`.", field="hr_contact") from None
-    rows, total = service.list_cases(
-        session, user=user, statuses=status, theme=theme, hr_contact=contact_id,
-        unassigned=hr_contact == "none", page=page, page_size=page_size,
+            raise Invalid("hr_contact: a user id, `none` or `inactive`.", field="hr_contact") from None
+    return CaseFilter(
+        statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
+        unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
+        reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
     )
-    return CasePage.of(rows, total)
 
 
 @router.post(
@@ -119,7 +145,7 @@ def triage_case(body: CaseUpdate, case: TriageCase, user: Safeguarding, session:
     """Triage (safeguarding): themes, primary theme, risk, wishes. Only the fields given change.
     The first primary theme moves the case from `received` to `triaged` and acknowledges it.
     New themes must be active; the primary theme is added to the themes if missing. 409 if closed."""
-    service.triage(session, user=user, case=case, data=body)
+    flows.triage(session, user=user, case=case, data=body)
     return _detail(session, keys, user, case)
 
 

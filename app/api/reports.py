@@ -103,7 +103,7 @@ def read_reporter_case(case: CurrentReporterCase, session: DbSession, keys: Keys
 @router.post("/reporter/messages", status_code=201, response_model=MessageOut, responses={401: {}, 409: {}})
 def post_reporter_message(body: MessageIn, case: CurrentReporterCase, session: DbSession, keys: Keys) -> MessageOut:
     """Send a message to the people handling the case (1 to 20,000 characters). 409 once the case is closed."""
-    return MessageOut.of(service.post_message(session, keys, case=case, body=body.body), body.body)
+    return MessageOut.of(flows.reporter_message(session, keys, case=case, body=body.body), body.body)
 
 
 @router.post("/reporter/feedback", status_code=201, response_model=FeedbackOut, responses={401: {}, 409: {}})

@@ -50,6 +50,11 @@ def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bo
     return case
 
 
+def can_see(session: Session, user: User, case_id: uuid.UUID) -> bool:
+    """Whether `get_case` would find the case for this user."""
+    return session.scalar(visible_cases(user).where(Case.id == case_id).with_only_columns(Case.id)) is not None
+
+
 def is_excluded(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return session.scalar(
         select(Exclusion.id).where(Exclusion.case_id == case_id, Exclusion.user_id == user_id)

@@ -97,6 +97,7 @@ def create_case(
     received_at: datetime | None = None,
     duration_minutes: int | None = None,
     recorded_by: User | None = None,
+    risk: Risk = Risk.STANDARD,
 ) -> NewCase:
     """Store a new concern and return it with its receipt (shown once, never stored in clear).
 
@@ -119,7 +120,7 @@ def create_case(
         "id": case_id,
         "channel": channel,
         "status": Status.RECEIVED,
-        "risk": Risk.STANDARD,
+        "risk": risk,
         "created_at": clock.now(),
         "anonymous": data.anonymous,
         "about": data.about,
@@ -171,6 +172,7 @@ def record_contact(
         received_at=data.received_at.astimezone(UTC),
         duration_minutes=data.duration_minutes,
         recorded_by=user,
+        risk=data.risk,
     )
     case = session.get(Case, new.id)
     assert case is not None

@@ -66,6 +66,10 @@ class CaseCreate(ReportIn):
     duration_minutes: int | None = Field(
         default=None, ge=0, le=1440, description="How long the contact took, in minutes (0 to 1440); null if unknown."
     )
+    risk: Risk = Field(
+        default=Risk.STANDARD,
+        description="`urgent` if the person may be at immediate risk: the safeguarding team's notification says so.",
+    )
 
 
 class CaseUpdate(StrictModel):
@@ -138,6 +142,9 @@ class CaseSummary(Deadlines):
     out_of_hours: bool
     acknowledged_at: Timestamp | None
     closed_at: Timestamp | None
+    needs_new_hr_contact: bool = Field(
+        description="Open, and its HR contact's account was deactivated: safeguarding must assign a new one."
+    )
 
     @classmethod
     def of(cls, row: CaseRow) -> CaseSummary:
@@ -151,7 +158,7 @@ def _summary_fields(row: CaseRow) -> dict[str, object]:
         risk=c.risk, hr_contact=Person.of(row.hr_contact), received_at=c.received_at, out_of_hours=c.out_of_hours,
         acknowledged_at=c.acknowledged_at, closed_at=c.closed_at, acknowledge_by=d.acknowledge_by,
         acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
-        feedback_overdue=d.feedback_overdue,
+        feedback_overdue=d.feedback_overdue, needs_new_hr_contact=row.needs_new_hr_contact,
     )
 
 

@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app import clock, dialect
@@ -24,9 +24,18 @@ from app.auth.service import actor
 from app.cases import access, thread
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
 from app.cases.schemas import CaseUpdate
-from app.cases.views import CaseContent, CaseRow, add_years, deadlines
+from app.cases.views import (
+    ACKNOWLEDGE_WITHIN,
+    FEEDBACK_WITHIN_MONTHS,
+    CaseContent,
+    CaseFilter,
+    CaseRow,
+    add_months,
+    add_years,
+    deadlines,
+)
 from app.config import Settings
-from app.crypto import keys
+from app.crypto import keys, receipts
 from app.crypto.keyring import KeyRing
 from app.enums import Outcome, Risk, Role, Sender, Status
 from app.errors import Conflict, Invalid
@@ -51,38 +60,71 @@ def _users(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, User
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    """The EU deadlines of `deadlines()` as SQL: open, and not acknowledged within 7 days, or no word
+    to the reporter for 3 months. (The 3 months are counted back from now, so a case whose clock
+    started on the 29th to 31st of a month can be flagged a day or two apart from its row's flag.)"""
+    cutoff = add_months(now, -FEEDBACK_WITHIN_MONTHS)
+    late_word = exists().where(
+        Message.case_id == Case.id, Message.sender == Sender.STAFF, Message.created_at >= cutoff
+    )
+    return and_(
+        Case.status != Status.CLOSED,
+        or_(
+            and_(Case.acknowledged_at.is_(None), Case.received_at < now - ACKNOWLEDGE_WITHIN),
+            and_(Case.acknowledged_at.is_not(None), Case.acknowledged_at < cutoff, ~late_word),
+        ),
+    )
+
+
+def _needs_new_contact() -> ColumnElement[bool]:
+    inactive = select(User.id).where(User.active.is_(False))
+    return and_(Case.status != Status.CLOSED, Case.hr_contact_id.in_(inactive))
+
+
 def list_cases(
     session: Session,
     *,
     user: User,
-    statuses: list[Status],
-    theme: str | None,
-    hr_contact: uuid.UUID | None,
-    unassigned: bool,
+    filters: CaseFilter,
     page: int,
     page_size: int,
+    also_overdue: ColumnElement[bool] | None = None,
 ) -> tuple[list[CaseRow], int]:
-    """The cases this user may see, urgent first, then oldest first. No decrypted content."""
+    """The cases this user may see, urgent first, then oldest (or newest) first. No decrypted content.
+
+    `also_overdue` widens the `overdue` filter with another package's deadlines (a check-in
+    overdue), given as SQL over `Case`.
+    """
     access.require_caseworker(user)
+    now = clock.now()
     q = access.visible_cases(user)
-    if statuses:
-        q = q.where(Case.status.in_(statuses))
-    if theme is not None:
-        q = q.where(exists().where(CaseTheme.case_id == Case.id, CaseTheme.theme_slug == theme))
-    if hr_contact is not None:
-        q = q.where(Case.hr_contact_id == hr_contact)
-    if unassigned:
+    if filters.statuses:
+        q = q.where(Case.status.in_(filters.statuses))
+    if filters.theme is not None:
+        q = q.where(exists().where(CaseTheme.case_id == Case.id, CaseTheme.theme_slug == filters.theme))
+    if filters.risk is not None:
+        q = q.where(Case.risk == filters.risk)
+    if filters.hr_contact is not None:
+        q = q.where(Case.hr_contact_id == filters.hr_contact)
+    if filters.unassigned:
         q = q.where(Case.hr_contact_id.is_(None))
+    if filters.needs_new_hr_contact:
+        q = q.where(_needs_new_contact())
+    if filters.overdue:
+        q = q.where(_overdue(now) if also_overdue is None else or_(_overdue(now), also_overdue))
+    if filters.reference is not None:
+        q = q.where(Case.reference == (receipts.normalise_reference(filters.reference) or filters.reference))
     total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     last_msg = _last_staff_message().label("last_staff_message_at")
+    received = Case.received_at.desc() if filters.newest_first else Case.received_at
     rows = session.execute(
         q.add_columns(last_msg)
-        .order_by(sql_case((Case.risk == Risk.URGENT, 0), else_=1), Case.received_at, Case.id)
+        .order_by(sql_case((Case.risk == Risk.URGENT, 0), else_=1), received, Case.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
     users = _users(session, {r[0].hr_contact_id for r in rows})
-    now = clock.now()
     return [
         CaseRow(
             c,
@@ -91,6 +133,37 @@ def list_cases(
         )
         for c, last in rows
     ], total
+
+
+def unread_by(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The cases among `case_ids` with a message from the reporter that `user` has not read yet:
+    newer than the last time the audit trail saw them read the thread."""
+    if not case_ids:
+        return set()
+    latest = dict(
+        session.execute(
+            select(Message.case_id, func.max(Message.created_at))
+            .where(Message.case_id.in_(case_ids), Message.sender == Sender.REPORTER)
+            .group_by(Message.case_id)
+        ).tuples().all()
+    )
+    read = audit.last_reads(session, user_id=user.id, case_ids=list(latest), target="messages")
+    return {case_id for case_id, at in latest.items() if case_id not in read or at > read[case_id]}
+
+
+def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseRow]:
+    """These cases as list rows, those this user may see (in one query, for a list of check-ins)."""
+    if not case_ids:
+        return {}
+    last_msg = _last_staff_message().label("last_staff_message_at")
+    rows = session.execute(access.visible_cases(user).where(Case.id.in_(case_ids)).add_columns(last_msg)).all()
+    users = _users(session, {r[0].hr_contact_id for r in rows})
+    now = clock.now()
+    return {
+        c.id: CaseRow(c, users.get(c.hr_contact_id) if c.hr_contact_id else None,
+                      deadlines(c, last_staff_message_at=last, now=now))
+        for c, last in rows
+    }
 
 
 def case_row(session: Session, *, case: Case) -> CaseRow:

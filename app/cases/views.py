@@ -7,12 +7,13 @@ into responses (`CaseSummary.of`, `CaseRead.of`), for the API and the pages alik
 from __future__ import annotations
 
 import calendar
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.auth.models import User
 from app.cases.models import Case
-from app.enums import Status
+from app.enums import Risk, Status
 
 ACKNOWLEDGE_WITHIN = timedelta(days=7)
 FEEDBACK_WITHIN_MONTHS = 3
@@ -69,6 +70,27 @@ class CaseRow:
     case: Case
     hr_contact: User | None
     deadlines: Deadlines
+
+    @property
+    def needs_new_hr_contact(self) -> bool:
+        """Open, and its HR contact's account has been deactivated: safeguarding must assign another."""
+        return self.case.status is not Status.CLOSED and self.hr_contact is not None and not self.hr_contact.active
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What a case list is narrowed to (every field optional; all given must hold)."""
+
+    statuses: tuple[Status, ...] = ()
+    theme: str | None = None
+    risk: Risk | None = None
+    hr_contact: uuid.UUID | None = None
+    unassigned: bool = False
+    needs_new_hr_contact: bool = False
+    overdue: bool = False
+    reference: str | None = None
+    # The queue shows the newest first (after the urgent ones); the API lists the oldest first.
+    newest_first: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """`safeshare remind`: e-mail each HR contact the check-ins that are due today or overdue.
 
+The check-ins of a contact whose account was deactivated go to the safeguarding users until a
+new contact is assigned (a handover; each is told only of cases they are not excluded from).
+
 Safe on several hosts at once. For each contact, one transaction claims their unreminded
 rows, marks them `reminded_at`, sends the mail, and only then commits:
 
@@ -17,14 +20,11 @@ The mail lists case references and due dates only: no case content, no reporter 
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,11 +32,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.auth import service as auth
 from app.auth.models import User
 from app.cases.models import Case, Exclusion
 from app.checkins.models import CheckIn
 from app.config import Settings
-from app.enums import Status
+from app.enums import Role, Status
+from app.mail import Mailer, new_message
 
 log = logging.getLogger("safeshare.remind")
 ACTOR = Actor.system("remind")
@@ -48,40 +50,6 @@ class RemindResult:
     check_ins: int = 0
     failed_contacts: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-class Mailer:
-    """One SMTP connection, opened on first use and re-opened after an error."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._smtp: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        s = self.settings
-        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
-        if s.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if s.smtp_username:
-            smtp.login(s.smtp_username, s.smtp_password.get_secret_value() if s.smtp_password else "")
-        return smtp
-
-    def send(self, message: EmailMessage) -> None:
-        try:
-            if self._smtp is None:
-                self._smtp = self._connect()
-            self._smtp.send_message(message)
-        except Exception:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except Exception:  # noqa: BLE001 - the connection is going away anyway
-                pass
-            self._smtp = None
 
 
 def _due_filter(today: date) -> ColumnElement[bool]:
@@ -117,38 +85,56 @@ def _claim(session: Session, contact_id: uuid.UUID, today: date) -> list[tuple[C
     return [(row, ref) for row, ref in session.execute(q).all()]
 
 
-def compose(settings: Settings, to: str, items: list[tuple[str, date]], today: date) -> EmailMessage:
+def compose(settings: Settings, to: str, items: list[tuple[str, date]], today: date, *, handover: bool = False) -> EmailMessage:
     """The reminder: case references and due dates, nothing else about the cases."""
-    msg = EmailMessage()
-    msg["From"] = settings.smtp_from
-    msg["To"] = to
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
     n = len(items)
-    msg["Subject"] = f"Safe Share: {n} check-in{'s' if n != 1 else ''} due"
-    lines = [
-        "Hello,",
-        "",
-        f"You have {n} check-in{'s' if n != 1 else ''} due with people you support through Safe Share:",
-        "",
-    ]
+    plural = "s" if n != 1 else ""
+    if handover:
+        opening = [
+            f"{n} check-in{plural} due on cases whose HR contact's account has been deactivated.",
+            "Until a new HR contact is assigned, the safeguarding team looks after them:",
+        ]
+    else:
+        opening = [f"You have {n} check-in{plural} due with people you support through Safe Share:"]
+    lines = ["Hello,", "", *opening, ""]
     for reference, due_on in items:
         late = " (overdue)" if due_on < today else ""
         lines.append(f"  {reference}  due {due_on.isoformat()}{late}")
     lines += [
         "",
-        f"Sign in to Safe Share to record them: {settings.public_url}",
+        f"Record them here: {settings.public_url.rstrip('/')}/staff/check-ins",
         "",
         "This message deliberately holds no details of the cases.",
     ]
-    msg.set_content("\n".join(lines) + "\n")
-    return msg
+    return new_message(settings, to=to, subject=f"Safe Share: {n} check-in{plural} due", lines=lines)
 
 
 class _SendFailed(Exception):
     def __init__(self, error_type: str) -> None:
         super().__init__(error_type)
         self.error_type = error_type
+
+
+def _recipients(
+    session: Session, settings: Settings, contact: User, claimed: list[tuple[CheckIn, str]], today: date
+) -> list[EmailMessage]:
+    """The contact's own reminder; or, if their account was deactivated (a handover), one for each
+    safeguarding user, listing only the cases that user is not excluded from."""
+    items = [(ref, row.due_on) for row, ref in claimed]
+    if contact.active:
+        return [compose(settings, contact.email, items, today)]
+    case_ids = {row.case_id for row, _ in claimed}
+    excluded = set(
+        session.execute(select(Exclusion.user_id, Exclusion.case_id).where(Exclusion.case_id.in_(case_ids))).tuples()
+    )
+    messages = []
+    for user in auth.list_users(session, role=Role.SAFEGUARDING):
+        if not user.active:
+            continue
+        theirs = [(ref, row.due_on) for row, ref in claimed if (user.id, row.case_id) not in excluded]
+        if theirs:
+            messages.append(compose(settings, user.email, theirs, today, handover=True))
+    return messages
 
 
 def _claim_and_send(
@@ -161,7 +147,7 @@ def _claim_and_send(
 ) -> list[CheckIn]:
     """Inside the caller's transaction: claim, mark reminded, send. Raises _SendFailed."""
     user = session.get(User, contact_id)
-    if user is None or not user.active:
+    if user is None:
         return []
     claimed = _claim(session, contact_id, today)
     if not claimed:
@@ -172,9 +158,9 @@ def _claim_and_send(
     session.flush()
     if after_claim is not None:
         after_claim()
-    message = compose(settings, user.email, [(ref, row.due_on) for row, ref in claimed], today)
     try:
-        mailer.send(message)
+        for message in _recipients(session, settings, user, claimed, today):
+            mailer.send(message)
     except Exception as exc:  # noqa: BLE001 - any failure to hand over the mail means "not sent"
         raise _SendFailed(type(exc).__name__) from exc
     return [row for row, _ in claimed]

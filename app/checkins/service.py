@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -34,6 +34,33 @@ SUMMARY_TABLE, SUMMARY_COLUMN = "check_ins", "summary"
 
 def _is_open() -> ColumnElement[bool]:
     return (CheckIn.completed_at.is_(None)) & (CheckIn.cancelled_at.is_(None))
+
+
+def overdue_clause(*, today: date | None = None) -> ColumnElement[bool]:
+    """SQL over `Case`: the case has an open check-in due before today."""
+    return exists().where(CheckIn.case_id == Case.id, _is_open(), CheckIn.due_on < (today or clock.today()))
+
+
+def next_due_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
+    """The next open check-in's date of each of these cases (for a list of cases)."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CheckIn.case_id, func.min(CheckIn.due_on))
+        .where(CheckIn.case_id.in_(case_ids), _is_open())
+        .group_by(CheckIn.case_id)
+    ).tuples()
+    return dict(rows.all())
+
+
+def overdue_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of these cases with an open check-in due before today."""
+    if not case_ids:
+        return set()
+    rows = session.scalars(
+        select(CheckIn.case_id).where(CheckIn.case_id.in_(case_ids), _is_open(), CheckIn.due_on < clock.today())
+    )
+    return set(rows)
 
 
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:

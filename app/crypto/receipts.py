@@ -29,6 +29,18 @@ def normalise(text: str) -> str | None:
     return cleaned
 
 
+def normalise_reference(text: str) -> str | None:
+    """`SS-XXXX-XXXX` from a reference as typed or read over the phone (any case, spaces, dashes,
+    with or without `SS`), or None if it cannot be one."""
+    cleaned = "".join(ch for ch in text.upper() if ch not in " -\t\r\n")
+    if cleaned.startswith("SS") and len(cleaned) == 10:
+        cleaned = cleaned[2:]
+    cleaned = cleaned.translate(_TRANSLATE)
+    if len(cleaned) != 8 or any(ch not in ALPHABET for ch in cleaned):
+        return None
+    return f"SS-{cleaned[:4]}-{cleaned[4:]}"
+
+
 def new_reference() -> str:
     """`SS-` and eight random characters: short to say, and nothing about time or order."""
     chars = "".join(secrets.choice(ALPHABET) for _ in range(8))

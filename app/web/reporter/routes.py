@@ -256,7 +256,7 @@ def follow_up_reply(
         try:
             # The same rule as the API: no new messages once the case is closed.
             with attempt(session):
-                reports.post_message(session, ring, case=case, body=message.body)
+                flows.reporter_message(session, ring, case=case, body=message.body)
         except AppError as exc:
             errors.add("body", exc.detail)
     if errors:

@@ -30,6 +30,7 @@ from app.stats import service as stats
 from app.stats.export import csv_response
 from app.stats.schemas import Bucket
 from app.web.pages import csrf_ok, render, secure
+from app.web.staff.common import home_for, staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
@@ -65,7 +66,7 @@ async def login_submit(
         return again("Too many attempts. Please wait a few minutes and try again.", 429, exc.headers)
     except Unauthorized:
         return again("The e-mail address or password is not right.", 401)
-    response = RedirectResponse("/dashboard", status_code=303)
+    response = RedirectResponse(home_for(signed_in.user.roles), status_code=303)
     response.set_cookie(
         STAFF_COOKIE, signed_in.token, max_age=settings.staff_token_minutes * 60,
         httponly=True, samesite="strict", secure=secure(request), path="/",
@@ -131,7 +132,7 @@ def dashboard(
         "theme_charts": charts.theme_charts(table),
         "csv_query": f"from={table.from_}&to={table.to}&bucket={table.bucket.value}",
     }
-    return render(request, "dashboard.html", ctx, status_code=status)
+    return staff_page(request, "dashboard.html", ctx, status_code=status)
 
 
 @router.get("/dashboard/themes.csv")

@@ -1,0 +1,62 @@
+"""Outgoing mail: one SMTP connection per run, from the `SAFESHARE_SMTP_*` settings.
+
+Used by `safeshare remind` and `safeshare deliver`. A message never carries case text, a
+reporter's identity or a receipt: the callers compose references, dates and links only.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from app.config import Settings
+
+
+def new_message(settings: Settings, *, to: str, subject: str, lines: list[str]) -> EmailMessage:
+    """A plain-text message from the service's address."""
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = to
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
+    msg["Subject"] = subject
+    msg.set_content("\n".join(lines) + "\n")
+    return msg
+
+
+class Mailer:
+    """One SMTP connection, opened on first use and re-opened after an error."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
+        if s.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if s.smtp_username:
+            smtp.login(s.smtp_username, s.smtp_password.get_secret_value() if s.smtp_password else "")
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            self._smtp.send_message(message)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except Exception:  # noqa: BLE001 - the connection is going away anyway
+                pass
+            self._smtp = None
+
+

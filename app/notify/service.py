@@ -1,0 +1,261 @@
+"""Who is told what, and the delivery of the outbox (`safeshare deliver`).
+
+Notifications are rows written in the same transaction as the event they announce (`app.flows`
+calls `new_concern`, `reporter_message`, ...), so a notification exists exactly when its event
+was stored. `deliver` sends them later, with retries and back-off, so none is lost while the
+mail server is down; and it is safe on several hosts at once:
+
+- a host claims a batch of due rows in a short transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
+  SQLite: its write lock), marking them `claimed_until` a lease from now; other hosts skip them;
+- it sends each message with no transaction open, then marks it sent (or schedules a retry) in
+  another short transaction. A host that dies between sending and marking leaves a claim that
+  runs out, and the message is sent once more: at most one duplicate, never a lost message.
+
+A message carries a case reference and a link, never case text, a reporter's identity or a
+receipt. Nobody is told of a case they are excluded from, and a deactivated user is told nothing:
+what their role would have brought them goes to the safeguarding users instead (a handover).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock, dialect
+from app.auth import service as auth
+from app.auth.models import User
+from app.cases import access
+from app.cases.models import Case
+from app.config import Settings
+from app.db import separately
+from app.enums import Role
+from app.mail import Mailer, new_message
+from app.notify.models import Notification
+
+log = logging.getLogger("safeshare.deliver")
+
+LEASE = timedelta(minutes=5)
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=6)
+
+
+class Kind(str, enum.Enum):
+    NEW_CONCERN = "new_concern"
+    URGENT = "urgent"
+    REPORTER_MESSAGE = "reporter_message"
+    ASSIGNMENT = "assignment"
+
+
+# --- who is told --------------------------------------------------------------------------------
+
+
+def _safeguarding(session: Session, *, case_id: uuid.UUID | None) -> list[uuid.UUID]:
+    users = [u.id for u in auth.list_users(session, role=Role.SAFEGUARDING) if u.active]
+    if case_id is None:
+        return users
+    return [u for u in users if not access.is_excluded(session, case_id=case_id, user_id=u)]
+
+
+def enqueue(
+    session: Session, *, kind: Kind, user_ids: Iterable[uuid.UUID], case_id: uuid.UUID | None = None,
+    urgent: bool = False, exclude: uuid.UUID | None = None,
+) -> int:
+    """Write a notification for each user (not `exclude`, the person who acted), in the caller's
+    transaction. A user who already has one of this kind about this case waiting gets no second
+    one: ten messages from a reporter in a row make one e-mail. Returns how many were written."""
+    wanted = {u for u in user_ids if u != exclude}
+    if not wanted:
+        return 0
+    waiting = set(
+        session.scalars(
+            select(Notification.user_id).where(
+                Notification.kind == kind.value,
+                Notification.case_id == case_id if case_id is not None else Notification.case_id.is_(None),
+                Notification.user_id.in_(wanted),
+                Notification.sent_at.is_(None),
+                Notification.dropped_at.is_(None),
+            )
+        )
+    )
+    now = clock.now()
+    for user_id in sorted(wanted - waiting):
+        session.add(Notification(kind=kind.value, user_id=user_id, case_id=case_id, urgent=urgent, next_attempt_at=now))
+    session.flush()
+    return len(wanted - waiting)
+
+
+def new_concern(session: Session, *, case_id: uuid.UUID, urgent: bool, by: User | None = None) -> None:
+    """A concern has arrived (online or recorded by staff): the safeguarding team is told."""
+    enqueue(session, kind=Kind.NEW_CONCERN, user_ids=_safeguarding(session, case_id=case_id), case_id=case_id,
+            urgent=urgent, exclude=by.id if by else None)
+
+
+def marked_urgent(session: Session, *, case: Case, by: User) -> None:
+    """Triage flagged the case urgent: the rest of the safeguarding team is told at once."""
+    enqueue(session, kind=Kind.URGENT, user_ids=_safeguarding(session, case_id=case.id), case_id=case.id,
+            urgent=True, exclude=by.id)
+
+
+def _contact_or_safeguarding(session: Session, case: Case) -> list[uuid.UUID]:
+    """The case's HR contact; the safeguarding users if it has none or theirs was deactivated."""
+    if case.hr_contact_id is not None:
+        contact = session.get(User, case.hr_contact_id)
+        if contact is not None and contact.active:
+            return [contact.id]
+    return _safeguarding(session, case_id=case.id)
+
+
+def reporter_message(session: Session, *, case: Case) -> None:
+    """The reporter wrote: their HR contact is told (or safeguarding, if there is none)."""
+    enqueue(session, kind=Kind.REPORTER_MESSAGE, user_ids=_contact_or_safeguarding(session, case), case_id=case.id)
+
+
+def assigned(session: Session, *, case: Case, by: User) -> None:
+    """A new HR contact is told that the case is now theirs."""
+    if case.hr_contact_id is not None:
+        enqueue(session, kind=Kind.ASSIGNMENT, user_ids=[case.hr_contact_id], case_id=case.id, exclude=by.id)
+
+
+# --- what they are told -------------------------------------------------------------------------
+
+_SUBJECTS = {
+    Kind.NEW_CONCERN: "a new concern has arrived ({ref})",
+    Kind.URGENT: "{ref} has been marked urgent",
+    Kind.REPORTER_MESSAGE: "a new message from the reporter of {ref}",
+    Kind.ASSIGNMENT: "you are now the HR contact for {ref}",
+}
+_OPENINGS = {
+    Kind.NEW_CONCERN: "A new concern has arrived in Safe Share: {ref}.",
+    Kind.URGENT: "The safeguarding team has marked {ref} as urgent.",
+    Kind.REPORTER_MESSAGE: "The person who raised {ref} has sent a new message.",
+    Kind.ASSIGNMENT: "You have been made the HR point of contact for {ref}. Your first check-in is booked.",
+}
+
+
+def compose(settings: Settings, *, to: str, kind: Kind, reference: str | None, case_id: uuid.UUID | None,
+            urgent: bool) -> EmailMessage:
+    """The e-mail: what happened, the case reference and a link. Nothing of the case itself."""
+    ref = reference or "a case"
+    base = settings.public_url.rstrip("/")
+    link = f"{base}/staff/cases/{case_id}" if case_id else f"{base}/staff/cases"
+    subject = ("URGENT - " if urgent else "") + "Safe Share: " + _SUBJECTS[kind].format(ref=ref)
+    lines = [
+        "Hello,",
+        "",
+        _OPENINGS[kind].format(ref=ref) + (" It is urgent." if urgent and kind is Kind.NEW_CONCERN else ""),
+        "",
+        f"Open it in Safe Share (sign-in needed): {link}",
+        "",
+        "This message deliberately holds no details of the case.",
+    ]
+    return new_message(settings, to=to, subject=subject, lines=lines)
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliverResult:
+    sent: int = 0
+    dropped: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: uuid.UUID
+    kind: Kind
+    email: str | None  # None: not to be sent (recipient gone, deactivated or excluded)
+    reference: str | None
+    case_id: uuid.UUID | None
+    urgent: bool
+    attempts: int
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, ... minutes after each failure, at most 6 hours: a message is retried until it goes."""
+    wait: timedelta = FIRST_RETRY * (2 ** max(0, attempts - 1))
+    return min(wait, LONGEST_WAIT)
+
+
+def _claim(s: Session, *, now: datetime, batch: int) -> list[_Claimed]:
+    q = (
+        select(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.dropped_at.is_(None),
+            Notification.next_attempt_at <= now,
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(batch)
+    )
+    rows = list(s.scalars(dialect.for_update(q, s, skip_locked=True)))
+    out = []
+    for row in rows:
+        row.claimed_until = now + LEASE
+        user = s.get(User, row.user_id)
+        case = s.get(Case, row.case_id) if row.case_id else None
+        still_applies = user is not None and user.active and (
+            case is None or not access.is_excluded(s, case_id=case.id, user_id=user.id)
+        )
+        out.append(_Claimed(
+            row.id, Kind(row.kind), user.email if still_applies and user else None,
+            case.reference if case else None, row.case_id, row.urgent, row.attempts,
+        ))
+    s.flush()
+    return out
+
+
+def deliver(sessions: sessionmaker[Session], settings: Settings, *, mailer: Mailer | None = None,
+            batch: int = 50) -> DeliverResult:
+    """Send every notification that is due, once. Returns what happened."""
+    mailer = mailer or Mailer(settings)
+    result = DeliverResult()
+    try:
+        while True:
+            with separately(sessions) as s:
+                claimed = _claim(s, now=clock.now(), batch=batch)
+            if not claimed:
+                return result
+            for item in claimed:
+                _send_one(sessions, settings, mailer, item, result)
+            if len(claimed) < batch:
+                return result
+    finally:
+        mailer.close()
+
+
+def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Mailer, item: _Claimed,
+              result: DeliverResult) -> None:
+    done: dict[str, object]
+    if item.email is None:
+        done = {"dropped_at": clock.now(), "claimed_until": None}
+        result.dropped += 1
+    else:
+        message = compose(settings, to=item.email, kind=item.kind, reference=item.reference, case_id=item.case_id,
+                          urgent=item.urgent)
+        try:
+            mailer.send(message)
+        except Exception as exc:  # noqa: BLE001 - any failure to hand over the mail means "not sent"
+            error = type(exc).__name__
+            attempts = item.attempts + 1
+            done = {"attempts": attempts, "last_error": error, "claimed_until": None,
+                    "next_attempt_at": clock.now() + backoff(attempts)}
+            result.failed += 1
+            result.errors.append(error)
+            log.warning("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
+        else:
+            done = {"sent_at": clock.now(), "claimed_until": None, "last_error": None}
+            result.sent += 1
+    with separately(sessions) as s:
+        s.execute(update(Notification).where(Notification.id == item.id).values(**done))

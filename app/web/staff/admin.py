@@ -1,0 +1,203 @@
+"""Administration (admin only): staff accounts (`/staff/users`) and the theme list (`/staff/themes`).
+
+The same rules as `POST/PATCH /api/v1/users` and `POST/PATCH /api/v1/themes`: the pages build
+the API's schemas from the forms and call the same services, so every change is audited alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from app.api.dependencies import Admin, DbSession, Hasher, SlowHashLimiter
+from app.api.transactions import CommitInThreadRoute
+from app.auth import service as auth
+from app.auth.schemas import UserCreate, UserUpdate
+from app.concurrency import run_slow
+from app.db import attempt
+from app.enums import Role
+from app.errors import AppError
+from app.themes import service as themes
+from app.themes.schemas import ThemeCreate, ThemeUpdate
+from app.web.pages import FormErrors
+from app.web.staff.common import csrf_refused, done, schema_errors, staff_page
+
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
+
+ROLE_LABELS = {
+    Role.ADMIN.value: ("Administrator", "Accounts, themes and the audit trail; never case content."),
+    Role.SAFEGUARDING.value: ("Safeguarding", "Triage: reads every case it is not excluded from."),
+    Role.HR.value: ("HR contact", "Reads only the cases assigned to them."),
+    Role.LEADERSHIP.value: ("Leadership", "Anonymised statistics only."),
+}
+NOTICES = {
+    "created": "Account created. Give the person their first password by a safe route.",
+    "updated": "Account updated.",
+    "theme_created": "Theme added.",
+    "theme_updated": "Theme updated.",
+}
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+
+def _users_page(request: Request, session: DbSession, *, errors: FormErrors | None = None,
+                values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    errors = errors or FormErrors()
+    ctx = {
+        "users": auth.list_users(session),
+        "role_labels": ROLE_LABELS,
+        "errors": errors.messages,
+        "problems": errors.summary(["new-email", "new-name", "new-roles", "new-password"]),
+        "values": values or {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+    }
+    return staff_page(request, "staff/users.html", ctx, status_code=status_code)
+
+
+@router.get("/staff/users", response_class=HTMLResponse)
+def users(request: Request, admin: Admin, session: DbSession) -> Response:
+    """Every staff account, and a form to create one."""
+    return _users_page(request, session)
+
+
+@router.post("/staff/users", response_class=HTMLResponse)
+async def create_user(
+    request: Request, admin: Admin, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
+    role: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """Create an account: `POST /api/v1/users`."""
+    if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
+        return refused
+    values = {"email": email, "name": name, "role": role}
+    errors = FormErrors()
+    try:
+        body = UserCreate.model_validate({"email": email, "name": name, "roles": role, "password": password})
+        await run_slow(limiter, _create, session, passwords, body, admin)
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix="new", fallback="email")
+    except AppError as exc:
+        errors.add("new-email", exc.detail)
+    if errors:
+        return _users_page(request, session, errors=errors, values={"new": values}, status_code=422)
+    return done("/staff/users", "created")
+
+
+def _create(session: DbSession, passwords: Hasher, body: UserCreate, admin: Any) -> None:
+    with attempt(session):
+        auth.create_user(session, passwords, email=str(body.email), name=body.name, roles=body.roles,
+                         password=body.password, by=auth.actor(admin))
+
+
+@router.post("/staff/users/{user_id}", response_class=HTMLResponse)
+def update_user(
+    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    role: Annotated[list[str], Form()] = [],  # noqa: B006
+    active: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    """Change an account's name, roles or whether it is active: `PATCH /api/v1/users/{id}`."""
+    if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
+        return refused
+    errors = FormErrors()
+    prefix = f"u{user_id.hex[:8]}"
+    try:
+        body = UserUpdate.model_validate({"roles": role, "active": active == "yes", "name": name or None})
+        with attempt(session):
+            auth.update_user(session, user_id=user_id, roles=body.roles, active=body.active, name=body.name,
+                             by=auth.actor(admin))
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix=prefix, fallback="roles")
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        errors.add(f"{prefix}-roles", exc.detail)
+    if errors:
+        values = {str(user_id): {"role": role, "active": active, "name": name}}
+        return _users_page(request, session, errors=errors, values=values, status_code=422)
+    return done("/staff/users", "updated", f"user-{user_id}")
+
+
+# --- themes ---------------------------------------------------------------------------------------
+
+
+def _themes_page(request: Request, session: DbSession, *, errors: FormErrors | None = None,
+                 values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    errors = errors or FormErrors()
+    ctx = {
+        "themes": themes.list_themes(session),
+        "errors": errors.messages,
+        "problems": errors.summary(["new-slug", "new-name", "new-description"]),
+        "values": values or {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+    }
+    return staff_page(request, "staff/themes.html", ctx, status_code=status_code)
+
+
+@router.get("/staff/themes", response_class=HTMLResponse)
+def theme_list(request: Request, admin: Admin, session: DbSession) -> Response:
+    """The theme list: add, rename, describe or retire a theme."""
+    return _themes_page(request, session)
+
+
+@router.post("/staff/themes", response_class=HTMLResponse)
+def create_theme(
+    request: Request, admin: Admin, session: DbSession, csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    slug: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a theme: `POST /api/v1/themes`."""
+    if (refused := csrf_refused(request, csrf, "/staff/themes")) is not None:
+        return refused
+    errors = FormErrors()
+    try:
+        body = ThemeCreate.model_validate({"slug": slug, "name": name, "description": description})
+        with attempt(session):
+            themes.create_theme(session, slug=body.slug, name=body.name, description=body.description,
+                                by=auth.actor(admin))
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix="new", fallback="slug")
+        if "new-slug" in errors.messages:
+            errors.messages["new-slug"] = "Use 2 to 64 lower-case letters, digits or underscores, starting with a letter."
+    except AppError as exc:
+        errors.add("new-slug", exc.detail)
+    if errors:
+        values = {"new": {"slug": slug, "name": name, "description": description}}
+        return _themes_page(request, session, errors=errors, values=values, status_code=422)
+    return done("/staff/themes", "theme_created")
+
+
+@router.post("/staff/themes/{slug}", response_class=HTMLResponse)
+def update_theme(
+    request: Request, slug: str, admin: Admin, session: DbSession,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    name: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    """Rename, describe or retire a theme: `PATCH /api/v1/themes/{slug}`."""
+    if (refused := csrf_refused(request, csrf, "/staff/themes")) is not None:
+        return refused
+    errors = FormErrors()
+    prefix = f"t-{slug}"
+    try:
+        body = ThemeUpdate.model_validate({"name": name, "description": description, "active": active == "yes"})
+        with attempt(session):
+            themes.update_theme(session, slug=slug, name=body.name, description=body.description, active=body.active,
+                                by=auth.actor(admin))
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix=prefix, fallback="name")
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        errors.add(f"{prefix}-name", exc.detail)
+    if errors:
+        values = {slug: {"name": name, "description": description, "active": active}}
+        return _themes_page(request, session, errors=errors, values=values, status_code=422)
+    return done("/staff/themes", "theme_updated", f"theme-{slug}")

@@ -1,0 +1,405 @@
+"""One case on one page (`/staff/cases/{id}`), in the order a safeguarding officer works, and the
+forms that act on it; and `/staff/record`, a contact received by phone, e-mail or in person.
+
+Every route takes the same dependencies as its API twin (`VisibleCase`, `TriageCase`,
+`WorkCase`, `Safeguarding`, `CaseWorker`) and calls the same service or flow, so the page reads
+and changes exactly what the API would for this user, and writes the same audit entries: the
+page's GET reads the content, notes, thread, check-ins (and, for safeguarding, exclusions) and
+each read is audited as it is on the API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from app import clock, flows
+from app.api.dependencies import (
+    INTAKE_CEILING,
+    CaseWorker,
+    CurrentSettings,
+    DbSession,
+    Keys,
+    Safeguarding,
+    TriageCase,
+    VisibleCase,
+    WorkCase,
+)
+from app.api.transactions import CommitInThreadRoute
+from app.auth import service as auth
+from app.auth.models import User
+from app.cases import access
+from app.cases import service as cases
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate, CaseUpdate, CloseIn, ExclusionIn, HrContactIn, TextIn
+from app.checkins import service as checkins
+from app.checkins.schemas import CheckInComplete
+from app.db import attempt
+from app.enums import About, Channel, Outcome, Role, Status
+from app.errors import AppError
+from app.themes import service as themes
+from app.web.pages import FormErrors
+from app.web.reporter.forms import ABOUT_LABELS, WISH_LABELS, crlf
+from app.web.staff.common import csrf_refused, done, schema_errors, staff_page
+
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
+
+CSRF = Annotated[str, Form(alias="csrf_token")]
+
+OUTCOME_LABELS = {
+    Outcome.RESOLVED_INFORMALLY.value: "Resolved informally",
+    Outcome.SIGNPOSTED.value: "Signposted to other support",
+    Outcome.REFERRED.value: "Referred elsewhere",
+    Outcome.INVESTIGATION.value: "Formal investigation",
+    Outcome.WITHDRAWN.value: "Withdrawn by the reporter",
+    Outcome.NO_FURTHER_ACTION.value: "No further action",
+}
+CHANNEL_LABELS = {Channel.WEB.value: "Online form", Channel.PHONE.value: "Phone call",
+                  Channel.EMAIL.value: "E-mail", Channel.IN_PERSON.value: "In person"}
+NOTICES = {
+    "triaged": "Triage saved.",
+    "theme": "Theme added.",
+    "assigned": "HR contact assigned. Their first check-in is booked and they have been told by e-mail.",
+    "excluded": "Exclusion recorded. That person can no longer see or be told of this case.",
+    "note": "Internal note added. The reporter cannot see it.",
+    "message": "Message sent to the reporter.",
+    "check_in": "Check-in recorded. The next one is booked.",
+    "closed": "Case closed. The reporter can now give feedback.",
+}
+# The page's sections: each form's errors are listed in the summary in this order.
+FIELD_ORDER = [
+    "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "contact-user_id",
+    "exclusion-user_id", "exclusion-reason", "note-body", "message-body", "check_in-summary",
+    "check_in-support_suitable", "close-outcome", "close-summary",
+]
+
+
+def _page(
+    request: Request, session: DbSession, keys: Keys, user: User, case: Case, *,
+    errors: FormErrors | None = None, values: dict[str, Any] | None = None, status_code: int = 200,
+) -> HTMLResponse:
+    """The whole case for this user; every decrypted part read through the audited services."""
+    errors = errors or FormErrors()
+    is_safeguarding = user.has(Role.SAFEGUARDING)
+    row = cases.case_row(session, case=case)
+    content = cases.read_content(session, keys, user=user, case=case)
+    notes = cases.read_notes(session, keys, user=user, case=case)
+    messages = cases.read_messages(session, keys, user=user, case=case)
+    case_check_ins = checkins.list_for_case(session, keys, user, case_id=case.id)
+    exclusions = cases.list_exclusions(session, keys, user=user, case=case) if is_safeguarding else []
+    people = cases.people(
+        session,
+        {n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
+        | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins},
+    )
+    all_themes = themes.list_themes(session)
+    excluded = {e.user_id for e, _ in exclusions}
+    ctx: dict[str, Any] = {
+        "case": case,
+        "row": row,
+        "content": content,
+        "notes": notes,
+        "messages": messages,
+        "check_ins": case_check_ins,
+        "exclusions": exclusions,
+        "people": people,
+        "is_safeguarding": is_safeguarding,
+        "is_open": case.status is not Status.CLOSED,
+        "erased": case.purged_at is not None,
+        "themes": {t.slug: t for t in all_themes},
+        "triage_themes": [t for t in all_themes if t.active or t.slug in case.theme_slugs],
+        "suggested": [s for s in case.suggested_themes if s not in case.theme_slugs],
+        "contacts": [
+            u for u in auth.list_users(session, role=Role.HR) if u.active and u.id not in excluded
+        ] if is_safeguarding else [],
+        "excludable": [u for u in auth.list_users(session) if u.id not in excluded] if is_safeguarding else [],
+        "wish_labels": WISH_LABELS,
+        "about_labels": ABOUT_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "next_check_in": checkins.next_due(session, case_id=case.id),
+        "open_check_in_id": next((c.id for c, _ in case_check_ins if c.completed_at is None and c.cancelled_at is None), None),
+        "today": clock.today(),
+        "errors": errors.messages,
+        "problems": errors.summary(FIELD_ORDER),
+        "values": values or {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+    }
+    return staff_page(request, "staff/case.html", ctx, status_code=status_code)
+
+
+@router.get("/staff/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> Response:
+    """Everything about one case (safeguarding, or the case's HR contact): reading it is audited."""
+    return _page(request, session, keys, user, case)
+
+
+def _failed(
+    request: Request, session: DbSession, keys: Keys, user: User, case: Case, errors: FormErrors,
+    values: dict[str, Any], status_code: int = 422,
+) -> HTMLResponse:
+    return _page(request, session, keys, user, case, errors=errors, values=values, status_code=status_code)
+
+
+def _back(case: Case) -> str:
+    return f"/staff/cases/{case.id}"
+
+
+# --- triage (safeguarding) ------------------------------------------------------------------------
+
+
+@router.post("/staff/cases/{case_id}/triage", response_class=HTMLResponse)
+def triage(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    theme: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    primary_theme: Annotated[str, Form()] = "",
+    risk: Annotated[str, Form()] = "",
+    wish: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    """Themes, primary theme, risk and wishes: `PATCH /api/v1/cases/{id}`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    values = {"theme": theme, "primary_theme": primary_theme, "risk": risk, "wish": wish}
+    data: dict[str, Any] = {"themes": theme, "risk": risk or None, "wishes": wish}
+    if primary_theme:
+        data["primary_theme"] = primary_theme
+    data = {k: v for k, v in data.items() if v is not None}
+    return _apply(request, session, keys, user, case, "triage", values, "triaged", "triage",
+                  lambda: flows.triage(session, user=user, case=case, data=CaseUpdate.model_validate(data)))
+
+
+@router.post("/staff/cases/{case_id}/themes", response_class=HTMLResponse)
+def accept_theme(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    theme: Annotated[str, Form()] = "",
+) -> Response:
+    """Accept a suggested theme in one click; the first one becomes the primary theme (which triages the case)."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    data: dict[str, Any] = {"themes": [*case.theme_slugs, theme]}
+    if case.primary_theme is None:
+        data["primary_theme"] = theme
+    return _apply(request, session, keys, user, case, "triage", {}, "theme", "triage",
+                  lambda: flows.triage(session, user=user, case=case, data=CaseUpdate.model_validate(data)),
+                  field="themes")
+
+
+@router.post("/staff/cases/{case_id}/hr-contact", response_class=HTMLResponse)
+def assign(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys,
+    settings: CurrentSettings, csrf: CSRF = "", user_id: Annotated[str, Form()] = "",
+) -> Response:
+    """The case's single HR point of contact: `PUT /api/v1/cases/{id}/hr-contact`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+
+    def act() -> None:
+        body = HrContactIn.model_validate({"user_id": user_id})
+        flows.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id)
+
+    return _apply(request, session, keys, user, case, "contact", {"user_id": user_id}, "assigned", "contact", act,
+                  field="user_id")
+
+
+@router.post("/staff/cases/{case_id}/exclusions", response_class=HTMLResponse)
+def exclude(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    user_id: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Exclude a person named in the case, or close to them: `POST /api/v1/cases/{id}/exclusions`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+
+    def act() -> None:
+        body = ExclusionIn.model_validate({"user_id": user_id, "reason": crlf(reason)})
+        flows.exclude(session, keys, user=user, case=case, user_id=body.user_id, reason=body.reason)
+
+    values = {"user_id": user_id, "reason": reason}
+    response = _apply(request, session, keys, user, case, "exclusion", values, "excluded", "exclusions", act,
+                      field="user_id")
+    if response.status_code == 303 and not access.can_see(session, user, case.id):
+        return done("/staff/cases", "excluded")  # they excluded themselves: the case is gone from their sight
+    return response
+
+
+# --- notes, messages, check-ins, closure (safeguarding and the case's HR contact) ----------------------
+
+
+@router.post("/staff/cases/{case_id}/notes", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def add_note(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """An internal note, never shown to the reporter: `POST /api/v1/cases/{id}/notes`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(body)
+    return _apply(request, session, keys, user, case, "note", {"body": text}, "note", "notes",
+                  lambda: cases.add_note(session, keys, user=user, case=case,
+                                         body=TextIn.model_validate({"body": text}).body),
+                  field="body")
+
+
+@router.post("/staff/cases/{case_id}/messages", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def send_message(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """A message the reporter will read: `POST /api/v1/cases/{id}/messages`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(body)
+    return _apply(request, session, keys, user, case, "message", {"body": text}, "message", "thread",
+                  lambda: cases.send_message(session, keys, user=user, case=case,
+                                             body=TextIn.model_validate({"body": text}).body),
+                  field="body")
+
+
+@router.post("/staff/cases/{case_id}/check-ins/{check_in_id}/complete", response_class=HTMLResponse)
+def complete_check_in(
+    request: Request, case: VisibleCase, check_in_id: uuid.UUID, user: CaseWorker, session: DbSession, keys: Keys,
+    settings: CurrentSettings, csrf: CSRF = "", summary: Annotated[str, Form()] = "",
+    support_suitable: Annotated[str, Form()] = "",
+) -> Response:
+    """Record a check-in: `POST /api/v1/cases/{id}/check-ins/{check_in_id}/complete`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(summary)
+    values = {"summary": text, "support_suitable": support_suitable, "check_in_id": str(check_in_id)}
+    return _apply(request, session, keys, user, case, "check_in", values, "check_in", "check-ins",
+                  lambda: complete(session, keys, settings, user, case, check_in_id, text, support_suitable),
+                  field="summary")
+
+
+def complete(session: DbSession, keys: Keys, settings: CurrentSettings, user: User, case: Case,
+             check_in_id: uuid.UUID, summary: str, support_suitable: str) -> None:
+    """A check-in form (on the case page or the check-ins page) through the API's schema and service."""
+    body = CheckInComplete.model_validate(
+        {"summary": summary, "support_suitable": {"yes": True, "no": False}.get(support_suitable, support_suitable)}
+    )
+    checkins.complete(session, keys, settings, user, case_id=case.id, check_in_id=check_in_id,
+                      summary=body.summary, support_suitable=body.support_suitable)
+
+
+@router.post("/staff/cases/{case_id}/close", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def close(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
+    csrf: CSRF = "", outcome: Annotated[str, Form()] = "", summary: Annotated[str, Form()] = "",
+) -> Response:
+    """Close the case with an outcome: `POST /api/v1/cases/{id}/close`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(summary)
+
+    def act() -> None:
+        body = CloseIn.model_validate({"outcome": outcome, "summary": text})
+        flows.close_case(session, keys, settings, user=user, case=case, outcome=body.outcome, summary=body.summary)
+
+    return _apply(request, session, keys, user, case, "close", {"outcome": outcome, "summary": text}, "closed",
+                  "closure", act, field="summary")
+
+
+def _apply(
+    request: Request, session: DbSession, keys: Keys, user: User, case: Case, form: str, values: dict[str, Any],
+    notice: str, anchor: str, act: Any, *, field: str = "themes",
+) -> Response:
+    """Run one form's action; on success back to the case (303), else the page again with the
+    form's errors beside its fields and what was typed kept."""
+    errors = FormErrors()
+    try:
+        with attempt(session):
+            act()
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix=form, fallback=field)
+    except AppError as exc:
+        errors.add(f"{form}-{_error_field(exc, field)}", exc.detail)
+        return _failed(request, session, keys, user, case, errors, {form: values}, status_code=exc.status)
+    if errors:
+        return _failed(request, session, keys, user, case, errors, {form: values})
+    return done(_back(case), notice, anchor)
+
+
+def _error_field(exc: AppError, default: str) -> str:
+    named = (exc.errors or [{}])[0].get("field")
+    return named if named else default
+
+
+# --- a contact received by phone, e-mail or in person ----------------------------------------------
+
+
+RECORD_ORDER = ["record-channel", "record-received_at", "record-duration_minutes", "record-description",
+                "record-about", "record-reporter", "record-risk"]
+
+
+def _record_form(request: Request, session: DbSession, settings: CurrentSettings, values: dict[str, Any],
+                 errors: FormErrors, status_code: int = 200) -> HTMLResponse:
+    ctx = {
+        "values": values, "errors": errors.messages, "problems": errors.summary(RECORD_ORDER),
+        "themes": themes.list_themes(session, active_only=True), "wish_labels": WISH_LABELS,
+        "about_labels": ABOUT_LABELS, "channel_labels": {k: v for k, v in CHANNEL_LABELS.items() if k != "web"},
+        "zone": settings.hours.tz.key,
+    }
+    return staff_page(request, "staff/record.html", ctx, status_code=status_code)
+
+
+@router.get("/staff/record", response_class=HTMLResponse)
+def record_form(request: Request, user: Safeguarding, session: DbSession, settings: CurrentSettings) -> Response:
+    """Record a contact received by phone, e-mail or in person (safeguarding)."""
+    now = datetime.now(settings.hours.tz).strftime("%Y-%m-%dT%H:%M")
+    values = {"channel": "phone", "received_at": now, "identity": "anonymous", "about": About.SELF.value}
+    return _record_form(request, session, settings, values, FormErrors())
+
+
+@router.post("/staff/record", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def record(
+    request: Request, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
+    csrf: CSRF = "",
+    channel: Annotated[str, Form()] = "",
+    received_at: Annotated[str, Form()] = "",
+    duration_minutes: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    about: Annotated[str, Form()] = "",
+    identity: Annotated[str, Form()] = "anonymous",
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+    theme: Annotated[list[str], Form()] = [],  # noqa: B006
+    wish: Annotated[list[str], Form()] = [],  # noqa: B006
+    risk: Annotated[str, Form()] = "standard",
+) -> Response:
+    """`POST /api/v1/cases`: the confirmation shows the receipt to give the person, once."""
+    if (refused := csrf_refused(request, csrf, "/staff/record")) is not None:
+        return refused
+    values = {"channel": channel, "received_at": received_at, "duration_minutes": duration_minutes,
+              "description": crlf(description), "about": about, "identity": identity, "name": name, "email": email,
+              "phone": phone, "theme": theme, "wish": wish, "risk": risk}
+    errors = FormErrors()
+    when: datetime | str = received_at
+    try:
+        when = datetime.fromisoformat(received_at).replace(tzinfo=settings.hours.tz)
+    except ValueError:
+        errors.add("record-received_at", "Enter the date and time the contact was received.")
+    named = identity == "named"
+    data = {
+        "channel": channel, "received_at": when, "duration_minutes": duration_minutes or None,
+        "description": crlf(description), "about": about or About.SELF.value, "anonymous": not named,
+        "reporter": {"name": name, "email": email.strip() or None, "phone": phone.strip() or None} if named else None,
+        "themes": theme, "wishes": wish, "risk": risk or "standard",
+    }
+    if errors:
+        return _record_form(request, session, settings, values, errors, 422)
+    try:
+        with attempt(session):
+            case, receipt = flows.record_contact(session, keys, settings, user=user, data=CaseCreate.model_validate(data))
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix="record", fallback="reporter")
+        return _record_form(request, session, settings, values, errors, 422)
+    except AppError as exc:
+        errors.add(f"record-{_error_field(exc, 'description')}", exc.detail)
+        return _record_form(request, session, settings, values, errors, exc.status)
+    return staff_page(request, "staff/recorded.html", {"case": case, "receipt": receipt})

@@ -1,0 +1,95 @@
+"""The queue (`/staff/cases`): the cases a safeguarding officer or HR contact may see, newest
+and most urgent first, with the deadlines, the next check-in and unread messages from reporters.
+
+The same query and the same rules as `GET /api/v1/cases` (`app.cases.service.list_cases`):
+an HR contact sees only their own cases, nobody sees a case they are excluded from.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.api.cases import case_filter
+from app.api.dependencies import CaseWorker, CurrentUser, DbSession
+from app.api.transactions import CommitInThreadRoute
+from app.auth import service as auth
+from app.cases import service as cases
+from app.checkins import service as checkins
+from app.enums import Risk, Role, Status
+from app.errors import Invalid
+from app.themes import service as themes
+from app.web.staff.common import home_for, staff_page
+
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
+
+PAGE_SIZE = 25
+STATUS_LABELS = {
+    Status.RECEIVED.value: "New",
+    Status.TRIAGED.value: "Triaged",
+    Status.IN_PROGRESS.value: "With HR contact",
+    Status.CLOSED.value: "Closed",
+}
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff_home(user: CurrentUser) -> Response:
+    """Where each role starts."""
+    return RedirectResponse(home_for(user.roles), status_code=303)
+
+
+@router.get("/staff/cases", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    user: CaseWorker,
+    session: DbSession,
+    status: Annotated[list[Status], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    theme: str | None = None,
+    risk: Annotated[Risk | None, Query()] = None,
+    hr_contact: Annotated[str | None, Query(max_length=40)] = None,
+    overdue: bool = False,
+    reference: Annotated[str | None, Query(max_length=40)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The queue, with filters and a search by the reference a reporter quotes."""
+    error = None
+    try:
+        filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
+                              reference=reference, newest_first=True)
+    except Invalid as exc:
+        error = exc.detail
+        filters = case_filter(status=[], theme=None, hr_contact=None, risk=None, overdue=False, reference=None,
+                              newest_first=True)
+    rows, total = cases.list_cases(
+        session, user=user, filters=filters, page=page, page_size=PAGE_SIZE, also_overdue=checkins.overdue_clause()
+    )
+    if filters.reference is not None and total == 1 and page == 1:
+        return RedirectResponse(f"/staff/cases/{rows[0].case.id}", status_code=303)
+    ids = [r.case.id for r in rows]
+    query = {"status": [s.value for s in status], "theme": theme or "", "risk": risk.value if risk else "",
+             "hr_contact": hr_contact or "", "overdue": "true" if overdue else "", "reference": reference or ""}
+    kept = {k: v for k, v in query.items() if v}
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    ctx = {
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "next_due": checkins.next_due_by_case(session, case_ids=ids),
+        "unread": cases.unread_by(session, user=user, case_ids=ids),
+        "overdue_check_ins": checkins.overdue_by_case(session, case_ids=ids),
+        "filters": query,
+        "filtered": bool(kept),
+        "page_link": lambda n: "/staff/cases?" + urlencode({**kept, "page": n}, doseq=True),
+        "themes": themes.list_themes(session),
+        "contacts": [u for u in auth.list_users(session, role=Role.HR)] if user.has(Role.SAFEGUARDING) else [],
+        "status_labels": STATUS_LABELS,
+        "statuses": list(Status),
+        "error": error,
+        "searched": filters.reference,
+    }
+    return staff_page(request, "staff/queue.html", ctx, status_code=422 if error else 200)
