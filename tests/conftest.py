@@ -22,10 +22,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from app import clock, migrate
 from app.config import Settings, load_settings
+from tests.mailbox import Inbox, free_port
 
 PG_ADMIN_URL = os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CI = os.environ.get("CI", "").lower() == "true"
@@ -227,3 +229,16 @@ def chromium() -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on a free port, keeping what it receives."""
+    box = Inbox()
+    box.port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

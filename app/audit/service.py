@@ -202,23 +202,19 @@ def verify(session: Session) -> tuple[bool, int, int | None]:
     return True, count, None
 
 
-def last_reads(
-    session: Session, *, user_id: uuid.UUID, case_ids: list[uuid.UUID], target: str
-) -> dict[uuid.UUID, datetime]:
-    """When `user_id` last read `target` ("messages", "case", ...) of each case, from `case.read` entries."""
-    if not case_ids:
-        return {}
-    rows = session.execute(
-        select(AuditEvent.case_id, func.max(AuditEvent.at))
+def last_read_at(*, user_id: uuid.UUID, case_id: Any, target: str) -> Any:
+    """SQL: when `user_id` last read `target` ("messages", "case", ...) of the case `case_id` (a
+    column of the enclosing query), from the `case.read` entries; NULL if never."""
+    return (
+        select(func.max(AuditEvent.at))
         .where(
-            AuditEvent.case_id.in_(case_ids),
+            AuditEvent.case_id == case_id,
             AuditEvent.actor_id == user_id,
             AuditEvent.action == "case.read",
             AuditEvent.target == target,
         )
-        .group_by(AuditEvent.case_id)
-    ).tuples()
-    return {case_id: at for case_id, at in rows if case_id is not None}
+        .scalar_subquery()
+    )
 
 
 def page(session: Session, *, case_id: uuid.UUID | None, page: int, page_size: int) -> tuple[list[AuditEvent], int]:

@@ -14,10 +14,7 @@ class Case(IdMixin, TimestampMixin, Base):
     """A concern. Text and identity are ciphertext under the case's own data key (`*_ct`)."""
 
     __tablename__ = "cases"
-    __table_args__ = (
-        Index("ix_cases_month_theme", "received_month", "primary_theme"),
-        Index("ix_cases_risk_received_at", "risk", "received_at"),
-    )
+    __table_args__ = (Index("ix_cases_month_theme", "received_month", "primary_theme"),)
 
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     channel: Mapped[Channel] = mapped_column(db_enum(Channel, "channel"))

@@ -140,15 +140,15 @@ def unread_by(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> set
     newer than the last time the audit trail saw them read the thread."""
     if not case_ids:
         return set()
-    latest = dict(
-        session.execute(
-            select(Message.case_id, func.max(Message.created_at))
+    last_read = audit.last_read_at(user_id=user.id, case_id=Message.case_id, target="messages")
+    return set(
+        session.scalars(
+            select(Message.case_id)
             .where(Message.case_id.in_(case_ids), Message.sender == Sender.REPORTER)
             .group_by(Message.case_id)
-        ).tuples().all()
+            .having(or_(last_read.is_(None), func.max(Message.created_at) > last_read))
+        )
     )
-    read = audit.last_reads(session, user_id=user.id, case_ids=list(latest), target="messages")
-    return {case_id for case_id, at in latest.items() if case_id not in read or at > read[case_id]}
 
 
 def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseRow]:

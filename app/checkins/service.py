@@ -53,16 +53,6 @@ def next_due_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> dict[uui
     return dict(rows.all())
 
 
-def overdue_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of these cases with an open check-in due before today."""
-    if not case_ids:
-        return set()
-    rows = session.scalars(
-        select(CheckIn.case_id).where(CheckIn.case_id.in_(case_ids), _is_open(), CheckIn.due_on < clock.today())
-    )
-    return set(rows)
-
-
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
     """Cancel every open check-in of a case (contact replaced, or case closed). Returns how many."""
     result = session.execute(

@@ -37,12 +37,9 @@ def upgrade() -> None:
     op.create_index("ix_notifications_due", "notifications", ["sent_at", "next_attempt_at"], unique=False)
     op.create_index(op.f("ix_notifications_case_id"), "notifications", ["case_id"], unique=False)
     op.create_index(op.f("ix_notifications_user_id"), "notifications", ["user_id"], unique=False)
-    # The queue lists urgent cases first and then the newest: one index serves both orders.
-    op.create_index("ix_cases_risk_received_at", "cases", ["risk", "received_at"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_cases_risk_received_at", table_name="cases")
     op.drop_index(op.f("ix_notifications_user_id"), table_name="notifications")
     op.drop_index(op.f("ix_notifications_case_id"), table_name="notifications")
     op.drop_index("ix_notifications_due", table_name="notifications")

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import email
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -22,52 +16,10 @@ from app.checkins.models import CheckIn
 from app.checkins.reminders import send_due_reminders
 from app.db import make_engine, make_sessionmaker
 from tests.checkins.conftest import SECRET_DESCRIPTION
+from tests.mailbox import Inbox, free_port
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # cases assigned now are due 2026-03-09 (first_days = 7)
 DUE_DAY = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message; can be told to refuse or to be slow."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.refuse = False
-        self.delay = 0.0
-        self.port = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.refuse:
-            return "451 Try again later"
-        msg = email.message_from_bytes(envelope.content)
-        self.messages.append(msg)
-        return "250 Message accepted"
-
-    def to(self) -> list[str]:
-        return sorted(m["To"] for m in self.messages)
-
-    def body(self, i: int = 0) -> str:
-        return self.messages[i].get_payload(decode=True).decode()  # type: ignore[union-attr]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    box = Inbox()
-    box.port = _free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -190,7 +142,7 @@ def test_an_unreachable_mail_server_leaves_reminders_for_the_next_run(app, setti
     case_id, _ = new_case()
     assign(case_id, hr.id)
     clock.set_frozen(DUE_DAY)
-    dead = settings.model_copy(update={"smtp_port": _free_port()})
+    dead = settings.model_copy(update={"smtp_port": free_port()})
     result = send_due_reminders(app.state.sessionmaker, dead)
     assert (result.mails_sent, result.failed_contacts) == (0, 1)
     assert _reminded(db) == []

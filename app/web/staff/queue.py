@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app import clock
 from app.api.cases import case_filter
 from app.api.dependencies import CaseWorker, CurrentUser, DbSession
 from app.api.transactions import CommitInThreadRoute
@@ -70,6 +71,8 @@ def queue(
     if filters.reference is not None and total == 1 and page == 1:
         return RedirectResponse(f"/staff/cases/{rows[0].case.id}", status_code=303)
     ids = [r.case.id for r in rows]
+    next_due = checkins.next_due_by_case(session, case_ids=ids)
+    today = clock.today()
     query = {"status": [s.value for s in status], "theme": theme or "", "risk": risk.value if risk else "",
              "hr_contact": hr_contact or "", "overdue": "true" if overdue else "", "reference": reference or ""}
     kept = {k: v for k, v in query.items() if v}
@@ -79,9 +82,9 @@ def queue(
         "total": total,
         "page": page,
         "pages": pages,
-        "next_due": checkins.next_due_by_case(session, case_ids=ids),
+        "next_due": next_due,
         "unread": cases.unread_by(session, user=user, case_ids=ids),
-        "overdue_check_ins": checkins.overdue_by_case(session, case_ids=ids),
+        "overdue_check_ins": {case_id for case_id, due in next_due.items() if due < today},
         "filters": query,
         "filtered": bool(kept),
         "page_link": lambda n: "/staff/cases?" + urlencode({**kept, "page": n}, doseq=True),

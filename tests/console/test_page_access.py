@@ -1,0 +1,142 @@
+"""Every staff page against every kind of person, read from the app's own list of routes.
+
+A page added without an entry in PAGES fails here. Each entry says who may use the page; the
+rules are the API's (the pages take the API's dependencies), so:
+
+- nobody signed in: a redirect to the sign-in page, nothing done;
+- a role the page does not name: 403, a page saying so, nothing done;
+- on a case's pages, an HR contact the case is not assigned to, and anyone excluded from the
+  case: 404, as on the API (they may not learn the case exists), nothing done;
+- everyone the page names: neither of those.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent
+from tests.cases.conftest import World
+from tests.console.conftest import Browser
+
+SG, HR, LEAD, ADMIN = "safeguarding", "hr", "leadership", "admin"
+CASEWORK = (SG, HR)
+EVERY_STAFF = (SG, HR, LEAD, ADMIN)
+
+# path template -> {method: roles}. Case pages: HR means the case's own HR contact only.
+PAGES: dict[str, dict[str, tuple[str, ...]]] = {
+    "/staff": {"GET": EVERY_STAFF},
+    "/staff/cases": {"GET": CASEWORK},
+    "/staff/cases/{case_id}": {"GET": CASEWORK},
+    "/staff/cases/{case_id}/triage": {"POST": (SG,)},
+    "/staff/cases/{case_id}/themes": {"POST": (SG,)},
+    "/staff/cases/{case_id}/hr-contact": {"POST": (SG,)},
+    "/staff/cases/{case_id}/exclusions": {"POST": (SG,)},
+    "/staff/cases/{case_id}/notes": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/messages": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/check-ins/{check_in_id}/complete": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/close": {"POST": CASEWORK},
+    "/staff/check-ins": {"GET": CASEWORK},
+    "/staff/check-ins/{case_id}/{check_in_id}": {"POST": CASEWORK},
+    "/staff/record": {"GET": (SG,), "POST": (SG,)},
+    "/staff/users": {"GET": (ADMIN,), "POST": (ADMIN,)},
+    "/staff/users/{user_id}": {"POST": (ADMIN,)},
+    "/staff/themes": {"GET": (ADMIN,), "POST": (ADMIN,)},
+    "/staff/themes/{slug}": {"POST": (ADMIN,)},
+    "/dashboard": {"GET": (LEAD, SG, ADMIN)},
+    "/dashboard/themes.csv": {"GET": (LEAD, SG, ADMIN)},
+}
+# Staff pages open to anyone (signing in and out).
+OPEN = {("/login", "GET"), ("/login", "POST"), ("/logout", "POST")}
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    """(path, method) of every page route, including those of included routers."""
+    out: set[tuple[str, str]] = set()
+
+    def walk(routes: list[Any], prefix: str = "") -> None:
+        for r in routes:
+            original = getattr(r, "original_router", None)
+            if original is not None:
+                walk(original.routes, prefix + r.include_context.prefix)
+            elif hasattr(r, "methods") and r.methods:
+                for m in r.methods - {"HEAD"}:
+                    out.add((prefix + r.path, m))
+
+    walk(app.routes)
+    return {(p, m) for p, m in out if p.startswith(("/staff", "/dashboard", "/login", "/logout"))}
+
+
+def test_every_staff_page_has_an_access_rule(app: Any) -> None:
+    listed = {(p, m) for p, methods in PAGES.items() for m in methods} | OPEN
+    assert _routes(app) - listed == set(), "add these pages to PAGES"
+    assert listed - _routes(app) == set(), "PAGES names pages the app no longer has"
+
+
+def _audit_count(app: Any) -> int:
+    with app.state.sessionmaker() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def _url(template: str, case_id: uuid.UUID, check_in_id: str) -> str:
+    values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": str(uuid.uuid4()), "slug": "bullying"}
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
+def _open_check_in(app: Any, case_id: uuid.UUID) -> str:
+    from app.checkins.models import CheckIn
+
+    with app.state.sessionmaker() as s:
+        row = s.scalar(select(CheckIn).where(CheckIn.case_id == case_id, CheckIn.completed_at.is_(None),
+                                             CheckIn.cancelled_at.is_(None)))
+        assert row is not None
+        return str(row.id)
+
+
+# The people of tests/cases' world, by the role they stand for.
+PEOPLE = {
+    "safeguarding": SG, "assigned_hr": HR, "other_hr": HR, "excluded_safeguarding": SG, "excluded_hr": HR,
+    "leadership": LEAD, "admin": ADMIN,
+}
+
+
+@pytest.mark.parametrize("who", ["none", *PEOPLE])
+def test_each_person_gets_what_the_api_would_give_them_on_every_page(app: Any, world: World, as_: Any, who: str) -> None:
+    case_id = world.new_case()
+    check_in_id = _open_check_in(app, case_id)
+    me: Browser = as_(who)
+    token = me.token("/login")
+    for template, methods in PAGES.items():
+        for method, roles in methods.items():
+            url = _url(template, case_id, check_in_id)
+            before = _audit_count(app)
+            if method == "GET":
+                r = me.get(url)
+            else:
+                r = me.post(url, {"body": "x"}, token=token)
+            where = f"{method} {template} as {who}"
+            changed = _audit_count(app) != before
+            if who == "none":
+                assert r.status_code == 303 and r.headers["location"] == "/login", where
+                assert not changed, where
+                continue
+            role = PEOPLE[who]
+            on_case = "{case_id}" in template
+            allowed = role in roles and not (on_case and who in ("other_hr", "excluded_safeguarding", "excluded_hr"))
+            if allowed:
+                assert r.status_code not in (401, 403, 404), (where, r.status_code)
+                continue
+            if role not in roles:
+                assert r.status_code == 403, (where, r.status_code)
+                assert "Not available to you" in r.text, where
+            else:
+                assert r.status_code == 404, (where, r.status_code)
+            assert not changed, f"{where}: something was done or read ({r.status_code})"
+
+
+def test_a_page_for_a_case_that_does_not_exist_is_404_like_the_api(as_: Any) -> None:
+    assert as_("safeguarding").get(f"/staff/cases/{uuid.uuid4()}").status_code == 404
