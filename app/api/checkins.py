@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query
 
-from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys
+from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase
 from app.api.transactions import CommitInThreadRoute
 from app.checkins import service
 from app.checkins.schemas import (
@@ -21,10 +21,10 @@ router = APIRouter(prefix="/api/v1", tags=["check-ins"], route_class=CommitInThr
 
 
 @router.get("/cases/{case_id}/check-ins", response_model=list[CaseCheckInRead])
-def case_check_ins(case_id: uuid.UUID, user: CaseWorker, session: DbSession, ring: Keys) -> list[CaseCheckInRead]:
+def case_check_ins(case: VisibleCase, user: CaseWorker, session: DbSession, ring: Keys) -> list[CaseCheckInRead]:
     """Every check-in of the case, oldest first, with decrypted summaries (safeguarding, or the
     case's HR contact; 404 for anyone else who may not see the case). The read is audited."""
-    rows = service.list_for_case(session, ring, user, case_id=case_id)
+    rows = service.list_for_case(session, ring, user, case=case)
     return [CaseCheckInRead.with_summary(row, summary) for row, summary in rows]
 
 

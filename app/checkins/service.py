@@ -107,12 +107,10 @@ def is_overdue(check_in: CheckIn, *, today: date | None = None) -> bool:
     return check_in.completed_at is None and check_in.cancelled_at is None and check_in.due_on < today
 
 
-def list_for_case(session: Session, ring: KeyRing, user: User, *, case_id: uuid.UUID) -> list[tuple[CheckIn, str | None]]:
-    """Every check-in of a case the user may see, oldest first, with its decrypted summary.
-
-    Reading the summaries is a read of case content, so it is audited.
+def list_for_case(session: Session, ring: KeyRing, user: User, *, case: Case) -> list[tuple[CheckIn, str | None]]:
+    """Every check-in of the case (loaded and authorised by the caller), oldest first, with its
+    decrypted summary. Reading the summaries is a read of case content, so it is audited.
     """
-    case = access.get_case(session, user, case_id)
     rows = session.scalars(
         select(CheckIn).where(CheckIn.case_id == case.id).order_by(CheckIn.due_on, CheckIn.created_at)
     ).all()

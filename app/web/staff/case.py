@@ -90,7 +90,7 @@ def _page(
     content = cases.read_content(session, keys, user=user, case=case)
     notes = cases.read_notes(session, keys, user=user, case=case)
     messages = cases.read_messages(session, keys, user=user, case=case)
-    case_check_ins = checkins.list_for_case(session, keys, user, case_id=case.id)
+    case_check_ins = checkins.list_for_case(session, keys, user, case=case)
     exclusions = cases.list_exclusions(session, keys, user=user, case=case) if is_safeguarding else []
     people = cases.people(
         session,
@@ -99,6 +99,8 @@ def _page(
     )
     all_themes = themes.list_themes(session)
     excluded = {e.user_id for e, _ in exclusions}
+    staff = auth.list_users(session) if is_safeguarding else []
+    open_check_ins = [c for c, _ in case_check_ins if c.completed_at is None and c.cancelled_at is None]
     ctx: dict[str, Any] = {
         "case": case,
         "row": row,
@@ -114,16 +116,14 @@ def _page(
         "themes": {t.slug: t for t in all_themes},
         "triage_themes": [t for t in all_themes if t.active or t.slug in case.theme_slugs],
         "suggested": [s for s in case.suggested_themes if s not in case.theme_slugs],
-        "contacts": [
-            u for u in auth.list_users(session, role=Role.HR) if u.active and u.id not in excluded
-        ] if is_safeguarding else [],
-        "excludable": [u for u in auth.list_users(session) if u.id not in excluded] if is_safeguarding else [],
+        "contacts": [u for u in staff if u.has(Role.HR) and u.active and u.id not in excluded],
+        "excludable": [u for u in staff if u.id not in excluded],
         "wish_labels": WISH_LABELS,
         "about_labels": ABOUT_LABELS,
         "outcome_labels": OUTCOME_LABELS,
         "channel_labels": CHANNEL_LABELS,
-        "next_check_in": checkins.next_due(session, case_id=case.id),
-        "open_check_in_id": next((c.id for c, _ in case_check_ins if c.completed_at is None and c.cancelled_at is None), None),
+        "next_check_in": min((c.due_on for c in open_check_ins), default=None),
+        "open_check_in_id": open_check_ins[0].id if open_check_ins else None,
         "today": clock.today(),
         "errors": errors.messages,
         "problems": errors.summary(FIELD_ORDER),
