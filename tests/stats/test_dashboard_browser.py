@@ -55,6 +55,7 @@ def test_leadership_signs_in_and_sees_the_charts(live_server, chromium, make_sta
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page's layout, not the database
 def test_chart_labels_stay_legible_on_a_phone(live_server, chromium, make_staff, hand_made, backend):
     staff = make_staff("leadership")
     page = chromium.new_page(viewport={"width": 390, "height": 844}, java_script_enabled=False)

@@ -77,6 +77,7 @@ def test_over_https_a_cookie_without_its_prefix_is_ignored(https: TestClient, ma
     assert https.get("/dashboard", follow_redirects=False).status_code == 303
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about uvicorn and the headers
 def test_secure_cookies_and_hsts_follow_the_scheme_a_trusted_proxy_reports(app: Any) -> None:
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,

@@ -147,6 +147,7 @@ def test_quick_exit_is_on_every_reporter_page_and_each_page_is_photographed(page
     assert len(_walk_reporter_pages(page, check_and_shoot)) == 9
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
 def test_quick_exit_with_javascript_leaves_no_way_back_to_the_page(chromium: Any, live_server: str) -> None:
     context = chromium.new_context(base_url=live_server)  # JavaScript on: the enhancement
 
@@ -168,6 +169,7 @@ def test_quick_exit_with_javascript_leaves_no_way_back_to_the_page(chromium: Any
         context.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
 def test_quick_exit_without_javascript_is_a_plain_link_to_the_neutral_site(page: Page) -> None:
     page.route(QUICK_EXIT + "*", lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>Weather</h1>"))
     page.goto("/report")
@@ -178,6 +180,7 @@ def test_quick_exit_without_javascript_is_a_plain_link_to_the_neutral_site(page:
 # -- the form ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
 def test_identity_boxes_are_hidden_while_staying_anonymous(page: Page) -> None:
     page.goto("/report")
     expect(page.get_by_label("No, stay anonymous")).to_be_checked()
@@ -191,6 +194,7 @@ def test_identity_boxes_are_hidden_while_staying_anonymous(page: Page) -> None:
     expect(page.get_by_label("Your name")).to_be_hidden()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
 def test_the_form_is_much_shorter_on_a_phone(page: Page) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/report")
@@ -247,6 +251,7 @@ def test_a_closed_case_shows_its_outcome_and_asks_for_feedback_after_the_last_me
 # -- errors ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
 def test_a_browser_gets_an_html_404_page(page: Page) -> None:
     response = page.goto("/followup")
     assert response is not None and response.status == 404
@@ -256,6 +261,7 @@ def test_a_browser_gets_an_html_404_page(page: Page) -> None:
     shoot(page, "not-found")
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
 def test_the_favicon_is_served(page: Page, live_server: str) -> None:
     for path, kind in (("/favicon.ico", "image/x-icon"), ("/static/favicon.svg", "image/svg+xml")):
         response = page.request.get(live_server + path)
