@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -78,15 +79,16 @@ def csrf_token(request: Request) -> str:
 def from_this_site(request: Request) -> bool:
     """Whether the browser says this request came from one of our own pages.
 
-    `Sec-Fetch-Site` (every current browser) is decisive. Without it, an `Origin` of another site
-    is refused; no `Origin`, or `null` (this site's Referrer-Policy makes some browsers send that),
-    leaves the decision to the token.
+    `Sec-Fetch-Site` (every current browser) is decisive. Without it, an `Origin` of another host
+    is refused (the host only: behind a proxy not yet trusted the scheme may look like http); no
+    `Origin`, or `null` (this site's Referrer-Policy makes some browsers send that), leaves the
+    decision to the token.
     """
     site = request.headers.get("sec-fetch-site")
     if site is not None:
         return site in ("same-origin", "none")
     origin = request.headers.get("origin")
-    return origin in (None, "null") or origin == f"{request.url.scheme}://{request.url.netloc}"
+    return origin in (None, "null") or urlsplit(origin).netloc == request.url.netloc
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
