@@ -8,6 +8,7 @@ package (`commands = typer.Typer()`) and are merged into this one, so `safeshare
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Annotated
 
 import typer
@@ -16,12 +17,24 @@ from app import retention
 from app.audit import service as audit
 from app.auth import commands as auth_commands
 from app.checkins import commands as checkins_commands
-from app.commandline import keyring_or_exit, migrate_or_exit, sessionmaker_for, settings_or_exit
+from app.commandline import (
+    PlainHelpGroup,
+    fail,
+    keyring_or_exit,
+    migrate_or_exit,
+    sessionmaker_for,
+    settings_or_exit,
+    use_plain_help,
+)
 from app.crypto import keys
 from app.notify import commands as notify_commands
 from app.stats import commands as stats_commands
 
-cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Safe Share: confidential concern reporting.")
+# Markdown mode re-flows each docstring to the terminal's width (the default keeps its line breaks).
+cli = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Safe Share: confidential concern reporting.",
+    cls=PlainHelpGroup, rich_markup_mode="markdown",
+)
 log = logging.getLogger("safeshare.cli")
 
 
@@ -36,18 +49,17 @@ def migrate() -> None:
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Migrate, then serve the API and the web pages."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     settings = settings_or_exit()
     keyring_or_exit(settings, create=True)
     migrate_or_exit(settings)
-    log.info("Safe Share listening on http://%s:%d/ (%d worker(s))", host, port, workers, extra={"url": f"http://{host}:{port}/"})
-    typer.echo(f"Safe Share is listening on http://{host}:{port}/", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
         host=host,
@@ -58,6 +70,39 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+    # The port is taken here, before a word is said: "listening" is only ever printed once it is
+    # true, and a port in use is one line instead of uvicorn's log record.
+    try:
+        sock = _listen(host, port, backlog=config.backlog)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}/"
+    log.info("Safe Share listening on %s (%d worker(s))", url, workers, extra={"url": url})
+    typer.echo(f"Safe Share is listening on {url}", err=True)
+    server = uvicorn.Server(config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    finally:
+        sock.close()
+    if workers == 1 and not server.started:
+        raise typer.Exit(code=3)  # the app could not start; uvicorn has said why
+
+
+def _listen(host: str, port: int, *, backlog: int) -> socket.socket:
+    """A listening TCP socket, as uvicorn would bind it, handed to every worker."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 @cli.command("rotate-key")
@@ -70,7 +115,10 @@ def rotate_key() -> None:
     with sessions() as session, session.begin():
         moved = keys.rewrap_all(session, ring)
         audit.record(session, audit.Actor.system("rotate-key"), "keys.rotate", target=new_id)
-    typer.echo(f"new master key {new_id} is active; re-wrapped {moved} case key(s)")
+    typer.echo(
+        f"new master key {new_id} is active; re-wrapped {moved} case key(s). "
+        f"Back up {settings.key_file} now (SAFESHARE_KEY_FILE): without this copy of it, cases cannot be read."
+    )
 
 
 for _domain_commands in (
@@ -81,6 +129,7 @@ for _domain_commands in (
     retention.commands,
 ):
     cli.add_typer(_domain_commands)
+use_plain_help(cli)
 
 
 def main() -> None:

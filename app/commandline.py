@@ -6,13 +6,14 @@ which `app.cli` attaches), so no command module needs to import `app.cli`.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from app import logs
-from app.config import Settings, SettingsError, load_settings
+from app.config import Settings, SettingsError, load_settings, unknown_settings
 from app.crypto.keyring import KeyRing, KeyRingError
 from app.db import make_engine, make_sessionmaker
 
@@ -24,11 +25,14 @@ def fail(message: str) -> NoReturn:
 
 
 def settings_or_exit() -> Settings:
-    """The settings, with logging configured; a bad setting ends the command in one line."""
+    """The settings, with logging configured; a bad setting ends the command in one line, and
+    a `SAFESHARE_*` name that is not a setting (a typo) is pointed out, one line each."""
     try:
         settings = load_settings()
     except SettingsError as exc:
         fail(str(exc))
+    for warning in unknown_settings():
+        typer.echo(f"warning: {warning}", err=True)
     logs.configure(settings.log_level)
     return settings
 
@@ -56,3 +60,54 @@ def migrate_or_exit(settings: Settings) -> None:
 def database_error(exc: Exception, doing: str) -> NoReturn:
     """One line for an unexpected database failure: the error's type only (its text can hold data)."""
     fail(f"cannot {doing} ({type(exc).__name__}); is the database migrated? run `safeshare migrate`")
+
+
+# --- help as an operator reads it -------------------------------------------------------------------
+
+
+def _plain_metavars(params: list[Any]) -> list[Any]:
+    """`--port PORT`, `EMAIL`, and nothing after a flag, instead of Typer's `<int>`, `<str>`, `<bool>`."""
+    for param in params:
+        if param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else param.name.upper()
+        if isinstance(param, TyperArgument):
+            # An argument's row shows its type whatever its metavar: its name says enough.
+            setattr(param, "display_type_rich", _no_type)  # noqa: B010 - an instance override
+    return params
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class PlainHelpCommand(TyperCommand):
+    """A command whose help shows plain metavars, and `EMAIL` (not `{email}`) in its usage line."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_metavars(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                pieces.append(param.display_name_raw + ("..." if param.nargs != 1 else ""))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+class PlainHelpGroup(TyperGroup):
+    """The `safeshare` group: its own `--help` without a `<bool>` marker."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_metavars(super().get_params(ctx))
+
+
+def use_plain_help(app: typer.Typer) -> None:
+    """Give every command of `app` (and of the apps merged into it) the plain help above."""
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = PlainHelpCommand
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            use_plain_help(group.typer_instance)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "SAFESHARE_"
+ENV_FILE = ".env"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _OFFICE_RE = re.compile(
@@ -59,7 +67,7 @@ class OfficeHours:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SAFESHARE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix=PREFIX, env_file=ENV_FILE, extra="ignore", frozen=True
     )
 
     database_url: str = "sqlite:///./var/safeshare.db"
@@ -101,6 +109,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_from: str = "safeshare@localhost"
     public_url: str = "http://127.0.0.1:8000"
+    # Where the reporters' "Leave this site" button goes: somewhere ordinary to be seen on a screen.
+    quick_exit_url: str = "https://www.bbc.co.uk/weather"
 
     # Words on the public pages
     organisation_name: str = "the Service"
@@ -123,6 +133,21 @@ class Settings(BaseSettings):
         if scheme == "postgresql":
             v = "postgresql+psycopg" + v[len("postgresql"):]
         return v
+
+    @field_validator("public_url", "quick_exit_url")
+    @classmethod
+    def _absolute_url(cls, v: str) -> str:
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in v.strip():
+            raise ValueError(f"expected an absolute http(s) URL such as https://safeshare.example.org, not {v!r}")
+        return v.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, v: str) -> str:
+        if v.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, not {v!r}")
+        return v.strip().upper()
 
     @field_validator("argon2_parallelism")
     @classmethod
@@ -149,6 +174,27 @@ class Settings(BaseSettings):
 
 class SettingsError(Exception):
     """A bad setting, with a one-line message naming it."""
+
+
+def unknown_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(ENV_FILE)) -> list[str]:
+    """One warning per `SAFESHARE_*` name, in the environment or the `.env` file, that is not a
+    setting (a misspelt name is otherwise ignored without a word); the closest setting is named."""
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    known = sorted(PREFIX + name.upper() for name in Settings.model_fields)
+    given = {name.upper(): "the environment" for name in (os.environ if environ is None else environ)}
+    if env_file is not None and env_file.is_file():
+        given.update({name.upper(): str(env_file) for name in dotenv_values(env_file) if name.upper() not in given})
+    warnings = []
+    for name, where in sorted(given.items()):
+        # SAFESHARE_TEST_* belong to the test suite (SAFESHARE_TEST_PG), not to the service.
+        if not name.startswith(PREFIX) or name in known or name.startswith(PREFIX + "TEST_"):
+            continue
+        # Compared without the prefix that every name shares, or anything would look close.
+        close = difflib.get_close_matches(name.removeprefix(PREFIX), [k.removeprefix(PREFIX) for k in known], n=1)
+        hint = f" (did you mean {PREFIX}{close[0]}?)" if close else ""
+        warnings.append(f"{name} in {where} is not a Safe Share setting and is ignored{hint}")
+    return warnings
 
 
 def load_settings(**overrides: object) -> Settings:

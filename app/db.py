@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,7 +78,7 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, *
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
         event.listen(engine, "connect", lambda dbapi_conn, _record: dialect_rules.configure_sqlite_connection(dbapi_conn))
@@ -86,6 +87,18 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, *
     engine = create_engine(url, pool_size=10, max_overflow=10, **kwargs)
     _ping_after_idle(engine, ping_after_idle)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by this account only, before SQLite does:
+    it would make it 0644, and it gives its -wal and -shm files the mode of the database file.
+    The file holds password hashes and every wrapped key, however well they are protected."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _ping_after_idle(engine: Engine, seconds: float) -> None:

@@ -62,6 +62,13 @@ class Sender(str, enum.Enum):
     STAFF = "staff"
 
 
+class SentAs(str, enum.Enum):
+    """The capacity a staff message was written in, as the reporter is told it."""
+
+    HR_CONTACT = "hr_contact"
+    SAFEGUARDING = "safeguarding"
+
+
 def db_enum(cls: type[enum.Enum], name: str) -> Any:
     """A VARCHAR column holding the enum's value (no native PostgreSQL type to migrate)."""
     return SAEnum(

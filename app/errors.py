@@ -125,23 +125,33 @@ PageError = Callable[[Request, "AppError"], Response | None]
 
 def install(app: FastAPI, *, page_error: PageError | None = None) -> None:
     """The handlers that turn every error into a problem document; `page_error` may answer a
-    browser's page request instead (a redirect to sign in, a page that says why)."""
+    browser's page request instead (a redirect to sign in, an HTML page that says what happened)."""
+
+    def as_page(request: Request, exc: AppError) -> Response | None:
+        if page_error is None:
+            return None
+        try:
+            return page_error(request, exc)
+        except Exception as failure:  # noqa: BLE001 - an error page that fails falls back to the problem
+            log.error("error page failed", extra={"error_type": type(failure).__name__})
+            return None
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        page = page_error(request, exc) if page_error is not None else None
+        page = as_page(request, exc)
         if page is not None:
             return page
         return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, "Invalid request", detail, slug="validation-error", errors=errors)
+        page = as_page(request, AppError(detail, status=422, title="Invalid request"))
+        return page if page is not None else problem(422, "Invalid request", detail, slug="validation-error", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
         title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         detail = exc.detail if isinstance(exc.detail, str) else title
@@ -149,10 +159,14 @@ def install(app: FastAPI, *, page_error: PageError | None = None) -> None:
             detail = "No such resource."
         elif status == 413:
             detail = "The request body is too large."
-        return problem(status, title, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        page = as_page(request, AppError(detail, status=status, title=title, headers=headers))
+        return page if page is not None else problem(status, title, detail, headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # The type name only: exception text can carry SQL parameters or case text.
         log.error("unhandled error", extra={"error_type": type(exc).__name__})
-        return problem(500, "Internal Server Error", "Something went wrong on our side. Nothing was saved.")
+        detail = "Something went wrong on our side. Nothing was saved."
+        page = as_page(request, AppError(detail, status=500, title="Internal Server Error"))
+        return page if page is not None else problem(500, "Internal Server Error", detail)

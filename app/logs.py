@@ -75,7 +75,7 @@ access_log = logging.getLogger("safeshare.access")
 
 SECURITY_HEADERS = [
     (b"content-security-policy",
-     b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
      b"frame-ancestors 'none'; base-uri 'none'"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
@@ -85,12 +85,15 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     (b"cache-control", b"no-store"),
 ]
-# The interactive API docs load Swagger UI from its CDN; only that page gets a wider policy.
+# The interactive API docs (Swagger UI, served from this site): its script fetches the OpenAPI
+# document and sends "Try it out" requests to this site, and its components set style attributes.
 DOCS_CSP = (
-    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    b"default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    b"img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# Sent on https responses only (a browser ignores it over http): two years, this host only, since
+# the organisation's other hosts are not this service's to decide for.
+HSTS = (b"strict-transport-security", b"max-age=63072000")
 
 
 class SecurityAndAccessLog:
@@ -111,6 +114,8 @@ class SecurityAndAccessLog:
         start = time.perf_counter()
         status = 500
         path = scope.get("path", "")
+        # Behind a trusted proxy uvicorn has already put the browser's scheme in the scope.
+        https = scope.get("scheme") == "https"
         replacing = False
 
         async def send_wrapper(message: Message) -> None:
@@ -122,10 +127,10 @@ class SecurityAndAccessLog:
                 if status >= 400 and not ctype.startswith((b"application/problem+json", b"text/html")):
                     # Starlette answered by itself (plain text): say the same as a problem document.
                     replacing = True
-                    await _send_problem(send, status, _security_headers(path))
+                    await _send_problem(send, status, _security_headers(path, https))
                     return
                 headers = [(k, v) for k, v in raw if k.lower() not in _SECURITY_NAMES]
-                message = {**message, "headers": headers + _security_headers(path)}
+                message = {**message, "headers": headers + _security_headers(path, https)}
             elif replacing:
                 return  # the original plain-text body is dropped
             await send(message)
@@ -145,15 +150,17 @@ class SecurityAndAccessLog:
             )
 
 
-_SECURITY_NAMES = {k for k, _ in SECURITY_HEADERS}
+_SECURITY_NAMES = {k for k, _ in SECURITY_HEADERS} | {HSTS[0]}
 
 
-def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+def _security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
     out = []
     for k, v in SECURITY_HEADERS:
-        if k == b"content-security-policy" and path in ("/docs", "/docs/oauth2-redirect"):
+        if k == b"content-security-policy" and path == "/docs":
             v = DOCS_CSP
         out.append((k, v))
+    if https:
+        out.append(HSTS)
     return out
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from app import api, errors, logs
+from app.api import openapi_security
 from app.auth.passwords import Passwords
 from app.concurrency import make_limiter
 from app.config import Settings, load_settings
@@ -16,7 +18,7 @@ from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
 from app.logs import SecurityAndAccessLog
 from app.throttle import Throttle
-from app.web import STATIC_DIR, pages
+from app.web import STATIC_DIR, docs, pages
 from app.web.reporter.routes import router as reporter_pages
 from app.web.staff import admin, case, checkins, queue
 from app.web.staff.routes import router as staff_pages
@@ -30,6 +32,12 @@ class SafeShareAPI(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityAndAccessLog(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, with the bearer schemes each operation needs (built once)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = openapi_security.declare(super().openapi(), api.ROUTERS)
+        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "reporters use a bearer token from `/api/v1/reporter/session`. The two never mix."
         ),
         max_body_size=settings.max_body_bytes,
+        # /docs is ours (app.web.docs: Swagger UI from a package, no CDN); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     # What the dependencies of app.api.dependencies hand to routes (nothing else reads app.state).
     engine = make_engine(settings.database_url)
@@ -63,8 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     errors.install(app, page_error=pages.page_error)
-    for router in [*api.ROUTERS, reporter_pages, staff_pages, queue.router, case.router, checkins.router,
-                   admin.router]:
+    for router in [*api.ROUTERS, reporter_pages, staff_pages, docs.router, queue.router, case.router,
+                   checkins.router, admin.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.ASSETS_DIR), name="docs-assets")
     return app

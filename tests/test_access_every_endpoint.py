@@ -26,7 +26,7 @@ ACCESS: dict[str, Any] = {
     "POST /auth/login": PUBLIC,
     "POST /auth/logout": ANY_STAFF,
     "GET /auth/me": ANY_STAFF,
-    "GET /users": (ADMIN,),  # safeguarding only with ?role=hr, checked below
+    "GET /users": (ADMIN, SG),  # safeguarding: the HR contacts only, checked below
     "POST /users": (ADMIN,),
     "PATCH /users/{user_id}": (ADMIN,),
     "GET /themes": PUBLIC,
@@ -153,5 +153,8 @@ def test_safeguarding_may_list_hr_contacts_but_not_all_users(client: Any, caller
     hr = client.get("/api/v1/users?role=hr", headers=sg)
     assert hr.status_code == 200
     assert {u["email"] for u in hr.json()} == {callers[HR].email}
-    assert client.get("/api/v1/users", headers=sg).status_code == 403
-    assert client.get("/api/v1/users?role=admin", headers=sg).status_code == 403
+    # Without ?role their list is the same: HR contacts, never every account.
+    default = client.get("/api/v1/users", headers=sg)
+    assert default.status_code == 200 and default.json() == hr.json()
+    other = client.get("/api/v1/users?role=admin", headers=sg)
+    assert other.status_code == 403 and "HR contacts only" in other.json()["detail"]

@@ -49,12 +49,20 @@ def me(user: CurrentUser) -> UserRead:
     return UserRead.of(user)
 
 
-@router.get("/users", response_model=list[UserRead])
-def list_users(user: CurrentUser, session: DbSession, role: Role | None = Query(default=None)) -> list[UserRead]:
-    """All staff accounts (admin). Safeguarding may list HR contacts with `?role=hr` to assign one."""
+@router.get("/users", response_model=list[UserRead], responses={403: {}})
+def list_users(
+    user: CurrentUser, session: DbSession,
+    role: Role | None = Query(default=None, description="Only the accounts that hold this role."),
+) -> list[UserRead]:
+    """Staff accounts. An admin sees all of them (or those with `?role=`). A safeguarding user sees
+    the HR contacts, to choose one to assign: their list is `?role=hr` whether or not they say so,
+    and asking for another role is 403. Any other role: 403."""
     if not user.has(Role.ADMIN):
-        if not (user.has(Role.SAFEGUARDING) and role == Role.HR):
+        if not user.has(Role.SAFEGUARDING):
             raise Forbidden("Your role does not allow this.")
+        if role not in (None, Role.HR):
+            raise Forbidden("Safeguarding users may list HR contacts only (role=hr, the default for them).")
+        role = Role.HR
     return [UserRead.of(u) for u in service.list_users(session, role=role)]
 
 

@@ -9,17 +9,21 @@ permissive than its API twin.
 
 from __future__ import annotations
 
+import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from anyio import CapacityLimiter
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Form, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.api import cookies
 from app.api.transactions import get_session
 from app.auth import service as auth
 from app.auth.models import User
@@ -56,8 +60,12 @@ async def _settings(request: Request) -> Settings:
     return settings_of(request)
 
 
-async def _keyring(request: Request) -> KeyRing:
+def keyring_of(request: Request) -> KeyRing:
     return _held(request, "keyring", KeyRing)
+
+
+async def _keyring(request: Request) -> KeyRing:
+    return keyring_of(request)
 
 
 async def _sessionmaker(request: Request) -> sessionmaker[Session]:
@@ -109,10 +117,11 @@ def is_page(request: Request) -> bool:
 
 def staff_token(request: Request) -> str | None:
     """The staff token: the bearer header; pages also take the sign-in cookie (HttpOnly,
-    SameSite=Strict). The API never reads the cookie, so no other site can use it there."""
+    SameSite=Strict, `__Host-` over https). The API never reads the cookie, so no other site can
+    use it there."""
     token = bearer_token(request)
     if token is None and is_page(request):
-        token = request.cookies.get(STAFF_COOKIE) or None
+        token = cookies.read(request, STAFF_COOKIE)
     return token
 
 
@@ -253,6 +262,7 @@ class Idempotency:
         self.sessions = makers
         self.key = key
         self.claimed = False
+        self.abandoned = False
 
     def claim(self, data: Any) -> dict[str, Any] | None:
         """None if this request should do the work; the stored response if it is a replay."""
@@ -261,6 +271,27 @@ class Idempotency:
         replay = idempotency.claim(self.sessions, self.key, fingerprint=self.key.fingerprint(data))
         self.claimed = replay is None
         return replay
+
+    def abandon(self) -> None:
+        """The request answers without doing the work (a page that lists what to fix): the key is
+        released once its transaction has ended, so the next try starts afresh."""
+        self.abandoned = True
+
+
+@asynccontextmanager
+async def _guard(makers: sessionmaker[Session], key: idempotency.IdempotencyKey | None) -> AsyncIterator[Idempotency]:
+    # async: no thread hop for the common case of no key; the clean-up's DB work goes to the pool.
+    guard = Idempotency(makers, key)
+    try:
+        yield guard
+    except BaseException:
+        # Entered before the request's session, so this runs after its rollback: nothing of the
+        # failed request remains, and the released key lets the client's retry start afresh.
+        if guard.claimed and key is not None:
+            await run_in_threadpool(idempotency.release, guard.sessions, key)
+        raise
+    if guard.claimed and guard.abandoned and key is not None:
+        await run_in_threadpool(idempotency.release, guard.sessions, key)
 
 
 async def _idempotency(
@@ -276,20 +307,32 @@ async def _idempotency(
         ),
     ] = None,
 ) -> AsyncIterator[Idempotency]:
-    # async: no thread hop for the common case of no key; the clean-up's DB work goes to the pool.
     key = idempotency.IdempotencyKey.derive(keys, idempotency.parse_header(idempotency_key)) if idempotency_key else None
-    guard = Idempotency(makers, key)
-    try:
+    async with _guard(makers, key) as guard:
         yield guard
-    except BaseException:
-        # Entered before the request's session, so this runs after its rollback: nothing of the
-        # failed request remains, and the released key lets the client's retry start afresh.
-        if guard.claimed and key is not None:
-            await run_in_threadpool(idempotency.release, guard.sessions, key)
-        raise
+
+
+# The report form's own key: a random id in a hidden field, made when the form is shown.
+FORM_ID_FIELD = "form_id"
+_FORM_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def new_form_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def _form_idempotency(
+    keys: Keys, makers: Sessions, form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = ""
+) -> AsyncIterator[Idempotency]:
+    # A form from before this field existed, or a mangled one, simply goes without.
+    key = idempotency.IdempotencyKey.derive(keys, "report-form:" + form_id) if _FORM_ID.fullmatch(form_id) else None
+    async with _guard(makers, key) as guard:
+        yield guard
 
 
 IdempotencyGuard = Annotated[Idempotency, Depends(_idempotency, scope="function")]
+FormIdempotencyGuard = Annotated[Idempotency, Depends(_form_idempotency, scope="function")]
+"""The report form's key (its hidden `form_id`), with the API's Idempotency-Key rules: one form, one case."""
 
 
 # --- request bodies -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin
-from app.enums import About, Channel, Outcome, Risk, Sender, Status, db_enum
+from app.enums import About, Channel, Outcome, Risk, Sender, SentAs, Status, db_enum
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -69,6 +69,9 @@ class Message(IdMixin, TimestampMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     sender: Mapped[Sender] = mapped_column(db_enum(Sender, "sender"))
     author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # For a staff message: written as the case's HR contact or for the safeguarding team (null
+    # for the reporter's). Recorded when written, so a later change of contact or role keeps it true.
+    sent_as: Mapped[SentAs | None] = mapped_column(db_enum(SentAs, "sent_as"))
     body_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 

@@ -14,14 +14,19 @@ from app.auth.service import actor
 from app.cases.models import Case, Message
 from app.crypto import keys
 from app.crypto.keyring import KeyRing
-from app.enums import Sender
+from app.enums import Sender, SentAs
 
 
 def add_message(
     session: Session, ring: KeyRing, *, case: Case, sender: Sender, body: str, author: User | None = None
 ) -> Message:
-    """Append to the thread. The first staff message acknowledges the case."""
-    msg = Message(id=uuid.uuid4(), case_id=case.id, sender=sender, author_id=author.id if author else None)
+    """Append to the thread. The first staff message acknowledges the case. A staff message is
+    from "your HR contact" when its author is the case's HR contact, else from the safeguarding team."""
+    sent_as = None
+    if sender is Sender.STAFF:
+        sent_as = SentAs.HR_CONTACT if author is not None and author.id == case.hr_contact_id else SentAs.SAFEGUARDING
+    msg = Message(id=uuid.uuid4(), case_id=case.id, sender=sender, author_id=author.id if author else None,
+                  sent_as=sent_as)
     msg.body_ct = keys.case_cipher(session, ring, case.id).encrypt("messages", "body", msg.id, body)
     session.add(msg)
     if sender is Sender.STAFF and case.acknowledged_at is None:

@@ -151,6 +151,16 @@ def release(sessions: sessionmaker[Session], key: IdempotencyKey) -> None:
         )
 
 
+def stored_response(sessions: sessionmaker[Session], key: IdempotencyKey) -> dict[str, Any] | None:
+    """The answer kept for a finished request with this key, whatever body it came with (the report
+    form shows a re-sent form its receipt even if something was changed in between), or None."""
+    with separately(sessions) as s:
+        row = s.get(IdempotencyRecord, key.lookup)
+        if row is None or row.state != "done" or row.response_ct is None:
+            return None
+        return key.open(row.response_ct)
+
+
 def erase(session: Session, *, case_id: uuid.UUID) -> None:
     """Erasing a case: its stored answers (which hold its receipt, sealed) go too."""
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.case_id == case_id))

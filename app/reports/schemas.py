@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.intake import NewCase
 from app.cases.models import Message
+from app.enums import Outcome, Sender, SentAs
 from app.reports.service import ReporterView
 from app.schemas import Comment, LongText, Rating, StrictModel, Timestamp
 
@@ -40,35 +42,49 @@ class MessageIn(StrictModel):
     body: LongText = Field(description="1 to 20,000 characters.")
 
 
+SENT_BY_LABELS = {"reporter": "You", SentAs.HR_CONTACT.value: "Your HR contact",
+                  SentAs.SAFEGUARDING.value: "The safeguarding team"}
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
     id: str
     from_: str = Field(alias="from", description="`reporter` or `staff`.")
+    sent_by: Literal["reporter", "hr_contact", "safeguarding"] = Field(
+        description="Who wrote it: the reporter, the HR contact assigned to the case, or the safeguarding team."
+    )
+    sent_by_label: str = Field(description="The same in words for the reporter: `You`, `Your HR contact` or `The safeguarding team`.")
     body: str
     created_at: Timestamp
 
     @classmethod
     def of(cls, message: Message, body: str) -> MessageOut:
-        return cls.model_validate(
-            {"id": str(message.id), "from": message.sender.value, "body": body, "created_at": message.created_at}
-        )
+        sent_by = "reporter" if message.sender is Sender.REPORTER else (message.sent_as or SentAs.SAFEGUARDING).value
+        return cls.model_validate({
+            "id": str(message.id), "from": message.sender.value, "sent_by": sent_by,
+            "sent_by_label": SENT_BY_LABELS[sent_by], "body": body, "created_at": message.created_at,
+        })
 
 
 class ReporterCaseOut(BaseModel):
     reference: str
     status: str
     created_at: Timestamp
+    description: str | None = Field(description="What the reporter wrote when raising the concern (null once erased).")
     messages: list[MessageOut]
     next_check_in: date | None = Field(description="The date (YYYY-MM-DD) of the next planned check-in, if any.")
     feedback_requested: bool = Field(description="True once the case is closed and until feedback is given.")
+    outcome: Outcome | None = Field(description="How the case ended, once it is closed; null while it is open.")
+    closed_at: Timestamp | None = Field(description="When the case was closed, or null.")
 
     @classmethod
     def of(cls, view: ReporterView) -> ReporterCaseOut:
         return cls(
             reference=view.reference, status=view.status.value, created_at=view.received_at,
-            messages=[MessageOut.of(m, body) for m, body in view.messages],
+            description=view.description, messages=[MessageOut.of(m, body) for m, body in view.messages],
             next_check_in=view.next_check_in, feedback_requested=view.feedback_requested,
+            outcome=view.outcome, closed_at=view.closed_at if view.outcome is not None else None,
         )
 
 

@@ -11,8 +11,9 @@ from app.audit import service as audit
 from app.cases import feedback, thread
 from app.cases.models import Case, Message
 from app.checkins import service as checkins
+from app.crypto import keys
 from app.crypto.keyring import KeyRing
-from app.enums import Sender, Status
+from app.enums import Outcome, Sender, Status
 from app.errors import Conflict
 
 
@@ -23,23 +24,36 @@ class ReporterView:
     reference: str
     status: Status
     received_at: datetime
+    description: str | None
     messages: list[tuple[Message, str]]
     next_check_in: date | None
     feedback_requested: bool
+    outcome: Outcome | None
+    closed_at: datetime | None
 
 
 def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
-    """Status, the thread, the next check-in and whether feedback is asked for (audited)."""
+    """Status, what the reporter wrote, the thread, the next check-in, the outcome once closed and
+    whether feedback is asked for (audited). Never the staff's own closing summary or notes."""
     view = ReporterView(
         reference=case.reference,
         status=case.status,
         received_at=case.received_at,
+        description=_description(session, ring, case),
         messages=thread.read_messages(session, ring, case),
         next_check_in=checkins.next_due(session, case_id=case.id),
         feedback_requested=feedback.requested(session, case),
+        outcome=case.outcome if case.status is Status.CLOSED else None,
+        closed_at=case.closed_at,
     )
     audit.record(session, audit.REPORTER, "reporter.case.view", case_id=case.id)
     return view
+
+
+def _description(session: Session, ring: KeyRing, case: Case) -> str | None:
+    if case.description_ct is None:  # erased
+        return None
+    return keys.case_cipher(session, ring, case.id).decrypt("cases", "description", case.id, case.description_ct)
 
 
 def post_message(session: Session, ring: KeyRing, *, case: Case, body: str) -> Message:

@@ -1,27 +1,37 @@
-"""What every page shares: Jinja2, the CSRF token, form errors, and errors shown as pages.
+"""What every page shares: Jinja2, the CSRF token, cookies, form errors, and errors shown as pages.
 
-CSRF uses the double-submit pattern: a random token in a `SameSite=Strict`, HttpOnly cookie and
-the same token in a hidden form field, compared in constant time. No JavaScript is involved.
+CSRF: every browser gets a random id in a cookie of its own (`ss_csrf`: HttpOnly, SameSite=Strict,
+`__Host-` over https, gone when the browser closes). A form's token is an HMAC, under a key from
+the key ring, of that id *and* of the session cookies the browser sent (the staff sign-in, the
+reporter's follow-up session): it cannot be made up without the server's key, it is worth nothing
+in another browser, and it dies with the session it was issued for. A post that the browser says
+came from another site (`Sec-Fetch-Site`, or an `Origin` of another site) is refused whatever its
+token. No JavaScript is involved.
 
 Pages use the API's own dependencies (`app.api.dependencies`), so their errors are the API's
 errors; `page_error` shows them to a browser as a browser expects: a staff page that needs a
-sign-in redirects to `/login`, and a role that may not see a page gets a page that says so.
+sign-in redirects to `/login`, a role that may not see a page gets a page that says so, and any
+other error (a mistyped address, a server fault) is an HTML page for a browser that asks for one.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import clock
-from app.api.dependencies import is_page, settings_of
+from app.api import cookies
+from app.api.dependencies import STAFF_COOKIE, is_page, keyring_of, settings_of
 from app.config import Settings
 from app.errors import AppError
 from app.web import TEMPLATES_DIR
@@ -31,28 +41,92 @@ templates.env.globals["rfc3339"] = clock.rfc3339
 
 CSRF_COOKIE = "ss_csrf"
 CSRF_FIELD = "csrf_token"
+REPORTER_COOKIE = "ss_reporter"
+REPORTER_COOKIE_PATH = "/follow-up"
+# The session cookies a form token is bound to, with the paths they are set for.
+SESSION_COOKIES = ((STAFF_COOKIE, "/"), (REPORTER_COOKIE, REPORTER_COOKIE_PATH))
 
 
 # --- CSRF ---------------------------------------------------------------------------------------
 
 
+def _browser_id(request: Request) -> str:
+    """This browser's random id: the cookie's, or a new one (set on the response by `render`)."""
+    value = cookies.read(request, CSRF_COOKIE)
+    if not value or len(value) < 32:
+        value = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(32)
+        request.state.new_csrf = value
+    return value
+
+
+def _sessions_sent(request: Request) -> list[str]:
+    """The session cookies the browser sent, less any this response is dropping."""
+    dropping = getattr(request.state, "dropping_cookies", {})
+    return ["" if base in dropping else cookies.read(request, base, path=path) or "" for base, path in SESSION_COOKIES]
+
+
+def _mac(request: Request, *parts: str) -> str:
+    key = keyring_of(request).subkey("csrf")
+    digest = hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def csrf_token(request: Request) -> str:
-    """The token for this browser: reuse the cookie's, or make one (set on the response by `render`)."""
-    token = request.cookies.get(CSRF_COOKIE)
-    if not token or len(token) < 32:
-        token = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(32)
-        request.state.new_csrf = token
-    return token
+    """The token for this browser's forms, bound to its id and to its sessions."""
+    return _mac(request, "form", _browser_id(request), *_sessions_sent(request))
+
+
+def from_this_site(request: Request) -> bool:
+    """Whether the browser says this request came from one of our own pages.
+
+    `Sec-Fetch-Site` (every current browser) is decisive. Without it, an `Origin` of another host
+    is refused (the host only: behind a proxy not yet trusted the scheme may look like http); no
+    `Origin`, or `null` (this site's Referrer-Policy makes some browsers send that), leaves the
+    decision to the token.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin in (None, "null") or urlsplit(origin).netloc == request.url.netloc
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))
+    """Whether a form post carries this browser's token for its current sessions, from our own page."""
+    browser = cookies.read(request, CSRF_COOKIE)
+    if not browser or not submitted or not from_this_site(request):
+        return False
+    expected = _mac(request, "form", browser, *_sessions_sent(request))
+    return hmac.compare_digest(expected, submitted)
+
+
+def seal_session(request: Request, token: str) -> str:
+    """A session cookie's value that works only in this browser (with its `ss_csrf` id): a
+    session cookie planted from elsewhere (a sibling subdomain can set a path-scoped cookie)
+    does not sign this browser into someone else's session."""
+    return f"{token}.{_mac(request, 'session', _browser_id(request), token)[:22]}"
+
+
+def open_session(request: Request, value: str | None) -> str | None:
+    """The session token inside a cookie made by `seal_session` in this browser, or None."""
+    token, _, tag = (value or "").rpartition(".")
+    browser = cookies.read(request, CSRF_COOKIE)
+    if not token or not browser:
+        return None
+    return token if hmac.compare_digest(_mac(request, "session", browser, token)[:22], tag) else None
+
+
+def drop_cookie(request: Request, base: str, *, path: str = "/") -> None:
+    """Have the page rendered for this request tell the browser to forget a cookie (and bind its
+    forms to the sessions that remain)."""
+    dropping: dict[str, str] = getattr(request.state, "dropping_cookies", {})
+    dropping[base] = path
+    request.state.dropping_cookies = dropping
 
 
 def secure(request: Request) -> bool:
-    """Whether cookies set on this response may travel over https only."""
-    return request.url.scheme == "https"
+    """Whether cookies set on this response may travel over https only (see `app.api.cookies`)."""
+    return cookies.is_https(request)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -100,7 +174,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     new = getattr(request.state, "new_csrf", None)
     if new:
-        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", secure=secure(request), path="/")
+        cookies.put(response, request, CSRF_COOKIE, new)  # until the browser closes
+    for base, path in getattr(request.state, "dropping_cookies", {}).items():
+        cookies.drop(response, request, base, path=path)
     return response
 
 
@@ -133,10 +209,44 @@ def form_expired(request: Request, back: str) -> HTMLResponse:
 # --- errors as pages ----------------------------------------------------------------------------
 
 
-def page_error(request: Request, exc: AppError) -> Response | None:
-    """A page's answer to an error its dependencies raised, or None to answer with problem+json.
+ERROR_PAGES: dict[int, tuple[str, str]] = {
+    404: ("Page not found", "There is no page at this address. If you typed it, check it and try again."),
+    405: ("This page cannot be used like that", "Go back to the page you came from and try again."),
+    409: ("That could not be done just now", "Something else was happening at the same moment. Please try again."),
+    413: ("Too much was sent", "What you sent is too long. Go back, shorten it and try again."),
+    422: ("That could not be read", "Something in the address or the form was not as expected. Go back and try again."),
+    429: ("Too many attempts", "Please wait a few minutes and try again."),
+    500: ("Something went wrong", "Something went wrong on our side and nothing was saved. Please try again in a moment."),
+}
 
-    401 on a page: sign in first. 403: a page that says the page is not for this role.
+
+def wants_html(request: Request) -> bool:
+    """Whether the client asked for HTML before JSON (`Accept`): a browser does, an API client or
+    `curl` (`*/*`) does not. The API under /api/ answers in problem+json whatever is asked."""
+    if not is_page(request):
+        return False
+    html = json = 0.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = [p.strip().lower() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if media in ("text/html", "application/xhtml+xml"):
+            html = max(html, q)
+        elif media in ("application/json", "application/problem+json"):
+            json = max(json, q)
+    return html > 0 and html >= json
+
+
+def page_error(request: Request, exc: AppError) -> Response | None:
+    """A page's answer to an error, or None to answer with problem+json.
+
+    401 on a page: sign in first. 403: a page that says the page is not for this role. Any other
+    error is an HTML page for a client that asks for HTML (`wants_html`), never for the API.
     """
     if not is_page(request):
         return None
@@ -145,4 +255,9 @@ def page_error(request: Request, exc: AppError) -> Response | None:
     if exc.status == 403:
         viewer = getattr(request.state, "viewer", None)
         return render(request, "forbidden.html", {"user": viewer}, status_code=403)
-    return None
+    if not wants_html(request):
+        return None
+    title, message = ERROR_PAGES.get(exc.status, (exc.title, exc.detail))
+    response = render(request, "error.html", {"title": title, "message": message}, status_code=exc.status)
+    response.headers.update({k: v for k, v in exc.headers.items() if k.lower() != "www-authenticate"})
+    return response

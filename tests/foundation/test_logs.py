@@ -96,13 +96,18 @@ def test_serve_turns_off_uvicorn_access_log(monkeypatch: pytest.MonkeyPatch, run
     import uvicorn
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
-    result = run_cli(["serve", "--port", "8123"], {
+
+    def fake_run(server: Any, sockets: Any = None) -> None:
+        seen.update(config=server.config, port=sockets[0].getsockname()[1])
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    result = run_cli(["serve", "--port", "0"], {
         "SAFESHARE_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db", "SAFESHARE_KEY_FILE": str(tmp_path / "keys.json")})
     assert result.exit_code == 0, result.output
-    assert seen["access_log"] is False and seen["proxy_headers"] is False
+    assert seen["config"].access_log is False and seen["config"].proxy_headers is False
     assert logging.getLogger("uvicorn.access").disabled
-    assert "listening on http://127.0.0.1:8123/" in result.output
+    assert f"listening on http://127.0.0.1:{seen['port']}/" in result.output
     assert "back it up" in result.output  # the first start created the key ring and said so
 
 

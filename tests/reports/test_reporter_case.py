@@ -13,7 +13,7 @@ from app.cases import thread
 from app.cases.models import Case, Feedback
 from app.checkins import service as checkins
 from app.enums import Sender
-from tests.reports.conftest import count
+from tests.reports.conftest import count, report
 
 RATINGS = {"listened_to": 5, "kept_informed": 3, "support_suitable": 4, "would_recommend": 2}
 
@@ -31,9 +31,12 @@ def test_new_case_view(client, submit, sign_in):
         "reference": created["reference"],
         "status": "received",
         "created_at": created["created_at"],
+        "description": report()["description"],  # the reporter can reread what they wrote
         "messages": [],
         "next_check_in": None,
         "feedback_requested": False,
+        "outcome": None,
+        "closed_at": None,
     }
 
 
@@ -42,8 +45,9 @@ def test_reporter_message_is_posted_and_shown_in_the_thread(client, submit, sign
     r = client.post("/api/v1/reporter/messages", json={"body": "  One more thing: it happened twice.  "}, headers=headers)
     assert r.status_code == 201
     msg = r.json()
-    assert set(msg) == {"id", "from", "body", "created_at"}
+    assert set(msg) == {"id", "from", "sent_by", "sent_by_label", "body", "created_at"}
     assert msg["from"] == "reporter" and msg["body"] == "One more thing: it happened twice."
+    assert (msg["sent_by"], msg["sent_by_label"]) == ("reporter", "You")
     thread = client.get("/api/v1/reporter/case", headers=headers).json()["messages"]
     assert thread == [msg]
 
@@ -191,3 +195,38 @@ def test_purged_case_cannot_be_signed_into(client, submit, sign_in, db):
     db.commit()
     assert client.get("/api/v1/reporter/case", headers=headers).status_code == 401
     assert client.post("/api/v1/reporter/session", json={"receipt": created["receipt"]}).status_code == 401
+
+
+def test_staff_messages_say_whether_the_hr_contact_or_the_safeguarding_team_sent_them(
+    client, submit, sign_in, db, make_staff
+):
+    created = submit()
+    headers = sign_in(created["receipt"])
+    case_id = _case(db, created["reference"]).id
+    db.rollback()
+    safeguarding, hr = make_staff("safeguarding"), make_staff("hr")
+    assert client.put(f"/api/v1/cases/{case_id}/hr-contact", json={"user_id": hr.id}, headers=safeguarding.headers).status_code == 200
+    for staff, body in ((safeguarding, "We have read your concern."), (hr, "I am your point of contact.")):
+        r = client.post(f"/api/v1/cases/{case_id}/messages", json={"body": body}, headers=staff.headers)
+        assert r.status_code == 201, r.text
+    messages = client.get("/api/v1/reporter/case", headers=headers).json()["messages"]
+    assert [(m["from"], m["sent_by"], m["sent_by_label"]) for m in messages] == [
+        ("staff", "safeguarding", "The safeguarding team"),
+        ("staff", "hr_contact", "Your HR contact"),
+    ]
+    assert hr.email not in str(messages) and safeguarding.email not in str(messages)
+
+
+def test_closed_case_shows_its_outcome_but_never_the_closing_summary(client, submit, sign_in, db, make_staff):
+    created = submit()
+    headers = sign_in(created["receipt"])
+    case_id = _case(db, created["reference"]).id
+    db.rollback()
+    safeguarding = make_staff("safeguarding")
+    r = client.post(f"/api/v1/cases/{case_id}/close", headers=safeguarding.headers,
+                    json={"outcome": "signposted", "summary": "Internal: manager warned informally."})
+    assert r.status_code == 200, r.text
+    view = client.get("/api/v1/reporter/case", headers=headers).json()
+    assert view["status"] == "closed" and view["outcome"] == "signposted"
+    assert view["closed_at"] is not None and view["closed_at"].endswith("Z")
+    assert "manager warned" not in str(view)

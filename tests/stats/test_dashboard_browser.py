@@ -52,3 +52,29 @@ def test_leadership_signs_in_and_sees_the_charts(live_server, chromium, make_sta
     with page.expect_download() as info:
         page.click("text=Download the table (CSV)")
     assert info.value.suggested_filename.endswith(".csv")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page's layout, not the database
+def test_chart_labels_stay_legible_on_a_phone(live_server, chromium, make_staff, hand_made, backend):
+    staff = make_staff("leadership")
+    page = chromium.new_page(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page.goto(live_server + "/login")
+    page.fill("#email", staff.email)
+    page.fill("#password", staff.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/dashboard")
+    for chart in ("#chart-totals", "#chart-themes"):
+        label = page.locator(f"{chart} text[font-size='11']").first
+        box = label.bounding_box()
+        # An 11-unit label drawn at least 10.5 px tall: the chart keeps its drawn width and the
+        # box around it scrolls sideways, instead of shrinking the text to ~5 px.
+        assert box is not None and box["height"] >= 10.5, (chart, box)
+    # Nothing but the charts' own scrolling boxes is wider than the screen.
+    wide = page.evaluate("""[...document.querySelectorAll("main *")]
+        .filter(e => e.getBoundingClientRect().right > 392 && !e.parentElement.closest(".scroll-x"))
+        .map(e => e.tagName + (e.id ? "#" + e.id : ""))""")
+    assert wide == [], wide
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-390-{backend.name}.png"), full_page=True)
+    page.close()

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audit.service import Actor
+from app.auth import service as auth
 from app.cases import intake, thread
 from app.cases.models import Case
-from app.enums import Sender, Status
+from app.enums import Outcome, Role, Sender, Status
 
 DESCRIPTION = "My shift lead keeps making comments about my accent in front of the crew."
 RECEIPT_RE = re.compile(r'<p class="receipt"[^>]*>([^<]+)</p>')
@@ -64,15 +66,22 @@ def case_id_for(app: Any, receipt: str) -> Any:
         return case.id
 
 
-def staff_message(app: Any, receipt: str, body: str) -> None:
+def staff_message(app: Any, receipt: str, body: str, *, by_hr_contact: bool = False) -> None:
+    """A message from the safeguarding team, or (`by_hr_contact`) from an HR contact assigned first."""
     with app.state.sessionmaker() as s, s.begin():
         case = intake.find_by_receipt(s, app.state.keyring, receipt)
         assert case is not None
-        thread.add_message(s, app.state.keyring, case=case, sender=Sender.STAFF, body=body)
+        author = None
+        if by_hr_contact:
+            author = auth.create_user(s, app.state.passwords, email=f"hr-{case.reference.lower()}@example.org",
+                                      name="Hana", password="a long passphrase 1", roles=[Role.HR],
+                                      by=Actor.system("test"))
+            case.hr_contact_id = author.id
+        thread.add_message(s, app.state.keyring, case=case, sender=Sender.STAFF, body=body, author=author)
 
 
-def close_case(app: Any, receipt: str) -> None:
+def close_case(app: Any, receipt: str, outcome: Outcome = Outcome.SIGNPOSTED) -> None:
     with app.state.sessionmaker() as s, s.begin():
         case = intake.find_by_receipt(s, app.state.keyring, receipt)
         assert case is not None
-        case.status, case.closed_at = Status.CLOSED, clock.now()
+        case.status, case.closed_at, case.outcome = Status.CLOSED, clock.now(), outcome

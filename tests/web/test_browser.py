@@ -58,7 +58,7 @@ def test_reporter_submits_follows_up_reads_replies_and_signs_out(page: Page, app
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your concern")
     expect(page.locator("#thread")).to_contain_text("Would you like to talk on Thursday?")
-    expect(page.locator("#thread")).to_contain_text("Safeguarding team")
+    expect(page.locator("#thread")).to_contain_text("The safeguarding team")
 
     page.get_by_label("Your message").fill("Yes please, after 2pm.")
     page.get_by_role("button", name="Send message").click()

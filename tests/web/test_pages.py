@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases import intake, thread
-from app.cases.models import Feedback, Message
+from app.cases.models import Case, Feedback, Message
 from app.enums import Channel, Sender
 from app.reports import sessions
 from tests import support
@@ -71,8 +71,8 @@ def test_pages_send_strict_security_headers(client: TestClient, path: str) -> No
     r = client.get(path)
     csp = r.headers["content-security-policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
-    assert "frame-ancestors 'none'" in csp
-    assert "script-src" not in csp or "script-src 'none'" in csp  # default-src 'none' covers scripts
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert "script-src 'self';" in csp  # this site's own files only (the quick exit), never inline
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["x-content-type-options"] == "nosniff"
@@ -85,7 +85,15 @@ def test_confirmation_page_is_not_cached(client: TestClient) -> None:
     assert "location" not in r.headers
 
 
+QUICK_EXIT = '<a class="quick-exit" id="quick-exit" href="https://www.bbc.co.uk/weather" rel="noreferrer">'
+SCRIPT = '<script src="/static/quick-exit.js" defer></script>'
+
+
 def _assert_self_contained(html: str) -> None:
+    # The one link elsewhere is the quick exit (a navigation, nothing loaded from there), and the
+    # one script is this site's own file; both are taken out before looking for anything else.
+    assert html.count(QUICK_EXIT) == 1 and html.count(SCRIPT) == 1
+    html = html.replace(QUICK_EXIT, "").replace(SCRIPT, "")
     urls = re.findall(r'(?:href|src|action|srcset|formaction)\s*=\s*"([^"]*)"', html)
     assert urls
     for url in urls:
@@ -101,6 +109,7 @@ def test_no_page_loads_anything_from_elsewhere_or_inline(client: TestClient, db:
     _assert_self_contained(client.post("/report", data=report_form(csrf(client), description="")).text)
     _assert_self_contained(client.post("/report", data=report_form(csrf(client))).text)
     _assert_self_contained(client.post("/report", data=report_form("forged")).text)
+    _assert_self_contained(client.get("/no-such-page", headers={"Accept": "text/html"}).text)
     _assert_self_contained(client.post("/follow-up", data={"csrf_token": csrf(client), "receipt": "nope"}).text)
     receipt = _signed_in(client)
     staff_message(client.app, receipt, "Hello")
@@ -135,7 +144,7 @@ def test_valid_report_shows_the_receipt_once_and_stores_a_web_case(client: TestC
     r = client.post("/report", data=report_form(token, wish=["talk", "investigation"], about="colleague"))
     assert r.status_code == 200
     receipt = re.search(r'<p class="receipt"[^>]*>([^<]+)</p>', r.text).group(1)  # type: ignore[union-attr]
-    assert "only time you will see your receipt" in r.text
+    assert "we cannot show it to you again later" in r.text
     case = intake.find_by_receipt(db, client.app.state.keyring, receipt)
     assert case is not None and case.channel is Channel.WEB and case.anonymous
     assert case.wishes == ["talk", "investigation"]
@@ -178,11 +187,15 @@ def test_named_report_without_a_name_asks_for_one(client: TestClient, db: Sessio
     assert case_count(db) == 0
 
 
-def test_anonymous_report_with_details_typed_in_is_not_stored(client: TestClient, db: Session) -> None:
-    r = client.post("/report", data=report_form(csrf(client), identity="anonymous", name="Sam Okafor"))
-    assert r.status_code == 422
-    assert '<a href="#identity-anonymous">' in r.text and "You chose to stay anonymous" in r.text
-    assert case_count(db) == 0
+def test_anonymous_report_with_details_typed_in_is_sent_without_them(client: TestClient, db: Session) -> None:
+    # The boxes are hidden once "stay anonymous" is chosen: what they still hold is never sent.
+    r = client.post("/report", data=report_form(csrf(client), identity="anonymous", name="Sam Okafor",
+                                                 email="sam@example.org"))
+    assert r.status_code == 200
+    assert "You chose to stay anonymous, so the name or contact details you had typed were" in r.text
+    assert "Sam Okafor" not in r.text
+    case = db.scalars(select(Case)).one()
+    assert case.anonymous and case.reporter_ct is None
 
 
 def test_badly_formed_email_gets_a_message_beside_the_field(client: TestClient, db: Session) -> None:
@@ -224,11 +237,28 @@ def test_user_text_is_escaped(client: TestClient) -> None:
 
 def test_report_without_csrf_token_is_refused_and_nothing_stored(client: TestClient, db: Session) -> None:
     csrf(client)
-    data = report_form("")
+    data = report_form("", wish=["talk"])
     del data["csrf_token"]
     r = client.post("/report", data=data)
     assert r.status_code == 403
-    assert "Nothing was sent or saved" in r.text
+    assert "this form had expired, so nothing was sent" in r.text
+    # Nothing typed is lost: the form comes back as it was, with a fresh token that works.
+    assert DESCRIPTION in r.text and 'value="talk" aria-describedby="wish-talk-hint" checked' in r.text
+    assert case_count(db) == 0
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+    assert token
+    assert client.post("/report", data=report_form(token.group(1))).status_code == 200
+    assert case_count(db) == 1
+
+
+def test_post_from_another_site_is_refused_without_echoing_it(client: TestClient, db: Session) -> None:
+    token = csrf(client)
+    r = client.post("/report", data=report_form(token, description="Planted by another site"),
+                    headers={"Sec-Fetch-Site": "same-site"})
+    assert r.status_code == 403
+    assert "Nothing was sent or saved" in r.text and "Planted by another site" not in r.text
+    r = client.post("/report", data=report_form(token), headers={"Origin": "https://evil.example.org"})
+    assert r.status_code == 403
     assert case_count(db) == 0
 
 
@@ -250,13 +280,21 @@ def test_report_without_csrf_cookie_is_refused(app: Any, db: Session) -> None:
 
 def test_follow_up_forms_check_csrf(client: TestClient, db: Session) -> None:
     case_id = case_id_for(client.app, _signed_in(client))
-    for path, data in [("/follow-up/messages", {"body": "Hi"}), ("/follow-up/sign-out", {}),
-                       ("/follow-up", {"receipt": "abcd"}), ("/follow-up/feedback", {"listened_to": "5"})]:
+    for path, data in [("/follow-up/messages", {"body": "Hi"}), ("/follow-up", {"receipt": "abcd"}),
+                       ("/follow-up/feedback", {"listened_to": "5"})]:
         r = client.post(path, data={**data, "csrf_token": "wrong" * 9}, follow_redirects=False)
         assert r.status_code == 403, path
     assert db.scalars(select(Message).where(Message.case_id == case_id)).all() == []
     db.rollback()
     assert client.get("/follow-up").text.count("Send a message") == 1  # still signed in
+
+
+def test_message_whose_form_expired_is_kept_in_the_box(client: TestClient, db: Session) -> None:
+    _signed_in(client)
+    r = client.post("/follow-up/messages", data={"body": "Please call me after six.", "csrf_token": "stale"})
+    assert r.status_code == 403
+    assert "your message was not sent" in r.text
+    assert '<textarea id="body" name="body" rows="6" aria-describedby="body-hint">Please call me after six.</textarea>' in r.text
 
 
 # -- Follow-up -----------------------------------------------------------------------------------
@@ -381,3 +419,44 @@ def test_sign_out_ends_the_session(client: TestClient, db: Session) -> None:
     assert 'ss_reporter=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
     assert sessions.case_for_token(db, token) is None
     db.rollback()
+
+
+# -- Errors: a page for a browser, problem+json for an API client ---------------------------------------
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "text/html"])
+def test_browser_gets_an_html_404_page(client: TestClient, accept: str) -> None:
+    r = client.get("/followup", headers={"Accept": accept})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "<h1>Page not found</h1>" in r.text and 'href="/follow-up"' in r.text
+    assert r.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("accept", ["*/*", "application/json", "application/problem+json", "",
+                                    "text/html;q=0.5, application/json"])
+def test_api_clients_get_problem_json_for_a_missing_page(client: TestClient, accept: str) -> None:
+    r = client.get("/followup", headers={"Accept": accept})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 404
+
+
+def test_the_api_answers_in_problem_json_even_to_a_browser(client: TestClient) -> None:
+    r = client.get("/api/v1/no-such-thing", headers={"Accept": BROWSER_ACCEPT})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    r = client.get("/api/v1/reporter/case", headers={"Accept": BROWSER_ACCEPT})
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_wrong_method_on_a_page_is_an_html_page_for_a_browser(client: TestClient) -> None:
+    r = client.delete("/report", headers={"Accept": BROWSER_ACCEPT})
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+    assert "allow" in {k.lower() for k in r.headers}
+
+
+def test_favicon_is_served_at_the_conventional_address(client: TestClient) -> None:
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon" and r.content[:4] == b"\x00\x00\x01\x00"
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in client.get("/").text

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.cases.schemas import ReportIn
-from app.enums import About, Status, Wish
+from app.enums import About, Outcome, Status, Wish
 from app.reports.schemas import FeedbackIn, MessageIn
 from app.schemas import MAX_COMMENT, MAX_DESCRIPTION, RATING_MAX, RATING_MIN
 from app.web.pages import FormErrors
@@ -39,6 +39,16 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     Status.IN_PROGRESS.value: ("Being looked at", "Someone is working on your concern. You can send them a message here at any time."),
     Status.CLOSED.value: ("Closed", "Your concern has been closed. You can still read the messages here."),
 }
+# How a closed case ended, in the reporter's words (the team's own closing summary stays internal).
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    Outcome.RESOLVED_INFORMALLY.value: ("Resolved informally", "Your concern was resolved without a formal process."),
+    Outcome.SIGNPOSTED.value: ("Pointed to other support", "You were given details of support that fits what you told us."),
+    Outcome.REFERRED.value: ("Referred", "Your concern was passed to the service best placed to deal with it."),
+    Outcome.INVESTIGATION.value: ("Formal investigation", "Your concern led to a formal investigation."),
+    Outcome.WITHDRAWN.value: ("Withdrawn", "The concern was withdrawn, so nothing more will be done about it."),
+    Outcome.NO_FURTHER_ACTION.value: ("No further action", "The team looked into your concern and decided no further action was needed."),
+}
+assert set(OUTCOME_LABELS) == {o.value for o in Outcome}
 RATING_QUESTIONS: dict[str, str] = {
     "listened_to": "Did you feel listened to?",
     "kept_informed": "Were you kept informed about what was happening?",
@@ -83,15 +93,19 @@ class ReportForm:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @property
+    def details_given(self) -> bool:
+        return bool(self.name.strip() or self.email.strip() or self.phone.strip())
+
     def validate(self, errors: FormErrors) -> ReportIn | None:
-        """The report, or None with `errors` saying what to fix."""
+        """The report, or None with `errors` saying what to fix.
+
+        With "stay anonymous" chosen the name, e-mail and phone boxes are hidden, so whatever they
+        still hold (typed before changing one's mind) is never sent: anonymity wins.
+        """
         if self.identity not in ("anonymous", "named"):
             errors.add("identity-anonymous", "Choose whether to stay anonymous or give your name.")
         anonymous = self.identity != "named"
-        if self.identity == "anonymous" and (self.name.strip() or self.email.strip() or self.phone.strip()):
-            # Never store identity the person may not have meant to give.
-            errors.add("identity-anonymous", "You chose to stay anonymous but also gave your details. "
-                       "Choose “Yes, give my name” to send them, or delete them to stay anonymous.")
         data: dict[str, Any] = {
             "description": self.description,
             "anonymous": anonymous,

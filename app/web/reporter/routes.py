@@ -1,50 +1,83 @@
 """The reporters' pages: `/`, `/report` and `/follow-up`. Server-rendered, no JavaScript needed.
 
-Every form is a plain HTML POST protected by the double-submit CSRF token of `app.web.pages`.
-Validation is the API's own (see `forms`): an error summary at the top links to each field, the
-message sits next to the field, and everything the person typed is put back.
+Every form is a plain HTML POST protected by the CSRF token of `app.web.pages` (bound to the
+browser and to its session). Validation is the API's own (see `forms`): an error summary at the
+top links to each field, the message sits next to the field, and everything the person typed is
+put back, also when the form had expired.
+
+One form, one case: the report form carries a random id that is used as an Idempotency-Key
+(`app.reports.idempotency`, the API's own mechanism), so a reload, a Back-and-send-again or a
+double click shows the same reference and receipt again (for `REPLAY_WINDOW`) instead of opening
+a second case.
 
 The receipt never travels in a URL: the confirmation page is the POST response itself, and the
 follow-up sign-in is a POST whose result is a short-lived reporter token kept in an HttpOnly,
-SameSite=Strict cookie scoped to `/follow-up`.
+SameSite=Strict cookie scoped to `/follow-up`, which works only in the browser that signed in.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from app import flows
+from app import clock, flows
+from app.api import cookies
 from app.api.dependencies import (
+    FORM_ID_FIELD,
     INTAKE_CEILING,
     CurrentSettings,
     DbSession,
+    FormIdempotencyGuard,
     Keys,
     ReceiptThrottle,
     body_too_large,
     client_host,
+    new_form_id,
 )
 from app.api.transactions import CommitInThreadRoute
 from app.cases import feedback as case_feedback
 from app.cases.models import Case
-from app.db import attempt
+from app.cases.schemas import ReportIn
+from app.db import attempt, end_reads
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
+from app.reports import idempotency, sessions
 from app.reports import service as reports
-from app.reports import sessions
 from app.reports.schemas import ReporterCaseOut
 from app.schemas import MAX_DESCRIPTION
 from app.themes import service as themes
-from app.web.pages import CSRF_FIELD, FormErrors, csrf_ok, form_expired, render, secure
+from app.web import STATIC_DIR
+from app.web.pages import (
+    CSRF_FIELD,
+    REPORTER_COOKIE,
+    REPORTER_COOKIE_PATH,
+    FormErrors,
+    csrf_ok,
+    drop_cookie,
+    form_expired,
+    from_this_site,
+    open_session,
+    render,
+    seal_session,
+)
 from app.web.reporter import forms
 
 # HTML pages are not part of the REST API's OpenAPI document.
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
-REPORTER_COOKIE = "ss_reporter"
-FOLLOW_UP_PATH = "/follow-up"
+FOLLOW_UP_PATH = REPORTER_COOKIE_PATH
+# How long a re-sent report form shows its receipt again: long enough for a reload or a Back
+# after a lost connection, short enough that a shared device does not keep it for the next person.
+REPLAY_WINDOW = timedelta(minutes=15)
+# How long a double click's second request waits for the first to finish before saying so.
+WAIT_FOR_FIRST = 20.0
+
+EXPIRED = ("For your security this form had expired, so nothing was sent. Everything you typed is below: "
+           "check it and send it again.")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -53,14 +86,25 @@ def home(request: Request) -> HTMLResponse:
     return render(request, "home.html", {})
 
 
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site's icon, for browsers and tools that ask for it at the conventional address."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
+
+
 # --- raising a concern --------------------------------------------------------------------------
 
 
-def _report_form(request: Request, session: DbSession, form: dict[str, Any], errors: FormErrors, status_code: int) -> HTMLResponse:
+def _report_form(
+    request: Request, session: DbSession, form: dict[str, Any], errors: FormErrors, status_code: int, *,
+    form_id: str, notice: str | None = None,
+) -> HTMLResponse:
     ctx = {
         "form": form,
+        "form_id": form_id,
         "errors": errors.messages,
         "problems": errors.summary(forms.REPORT_FIELD_ORDER),
+        "notice": notice,
         "themes": themes.list_themes(session, active_only=True),
         "wish_labels": forms.WISH_LABELS,
         "about_labels": forms.ABOUT_LABELS,
@@ -72,7 +116,33 @@ def _report_form(request: Request, session: DbSession, form: dict[str, Any], err
 @router.get("/report", response_class=HTMLResponse)
 def report_form(request: Request, session: DbSession) -> HTMLResponse:
     """The form to raise a concern, anonymously or with your name."""
-    return _report_form(request, session, forms.empty_report(), FormErrors(), 200)
+    return _report_form(request, session, forms.empty_report(), FormErrors(), 200, form_id=new_form_id())
+
+
+def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False, details_dropped: bool = False,
+                  unsent: str | None = None) -> HTMLResponse:
+    """The receipt page; for a form sent before (`again`), only within `REPLAY_WINDOW` of sending."""
+    created = datetime.fromisoformat(str(sent["created_at"]).replace("Z", "+00:00"))
+    if again and clock.now() - created > REPLAY_WINDOW:
+        return render(request, "already_sent.html", {"reference": sent["reference"], "created_at": created,
+                                                     "minutes": int(REPLAY_WINDOW.total_seconds() // 60)})
+    return render(request, "confirmation.html", {
+        "reference": sent["reference"], "receipt": sent["receipt"], "again": again,
+        "details_dropped": details_dropped, "unsent": unsent,
+    })
+
+
+def _claim(guard: Any, report: ReportIn) -> dict[str, Any] | None:
+    """Claim the form's key; a double click's second request waits here for the first one's answer."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST
+    while True:
+        try:
+            replay: dict[str, Any] | None = guard.claim(report)
+            return replay
+        except Conflict:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 # A form-encoded 20,000-character description can take up to ~240 KB (non-ASCII characters are
@@ -81,10 +151,12 @@ def report_form(request: Request, session: DbSession) -> HTMLResponse:
 @router.post("/report", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
 def submit_report(
     request: Request,
+    guard: FormIdempotencyGuard,  # before the session: released only after the session has ended
     session: DbSession,
     settings: CurrentSettings,
     ring: Keys,
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = "",
     description: Annotated[str, Form()] = "",
     identity: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
@@ -94,35 +166,53 @@ def submit_report(
     theme: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> HTMLResponse:
-    """Send a concern. On success the response is the confirmation page showing the receipt once."""
-    if not csrf_ok(request, csrf):
-        return form_expired(request, "/report")
+    """Send a concern. On success the response is the confirmation page showing the receipt once;
+    the same form sent again shows the same receipt (for a short while) and opens no second case."""
     form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish)
+    form_id = form_id if guard.key is not None else new_form_id()
+    if not csrf_ok(request, csrf):
+        if not from_this_site(request):
+            return form_expired(request, "/report")
+        # Our own page, whose token went stale: nothing is lost, the form comes back as typed.
+        return _report_form(request, session, form.as_dict(), FormErrors(), 403, form_id=form_id, notice=EXPIRED)
     errors = FormErrors()
     if body_too_large(request, settings):
         errors.add("description", forms.TOO_LONG_TO_SEND)
-        return _report_form(request, session, form.as_dict(), errors, 413)
+        return _report_form(request, session, form.as_dict(), errors, 413, form_id=form_id)
     report = form.validate(errors)
     try:  # the intake's own rule, checked here too so that every problem is listed at once
         themes.require_known(session, theme, field="themes")
     except Invalid:
         errors.add("themes", "Choose topics from the list, or none.")
     if errors or report is None:
-        return _report_form(request, session, form.as_dict(), errors, 422)
+        return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
+    end_reads(session)  # the claim below is a transaction of its own (on SQLite, ours would block it)
+    try:
+        replay = _claim(guard, report)
+    except Invalid:  # the same form, sent again with something changed: the first one stands
+        assert guard.key is not None
+        sent = idempotency.stored_response(guard.sessions, guard.key)
+        if sent is None:
+            raise
+        return _confirmation(request, sent, again=True, unsent=form.description)
+    if replay is not None:
+        return _confirmation(request, replay, again=True)
     try:
         with attempt(session):
-            case = flows.submit_report(session, ring, settings, data=report)
+            case = flows.submit_report(session, ring, settings, data=report, idempotency_key=guard.key)
     except Invalid:  # a topic retired a moment ago
+        guard.abandon()
         errors.add("themes", "One of the topics you chose is no longer offered. Choose again from the list.")
-        return _report_form(request, session, form.as_dict(), errors, 422)
-    return render(request, "confirmation.html", {"reference": case.reference, "receipt": case.receipt})
+        return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
+    sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
+    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given)
 
 
 # --- following up with the receipt --------------------------------------------------------------
 
 
 def _reporter(request: Request, session: DbSession) -> tuple[str, Case] | None:
-    token = request.cookies.get(REPORTER_COOKIE)
+    token = open_session(request, cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH))
     if not token:
         return None
     case = sessions.case_for_token(session, token)
@@ -132,21 +222,18 @@ def _reporter(request: Request, session: DbSession) -> tuple[str, Case] | None:
 def _sign_in_page(
     request: Request, *, receipt: str = "", error: str | None = None, note: str | None = None,
     unsent: str | None = None, status_code: int = 200, headers: dict[str, str] | None = None,
+    signed_out: bool = True,
 ) -> HTMLResponse:
+    """The sign-in form; a reporter cookie whose session is over (`signed_out`) is cleared with it."""
+    if signed_out and cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH):
+        drop_cookie(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH)
     response = render(
         request, "follow_up_sign_in.html",
         {"receipt": receipt, "error": error, "note": note, "unsent": unsent}, status_code=status_code,
     )
-    if request.cookies.get(REPORTER_COOKIE):
-        _forget_reporter(request, response)
     for k, v in (headers or {}).items():
         response.headers[k] = v
     return response
-
-
-def _forget_reporter(request: Request, response: Response) -> None:
-    response.delete_cookie(REPORTER_COOKIE, path=FOLLOW_UP_PATH, secure=secure(request), httponly=True,
-                           samesite="strict")
 
 
 def _case_page(
@@ -157,10 +244,12 @@ def _case_page(
     errors = errors or FormErrors()
     view = ReporterCaseOut.of(reports.reporter_view(session, ring, case))
     label, help_text = forms.STATUS_LABELS.get(view.status, (view.status, ""))
+    outcome = forms.OUTCOME_LABELS.get(view.outcome.value) if view.outcome is not None else None
     ctx = {
         "view": view,
         "status_label": label,
         "status_help": help_text,
+        "outcome": outcome,
         "reply": reply,
         "feedback": feedback or {},
         "errors": errors.messages,
@@ -173,7 +262,7 @@ def _case_page(
 
 
 NOTICES = {
-    "message": "Your message has been sent. The safeguarding team will read it.",
+    "message": "Your message has been sent. The safeguarding team, and your HR contact if you have one, will read it.",
     "feedback": "Thank you for your feedback. It helps us make Safe Share better.",
 }
 
@@ -183,7 +272,8 @@ def follow_up(request: Request, session: DbSession, ring: Keys, sent: str | None
     """Sign in with your receipt, or, once signed in, read and answer messages about your concern."""
     who = _reporter(request, session)
     if who is None:
-        note = "You have been signed out. Enter your receipt to sign in again." if request.cookies.get(REPORTER_COOKIE) else None
+        signed_out = cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH)
+        note = "You have been signed out. Enter your receipt to sign in again." if signed_out else None
         return _sign_in_page(request, note=note)
     return _case_page(request, session, ring, who[1], notice=NOTICES.get(sent or ""))
 
@@ -200,7 +290,10 @@ def follow_up_sign_in(
 ) -> Response:
     """Exchange the receipt for a short reporter session held in an HttpOnly cookie."""
     if not csrf_ok(request, csrf):
-        return form_expired(request, FOLLOW_UP_PATH)
+        if not from_this_site(request):
+            return form_expired(request, FOLLOW_UP_PATH)
+        return _sign_in_page(request, receipt=receipt, status_code=403, signed_out=_reporter(request, session) is None,
+                             note="For your security this form had expired. Check your receipt and sign in again.")
     if not receipt.strip():
         return _sign_in_page(request, error="Enter the receipt you were given when you raised your concern.", status_code=422)
     try:
@@ -220,14 +313,12 @@ def follow_up_sign_in(
             request, receipt=receipt, status_code=401,
             error="We could not find a concern with that receipt. Check each character and try again.",
         )
-    previous = request.cookies.get(REPORTER_COOKIE)
-    if previous:
-        sessions.end(session, previous)  # one live session per browser
+    previous = _reporter(request, session)
+    if previous is not None:
+        sessions.end(session, previous[0])  # one live session per browser
     response = RedirectResponse(FOLLOW_UP_PATH, status_code=303)
-    response.set_cookie(
-        REPORTER_COOKIE, token, expires=expires_at, path=FOLLOW_UP_PATH,
-        secure=secure(request), httponly=True, samesite="strict",
-    )
+    cookies.put(response, request, REPORTER_COOKIE, seal_session(request, token), path=FOLLOW_UP_PATH,
+                expires=expires_at)
     return response
 
 
@@ -239,10 +330,10 @@ def follow_up_reply(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send a message to the safeguarding team about your concern."""
-    if not csrf_ok(request, csrf):
-        return form_expired(request, FOLLOW_UP_PATH)
+    """Send a message to the people handling your concern."""
     body = forms.crlf(body)
+    if not csrf_ok(request, csrf) and not from_this_site(request):
+        return form_expired(request, FOLLOW_UP_PATH)
     who = _reporter(request, session)
     if who is None:
         return _sign_in_page(
@@ -250,6 +341,10 @@ def follow_up_reply(
             note="You were signed out, so your message was not sent. Sign in again with your receipt.",
         )
     case = who[1]
+    if not csrf_ok(request, csrf):
+        return _case_page(request, session, ring, case, reply=body, status_code=403,
+                          notice="For your security this form had expired, so your message was not sent. "
+                                 "It is still in the box below: send it again.")
     errors = FormErrors()
     message = forms.message(body, errors)
     if message is not None:
@@ -277,7 +372,7 @@ def follow_up_feedback(
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Tell us, once your concern is closed, how it went."""
-    if not csrf_ok(request, csrf):
+    if not csrf_ok(request, csrf) and not from_this_site(request):
         return form_expired(request, FOLLOW_UP_PATH)
     who = _reporter(request, session)
     if who is None:
@@ -286,6 +381,10 @@ def follow_up_feedback(
     given = {"listened_to": listened_to, "kept_informed": kept_informed,
              "support_suitable": support_suitable, "would_recommend": would_recommend}
     comment = forms.crlf(comment)
+    if not csrf_ok(request, csrf):
+        return _case_page(request, session, ring, case, feedback={**given, "comment": comment}, status_code=403,
+                          notice="For your security this form had expired, so your feedback was not sent. "
+                                 "Your answers are still below: send them again.")
     errors = FormErrors()
     answer = forms.feedback(given, comment, errors)
     if answer is not None:
@@ -300,17 +399,12 @@ def follow_up_feedback(
 
 
 @router.post(FOLLOW_UP_PATH + "/sign-out", response_class=HTMLResponse)
-def follow_up_sign_out(
-    request: Request,
-    session: DbSession,
-    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-) -> Response:
-    """End the reporter session now, rather than waiting for it to expire."""
-    if not csrf_ok(request, csrf):
-        return form_expired(request, FOLLOW_UP_PATH)
-    token = request.cookies.get(REPORTER_COOKIE)
+def follow_up_sign_out(request: Request, session: DbSession) -> Response:
+    """End the reporter session now, rather than waiting for it to expire. Whatever the form
+    carries (a stale token included): a sign-out that fails would leave the case open on a shared device."""
+    value = cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH) or ""
+    token = value.rpartition(".")[0]  # even one this browser cannot vouch for: ending it does no harm
     if token:
         sessions.end(session, token)
-    response = render(request, "signed_out.html", {})
-    _forget_reporter(request, response)
-    return response
+    drop_cookie(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH)
+    return render(request, "signed_out.html", {})

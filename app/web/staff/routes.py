@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.api import cookies
 from app.api.dependencies import (
     STAFF_COOKIE,
     CurrentSettings,
@@ -29,7 +30,7 @@ from app.stats import charts
 from app.stats import service as stats
 from app.stats.export import csv_response
 from app.stats.schemas import Bucket
-from app.web.pages import csrf_ok, render, secure
+from app.web.pages import csrf_ok, render
 from app.web.staff.common import home_for, staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
@@ -50,7 +51,8 @@ async def login_submit(
     password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in with e-mail and password; on success the token is set as the `ss_staff` cookie."""
+    """Sign in with e-mail and password; on success the token is set as the `ss_staff` cookie
+    (`__Host-ss_staff` over https)."""
     def again(error: str, status: int, headers: dict[str, str] | None = None) -> Response:
         response = render(request, "login.html", {"email": email, "error": error}, status_code=status)
         response.headers.update(headers or {})
@@ -67,25 +69,23 @@ async def login_submit(
     except Unauthorized:
         return again("The e-mail address or password is not right.", 401)
     response = RedirectResponse(home_for(signed_in.user.roles), status_code=303)
-    response.set_cookie(
-        STAFF_COOKIE, signed_in.token, max_age=settings.staff_token_minutes * 60,
-        httponly=True, samesite="strict", secure=secure(request), path="/",
-    )
+    cookies.put(response, request, STAFF_COOKIE, signed_in.token, max_age=settings.staff_token_minutes * 60)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: DbSession, csrf_token: Annotated[str, Form()] = "") -> Response:
-    """Sign out: revoke the session and clear the cookie."""
-    if csrf_ok(request, csrf_token):
-        try:
-            user = current_user(request, session)
-        except AppError:
-            user = None
-        if user is not None:
-            auth.end_session(session, user=user, token=request.cookies.get(STAFF_COOKIE, ""))
+def logout(request: Request, session: DbSession) -> Response:
+    """Sign out: the session ends on the server and the cookie is cleared, whatever the form
+    carries. No CSRF token is needed: the most a forged sign-out can do is sign someone out,
+    whereas a sign-out refused for a stale token would leave a session open on a shared device."""
+    try:
+        user = current_user(request, session)
+    except AppError:
+        user = None
+    if user is not None:
+        auth.end_session(session, user=user, token=cookies.read(request, STAFF_COOKIE) or "")
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="strict", secure=secure(request))
+    cookies.drop(response, request, STAFF_COOKIE)
     return response
 
 

@@ -1,0 +1,51 @@
+"""The cookies the pages set: one place decides their names and flags from the scheme the browser used.
+
+Every cookie is HttpOnly and SameSite=Strict. Over https (directly, or through a trusted proxy
+whose `X-Forwarded-Proto` uvicorn has already applied to the request) it is also `Secure` and
+carries a prefix the browser enforces: `__Host-name` for a cookie of the whole site (Path=/; no
+other host, not even a sibling subdomain, can set or overwrite it) and `__Secure-name` for one
+scoped to a path (the reporter's session, `/follow-up`). Browsers refuse both prefixes over plain
+http, so there (the README's local `scripts/run`) the plain name is used, and only it is read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import Request, Response
+
+
+def is_https(request: Request) -> bool:
+    """Whether the browser used https (for a trusted proxy, the scheme it was reached with)."""
+    return request.url.scheme == "https"
+
+
+def name(request: Request, base: str, *, path: str = "/") -> str:
+    """The cookie's name on this scheme: `__Host-ss_staff`, `__Secure-ss_reporter`, or plain over http."""
+    if not is_https(request):
+        return base
+    return ("__Host-" if path == "/" else "__Secure-") + base
+
+
+def read(request: Request, base: str, *, path: str = "/") -> str | None:
+    """The cookie's value, or None. Over https a cookie without its prefix is ignored: anyone who
+    could plant a cookie for this site (a sibling subdomain, a plain-http page) can plant that one."""
+    return request.cookies.get(name(request, base, path=path)) or None
+
+
+def put(
+    response: Response, request: Request, base: str, value: str, *, path: str = "/",
+    max_age: int | None = None, expires: datetime | None = None,
+) -> None:
+    """Set the cookie; without `max_age` or `expires` it lasts until the browser is closed."""
+    response.set_cookie(
+        name(request, base, path=path), value, max_age=max_age, expires=expires, path=path,
+        secure=is_https(request), httponly=True, samesite="strict",
+    )
+
+
+def drop(response: Response, request: Request, base: str, *, path: str = "/") -> None:
+    """Tell the browser to forget the cookie."""
+    response.delete_cookie(
+        name(request, base, path=path), path=path, secure=is_https(request), httponly=True, samesite="strict"
+    )
