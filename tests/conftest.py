@@ -117,9 +117,14 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+# Tests sign staff in with a password alone unless they are about two-factor sign-in: those set
+# `require_2fa_roles` themselves (production's default is "admin,safeguarding,hr").
+TEST_DEFAULTS: dict[str, Any] = {**FAST_ARGON2, "require_2fa_roles": ""}
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
-    values: dict[str, Any] = {"database_url": db_url, "key_file": tmp_path / "keys.json", **FAST_ARGON2}
+    values: dict[str, Any] = {"database_url": db_url, "key_file": tmp_path / "keys.json", **TEST_DEFAULTS}
     values.update(settings_overrides)
     return load_settings(**values)
 

@@ -24,13 +24,16 @@ from app.api.dependencies import (
     DbSession,
     Keys,
     ReceiptThrottle,
+    ReportRate,
     body_too_large,
     client_host,
+    report_rate_bucket,
 )
+from app.api.reports import TOO_MANY_REPORTS
 from app.api.transactions import CommitInThreadRoute
 from app.cases import feedback as case_feedback
 from app.cases.models import Case
-from app.db import attempt
+from app.db import attempt, end_reads
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
 from app.reports import service as reports
 from app.reports import sessions
@@ -56,8 +59,10 @@ def home(request: Request) -> HTMLResponse:
 # --- raising a concern --------------------------------------------------------------------------
 
 
-def _report_form(request: Request, session: DbSession, form: dict[str, Any], errors: FormErrors, status_code: int) -> HTMLResponse:
+def _report_form(request: Request, session: DbSession, form: dict[str, Any], errors: FormErrors, status_code: int,
+                 wait_notice: str | None = None) -> HTMLResponse:
     ctx = {
+        "wait_notice": wait_notice,
         "form": form,
         "errors": errors.messages,
         "problems": errors.summary(forms.REPORT_FIELD_ORDER),
@@ -84,6 +89,7 @@ def submit_report(
     session: DbSession,
     settings: CurrentSettings,
     ring: Keys,
+    rate: ReportRate,
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     description: Annotated[str, Form()] = "",
     identity: Annotated[str, Form()] = "",
@@ -109,6 +115,18 @@ def submit_report(
         errors.add("themes", "Choose topics from the list, or none.")
     if errors or report is None:
         return _report_form(request, session, form.as_dict(), errors, 422)
+    end_reads(session)  # the counter has a transaction of its own (on SQLite, ours would block it)
+    try:  # SAFESHARE_REPORT_RATE, the API's own limit for this client
+        rate.hit(report_rate_bucket(request, ring), detail=TOO_MANY_REPORTS)
+    except TooManyRequests as exc:
+        seconds = int(exc.headers.get("Retry-After", "60"))
+        minutes = max(1, math.ceil(seconds / 60))
+        response = _report_form(request, session, form.as_dict(), errors, 429, wait_notice=(
+            "Several concerns have been sent from this connection in a short time, so we have paused new ones "
+            f"for a while. Nothing is lost: what you wrote is still below. Please send it again in {minutes} "
+            f"minute{'' if minutes == 1 else 's'}. If someone is in immediate danger, call 999."))
+        response.headers["Retry-After"] = str(seconds)
+        return response
     try:
         with attempt(session):
             case = flows.submit_report(session, ring, settings, data=report)
