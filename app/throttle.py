@@ -117,9 +117,10 @@ class Throttle:
         free = {b.key: b.free for b in buckets}
         waits = []
         for row in rows:
-            if row.expires_at <= now:
-                continue  # forgotten
-            until = row.last_at + timedelta(seconds=delay_after(row.count, free=free[row.bucket], longest=self.longest))
+            delay = delay_after(row.count, free=free[row.bucket], longest=self.longest)
+            if row.expires_at <= now or delay == 0:
+                continue  # forgotten, or still within the free allowance
+            until = row.last_at + timedelta(seconds=delay)
             if until > now:
                 waits.append((until - now).total_seconds())
         return waits

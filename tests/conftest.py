@@ -117,9 +117,10 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
-# Tests sign staff in with a password alone unless they are about two-factor sign-in: those set
-# `require_2fa_roles` themselves (production's default is "admin,safeguarding,hr").
-TEST_DEFAULTS: dict[str, Any] = {**FAST_ARGON2, "require_2fa_roles": ""}
+# Tests sign staff in with a password alone unless they are about two-factor sign-in, and send
+# as many reports as they need unless they are about the report rate: those tests set
+# `require_2fa_roles` / `report_rate` themselves (production: "admin,safeguarding,hr", "10/hour").
+TEST_DEFAULTS: dict[str, Any] = {**FAST_ARGON2, "require_2fa_roles": "", "report_rate": "0"}
 
 
 @pytest.fixture

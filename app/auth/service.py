@@ -528,13 +528,13 @@ def request_totp_reset(session: Session, *, user_id: uuid.UUID, by: Actor, by_us
     user = _user(session, user_id)
     if not user.totp_enabled and user.totp_secret_ct is None:
         raise Conflict("This account has no two-factor sign-in to reset.")
+    needs_confirmation = by_user is not None and user.has(Role.SAFEGUARDING, Role.HR)
     waiting = open_totp_reset(session, user_id=user.id)
-    if waiting is not None:
+    if waiting is not None and needs_confirmation:
         return waiting  # asked already: still waiting for its confirmation
-    row = TotpReset(user_id=user.id, requested_by_id=by.user_id)
+    row = waiting or TotpReset(user_id=user.id, requested_by_id=by.user_id)
     session.add(row)
     _end_sessions(session, user_id=user.id)
-    needs_confirmation = by_user is not None and user.has(Role.SAFEGUARDING, Role.HR)
     if needs_confirmation:
         audit.record(session, by, "user.totp.reset_requested", target=str(user.id))
     else:
