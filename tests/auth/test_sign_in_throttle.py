@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import clock
+from app.auth import devices
 from app.auth import service as auth
 from app.errors import TooManyRequests, Unauthorized
 from tests.auth.conftest import T0, login
@@ -57,11 +58,11 @@ def _lock_account_for_strangers(app: Any, email: str) -> None:
 
 
 def test_a_tampered_or_foreign_device_cookie_is_not_trusted(app: Any, client: TestClient, make_staff: Any) -> None:
-    staff, other = make_staff("hr"), make_staff("hr")  # `client` now holds device cookies for both
+    staff, _other = make_staff("hr"), make_staff("hr")  # `client` now holds device cookies for both
     names = {c.name: c.value for c in client.cookies.jar}
     _lock_account_for_strangers(app, staff.email)
-    mine = next(n for n in names if n.startswith("ss_device_") and auth.devices.device_cookie_name(app.state.keyring, staff.email) == n)
-    theirs = next(n for n in names if n.startswith("ss_device_") and n != mine)
+    mine = devices.device_cookie_name(app.state.keyring, staff.email)
+    theirs = next(n for n in names if n.startswith("ss_device_") and n != mine)  # the other account's, valid
     nonce, issued, signature = names[mine].split(".")
     for forged in (f"{nonce}x.{issued}.{signature}", f"{nonce}.{int(issued) + 1}.{signature}", names[theirs], "garbage"):
         with TestClient(app, client=("198.51.100.5", 4000), cookies={mine: forged}) as fake:

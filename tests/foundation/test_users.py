@@ -88,8 +88,8 @@ def test_cannot_remove_the_last_active_admin(app: Any, make_staff: Any, change: 
 
     from app.audit.service import Actor
     from app.auth import service as auth
-    from app.errors import Conflict
     from app.enums import Role
+    from app.errors import Conflict
 
     admin = make_staff("admin")
     # Only a caller other than the admin can try (nobody changes their own roles): here a command.
