@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -94,6 +95,7 @@ class Bucket(NamedTuple):
 # --- back-off -------------------------------------------------------------------------------------
 
 FIRST_DELAY_SECONDS = 1
+GARBAGE_EVERY = 32
 
 
 def delay_after(failures: int, *, free: int, longest: int) -> int:
@@ -148,13 +150,34 @@ class Throttle:
         all pass the check before the first failure is stored. What turns out not to be a
         failure is given back with `forgive`.
         """
-        self._count(buckets, check=True)
+        self._count(buckets)
 
     def fail(self, buckets: Sequence[Bucket]) -> None:
-        """Count one failure in each bucket, in a transaction of its own."""
-        self._count(buckets, check=False)
+        """Count one failure in each bucket, in a transaction of its own: one atomic upsert each
+        (a count past its window starts again at 1)."""
+        now = clock.now()
+        t = table_of(ThrottleBucket)
+        when = literal(now, UTCDateTime())
+        with separately(self.sessions) as s:
+            for bucket in buckets:
+                ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket.key, count=1, last_at=now,
+                                                               expires_at=now + self.window)
+                s.execute(ins.on_conflict_do_update(
+                    index_elements=["bucket"],
+                    set_={
+                        "count": case((t.c.expires_at <= when, 1), else_=t.c.count + 1),
+                        "last_at": when,
+                        "expires_at": literal(now + self.window, UTCDateTime()),
+                    },
+                ))
+            self._collect_garbage(s, now)
 
-    def _count(self, buckets: Sequence[Bucket], *, check: bool) -> None:
+    def _collect_garbage(self, s: Session, now: datetime) -> None:
+        # Now and then, not on every failure: forgotten rows only take space.
+        if secrets.randbelow(GARBAGE_EVERY) == 0:
+            s.execute(delete(ThrottleBucket).where(ThrottleBucket.expires_at < now - self.window))
+
+    def _count(self, buckets: Sequence[Bucket]) -> None:
         now = clock.now()
         keys = [b.key for b in buckets]
         t = table_of(ThrottleBucket)
@@ -167,10 +190,9 @@ class Throttle:
                     .on_conflict_do_nothing(index_elements=["bucket"])
                 )
             rows = s.scalars(dialect.for_update(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(keys)), s)).all()
-            if check:
-                waits = self._waits(rows, buckets, now)
-                if waits:
-                    raise TooManyRequests(retry_after=math.ceil(max(waits)))  # rolls back: nothing counted
+            waits = self._waits(rows, buckets, now)
+            if waits:
+                raise TooManyRequests(retry_after=math.ceil(max(waits)))  # rolls back: nothing counted
             when = literal(now, UTCDateTime())
             s.execute(
                 update(ThrottleBucket)
@@ -182,7 +204,7 @@ class Throttle:
                 )
                 .execution_options(synchronize_session=False)
             )
-            s.execute(delete(ThrottleBucket).where(ThrottleBucket.expires_at < now - self.window))
+            self._collect_garbage(s, now)
 
     def forgive(self, keys: Sequence[bytes], *, session: Session | None = None) -> None:
         """Give back one counted attempt that was not a failure (earlier failures stay)."""
