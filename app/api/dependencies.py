@@ -150,7 +150,8 @@ class TotpSetupRequired(Forbidden):
 def signed_in_user(request: Request, session: DbSession) -> User:
     """The user behind the staff token, whatever they must do first."""
     token = staff_token(request)
-    user = auth.user_for_token(session, token) if token else None
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    user = auth.user_for_token(session, token, touch=writes) if token else None
     if user is None:
         raise Unauthorized()
     request.state.viewer = Viewer.of(user)

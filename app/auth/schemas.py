@@ -126,7 +126,8 @@ class RecoveryCodesOut(BaseModel):
 class SessionOut(BaseModel):
     id: uuid.UUID
     created_at: Timestamp
-    last_seen_at: Timestamp | None
+    last_seen_at: Timestamp | None = Field(description="The session's sign-in, or the last change made with it "
+                                           "(to within a minute; reading does not update it).")
     current: bool
 
     @classmethod

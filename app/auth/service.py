@@ -41,8 +41,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user behind a live staff token. Reporter tokens never match (other prefix, other table)."""
+def user_for_token(session: Session, token: str, *, touch: bool = False) -> User | None:
+    """The active user behind a live staff token. Reporter tokens never match (other prefix, other table).
+
+    With `touch` (a request that writes anyway) the session's `last_seen_at` is refreshed, at
+    most once a minute. A read never writes: on SQLite a read must not need the write lock.
+    """
     if not token.startswith(STAFF_PREFIX):
         return None
     now = clock.now()
@@ -58,9 +62,9 @@ def user_for_token(session: Session, token: str) -> User | None:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    if row.last_seen_at is None or row.last_seen_at < now - LAST_SEEN_EVERY:
-        # A bulk UPDATE, not a change to the loaded row: a request that only reads stays a read
-        # for `end_reads`, and loses nothing but this refresh if it ends that way.
+    if touch and (row.last_seen_at is None or row.last_seen_at < now - LAST_SEEN_EVERY):
+        # A bulk UPDATE, not a change to the loaded row: `end_reads` still sees a read, and a
+        # request that ends that way loses nothing but this refresh.
         session.execute(
             update(StaffSession).where(StaffSession.token_hash == row.token_hash).values(last_seen_at=now)
             .execution_options(synchronize_session=False)
