@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -13,12 +14,27 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "SAFESHARE_"
 ENV_FILE = ".env"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+def parse_rate(text: str) -> RateLimitItem:
+    """`10/hour`, `50 per day`: the `limits` library's notation, one limit only."""
+    try:
+        items = parse_many(text)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError(f"expected e.g. '10/hour' or '0' for no limit, not {text!r}")
+    return items[0]
+
+
+# The values of app.enums.Role (a module this one may not import: same layer).
+STAFF_ROLES = frozenset({"admin", "safeguarding", "hr", "leadership"})
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _OFFICE_RE = re.compile(
@@ -87,11 +103,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_report_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
-    # Throttling of logins and receipt redemption (shared by every process through the database).
-    login_max_failures: int = Field(default=5, ge=1)
-    receipt_max_failures: int = Field(default=10, ge=1)
-    receipt_global_max_failures: int = Field(default=1000, ge=1)  # all clients together, per window
-    throttle_window_seconds: int = Field(default=900, ge=1)
+    # Throttling of failed sign-ins and receipts (shared by every process through the database):
+    # a bucket may fail this many times freely, then each failure doubles the wait (from 1 s up
+    # to the longest delay); failures are forgotten after a window with none. See docs/operations.md.
+    login_max_failures: int = Field(default=5, ge=1)  # per account (clients unknown to it) and per device
+    receipt_max_failures: int = Field(default=10, ge=1)  # per client
+    throttle_max_delay_seconds: int = Field(default=900, ge=1)
+    throttle_window_seconds: int = Field(default=86400, ge=1)
+    # New reports accepted per client (`limits` notation, e.g. `10/hour`, `50/day`); `0` = no limit.
+    report_rate: str = "10/hour"
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or networks, `*` for any); empty = none, the client is the peer that connected.
+    forwarded_allow_ips: str = ""
+
+    # Staff sign-in: roles that must use two-factor sign-in (comma-separated; empty = none), and
+    # how long a one-time password from an administrator's reset stays usable.
+    require_2fa_roles: str = "admin,safeguarding,hr"
+    one_time_password_hours: int = Field(default=72, ge=1)
 
     # argon2id for staff passwords. Defaults are RFC 9106's second recommended option
     # (64 MiB, t=3, p=4), stronger than OWASP's minimum (19 MiB, t=2, p=1).
@@ -162,6 +190,51 @@ class Settings(BaseSettings):
     def _office_hours(cls, v: str) -> str:
         OfficeHours.parse(v)
         return v
+
+    @field_validator("throttle_window_seconds")
+    @classmethod
+    def _window_outlasts_delay(cls, v: int, info: ValidationInfo) -> int:
+        longest = info.data.get("throttle_max_delay_seconds")
+        if longest is not None and v < longest:
+            raise ValueError(f"must be at least SAFESHARE_THROTTLE_MAX_DELAY_SECONDS ({longest}), or failures are forgotten before the wait ends")
+        return v
+
+    @field_validator("report_rate")
+    @classmethod
+    def _report_rate(cls, v: str) -> str:
+        v = v.strip()
+        if v != "0":
+            parse_rate(v)
+        return v
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        for item in (x.strip() for x in v.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8, ::1)") from None
+        return v
+
+    @field_validator("require_2fa_roles")
+    @classmethod
+    def _roles(cls, v: str) -> str:
+        known = STAFF_ROLES
+        for item in (x.strip() for x in v.split(",")):
+            if item and item not in known:
+                raise ValueError(f"unknown role {item!r}; use {', '.join(sorted(known))}")
+        return v
+
+    @cached_property
+    def roles_requiring_2fa(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.require_2fa_roles.split(",") if x.strip())
+
+    @cached_property
+    def report_limit(self) -> RateLimitItem | None:
+        """The parsed `SAFESHARE_REPORT_RATE`, or None for no limit."""
+        return None if self.report_rate == "0" else parse_rate(self.report_rate)
 
     @cached_property
     def hours(self) -> OfficeHours:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import api, errors, logs
 from app.api import openapi_security
@@ -17,10 +18,11 @@ from app.config import Settings, load_settings
 from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
 from app.logs import SecurityAndAccessLog
-from app.throttle import Throttle
+from app.throttle import RateLimit, Throttle
 from app.web import STATIC_DIR, docs, pages
 from app.web.reporter.routes import router as reporter_pages
 from app.web.staff import admin, case, checkins, queue
+from app.web.staff.account import router as account_pages
 from app.web.staff.routes import router as staff_pages
 
 log = logging.getLogger("safeshare")
@@ -28,10 +30,19 @@ log = logging.getLogger("safeshare")
 
 class SafeShareAPI(FastAPI):
     """FastAPI with the security headers and access log wrapped around everything, including
-    the framework's own error and body-limit middleware (which `add_middleware` cannot reach)."""
+    the framework's own error and body-limit middleware (which `add_middleware` cannot reach),
+    and, outermost, uvicorn's proxy-headers middleware for the trusted reverse proxies."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityAndAccessLog(super().build_middleware_stack())
+        app: ASGIApp = SecurityAndAccessLog(super().build_middleware_stack())
+        trusted = self.state.settings.forwarded_allow_ips.strip()
+        if trusted:
+            # Only a peer in SAFESHARE_FORWARDED_ALLOW_IPS may set the client address and scheme
+            # (X-Forwarded-For / X-Forwarded-Proto); from anyone else the headers are ignored.
+            # In the app, not in `uvicorn.run`, so every server (and the tests) behaves the same.
+            hosts = [h.strip() for h in trusted.split(",") if h.strip()]
+            app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=hosts))  # uvicorn's narrower ASGI types
+        return app
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document, with the bearer schemes each operation needs (built once)."""
@@ -66,15 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = KeyRing.load_or_create(settings.key_file)
     app.state.passwords = Passwords(settings)
     app.state.slow_hash_limiter = make_limiter(settings.slow_hash_concurrency)
-    app.state.login_throttle = Throttle(
-        app.state.sessionmaker, limit=settings.login_max_failures, window_seconds=settings.throttle_window_seconds
+    app.state.throttle = Throttle(
+        app.state.sessionmaker, max_delay_seconds=settings.throttle_max_delay_seconds,
+        window_seconds=settings.throttle_window_seconds,
     )
-    app.state.receipt_throttle = Throttle(
-        app.state.sessionmaker, limit=settings.receipt_max_failures, window_seconds=settings.throttle_window_seconds
-    )
+    app.state.report_rate = RateLimit(app.state.sessionmaker, settings.report_limit)
 
     errors.install(app, page_error=pages.page_error)
-    for router in [*api.ROUTERS, reporter_pages, staff_pages, docs.router, queue.router, case.router,
+    for router in [*api.ROUTERS, reporter_pages, staff_pages, account_pages, docs.router, queue.router, case.router,
                    checkins.router, admin.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

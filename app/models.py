@@ -1,7 +1,7 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
 from app.audit.models import AuditEvent
-from app.auth.models import StaffSession, User, UserRole
+from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRole
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
 from app.checkins.models import CheckIn
 from app.crypto.models import CaseKey
@@ -13,6 +13,6 @@ from app.throttle import ThrottleBucket
 
 __all__ = [
     "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "Exclusion", "Feedback",
-    "IdempotencyRecord", "Message", "Note", "ReporterSession", "StaffSession", "Theme",
-    "Notification", "ThrottleBucket", "User", "UserRole",
+    "IdempotencyRecord", "Message", "Note", "Notification", "RecoveryCode", "ReporterSession", "StaffSession",
+    "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

@@ -1,18 +1,43 @@
-"""Throttling of logins and receipt redemption, shared by every server process via the database.
+"""Throttling of failed sign-ins and receipts, and the rate of new reports, shared by every
+server process and host through the database.
 
-Counters live in their own table and are written in their own short transaction, so a failed
-attempt is counted even though the request's own transaction rolls back. Bucket keys are keyed
-hashes; a client's network address only ever contributes a 16-bit, daily re-keyed bucket number,
-which cannot be turned back into an address.
+Two kinds of counter live in `throttle_buckets`, each row keyed by a keyed hash:
+
+- **Back-off buckets** count failures. A bucket may fail `free` times; after that each attempt
+  must wait a delay that doubles with every further failure (1 s, 2 s, 4 s, ... up to
+  `SAFESHARE_THROTTLE_MAX_DELAY_SECONDS`), answered with 429 and `Retry-After`, never a sleep on
+  the server. Failures are forgotten once `SAFESHARE_THROTTLE_WINDOW_SECONDS` pass without one.
+  Whoever makes no failures is never slowed: there is no counter shared by all clients.
+- **Rate windows** count new reports per client (`SAFESHARE_REPORT_RATE`, e.g. `10/hour`), with
+  the `limits` library's fixed-window limiter over a storage that keeps its counters here.
+
+A client is identified by its address as the application sees it (behind a trusted proxy, the
+forwarded one; see `SAFESHARE_FORWARDED_ALLOW_IPS`), IPv6 grouped by /64 (one subscriber's
+network), hashed with a key that changes every day: the address itself is never stored, and a
+stored bucket cannot be linked to the same client on another day.
+
+Counters are written in short transactions of their own, so a failure is counted even though the
+request's own transaction rolls back. On SQLite every transaction takes the write lock, so a
+request must not hold its own transaction open while one of those runs (see `app.db.end_reads`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import math
+import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import LargeBinary, case, delete, literal, select
+from limits import RateLimitItem
+from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import Index, LargeBinary, case, delete, literal, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql import Executable
 
 from app import clock, dialect
 from app.crypto.keyring import KeyRing
@@ -22,82 +47,263 @@ from app.errors import TooManyRequests
 
 class ThrottleBucket(Base):
     __tablename__ = "throttle_buckets"
+    __table_args__ = (Index("ix_throttle_buckets_expires_at", "expires_at"),)
 
     bucket: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    window_start: Mapped[datetime]
-    failures: Mapped[int] = mapped_column(default=0)
+    count: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime]  # the last failure (back-off) or hit (rate window)
+    expires_at: Mapped[datetime]  # when the count is forgotten
+
+
+# --- who is counted -------------------------------------------------------------------------------
+
+
+def client_network(client_host: str | None) -> str:
+    """The unit a client is counted by: an IPv4 address, or an IPv6 /64 (one subscriber's network:
+    an attacker holding a /64 must not get 2^64 fresh buckets)."""
+    if not client_host:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(client_host)
+    except ValueError:
+        return client_host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def client_bucket(ring: KeyRing, scope: str, client_host: str | None) -> bytes:
-    """A coarse bucket for the client: 65,536 buckets, re-keyed daily; never the address itself."""
+    """The client's own bucket for one purpose: a keyed hash of its network, re-keyed daily."""
     day = clock.today().isoformat()
-    digest = ring.lookup_hash(f"throttle-client:{day}", client_host or "unknown")
-    return ring.lookup_hash("throttle", f"{scope}:client:{digest[:2].hex()}")
+    return ring.lookup_hash(f"throttle-client:{day}", f"{scope}:{client_network(client_host)}")
 
 
 def key_bucket(ring: KeyRing, scope: str, value: str) -> bytes:
+    """A bucket for a named thing (an account's e-mail address, a device cookie)."""
     return ring.lookup_hash("throttle", f"{scope}:key:{value}")
 
 
+class Bucket(NamedTuple):
+    """A back-off bucket and how many failures it may make before it has to wait."""
+
+    key: bytes
+    free: int
+
+
+# --- back-off -------------------------------------------------------------------------------------
+
+FIRST_DELAY_SECONDS = 1
+GARBAGE_EVERY = 32
+
+
+def delay_after(failures: int, *, free: int, longest: int) -> int:
+    """Seconds to wait after `failures` failures: none within the free allowance, then 1 s
+    doubling with each further failure, up to `longest`."""
+    if failures < free:
+        return 0
+    doubled: int = FIRST_DELAY_SECONDS << min(failures - free, 40)
+    return min(longest, doubled)
+
+
 class Throttle:
-    """Counts failures per bucket; `check` raises 429 once a bucket has used up its failures.
+    """Back-off buckets in the database; see the module's docstring."""
 
-    On SQLite every transaction takes the write lock, so a request must not open a second
-    transaction while its own is running: `check` and `succeed` take the request's session,
-    and `fail` (which needs its own transaction, because the request's rolls back) must be
-    called only after the request's session has ended its transaction (`app.db.end_reads`).
-    """
-
-    def __init__(self, sessions: sessionmaker[Session], *, limit: int, window_seconds: int) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, max_delay_seconds: int, window_seconds: int) -> None:
         self.sessions = sessions
-        self.limit = limit
+        self.longest = max_delay_seconds
         self.window = timedelta(seconds=window_seconds)
 
-    def check(self, buckets: list[bytes], *, limits: list[int] | None = None, session: Session | None = None) -> None:
-        """Raise 429 with Retry-After if any bucket has used up its failures in this window.
+    def _waits(self, rows: Sequence[ThrottleBucket], buckets: Sequence[Bucket], now: datetime) -> list[float]:
+        free = {b.key: b.free for b in buckets}
+        waits = []
+        for row in rows:
+            delay = delay_after(row.count, free=free[row.bucket], longest=self.longest)
+            if row.expires_at <= now or delay == 0:
+                continue  # forgotten, or still within the free allowance
+            until = row.last_at + timedelta(seconds=delay)
+            if until > now:
+                waits.append((until - now).total_seconds())
+        return waits
 
-        `limits` gives each bucket its own limit (default: the throttle's limit for all).
-        """
+    def check(self, buckets: Sequence[Bucket], *, session: Session | None = None) -> None:
+        """Raise 429 with Retry-After if any bucket must still wait; counts nothing.
+
+        With `session`, reads in the caller's transaction (no second connection)."""
+        keys = [b.key for b in buckets]
+        query = select(ThrottleBucket).where(ThrottleBucket.bucket.in_(keys))
         now = clock.now()
-        allowed = dict(zip(buckets, limits or [self.limit] * len(buckets), strict=True))
         if session is not None:
-            rows = session.scalars(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))).all()
+            waits = self._waits(session.scalars(query).all(), buckets, now)
         else:
             with self.sessions() as s:
-                rows = s.scalars(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))).all()
-        waits = [
-            (r.window_start + self.window - now).total_seconds()
-            for r in rows
-            if r.failures >= allowed.get(r.bucket, self.limit) and r.window_start + self.window > now
-        ]
+                waits = self._waits(s.scalars(query).all(), buckets, now)
         if waits:
             raise TooManyRequests(retry_after=math.ceil(max(waits)))
 
-    def fail(self, buckets: list[bytes]) -> None:
-        """Count one failure in each bucket, atomically (an upsert), in its own transaction."""
+    def attempt(self, buckets: Sequence[Bucket]) -> None:
+        """Check and count one attempt, atomically, in a transaction of its own: 429 (counting
+        nothing) if any bucket must still wait, else each bucket counts one more failure.
+
+        Counting before the slow work (a password hash) means a burst of parallel guesses cannot
+        all pass the check before the first failure is stored. What turns out not to be a
+        failure is given back with `forgive`.
+        """
+        self._count(buckets)
+
+    def fail(self, buckets: Sequence[Bucket]) -> None:
+        """Count one failure in each bucket, in a transaction of its own: one atomic upsert each
+        (a count past its window starts again at 1)."""
         now = clock.now()
-        expired_before = now - self.window
+        t = table_of(ThrottleBucket)
+        when = literal(now, UTCDateTime())
         with separately(self.sessions) as s:
             for bucket in buckets:
-                ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket, window_start=now, failures=1)
-                t = table_of(ThrottleBucket)
-                # A window that has run out starts again at 1; otherwise add one.
-                restart = t.c.window_start < expired_before
-                stmt = ins.on_conflict_do_update(
+                ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket.key, count=1, last_at=now,
+                                                               expires_at=now + self.window)
+                s.execute(ins.on_conflict_do_update(
                     index_elements=["bucket"],
                     set_={
-                        "failures": case((restart, 1), else_=t.c.failures + 1),
-                        "window_start": case((restart, literal(now, UTCDateTime())), else_=t.c.window_start),
+                        "count": case((t.c.expires_at <= when, 1), else_=t.c.count + 1),
+                        "last_at": when,
+                        "expires_at": literal(now + self.window, UTCDateTime()),
                     },
-                )
-                s.execute(stmt)
-            s.execute(delete(ThrottleBucket).where(ThrottleBucket.window_start < expired_before - self.window))
+                ))
+            self._collect_garbage(s, now)
 
-    def succeed(self, buckets: list[bytes], *, session: Session | None = None) -> None:
-        """Forget the failures of these buckets (in the caller's transaction when given one)."""
-        stmt = delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(buckets))
+    def _collect_garbage(self, s: Session, now: datetime) -> None:
+        # Now and then, not on every failure: forgotten rows only take space.
+        if secrets.randbelow(GARBAGE_EVERY) == 0:
+            s.execute(delete(ThrottleBucket).where(ThrottleBucket.expires_at < now - self.window))
+
+    def _count(self, buckets: Sequence[Bucket]) -> None:
+        now = clock.now()
+        keys = [b.key for b in buckets]
+        t = table_of(ThrottleBucket)
+        with separately(self.sessions) as s:
+            # Make sure every row exists, then lock them: concurrent attempts take turns.
+            for key in keys:
+                s.execute(
+                    dialect.insert(s, ThrottleBucket)
+                    .values(bucket=key, count=0, last_at=now, expires_at=now)
+                    .on_conflict_do_nothing(index_elements=["bucket"])
+                )
+            rows = s.scalars(dialect.for_update(select(ThrottleBucket).where(ThrottleBucket.bucket.in_(keys)), s)).all()
+            waits = self._waits(rows, buckets, now)
+            if waits:
+                raise TooManyRequests(retry_after=math.ceil(max(waits)))  # rolls back: nothing counted
+            when = literal(now, UTCDateTime())
+            s.execute(
+                update(ThrottleBucket)
+                .where(ThrottleBucket.bucket.in_(keys))
+                .values(
+                    count=case((t.c.expires_at <= when, 1), else_=t.c.count + 1),
+                    last_at=now,
+                    expires_at=now + self.window,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            self._collect_garbage(s, now)
+
+    def forgive(self, keys: Sequence[bytes], *, session: Session | None = None) -> None:
+        """Give back one counted attempt that was not a failure (earlier failures stay)."""
+        stmt = (
+            update(ThrottleBucket)
+            .where(ThrottleBucket.bucket.in_(keys), ThrottleBucket.count > 0)
+            .values(count=ThrottleBucket.count - 1)
+            .execution_options(synchronize_session=False)
+        )
+        self._run(stmt, session)
+
+    def clear(self, keys: Sequence[bytes], *, session: Session | None = None) -> None:
+        """Forget these buckets' failures (a device's own, after it signed in)."""
+        self._run(delete(ThrottleBucket).where(ThrottleBucket.bucket.in_(keys)), session)
+
+    def _run(self, stmt: Executable, session: Session | None) -> None:
         if session is not None:
             session.execute(stmt)
             return
         with separately(self.sessions) as s:
             s.execute(stmt)
+
+
+# --- rate windows (the `limits` library over this table) -------------------------------------------
+
+
+class DatabaseStorage(Storage):
+    """A `limits` storage whose counters are rows of `throttle_buckets`, so that every process
+    and host sharing the database shares the limit (`limits` ships memory, Redis, Memcached and
+    MongoDB storages only). Each call is a short transaction of its own."""
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    @staticmethod
+    def _bucket(key: str) -> bytes:
+        return hashlib.sha256(b"limits:" + key.encode()).digest()
+
+    def _row(self, key: str) -> ThrottleBucket | None:
+        with self.sessions() as s:
+            row = s.get(ThrottleBucket, self._bucket(key))
+            return row if row is not None and row.expires_at > clock.now() else None
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = clock.now()
+        bucket = self._bucket(key)
+        t = table_of(ThrottleBucket)
+        when = literal(now, UTCDateTime())
+        ends = now + timedelta(seconds=expiry)
+        with separately(self.sessions) as s:
+            ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket, count=amount, last_at=now, expires_at=ends)
+            s.execute(ins.on_conflict_do_update(
+                index_elements=["bucket"],
+                set_={
+                    # A window that has ended starts again.
+                    "count": case((t.c.expires_at <= when, amount), else_=t.c.count + amount),
+                    "expires_at": case((t.c.expires_at <= when, literal(ends, UTCDateTime())), else_=t.c.expires_at),
+                    "last_at": when,
+                },
+            ))
+            return int(s.scalar(select(ThrottleBucket.count).where(ThrottleBucket.bucket == bucket)) or 0)
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return row.count if row is not None else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return (row.expires_at if row is not None else clock.now()).timestamp()
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        return None  # never wipes the other counters that share the table
+
+    def clear(self, key: str) -> None:
+        with separately(self.sessions) as s:
+            s.execute(delete(ThrottleBucket).where(ThrottleBucket.bucket == self._bucket(key)))
+
+
+class RateLimit:
+    """At most `item` hits per client, e.g. `SAFESHARE_REPORT_RATE` new reports; None = no limit."""
+
+    def __init__(self, sessions: sessionmaker[Session], item: RateLimitItem | None) -> None:
+        self.item = item
+        self.limiter = FixedWindowRateLimiter(DatabaseStorage(sessions))
+
+    def hit(self, bucket: bytes, *, detail: str) -> None:
+        """Count one hit for this client; 429 with Retry-After (the end of the window) past the limit."""
+        if self.item is None:
+            return
+        if not self.limiter.hit(self.item, bucket.hex()):
+            reset, _ = self.limiter.get_window_stats(self.item, bucket.hex())
+            raise TooManyRequests(retry_after=math.ceil(reset - clock.now().timestamp()), detail=detail)

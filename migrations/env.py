@@ -53,13 +53,30 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         render_item=_render_item,
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
+    if sqlite and not connection.in_transaction():
+        # SQLite changes a table by copying it into a new one and dropping the old (batch mode);
+        # with foreign keys enforced, dropping a table that other rows point at fails. They are
+        # switched off for the migration (possible only outside a transaction) and every
+        # reference is checked before they are on again.
+        raw = connection.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left {len(broken)} broken reference(s), first in {broken[0][0]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+        return
     with context.begin_transaction():
         context.run_migrations()
 

@@ -119,9 +119,15 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+# Tests sign staff in with a password alone unless they are about two-factor sign-in, and send
+# as many reports as they need unless they are about the report rate: those tests set
+# `require_2fa_roles` / `report_rate` themselves (production: "admin,safeguarding,hr", "10/hour").
+TEST_DEFAULTS: dict[str, Any] = {**FAST_ARGON2, "require_2fa_roles": "", "report_rate": "0"}
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
-    values: dict[str, Any] = {"database_url": db_url, "key_file": tmp_path / "keys.json", **FAST_ARGON2}
+    values: dict[str, Any] = {"database_url": db_url, "key_file": tmp_path / "keys.json", **TEST_DEFAULTS}
     values.update(settings_overrides)
     return load_settings(**values)
 

@@ -33,6 +33,13 @@ def read(request: Request, base: str, *, path: str = "/") -> str | None:
     return request.cookies.get(name(request, base, path=path)) or None
 
 
+def jar(request: Request) -> dict[str, str]:
+    """Every site-wide cookie by its base name, as `read` would see it (prefixed ones only, over https)."""
+    if not is_https(request):
+        return {k: v for k, v in request.cookies.items() if not k.startswith(("__Host-", "__Secure-"))}
+    return {k.removeprefix("__Host-"): v for k, v in request.cookies.items() if k.startswith("__Host-")}
+
+
 def put(
     response: Response, request: Request, base: str, value: str, *, path: str = "/",
     max_age: int | None = None, expires: datetime | None = None,

@@ -15,11 +15,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from anyio import CapacityLimiter
-from fastapi import Depends, Form, Header, Request
+from fastapi import Depends, Form, Header, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -36,7 +35,7 @@ from app.crypto.keyring import KeyRing
 from app.enums import Role
 from app.errors import AppError, Forbidden, Unauthorized
 from app.reports import idempotency, sessions
-from app.throttle import Throttle
+from app.throttle import RateLimit, Throttle, client_bucket
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 T = TypeVar("T")
@@ -80,12 +79,12 @@ async def _slow_hash_limiter(request: Request) -> CapacityLimiter:
     return _held(request, "slow_hash_limiter", CapacityLimiter)
 
 
-async def _login_throttle(request: Request) -> Throttle:
-    return _held(request, "login_throttle", Throttle)
+async def _throttle(request: Request) -> Throttle:
+    return _held(request, "throttle", Throttle)
 
 
-async def _receipt_throttle(request: Request) -> Throttle:
-    return _held(request, "receipt_throttle", Throttle)
+async def _report_rate(request: Request) -> RateLimit:
+    return _held(request, "report_rate", RateLimit)
 
 
 CurrentSettings = Annotated[Settings, Depends(_settings)]
@@ -93,8 +92,10 @@ Keys = Annotated[KeyRing, Depends(_keyring)]
 Sessions = Annotated[sessionmaker[Session], Depends(_sessionmaker)]
 Hasher = Annotated[Passwords, Depends(_passwords)]
 SlowHashLimiter = Annotated[CapacityLimiter, Depends(_slow_hash_limiter)]
-LoginThrottle = Annotated[Throttle, Depends(_login_throttle)]
-ReceiptThrottle = Annotated[Throttle, Depends(_receipt_throttle)]
+# One table of back-off buckets serves sign-ins and receipts; the names say what a route uses it for.
+LoginThrottle = Annotated[Throttle, Depends(_throttle)]
+ReceiptThrottle = Annotated[Throttle, Depends(_throttle)]
+ReportRate = Annotated[RateLimit, Depends(_report_rate)]
 
 
 # --- who is asking ------------------------------------------------------------------------------
@@ -126,7 +127,9 @@ def staff_token(request: Request) -> str | None:
 
 
 def client_host(request: Request) -> str | None:
-    """The client's address, for throttling only: never stored or logged."""
+    """The client's address, for throttling only: never stored or logged. Behind a proxy listed in
+    `SAFESHARE_FORWARDED_ALLOW_IPS` it is the forwarded address (uvicorn's proxy-headers
+    middleware, see app.main); from anyone else, the peer's own."""
     return request.client.host if request.client else None
 
 
@@ -145,16 +148,63 @@ class Viewer:
         return cls(user.id, user.email, user.name, tuple(user.roles))
 
 
-def current_user(request: Request, session: DbSession) -> User:
+class PasswordChangeRequired(Forbidden):
+    title, slug = "Password change needed", "password-change-required"
+
+
+class TotpSetupRequired(Forbidden):
+    title, slug = "Two-factor set-up needed", "totp-setup-required"
+
+
+def signed_in_user(request: Request, session: DbSession) -> User:
+    """The user behind the staff token, whatever they must do first."""
     token = staff_token(request)
-    user = auth.user_for_token(session, token) if token else None
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    user = auth.user_for_token(session, token, touch=writes) if token else None
     if user is None:
         raise Unauthorized()
     request.state.viewer = Viewer.of(user)
     return user
 
 
+SignedInUser = Annotated[User, Depends(signed_in_user)]
+"""Any signed-in user, even one who must first change their password or set up two-factor
+sign-in: only for what such a user may do (read `/auth/me`, sign out)."""
+
+
+def current_user(request: Request, session: DbSession, settings: CurrentSettings) -> User:
+    """The signed-in user, fully: 403 while they must change their password
+    (`password-change-required`) or set up two-factor sign-in (`totp-setup-required`).
+    Every route but the few that clear those takes this (the roles below build on it)."""
+    user = signed_in_user(request, session)
+    if user.password_change_required:
+        raise PasswordChangeRequired("Change your password first: your account has a one-time password.")
+    if auth.totp_setup_required(user, settings):
+        raise TotpSetupRequired("Set up two-factor sign-in first: your role requires it.")
+    return user
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def _may_change_password(user: SignedInUser, settings: CurrentSettings) -> User:
+    # Password first: a user with a one-time password changes it before anything else.
+    if not user.password_change_required and auth.totp_setup_required(user, settings):
+        raise TotpSetupRequired("Set up two-factor sign-in first: your role requires it.")
+    return user
+
+
+def _may_set_up_totp(user: SignedInUser) -> User:
+    if user.password_change_required:
+        raise PasswordChangeRequired("Change your password first: your account has a one-time password.")
+    return user
+
+
+PasswordOwner = Annotated[User, Depends(_may_change_password)]
+"""A signed-in user who may change their password now (also one who must)."""
+
+TotpOwner = Annotated[User, Depends(_may_set_up_totp)]
+"""A signed-in user who may set up two-factor sign-in now (also one who must)."""
 
 
 def require_role(*roles: Role) -> Any:
@@ -210,16 +260,10 @@ TriageCase = Annotated[Case, Depends(_case_to_triage)]
 # --- signing in: one flow for the API and the sign-in page -------------------------------------------
 
 
-@dataclass(frozen=True)
-class SignedIn:
-    user: User
-    token: str
-    expires_at: datetime
-
-
 class SignIn:
-    """Check a password under the login throttle and open a staff session (`auth.login`), with
-    the slow hash in its own small thread pool. The API's login and the sign-in page both call it."""
+    """Check a password (and a two-factor code) under the sign-in throttle and open a staff
+    session (`auth.login`), with the slow hash in its own small thread pool. The API's login and
+    the sign-in page both call it, and both set the device cookie it returns (`keep_device`)."""
 
     def __init__(
         self, request: Request, session: DbSession, settings: CurrentSettings, keys: Keys, passwords: Hasher,
@@ -228,16 +272,35 @@ class SignIn:
         self.request, self.session, self.settings, self.keys = request, session, settings, keys
         self.passwords, self.throttle, self.limiter = passwords, throttle, limiter
 
-    async def __call__(self, *, email: str, password: str) -> SignedIn:
-        user, token, expires = await run_slow(
-            self.limiter, auth.login, self.session, self.passwords, self.throttle, self.keys,
-            email=email, password=password, client_host=client_host(self.request),
-            minutes=self.settings.staff_token_minutes,
+    async def __call__(self, *, email: str, password: str, totp: str | None = None) -> auth.SignedIn:
+        return await run_slow(
+            self.limiter, auth.login, self.session, self.passwords, self.throttle, self.keys, self.settings,
+            email=email, password=password, totp=totp, client_host=client_host(self.request),
+            cookies=cookies.jar(self.request),
         )
-        return SignedIn(user, token, expires)
+
+    async def second_step(self, *, pending: str, totp: str) -> auth.SignedIn:
+        """The sign-in page's code step, after `TotpRequired` gave it a pending sign-in."""
+        return await run_slow(
+            self.limiter, auth.login_with_pending, self.session, self.passwords, self.throttle, self.keys,
+            self.settings, pending=pending, totp=totp, client_host=client_host(self.request),
+            cookies=cookies.jar(self.request),
+        )
 
 
 SignInFlow = Annotated[SignIn, Depends()]
+
+
+def keep_device(request: Request, response: Response, signed_in: auth.SignedIn) -> None:
+    """Set the device cookie of a successful sign-in: HttpOnly, signed, a year long, sent to both
+    sign-in routes (so API clients that keep cookies benefit too); Secure over https."""
+    cookie = signed_in.device_cookie
+    cookies.put(response, request, cookie.name, cookie.value, max_age=cookie.max_age)
+
+
+def report_rate_bucket(request: Request, keys: KeyRing) -> bytes:
+    """The client's bucket for `SAFESHARE_REPORT_RATE` (API and form alike)."""
+    return client_bucket(keys, "report", client_host(request))
 
 
 # --- the reporter ---------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from app.api.dependencies import (
     IdempotencyGuard,
     Keys,
     ReceiptThrottle,
+    ReportRate,
     bearer_token,
     client_host,
     intake_body_limit,
+    report_rate_bucket,
 )
 from app.api.transactions import CommitInThreadRoute
 from app.cases import feedback
@@ -35,6 +37,11 @@ from app.reports.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["reporters"], route_class=CommitInThreadRoute)
 
+TOO_MANY_REPORTS = (
+    "Several concerns have been sent from here in a short time. To keep Safe Share working for everyone, "
+    "please wait and send this one again later."
+)
+
 
 @router.post(
     "/reports",
@@ -44,14 +51,17 @@ router = APIRouter(prefix="/api/v1", tags=["reporters"], route_class=CommitInThr
     dependencies=[Depends(intake_body_limit)],
     responses={409: {"description": "A retry while the first request with this Idempotency-Key is still running."},
                413: {"description": "The body is too large."},
+               429: {"description": "Too many new reports from this client (`SAFESHARE_REPORT_RATE`); see Retry-After."},
                422: {"description": "Invalid report, or the Idempotency-Key was used with another body."}},
 )
 def submit_report(
     body: ReportIn,
+    request: Request,
     idem: IdempotencyGuard,  # before the session: released only after the session has rolled back
     session: DbSession,
     settings: CurrentSettings,
     keys: Keys,
+    rate: ReportRate,
 ) -> JSONResponse:
     """Raise a concern. No sign-in; anonymous unless `anonymous` is false and `reporter` gives a name.
 
@@ -59,11 +69,16 @@ def submit_report(
     The description and identity are stored encrypted; the receipt only as a keyed hash.
     With an `Idempotency-Key`, a retry of the same request returns the same reference and
     receipt (with `Idempotent-Replayed: true`) and creates nothing new.
+
+    One client may send `SAFESHARE_REPORT_RATE` new reports (10 an hour by default); past that
+    the answer is 429 with `Retry-After` (replays do not count).
     """
     replay = idem.claim(body)
     if replay is not None:
         return JSONResponse(ReportOut(**replay).model_dump(mode="json"), status_code=201,
                             headers={"Idempotent-Replayed": "true"})
+    # A replay is not a new report; anything else counts against SAFESHARE_REPORT_RATE.
+    rate.hit(report_rate_bucket(request, keys), detail=TOO_MANY_REPORTS)
     created = ReportOut.of(flows.submit_report(session, keys, settings, data=body, idempotency_key=idem.key))
     # Returned as a ready response: the busiest route skips FastAPI's second validation of
     # a model it has just built (the schema in the docs still comes from response_model).

@@ -1,4 +1,4 @@
-"""`safeshare create-user`."""
+"""`safeshare create-user`, and the break-glass `safeshare set-password` and `safeshare reset-2fa`."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import sys
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.audit.service import Actor
 from app.auth import service
 from app.auth.passwords import Passwords
-from app.auth.schemas import UserCreate
+from app.auth.schemas import NewPassword, UserCreate
 from app.commandline import database_error, fail, sessionmaker_for, settings_or_exit
 from app.errors import AppError
 
 commands = typer.Typer()
+
+
+class NewPasswordCheck(BaseModel):
+    password: NewPassword
 
 
 @commands.command("create-user")
@@ -47,3 +51,47 @@ def create_user(
         fail(exc.detail)
     except Exception as exc:  # noqa: BLE001
         database_error(exc, "create the user")
+
+
+@commands.command("set-password")
+def set_password(
+    email: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the new password from standard input.")] = False,
+) -> None:
+    """Break-glass: set a staff account's password (read from standard input) and end its sessions. Audited."""
+    settings = settings_or_exit()
+    if not password_stdin:
+        fail("give --password-stdin and the new password on standard input")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        NewPasswordCheck.model_validate({"password": password})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        fail(f"password: {str(err['msg']).removeprefix('Value error, ')}")
+    sessions = sessionmaker_for(settings)
+    try:
+        with sessions() as session, session.begin():
+            user = service.set_password(session, Passwords(settings), email=email, password=password,
+                                        by=Actor.system("set-password"))
+            typer.echo(f"password set for {user.email}; every session of the account has ended")
+    except AppError as exc:
+        fail(exc.detail)
+    except Exception as exc:  # noqa: BLE001
+        database_error(exc, "set the password")
+
+
+@commands.command("reset-2fa")
+def reset_2fa(email: str) -> None:
+    """Break-glass: turn off a staff account's two-factor sign-in at once (e.g. the only admin lost
+    their phone); its sessions end and it must set it up again. Audited."""
+    settings = settings_or_exit()
+    sessions = sessionmaker_for(settings)
+    try:
+        with sessions() as session, session.begin():
+            user = service.user_by_email(session, email)
+            service.request_totp_reset(session, user_id=user.id, by=Actor.system("reset-2fa"), by_user=None)
+            typer.echo(f"two-factor sign-in reset for {user.email}; every session of the account has ended")
+    except AppError as exc:
+        fail(exc.detail)
+    except Exception as exc:  # noqa: BLE001
+        database_error(exc, "reset two-factor sign-in")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -17,6 +17,16 @@ class User(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set by an administrator's reset: the one-time password works until `password_expires_at`
+    # and must be changed before the account can do anything else.
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    password_expires_at: Mapped[datetime | None]
+    # TOTP (RFC 6238): the shared secret, encrypted under a key from the key ring (never in
+    # clear in the database); on once `totp_enabled_at` is set, pending set-up until then. The
+    # last time step accepted, so that no code is accepted twice.
+    totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     role_rows: Mapped[list[UserRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
     )
@@ -24,6 +34,10 @@ class User(IdMixin, TimestampMixin, Base):
     @property
     def roles(self) -> list[Role]:
         return [r.role for r in self.role_rows]
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def has(self, *roles: Role) -> bool:
         return any(r.role in roles for r in self.role_rows)
@@ -44,11 +58,36 @@ class UserRole(Base):
 
 
 class StaffSession(TimestampMixin, Base):
-    """A staff login. Only a SHA-256 of the bearer token is kept."""
+    """A staff login. Only a SHA-256 of the bearer token is kept; `id` names it to its owner."""
 
     __tablename__ = "staff_sessions"
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+
+
+class RecoveryCode(IdMixin, TimestampMixin, Base):
+    """A single-use code for two-factor sign-in without the authenticator: only a keyed hash."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    used_at: Mapped[datetime | None]
+
+
+class TotpReset(IdMixin, TimestampMixin, Base):
+    """An administrator's reset of someone's two-factor sign-in. For an account that reads cases
+    (safeguarding, hr) it waits for a safeguarding user other than the requester to confirm it."""
+
+    __tablename__ = "totp_resets"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    applied_at: Mapped[datetime | None]

@@ -4,18 +4,47 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
-from app.auth.models import User
+from app.auth import totp
+from app.auth.models import StaffSession, TotpReset, User
+from app.auth.passwords import weakness
+from app.config import Settings
 from app.enums import Role
-from app.schemas import MAX_EMAIL, MAX_PASSWORD, Name, Password, StrictModel, Timestamp
+from app.schemas import MAX_EMAIL, MAX_PASSWORD, MIN_PASSWORD, Name, StrictModel, Timestamp
+
+
+def _code_shaped(value: str) -> str:
+    if not totp.is_code_shaped(value):
+        raise ValueError("Enter the 6-digit code from your authenticator app, or a recovery code "
+                         "(16 letters and digits, in four groups of four).")
+    return value
+
+
+def _hard_to_guess(value: str) -> str:
+    problem = weakness(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Code = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_code_shaped)]
+"""A current 6-digit TOTP code or a recovery code; anything else is a 422."""
+
+NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD), AfterValidator(_hard_to_guess)]
+"""At least 12 characters and not one of the common passwords shipped with Safe Share (NIST
+SP 800-63B: length and a blocklist, no rules about kinds of characters)."""
+
+CurrentPassword = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD)]
 
 
 class LoginIn(StrictModel):
     email: Annotated[str, Field(min_length=1, max_length=MAX_EMAIL)]
-    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD)]
+    password: CurrentPassword
+    totp: Code | None = Field(default=None, description="For an account with two-factor sign-in: the current "
+                              "6-digit code, or an unused recovery code.")
 
 
 class UserRead(BaseModel):
@@ -25,33 +54,107 @@ class UserRead(BaseModel):
     roles: list[Role]
     active: bool
     created_at: Timestamp
+    totp_enabled: bool = Field(description="Whether the account has two-factor sign-in on.")
 
     @classmethod
     def of(cls, user: User) -> UserRead:
         return cls(
             id=user.id, email=user.email, name=user.name, roles=user.roles, active=user.active,
-            created_at=user.created_at,
+            created_at=user.created_at, totp_enabled=user.totp_enabled,
         )
 
 
-class LoginOut(BaseModel):
+class Restrictions(BaseModel):
+    totp_setup_required: bool = Field(description="The account's roles require two-factor sign-in and it is not "
+                                      "set up yet: until it is, the token may only set it up, read /auth/me and log out.")
+    password_change_required: bool = Field(description="The account has a one-time password: until it is changed, "
+                                           "the token may only change it, read /auth/me and log out.")
+
+    @staticmethod
+    def flags(user: User, settings: Settings) -> dict[str, bool]:
+        must_set_up = not user.totp_enabled and any(r.value in settings.roles_requiring_2fa for r in user.roles)
+        return {"totp_setup_required": must_set_up, "password_change_required": user.password_change_required}
+
+
+class MeOut(UserRead, Restrictions):
+    @classmethod
+    def of_user(cls, user: User, settings: Settings) -> MeOut:
+        return cls(**UserRead.of(user).model_dump(), **Restrictions.flags(user, settings))
+
+
+class LoginOut(Restrictions):
     token: str
     expires_at: Timestamp
     user: UserRead
 
     @classmethod
-    def of(cls, user: User, token: str, expires_at: datetime) -> LoginOut:
-        return cls(token=token, expires_at=expires_at, user=UserRead.of(user))
+    def of(cls, user: User, token: str, expires_at: datetime, settings: Settings) -> LoginOut:
+        return cls(token=token, expires_at=expires_at, user=UserRead.of(user), **Restrictions.flags(user, settings))
 
 
 class UserCreate(StrictModel):
     email: EmailStr
     name: Name
     roles: Annotated[list[Role], Field(min_length=1)]
-    password: Password
+    password: NewPassword
 
 
 class UserUpdate(StrictModel):
     roles: Annotated[list[Role], Field(min_length=1)] | None = None
     active: bool | None = None
     name: Name | None = None
+
+
+class PasswordChangeIn(StrictModel):
+    current_password: CurrentPassword
+    new_password: NewPassword
+
+
+class CodeIn(StrictModel):
+    code: Code
+
+
+class TotpSetupOut(BaseModel):
+    secret: str = Field(description="Base 32; type it into the authenticator app if it cannot scan the QR code.")
+    otpauth_uri: str
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(description="Ten single-use codes, shown this once; only their hashes are kept.")
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    created_at: Timestamp
+    last_seen_at: Timestamp | None = Field(description="The session's sign-in, or the last change made with it "
+                                           "(to within a minute; reading does not update it).")
+    current: bool
+
+    @classmethod
+    def of(cls, row: StaffSession, *, current_hash: bytes | None) -> SessionOut:
+        return cls(id=row.id, created_at=row.created_at, last_seen_at=row.last_seen_at,
+                   current=row.token_hash == current_hash)
+
+
+class PasswordResetOut(BaseModel):
+    one_time_password: str = Field(description="Give it to the account's owner by a trusted route; it works once, "
+                                   "until `expires_at`, and must be changed at the next sign-in.")
+    expires_at: Timestamp
+
+
+class TotpResetOut(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    status: Literal["applied", "awaiting_confirmation"]
+    requested_at: Timestamp
+    requested_by: uuid.UUID | None
+    confirmed_by: uuid.UUID | None
+    applied_at: Timestamp | None
+
+    @classmethod
+    def of(cls, row: TotpReset) -> TotpResetOut:
+        return cls(
+            id=row.id, user_id=row.user_id, status="applied" if row.applied_at else "awaiting_confirmation",
+            requested_at=row.created_at, requested_by=row.requested_by_id, confirmed_by=row.confirmed_by_id,
+            applied_at=row.applied_at,
+        )

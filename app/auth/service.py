@@ -5,22 +5,26 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.auth.models import StaffSession, User, UserRole
-from app.auth.passwords import Passwords
+from app.auth import devices, notices, totp
+from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRole
+from app.auth.passwords import Passwords, weakness
+from app.config import Settings
 from app.crypto.keyring import KeyRing
 from app.db import end_reads
 from app.enums import Role
-from app.errors import Conflict, NotFound, Unauthorized
-from app.throttle import Throttle, client_bucket, key_bucket
+from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.throttle import Bucket, Throttle, client_bucket, key_bucket
 
 STAFF_PREFIX = "sst_"
 
@@ -37,25 +41,40 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user behind a live staff token. Reporter tokens never match (other prefix, other table)."""
+def user_for_token(session: Session, token: str, *, touch: bool = False) -> User | None:
+    """The active user behind a live staff token. Reporter tokens never match (other prefix, other table).
+
+    With `touch` (a request that writes anyway) the session's `last_seen_at` is refreshed, at
+    most once a minute. A read never writes: on SQLite a read must not need the write lock.
+    """
     if not token.startswith(STAFF_PREFIX):
         return None
+    now = clock.now()
     row = session.scalar(
         select(StaffSession).where(
             StaffSession.token_hash == token_hash(token),
             StaffSession.revoked_at.is_(None),
-            StaffSession.expires_at > clock.now(),
+            StaffSession.expires_at > now,
         )
     )
     if row is None:
         return None
     user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    if touch and (row.last_seen_at is None or row.last_seen_at < now - LAST_SEEN_EVERY):
+        # A bulk UPDATE, not a change to the loaded row: `end_reads` still sees a read, and a
+        # request that ends that way loses nothing but this refresh.
+        session.execute(
+            update(StaffSession).where(StaffSession.token_hash == row.token_hash).values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return user
 
 
 def authenticate(session: Session, passwords: Passwords, *, email: str, password: str) -> User | None:
-    """The user if the password is right, else None; unknown e-mails take as long as wrong passwords.
+    """The user if the password is right (and, for a one-time password, not expired), else None;
+    unknown e-mails take as long as wrong passwords.
 
     The slow hash runs with no transaction open: on SQLite an open transaction holds the write
     lock (BEGIN IMMEDIATE), and every other request would wait for the hash to finish.
@@ -70,13 +89,58 @@ def authenticate(session: Session, passwords: Passwords, *, email: str, password
     user = session.get(User, row.id)
     if user is None or not user.active:
         return None
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash(password)
+    if user.password_expires_at is not None and user.password_expires_at <= clock.now():
+        return None
     return user
 
 
-# A client bucket is shared by everyone behind one address (an office, a VPN): it allows more.
+# --- signing in -------------------------------------------------------------------------------------
+
+BAD_LOGIN = "The e-mail address or password is not right."
+# A client's own bucket is shared by everyone behind one address (an office, a VPN): it allows more.
 CLIENT_LIMIT_FACTOR = 4
+
+
+class TotpRequired(Unauthorized):
+    """The password was right; a current two-factor code (or an unused recovery code) is needed."""
+
+    title, slug = "Two-factor code needed", "totp-required"
+
+    def __init__(self, detail: str, *, pending: str | None = None) -> None:
+        super().__init__(detail)
+        self.pending = pending
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    token: str
+    expires_at: datetime
+    device_cookie: devices.DeviceCookie
+
+
+@dataclass(frozen=True)
+class LoginBuckets:
+    """Where a sign-in's failures count: a known device's own bucket, or the client's and the
+    account's (for clients unknown to the account)."""
+
+    buckets: list[Bucket]
+    known_device: bool
+
+    @property
+    def keys(self) -> list[bytes]:
+        return [b.key for b in self.buckets]
+
+
+def login_buckets(ring: KeyRing, settings: Settings, *, email: str, client_host: str | None,
+                  cookies: dict[str, str]) -> LoginBuckets:
+    nonce = devices.device_nonce(ring, email, cookies)
+    if nonce is not None:
+        return LoginBuckets([Bucket(key_bucket(ring, "login-device", nonce), settings.login_max_failures)], True)
+    return LoginBuckets([
+        Bucket(client_bucket(ring, "login", client_host), settings.login_max_failures * CLIENT_LIMIT_FACTOR),
+        Bucket(key_bucket(ring, "login", email), settings.login_max_failures),
+    ], False)
 
 
 def login(
@@ -84,36 +148,133 @@ def login(
     passwords: Passwords,
     throttle: Throttle,
     ring: KeyRing,
+    settings: Settings,
     *,
     email: str,
     password: str,
+    totp: str | None,
     client_host: str | None,
-    minutes: int,
-) -> tuple[User, str, datetime]:
-    """Check the password under the login throttle and open a staff session.
+    cookies: dict[str, str],
+) -> SignedIn:
+    """Check the password (and the two-factor code) under the sign-in throttle; open a session.
 
-    Raises TooManyRequests (429) after repeated failures for this e-mail address or client, and
-    Unauthorized (401, the same whether or not the e-mail exists) for a wrong password. Used by
-    the API and the sign-in page alike.
+    Used by the API and the sign-in page alike. Every attempt is counted before the slow hash
+    (429 with a growing Retry-After once a bucket has used its free failures) and given back if
+    it was not a failure. A client holding this account's device cookie counts only its own
+    failures; any other client counts in its own bucket and in the account's.
+
+    401 `unauthorized` for a wrong password or unknown e-mail (the same either way); 401
+    `totp-required` for a right password with a missing or wrong code.
     """
     email = normalise_email(email)
-    buckets = [key_bucket(ring, "login", email), client_bucket(ring, "login", client_host)]
-    throttle.check(buckets, limits=[throttle.limit, throttle.limit * CLIENT_LIMIT_FACTOR], session=session)
+    where = login_buckets(ring, settings, email=email, client_host=client_host, cookies=cookies)
+    end_reads(session)
+    throttle.attempt(where.buckets)
     user = authenticate(session, passwords, email=email, password=password)
     if user is None:
-        # The counter is stored in a transaction of its own, after ours has ended (see end_reads).
-        end_reads(session)
-        throttle.fail(buckets)
-        raise Unauthorized("The e-mail address or password is not right.")
-    throttle.succeed(buckets[:1], session=session)
-    token, expires = start_session(session, user=user, minutes=minutes)
-    return user, token, expires
+        raise Unauthorized(BAD_LOGIN)
+    return _second_factor(session, passwords, throttle, ring, settings, user=user, password=password, totp=totp,
+                          where=where)
+
+
+def login_with_pending(
+    session: Session,
+    passwords: Passwords,
+    throttle: Throttle,
+    ring: KeyRing,
+    settings: Settings,
+    *,
+    pending: str,
+    totp: str,
+    client_host: str | None,
+    cookies: dict[str, str],
+) -> SignedIn:
+    """The sign-in page's second step: the code, for a password checked a moment ago (`pending`).
+    Throttled exactly like `login`; a wrong code counts as a failed sign-in."""
+    user_id = devices.pending_user_id(pending)
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.active or not devices.pending_is_valid(ring, pending, password_hash=user.password_hash):
+        raise Unauthorized("Your sign-in took too long. Start again with your e-mail address and password.")
+    email = user.email
+    where = login_buckets(ring, settings, email=email, client_host=client_host, cookies=cookies)
+    end_reads(session)
+    throttle.attempt(where.buckets)
+    user = session.get(User, user_id)
+    assert user is not None
+    return _second_factor(session, passwords, throttle, ring, settings, user=user, password=None, totp=totp,
+                          where=where)
+
+
+def _second_factor(
+    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
+    user: User, password: str | None, totp: str | None, where: LoginBuckets,
+) -> SignedIn:
+    if user.totp_enabled:
+        if totp is None:
+            # A right password is not a failure: give the attempt back, and ask for the code.
+            pending = devices.new_pending_sign_in(ring, user.id, user.password_hash)
+            end_reads(session)
+            throttle.forgive(where.keys)
+            raise TotpRequired("Enter the code from your authenticator app, or a recovery code.", pending=pending)
+        if not accept_code(session, ring, user=user, code=totp):
+            pending = devices.new_pending_sign_in(ring, user.id, user.password_hash)
+            raise TotpRequired("That code is not right, or it has been used already. Try the next code.",
+                               pending=pending)
+    if password is not None and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    if where.known_device:
+        throttle.clear(where.keys, session=session)  # the owner's own earlier typos are forgiven
+    else:
+        throttle.forgive(where.keys, session=session)
+    token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes)
+    return SignedIn(user, token, expires, devices.new_device_cookie(ring, user.email))
+
+
+def accept_code(session: Session, ring: KeyRing, *, user: User, code: str) -> bool:
+    """Whether `code` is a current TOTP code or an unused recovery code of this user, using it up.
+
+    A TOTP code is accepted only for a time step after the last one accepted, so no code works
+    twice (nor an older one); a recovery code is marked used. Both are conditional UPDATEs, so two
+    requests racing with one code cannot both succeed.
+    """
+    digits = totp.as_totp(code)
+    if digits is not None and user.totp_secret_ct is not None:
+        step = totp.matching_step(totp.open_secret(ring, user.id, user.totp_secret_ct), digits, clock.now())
+        if step is None:
+            return False
+        used = session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        if _rows(used) != 1:
+            return False
+        session.refresh(user, ["totp_last_step"])
+        return True
+    canonical = totp.as_recovery_code(code)
+    if canonical is None:
+        return False
+    used = session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.recovery_hash(ring, user.id, canonical),
+               RecoveryCode.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+    if _rows(used) != 1:
+        return False
+    audit.record(session, actor(user), "auth.recovery_code.used", target=str(user.id))
+    return True
+
+
+def _rows(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def start_session(session: Session, *, user: User, minutes: int) -> tuple[str, datetime]:
     token = STAFF_PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=minutes)
-    session.add(StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires))
+    session.add(StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires, last_seen_at=clock.now()))
     audit.record(session, actor(user), "auth.login", target=str(user.id))
     session.flush()
     return token, expires
@@ -126,6 +287,321 @@ def end_session(session: Session, *, user: User, token: str) -> None:
         .values(revoked_at=clock.now())
     )
     audit.record(session, actor(user), "auth.logout", target=str(user.id))
+
+
+# --- what a signed-in user must do first ----------------------------------------------------------
+
+
+def roles_require_totp(user: User, settings: Settings) -> bool:
+    """Whether the user's roles require two-factor sign-in (`SAFESHARE_REQUIRE_2FA_ROLES`)."""
+    return any(r.value in settings.roles_requiring_2fa for r in user.roles)
+
+
+def totp_setup_required(user: User, settings: Settings) -> bool:
+    """The user's roles require two-factor sign-in and it is not on yet."""
+    return not user.totp_enabled and roles_require_totp(user, settings)
+
+
+# --- sessions -----------------------------------------------------------------------------------------
+
+# How stale `last_seen_at` may get before a request refreshes it: not a write on every request.
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+def live_sessions(session: Session, *, user: User) -> list[StaffSession]:
+    """The user's sessions that still work, newest first."""
+    return list(session.scalars(
+        select(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None), StaffSession.expires_at > clock.now())
+        .order_by(StaffSession.created_at.desc())
+    ))
+
+
+def end_session_by_id(session: Session, *, user: User, session_id: uuid.UUID) -> None:
+    """End one of the user's own sessions (404 for anyone else's, or one already ended)."""
+    ended = session.execute(
+        update(StaffSession)
+        .where(StaffSession.id == session_id, StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None),
+               StaffSession.expires_at > clock.now())
+        .values(revoked_at=clock.now())
+    )
+    if _rows(ended) != 1:
+        raise NotFound("No such session.")
+    audit.record(session, actor(user), "auth.session.ended", target=str(user.id))
+
+
+def _end_sessions(session: Session, *, user_id: uuid.UUID, keep: str | None = None) -> None:
+    stmt = update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(StaffSession.token_hash != token_hash(keep))
+    session.execute(stmt.values(revoked_at=clock.now()))
+
+
+# --- re-authentication (password change, removing two-factor sign-in) -----------------------------
+
+
+def reauth_bucket(ring: KeyRing, settings: Settings, user: User) -> Bucket:
+    """Failures at proving it is really them, for a signed-in user: a stolen session must not
+    be able to guess the password or a code without limit."""
+    return Bucket(key_bucket(ring, "reauth", str(user.id)), settings.login_max_failures)
+
+
+def change_password(
+    session: Session,
+    passwords: Passwords,
+    throttle: Throttle,
+    ring: KeyRing,
+    settings: Settings,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    keep_token: str | None,
+) -> None:
+    """Change the user's own password; every other session of theirs ends.
+
+    403 for a wrong current password (counted like a failed sign-in); 422 for a new password that
+    is too easy to guess or the same as the current one.
+    """
+    problem = weakness(new_password, email=user.email)
+    if problem is None and new_password == current_password:
+        problem = "Choose a password different from the current one."
+    if problem is not None:
+        raise Invalid(problem, field="new_password")
+    bucket = reauth_bucket(ring, settings, user)
+    user_id, stored = user.id, user.password_hash
+    end_reads(session)
+    throttle.attempt([bucket])
+    if not passwords.verify(stored, current_password):
+        raise Forbidden("The current password is not right.", slug="wrong-password")
+    new_hash = passwords.hash(new_password)
+    user = _user(session, user_id)
+    user.password_hash = new_hash
+    user.password_change_required = False
+    user.password_expires_at = None
+    _end_sessions(session, user_id=user.id, keep=keep_token)
+    throttle.forgive([bucket.key], session=session)
+    audit.record(session, actor(user), "auth.password.changed", target=str(user.id))
+
+
+def _user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+# --- two-factor sign-in: the user's own -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    secret: str
+    otpauth_uri: str
+
+
+def start_totp_setup(session: Session, ring: KeyRing, *, user: User) -> TotpSetup:
+    """A new secret for the user's authenticator, not active until confirmed with a code from it.
+
+    409 while two-factor sign-in is on: a stolen session cannot swap in its own authenticator.
+    """
+    if user.totp_enabled:
+        raise Conflict("Two-factor sign-in is already on. Remove it first to set up a new authenticator.")
+    secret = totp.new_secret()
+    user.totp_secret_ct = totp.seal_secret(ring, user.id, secret)
+    user.totp_last_step = None
+    audit.record(session, actor(user), "auth.totp.setup_started", target=str(user.id))
+    return TotpSetup(secret, totp.provisioning_uri(secret, email=user.email))
+
+
+def pending_totp_setup(ring: KeyRing, *, user: User) -> TotpSetup | None:
+    """The set-up waiting for its first code, if any (for showing the QR code again)."""
+    if user.totp_enabled or user.totp_secret_ct is None:
+        return None
+    secret = totp.open_secret(ring, user.id, user.totp_secret_ct)
+    return TotpSetup(secret, totp.provisioning_uri(secret, email=user.email))
+
+
+def confirm_totp(session: Session, ring: KeyRing, *, user: User, code: str) -> list[str]:
+    """Turn two-factor sign-in on with a first code from the authenticator; returns the ten
+    recovery codes, shown this once (only their keyed hashes are kept)."""
+    setup = pending_totp_setup(ring, user=user)
+    if setup is None:
+        raise Conflict("There is no two-factor set-up waiting. Start the set-up first."
+                       if not user.totp_enabled else "Two-factor sign-in is already on.")
+    digits = totp.as_totp(code)
+    step = totp.matching_step(setup.secret, digits, clock.now()) if digits is not None else None
+    if step is None:
+        raise Invalid("That code is not right. Enter the 6-digit code your app shows now.", field="code")
+    user.totp_enabled_at = clock.now()
+    user.totp_last_step = step  # this code is used up
+    codes = _new_recovery_codes(session, ring, user=user)
+    audit.record(session, actor(user), "auth.totp.enabled", target=str(user.id))
+    return codes
+
+
+def _new_recovery_codes(session: Session, ring: KeyRing, *, user: User) -> list[str]:
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = totp.new_recovery_codes()
+    for code in codes:
+        canonical = totp.as_recovery_code(code)
+        assert canonical is not None
+        session.add(RecoveryCode(user_id=user.id, code_hash=totp.recovery_hash(ring, user.id, canonical)))
+    session.flush()
+    return codes
+
+
+def remaining_recovery_codes(session: Session, *, user: User) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ) or 0)
+
+
+def disable_totp(session: Session, throttle: Throttle, ring: KeyRing, settings: Settings, *, user: User, code: str) -> None:
+    """Turn the user's own two-factor sign-in off, proven with a current code or a recovery code.
+
+    409 for a user whose roles require it; 403 for a wrong code (counted like a failed sign-in).
+    """
+    if roles_require_totp(user, settings):
+        raise Conflict("Your role requires two-factor sign-in, so it cannot be turned off.")
+    if not user.totp_enabled:
+        raise Conflict("Two-factor sign-in is not on.")
+    bucket = reauth_bucket(ring, settings, user)
+    user_id = user.id
+    end_reads(session)
+    throttle.attempt([bucket])
+    user = _user(session, user_id)
+    if not accept_code(session, ring, user=user, code=code):
+        raise Forbidden("That code is not right, or it has been used already.", slug="wrong-code")
+    _remove_totp(session, user=user)
+    throttle.forgive([bucket.key], session=session)
+    audit.record(session, actor(user), "auth.totp.disabled", target=str(user.id))
+
+
+def _remove_totp(session: Session, *, user: User) -> None:
+    user.totp_secret_ct = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+# --- an administrator's resets ------------------------------------------------------------------------
+
+
+def _one_time_password() -> str:
+    # 80 random bits in four groups of four Crockford characters: easy to read out, never guessed.
+    return "-".join(totp.new_recovery_codes()[0].split("-"))
+
+
+def reset_password(
+    session: Session, passwords: Passwords, settings: Settings, *, user_id: uuid.UUID, by: User,
+) -> tuple[str, datetime]:
+    """A one-time password for someone else's account, to be changed at their next sign-in;
+    their two-factor sign-in stays on. Every session of theirs ends. 403 for one's own account."""
+    if user_id == by.id:
+        raise Forbidden("You cannot reset your own password. Change it on your account page.")
+    one_time = _one_time_password()
+    hashed = passwords.hash(one_time)
+    user = _user(session, user_id)
+    expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
+    user.password_hash = hashed
+    user.password_change_required = True
+    user.password_expires_at = expires
+    _end_sessions(session, user_id=user.id)
+    audit.record(session, actor(by), "user.password.reset", target=str(user.id))
+    notices.record(session, notices.password_reset(session, user=user, by=by.email))
+    return one_time, expires
+
+
+def open_totp_reset(session: Session, *, user_id: uuid.UUID) -> TotpReset | None:
+    return session.scalar(
+        select(TotpReset).where(TotpReset.user_id == user_id, TotpReset.applied_at.is_(None))
+        .order_by(TotpReset.created_at.desc()).limit(1)
+    )
+
+
+def request_totp_reset(session: Session, *, user_id: uuid.UUID, by: Actor, by_user: User | None) -> TotpReset:
+    """Reset someone's two-factor sign-in (they set it up again at their next sign-in).
+
+    For an account that holds `safeguarding` or `hr` it only takes effect once a safeguarding
+    user other than the requester confirms it (`confirm_totp_reset`): no administrator can take
+    over a case-reading account alone. 403 for one's own account; 409 if it has none to reset.
+    """
+    if by_user is not None and user_id == by_user.id:
+        raise Forbidden("You cannot reset your own two-factor sign-in. Remove it on your account page.")
+    user = _user(session, user_id)
+    if not user.totp_enabled and user.totp_secret_ct is None:
+        raise Conflict("This account has no two-factor sign-in to reset.")
+    needs_confirmation = by_user is not None and user.has(Role.SAFEGUARDING, Role.HR)
+    waiting = open_totp_reset(session, user_id=user.id)
+    if waiting is not None and needs_confirmation:
+        return waiting  # asked already: still waiting for its confirmation
+    row = waiting or TotpReset(user_id=user.id, requested_by_id=by.user_id)
+    session.add(row)
+    _end_sessions(session, user_id=user.id)
+    if needs_confirmation:
+        audit.record(session, by, "user.totp.reset_requested", target=str(user.id))
+    else:
+        _remove_totp(session, user=user)
+        row.applied_at = clock.now()
+        audit.record(session, by, "user.totp.reset", target=str(user.id))
+    session.flush()
+    notices.record(session, notices.totp_reset(session, user=user, by=by.label, awaiting_confirmation=needs_confirmation))
+    return row
+
+
+def waiting_totp_resets(session: Session) -> list[TotpReset]:
+    """Two-factor resets that wait for a safeguarding user's confirmation, oldest first."""
+    return list(session.scalars(
+        select(TotpReset).where(TotpReset.applied_at.is_(None)).order_by(TotpReset.created_at)
+    ))
+
+
+def confirm_totp_reset(session: Session, *, user_id: uuid.UUID, by: User) -> TotpReset:
+    """A safeguarding user confirms a waiting reset: it takes effect now. 403 for the requester
+    or the account's owner; 409 if no reset is waiting."""
+    user = _user(session, user_id)
+    row = open_totp_reset(session, user_id=user.id)
+    if row is None:
+        raise Conflict("No two-factor reset is waiting for this account.")
+    if by.id in (row.requested_by_id, user.id):
+        raise Forbidden("Another safeguarding user must confirm this reset: not the person who asked for it, "
+                        "and not the account's owner.")
+    _remove_totp(session, user=user)
+    row.confirmed_by_id = by.id
+    row.applied_at = clock.now()
+    _end_sessions(session, user_id=user.id)
+    audit.record(session, actor(by), "user.totp.reset_confirmed", target=str(user.id))
+    notices.record(session, notices.totp_reset(session, user=user, by=by.email, awaiting_confirmation=False))
+    session.flush()
+    return row
+
+
+def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor) -> User:
+    """Break-glass (`safeshare set-password`): set an account's password and end its sessions."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound("No user with this e-mail address.")
+    problem = weakness(password, email=user.email)
+    if problem is not None:
+        raise Invalid(problem, field="password")
+    user.password_hash = passwords.hash(password)
+    user.password_change_required = False
+    user.password_expires_at = None
+    _end_sessions(session, user_id=user.id)
+    audit.record(session, by, "user.password.set", target=str(user.id))
+    notices.record(session, notices.password_reset(session, user=user, by=by.label))
+    return user
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound("No user with this e-mail address.")
+    return user
+
+
+# --- accounts -------------------------------------------------------------------------------------------
 
 
 def list_users(session: Session, *, role: Role | None = None) -> list[User]:
@@ -156,7 +632,18 @@ def create_user(
     except IntegrityError:
         raise Conflict("A user with this e-mail address already exists.") from None
     audit.record(session, by, "user.create", target=str(user.id))
+    _granted(session, user=user, roles=set(user.roles), by=by)
     return user
+
+
+CASE_READING_ROLES = (Role.SAFEGUARDING, Role.HR)
+
+
+def _granted(session: Session, *, user: User, roles: set[Role], by: Actor) -> None:
+    """Every grant of a case-reading role is audited and told to the safeguarding users."""
+    for role in sorted(roles & set(CASE_READING_ROLES), key=lambda r: r.value):
+        audit.record(session, by, f"user.role.granted.{role.value}", target=str(user.id))
+        notices.record(session, notices.role_granted(session, user=user, role=role, by=by.label))
 
 
 ADMIN_CHANGES_LOCK = 7302152
@@ -183,7 +670,13 @@ def update_user(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
+    if by.user_id == user.id and (
+        (roles is not None and set(roles) != set(user.roles)) or (active is not None and active != user.active)
+    ):
+        # Nobody grants themself access to cases, or switches their own account on or off.
+        raise Forbidden("You cannot change your own roles or switch your own account on or off. Ask another administrator.")
     was_admin = user.active and user.has(Role.ADMIN)
+    before = set(user.roles)
     if roles is not None:
         user.set_roles(roles)
     if active is not None:
@@ -205,4 +698,5 @@ def update_user(
             .values(revoked_at=clock.now())
         )
     audit.record(session, by, "user.update", target=str(user.id))
+    _granted(session, user=user, roles=set(user.roles) - before, by=by)
     return user

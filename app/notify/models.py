@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -12,8 +12,10 @@ from app.db import Base, IdMixin, TimestampMixin
 class Notification(IdMixin, TimestampMixin, Base):
     """One e-mail to one staff user, waiting in the outbox until `safeshare deliver` sends it.
 
-    It holds a kind and the case it is about, never text: the message (a reference and a link)
-    is composed when it is sent, so nothing of a case's content can end up in the outbox.
+    A notification about a case holds a kind and the case, never text: the message (a reference
+    and a link) is composed when it is sent, so nothing of a case's content can end up in the
+    outbox. A security notice about a staff account (a role granted, a reset) carries its own
+    subject and body, which name the account and who acted, and never a password or a code.
     """
 
     __tablename__ = "notifications"
@@ -31,3 +33,5 @@ class Notification(IdMixin, TimestampMixin, Base):
     # Set instead of sent_at when the message no longer applies (recipient deactivated or excluded).
     dropped_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)

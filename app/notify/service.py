@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, dialect
+from app.auth import notices
 from app.auth import service as auth
 from app.auth.models import User
 from app.cases import access
@@ -52,6 +53,11 @@ class Kind(str, enum.Enum):
     URGENT = "urgent"
     REPORTER_MESSAGE = "reporter_message"
     ASSIGNMENT = "assignment"
+    # Security notices about staff accounts (app.auth.notices): their text comes with them.
+    ROLE_GRANTED = "role_granted"
+    PASSWORD_RESET = "password_reset"
+    TOTP_RESET_REQUESTED = "totp_reset_requested"
+    TOTP_RESET = "totp_reset"
 
 
 # --- who is told --------------------------------------------------------------------------------
@@ -124,6 +130,20 @@ def assigned(session: Session, *, case: Case, by: User) -> None:
         enqueue(session, kind=Kind.ASSIGNMENT, user_ids=[case.hr_contact_id], case_id=case.id, exclude=by.id)
 
 
+@event.listens_for(Session, "before_commit")
+def _account_notices(session: Session) -> None:
+    """Security notices recorded by `app.auth.notices` during the transaction join the outbox in
+    it, one row for each recipient (a staff user, found by e-mail address)."""
+    pending = session.info.pop(notices.PENDING, None)
+    if not pending:
+        return
+    now = clock.now()
+    for notice in pending:
+        for user_id in session.scalars(select(User.id).where(User.email.in_(notice.to))):
+            session.add(Notification(kind=notice.kind, user_id=user_id, subject=notice.subject, body=notice.body,
+                                     next_attempt_at=now))
+
+
 # --- what they are told -------------------------------------------------------------------------
 
 _SUBJECTS = {
@@ -141,8 +161,11 @@ _OPENINGS = {
 
 
 def compose(settings: Settings, *, to: str, kind: Kind, reference: str | None, case_id: uuid.UUID | None,
-            urgent: bool) -> EmailMessage:
-    """The e-mail: what happened, the case reference and a link. Nothing of the case itself."""
+            urgent: bool, text: tuple[str, str] | None = None) -> EmailMessage:
+    """The e-mail: what happened, the case reference and a link. Nothing of the case itself.
+    (A security notice about an account brings its own subject and body, `text`.)"""
+    if text is not None:
+        return new_message(settings, to=to, subject=text[0], lines=text[1].splitlines())
     ref = reference or "a case"
     base = settings.public_url.rstrip("/")
     link = f"{base}/staff/cases/{case_id}" if case_id else f"{base}/staff/cases"
@@ -179,6 +202,7 @@ class _Claimed:
     case_id: uuid.UUID | None
     urgent: bool
     attempts: int
+    text: tuple[str, str] | None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -211,6 +235,7 @@ def _claim(s: Session, *, now: datetime, batch: int) -> list[_Claimed]:
         out.append(_Claimed(
             row.id, Kind(row.kind), user.email if still_applies and user else None,
             case.reference if case else None, row.case_id, row.urgent, row.attempts,
+            (row.subject, row.body or "") if row.subject else None,
         ))
     s.flush()
     return out
@@ -243,7 +268,7 @@ def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Maile
         result.dropped += 1
     else:
         message = compose(settings, to=item.email, kind=item.kind, reference=item.reference, case_id=item.case_id,
-                          urgent=item.urgent)
+                          urgent=item.urgent, text=item.text)
         try:
             mailer.send(message)
         except Exception as exc:  # noqa: BLE001 - any failure to hand over the mail means "not sent"

@@ -22,7 +22,7 @@ from app.crypto.keyring import KeyRing
 from app.db import end_reads
 from app.errors import Unauthorized
 from app.reports.models import ReporterSession
-from app.throttle import Throttle, client_bucket, key_bucket
+from app.throttle import Bucket, Throttle, client_bucket
 
 PREFIX = "ssr_"
 BAD_RECEIPT = "That receipt was not recognised. Check it and try again."
@@ -45,24 +45,20 @@ def redeem_receipt(
 
     No slow hash: a receipt has 120 random bits, so its keyed lookup hash cannot be searched.
     Any wrong or malformed receipt is the same 401. Failures are counted in the database
-    (shared by every server process) per coarse client bucket and for all clients together;
-    past either limit the answer is 429 with Retry-After. The client's address is never stored.
+    (shared by every server process) in the client's own bucket only: after
+    `SAFESHARE_RECEIPT_MAX_FAILURES` each further failure doubles the wait (429 with
+    Retry-After). There is no counter shared by all clients, so nobody's failures can refuse a
+    reporter who has made none (docs/reporters.md shows why a global limit would protect
+    nothing). The client's address is never stored.
     """
-    per_client = [client_bucket(ring, "receipt", client_host)]
-    everyone = [key_bucket(ring, "receipt", "all-clients")]
-    overall = Throttle(
-        throttle.sessions,
-        limit=settings.receipt_global_max_failures,
-        window_seconds=int(throttle.window.total_seconds()),
-    )
-    # Both limits in one query, in the request's own transaction (no second connection).
-    throttle.check(per_client + everyone, limits=[throttle.limit, overall.limit], session=session)
+    per_client = [Bucket(client_bucket(ring, "receipt", client_host), settings.receipt_max_failures)]
+    # In the request's own transaction (no second connection).
+    throttle.check(per_client, session=session)
     case = intake.find_by_receipt(session, ring, receipt)
     if case is None or case.purged_at is not None:
-        # The counters are stored in transactions of their own, after ours has ended.
+        # The counter is stored in a transaction of its own, after ours has ended.
         end_reads(session)
         throttle.fail(per_client)
-        overall.fail(everyone)
         raise Unauthorized(BAD_RECEIPT)
     token = PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=settings.reporter_token_minutes)

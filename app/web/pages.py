@@ -40,6 +40,8 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["rfc3339"] = clock.rfc3339
 
 CSRF_COOKIE = "ss_csrf"
+# The 403s of a signed-in user who must first change their password or set up two-factor sign-in.
+RESTRICTED_SLUGS = {"password-change-required", "totp-setup-required"}
 CSRF_FIELD = "csrf_token"
 REPORTER_COOKIE = "ss_reporter"
 REPORTER_COOKIE_PATH = "/follow-up"
@@ -252,6 +254,9 @@ def page_error(request: Request, exc: AppError) -> Response | None:
         return None
     if exc.status == 401:
         return RedirectResponse("/login", status_code=303)
+    if exc.slug in RESTRICTED_SLUGS:
+        # A one-time password to change, or two-factor sign-in to set up, comes first.
+        return RedirectResponse("/staff/account", status_code=303)
     if exc.status == 403:
         viewer = getattr(request.state, "viewer", None)
         return render(request, "forbidden.html", {"user": viewer}, status_code=403)

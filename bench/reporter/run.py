@@ -162,8 +162,9 @@ def run_backend(backend: str, duration: int, connections: int, rounds: int) -> d
                        {"FLOOR_DATABASE_URL": floor_url}, "/docs", port)
         floor_base = f"http://127.0.0.1:{port}"
         port = free_port()
+        # One wrk client sends every report: SAFESHARE_REPORT_RATE (10 an hour per client) is off here.
         env = {"SAFESHARE_DATABASE_URL": ss_url, "SAFESHARE_KEY_FILE": str(tmp / "keys.json"),
-               "SAFESHARE_LOG_LEVEL": "WARNING"}
+               "SAFESHARE_LOG_LEVEL": "WARNING", "SAFESHARE_REPORT_RATE": "0"}
         server = Server([str(VENV_BIN / "safeshare"), "serve", "--workers", "2", "--port", str(port)], env,
                         "/api/v1/themes", port)
         base = f"http://127.0.0.1:{port}"

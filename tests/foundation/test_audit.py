@@ -37,8 +37,9 @@ def test_actions_write_entries(client: TestClient, make_staff: Any, db: Any) -> 
     client.post("/api/v1/themes", json={"slug": "car_parking", "name": "Car parking"}, headers=admin.headers)
     client.patch("/api/v1/themes/car_parking", json={"active": False}, headers=admin.headers)
     client.post("/api/v1/auth/logout", headers=admin.headers)
-    assert _actions(db)[-6:] == [
-        "auth.login", "user.create", "user.update", "theme.create", "theme.update", "auth.logout",
+    assert _actions(db)[-7:] == [
+        "auth.login", "user.create", "user.role.granted.hr", "user.update", "theme.create", "theme.update",
+        "auth.logout",
     ]
     entry = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
     assert entry.actor == admin.email and str(entry.actor_id) == admin.id and entry.target == uid
@@ -71,7 +72,8 @@ def test_failed_request_writes_no_entry(app: Any, client: TestClient, make_staff
 
     before = _actions(db)
     assert client.post("/test-only/audit-then-fail").status_code == 500
-    assert client.patch(f"/api/v1/users/{admin.id}", json={"active": False}, headers=admin.headers).status_code == 409
+    # Refused (nobody deactivates themself) after the service had begun: no entry either.
+    assert client.patch(f"/api/v1/users/{admin.id}", json={"active": False}, headers=admin.headers).status_code == 403
     assert _actions(db) == before
     assert _verify(client, admin)["intact"] is True
 

@@ -23,7 +23,7 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"login_max_failures": 3, "throttle_window_seconds": 600}
+    return {"login_max_failures": 3, "throttle_max_delay_seconds": 600}
 
 
 @pytest.fixture
@@ -93,6 +93,7 @@ def test_failures_through_another_server_process_count(
     client: TestClient, make_staff: Any, settings: Any
 ) -> None:
     staff = make_staff("admin")
+    client.cookies.clear()  # a client that has not signed in before: the account's bucket applies
     second = create_app(settings)  # a second worker on the same database
     try:
         with TestClient(second, raise_server_exceptions=False) as other:
@@ -104,13 +105,38 @@ def test_failures_through_another_server_process_count(
         second.state.engine.dispose()
 
 
-def test_throttle_window_expires(client: TestClient, make_staff: Any, frozen: None) -> None:
+def test_each_further_failure_doubles_the_wait_up_to_the_longest(client: TestClient, make_staff: Any, frozen: None) -> None:
     staff = make_staff("admin")
+    client.cookies.clear()
+    for _ in range(3):  # the free allowance
+        assert _login(client, staff.email, "wrong password!!").status_code == 401
+    now, waits = T0, []
+    for _ in range(12):
+        r = _login(client, staff.email, "wrong password!!")
+        assert r.status_code == 429
+        wait = int(r.headers["retry-after"])
+        waits.append(wait)
+        now += timedelta(seconds=wait - 1)
+        clock.set_frozen(now)
+        assert _login(client, staff.email, "wrong password!!").status_code == 429  # a second early
+        now += timedelta(seconds=1)
+        clock.set_frozen(now)
+        assert _login(client, staff.email, "wrong password!!").status_code == 401  # counted: the next wait doubles
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]
+
+
+def test_failures_are_forgotten_after_a_window_without_any(
+    client: TestClient, make_staff: Any, settings: Any, frozen: None
+) -> None:
+    staff = make_staff("admin")
+    client.cookies.clear()
     for _ in range(3):
         _login(client, staff.email, "wrong password!!")
-    clock.set_frozen(T0 + timedelta(seconds=599))
     assert _login(client, staff.email).status_code == 429
-    clock.set_frozen(T0 + timedelta(seconds=601))
+    clock.set_frozen(T0 + timedelta(seconds=settings.throttle_window_seconds + 1))
+    for _ in range(3):  # a fresh allowance
+        assert _login(client, staff.email, "wrong password!!").status_code == 401
+    clock.set_frozen(T0 + timedelta(seconds=settings.throttle_window_seconds + 2))
     assert _login(client, staff.email).status_code == 200
 
 

@@ -118,3 +118,46 @@ def test_ipv6_addresses_are_redacted(address: str) -> None:
 
 def test_clock_times_are_not_mistaken_for_addresses() -> None:
     assert logs.redact("reminders sent at 08:00:00") == "reminders sent at 08:00:00"
+
+
+def test_sign_in_security_logs_no_code_secret_or_password(
+    app: Any, json_log: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two-factor set-up and sign-in, a recovery code, a reset to a one-time password and its
+    change, from a client whose address must not appear either."""
+    from datetime import UTC, datetime
+
+    import pyotp
+
+    from app import clock
+
+    caplog.set_level(logging.DEBUG)
+    t0 = datetime(2026, 3, 2, 10, 0, 5, tzinfo=UTC)
+    with app.state.sessionmaker() as s, s.begin():
+        for email, role in (("pat@example.org", Role.ADMIN), ("sam@example.org", Role.HR)):
+            auth.create_user(s, app.state.passwords, email=email, name=email[:3], password=PASSWORD, roles=[role],
+                             by=Actor.system("test"))
+    secrets: list[str] = [PASSWORD, CLIENT_IP]
+    with TestClient(app, client=(CLIENT_IP, 5000), raise_server_exceptions=False) as client, clock.frozen(t0):
+        r = client.post("/api/v1/auth/login", json={"email": "pat@example.org", "password": PASSWORD})
+        h = {"Authorization": f"Bearer {r.json()['token']}"}
+        secret = client.post("/api/v1/auth/totp/setup", headers=h).json()["secret"]
+        first = pyotp.TOTP(secret).at(t0)
+        codes = client.post("/api/v1/auth/totp/confirm", json={"code": first}, headers=h).json()["recovery_codes"]
+        wrong = client.post("/api/v1/auth/login", json={"email": "pat@example.org", "password": PASSWORD, "totp": first})
+        assert wrong.status_code == 401
+        ok = client.post("/api/v1/auth/login", json={"email": "pat@example.org", "password": PASSWORD, "totp": codes[0]})
+        assert ok.status_code == 200
+        sam = client.get("/api/v1/users", headers=h).json()[1]["id"]
+        one_time = client.post(f"/api/v1/users/{sam}/password-reset", headers=h).json()["one_time_password"]
+        r = client.post("/api/v1/auth/login", json={"email": "sam@example.org", "password": one_time})
+        sh = {"Authorization": f"Bearer {r.json()['token']}"}
+        assert client.post("/api/v1/auth/password", json={"current_password": one_time, "new_password": "river lantern quietly"},
+                           headers=sh).status_code == 204
+        secrets += [secret, first, *codes, one_time, "river lantern quietly", r.json()["token"]]
+    captured = "\n".join(f"{r.name} {r.getMessage()} {r.args!r} {vars(r)!r}" for r in caplog.records)
+    formatted = json_log.getvalue()
+    assert "/api/v1/auth/totp/confirm" in formatted
+    for text in (captured, formatted):
+        for value in secrets:
+            assert value not in text, value

@@ -191,3 +191,28 @@ def test_migrate_creates_schema_and_is_idempotent(tmp_path: Path) -> None:
 def test_argon2_memory_too_small_for_parallelism_names_the_setting() -> None:
     with pytest.raises(SettingsError, match=r"^SAFESHARE_ARGON2_PARALLELISM: .*SAFESHARE_ARGON2_MEMORY_KIB"):
         load_settings(argon2_memory_kib=16, argon2_parallelism=4)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("report_rate", "lots", "SAFESHARE_REPORT_RATE: expected e.g. '10/hour'"),
+        ("report_rate", "10/fortnight", "SAFESHARE_REPORT_RATE"),
+        ("forwarded_allow_ips", "proxy.internal", "SAFESHARE_FORWARDED_ALLOW_IPS: 'proxy.internal' is not an IP"),
+        ("require_2fa_roles", "admin,boss", "SAFESHARE_REQUIRE_2FA_ROLES: unknown role 'boss'"),
+        ("throttle_window_seconds", "60", "SAFESHARE_THROTTLE_WINDOW_SECONDS: must be at least"),
+    ],
+)
+def test_sign_in_and_rate_settings_are_checked_and_name_the_setting(name: str, value: str, says: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(**{name: value})
+    assert str(err.value).startswith(says)
+
+
+def test_sign_in_and_rate_settings_defaults() -> None:
+    s = load_settings()
+    assert s.roles_requiring_2fa == {"admin", "safeguarding", "hr"}
+    assert s.report_limit is not None and (s.report_limit.amount, s.report_limit.get_expiry()) == (10, 3600)
+    assert s.forwarded_allow_ips == "" and s.throttle_max_delay_seconds == 900
+    assert load_settings(report_rate="0").report_limit is None and load_settings(require_2fa_roles="").roles_requiring_2fa == set()
+    assert load_settings(forwarded_allow_ips="127.0.0.1, 10.0.0.0/8, ::1, *").forwarded_allow_ips

@@ -119,7 +119,7 @@ def settings_overrides(request):
     return getattr(request, "param", {})
 
 
-THROTTLED = {"receipt_max_failures": 3, "throttle_window_seconds": 600}
+THROTTLED = {"receipt_max_failures": 3}
 
 
 def _wrong(c: TestClient):
@@ -165,24 +165,66 @@ def test_throttle_is_shared_by_two_app_instances_on_one_database(app, client, se
         second_app.state.engine.dispose()
 
 
-@pytest.mark.parametrize("settings_overrides", [{"receipt_max_failures": 100, "receipt_global_max_failures": 4}], indirect=True)
-def test_failures_from_many_clients_together_hit_the_global_limit(app, db, submit):
-    from app.errors import TooManyRequests, Unauthorized
+def _redeem(app, receipt: str, host: str):
     from app.reports import sessions as service
 
+    with app.state.sessionmaker() as s, s.begin():
+        return service.redeem_receipt(
+            s, app.state.keyring, app.state.settings, app.state.throttle, receipt=receipt, client_host=host
+        )
+
+
+@pytest.mark.parametrize("settings_overrides", [THROTTLED], indirect=True)
+def test_wrong_receipts_from_many_clients_never_refuse_a_client_without_failures(app, submit):
+    """Issue 12: 1,000 wrong receipts over 100 addresses made a fresh address wait 880 s. Now each
+    client counts only its own failures: the innocent are never refused, the guilty are slowed."""
+    from app.errors import TooManyRequests, Unauthorized
+
     created = submit()
+    with clock.frozen(datetime(2026, 3, 2, 10, 0, tzinfo=UTC)):
+        for i in range(100):
+            for _ in range(10):  # past each client's allowance of 3
+                try:
+                    _redeem(app, receipts.new_receipt(), f"192.0.2.{i}")
+                except (Unauthorized, TooManyRequests):
+                    pass
+        with pytest.raises(TooManyRequests):
+            _redeem(app, receipts.new_receipt(), "192.0.2.7")  # a guilty client waits
+        assert _redeem(app, created["receipt"], "198.51.100.7")[0].startswith("ssr_")  # a fresh one is never refused
 
-    def redeem(receipt: str, host: str):
-        with app.state.sessionmaker() as s, s.begin():
-            return service.redeem_receipt(
-                s, app.state.keyring, app.state.settings, app.state.receipt_throttle, receipt=receipt, client_host=host
-            )
 
-    for i in range(4):
+@pytest.mark.parametrize("settings_overrides", [THROTTLED], indirect=True)
+def test_an_ipv6_client_is_counted_by_its_64(app, submit):
+    """Addresses in one /64 (one subscriber's network) share a bucket; another /64 does not."""
+    from app.errors import TooManyRequests, Unauthorized
+
+    created = submit()
+    for i in range(3):
         with pytest.raises(Unauthorized):
-            redeem(receipts.new_receipt(), f"192.0.2.{i}")
+            _redeem(app, receipts.new_receipt(), f"2001:db8:1:2::{i + 1:x}")
     with pytest.raises(TooManyRequests):
-        redeem(created["receipt"], "198.51.100.7")
+        _redeem(app, created["receipt"], "2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert _redeem(app, created["receipt"], "2001:db8:1:3::1")[0].startswith("ssr_")
+
+
+@pytest.mark.parametrize("settings_overrides", [THROTTLED], indirect=True)
+def test_the_wait_doubles_with_each_further_wrong_receipt(app, submit):
+    from app.errors import TooManyRequests, Unauthorized
+
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    now, waits = start, []
+    with clock.frozen(start):
+        for _ in range(3):
+            with pytest.raises(Unauthorized):
+                _redeem(app, receipts.new_receipt(), "192.0.2.9")
+    for _ in range(5):
+        with clock.frozen(now), pytest.raises(TooManyRequests) as refused:
+            _redeem(app, receipts.new_receipt(), "192.0.2.9")
+        waits.append(int(refused.value.headers["Retry-After"]))
+        now += timedelta(seconds=waits[-1])
+        with clock.frozen(now), pytest.raises(Unauthorized):
+            _redeem(app, receipts.new_receipt(), "192.0.2.9")
+    assert waits == [1, 2, 4, 8, 16]
 
 
 def test_redemption_does_not_store_the_client_address_or_receipt(client, submit, db):

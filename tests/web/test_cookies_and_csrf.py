@@ -65,8 +65,9 @@ def test_over_https_every_cookie_is_secure_and_prefixed(https: TestClient, make_
     staff = make_staff("leadership")
     r = staff_sign_in(https, staff.email, staff.password)
     assert r.status_code == 303
-    [cookie] = _set_cookies(r)
+    cookie, device = _set_cookies(r)  # the sign-in, and the device cookie every sign-in sets
     assert cookie.startswith("__Host-ss_staff=sst_") and "Secure" in cookie and "Path=/" in cookie
+    assert device.startswith("__Host-ss_device_") and "Secure" in device and "HttpOnly" in device
     assert https.get("/dashboard").status_code == 200
 
 

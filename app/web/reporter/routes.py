@@ -35,10 +35,13 @@ from app.api.dependencies import (
     FormIdempotencyGuard,
     Keys,
     ReceiptThrottle,
+    ReportRate,
     body_too_large,
     client_host,
     new_form_id,
+    report_rate_bucket,
 )
+from app.api.reports import TOO_MANY_REPORTS
 from app.api.transactions import CommitInThreadRoute
 from app.cases import feedback as case_feedback
 from app.cases.models import Case
@@ -97,9 +100,10 @@ def favicon() -> FileResponse:
 
 def _report_form(
     request: Request, session: DbSession, form: dict[str, Any], errors: FormErrors, status_code: int, *,
-    form_id: str, notice: str | None = None,
+    form_id: str, notice: str | None = None, wait_notice: str | None = None,
 ) -> HTMLResponse:
     ctx = {
+        "wait_notice": wait_notice,
         "form": form,
         "form_id": form_id,
         "errors": errors.messages,
@@ -155,6 +159,7 @@ def submit_report(
     session: DbSession,
     settings: CurrentSettings,
     ring: Keys,
+    rate: ReportRate,
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = "",
     description: Annotated[str, Form()] = "",
@@ -186,7 +191,7 @@ def submit_report(
         errors.add("themes", "Choose topics from the list, or none.")
     if errors or report is None:
         return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
-    end_reads(session)  # the claim below is a transaction of its own (on SQLite, ours would block it)
+    end_reads(session)  # the claim and the counter are transactions of their own (on SQLite, ours would block them)
     try:
         replay = _claim(guard, report)
     except Invalid:  # the same form, sent again with something changed: the first one stands
@@ -195,8 +200,20 @@ def submit_report(
         if sent is None:
             raise
         return _confirmation(request, sent, again=True, unsent=form.description)
-    if replay is not None:
+    if replay is not None:  # a form sent again is not a new report: it does not count towards the rate
         return _confirmation(request, replay, again=True)
+    try:  # SAFESHARE_REPORT_RATE, the API's own limit for this client
+        rate.hit(report_rate_bucket(request, ring), detail=TOO_MANY_REPORTS)
+    except TooManyRequests as exc:
+        guard.abandon()
+        seconds = int(exc.headers.get("Retry-After", "60"))
+        minutes = max(1, math.ceil(seconds / 60))
+        response = _report_form(request, session, form.as_dict(), errors, 429, form_id=form_id, wait_notice=(
+            "Several concerns have been sent from this connection in a short time, so we have paused new ones "
+            f"for a while. Nothing is lost: what you wrote is still below. Please send it again in {minutes} "
+            f"minute{'' if minutes == 1 else 's'}. If someone is in immediate danger, call 999."))
+        response.headers["Retry-After"] = str(seconds)
+        return response
     try:
         with attempt(session):
             case = flows.submit_report(session, ring, settings, data=report, idempotency_key=guard.key)

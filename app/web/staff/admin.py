@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.api.dependencies import Admin, DbSession, Hasher, SlowHashLimiter
+from app.api.dependencies import Admin, CurrentSettings, DbSession, Hasher, Safeguarding, SlowHashLimiter
 from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.auth.schemas import UserCreate, UserUpdate
@@ -35,7 +35,11 @@ ROLE_LABELS = {
     Role.LEADERSHIP.value: ("Leadership", "Anonymised statistics only."),
 }
 NOTICES = {
-    "created": "Account created. Give the person their first password by a safe route.",
+    "created": "Account created. Give the person their first password by a safe route; they choose their own at "
+               "their first sign-in if you reset it to a one-time password.",
+    "totp_reset": "Two-factor sign-in reset: they set it up again at their next sign-in. Their sessions have ended.",
+    "totp_reset_waiting": "Reset asked for. Because this account reads cases, it takes effect only when a "
+                          "safeguarding user (not you) confirms it. Their sessions have ended.",
     "updated": "Account updated.",
     "theme_created": "Theme added.",
     "theme_updated": "Theme updated.",
@@ -46,10 +50,13 @@ NOTICES = {
 
 
 def _users_page(request: Request, session: DbSession, *, errors: FormErrors | None = None,
-                values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+                values: dict[str, Any] | None = None, status_code: int = 200,
+                one_time: dict[str, Any] | None = None) -> HTMLResponse:
     errors = errors or FormErrors()
     ctx = {
         "users": auth.list_users(session),
+        "waiting": {r.user_id for r in auth.waiting_totp_resets(session)},
+        "one_time": one_time,
         "role_labels": ROLE_LABELS,
         "errors": errors.messages,
         "problems": errors.summary(["new-email", "new-name", "new-roles", "new-password"]),
@@ -124,6 +131,61 @@ def update_user(
         values = {str(user_id): {"role": role, "active": active, "name": name}}
         return _users_page(request, session, errors=errors, values=values, status_code=422)
     return done("/staff/users", "updated", f"user-{user_id}")
+
+
+@router.post("/staff/users/{user_id}/password-reset", response_class=HTMLResponse)
+async def reset_password(
+    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession, settings: CurrentSettings,
+    passwords: Hasher, limiter: SlowHashLimiter, csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """A one-time password for someone else's account: `POST /api/v1/users/{id}/password-reset`.
+    It is shown on this page once, never stored in clear or e-mailed."""
+    if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
+        return refused
+    try:
+        one_time, expires = await run_slow(limiter, auth.reset_password, session, passwords, settings,
+                                           user_id=user_id, by=admin)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        errors = FormErrors()
+        errors.add(f"u{user_id.hex[:8]}-roles", exc.detail)
+        return _users_page(request, session, errors=errors, status_code=exc.status)
+    target = next((u for u in auth.list_users(session) if u.id == user_id), None)
+    return _users_page(request, session, one_time={"user": target, "password": one_time, "expires_at": expires})
+
+
+@router.post("/staff/users/{user_id}/totp-reset", response_class=HTMLResponse)
+def reset_totp(
+    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Reset someone's two-factor sign-in: `POST /api/v1/users/{id}/totp-reset`."""
+    if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
+        return refused
+    try:
+        with attempt(session):
+            row = auth.request_totp_reset(session, user_id=user_id, by=auth.actor(admin), by_user=admin)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        errors = FormErrors()
+        errors.add(f"u{user_id.hex[:8]}-roles", exc.detail)
+        return _users_page(request, session, errors=errors, status_code=exc.status)
+    return done("/staff/users", "totp_reset" if row.applied_at else "totp_reset_waiting", f"user-{user_id}")
+
+
+@router.post("/staff/resets/{user_id}/confirm", response_class=HTMLResponse)
+def confirm_totp_reset(
+    request: Request, user_id: uuid.UUID, user: Safeguarding, session: DbSession,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Confirm a waiting two-factor reset (safeguarding, not the requester nor the owner):
+    `POST /api/v1/users/{id}/totp-reset/confirm`. Offered on the queue page."""
+    if (refused := csrf_refused(request, csrf, "/staff/cases")) is not None:
+        return refused
+    auth.confirm_totp_reset(session, user_id=user_id, by=user)
+    return done("/staff/cases", "reset_confirmed")
 
 
 # --- themes ---------------------------------------------------------------------------------------

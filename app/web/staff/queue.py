@@ -8,7 +8,7 @@ an HR contact sees only their own cases, nobody sees a case they are excluded fr
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -19,6 +19,7 @@ from app.api.cases import case_filter
 from app.api.dependencies import CaseWorker, CurrentUser, DbSession
 from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
+from app.auth.models import User
 from app.cases import service as cases
 from app.checkins import service as checkins
 from app.enums import Risk, Role, Status
@@ -35,6 +36,24 @@ STATUS_LABELS = {
     Status.IN_PROGRESS.value: "With HR contact",
     Status.CLOSED.value: "Closed",
 }
+
+
+NOTICES = {
+    "reset_confirmed": "Two-factor reset confirmed: it is in effect now. The person sets it up again at their next "
+                       "sign-in.",
+    "excluded": "Exclusion recorded. You excluded yourself, so the case is no longer in your list.",
+}
+
+
+def _resets_to_confirm(session: DbSession, user: User) -> list[tuple[Any, User, User | None]]:
+    """Two-factor resets of case-reading accounts waiting for a safeguarding user other than the
+    requester and the owner: (reset, account, requester)."""
+    people = {u.id: u for u in auth.list_users(session)}
+    return [
+        (r, people[r.user_id], people.get(r.requested_by_id) if r.requested_by_id else None)
+        for r in auth.waiting_totp_resets(session)
+        if r.user_id in people and user.id not in (r.user_id, r.requested_by_id)
+    ]
 
 
 @router.get("/staff", response_class=HTMLResponse)
@@ -94,5 +113,7 @@ def queue(
         "statuses": list(Status),
         "error": error,
         "searched": filters.reference,
+        "resets": _resets_to_confirm(session, user) if user.has(Role.SAFEGUARDING) else [],
+        "notice": NOTICES.get(request.query_params.get("done", "")),
     }
     return staff_page(request, "staff/queue.html", ctx, status_code=422 if error else 200)

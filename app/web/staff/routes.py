@@ -1,4 +1,5 @@
-"""Staff pages: sign-in, sign-out and the leadership dashboard (server-rendered, no JavaScript).
+"""Staff pages: sign-in (with two-factor sign-in), sign-out and the leadership dashboard
+(server-rendered, no JavaScript).
 
 The staff token from the sign-in form lives in an HttpOnly, SameSite=Strict cookie, so it never
 reaches page scripts and is never sent with a request started by another site. Pages take the
@@ -8,6 +9,7 @@ pages only; the JSON API still takes bearer tokens only.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -20,10 +22,15 @@ from app.api.dependencies import (
     DbSession,
     SignInFlow,
     StatsReader,
-    current_user,
+    keep_device,
+    signed_in_user,
 )
 from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
+from app.auth.devices import PENDING_MINUTES
+from app.auth.models import User
+from app.auth.totp import is_code_shaped
+from app.config import Settings
 from app.errors import AppError, Invalid, TooManyRequests, Unauthorized
 from app.schemas import MAX_EMAIL, MAX_PASSWORD
 from app.stats import charts
@@ -36,10 +43,40 @@ from app.web.staff.common import home_for, staff_page
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 
+PENDING_COOKIE = "ss_signin"
+
+
+def _landing(user: User, settings: Settings) -> str:
+    """Where a fresh sign-in goes: the account page while something must be done first, else
+    where the person's work is."""
+    if user.password_change_required or auth.totp_setup_required(user, settings):
+        return "/staff/account"
+    return home_for(user.roles)
+
+
+def _login_page(
+    request: Request, *, email: str = "", error: str | None = None, status: int = 200, step: str = "password",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    response = render(request, "login.html", {"email": email, "error": error, "step": step}, status_code=status)
+    response.headers.update(headers or {})
+    if step == "password" and cookies.read(request, PENDING_COOKIE, path="/login"):
+        cookies.drop(response, request, PENDING_COOKIE, path="/login")
+    return response
+
+
+def _wait_message(exc: TooManyRequests) -> str:
+    seconds = int(exc.headers.get("Retry-After", "60"))
+    if seconds < 90:
+        return f"Too many attempts. Please wait {seconds} seconds and try again."
+    minutes = math.ceil(seconds / 60)
+    return f"Too many attempts. Please wait {minutes} minutes and try again."
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     """The staff sign-in form."""
-    return render(request, "login.html", {"email": "", "error": None})
+    return _login_page(request)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -49,27 +86,51 @@ async def login_submit(
     sign_in: SignInFlow,
     email: Annotated[str, Form(max_length=MAX_EMAIL)] = "",
     password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+    step: Annotated[str, Form(max_length=16)] = "password",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in with e-mail and password; on success the token is set as the `ss_staff` cookie
-    (`__Host-ss_staff` over https)."""
-    def again(error: str, status: int, headers: dict[str, str] | None = None) -> Response:
-        response = render(request, "login.html", {"email": email, "error": error}, status_code=status)
-        response.headers.update(headers or {})
-        return response
+    """Sign in with e-mail and password, then (with two-factor sign-in) the code from the app.
 
+    The same flow and throttle as `POST /api/v1/auth/login`. After a right password the page
+    asks for the code; the password is not sent again (a five-minute pending sign-in, HttpOnly,
+    stands for it). On success the token is set as the `ss_staff` cookie, with the account's
+    device cookie.
+    """
     if not csrf_ok(request, csrf_token):
-        return again("The form had expired. Please sign in again.", 400)
-    if not email.strip() or not password:
-        return again("Enter your e-mail address and your password.", 422)
+        return _login_page(request, email=email, error="The form had expired. Please sign in again.", status=400)
     try:
-        signed_in = await sign_in(email=email, password=password)
+        if step == "code":
+            pending = cookies.read(request, PENDING_COOKIE, path="/login") or ""
+            if not pending:
+                return _login_page(request, error="Your sign-in took too long. Start again with your e-mail "
+                                   "address and password.", status=401)
+            if not code.strip():
+                return _login_page(request, step="code", status=422, error="Enter the 6-digit code from your "
+                                   "authenticator app, or one of your recovery codes.")
+            if not is_code_shaped(code):
+                return _login_page(request, step="code", status=422, error="Enter the 6 digits your app shows, "
+                                   "or a recovery code of 16 letters and digits.")
+            signed_in = await sign_in.second_step(pending=pending, totp=code)
+        else:
+            if not email.strip() or not password:
+                return _login_page(request, email=email, error="Enter your e-mail address and your password.", status=422)
+            signed_in = await sign_in(email=email, password=password)
     except TooManyRequests as exc:
-        return again("Too many attempts. Please wait a few minutes and try again.", 429, exc.headers)
-    except Unauthorized:
-        return again("The e-mail address or password is not right.", 401)
-    response = RedirectResponse(home_for(signed_in.user.roles), status_code=303)
+        return _login_page(request, email=email, step=step, error=_wait_message(exc), status=429, headers=exc.headers)
+    except auth.TotpRequired as exc:
+        response = _login_page(request, step="code", status=200 if step != "code" else 401,
+                               error=exc.detail if step == "code" else None)
+        if exc.pending:
+            cookies.put(response, request, PENDING_COOKIE, exc.pending, path="/login", max_age=PENDING_MINUTES * 60)
+        return response
+    except Unauthorized as exc:
+        return _login_page(request, email=email, error=exc.detail, status=401)
+    response = RedirectResponse(_landing(signed_in.user, settings), status_code=303)
     cookies.put(response, request, STAFF_COOKIE, signed_in.token, max_age=settings.staff_token_minutes * 60)
+    keep_device(request, response, signed_in)
+    if cookies.read(request, PENDING_COOKIE, path="/login"):
+        cookies.drop(response, request, PENDING_COOKIE, path="/login")
     return response
 
 
@@ -79,7 +140,7 @@ def logout(request: Request, session: DbSession) -> Response:
     carries. No CSRF token is needed: the most a forged sign-out can do is sign someone out,
     whereas a sign-out refused for a stale token would leave a session open on a shared device."""
     try:
-        user = current_user(request, session)
+        user = signed_in_user(request, session)
     except AppError:
         user = None
     if user is not None:

@@ -1,0 +1,124 @@
+"""Security notices by e-mail about staff accounts: a grant of a case-reading role, a password or
+two-factor reset. They name the account, who did what and when, and never carry a password, a
+one-time password, a code or anything from a case.
+
+`record(session, notice)` is the one call that sends a notice. It keeps the notice with the
+transaction; when the transaction commits, the notification outbox (`app.notify`, a package
+above this one, which listens for it) writes it as one row for each recipient in that same
+commit, and `safeshare deliver` sends it. A notice exists only if its action was committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.auth.models import User, UserRole
+from app.enums import Role
+
+PENDING = "safeshare.auth.notices.pending"
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    to: tuple[str, ...]
+    subject: str
+    body: str
+
+
+def record(session: Session, notice: Notice) -> None:
+    """Send `notice` once the transaction commits (see the module's docstring)."""
+    if notice.to:
+        session.info.setdefault(PENDING, []).append(notice)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+# --- who is told ------------------------------------------------------------------------------------
+
+
+def safeguarding_addresses(session: Session) -> list[str]:
+    """Every active safeguarding user: they are told whenever someone may start reading cases."""
+    rows = session.scalars(
+        select(User.email)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), UserRole.role == Role.SAFEGUARDING)
+        .order_by(User.email)
+    )
+    return list(rows)
+
+
+def _to(*groups: Any) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for address in [group] if isinstance(group, str) else group:
+            seen.setdefault(address, None)
+    return tuple(seen)
+
+
+def _when() -> str:
+    return f"{clock.now():%d %B %Y at %H:%M} UTC"
+
+
+_FOOTER = (
+    "\n\nIf you did not expect this, tell the safeguarding lead and your IT security contact at once.\n"
+    "This message was sent by Safe Share. It contains no case information."
+)
+
+
+# --- the notices --------------------------------------------------------------------------------------
+
+
+def role_granted(session: Session, *, user: User, role: Role, by: str) -> Notice:
+    return Notice(
+        kind="role_granted",
+        to=_to(safeguarding_addresses(session)),
+        subject=f"Safe Share: {user.email} can now act as {role.value}",
+        body=(
+            f"{user.name} ({user.email}) was given the {role.value} role in Safe Share by {by} on {_when()}.\n"
+            f"With this role they can read concerns{' assigned to them' if role == Role.HR else ''}." + _FOOTER
+        ),
+    )
+
+
+def password_reset(session: Session, *, user: User, by: str) -> Notice:
+    reads_cases = user.has(Role.SAFEGUARDING, Role.HR)
+    return Notice(
+        kind="password_reset",
+        to=_to(user.email, safeguarding_addresses(session) if reads_cases else []),
+        subject=f"Safe Share: the password of {user.email} was reset",
+        body=(
+            f"The password of {user.name} ({user.email}) was reset by {by} on {_when()}.\n"
+            "Every session of the account was ended. The new one-time password was given to the person who "
+            "made the reset, not sent by e-mail; it must be changed at the next sign-in." + _FOOTER
+        ),
+    )
+
+
+def totp_reset(session: Session, *, user: User, by: str, awaiting_confirmation: bool) -> Notice:
+    if awaiting_confirmation:
+        what = (
+            f"{by} asked on {_when()} to reset the two-factor sign-in of {user.name} ({user.email}).\n"
+            "It takes effect only when a safeguarding user other than the requester confirms it. "
+            "Every session of the account was ended."
+        )
+    else:
+        what = (
+            f"The two-factor sign-in of {user.name} ({user.email}) was reset by {by} on {_when()}.\n"
+            "Every session of the account was ended; the account must set up two-factor sign-in again."
+        )
+    reads_cases = user.has(Role.SAFEGUARDING, Role.HR)
+    return Notice(
+        kind="totp_reset_requested" if awaiting_confirmation else "totp_reset",
+        to=_to(user.email, safeguarding_addresses(session) if reads_cases else []),
+        subject=f"Safe Share: two-factor sign-in reset for {user.email}",
+        body=what + _FOOTER,
+    )

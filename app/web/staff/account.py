@@ -1,0 +1,232 @@
+"""`/staff/account`: every staff user's own security — change the password, set up or remove
+two-factor sign-in (QR code drawn on the server, no JavaScript), see and end sessions.
+
+Each form calls the same service as its API twin in `app/api/auth.py` and takes the same
+dependency, so a page can never do what the API would refuse: a user who must first change a
+one-time password or set up two-factor sign-in is sent here, and only what clears that is offered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import ValidationError
+
+from app.api import cookies
+from app.api.dependencies import (
+    STAFF_COOKIE,
+    CurrentSettings,
+    CurrentUser,
+    DbSession,
+    Hasher,
+    Keys,
+    LoginThrottle,
+    PasswordOwner,
+    SignedInUser,
+    SlowHashLimiter,
+    TotpOwner,
+    staff_token,
+)
+from app.api.transactions import CommitInThreadRoute
+from app.auth import service as auth
+from app.auth import totp
+from app.auth.models import User
+from app.auth.schemas import PasswordChangeIn
+from app.concurrency import run_slow
+from app.config import Settings
+from app.db import attempt
+from app.enums import Role
+from app.errors import AppError, TooManyRequests
+from app.schemas import MAX_PASSWORD
+from app.web.pages import FormErrors, csrf_ok, form_expired
+from app.web.staff.common import home_for, staff_page
+
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
+
+ACCOUNT = "/staff/account"
+FIELD_ORDER = ["current_password", "new_password", "confirm_password", "code", "remove_code"]
+DONE = {
+    "password": "Your password has been changed. Any other sessions of yours have been ended.",
+    "totp-off": "Two-factor sign-in is off.",
+    "session": "That session has been ended.",
+}
+
+
+def qr_svg(uri: str) -> Markup:
+    """The `otpauth://` URI as an inline SVG QR code (`segno`), drawn on the server."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=4, title="QR code for your authenticator app")
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-labelledby="qr-title" ', 1).replace("<title>", '<title id="qr-title">', 1))
+
+
+def _page(
+    request: Request, session: DbSession, settings: Settings, keys: Keys, user: User, *,
+    errors: FormErrors | None = None, notice: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    errors = errors or FormErrors()
+    must_change = user.password_change_required
+    must_set_up = not must_change and auth.totp_setup_required(user, settings)
+    setup = auth.pending_totp_setup(keys, user=user) if not must_change else None
+    token = staff_token(request)
+    current = auth.token_hash(token) if token else None
+    ctx: dict[str, Any] = {
+        "user": user,
+        "must_change": must_change,
+        "must_set_up": must_set_up,
+        "restricted": must_change or must_set_up,
+        "required_by_role": auth.roles_require_totp(user, settings),
+        "setup": setup,
+        "qr": qr_svg(setup.otpauth_uri) if setup else None,
+        "grouped_secret": totp.grouped(setup.secret) if setup else None,
+        "recovery_left": auth.remaining_recovery_codes(session, user=user) if user.totp_enabled else 0,
+        "sessions": [] if must_change or must_set_up else [
+            {"row": row, "current": row.token_hash == current} for row in auth.live_sessions(session, user=user)
+        ],
+        "errors": errors.messages,
+        "problems": errors.summary(FIELD_ORDER),
+        "notice": notice,
+        "can_see_dashboard": user.has(Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN),
+    }
+    return staff_page(request, "account.html", ctx, status_code=status)
+
+
+@router.get(ACCOUNT, response_class=HTMLResponse)
+def account(
+    request: Request, user: SignedInUser, session: DbSession, settings: CurrentSettings, keys: Keys,
+    done: str | None = None,
+) -> HTMLResponse:
+    """Your account: password, two-factor sign-in and sessions."""
+    return _page(request, session, settings, keys, user, notice=DONE.get(done or ""))
+
+
+@router.post(ACCOUNT + "/password", response_class=HTMLResponse)
+async def change_password(
+    request: Request, user: PasswordOwner, session: DbSession, settings: CurrentSettings, keys: Keys,
+    passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
+    current_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    new_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    confirm_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Change your password (the API's `POST /api/v1/auth/password`); your other sessions end."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    errors = FormErrors()
+    if not current_password:
+        errors.add("current_password", "Enter your current password.")
+    try:
+        PasswordChangeIn(current_password=current_password or "x", new_password=new_password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["loc"] == ("new_password",):
+                short = err["type"] == "string_too_short"
+                errors.add("new_password", "Your new password must be at least 12 characters long." if short
+                           else str(err["msg"]).removeprefix("Value error, "))
+    if new_password and confirm_password != new_password:
+        errors.add("confirm_password", "The two new passwords are not the same.")
+    if not errors:
+        try:
+            await run_slow(
+                limiter, auth.change_password, session, passwords, throttle, keys, settings, user=user,
+                current_password=current_password, new_password=new_password, keep_token=staff_token(request),
+            )
+            return RedirectResponse(ACCOUNT + "?done=password", status_code=303)
+        except TooManyRequests as exc:
+            errors.add("current_password", f"Too many attempts. Please wait {exc.headers.get('Retry-After', '60')} seconds.")
+        except AppError as exc:
+            errors.add("current_password" if exc.status == 403 else "new_password", exc.detail)
+    return _page(request, session, settings, keys, user, errors=errors, status=422 if errors else 200)
+
+
+@router.post(ACCOUNT + "/totp/setup", response_class=HTMLResponse)
+def start_totp_setup(
+    request: Request, user: TotpOwner, session: DbSession, settings: CurrentSettings, keys: Keys,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Start setting up two-factor sign-in: a new secret, shown as a QR code and as text."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    errors = FormErrors()
+    try:
+        with attempt(session):
+            auth.start_totp_setup(session, keys, user=user)
+    except AppError as exc:
+        errors.add("code", exc.detail)
+        return _page(request, session, settings, keys, user, errors=errors, status=exc.status)
+    return RedirectResponse(ACCOUNT + "#totp", status_code=303)
+
+
+@router.post(ACCOUNT + "/totp/confirm", response_class=HTMLResponse)
+def confirm_totp(
+    request: Request, user: TotpOwner, session: DbSession, settings: CurrentSettings, keys: Keys,
+    code: Annotated[str, Form(max_length=64)] = "", csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Turn two-factor sign-in on with a first code; the recovery codes are shown this once."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    errors = FormErrors()
+    if not code.strip():
+        errors.add("code", "Enter the 6-digit code your app shows.")
+    else:
+        try:
+            with attempt(session):
+                codes = auth.confirm_totp(session, keys, user=user, code=code)
+            return staff_page(request, "account_recovery_codes.html", {"user": user, "codes": codes,
+                                                                   "next": _next(user, settings)})
+        except AppError as exc:
+            errors.add("code", exc.detail)
+    return _page(request, session, settings, keys, user, errors=errors, status=422)
+
+
+def _next(user: User, settings: Settings) -> str:
+    """Where to go once two-factor sign-in is on: where the person's work is."""
+    return home_for(user.roles)
+
+
+@router.post(ACCOUNT + "/totp/remove", response_class=HTMLResponse)
+def remove_totp(
+    request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
+    throttle: LoginThrottle, remove_code: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Turn two-factor sign-in off with a current code or a recovery code (not for roles that require it)."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    errors = FormErrors()
+    if not totp.is_code_shaped(remove_code):
+        errors.add("remove_code", "Enter the 6-digit code your app shows, or a recovery code.")
+    else:
+        try:
+            auth.disable_totp(session, throttle, keys, settings, user=user, code=remove_code)
+            return RedirectResponse(ACCOUNT + "?done=totp-off", status_code=303)
+        except TooManyRequests as exc:
+            errors.add("remove_code", f"Too many attempts. Please wait {exc.headers.get('Retry-After', '60')} seconds.")
+        except AppError as exc:
+            errors.add("remove_code", exc.detail)
+    return _page(request, session, settings, keys, user, errors=errors, status=422)
+
+
+@router.post(ACCOUNT + "/sessions/{session_id}/end", response_class=HTMLResponse)
+def end_session(
+    request: Request, session_id: uuid.UUID, user: CurrentUser, session: DbSession, settings: CurrentSettings,
+    keys: Keys, csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """End one of your sessions; ending this browser's own signs you out here."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    token = staff_token(request)
+    mine = next((row for row in auth.live_sessions(session, user=user) if row.id == session_id), None)
+    try:
+        with attempt(session):
+            auth.end_session_by_id(session, user=user, session_id=session_id)
+    except AppError:
+        return _page(request, session, settings, keys, user, notice="That session had already ended.", status=404)
+    if mine is not None and token and mine.token_hash == auth.token_hash(token):
+        response = RedirectResponse("/login", status_code=303)
+        cookies.drop(response, request, STAFF_COOKIE)
+        return response
+    return RedirectResponse(ACCOUNT + "?done=session#sessions", status_code=303)
