@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from app import retention
+from app import backup, retention
 from app.audit import service as audit
 from app.auth import commands as auth_commands
 from app.checkins import commands as checkins_commands
@@ -56,6 +56,8 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from app.limits import TimelyHttpToolsProtocol
+
     settings = settings_or_exit()
     keyring_or_exit(settings, create=True)
     migrate_or_exit(settings)
@@ -69,6 +71,8 @@ def serve(
         log_config=None,
         server_header=False,
         proxy_headers=False,
+        http=TimelyHttpToolsProtocol,  # uvicorn's httptools protocol, with a deadline for headers
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     # The port is taken here, before a word is said: "listening" is only ever printed once it is
     # true, and a port in use is one line instead of uvicorn's log record.
@@ -127,6 +131,7 @@ for _domain_commands in (
     stats_commands.commands,
     notify_commands.commands,
     retention.commands,
+    backup.commands,
 ):
     cli.add_typer(_domain_commands)
 use_plain_help(cli)

@@ -96,12 +96,25 @@ class Settings(BaseSettings):
 
     # Sessions
     staff_token_minutes: int = Field(default=480, ge=1)
+    # A staff session not used for this long ends (the console on a shared or forgotten screen).
+    staff_idle_minutes: int = Field(default=30, ge=1)
     reporter_token_minutes: int = Field(default=30, ge=1)
 
     # Request bodies: 64 KiB for JSON in general; the intake routes take more because a
     # 20,000-character description can need up to 120 KB once JSON escapes it.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_report_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # Availability (see docs/operations.md, "Load, slow clients and timeouts"): requests served
+    # at once per process (more get a 503 at once); how long a request waits for a database lock
+    # (then 503); how long a client may take to send its headers and its body, and may keep an
+    # idle connection open.
+    concurrency_limit: int = Field(default=256, ge=1)
+    lock_timeout_seconds: float = Field(default=5.0, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)
+
 
     # Throttling of failed sign-ins and receipts (shared by every process through the database):
     # a bucket may fail this many times freely, then each failure doubles the wait (from 1 s up

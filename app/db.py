@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -72,19 +73,26 @@ class TimestampMixin:
 
 # A pooled connection unused for longer than this is tested with a ping before it is handed out.
 PING_AFTER_IDLE_SECONDS = 5.0
+# How long a command (migrate, purge, rotate-key...) waits for a lock another transaction holds.
+# The server waits SAFESHARE_LOCK_TIMEOUT_SECONDS (5 s) and then answers 503.
+COMMAND_LOCK_TIMEOUT_SECONDS = 30.0
 
 
-def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, lock_timeout: float = COMMAND_LOCK_TIMEOUT_SECONDS,
+    **kwargs: Any,
+) -> Engine:
+    connect_args = dialect_rules.lock_timeout_connect_args(url, lock_timeout)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             _private_file(Path(path))
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(url, connect_args={**connect_args, "check_same_thread": False}, **kwargs)
 
         event.listen(engine, "connect", lambda dbapi_conn, _record: dialect_rules.configure_sqlite_connection(dbapi_conn))
         event.listen(engine, "begin", dialect_rules.begin_sqlite)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs)
     _ping_after_idle(engine, ping_after_idle)
     return engine
 
@@ -127,6 +135,59 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+# --- read-only transactions ----------------------------------------------------------------------
+# A GET or HEAD request only reads. Its transaction is read-only in the database itself (on
+# SQLite a deferred BEGIN under `query_only`, so it never takes the write lock and never waits
+# for it; on PostgreSQL `READ ONLY`). Its only writes, the audit entries of what it read, are
+# written by `commit` in a short write transaction of their own once the reads have ended: a
+# deferred SQLite transaction that turned into a writer would fail with SQLITE_BUSY_SNAPSHOT
+# whenever anyone else had written since it began.
+
+# session.info key: the sessionmaker whose (writing) sessions store a read-only session's audit entries.
+READ_ONLY = "safeshare.read_only"
+_READ_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def read_only_session(makers: sessionmaker[Session]) -> Session:
+    """A session whose transactions only read (see above); `commit` ends it."""
+    engine = makers.kw["bind"]
+    assert isinstance(engine, Engine)
+    reader = _READ_ENGINES.get(engine)
+    if reader is None:
+        reader = _READ_ENGINES[engine] = engine.execution_options(**dialect_rules.read_only_options(engine))
+    return makers(bind=reader, info={READ_ONLY: makers})
+
+
+def is_read_only(session: Session) -> bool:
+    return session.info.get(READ_ONLY) is not None
+
+
+def commit(session: Session) -> None:
+    """Commit the request's transaction. A read-only session's audit entries are written after its
+    reads have ended, in a short transaction of their own, before the caller answers: content is
+    never shown without its audit entry, and a failure there is the request's failure."""
+    writer = session.info.get(READ_ONLY)
+    if writer is None:
+        session.commit()
+        return
+    pending = session.info.pop(PENDING_AUDIT, None)
+    session.commit()  # writes nothing (the guard below makes sure)
+    if pending:
+        with writer() as audit_session, audit_session.begin():
+            audit_session.info[PENDING_AUDIT] = pending  # chained and inserted by app.audit at commit
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_writes_when_read_only(session: Session) -> None:
+    """Fail loudly if a read-only request changed anything (the database refuses statements that
+    write; this catches what the ORM has not flushed yet, and audit entries that would be lost)."""
+    if is_read_only(session) and (session.new or session.dirty or session.deleted or _has_pending_audit(session)):
+        raise RuntimeError(
+            "a read-only (GET/HEAD) transaction has writes: write through app.db.separately, "
+            "or make the route a POST"
+        )
 
 
 # --- transactions outside the request's own ------------------------------------------------------

@@ -5,6 +5,10 @@ The rest of the code asks this module, by capability, instead of testing `dialec
 - writers: SQLite has one writer at a time (every write transaction begins `IMMEDIATE`), so
   row locks, `SKIP LOCKED` and advisory locks are PostgreSQL's only; on SQLite they are no-ops
   because the write lock already serialises what they would.
+- readers: a read-only transaction (GET and HEAD requests) is `BEGIN` (deferred) under
+  `PRAGMA query_only` on SQLite, so it never takes the write lock, and `READ ONLY` on
+  PostgreSQL; on both the database itself refuses a write in it.
+- unavailability: which errors mean "the database is busy or unreachable, try again" (503).
 - statements: PostgreSQL runs data-modifying CTEs (several INSERTs in one statement); SQLite
   needs one statement per table. Upserts use each dialect's own `INSERT ... ON CONFLICT`.
 - connections: the SQLite pragmas (WAL, foreign keys, a busy timeout, FULL sync) and the
@@ -83,6 +87,49 @@ def _chain_step(prev: bytes, payload: bytes) -> bytes:
     return hashlib.sha256(prev + payload).digest()
 
 
+# The execution option that marks a read-only engine (see `read_only_options`).
+READ_ONLY = "safeshare_read_only"
+
+
+def read_only_options(engine: Engine) -> dict[str, Any]:
+    """Execution options of an engine whose transactions only read: the database refuses writes."""
+    if is_postgresql(engine):
+        return {READ_ONLY: True, "postgresql_readonly": True}
+    return {READ_ONLY: True}
+
+
+def lock_timeout_connect_args(engine_url: str, seconds: float) -> dict[str, Any]:
+    """How long a statement may wait for a lock that another transaction holds (then it fails,
+    and the request is a 503): SQLite's busy timeout, PostgreSQL's `lock_timeout`."""
+    if engine_url.startswith(POSTGRESQL):
+        return {"options": f"-c lock_timeout={int(seconds * 1000)}"}
+    return {"timeout": seconds}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database is busy or out of reach for now, so the same request
+    may well succeed in a moment: a lock not granted in time, a pool with no connection free, a
+    connection that broke (a restart, a terminated backend, a failover)."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa_exc.OperationalError):
+        return False
+    orig = exc.orig
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        # psycopg's OperationalError: the connection or the server, never the statement itself
+        # (lock_timeout is LockNotAvailable, also an OperationalError).
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
 def configure_sqlite_connection(dbapi_conn: Any) -> None:
     """Pragmas for every new SQLite connection, and the audit chain's step function."""
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (see begin_sqlite).
@@ -92,7 +139,6 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     # FULL: a commit is on disk before the reporter sees their receipt. In WAL mode, NORMAL
     # would be faster but can lose the last commits if the machine loses power.
     cur.execute("PRAGMA synchronous=FULL")
@@ -100,6 +146,13 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
 
 
 def begin_sqlite(conn: Connection) -> None:
-    """Take the write lock up front: a deferred transaction that reads and then writes fails
-    with SQLITE_BUSY instead of waiting when another process wrote meanwhile."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """A writer takes the write lock up front: a deferred transaction that reads and then writes
+    fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile. A reader
+    (an engine with `read_only_options`) begins deferred and never takes it; `query_only`
+    makes SQLite refuse any write it tries, loudly."""
+    read_only = bool(conn.get_execution_options().get(READ_ONLY))
+    state = conn.connection.info
+    if state.get("query_only") is not read_only:  # the pragma is the connection's, kept across transactions
+        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+        state["query_only"] = read_only
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger("safeshare.errors")
 
 PROBLEM_BASE = "https://safeshare.invalid/problems/"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AppError(Exception):
@@ -42,6 +43,21 @@ class AppError(Exception):
             self.slug = slug
         self.errors = errors
         self.headers = headers or {}
+
+
+def raises(*errors: type[AppError], security: str | None = None) -> Callable[[F], F]:
+    """Declare what a dependency may answer instead of the route: the problems it raises, and the
+    bearer scheme it authenticates (`staff` or `reporter`). Every route that depends on it then
+    declares those responses in the OpenAPI document (`app.api.openapi`); the function is
+    returned unchanged."""
+
+    def mark(fn: F) -> F:
+        fn.__safeshare_raises__ = (*getattr(fn, "__safeshare_raises__", ()), *errors)  # type: ignore[attr-defined]
+        if security is not None:
+            fn.__safeshare_security__ = security  # type: ignore[attr-defined]
+        return fn
+
+    return mark
 
 
 class Unauthorized(AppError):
@@ -83,6 +99,37 @@ class TooManyRequests(AppError):
         super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
+class ServiceUnavailable(AppError):
+    """Busy or briefly out of reach (the database, or too many requests at once): try again soon."""
+
+    status, title, slug = 503, "Service Unavailable", "unavailable"
+
+    def __init__(
+        self, detail: str = "The service is busy or briefly unavailable. Please try again in a moment.",
+        *, retry_after: int = 2,
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class IntegrityFailure(Exception):
+    """Stored data failed its integrity check: a ciphertext that does not authenticate (a wrong
+    key, a value moved to another row or column, tampering). Never shown, never taken for
+    "something went wrong": a 500 problem of its own type, an `integrity.failure` audit entry
+    and an `integrity alert` in the log, naming where (`table.column`) and the case, never content."""
+
+    status, title, slug = 500, "Stored data failed its integrity check", "integrity-failure"
+    detail = ("Part of this record failed its integrity check, so it was not shown. The incident has "
+              "been recorded for the administrators. Nothing was changed.")
+
+    def __init__(self, message: str, *, where: str | None = None, case_id: Any = None) -> None:
+        super().__init__(message)
+        self.where = where
+        self.case_id = case_id
+
+
+integrity_log = logging.getLogger("safeshare.integrity")
+
+
 def problem(
     status: int,
     title: str,
@@ -115,7 +162,8 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         if err.get("type") == "extra_forbidden":
             msg = "Unknown field."
         elif err.get("type") == "json_invalid":
-            msg = "The body is not valid JSON."
+            out.append({"field": "body", "message": "The body is not valid JSON."})  # loc is a byte offset
+            continue
         out.append({"field": _field_name(tuple(err.get("loc", ()))), "message": msg})
     return out
 
@@ -123,9 +171,12 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 PageError = Callable[[Request, "AppError"], Response | None]
 
 
-def install(app: FastAPI, *, page_error: PageError | None = None) -> None:
+def install(
+    app: FastAPI, *, page_error: PageError | None = None, unavailable: Callable[[BaseException], bool] | None = None,
+) -> None:
     """The handlers that turn every error into a problem document; `page_error` may answer a
-    browser's page request instead (a redirect to sign in, an HTML page that says what happened)."""
+    browser's page request instead (a redirect to sign in, an HTML page that says what happened);
+    `unavailable` tells which unexpected errors mean "busy or out of reach, try again" (503, not 500)."""
 
     def as_page(request: Request, exc: AppError) -> Response | None:
         if page_error is None:
@@ -153,6 +204,12 @@ def install(app: FastAPI, *, page_error: PageError | None = None) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
+        if status == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body that is not text (say, bytes that are not UTF-8): the same
+            # 422 as for any other body that is not JSON.
+            errors = [{"field": "body", "message": "The body is not valid JSON."}]
+            return problem(422, "Invalid request", "body: The body is not valid JSON.", slug="validation-error",
+                           errors=errors)
         title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         detail = exc.detail if isinstance(exc.detail, str) else title
         if status == 404:
@@ -163,8 +220,22 @@ def install(app: FastAPI, *, page_error: PageError | None = None) -> None:
         page = as_page(request, AppError(detail, status=status, title=title, headers=headers))
         return page if page is not None else problem(status, title, detail, headers=headers)
 
+    @app.exception_handler(IntegrityFailure)
+    async def _integrity(_: Request, exc: IntegrityFailure) -> JSONResponse:
+        integrity_log.error(
+            "integrity alert: stored data failed its integrity check",
+            extra={"alert": "integrity", "where": exc.where, "case_id": str(exc.case_id) if exc.case_id else None},
+        )
+        return problem(exc.status, exc.title, exc.detail, slug=exc.slug)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if unavailable is not None and unavailable(exc):
+            log.warning("database unavailable", extra={"error_type": type(exc).__name__})
+            busy = ServiceUnavailable()
+            page = as_page(request, busy)
+            return page if page is not None else problem(busy.status, busy.title, busy.detail, slug=busy.slug,
+                                                         headers=busy.headers)
         # The type name only: exception text can carry SQL parameters or case text.
         log.error("unhandled error", extra={"error_type": type(exc).__name__})
         detail = "Something went wrong on our side. Nothing was saved."

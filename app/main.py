@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import api, errors, logs
-from app.api import openapi_security
+from app import api, dialect, errors, limits, logs
+from app.api import openapi
+from app.api.parameters import check_parameters
+from app.api.transactions import make_ending_limiter
 from app.auth.passwords import Passwords
 from app.concurrency import make_limiter
 from app.config import Settings, load_settings
@@ -34,8 +36,15 @@ class SafeShareAPI(FastAPI):
     and, outermost, uvicorn's proxy-headers middleware for the trusted reverse proxies."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = SecurityAndAccessLog(super().build_middleware_stack())
-        trusted = self.state.settings.forwarded_allow_ips.strip()
+        settings = self.state.settings
+        assert isinstance(settings, Settings)
+        guarded = limits.RequestLimits(
+            super().build_middleware_stack(),
+            max_requests=settings.concurrency_limit,
+            body_timeout=settings.body_timeout_seconds,
+        )
+        app: ASGIApp = SecurityAndAccessLog(guarded)
+        trusted = settings.forwarded_allow_ips.strip()
         if trusted:
             # Only a peer in SAFESHARE_FORWARDED_ALLOW_IPS may set the client address and scheme
             # (X-Forwarded-For / X-Forwarded-Proto); from anyone else the headers are ignored.
@@ -43,12 +52,6 @@ class SafeShareAPI(FastAPI):
             hosts = [h.strip() for h in trusted.split(",") if h.strip()]
             app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=hosts))  # uvicorn's narrower ASGI types
         return app
-
-    def openapi(self) -> dict[str, Any]:
-        """The OpenAPI document, with the bearer schemes each operation needs (built once)."""
-        if self.openapi_schema is None:
-            self.openapi_schema = openapi_security.declare(super().openapi(), api.ROUTERS)
-        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,25 +71,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs is ours (app.web.docs: Swagger UI from a package, no CDN); no ReDoc.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(check_parameters)],
     )
     # What the dependencies of app.api.dependencies hand to routes (nothing else reads app.state).
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, lock_timeout=settings.lock_timeout_seconds)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.keyring = KeyRing.load_or_create(settings.key_file)
     app.state.passwords = Passwords(settings)
     app.state.slow_hash_limiter = make_limiter(settings.slow_hash_concurrency)
+    app.state.ending_limiter = make_ending_limiter()
     app.state.throttle = Throttle(
         app.state.sessionmaker, max_delay_seconds=settings.throttle_max_delay_seconds,
         window_seconds=settings.throttle_window_seconds,
     )
     app.state.report_rate = RateLimit(app.state.sessionmaker, settings.report_limit)
 
-    errors.install(app, page_error=pages.page_error)
+    errors.install(app, page_error=pages.page_error, unavailable=dialect.is_unavailable)
     for router in [*api.ROUTERS, reporter_pages, staff_pages, account_pages, docs.router, queue.router, case.router,
                    checkins.router, admin.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.ASSETS_DIR), name="docs-assets")
+    openapi.install(app)  # every route's problems and bearer scheme, derived from its dependencies
     return app

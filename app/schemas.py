@@ -6,10 +6,27 @@ the schemas that use these types, so a page can never accept what the API refuse
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+import math
+import re
+import typing
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+import annotated_types
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import WithJsonSchema
 
 from app import clock
 
@@ -25,25 +42,157 @@ MIN_PASSWORD = 12
 MAX_THEMES = 20  # themes on one case or one report
 MAX_WISHES = 5
 RATING_MIN, RATING_MAX = 1, 5
+MIN_YEAR, MAX_YEAR = 1900, 2999  # any date or month a request names (the date arithmetic stays in range)
+MAX_INT = 2**31 - 1  # the largest whole number a request may carry (a database INTEGER holds it)
+MAX_PAGE = 100_000  # page numbers of every list
+
+
+# --- what any text may contain ------------------------------------------------------------------
+# Control characters have no place in what people type, and NUL is refused by PostgreSQL; a lone
+# surrogate is not text at all (it cannot be encoded to UTF-8). Free text keeps tab and line breaks.
+
+_CONTROL_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_FREE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _FreeText:
+    """Marks a text type whose values may hold tab and line breaks (see `check_text`)."""
+
+    def __repr__(self) -> str:
+        return "FREE_TEXT"
+
+
+FREE_TEXT = _FreeText()
+
+
+def text_problem(value: str, *, free_text: bool) -> str | None:
+    """Why `value` cannot be stored as text, or None if it can."""
+    if _SURROGATE.search(value):
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    if (_CONTROL_IN_FREE_TEXT if free_text else _CONTROL_IN_LINE).search(value):
+        return ("must not contain control characters other than tab and line breaks" if free_text
+                else "must not contain control characters")
+    return None
+
+
+def check_text(value: str, *, free_text: bool = False) -> str:
+    problem = text_problem(value, free_text=free_text)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _check_date(value: date) -> date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+def _day_text(value: Any) -> Any:
+    # Only `YYYY-MM-DD`: pydantic would otherwise read a number as a Unix time.
+    if not isinstance(value, (str, date)) or (isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("must be a day written YYYY-MM-DD, e.g. 2024-09-30")
+    return value
+
+
+def _check_month(value: str) -> str:
+    check_month(value)
+    return value
+
+
+def check_month(value: str) -> None:
+    """A month written YYYY-MM, between MIN_YEAR-01 and MAX_YEAR-12 (ValueError otherwise)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError("must be a month written YYYY-MM, e.g. 2024-09")
+    if not MIN_YEAR <= int(value[:4]) <= MAX_YEAR:
+        raise ValueError(f"must be a month between {MIN_YEAR}-01 and {MAX_YEAR}-12")
 
 
 # --- field types -------------------------------------------------------------------------------
 
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION), FREE_TEXT]
 """Free text up to 20,000 characters, surrounding space removed, never empty."""
 
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_COMMENT)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_COMMENT), FREE_TEXT]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON), FREE_TEXT]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_text)]
 Rating = Annotated[int, Field(strict=True, ge=RATING_MIN, le=RATING_MAX)]
+
+# For query and path parameters (request bodies get the same checks from `StrictModel`).
+Month = Annotated[str, AfterValidator(_check_month),
+                  WithJsonSchema({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "examples": ["2024-09"]})]
+"""A month, `YYYY-MM`, between 1900-01 and 2999-12."""
+Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_check_date)]
+"""A day, `YYYY-MM-DD`, between the years 1900 and 2999."""
+Moment = Annotated[AwareDatetime, AfterValidator(_check_date)]
+"""A time with its zone (RFC 3339), between the years 1900 and 2999."""
+Page = Annotated[int, annotated_types.Interval(ge=1, le=MAX_PAGE)]
+"""A page number, from 1."""
 
 # Every time leaves the API as RFC 3339 in UTC ("2026-01-31T22:15:00Z").
 Timestamp = Annotated[datetime, PlainSerializer(clock.rfc3339, return_type=str)]
 
 
 class StrictModel(BaseModel):
-    """Input models refuse unknown fields: a typo is a 422, not silently ignored."""
+    """The base of every input model: what no request may carry, checked for every field.
+
+    Unknown fields are refused (a typo is a 422, not silently ignored). Every string, at any
+    depth of lists and dicts, is refused if it holds a control character (free-text fields,
+    typed with `FREE_TEXT` such as `LongText`, keep tab and line breaks) or a lone surrogate;
+    every date and time must fall between the years MIN_YEAR and MAX_YEAR; every whole number
+    must fit a database INTEGER; every other number must be finite. So nothing a client sends
+    can make the database or the date arithmetic fail with a 500, on any schema derived from
+    this one, without it declaring anything.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        problem = _first_problem(value, free_text=info.field_name in _free_text_fields(cls))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+def _first_problem(value: Any, *, free_text: bool) -> str | None:
+    if isinstance(value, str):
+        return text_problem(value, free_text=free_text)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if -MAX_INT <= value <= MAX_INT else f"must be between {-MAX_INT} and {MAX_INT}"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "must be a finite number"
+    if isinstance(value, date):  # datetimes too
+        return None if MIN_YEAR <= value.year <= MAX_YEAR else f"must be between the years {MIN_YEAR} and {MAX_YEAR}"
+    if isinstance(value, dict):
+        items: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        return None  # nested models check their own fields
+    for item in items:
+        problem = _first_problem(item, free_text=free_text)
+        if problem is not None:
+            return problem
+    return None
+
+
+@cache
+def _free_text_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, field in model.model_fields.items()
+                     if any(m is FREE_TEXT for m in field.metadata) or _allows_line_breaks(field.annotation))
+
+
+def _allows_line_breaks(annotation: Any) -> bool:
+    """Whether a type is free text (carries FREE_TEXT), through Optional and list."""
+    if typing.get_origin(annotation) is Annotated:
+        if any(m is FREE_TEXT for m in annotation.__metadata__):
+            return True
+        return _allows_line_breaks(typing.get_args(annotation)[0])
+    return any(_allows_line_breaks(arg) for arg in typing.get_args(annotation))

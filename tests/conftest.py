@@ -8,6 +8,7 @@ real database through its real engine.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -137,8 +138,51 @@ def app(settings: Settings) -> Iterator[Any]:
     from app.main import create_app
 
     application = create_app(settings)
-    yield application
-    application.state.engine.dispose()
+    seen = _AnswersSeen()
+    logging.getLogger("safeshare.access").addHandler(seen)
+    try:
+        yield application
+    finally:
+        logging.getLogger("safeshare.access").removeHandler(seen)
+        application.state.engine.dispose()
+    undeclared = seen.undeclared(_declared_answers(application))
+    if undeclared:
+        pytest.fail("answers the OpenAPI document does not declare (method, route, status): " + repr(undeclared))
+
+
+class _AnswersSeen(logging.Handler):
+    """Every (method, route, status) the app answered during a test, from its access log: each must
+    be declared in the app's OpenAPI document, so no test can see an answer a client was not told of."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.answers: set[tuple[str, str, int]] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        method, route, status = (getattr(record, k, None) for k in ("method", "route", "status"))
+        if isinstance(method, str) and isinstance(route, str) and isinstance(status, int):
+            self.answers.add((method, route, status))
+
+    def undeclared(self, declared: dict[tuple[str, str], set[int]]) -> list[tuple[str, str, int]]:
+        out = []
+        for method, route, status in sorted(self.answers):
+            statuses = declared.get(("GET" if method == "HEAD" else method, route))
+            if statuses is not None and status not in statuses:
+                out.append((method, route, status))
+        return out
+
+
+_DECLARED: dict[tuple[str, str], set[int]] = {}
+
+
+def _declared_answers(application: Any) -> dict[tuple[str, str], set[int]]:
+    """(method, route) -> the statuses its OpenAPI document declares; the same for every app
+    the suite builds, so built once per worker."""
+    if not _DECLARED:
+        for route, operations in application.openapi()["paths"].items():
+            for method, operation in operations.items():
+                _DECLARED[(method.upper(), route)] = {int(s) for s in operation["responses"]}
+    return _DECLARED
 
 
 @pytest.fixture

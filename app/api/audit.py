@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -10,6 +11,7 @@ from app.api.dependencies import Admin, DbSession
 from app.api.transactions import CommitInThreadRoute
 from app.audit import service
 from app.audit.schemas import AuditPage, AuditVerify
+from app.schemas import Page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
 
@@ -19,7 +21,7 @@ def list_audit(
     _: Admin,
     session: DbSession,
     case_id: uuid.UUID | None = None,
-    page: int = Query(default=1, ge=1),
+    page: Annotated[Page, Query()] = 1,
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> AuditPage:
     """Who did what to which case and when, newest first (admin). Never any content."""

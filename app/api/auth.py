@@ -160,7 +160,8 @@ def list_users(
     return [UserRead.of(u) for u in service.list_users(session, role=role)]
 
 
-@router.post("/users", response_model=UserRead, status_code=201)
+@router.post("/users", response_model=UserRead, status_code=201,
+             responses={409: {"description": "A user with this e-mail address already exists."}})
 async def create_user(
     body: UserCreate, admin: Admin, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter
 ) -> UserRead:
@@ -173,7 +174,8 @@ async def create_user(
     return UserRead.of(user)
 
 
-@router.patch("/users/{user_id}", response_model=UserRead)
+@router.patch("/users/{user_id}", response_model=UserRead,
+              responses={404: {}, 409: {"description": "This would leave no active administrator."}})
 def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbSession) -> UserRead:
     """Change a user's roles, name or whether the account is active (admin). Deactivating signs them out.
 

@@ -46,6 +46,7 @@ from app.cases.views import CaseFilter
 from app.checkins import service as checkins
 from app.enums import Risk, Status
 from app.errors import Invalid
+from app.schemas import Page, Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
@@ -63,7 +64,7 @@ def list_cases(
     user: CaseWorker,
     session: DbSession,
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
-    theme: Annotated[str | None, Query(description="Cases carrying this theme (slug).")] = None,
+    theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
     hr_contact: Annotated[
         str | None,
         Query(description="A user id; `none` for cases without an HR contact; `inactive` for open cases "
@@ -78,7 +79,7 @@ def list_cases(
         Query(max_length=40, description="The reference a reporter quotes (`SS-XXXX-XXXX`; any letter case, "
               "spaces or dashes): the one case, if you may see it."),
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[Page, Query()] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
@@ -140,7 +141,7 @@ def read_case(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Key
     return _detail(session, keys, user, case)
 
 
-@router.patch("/cases/{case_id}", response_model=CaseRead)
+@router.patch("/cases/{case_id}", response_model=CaseRead, responses={409: {"description": "The case is closed or erased."}})
 def triage_case(body: CaseUpdate, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys) -> CaseRead:
     """Triage (safeguarding): themes, primary theme, risk, wishes. Only the fields given change.
     The first primary theme moves the case from `received` to `triaged` and acknowledges it.
@@ -149,7 +150,8 @@ def triage_case(body: CaseUpdate, case: TriageCase, user: Safeguarding, session:
     return _detail(session, keys, user, case)
 
 
-@router.put("/cases/{case_id}/hr-contact", response_model=CaseRead)
+@router.put("/cases/{case_id}/hr-contact", response_model=CaseRead, responses={
+    409: {"description": "The user does not hold `hr`, is inactive or excluded, or the case is closed."}})
 def assign_hr_contact(
     body: HrContactIn, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings
 ) -> CaseRead:
@@ -161,7 +163,8 @@ def assign_hr_contact(
     return _detail(session, keys, user, case)
 
 
-@router.post("/cases/{case_id}/exclusions", response_model=ExclusionRead, status_code=201)
+@router.post("/cases/{case_id}/exclusions", response_model=ExclusionRead, status_code=201,
+             responses={409: {"description": "The user is already excluded."}})
 def exclude_user(
     body: ExclusionIn, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys
 ) -> ExclusionRead:
@@ -191,7 +194,7 @@ def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Ke
     return [NoteRead.of(n, body, people.get(n.author_id) if n.author_id else None) for n, body in rows]
 
 
-@router.post("/cases/{case_id}/notes", response_model=NoteRead, status_code=201)
+@router.post("/cases/{case_id}/notes", response_model=NoteRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})
 def add_note(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> NoteRead:
     """Add an internal note (encrypted). 409 once the case has been erased."""
     return NoteRead.of(service.add_note(session, keys, user=user, case=case, body=body.body), body.body, user)
@@ -205,13 +208,13 @@ def list_messages(case: VisibleCase, user: CaseWorker, session: DbSession, keys:
     return [MessageRead.of(m, body, people.get(m.author_id) if m.author_id else None) for m, body in rows]
 
 
-@router.post("/cases/{case_id}/messages", response_model=MessageRead, status_code=201)
+@router.post("/cases/{case_id}/messages", response_model=MessageRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})
 def send_message(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> MessageRead:
     """Write to the reporter (encrypted). The first staff message acknowledges the case. 409 once erased."""
     return MessageRead.of(service.send_message(session, keys, user=user, case=case, body=body.body), body.body, user)
 
 
-@router.post("/cases/{case_id}/close", response_model=CaseRead)
+@router.post("/cases/{case_id}/close", response_model=CaseRead, responses={409: {"description": "The case is closed or erased."}})
 def close_case(
     body: CloseIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings
 ) -> CaseRead:

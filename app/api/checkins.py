@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from fastapi import APIRouter, Query
 
@@ -16,11 +15,12 @@ from app.checkins.schemas import (
     CheckInCompleted,
     CheckInRead,
 )
+from app.schemas import Day
 
 router = APIRouter(prefix="/api/v1", tags=["check-ins"], route_class=CommitInThreadRoute)
 
 
-@router.get("/cases/{case_id}/check-ins", response_model=list[CaseCheckInRead])
+@router.get("/cases/{case_id}/check-ins", response_model=list[CaseCheckInRead], responses={404: {}})
 def case_check_ins(case: VisibleCase, user: CaseWorker, session: DbSession, ring: Keys) -> list[CaseCheckInRead]:
     """Every check-in of the case, oldest first, with decrypted summaries (safeguarding, or the
     case's HR contact; 404 for anyone else who may not see the case). The read is audited."""
@@ -28,7 +28,8 @@ def case_check_ins(case: VisibleCase, user: CaseWorker, session: DbSession, ring
     return [CaseCheckInRead.with_summary(row, summary) for row, summary in rows]
 
 
-@router.post("/cases/{case_id}/check-ins/{check_in_id}/complete", response_model=CheckInCompleted)
+@router.post("/cases/{case_id}/check-ins/{check_in_id}/complete", response_model=CheckInCompleted, responses={
+    404: {}, 409: {"description": "Already completed or cancelled, or the case is closed."}})
 def complete_check_in(
     case_id: uuid.UUID,
     check_in_id: uuid.UUID,
@@ -52,7 +53,7 @@ def complete_check_in(
 def open_check_ins(
     user: CaseWorker,
     session: DbSession,
-    due_before: date | None = Query(default=None, description="Only check-ins due before this day (exclusive), YYYY-MM-DD."),
+    due_before: Day | None = Query(default=None, description="Only check-ins due before this day (exclusive), YYYY-MM-DD."),
 ) -> list[CheckInRead]:
     """Open check-ins, soonest first: an HR contact sees their own, safeguarding sees all. Never
     those of a case the caller is excluded from or of a closed case. `overdue` is true when the

@@ -9,12 +9,15 @@ permissive than its API twin.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 from anyio import CapacityLimiter
@@ -33,11 +36,12 @@ from app.concurrency import run_slow
 from app.config import Settings
 from app.crypto.keyring import KeyRing
 from app.enums import Role
-from app.errors import AppError, Forbidden, Unauthorized
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, raises
 from app.reports import idempotency, sessions
 from app.throttle import RateLimit, Throttle, client_bucket
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+log = logging.getLogger("safeshare.api")
 T = TypeVar("T")
 
 
@@ -156,11 +160,15 @@ class TotpSetupRequired(Forbidden):
     title, slug = "Two-factor set-up needed", "totp-setup-required"
 
 
+@raises(Unauthorized, security="staff")
 def signed_in_user(request: Request, session: DbSession) -> User:
-    """The user behind the staff token, whatever they must do first."""
+    """The user behind the staff token, whatever they must do first. A session left unused for
+    `SAFESHARE_STAFF_IDLE_MINUTES` has ended (401; the pages then ask to sign in again)."""
     token = staff_token(request)
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
-    user = auth.user_for_token(session, token, touch=writes) if token else None
+    idle = timedelta(minutes=settings_of(request).staff_idle_minutes)
+    makers = _held(request, "sessionmaker", sessionmaker)
+    user = auth.user_for_token(session, token, touch=writes, idle=idle, touch_apart=makers) if token else None
     if user is None:
         raise Unauthorized()
     request.state.viewer = Viewer.of(user)
@@ -172,6 +180,7 @@ SignedInUser = Annotated[User, Depends(signed_in_user)]
 sign-in: only for what such a user may do (read `/auth/me`, sign out)."""
 
 
+@raises(Unauthorized, Forbidden, security="staff")
 def current_user(request: Request, session: DbSession, settings: CurrentSettings) -> User:
     """The signed-in user, fully: 403 while they must change their password
     (`password-change-required`) or set up two-factor sign-in (`totp-setup-required`).
@@ -208,6 +217,7 @@ TotpOwner = Annotated[User, Depends(_may_set_up_totp)]
 
 
 def require_role(*roles: Role) -> Any:
+    @raises(Forbidden)
     def check(user: CurrentUser) -> User:
         if not user.has(*roles):
             raise Forbidden("Your role does not allow this.")
@@ -225,21 +235,25 @@ StatsReader = Annotated[User, Depends(require_role(Role.LEADERSHIP, Role.SAFEGUA
 # --- the case a staff route works on: loaded *and* authorised --------------------------------------
 
 
+@raises(NotFound)
 def _visible_case(case_id: uuid.UUID, user: CaseWorker, session: DbSession) -> Case:
     return access.get_case(session, user, case_id)
 
 
+@raises(NotFound)
 def _case_to_work_on(case_id: uuid.UUID, user: CaseWorker, session: DbSession) -> Case:
     # Row-locked on PostgreSQL so two changes to one case never interleave.
     return access.get_case(session, user, case_id, for_update=True)
 
 
+@raises(NotFound)
 def _case_to_triage(case_id: uuid.UUID, user: Safeguarding, session: DbSession) -> Case:
     # The role is checked before the case is looked up: an HR user gets 403 here, never a hint
     # about whether the case exists.
     return access.get_case(session, user, case_id, for_update=True)
 
 
+@raises(NotFound)
 def _case_for_safeguarding(case_id: uuid.UUID, user: Safeguarding, session: DbSession) -> Case:
     return access.get_case(session, user, case_id)
 
@@ -260,6 +274,7 @@ TriageCase = Annotated[Case, Depends(_case_to_triage)]
 # --- signing in: one flow for the API and the sign-in page -------------------------------------------
 
 
+@raises(Unauthorized, TooManyRequests)
 class SignIn:
     """Check a password (and a two-factor code) under the sign-in throttle and open a staff
     session (`auth.login`), with the slow hash in its own small thread pool. The API's login and
@@ -306,6 +321,7 @@ def report_rate_bucket(request: Request, keys: KeyRing) -> bytes:
 # --- the reporter ---------------------------------------------------------------------------------
 
 
+@raises(Unauthorized, security="reporter")
 def current_reporter_case(request: Request, session: DbSession) -> Case:
     """The case of the reporter token in `Authorization: Bearer ssr_…`; 401 for anything else."""
     token = bearer_token(request)
@@ -351,12 +367,23 @@ async def _guard(makers: sessionmaker[Session], key: idempotency.IdempotencyKey 
         # Entered before the request's session, so this runs after its rollback: nothing of the
         # failed request remains, and the released key lets the client's retry start afresh.
         if guard.claimed and key is not None:
-            await run_in_threadpool(idempotency.release, guard.sessions, key)
+            await _release(guard.sessions, key)
         raise
     if guard.claimed and guard.abandoned and key is not None:
-        await run_in_threadpool(idempotency.release, guard.sessions, key)
+        await _release(guard.sessions, key)
 
 
+async def _release(makers: sessionmaker[Session], key: idempotency.IdempotencyKey) -> None:
+    try:
+        await run_in_threadpool(idempotency.release, makers, key)
+    except Exception as exc:  # noqa: BLE001 - the request's own answer stands
+        # The database is out of reach (a restart): keep trying for a while after the answer has
+        # gone, so the client's retry is not told "still running" for long.
+        log.warning("could not release an Idempotency-Key", extra={"error_type": type(exc).__name__})
+        _keep(asyncio.get_running_loop().create_task(_release_later(makers, key)))
+
+
+@raises(AppError, Conflict, Invalid)  # AppError: a malformed header is a 400
 async def _idempotency(
     keys: Keys,
     makers: Sessions,
@@ -393,6 +420,26 @@ async def _form_idempotency(
         yield guard
 
 
+_RELEASING: set[asyncio.Task[None]] = set()
+
+
+def _keep(task: asyncio.Task[None]) -> None:
+    _RELEASING.add(task)
+    task.add_done_callback(_RELEASING.discard)
+
+
+async def _release_later(makers: sessionmaker[Session], key: idempotency.IdempotencyKey) -> None:
+    """Release a claim once the database is back: every second for a minute (then the claim
+    simply goes stale, `idempotency.STALE`)."""
+    for _ in range(60):
+        await asyncio.sleep(1)
+        try:
+            await run_in_threadpool(idempotency.release, makers, key)
+            return
+        except Exception:  # noqa: BLE001, S112 - still out of reach; try again
+            continue
+
+
 IdempotencyGuard = Annotated[Idempotency, Depends(_idempotency, scope="function")]
 FormIdempotencyGuard = Annotated[Idempotency, Depends(_form_idempotency, scope="function")]
 """The report form's key (its hidden `form_id`), with the API's Idempotency-Key rules: one form, one case."""
@@ -418,6 +465,7 @@ def body_too_large(request: Request, settings: Settings) -> bool:
     return declared.isdigit() and int(declared) > settings.max_report_body_bytes
 
 
+@raises(ContentTooLarge)
 async def intake_body_limit(request: Request, settings: CurrentSettings) -> None:
     """Apply `SAFESHARE_MAX_REPORT_BODY_BYTES` to an intake route (413 problem above it)."""
     if body_too_large(request, settings) or len(await request.body()) > settings.max_report_body_bytes:

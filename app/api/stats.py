@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.api.dependencies import CurrentSettings, DbSession, StatsReader
 from app.api.transactions import CommitInThreadRoute
+from app.schemas import Month
 from app.stats import service
 from app.stats.export import csv_response
 from app.stats.schemas import Bucket, Summary, ThemeTable
@@ -21,7 +22,7 @@ BUCKET = Query(default=Bucket.MONTH, description="Period size: month, quarter, y
 @router.get("/themes", response_model=ThemeTable)
 def themes(
     user: StatsReader, session: DbSession, settings: CurrentSettings,
-    from_: str | None = FROM, to: str | None = TO, bucket: Bucket = BUCKET,
+    from_: Month | None = FROM, to: Month | None = TO, bucket: Bucket = BUCKET,
 ) -> ThemeTable:
     """Cases by primary theme and period (leadership, safeguarding, admin).
 
@@ -41,7 +42,7 @@ def themes(
 )
 def themes_csv(
     user: StatsReader, session: DbSession, settings: CurrentSettings,
-    from_: str | None = FROM, to: str | None = TO, bucket: Bucket = BUCKET,
+    from_: Month | None = FROM, to: Month | None = TO, bucket: Bucket = BUCKET,
 ) -> Response:
     """The themes table as CSV: `theme,name,<each period>,total`, one row per theme, then a `total`
     row (every case received) and an `untriaged` row (its total only). Withheld cells are empty."""
@@ -52,7 +53,7 @@ def themes_csv(
 @router.get("/summary", response_model=Summary)
 def summary(
     user: StatsReader, session: DbSession, settings: CurrentSettings,
-    from_: str | None = FROM, to: str | None = TO,
+    from_: Month | None = FROM, to: Month | None = TO,
 ) -> Summary:
     """Contacts, their mix (anonymous, out of hours, channel, who the concern is about), median days
     to acknowledgement, check-ins done on time, mean feedback ratings and out-of-hours phone time.

@@ -19,7 +19,8 @@ def list_themes(session: DbSession) -> list[ThemeRead]:
     return [ThemeRead.of(t) for t in service.list_themes(session)]
 
 
-@router.post("/themes", response_model=ThemeRead, status_code=201)
+@router.post("/themes", response_model=ThemeRead, status_code=201,
+             responses={409: {"description": "A theme with this slug already exists."}})
 def create_theme(body: ThemeCreate, admin: Admin, session: DbSession) -> ThemeRead:
     """Add a theme (admin)."""
     return ThemeRead.of(
@@ -27,7 +28,7 @@ def create_theme(body: ThemeCreate, admin: Admin, session: DbSession) -> ThemeRe
     )
 
 
-@router.patch("/themes/{slug}", response_model=ThemeRead)
+@router.patch("/themes/{slug}", response_model=ThemeRead, responses={404: {}})
 def update_theme(slug: str, body: ThemeUpdate, admin: Admin, session: DbSession) -> ThemeRead:
     """Rename, describe or retire a theme (admin)."""
     return ThemeRead.of(

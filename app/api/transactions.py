@@ -1,21 +1,42 @@
 """One transaction per request: the session dependency, committed before the response is sent.
 
-`get_session` gives each request one session; `CommitInThreadRoute` commits a sync endpoint's
-session in the endpoint's own worker thread. Every router of the API and the pages uses both.
+`get_session` gives each request one session: read-only for GET and HEAD (`app.db.read_only_session`),
+a writer otherwise. `CommitInThreadRoute` commits a sync endpoint's session in the endpoint's own
+worker thread, and rolls it back in the thread where the work failed, whether in the endpoint or
+in one of its dependencies. Every router of the API and the pages uses both.
+
+Why the thread matters: on SQLite a writer's transaction holds the database's write lock. If
+the rollback that releases it had to wait for a free thread of the pool while every thread of
+the pool waited for that lock, nothing would move until the lock wait timed out.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import typing
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
+import anyio.to_thread
+import fastapi.routing
+from anyio import CapacityLimiter
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+
+from app import db, dialect
+from app.audit import service as audit
+from app.errors import IntegrityFailure, ServiceUnavailable
+
+log = logging.getLogger("safeshare.db")
+
+# Methods whose requests only read: their transactions are read-only (see app.db).
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -23,27 +44,42 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     Used with `Depends(..., scope="function")` so the commit happens before the response is
     sent: a client never hears 201 for something that was not stored. Creating a session does
-    no I/O; commit, rollback and close run in the thread pool, never on the event loop.
+    no I/O. A database that is busy (a lock not granted in time) or out of reach is a 503 with
+    `Retry-After`: the same request may well succeed a moment later.
     """
     makers = request.app.state.sessionmaker
     assert isinstance(makers, sessionmaker)
-    session = makers()
+    session = db.read_only_session(makers) if request.method in READ_METHODS else makers()
     try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
+        try:
+            yield session
+        except BaseException:
+            if session.in_transaction():
+                # Not rolled back where it failed (an async route, or a dependency that holds no
+                # session of its own): in threads of their own, so the rollback never waits
+                # behind requests that wait for the lock it is about to release.
+                limiter = request.app.state.ending_limiter
+                assert isinstance(limiter, CapacityLimiter)
+                await anyio.to_thread.run_sync(functools.partial(_end, session, commit=False), limiter=limiter)
+            raise
+        if session.in_transaction():
+            await run_in_threadpool(_end, session, commit=True)
+    except Exception as exc:
+        if isinstance(exc, IntegrityFailure):
+            await run_in_threadpool(_record_integrity_failure, request, makers, exc)
+        if dialect.is_unavailable(exc):
+            log.warning("database unavailable", extra={"error_type": type(exc).__name__})
+            raise ServiceUnavailable() from exc
         raise
-    if session.in_transaction():
-        await run_in_threadpool(_end, session, commit=True)
-    else:  # already committed in the endpoint's thread (CommitInThreadRoute): closing does no I/O
-        session.close()
+    finally:
+        session.close()  # no I/O: the transaction has ended, one way or the other
 
 
 def _end(session: Session, *, commit: bool) -> None:
     """Commit (or roll back) and close, in one trip to the thread pool."""
     try:
         if commit:
-            session.commit()
+            db.commit(session)
         else:
             session.rollback()
     except BaseException:
@@ -53,17 +89,36 @@ def _end(session: Session, *, commit: bool) -> None:
         session.close()
 
 
-# --- committing in the endpoint's own thread ------------------------------------------------------
+def _record_integrity_failure(request: Request, makers: sessionmaker[Session], exc: IntegrityFailure) -> None:
+    """The audit entry of a read that met data failing its integrity check, in a transaction of
+    its own (the request's has rolled back): who asked, which case, where (`table.column`)."""
+    viewer = getattr(request.state, "viewer", None)
+    actor = audit.Actor(label=viewer.email, user_id=viewer.id) if viewer is not None else audit.REPORTER
+    case_id = exc.case_id if isinstance(exc.case_id, uuid.UUID) else None
+    try:
+        with db.separately(makers) as session:
+            audit.record(session, actor, "integrity.failure", case_id=case_id, target=exc.where)
+    except Exception as failure:  # noqa: BLE001 - the alert is logged either way; this must not hide it
+        log.error("could not audit an integrity failure", extra={"error_type": type(failure).__name__})
+
+
+def make_ending_limiter() -> CapacityLimiter:
+    """The threads that roll back a session that failed outside a sync route's own threads."""
+    return CapacityLimiter(4)
+
+
+# --- committing and rolling back in the thread that did the work -------------------------------------
 
 
 class CommitInThreadRoute(APIRoute):
-    """Commits a sync endpoint's session in the endpoint's own worker thread, as it returns.
+    """Commits a sync endpoint's session in the endpoint's own worker thread, as it returns, and
+    rolls it back in the thread that raised: the endpoint's, or a sync dependency's.
 
     Without this the commit waits for a hop back to the event loop, the response's
     serialisation and another hop into the thread pool, and on SQLite the write lock is held
-    all that time. `get_session` still rolls back on any error and closes the session; its own
-    commit then finds nothing left to do. The session is found by its dependency (`DbSession`),
-    whatever the parameter is called.
+    all that time; a rollback would wait for a free thread (see the module's docstring).
+    `get_session` still closes the session; its own commit then finds nothing left to do. The
+    session is found by its dependency (`DbSession`), whatever the parameter is called.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
@@ -72,11 +127,23 @@ class CommitInThreadRoute(APIRoute):
             endpoint = _committing(endpoint, name)
         super().__init__(path, endpoint, **kwargs)
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # Called for the route itself and again for each router that includes it, with that
+        # inclusion's dependant (its own dependencies added) in FastAPI's context variable.
+        context = getattr(fastapi.routing, "_effective_route_context_var", None)
+        effective = context.get() if context is not None else None
+        if effective is not None and effective.original_route is self and effective.dependant is not None:
+            _roll_back_in_thread(effective.dependant)
+        _roll_back_in_thread(self.dependant)
+        return super().get_route_handler()
 
-def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
-    """The endpoint's parameter that receives the request's session (`Depends(get_session)`)."""
-    hints = typing.get_type_hints(endpoint, include_extras=True)
-    for name, param in inspect.signature(endpoint).parameters.items():
+
+def _session_parameter(call: Callable[..., Any]) -> str | None:
+    """The parameter of a function that receives the request's session (`Depends(get_session)`)."""
+    if not inspect.isfunction(call):
+        return None
+    hints = typing.get_type_hints(call, include_extras=True)
+    for name, param in inspect.signature(call).parameters.items():
         metadata = list(getattr(hints.get(name), "__metadata__", ())) + [param.default]
         if any(getattr(m, "dependency", None) is get_session for m in metadata):
             return name
@@ -86,8 +153,43 @@ def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
 def _committing(endpoint: Callable[..., Any], session_param: str) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     def call(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
-        kwargs[session_param].commit()
+        session = kwargs[session_param]
+        try:
+            result = endpoint(*args, **kwargs)
+            db.commit(session)
+        except BaseException:
+            session.rollback()
+            raise
         return result
 
     return call
+
+
+# One wrapper per dependency function, shared by every route: FastAPI caches a dependency's
+# result per request by the identity of its callable.
+_ROLLING_BACK: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def _roll_back_in_thread(dependant: Dependant) -> None:
+    """Make each sync dependency that takes the session roll it back, in its own thread, if it raises."""
+    for sub in dependant.dependencies:
+        _roll_back_in_thread(sub)
+        call = sub.call
+        if call is None or call in _ROLLING_BACK.values() or inspect.iscoroutinefunction(call) \
+                or inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call):
+            continue
+        name = _session_parameter(call)
+        if name is not None:
+            sub.call = _ROLLING_BACK.setdefault(call, _rolling_back(call, name))
+
+
+def _rolling_back(call: Callable[..., Any], session_param: str) -> Callable[..., Any]:
+    @functools.wraps(call)
+    def guarded(**kwargs: Any) -> Any:
+        try:
+            return call(**kwargs)
+        except BaseException:
+            kwargs[session_param].rollback()
+            raise
+
+    return guarded

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, dialect
 from app.audit import service as audit
@@ -21,7 +21,7 @@ from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRol
 from app.auth.passwords import Passwords, weakness
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.db import end_reads
+from app.db import end_reads, separately
 from app.enums import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.throttle import Bucket, Throttle, client_bucket, key_bucket
@@ -41,11 +41,16 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def user_for_token(session: Session, token: str, *, touch: bool = False) -> User | None:
+def user_for_token(
+    session: Session, token: str, *, touch: bool = False, idle: timedelta | None = None,
+    touch_apart: sessionmaker[Session] | None = None,
+) -> User | None:
     """The active user behind a live staff token. Reporter tokens never match (other prefix, other table).
 
-    With `touch` (a request that writes anyway) the session's `last_seen_at` is refreshed, at
-    most once a minute. A read never writes: on SQLite a read must not need the write lock.
+    A session not used for `idle` has ended. Using it refreshes its `last_seen_at`, at most once
+    a minute: in the request's own transaction when the request writes anyway (`touch`), else in
+    a short transaction of its own (`touch_apart`): a read's transaction never writes (on SQLite
+    it must not need the write lock).
     """
     if not token.startswith(STAFF_PREFIX):
         return None
@@ -59,16 +64,21 @@ def user_for_token(session: Session, token: str, *, touch: bool = False) -> User
     )
     if row is None:
         return None
+    seen = row.last_seen_at or row.created_at
+    if idle is not None and seen < now - idle:
+        return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    if touch and (row.last_seen_at is None or row.last_seen_at < now - LAST_SEEN_EVERY):
-        # A bulk UPDATE, not a change to the loaded row: `end_reads` still sees a read, and a
-        # request that ends that way loses nothing but this refresh.
-        session.execute(
-            update(StaffSession).where(StaffSession.token_hash == row.token_hash).values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    if seen < now - LAST_SEEN_EVERY:
+        refresh = update(StaffSession).where(StaffSession.token_hash == row.token_hash).values(last_seen_at=now)
+        if touch:
+            # A bulk UPDATE, not a change to the loaded row: `end_reads` still sees a read, and a
+            # request that ends that way loses nothing but this refresh.
+            session.execute(refresh.execution_options(synchronize_session=False))
+        elif touch_apart is not None:
+            with separately(touch_apart) as apart:
+                apart.execute(refresh)
     return user
 
 

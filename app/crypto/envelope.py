@@ -14,13 +14,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.crypto.keyring import KeyRing
+from app.errors import IntegrityFailure
 
 _VERSION = b"\x01"
 _NONCE = 12
 
 
-class DecryptionError(Exception):
-    """A ciphertext did not authenticate: wrong key, wrong row or column, or tampering."""
+class DecryptionError(IntegrityFailure):
+    """A ciphertext did not authenticate: wrong key, wrong row or column, or tampering.
+    Carries where (`table.column`, from the associated data) and, when known, the case."""
 
 
 class Shredded(Exception):
@@ -37,12 +39,13 @@ def seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
 
 
 def open_(key: bytes, blob: bytes, ad: bytes) -> bytes:
+    where = ".".join(ad.decode(errors="replace").split(":")[2:4]) or None
     if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
-        raise DecryptionError("not a Safe Share ciphertext")
+        raise DecryptionError("not a Safe Share ciphertext", where=where)
     try:
         return AESGCM(key).decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], ad)
     except InvalidTag:
-        raise DecryptionError("ciphertext does not authenticate") from None
+        raise DecryptionError("ciphertext does not authenticate", where=where) from None
 
 
 def new_data_key() -> bytes:
@@ -55,7 +58,11 @@ def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes) -> tuple[str, b
 
 
 def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes) -> bytes:
-    return open_(ring.kek(kek_id), wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+    try:
+        return open_(ring.kek(kek_id), wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+    except DecryptionError as exc:
+        exc.case_id = case_id
+        raise
 
 
 class CaseCipher:
@@ -69,4 +76,8 @@ class CaseCipher:
         return seal(self._dek, text.encode("utf-8"), _ad(table, column, row_id))
 
     def decrypt(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> str:
-        return open_(self._dek, blob, _ad(table, column, row_id)).decode("utf-8")
+        try:
+            return open_(self._dek, blob, _ad(table, column, row_id)).decode("utf-8")
+        except DecryptionError as exc:
+            exc.case_id = self.case_id
+            raise

@@ -29,8 +29,10 @@ from app.errors import AppError, Conflict, Invalid
 from app.reports.models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
-# An in-progress marker this old belongs to a request whose process died; a retry may take it over.
-STALE = timedelta(minutes=5)
+# An in-progress marker this old belongs to a request whose process died (a crash, `kill -9`); a
+# retry may take it over. A live request holds its marker for its intake transaction only, whose
+# lock waits end after SAFESHARE_LOCK_TIMEOUT_SECONDS (5 s): a minute is far beyond that.
+STALE = timedelta(minutes=1)
 _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 

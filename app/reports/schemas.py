@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +11,7 @@ from app.cases.intake import NewCase
 from app.cases.models import Message
 from app.enums import Outcome, Sender, SentAs
 from app.reports.service import ReporterView
-from app.schemas import Comment, LongText, Rating, StrictModel, Timestamp
+from app.schemas import FREE_TEXT, Comment, LongText, Rating, StrictModel, Timestamp
 
 
 class ReportOut(BaseModel):
@@ -30,7 +30,8 @@ class ReportOut(BaseModel):
 class ReceiptIn(StrictModel):
     # Deliberately unconstrained (the app's 64 KiB body limit bounds it): any string that is not a
     # live receipt gets the same 401, so the shape of a wrong answer says nothing.
-    receipt: str = Field(description="The receipt given when the concern was raised.")
+    # FREE_TEXT: spaces, tabs and line breaks around or inside a pasted receipt are ignored.
+    receipt: Annotated[str, FREE_TEXT] = Field(description="The receipt given when the concern was raised.")
 
 
 class ReporterSessionOut(BaseModel):

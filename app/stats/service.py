@@ -7,7 +7,6 @@ and category); suppression and bucketing happen in Python over at most a few tho
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from app.cases.models import Case, Feedback
 from app.checkins.models import CheckIn
 from app.enums import About, Channel
 from app.errors import Invalid
+from app.schemas import check_month
 from app.stats.disclosure import Grid, share_grids_totals, share_or_none
 from app.stats.schemas import (
     Bucket,
@@ -32,7 +32,6 @@ from app.stats.schemas import (
 )
 from app.themes.models import Theme
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 600  # fifty years: far beyond any real question, small enough to answer quickly
 UNTRIAGED = None  # the grid row of cases with no primary theme yet
 
@@ -71,8 +70,10 @@ def months_between(start: str, end: str) -> list[str]:
 def parse_month(value: str | None, field: str) -> str | None:
     if value is None or value == "":
         return None
-    if not MONTH_RE.match(value) or value < "0001-01":
-        raise Invalid(f"{field} must be a month written YYYY-MM, e.g. 2024-09.", field=field)
+    try:
+        check_month(value)  # the one rule for months (app.schemas), for the API, the pages and the CLI
+    except ValueError as exc:
+        raise Invalid(f"{field} {exc}.", field=field) from None
     return value
 
 

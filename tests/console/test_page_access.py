@@ -155,3 +155,27 @@ def test_each_person_gets_what_the_api_would_give_them_on_every_page(app: Any, w
 
 def test_a_page_for_a_case_that_does_not_exist_is_404_like_the_api(as_: Any) -> None:
     assert as_("safeguarding").get(f"/staff/cases/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_console_session_left_idle_ends_and_signing_out_ends_it_on_the_server(
+    app: Any, world: World, as_: Any, client: Any
+) -> None:
+    from datetime import timedelta
+
+    from app import clock
+
+    sg = as_("safeguarding")
+    start = clock.now()
+    clock.set_frozen(start + timedelta(minutes=20))
+    assert sg.get("/staff/cases").status_code == 200  # in use: still signed in, and the clock restarts
+    clock.set_frozen(start + timedelta(minutes=45))
+    assert sg.get("/staff/cases").status_code == 200  # 25 minutes since it was last used
+    clock.set_frozen(start + timedelta(minutes=76))
+    idle = sg.get("/staff/cases")
+    assert idle.status_code == 303 and idle.headers["location"] == "/login"  # 31 minutes unused
+    token = world.staff["safeguarding"].token
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    hr = as_("assigned_hr")
+    assert hr.post("/logout", {}).status_code == 303
+    assert client.get("/api/v1/auth/me", headers=world.staff["assigned_hr"].headers).status_code == 401

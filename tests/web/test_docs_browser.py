@@ -39,8 +39,8 @@ def test_docs_render_with_nothing_fetched_from_elsewhere(chromium: Any, live_ser
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "docs-1280.png"))
         page.get_by_role("button", name="Authorize").click()
-        expect(page.get_by_text("staffToken")).to_be_visible()
-        expect(page.get_by_text("reporterToken")).to_be_visible()
+        expect(page.get_by_text("staff")).to_be_visible()
+        expect(page.get_by_text("reporter")).to_be_visible()
     finally:
         context.close()
     assert elsewhere == []
@@ -62,10 +62,10 @@ def test_docs_page_has_a_csp_that_allows_only_this_site(client: TestClient) -> N
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_openapi_declares_which_token_each_operation_needs(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
-    assert set(doc["components"]["securitySchemes"]) == {"staffToken", "reporterToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"staff", "reporter"}
     paths = doc["paths"]
     assert all("security" in op for ops in paths.values() for op in ops.values())
     assert paths["/api/v1/reports"]["post"]["security"] == []
-    assert paths["/api/v1/reporter/case"]["get"]["security"] == [{"reporterToken": []}]
-    assert paths["/api/v1/cases"]["get"]["security"] == [{"staffToken": []}]
+    assert paths["/api/v1/reporter/case"]["get"]["security"] == [{"reporter": []}]
+    assert paths["/api/v1/cases"]["get"]["security"] == [{"staff": []}]
     assert paths["/api/v1/auth/login"]["post"]["security"] == []

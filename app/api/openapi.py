@@ -1,0 +1,154 @@
+"""The OpenAPI document declares every answer a route can give, derived when the app is built.
+
+FastAPI documents a route's success and, for routes with parameters, a 422 in its own shape.
+Safe Share answers errors as RFC 9457 problem documents, and which ones a route can give follow
+from what it depends on. So, once, for every route (those added later too):
+
+- every error is `application/problem+json` with the `Problem` schema (`ValidationProblem`,
+  with `errors`, for 422);
+- a route declares what its dependencies raise (`app.errors.raises` on the dependency:
+  401 for the sign-in dependencies, 403 for a role check, 404 for a case lookup, 413, 429...)
+  and the bearer scheme they authenticate (`staff` or `reporter`: the `/docs` page's Authorize
+  button), plus what its own `responses=` names (a service's 409, say);
+- every route declares 422 (any parameter it is sent is checked, `app.api.parameters`), 500
+  (including a stored ciphertext that fails its integrity check) and 503 (busy, with
+  `Retry-After`); a route with a body also 408 (too slow to arrive) and 413 (too large).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from pydantic import BaseModel, Field
+
+PROBLEM_JSON = "application/problem+json"
+
+SECURITY_SCHEMES = {
+    "staff": {
+        "type": "http", "scheme": "bearer",
+        "description": "A staff token (`sst_…`) from `POST /api/v1/auth/login`.",
+    },
+    "reporter": {
+        "type": "http", "scheme": "bearer",
+        "description": "A reporter token (`ssr_…`) from `POST /api/v1/reporter/session`. Never accepted where a staff token is expected, nor the other way round.",
+    },
+}
+
+# What each status means on any route, unless the route says more.
+DESCRIPTIONS = {
+    400: "Bad request.",
+    401: "Missing or invalid credentials (`WWW-Authenticate: Bearer`).",
+    403: "Signed in, but this role may not do this.",
+    404: "No such resource, or one the caller may not know of.",
+    408: "The request took too long to arrive; the connection is closed.",
+    409: "The request conflicts with the current state.",
+    413: "The request body is too large.",
+    422: "Invalid request: `errors` names each field and what is wrong with it.",
+    429: "Too many attempts: wait for `Retry-After` seconds.",
+    500: "Something went wrong on our side, or stored data failed its integrity check "
+         "(type `…/integrity-failure`); nothing was changed.",
+    503: "Busy or briefly unavailable: try again after `Retry-After` seconds; nothing was changed.",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
+HEADERS = {
+    401: {"WWW-Authenticate": {"description": "`Bearer`.", "schema": {"type": "string"}}},
+    429: RETRY_AFTER,
+    503: RETRY_AFTER,
+}
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, dotted for nested ones (`reporter.name`), or a parameter's name.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="A URI naming the kind of problem, or `about:blank`.")
+    title: str
+    status: int
+    detail: str
+
+
+class ValidationProblem(Problem):
+    errors: list[FieldError]
+
+
+def install(app: FastAPI) -> None:
+    """Make `app.openapi()` build the document with the declarations above (once, then cached)."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(
+        title=app.title, version=app.version, openapi_version=app.openapi_version, summary=app.summary,
+        description=app.description, routes=app.routes, tags=app.openapi_tags, servers=app.servers,
+    )
+    # Each route as the app serves it (an included router's routes carry its prefix and dependencies).
+    routes = [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute) and r.include_in_schema]
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for model in (FieldError, Problem, ValidationProblem):
+        schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    doc["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for route in routes:
+        errors, security = _declared(route)
+        for method in route.methods or ():
+            operation = doc["paths"][route.path_format][method.lower()]
+            responses = operation.setdefault("responses", {})
+            for status in sorted(errors | {int(s) for s in responses if s.isdigit() and int(s) >= 400}):
+                responses[str(status)] = _problem_response(status, responses.get(str(status)))
+            if security:
+                operation["security"] = [{name: []} for name in sorted(security)]
+    return doc
+
+
+def _declared(route: RouteContext) -> tuple[set[int], set[str]]:
+    """The error statuses a route can answer, and the bearer schemes it authenticates."""
+    errors = {422, 500, 503}
+    if route.body_field is not None:
+        errors |= {408, 413}
+    security: set[str] = set()
+    for call in _calls(route.dependant):
+        errors |= {e.status for e in getattr(call, "__safeshare_raises__", ())}
+        scheme = getattr(call, "__safeshare_security__", None)
+        if scheme is not None:
+            security.add(scheme)
+    return errors, security
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    if dependant.call is not None:
+        yield getattr(dependant.call, "__wrapped__", dependant.call)
+        yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def _problem_response(status: int, declared: dict[str, Any] | None) -> dict[str, Any]:
+    description = (declared or {}).get("description")
+    if not description or description == "Additional Response" or description == "Validation Error":
+        description = DESCRIPTIONS.get(status) or HTTPStatus(status).phrase
+    schema = "ValidationProblem" if status == 422 else "Problem"
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+    if status in HEADERS:
+        response["headers"] = HEADERS[status]
+    return response
+

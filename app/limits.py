@@ -1,0 +1,170 @@
+"""Limits that keep one process serving under load and slow clients.
+
+- `RequestLimits` (ASGI, around the whole application): at most `SAFESHARE_CONCURRENCY_LIMIT`
+  requests at once; one more gets a 503 problem with `Retry-After` at once, without its body
+  being read, instead of queueing without end. A request body must arrive within
+  `SAFESHARE_BODY_TIMEOUT_SECONDS` of the request's start, or the answer is 408 and the
+  connection is closed (a client trickling its body one byte at a time holds nothing for long).
+- `TimelyHttpToolsProtocol` (uvicorn's HTTP protocol): a connection must deliver a request's
+  headers within `SAFESHARE_HEADER_TIMEOUT_SECONDS` of opening or of the request's first byte,
+  or it is answered 408 and closed. Uvicorn itself closes idle keep-alive connections
+  (`timeout_keep_alive`, set from `SAFESHARE_KEEP_ALIVE_SECONDS`) but has no such timer for
+  headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from app.config import load_settings
+
+_BUSY = "The service is handling as many requests as it can. Please try again in a moment."
+_SLOW = "The request took too long to arrive."
+
+
+def _problem(status: int, title: str, detail: str, slug: str) -> bytes:
+    return json.dumps({"type": "https://safeshare.invalid/problems/" + slug, "title": title, "status": status,
+                       "detail": detail}).encode()
+
+
+async def _answer(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+                    *extra],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestLimits:
+    """Bounded concurrency and a deadline for request bodies (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, *, max_requests: int, body_timeout: float, retry_after: int = 1) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.body_timeout = body_timeout
+        self.retry_after = retry_after
+        self.in_flight = 0  # one event loop per process: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_requests:
+            body = _problem(503, "Service Unavailable", _BUSY, "unavailable")
+            await _answer(send, 503, body, [(b"retry-after", str(self.retry_after).encode())])
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, *self._deadline(receive, send))
+        finally:
+            self.in_flight -= 1
+
+    def _deadline(self, receive: Receive, send: Send) -> tuple[Receive, Send]:
+        """`receive` with the body's deadline, and a `send` that drops what the application sends
+        after the deadline has answered 408 for it."""
+        deadline = anyio.current_time() + self.body_timeout
+        state: dict[str, Any] = {"started": False, "timed_out": False}
+
+        async def timed_receive() -> Message:
+            if state["timed_out"]:
+                return {"type": "http.disconnect"}
+            if state.get("body_done"):
+                return await receive()  # waiting for a disconnect while answering: no deadline
+            try:
+                with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                    message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    state["body_done"] = True
+                return message
+            except TimeoutError:
+                state["timed_out"] = True
+                if not state["started"]:
+                    body = _problem(408, "Request Timeout", _SLOW, "request-timeout")
+                    state["started"] = True
+                    await _answer(send, 408, body, [(b"connection", b"close")])
+                # The application sees a client that went away, and stops.
+                return {"type": "http.disconnect"}
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if state["started"]:
+                    state["dropping"] = True
+                    return
+                state["started"] = True
+            elif state.get("dropping"):
+                return
+            await send(message)
+
+        return timed_receive, guarded_send
+
+
+class TimelyHttpToolsProtocol(HttpToolsProtocol):
+    """Uvicorn's httptools protocol with a deadline for each request's headers.
+
+    The timer starts when the connection opens and again at the first byte of each request; it
+    stops when the headers are complete. Uvicorn's own keep-alive timer covers the idle time
+    between requests. The timeout is `SAFESHARE_HEADER_TIMEOUT_SECONDS`, read in each worker
+    process (uvicorn hands the class to its workers by name), or a subclass's `header_timeout`.
+    """
+
+    header_timeout: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        if self.header_timeout is None:
+            type(self).header_timeout = load_settings().header_timeout_seconds
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._header_timer is None:
+            self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        # Between requests uvicorn's keep-alive timer applies, not ours.
+        self._disarm_header_timer()
+        super().on_response_complete()
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        assert self.header_timeout is not None
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being served (its headers arrived): not ours to end
+        body = _problem(408, "Request Timeout", _SLOW, "request-timeout")
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+        )
+        self.transport.close()
+
