@@ -35,6 +35,21 @@ class About(str, enum.Enum):
     OTHER = "other"
 
 
+class LocationKind(str, enum.Enum):
+    STATION = "station"
+    DEPARTMENT = "department"
+    TEAM = "team"
+    WATCH = "watch"
+
+
+class ReferralKind(str, enum.Enum):
+    FORMAL_INVESTIGATION = "formal_investigation"
+    POLICE = "police"
+    LOCAL_AUTHORITY_SAFEGUARDING = "local_authority_safeguarding"
+    OCCUPATIONAL_HEALTH = "occupational_health"
+    REGULATOR_NOTIFICATION = "regulator_notification"
+
+
 class Risk(str, enum.Enum):
     STANDARD = "standard"
     URGENT = "urgent"

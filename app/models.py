@@ -2,10 +2,11 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRole
-from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.checkins.models import CheckIn
 from app.crypto.models import CaseKey
 from app.db import Base
+from app.locations.models import Location
 from app.notify.models import Notification
 from app.reports.models import IdempotencyRecord, ReporterSession
 from app.themes.models import Theme
@@ -13,6 +14,6 @@ from app.throttle import ThrottleBucket
 
 __all__ = [
     "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "Exclusion", "Feedback",
-    "IdempotencyRecord", "Message", "Note", "Notification", "RecoveryCode", "ReporterSession", "StaffSession",
+    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

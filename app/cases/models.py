@@ -7,7 +7,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin
-from app.enums import About, Channel, Outcome, Risk, Sender, SentAs, Status, db_enum
+from app.enums import About, Channel, Outcome, ReferralKind, Risk, Sender, SentAs, Status, db_enum
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -28,6 +28,8 @@ class Case(IdMixin, TimestampMixin, Base):
     reporter_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
     suggested_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
     primary_theme: Mapped[str | None] = mapped_column(ForeignKey("themes.slug"))
+    # Where the concern is about (NULL: not given or "prefer not to say"). Survives purge, like the theme.
+    location: Mapped[str | None] = mapped_column(ForeignKey("locations.slug"))
     risk: Mapped[Risk] = mapped_column(db_enum(Risk, "risk"), default=Risk.STANDARD)
     wishes: Mapped[list[str]] = mapped_column(JSON, default=list)
     hr_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -94,6 +96,19 @@ class Exclusion(IdMixin, TimestampMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Referral(IdMixin, TimestampMixin, Base):
+    """A hand-off out of the service (formal investigation, police, ...) with the date it is due by."""
+
+    __tablename__ = "referrals"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReferralKind] = mapped_column(db_enum(ReferralKind, "referral_kind"))
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    due_on: Mapped[date]
+    completed_on: Mapped[date | None]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 

@@ -1,0 +1,1 @@
+"""The organisation's locations (stations, departments, teams, watches): an admin-managed list."""
