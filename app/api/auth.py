@@ -136,7 +136,8 @@ def list_sessions(request: Request, user: CurrentUser, session: DbSession) -> li
     return [SessionOut.of(row, current_hash=current) for row in service.live_sessions(session, user=user)]
 
 
-@router.delete("/auth/sessions/{session_id}", status_code=204)
+@router.delete("/auth/sessions/{session_id}", status_code=204,
+               responses={404: {"description": "No such session of yours, or it has ended."}})
 def end_session(session_id: uuid.UUID, user: CurrentUser, session: DbSession) -> Response:
     """End one of your sessions (404 if it is not yours or has ended)."""
     service.end_session_by_id(session, user=user, session_id=session_id)
@@ -189,7 +190,7 @@ def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbS
     return UserRead.of(user)
 
 
-@router.post("/users/{user_id}/password-reset", response_model=PasswordResetOut)
+@router.post("/users/{user_id}/password-reset", response_model=PasswordResetOut, responses={404: {}})
 async def reset_password(
     user_id: uuid.UUID, admin: Admin, session: DbSession, settings: CurrentSettings, passwords: Hasher,
     limiter: SlowHashLimiter,
@@ -203,7 +204,8 @@ async def reset_password(
     return PasswordResetOut(one_time_password=one_time, expires_at=expires)
 
 
-@router.post("/users/{user_id}/totp-reset", response_model=TotpResetOut)
+@router.post("/users/{user_id}/totp-reset", response_model=TotpResetOut,
+             responses={404: {}, 409: {"description": "The account has no two-factor sign-in."}})
 def reset_totp(user_id: uuid.UUID, admin: Admin, session: DbSession) -> TotpResetOut:
     """Reset someone's two-factor sign-in (admin); they set it up again at their next sign-in.
 
@@ -216,7 +218,8 @@ def reset_totp(user_id: uuid.UUID, admin: Admin, session: DbSession) -> TotpRese
     return TotpResetOut.of(row)
 
 
-@router.post("/users/{user_id}/totp-reset/confirm", response_model=TotpResetOut)
+@router.post("/users/{user_id}/totp-reset/confirm", response_model=TotpResetOut,
+             responses={404: {}, 409: {"description": "No reset is waiting."}})
 def confirm_totp_reset(user_id: uuid.UUID, user: Safeguarding, session: DbSession) -> TotpResetOut:
     """Confirm a waiting two-factor reset (safeguarding): it takes effect now. 403 for the person
     who asked for it and for the account's owner; 409 if none is waiting."""

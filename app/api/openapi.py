@@ -112,8 +112,9 @@ def document(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for status in sorted(errors | {int(s) for s in responses if s.isdigit() and int(s) >= 400}):
                 responses[str(status)] = _problem_response(status, responses.get(str(status)))
-            if security:
-                operation["security"] = [{name: []} for name in sorted(security)]
+            # Every operation says which token it takes; `[]` marks the public ones (a report, a
+            # sign-in, the theme list) so Swagger UI never offers a padlock there.
+            operation["security"] = [{name: []} for name in sorted(security)]
     return doc
 
 

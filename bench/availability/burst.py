@@ -141,7 +141,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         floor_base = f"http://127.0.0.1:{port}"
         port = free_port()
         env = {"SAFESHARE_DATABASE_URL": ss_url, "SAFESHARE_KEY_FILE": str(tmp / "keys.json"),
-               "SAFESHARE_LOG_LEVEL": "WARNING"}
+               "SAFESHARE_LOG_LEVEL": "WARNING",
+               # Every report comes from this one client: the per-client report rate (issue 11) is off.
+               "SAFESHARE_REPORT_RATE": "0"}
         server = Server([args.safeshare, "serve", "--port", str(port)], env, "/api/v1/themes", port)
         base = f"http://127.0.0.1:{port}"
         targets = {"floor": (floor_base, "/case", "/insert"),

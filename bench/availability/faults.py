@@ -243,7 +243,9 @@ def run(backend: str, trials: int, *, workdir: Path, restart_every: int = 0, cli
     else:
         ctx = postgres_database(workdir, database_url)
     with ctx as (url, cluster):
-        env = {"SAFESHARE_DATABASE_URL": url, "SAFESHARE_KEY_FILE": str(key_file), "SAFESHARE_LOG_LEVEL": "WARNING"}
+        env = {"SAFESHARE_DATABASE_URL": url, "SAFESHARE_KEY_FILE": str(key_file), "SAFESHARE_LOG_LEVEL": "WARNING",
+               # Every report comes from this one client: the per-client report rate (issue 11) is off.
+               "SAFESHARE_REPORT_RATE": "0"}
         server = Serve(safeshare, env, free_port(), workdir / "server.log")
         server.start()
         server.wait_ready()

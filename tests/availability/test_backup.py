@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from app.audit import service as audit
 from app.config import load_settings
 from app.main import create_app
-from tests.conftest import FAST_ARGON2, PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, TEST_DEFAULTS
 from tests.foundation.conftest import run_safeshare
 
 
@@ -63,7 +63,7 @@ def test_a_backup_restored_into_an_empty_database_reads_every_case(
     assert done.returncode == 0, done.stderr
     assert run_safeshare(["migrate"], env, tmp_path).returncode == 0
 
-    restored_app = create_app(load_settings(database_url=empty_database, key_file=settings.key_file, **FAST_ARGON2))
+    restored_app = create_app(load_settings(database_url=empty_database, key_file=settings.key_file, **TEST_DEFAULTS))
     try:
         with TestClient(restored_app, raise_server_exceptions=False) as restored:
             headers = {"Authorization": "Bearer " + restored.post("/api/v1/auth/login", json={

@@ -15,7 +15,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"staff_token_minutes": 60 * 24 * 365}  # the tests move the clock on by days
+    return {"staff_token_minutes": 60 * 24 * 365, "staff_idle_minutes": 60 * 24 * 365}  # the tests move the clock on by days
 
 
 @pytest.fixture(autouse=True)

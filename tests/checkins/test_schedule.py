@@ -15,7 +15,8 @@ DAY0 = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"checkin_first_days": 3, "checkin_interval_days": 10, "staff_token_minutes": 60 * 24 * 365}
+    return {"checkin_first_days": 3, "checkin_interval_days": 10, "staff_token_minutes": 60 * 24 * 365,
+            "staff_idle_minutes": 60 * 24 * 365}
 
 
 @pytest.fixture(autouse=True)

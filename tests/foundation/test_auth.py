@@ -150,9 +150,16 @@ def test_success_clears_the_account_failures(client: TestClient, make_staff: Any
     assert _login(client, staff.email).status_code == 200
 
 
-def test_token_expires(client: TestClient, make_staff: Any, settings: Any, frozen: None) -> None:
+def test_token_expires_even_when_in_use(client: TestClient, make_staff: Any, settings: Any, frozen: None) -> None:
     staff = make_staff("admin")
-    clock.set_frozen(T0 + timedelta(minutes=settings.staff_token_minutes) - timedelta(seconds=1))
+    lifetime = timedelta(minutes=settings.staff_token_minutes)
+    step = timedelta(minutes=settings.staff_idle_minutes - 1)  # used often enough never to go idle
+    at = T0
+    while at + step < T0 + lifetime:
+        at += step
+        clock.set_frozen(at)
+        assert client.get("/api/v1/auth/me", headers=staff.headers).status_code == 200
+    clock.set_frozen(T0 + lifetime - timedelta(seconds=1))
     assert client.get("/api/v1/auth/me", headers=staff.headers).status_code == 200
     clock.set_frozen(T0 + timedelta(minutes=settings.staff_token_minutes))
     r = client.get("/api/v1/auth/me", headers=staff.headers)
