@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import audit, auth, cases, checkins, reports, stats, themes
+from app.api import audit, auth, cases, checkins, locations, referrals, reports, stats, themes
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     audit.router,
     themes.router,
+    locations.router,
     reports.router,
     cases.router,
     checkins.router,
+    referrals.router,
     stats.router,
 ]
