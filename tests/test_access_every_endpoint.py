@@ -73,6 +73,7 @@ ACCESS: dict[str, Any] = {
     "GET /stats/themes": STATS,
     "GET /stats/themes.csv": STATS,
     "GET /stats/summary": STATS,
+    "GET /stats/referrals": STATS,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import audit, auth, cases, checkins, locations, referrals, reports, stats, themes
+from app.api import audit, auth, cases, checkins, locations, referrals, reports, stats, stats_referrals, themes
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -16,4 +16,5 @@ ROUTERS: list[APIRouter] = [
     checkins.router,
     referrals.router,
     stats.router,
+    stats_referrals.router,
 ]
