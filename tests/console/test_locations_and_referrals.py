@@ -136,6 +136,7 @@ def test_referrals_on_the_case_page_and_the_queue_flag(app: Any, world: World, a
     sg = as_("safeguarding")
     queue = sg.get("/staff/cases").text
     assert "Referral overdue" in queue
+    assert case_link(case_id) in sg.get("/staff/cases?overdue=true").text  # "only overdue" finds it
     assert "overdue</strong>" in sg.get(case_link(case_id)).text
     with app.state.sessionmaker() as s:
         rid = s.scalars(select(Referral.id).where(Referral.case_id == case_id)).one()
