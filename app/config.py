@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     checkin_interval_days: int = Field(default=14, ge=1)
     office_hours: str = "Mon-Fri 08:00-17:00 Europe/London"
     retention_years: int = Field(default=6, ge=1)
+    # Referrals: days from a referral to its due date, by kind (see docs/casework.md).
+    referral_formal_investigation_days: int = Field(default=28, ge=0, le=3650)
+    referral_police_days: int = Field(default=1, ge=0, le=3650)
+    referral_local_authority_safeguarding_days: int = Field(default=1, ge=0, le=3650)
+    referral_regulator_notification_days: int = Field(default=5, ge=0, le=3650)
+    referral_occupational_health_days: int = Field(default=14, ge=0, le=3650)
 
     # Sessions
     staff_token_minutes: int = Field(default=480, ge=1)

@@ -41,6 +41,9 @@ ACCESS: dict[str, Any] = {
     "GET /themes": PUBLIC,
     "POST /themes": (ADMIN,),
     "PATCH /themes/{slug}": (ADMIN,),
+    "GET /locations": PUBLIC,
+    "POST /locations": (ADMIN,),
+    "PATCH /locations/{slug}": (ADMIN,),
     "GET /audit": (ADMIN,),
     "GET /audit/verify": (ADMIN,),
     "POST /reports": PUBLIC,
@@ -62,11 +65,15 @@ ACCESS: dict[str, Any] = {
     "POST /cases/{case_id}/messages": CASEWORK,
     "POST /cases/{case_id}/close": CASEWORK,
     "GET /cases/{case_id}/check-ins": CASEWORK,
+    "GET /cases/{case_id}/referrals": CASEWORK,
+    "POST /cases/{case_id}/referrals": CASEWORK,
+    "PATCH /cases/{case_id}/referrals/{referral_id}": CASEWORK,
     "POST /cases/{case_id}/check-ins/{check_in_id}/complete": CASEWORK,
     "GET /check-ins": CASEWORK,
     "GET /stats/themes": STATS,
     "GET /stats/themes.csv": STATS,
     "GET /stats/summary": STATS,
+    "GET /stats/referrals": STATS,
 }
 
 

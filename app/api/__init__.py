@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import audit, auth, cases, checkins, reports, stats, themes
+from app.api import audit, auth, cases, checkins, locations, referrals, reports, stats, stats_referrals, themes
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     audit.router,
     themes.router,
+    locations.router,
     reports.router,
     cases.router,
     checkins.router,
+    referrals.router,
     stats.router,
+    stats_referrals.router,
 ]

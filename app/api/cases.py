@@ -85,8 +85,9 @@ def list_cases(
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
     `received_at`) and `feedback_overdue` (open, and the reporter has heard nothing from staff for
-    3 months since the acknowledgement, or since the 7 days ran out without one). No case text here,
-    so listing is not audited. A page past the end is empty."""
+    3 months since the acknowledgement, or since the 7 days ran out without one), and
+    `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
+    these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
                           reference=reference)
     rows, total = service.list_cases(
@@ -143,9 +144,10 @@ def read_case(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Key
 
 @router.patch("/cases/{case_id}", response_model=CaseRead, responses={409: {"description": "The case is closed or erased."}})
 def triage_case(body: CaseUpdate, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys) -> CaseRead:
-    """Triage (safeguarding): themes, primary theme, risk, wishes. Only the fields given change.
+    """Triage (safeguarding): themes, primary theme, risk, wishes, location. Only the fields given change.
     The first primary theme moves the case from `received` to `triaged` and acknowledges it.
-    New themes must be active; the primary theme is added to the themes if missing. 409 if closed."""
+    New themes must be active; the primary theme is added to the themes if missing. A new location
+    must be active (`prefer_not_to_say` or null clears it). 409 if closed."""
     flows.triage(session, user=user, case=case, data=body)
     return _detail(session, keys, user, case)
 

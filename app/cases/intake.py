@@ -29,6 +29,7 @@ from app.crypto.models import CaseKey
 from app.db import table_of
 from app.enums import Channel, Risk, Status
 from app.errors import Invalid
+from app.locations import service as locations
 from app.themes import service as themes
 from app.themes.suggest import suggest_themes
 
@@ -128,6 +129,7 @@ def create_case(
         "reporter_ct": reporter_ct,
         "receipt_lookup": receipt_lookup(ring, normalised),
         "reporter_themes": themes.require_known(session, data.themes, field="themes"),
+        "location": locations.resolve(session, data.location),
         "suggested_themes": suggested,
         "wishes": [w.value for w in data.wishes],
         "received_at": received_at,

@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field, StringConstraints, model_validator
 
 from app.auth.models import User
-from app.cases.models import Exclusion, Message, Note
+from app.cases.models import Exclusion, Message, Note, Referral
 from app.cases.views import CaseContent, CaseRow
-from app.enums import About, Channel, Outcome, Risk, Status, Wish
-from app.schemas import MAX_THEMES, MAX_WISHES, LongText, Name, Reason, Slug, StrictModel, Timestamp
+from app.enums import About, Channel, Outcome, ReferralKind, Risk, Status, Wish
+from app.schemas import MAX_THEMES, MAX_WISHES, Day, LongText, Name, Reason, Slug, StrictModel, Timestamp
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[0-9+() .\-]+$")]
 
@@ -43,6 +43,11 @@ class ReportIn(StrictModel):
         default_factory=list, description="The reporter's own theme hints (slugs)."
     )
     wishes: Annotated[list[Wish], Field(max_length=MAX_WISHES)] = Field(default_factory=list)
+    location: Slug | None = Field(
+        default=None,
+        description="Where the concern is about: an active location's slug (`GET /api/v1/locations`), or "
+        "`prefer_not_to_say`. Left out or null: not given. Anything else is 422.",
+    )
 
     @model_validator(mode="after")
     def _identity_matches_anonymity(self) -> ReportIn:
@@ -84,6 +89,11 @@ class CaseUpdate(StrictModel):
     )
     risk: Risk | None = None
     wishes: Annotated[list[Wish], Field(max_length=MAX_WISHES)] | None = None
+    location: Slug | None = Field(
+        default=None,
+        description="An active location's slug; `prefer_not_to_say` or null clears it (the case's current "
+        "location may stay even if retired since).",
+    )
 
 
 class HrContactIn(StrictModel):
@@ -97,6 +107,23 @@ class ExclusionIn(StrictModel):
 
 class TextIn(StrictModel):
     body: LongText
+
+
+class ReferralIn(StrictModel):
+    kind: ReferralKind
+    note: LongText | None = Field(default=None, description="Who it went to, what was asked (stored encrypted).")
+    due_on: Day | None = Field(
+        default=None,
+        description="When it must be done by (not in the past). Left out: the kind's default period from today "
+        "(formal investigation 28 days, police 1, local authority safeguarding 1, regulator notification 5, "
+        "occupational health 14; `SAFESHARE_REFERRAL_<KIND>_DAYS`).",
+    )
+
+
+class ReferralUpdate(StrictModel):
+    completed_on: Day | None = Field(
+        description="The day it was done (not in the future, not before it was made); null opens it again."
+    )
 
 
 class CloseIn(StrictModel):
@@ -145,6 +172,8 @@ class CaseSummary(Deadlines):
     needs_new_hr_contact: bool = Field(
         description="Open, and its HR contact's account was deactivated: safeguarding must assign a new one."
     )
+    location: str | None = Field(description="The location's slug; null when not given or the reporter preferred not to say.")
+    referral_overdue: bool = Field(description="Open, with a referral not completed by its `due_on`.")
 
     @classmethod
     def of(cls, row: CaseRow) -> CaseSummary:
@@ -159,6 +188,7 @@ def _summary_fields(row: CaseRow) -> dict[str, object]:
         acknowledged_at=c.acknowledged_at, closed_at=c.closed_at, acknowledge_by=d.acknowledge_by,
         acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
         feedback_overdue=d.feedback_overdue, needs_new_hr_contact=row.needs_new_hr_contact,
+        location=c.location, referral_overdue=row.referral_overdue,
     )
 
 
@@ -257,4 +287,23 @@ class MessageRead(BaseModel):
         return cls(
             id=message.id, from_=message.sender.value, body=body, author=Person.of(author),
             created_at=message.created_at,
+        )
+
+
+class ReferralRead(BaseModel):
+    id: uuid.UUID
+    kind: ReferralKind
+    note: str | None = Field(description="Null when none was given, or once the case has been erased.")
+    created_at: Timestamp
+    created_by: Person | None
+    due_on: date
+    completed_on: date | None
+    overdue: bool = Field(description="Not completed and `due_on` has passed.")
+
+    @classmethod
+    def of(cls, row: Referral, note: str | None, people: dict[uuid.UUID, User], *, today: date) -> ReferralRead:
+        return cls(
+            id=row.id, kind=row.kind, note=note, created_at=row.created_at, due_on=row.due_on,
+            completed_on=row.completed_on, overdue=row.completed_on is None and row.due_on < today,
+            created_by=Person.of(people.get(row.created_by_id)) if row.created_by_id else None,
         )

@@ -21,8 +21,8 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
-from app.cases import access, thread
-from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
+from app.cases import access, referrals, thread
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
 from app.cases.views import (
     ACKNOWLEDGE_WITHIN,
@@ -39,6 +39,7 @@ from app.crypto import keys, receipts
 from app.crypto.keyring import KeyRing
 from app.enums import Outcome, Risk, Role, Sender, Status
 from app.errors import Conflict, Invalid
+from app.locations import service as locations
 from app.themes.models import Theme
 
 # --- listing -----------------------------------------------------------------------------------
@@ -112,14 +113,16 @@ def list_cases(
     if filters.needs_new_hr_contact:
         q = q.where(_needs_new_contact())
     if filters.overdue:
-        q = q.where(_overdue(now) if also_overdue is None else or_(_overdue(now), also_overdue))
+        late = [_overdue(now), referrals.open_overdue(clock.today())]
+        q = q.where(or_(*late) if also_overdue is None else or_(*late, also_overdue))
     if filters.reference is not None:
         q = q.where(Case.reference == (receipts.normalise_reference(filters.reference) or filters.reference))
     total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     last_msg = _last_staff_message().label("last_staff_message_at")
     received = Case.received_at.desc() if filters.newest_first else Case.received_at
+    late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
     rows = session.execute(
-        q.add_columns(last_msg)
+        q.add_columns(last_msg, late_referral)
         .order_by(sql_case((Case.risk == Risk.URGENT, 0), else_=1), received, Case.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
@@ -130,8 +133,9 @@ def list_cases(
             c,
             users.get(c.hr_contact_id) if c.hr_contact_id else None,
             deadlines(c, last_staff_message_at=last, now=now),
+            bool(late),
         )
-        for c, last in rows
+        for c, last, late in rows
     ], total
 
 
@@ -156,13 +160,16 @@ def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> di
     if not case_ids:
         return {}
     last_msg = _last_staff_message().label("last_staff_message_at")
-    rows = session.execute(access.visible_cases(user).where(Case.id.in_(case_ids)).add_columns(last_msg)).all()
+    late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
+    rows = session.execute(
+        access.visible_cases(user).where(Case.id.in_(case_ids)).add_columns(last_msg, late_referral)
+    ).all()
     users = _users(session, {r[0].hr_contact_id for r in rows})
     now = clock.now()
     return {
         c.id: CaseRow(c, users.get(c.hr_contact_id) if c.hr_contact_id else None,
-                      deadlines(c, last_staff_message_at=last, now=now))
-        for c, last in rows
+                      deadlines(c, last_staff_message_at=last, now=now), bool(late))
+        for c, last, late in rows
     }
 
 
@@ -171,7 +178,8 @@ def case_row(session: Session, *, case: Case) -> CaseRow:
         select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
     )
     contact = session.get(User, case.hr_contact_id) if case.hr_contact_id else None
-    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()))
+    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()),
+                   referrals.is_overdue(session, case=case, today=clock.today()))
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -230,6 +238,9 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     for name in ("themes", "risk", "wishes"):
         if name in given and getattr(data, name) is None:
             raise Invalid("Leave the field out instead of sending null.", field=name)
+    location = case.location
+    if "location" in given:
+        location = locations.resolve(session, data.location, current=case.location)
 
     current = set(case.theme_slugs)
     themes = list(dict.fromkeys(data.themes)) if data.themes is not None else list(case.theme_slugs)
@@ -245,6 +256,7 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
         added = [CaseTheme(theme_slug=s) for s in themes if s not in current]
         case.themes = sorted(kept + added, key=lambda t: t.theme_slug)  # the order a reload gives
     case.primary_theme = primary
+    case.location = location
     if data.risk is not None:
         case.risk = data.risk
     if data.wishes is not None:
@@ -425,7 +437,7 @@ def _to_day_if(at: datetime | None) -> datetime | None:
 def erase(session: Session, *, case: Case, by: Actor) -> None:
     """The case's own part of an erasure (`app.retention` asks every package for its part).
 
-    Kept: reference, received_month, primary theme, channel, out_of_hours, about, anonymous, risk,
+    Kept: reference, received_month, primary theme, location, referrals' kinds and dates, channel, out_of_hours, about, anonymous, risk,
     status, outcome, the HR contact, feedback ratings, and the received/acknowledged/closed dates
     cut to the day (days to acknowledgement stay measurable; the time of day does not survive).
     Every ciphertext is dropped (the data key that sealed it is destroyed too)."""
@@ -445,7 +457,7 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     case.triaged_at = _to_day_if(case.triaged_at)
     case.closed_at = _to_day_if(case.closed_at)
     for model, column in ((Message, Message.body_ct), (Note, Note.body_ct), (Exclusion, Exclusion.reason_ct),
-                          (Feedback, Feedback.comment_ct)):
+                          (Feedback, Feedback.comment_ct), (Referral, Referral.note_ct)):
         session.execute(update(model).where(model.case_id == case.id).values({column.key: None}))
     case.purged_at = clock.now()
     session.flush()

@@ -70,6 +70,8 @@ class CaseRow:
     case: Case
     hr_contact: User | None
     deadlines: Deadlines
+    # Open, with a referral not completed by its due date (app.cases.referrals).
+    referral_overdue: bool = False
 
     @property
     def needs_new_hr_contact(self) -> bool:

@@ -72,3 +72,34 @@ class Summary(_Out):
     out_of_hours_call_minutes: int | None = Field(
         description="Total duration in minutes of phone contacts received outside office hours."
     )
+
+
+# --- referrals (app/stats/referrals.py) -------------------------------------------------------------
+
+
+class ReferralKindRow(_Out):
+    kind: str = Field(description="formal_investigation, police, local_authority_safeguarding, "
+                      "occupational_health or regulator_notification.")
+    counts: list[int | None] = Field(description="Referrals of this kind made in each period; null = withheld.")
+    total: int | None = Field(description="The row over the whole range; null = withheld.")
+
+
+class ReferralStatus(_Out):
+    """How the referrals made in the range stand today."""
+
+    open: int | None = Field(description="Not completed, not yet due.")
+    overdue: int | None = Field(description="Not completed, and the due date has passed.")
+    completed_on_time: int | None = Field(description="Completed on or before the due date.")
+    completed_late: int | None = Field(description="Completed after the due date.")
+
+
+class ReferralTable(_Out):
+    from_: str = Field(alias="from", description="First month, YYYY-MM.")
+    to: str = Field(description="Last month, YYYY-MM.")
+    bucket: Bucket
+    min_cell: int
+    periods: list[str]
+    rows: list[ReferralKindRow]
+    counts: list[int | None] = Field(description="Every referral made in each period; null = withheld.")
+    total: int | None = Field(description="Every referral made in the range; null = withheld.")
+    status: ReferralStatus

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app import clock
 from tests.cases.conftest import World
 
 ACTORS = ("safeguarding", "assigned_hr", "other_hr", "excluded_safeguarding", "excluded_hr",
@@ -32,6 +33,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /cases/{id}/messages":    (200,      200,      404,      404,      404,      403,   403,  401,     401),
     "POST /cases/{id}/messages":   (201,      201,      404,      404,      404,      403,   403,  401,     401),
     "POST /cases/{id}/close":      (200,      200,      404,      404,      404,      403,   403,  401,     401),
+    "GET /cases/{id}/referrals":   (200,      200,      404,      404,      404,      403,   403,  401,     401),
+    "POST /cases/{id}/referrals":  (201,      201,      404,      404,      404,      403,   403,  401,     401),
+    "PATCH /cases/{id}/referrals/{rid}": (200, 200,     404,      404,      404,      403,   403,  401,     401),
 }
 
 
@@ -47,6 +51,8 @@ def _body(endpoint: str, world: World) -> dict[str, Any] | None:
         "POST /cases/{id}/notes": lambda: {"body": "Called back, no answer."},
         "POST /cases/{id}/messages": lambda: {"body": "Thank you for telling us."},
         "POST /cases/{id}/close": lambda: {"outcome": "signposted", "summary": "Signposted to the EAP."},
+        "POST /cases/{id}/referrals": lambda: {"kind": "police", "note": "Reported to the police."},
+        "PATCH /cases/{id}/referrals/{rid}": lambda: {"completed_on": clock.today().isoformat()},
     }
     return bodies[endpoint]() if endpoint in bodies else None
 
@@ -55,6 +61,10 @@ def _outcome(client: Any, world: World, endpoint: str, who: str) -> Any:
     method, path = endpoint.split(" ")
     case_id = world.new_case()
     url = "/api/v1" + path.replace("{id}", str(case_id))
+    if "{rid}" in path:  # a referral made by safeguarding beforehand
+        made = client.post(f"/api/v1/cases/{case_id}/referrals", json={"kind": "police"},
+                           headers=world.headers("safeguarding"))
+        url = url.replace("{rid}", made.json()["id"])
     r = client.request(method, url, json=_body(endpoint, world), headers=world.headers(who, case_id))
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/problem+json"), r.text

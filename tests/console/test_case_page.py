@@ -51,7 +51,7 @@ def test_reading_the_page_writes_the_api_s_audit_entries(app: Any, world: World,
     case_id = world.new_case()
     headers = world.staff[who].headers
     mark = _last_audit_id(app)
-    for path in ("", "/notes", "/messages", "/check-ins") + (("/exclusions",) if who == "safeguarding" else ()):
+    for path in ("", "/notes", "/messages", "/check-ins", "/referrals") + (("/exclusions",) if who == "safeguarding" else ()):
         assert client.get(f"/api/v1/cases/{case_id}{path}", headers=headers).status_code == 200
     api = sorted((a, t) for a, t, _ in _audit_since(app, mark))
     mark = _last_audit_id(app)

@@ -40,6 +40,8 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/messages": {"POST": CASEWORK},
     "/staff/cases/{case_id}/check-ins/{check_in_id}/complete": {"POST": CASEWORK},
     "/staff/cases/{case_id}/close": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/referrals": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/referrals/{referral_id}/complete": {"POST": CASEWORK},
     "/staff/check-ins": {"GET": CASEWORK},
     "/staff/check-ins/{case_id}/{check_in_id}": {"POST": CASEWORK},
     "/staff/record": {"GET": (SG,), "POST": (SG,)},
@@ -56,6 +58,8 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/account/sessions/{session_id}/end": {"POST": EVERY_STAFF},
     "/staff/themes": {"GET": (ADMIN,), "POST": (ADMIN,)},
     "/staff/themes/{slug}": {"POST": (ADMIN,)},
+    "/staff/locations": {"GET": (ADMIN,), "POST": (ADMIN,)},
+    "/staff/locations/{slug}": {"POST": (ADMIN,)},
     "/dashboard": {"GET": (LEAD, SG, ADMIN)},
     "/dashboard/themes.csv": {"GET": (LEAD, SG, ADMIN)},
 }
@@ -93,7 +97,7 @@ def _audit_count(app: Any) -> int:
 
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str) -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
-              "session_id": str(uuid.uuid4())}
+              "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4())}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.cases.schemas import ReportIn
-from app.enums import About, Outcome, Status, Wish
+from app.enums import About, LocationKind, Outcome, Status, Wish
 from app.reports.schemas import FeedbackIn, MessageIn
 from app.schemas import MAX_COMMENT, MAX_DESCRIPTION, RATING_MAX, RATING_MIN
 from app.web.pages import FormErrors
@@ -58,7 +58,15 @@ RATING_QUESTIONS: dict[str, str] = {
 RATING_SCALE: list[tuple[int, str]] = [(1, "Not at all"), (2, "Not really"), (3, "Partly"), (4, "Mostly"), (5, "Very much")]
 assert [n for n, _ in RATING_SCALE] == list(range(RATING_MIN, RATING_MAX + 1))
 
-REPORT_FIELD_ORDER = ["description", "about-self", "identity-anonymous", "name", "email", "phone", "themes", "wishes"]
+REPORT_FIELD_ORDER = ["description", "about-self", "identity-anonymous", "name", "email", "phone", "location", "themes",
+                      "wishes"]
+LOCATION_KIND_LABELS: dict[str, str] = {
+    LocationKind.STATION.value: "Stations",
+    LocationKind.DEPARTMENT.value: "Departments",
+    LocationKind.TEAM.value: "Teams",
+    LocationKind.WATCH.value: "Watches",
+}
+LOCATION_ERROR = "Choose a place from the list, or “Prefer not to say”."
 CASE_FIELD_ORDER = ["body", *[f"{q}-1" for q in RATING_QUESTIONS], "comment"]
 
 TOO_LONG_TO_SEND = f"Your report is too long to send. Shorten it to {MAX_DESCRIPTION:,} characters or fewer."
@@ -74,7 +82,7 @@ def crlf(text: str) -> str:
 
 def empty_report() -> dict[str, Any]:
     return {"description": "", "identity": "anonymous", "name": "", "email": "", "phone": "",
-            "about": About.SELF.value, "themes": [], "wishes": []}
+            "about": About.SELF.value, "themes": [], "wishes": [], "location": ""}
 
 
 @dataclass
@@ -89,6 +97,7 @@ class ReportForm:
     about: str
     themes: list[str]
     wishes: list[str]
+    location: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -115,6 +124,7 @@ class ReportForm:
             "about": self.about or About.SELF.value,
             "themes": self.themes,
             "wishes": self.wishes,
+            "location": self.location or None,
         }
         try:
             report = ReportIn.model_validate(data)
@@ -151,6 +161,8 @@ def _report_errors(exc: ValidationError, errors: FormErrors) -> None:
             errors.add("themes", "Choose topics from the list, or none.")
         elif head == "wishes":
             errors.add("wishes", "Choose from the options listed, or none.")
+        elif head == "location":
+            errors.add("location", LOCATION_ERROR)
         else:
             # The model-level rule tying anonymity to identity; the form checks it first, so
             # this is a fallback that still names a field.

@@ -48,6 +48,7 @@ from app.cases.models import Case
 from app.cases.schemas import ReportIn
 from app.db import attempt, end_reads
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
+from app.locations import service as locations
 from app.reports import idempotency, sessions
 from app.reports import service as reports
 from app.reports.schemas import ReporterCaseOut
@@ -110,6 +111,8 @@ def _report_form(
         "problems": errors.summary(forms.REPORT_FIELD_ORDER),
         "notice": notice,
         "themes": themes.list_themes(session, active_only=True),
+        "locations": locations.list_locations(session, active_only=True),
+        "location_kinds": forms.LOCATION_KIND_LABELS,
         "wish_labels": forms.WISH_LABELS,
         "about_labels": forms.ABOUT_LABELS,
         "max_description": MAX_DESCRIPTION,
@@ -170,10 +173,11 @@ def submit_report(
     about: Annotated[str, Form()] = "",
     theme: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
+    location: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Send a concern. On success the response is the confirmation page showing the receipt once;
     the same form sent again shows the same receipt (for a short while) and opens no second case."""
-    form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish)
+    form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish, location)
     form_id = form_id if guard.key is not None else new_form_id()
     if not csrf_ok(request, csrf):
         if not from_this_site(request):
@@ -189,6 +193,10 @@ def submit_report(
         themes.require_known(session, theme, field="themes")
     except Invalid:
         errors.add("themes", "Choose topics from the list, or none.")
+    try:
+        locations.resolve(session, location or None)
+    except Invalid:
+        errors.add("location", forms.LOCATION_ERROR)
     if errors or report is None:
         return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
     end_reads(session)  # the claim and the counter are transactions of their own (on SQLite, ours would block them)
@@ -217,9 +225,12 @@ def submit_report(
     try:
         with attempt(session):
             case = flows.submit_report(session, ring, settings, data=report, idempotency_key=guard.key)
-    except Invalid:  # a topic retired a moment ago
+    except Invalid as exc:  # a topic or a location retired a moment ago
         guard.abandon()
-        errors.add("themes", "One of the topics you chose is no longer offered. Choose again from the list.")
+        if (exc.errors or [{}])[0].get("field") == "location":
+            errors.add("location", "The place you chose is no longer offered. Choose again from the list.")
+        else:
+            errors.add("themes", "One of the topics you chose is no longer offered. Choose again from the list.")
         return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
     sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
     return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given)

@@ -1,6 +1,7 @@
-"""Administration (admin only): staff accounts (`/staff/users`) and the theme list (`/staff/themes`).
+"""Administration (admin only): staff accounts (`/staff/users`), the theme list (`/staff/themes`)
+and the locations (`/staff/locations`).
 
-The same rules as `POST/PATCH /api/v1/users` and `POST/PATCH /api/v1/themes`: the pages build
+The same rules as `POST/PATCH /api/v1/users`, `/themes` and `/locations`: the pages build
 the API's schemas from the forms and call the same services, so every change is audited alike.
 """
 
@@ -21,6 +22,8 @@ from app.concurrency import run_slow
 from app.db import attempt
 from app.enums import Role
 from app.errors import AppError
+from app.locations import service as locations
+from app.locations.schemas import LocationCreate, LocationUpdate
 from app.themes import service as themes
 from app.themes.schemas import ThemeCreate, ThemeUpdate
 from app.web.pages import FormErrors
@@ -43,7 +46,10 @@ NOTICES = {
     "updated": "Account updated.",
     "theme_created": "Theme added.",
     "theme_updated": "Theme updated.",
+    "location_created": "Location added.",
+    "location_updated": "Location updated.",
 }
+LOCATION_KINDS = {"station": "Station", "department": "Department", "team": "Team", "watch": "Watch"}
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -263,3 +269,97 @@ def update_theme(
         values = {slug: {"name": name, "description": description, "active": active}}
         return _themes_page(request, session, errors=errors, values=values, status_code=422)
     return done("/staff/themes", "theme_updated", f"theme-{slug}")
+
+
+# --- locations ------------------------------------------------------------------------------------
+
+
+def _locations_page(request: Request, session: DbSession, *, errors: FormErrors | None = None,
+                    values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    errors = errors or FormErrors()
+    ctx = {
+        "locations": locations.list_locations(session),
+        "kinds": LOCATION_KINDS,
+        "errors": errors.messages,
+        "problems": errors.summary(["new-slug", "new-name", "new-kind", "new-headcount"]),
+        "values": values or {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+    }
+    return staff_page(request, "staff/locations.html", ctx, status_code=status_code)
+
+
+def _headcount(text: str) -> int | str | None:
+    """The form's headcount box: empty for unknown, digits for a number (anything else the schema refuses)."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) < 12 else text
+
+
+@router.get("/staff/locations", response_class=HTMLResponse)
+def location_list(request: Request, admin: Admin, session: DbSession) -> Response:
+    """The locations: add, rename, re-count or retire a station, department, team or watch."""
+    return _locations_page(request, session)
+
+
+@router.post("/staff/locations", response_class=HTMLResponse)
+def create_location(
+    request: Request, admin: Admin, session: DbSession, csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    slug: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
+    headcount: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a location: `POST /api/v1/locations`."""
+    if (refused := csrf_refused(request, csrf, "/staff/locations")) is not None:
+        return refused
+    errors = FormErrors()
+    try:
+        body = LocationCreate.model_validate(
+            {"slug": slug, "name": name, "kind": kind, "headcount": _headcount(headcount)})
+        with attempt(session):
+            locations.create_location(session, slug=body.slug, name=body.name, kind=body.kind,
+                                      headcount=body.headcount, by=auth.actor(admin))
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix="new", fallback="slug")
+        if "new-slug" in errors.messages:
+            errors.messages["new-slug"] = ("Use 2 to 64 lower-case letters, digits or underscores, starting with a "
+                                           "letter (not prefer_not_to_say).")
+        if "new-headcount" in errors.messages:
+            errors.messages["new-headcount"] = "Enter a whole number of staff, or leave it empty if you do not know."
+    except AppError as exc:
+        errors.add("new-slug", exc.detail)
+    if errors:
+        values = {"new": {"slug": slug, "name": name, "kind": kind, "headcount": headcount}}
+        return _locations_page(request, session, errors=errors, values=values, status_code=422)
+    return done("/staff/locations", "location_created")
+
+
+@router.post("/staff/locations/{slug}", response_class=HTMLResponse)
+def update_location(
+    request: Request, slug: str, admin: Admin, session: DbSession,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    name: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
+    headcount: Annotated[str, Form()] = "", active: Annotated[str, Form()] = "",
+) -> Response:
+    """Rename, re-kind, re-count or retire a location: `PATCH /api/v1/locations/{slug}`."""
+    if (refused := csrf_refused(request, csrf, "/staff/locations")) is not None:
+        return refused
+    errors = FormErrors()
+    prefix = f"l-{slug}"
+    try:
+        body = LocationUpdate.model_validate(
+            {"name": name, "kind": kind, "headcount": _headcount(headcount), "active": active == "yes"})
+        with attempt(session):
+            locations.update_location(session, slug=slug, by=auth.actor(admin), changes={
+                "name": body.name, "kind": body.kind, "headcount": body.headcount, "active": body.active})
+    except ValidationError as exc:
+        schema_errors(exc, errors, prefix=prefix, fallback="name")
+        if f"{prefix}-headcount" in errors.messages:
+            errors.messages[f"{prefix}-headcount"] = "Enter a whole number of staff, or leave it empty."
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        errors.add(f"{prefix}-name", exc.detail)
+    if errors:
+        values = {slug: {"name": name, "kind": kind, "headcount": headcount, "active": active}}
+        return _locations_page(request, session, errors=errors, values=values, status_code=422)
+    return done("/staff/locations", "location_updated", f"location-{slug}")

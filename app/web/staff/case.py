@@ -33,18 +33,28 @@ from app.api.dependencies import (
 from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.auth.models import User
-from app.cases import access
+from app.cases import access, referrals
 from app.cases import service as cases
 from app.cases.models import Case
-from app.cases.schemas import CaseCreate, CaseUpdate, CloseIn, ExclusionIn, HrContactIn, TextIn
+from app.cases.schemas import (
+    CaseCreate,
+    CaseUpdate,
+    CloseIn,
+    ExclusionIn,
+    HrContactIn,
+    ReferralIn,
+    ReferralUpdate,
+    TextIn,
+)
 from app.checkins import service as checkins
 from app.checkins.schemas import CheckInComplete
 from app.db import attempt
-from app.enums import About, Channel, Outcome, Role, Status
-from app.errors import AppError
+from app.enums import About, Channel, Outcome, ReferralKind, Role, Status
+from app.errors import AppError, Invalid
+from app.locations import service as locations
 from app.themes import service as themes
 from app.web.pages import FormErrors
-from app.web.reporter.forms import ABOUT_LABELS, WISH_LABELS, crlf
+from app.web.reporter.forms import ABOUT_LABELS, LOCATION_KIND_LABELS, WISH_LABELS, crlf
 from app.web.staff.common import csrf_refused, done, schema_errors, staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
@@ -61,8 +71,18 @@ OUTCOME_LABELS = {
 }
 CHANNEL_LABELS = {Channel.WEB.value: "Online form", Channel.PHONE.value: "Phone call",
                   Channel.EMAIL.value: "E-mail", Channel.IN_PERSON.value: "In person"}
+REFERRAL_LABELS = {
+    ReferralKind.FORMAL_INVESTIGATION.value: "Formal investigation",
+    ReferralKind.POLICE.value: "Police",
+    ReferralKind.LOCAL_AUTHORITY_SAFEGUARDING.value: "Local authority safeguarding",
+    ReferralKind.REGULATOR_NOTIFICATION.value: "Notification to the regulator",
+    ReferralKind.OCCUPATIONAL_HEALTH.value: "Occupational health",
+}
+assert set(REFERRAL_LABELS) == {k.value for k in ReferralKind}
 NOTICES = {
     "triaged": "Triage saved.",
+    "referral": "Referral recorded. The case is flagged if it is not completed by its due date.",
+    "referral_done": "Referral marked complete.",
     "theme": "Theme added.",
     "assigned": "HR contact assigned. Their first check-in is booked and they have been told by e-mail.",
     "excluded": "Exclusion recorded. That person can no longer see or be told of this case.",
@@ -73,9 +93,10 @@ NOTICES = {
 }
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
-    "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "contact-user_id",
+    "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
     "exclusion-user_id", "exclusion-reason", "note-body", "message-body", "check_in-summary",
-    "check_in-support_suitable", "close-outcome", "close-summary",
+    "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
+    "close-outcome", "close-summary",
 ]
 
 
@@ -92,11 +113,14 @@ def _page(
     messages = cases.read_messages(session, keys, user=user, case=case)
     case_check_ins = checkins.list_for_case(session, keys, user, case=case)
     exclusions = cases.list_exclusions(session, keys, user=user, case=case) if is_safeguarding else []
+    case_referrals = referrals.read(session, keys, user=user, case=case)
     people = cases.people(
         session,
         {n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
-        | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins},
+        | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins}
+        | {r.created_by_id for r, _ in case_referrals},
     )
+    all_locations = locations.list_locations(session)
     all_themes = themes.list_themes(session)
     excluded = {e.user_id for e, _ in exclusions}
     staff = auth.list_users(session) if is_safeguarding else []
@@ -109,6 +133,11 @@ def _page(
         "messages": messages,
         "check_ins": case_check_ins,
         "exclusions": exclusions,
+        "referrals": case_referrals,
+        "referral_labels": REFERRAL_LABELS,
+        "locations": {loc.slug: loc for loc in all_locations},
+        "triage_locations": [loc for loc in all_locations if loc.active or loc.slug == case.location],
+        "location_kinds": LOCATION_KIND_LABELS,
         "people": people,
         "is_safeguarding": is_safeguarding,
         "is_open": case.status is not Status.CLOSED,
@@ -160,15 +189,19 @@ def triage(
     primary_theme: Annotated[str, Form()] = "",
     risk: Annotated[str, Form()] = "",
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
+    location: Annotated[str, Form()] = "",
+    location_asked: Annotated[str, Form()] = "",
 ) -> Response:
-    """Themes, primary theme, risk and wishes: `PATCH /api/v1/cases/{id}`."""
+    """Themes, primary theme, risk, wishes and location: `PATCH /api/v1/cases/{id}`."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
-    values = {"theme": theme, "primary_theme": primary_theme, "risk": risk, "wish": wish}
+    values = {"theme": theme, "primary_theme": primary_theme, "risk": risk, "wish": wish, "location": location}
     data: dict[str, Any] = {"themes": theme, "risk": risk or None, "wishes": wish}
+    if location_asked:  # the form had the location box ("" there: none given)
+        data["location"] = location or None
     if primary_theme:
         data["primary_theme"] = primary_theme
-    data = {k: v for k, v in data.items() if v is not None}
+    data = {k: v for k, v in data.items() if v is not None or k == "location"}
     return _apply(request, session, keys, user, case, "triage", values, "triaged", "triage",
                   lambda: flows.triage(session, user=user, case=case, data=CaseUpdate.model_validate(data)))
 
@@ -286,6 +319,46 @@ def complete(session: DbSession, keys: Keys, settings: CurrentSettings, user: Us
                       summary=body.summary, support_suitable=body.support_suitable)
 
 
+@router.post("/staff/cases/{case_id}/referrals", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def add_referral(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
+    csrf: CSRF = "", kind: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
+    due_on: Annotated[str, Form()] = "",
+) -> Response:
+    """A hand-off out of the service, due by its kind's period unless a date is given:
+    `POST /api/v1/cases/{id}/referrals`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(note).strip()
+
+    def act() -> None:
+        body = ReferralIn.model_validate({"kind": kind, "note": text or None, "due_on": due_on or None})
+        referrals.add(session, keys, settings, user=user, case=case, kind=body.kind, note=body.note, due_on=body.due_on)
+
+    values = {"kind": kind, "note": text, "due_on": due_on}
+    return _apply(request, session, keys, user, case, "referral", values, "referral", "referrals", act, field="kind")
+
+
+@router.post("/staff/cases/{case_id}/referrals/{referral_id}/complete", response_class=HTMLResponse)
+def complete_referral(
+    request: Request, case: WorkCase, referral_id: uuid.UUID, user: CaseWorker, session: DbSession, keys: Keys,
+    csrf: CSRF = "", completed_on: Annotated[str, Form()] = "",
+) -> Response:
+    """Mark a referral done on a day: `PATCH /api/v1/cases/{id}/referrals/{referral_id}`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+
+    def act() -> None:
+        if not completed_on:  # on the page, an empty day is a mistake, not a wish to reopen
+            raise Invalid("Enter the day it was done.", field="completed_on")
+        body = ReferralUpdate.model_validate({"completed_on": completed_on})
+        referrals.complete(session, user=user, case=case, referral_id=referral_id, completed_on=body.completed_on)
+
+    values = {"completed_on": completed_on, "referral_id": str(referral_id)}
+    return _apply(request, session, keys, user, case, "referral_done", values, "referral_done", "referrals", act,
+                  field="completed_on")
+
+
 @router.post("/staff/cases/{case_id}/close", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
 def close(
     request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
@@ -333,7 +406,7 @@ def _error_field(exc: AppError, default: str) -> str:
 
 
 RECORD_ORDER = ["record-channel", "record-received_at", "record-duration_minutes", "record-description",
-                "record-about", "record-reporter", "record-risk"]
+                "record-about", "record-reporter", "record-location", "record-risk"]
 
 
 def _record_form(request: Request, session: DbSession, settings: CurrentSettings, values: dict[str, Any],
@@ -342,6 +415,7 @@ def _record_form(request: Request, session: DbSession, settings: CurrentSettings
         "values": values, "errors": errors.messages, "problems": errors.summary(RECORD_ORDER),
         "themes": themes.list_themes(session, active_only=True), "wish_labels": WISH_LABELS,
         "about_labels": ABOUT_LABELS, "channel_labels": {k: v for k, v in CHANNEL_LABELS.items() if k != "web"},
+        "locations": locations.list_locations(session, active_only=True), "location_kinds": LOCATION_KIND_LABELS,
         "zone": settings.hours.tz.key,
     }
     return staff_page(request, "staff/record.html", ctx, status_code=status_code)
@@ -371,13 +445,14 @@ def record(
     theme: Annotated[list[str], Form()] = [],  # noqa: B006
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
     risk: Annotated[str, Form()] = "standard",
+    location: Annotated[str, Form()] = "",
 ) -> Response:
     """`POST /api/v1/cases`: the confirmation shows the receipt to give the person, once."""
     if (refused := csrf_refused(request, csrf, "/staff/record")) is not None:
         return refused
     values = {"channel": channel, "received_at": received_at, "duration_minutes": duration_minutes,
               "description": crlf(description), "about": about, "identity": identity, "name": name, "email": email,
-              "phone": phone, "theme": theme, "wish": wish, "risk": risk}
+              "phone": phone, "theme": theme, "wish": wish, "risk": risk, "location": location}
     errors = FormErrors()
     when: datetime | str = received_at
     try:
@@ -389,7 +464,7 @@ def record(
         "channel": channel, "received_at": when, "duration_minutes": duration_minutes or None,
         "description": crlf(description), "about": about or About.SELF.value, "anonymous": not named,
         "reporter": {"name": name, "email": email.strip() or None, "phone": phone.strip() or None} if named else None,
-        "themes": theme, "wishes": wish, "risk": risk or "standard",
+        "themes": theme, "wishes": wish, "risk": risk or "standard", "location": location or None,
     }
     if errors:
         return _record_form(request, session, settings, values, errors, 422)

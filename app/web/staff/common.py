@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/dashboard", "Statistics", (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)),
     ("/staff/users", "Users", (Role.ADMIN,)),
     ("/staff/themes", "Themes", (Role.ADMIN,)),
+    ("/staff/locations", "Locations", (Role.ADMIN,)),
     ("/staff/account", "Your account", (Role.ADMIN, Role.SAFEGUARDING, Role.HR, Role.LEADERSHIP)),
 ]
 
