@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.cases.models import Exclusion, Message, Note
 from app.cases.views import CaseContent, CaseRow
 from app.enums import About, Channel, Outcome, Risk, Status, Wish
+from app.equality.schemas import EqualityIn
 from app.schemas import MAX_THEMES, MAX_WISHES, LongText, Name, Reason, Slug, StrictModel, Timestamp
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[0-9+() .\-]+$")]
@@ -43,6 +44,11 @@ class ReportIn(StrictModel):
         default_factory=list, description="The reporter's own theme hints (slugs)."
     )
     wishes: Annotated[list[Wish], Field(max_length=MAX_WISHES)] = Field(default_factory=list)
+    equality: EqualityIn | None = Field(
+        default=None,
+        description="Optional equality monitoring answers. Never stored with the case: `app.flows` hands them "
+        "to `app.equality`, which keeps them with no case id, month only, published only in aggregate.",
+    )
 
     @model_validator(mode="after")
     def _identity_matches_anonymity(self) -> ReportIn:

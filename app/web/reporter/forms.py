@@ -7,13 +7,15 @@ plain-English messages next to the right field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+from fastapi import Form
 from pydantic import ValidationError
 
 from app.cases.schemas import ReportIn
 from app.enums import About, Outcome, Status, Wish
+from app.equality.schemas import CHARACTERISTICS, LABELS, PREFER_NOT_TO_SAY, VALUE_LABELS
 from app.reports.schemas import FeedbackIn, MessageIn
 from app.schemas import MAX_COMMENT, MAX_DESCRIPTION, RATING_MAX, RATING_MIN
 from app.web.pages import FormErrors
@@ -58,10 +60,21 @@ RATING_QUESTIONS: dict[str, str] = {
 RATING_SCALE: list[tuple[int, str]] = [(1, "Not at all"), (2, "Not really"), (3, "Partly"), (4, "Mostly"), (5, "Very much")]
 assert [n for n, _ in RATING_SCALE] == list(range(RATING_MIN, RATING_MAX + 1))
 
-REPORT_FIELD_ORDER = ["description", "about-self", "identity-anonymous", "name", "email", "phone", "themes", "wishes"]
+REPORT_FIELD_ORDER = [
+    "description", "about-self", "identity-anonymous", "name", "email", "phone", "themes", "wishes",
+    *[f"equality-{key}" for key in CHARACTERISTICS],
+]
 CASE_FIELD_ORDER = ["body", *[f"{q}-1" for q in RATING_QUESTIONS], "comment"]
 
 TOO_LONG_TO_SEND = f"Your report is too long to send. Shorten it to {MAX_DESCRIPTION:,} characters or fewer."
+
+
+def equality_choices() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(key, question, [(value, label), ...]) for the equality monitoring selects, in order."""
+    return [
+        (key, LABELS[key], [(v, VALUE_LABELS.get(v, v)) for v in (*values, PREFER_NOT_TO_SAY)])
+        for key, values in CHARACTERISTICS.items()
+    ]
 
 
 def crlf(text: str) -> str:
@@ -74,7 +87,28 @@ def crlf(text: str) -> str:
 
 def empty_report() -> dict[str, Any]:
     return {"description": "", "identity": "anonymous", "name": "", "email": "", "phone": "",
-            "about": About.SELF.value, "themes": [], "wishes": []}
+            "about": About.SELF.value, "themes": [], "wishes": [], "equality": {}}
+
+
+def equality_fields(
+    eq_age_band: Annotated[str, Form()] = "",
+    eq_disability: Annotated[str, Form()] = "",
+    eq_gender_reassignment: Annotated[str, Form()] = "",
+    eq_marriage_civil_partnership: Annotated[str, Form()] = "",
+    eq_pregnancy_maternity: Annotated[str, Form()] = "",
+    eq_ethnic_group: Annotated[str, Form()] = "",
+    eq_religion_belief: Annotated[str, Form()] = "",
+    eq_sex: Annotated[str, Form()] = "",
+    eq_sexual_orientation: Annotated[str, Form()] = "",
+) -> dict[str, str]:
+    """The optional equality monitoring selects (`eq_<key>`); an empty choice is "not answered"."""
+    given = {
+        "age_band": eq_age_band, "disability": eq_disability, "gender_reassignment": eq_gender_reassignment,
+        "marriage_civil_partnership": eq_marriage_civil_partnership, "pregnancy_maternity": eq_pregnancy_maternity,
+        "ethnic_group": eq_ethnic_group, "religion_belief": eq_religion_belief, "sex": eq_sex,
+        "sexual_orientation": eq_sexual_orientation,
+    }
+    return {key: value for key, value in given.items() if value}
 
 
 @dataclass
@@ -89,6 +123,7 @@ class ReportForm:
     about: str
     themes: list[str]
     wishes: list[str]
+    equality: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -115,6 +150,7 @@ class ReportForm:
             "about": self.about or About.SELF.value,
             "themes": self.themes,
             "wishes": self.wishes,
+            "equality": dict(self.equality) or None,
         }
         try:
             report = ReportIn.model_validate(data)
@@ -151,6 +187,8 @@ def _report_errors(exc: ValidationError, errors: FormErrors) -> None:
             errors.add("themes", "Choose topics from the list, or none.")
         elif head == "wishes":
             errors.add("wishes", "Choose from the options listed, or none.")
+        elif head == "equality" and sub in CHARACTERISTICS:
+            errors.add(f"equality-{sub}", "Choose one of the options listed, or leave it unanswered.")
         else:
             # The model-level rule tying anonymity to identity; the form checks it first, so
             # this is a fallback that still names a field.
