@@ -67,6 +67,8 @@ ACCESS: dict[str, Any] = {
     "GET /stats/themes": STATS,
     "GET /stats/themes.csv": STATS,
     "GET /stats/summary": STATS,
+    "GET /stats/equality": STATS,
+    "PUT /stats/equality/baseline": (ADMIN,),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import audit, auth, cases, checkins, reports, stats, themes
+from app.api import audit, auth, cases, checkins, equality, reports, stats, themes
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     cases.router,
     checkins.router,
     stats.router,
+    equality.router,
 ]
