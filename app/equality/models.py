@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Float, Index, LargeBinary, String
+from sqlalchemy import Float, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -40,6 +40,18 @@ class EqualityAnswer(Base):
     month: Mapped[str] = mapped_column(String(7))
     characteristic: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(32))
+
+
+class EqualityCount(Base):
+    """The published answers counted by month, kept current by each batch (in the same transaction
+    as its rows): the statistics read these few rows instead of counting every answer."""
+
+    __tablename__ = "equality_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    characteristic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    respondents: Mapped[int] = mapped_column(Integer)
 
 
 class EqualityBaseline(Base):

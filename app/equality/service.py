@@ -1,6 +1,6 @@
 """Equality answers: pooled with the concern, then published in shuffled batches with no link back.
 
-The one writer of `equality_pending`, `equality_answers` and `equality_baseline`. The rules (see
+The one writer of `equality_pending`, `equality_answers`, `equality_counts` and `equality_baseline`. The rules (see
 docs/statistics.md, "Equality monitoring"):
 
 * `pool` runs in the concern's own transaction. It stores the answers and the concern's month
@@ -13,7 +13,8 @@ docs/statistics.md, "Equality monitoring"):
   becomes one row per characteristic under a fresh random key; all rows of the batch are
   shuffled (the operating system's random source) before one INSERT, so neither the keys, the
   physical order (`rowid` does not exist, `ctid` follows the shuffle) nor the transaction id
-  (one for the whole batch) tells which rows came from which concern.
+  (one for the whole batch) tells which rows came from which concern. The same transaction adds
+  the batch to `equality_counts` (by month, characteristic and value), which the statistics read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, insert, select
@@ -33,7 +35,7 @@ from app.auth.service import actor
 from app.crypto.envelope import open_, seal
 from app.crypto.keyring import KeyRing
 from app.db import table_of
-from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityPending
+from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
 from app.equality.schemas import CHARACTERISTICS, NOT_ANSWERED, BaselineIn, EqualityIn
 
 PURPOSE = "equality-pending"
@@ -73,23 +75,40 @@ def publish_due(session: Session, ring: KeyRing, *, min_cell: int) -> int:
     if not rows or (len(rows) < min_cell and min(r.pooled_in for r in rows) >= this_month):
         return 0
     key = ring.subkey(PURPOSE)
-    published: list[dict[str, object]] = []
+    batch = []
     for row in rows:
         held = json.loads(open_(key, row.answers_ct, _ad(row.id)))
-        published += _answer_rows(held["month"], held["answers"])
-    secrets.SystemRandom().shuffle(published)
-    for row_values in published:  # fresh random keys, drawn after the shuffle
-        row_values["id"] = uuid.uuid4()
-    session.execute(insert(table_of(EqualityAnswer)), published)
+        batch.append((str(held["month"]), dict(held["answers"])))
+    publish_batch(session, batch)
     session.execute(delete(table_of(EqualityPending)).where(table_of(EqualityPending).c.id.in_([r.id for r in rows])))
     return len(rows)
 
 
-def _answer_rows(month: str, answers: dict[str, str]) -> list[dict[str, object]]:
-    return [
+def publish_batch(session: Session, batch: list[tuple[str, dict[str, str]]]) -> None:
+    """Write a batch of respondents ((month, answers) each) into the published table, shuffled,
+    under fresh random keys, and add them to the monthly counts. Only `publish_due` calls this
+    (and tests arranging published answers)."""
+    published: list[dict[str, object]] = [
         {"month": month, "characteristic": key, "value": answers.get(key, NOT_ANSWERED)}
+        for month, answers in batch
         for key in CHARACTERISTICS
     ]
+    if not published:
+        return
+    secrets.SystemRandom().shuffle(published)
+    for row_values in published:  # fresh random keys, drawn after the shuffle
+        row_values["id"] = uuid.uuid4()
+    session.execute(insert(table_of(EqualityAnswer)), published)
+    counts = Counter((str(r["month"]), str(r["characteristic"]), str(r["value"])) for r in published)
+    table = table_of(EqualityCount)
+    upsert = dialect.insert(session, table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["month", "characteristic", "value"],
+        set_={"respondents": table.c.respondents + upsert.excluded.respondents},
+    )
+    session.execute(upsert, [
+        {"month": m, "characteristic": c, "value": v, "respondents": n} for (m, c, v), n in sorted(counts.items())
+    ])
 
 
 def waiting(session: Session) -> int:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.equality import service as equality
-from app.equality.models import EqualityAnswer
+from app.equality.models import EqualityCount
 from app.equality.schemas import (
     CHARACTERISTICS,
     NOT_ANSWERED,
@@ -44,10 +44,10 @@ def wilson(count: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 def grids(session: Session, months: list[str], min_cell: int) -> dict[str, Grid[str]]:
     """One grid per characteristic over `months`, their month totals shared (rule 4)."""
+    # The monthly counts kept by each batch: at most (values + 2) x 9 rows a month, whatever the volume.
     result = session.execute(
-        select(EqualityAnswer.month, EqualityAnswer.characteristic, EqualityAnswer.value, func.count())
-        .where(EqualityAnswer.month.between(months[0], months[-1]))
-        .group_by(EqualityAnswer.month, EqualityAnswer.characteristic, EqualityAnswer.value)
+        select(EqualityCount.month, EqualityCount.characteristic, EqualityCount.value, EqualityCount.respondents)
+        .where(EqualityCount.month.between(months[0], months[-1]))
     ).all()
     counts: dict[str, dict[tuple[str, str], int]] = {key: {} for key in CHARACTERISTICS}
     for month, key, value, n in result:

@@ -1,4 +1,4 @@
-"""equality monitoring: a pending pool, the published answers (no case id, month only, random keys), the workforce baseline
+"""equality monitoring: a pending pool, the published answers (no case id, month only, random keys) and their monthly counts, the workforce baseline
 
 Revision ID: 0010e
 Revises: 0008
@@ -35,6 +35,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_equality_answers_month", "equality_answers", ["month", "characteristic", "value"], unique=False)
     op.create_table(
+        "equality_counts",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("characteristic", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=32), nullable=False),
+        sa.Column("respondents", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "characteristic", "value", name=op.f("pk_equality_counts")),
+    )
+    op.create_table(
         "equality_baseline",
         sa.Column("characteristic", sa.String(length=32), nullable=False),
         sa.Column("value", sa.String(length=32), nullable=False),
@@ -45,6 +53,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("equality_baseline")
+    op.drop_table("equality_counts")
     op.drop_index("ix_equality_answers_month", table_name="equality_answers")
     op.drop_table("equality_answers")
     op.drop_table("equality_pending")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
-from app.equality.models import EqualityAnswer
-from app.equality.schemas import CHARACTERISTICS, NOT_ANSWERED
+from app.equality import service
 
 
 def add_respondents(db: Session, month: str, respondents: Iterable[Mapping[str, str]]) -> None:
-    for answers in respondents:
-        for key in CHARACTERISTICS:
-            db.add(EqualityAnswer(id=uuid.uuid4(), month=month, characteristic=key, value=answers.get(key, NOT_ANSWERED)))
+    service.publish_batch(db, [(month, dict(answers)) for answers in respondents])
     db.commit()
 
 

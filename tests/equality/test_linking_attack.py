@@ -63,6 +63,9 @@ def test_a_case_cannot_be_linked_to_its_answers_once_the_batch_has_moved(client,
         assert columns == {"id", "month", "characteristic", "value"}
         assert not [c for c in sa.inspect(raw).get_columns("equality_answers")
                     if isinstance(c["type"], sa.DateTime | sa.Date | sa.Integer)]
+        # The monthly counts (what the statistics read) hold sums only, by month.
+        assert {c["name"] for c in sa.inspect(raw).get_columns("equality_counts")} == {
+            "month", "characteristic", "value", "respondents"}
         case_rows = raw.execute(select(Case.id, Case.reference, Case.received_month)).all()
         ids = set(raw.execute(select(EqualityAnswer.id)).scalars())
         assert len(ids) == N * len(CHARACTERISTICS)
