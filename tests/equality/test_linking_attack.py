@@ -107,3 +107,6 @@ def test_a_case_cannot_be_linked_to_its_answers_once_the_batch_has_moved(client,
             assert len(xids) == 1
             assert xids <= {case_xids[-1]}
             assert not xids & set(case_xids[:-1])
+            if raw.execute(sa.text("SHOW track_commit_timestamp")).scalar_one() == "on":  # off by default
+                times = raw.execute(sa.text("SELECT DISTINCT pg_xact_commit_timestamp(xmin) FROM equality_answers")).all()
+                assert len(times) == 1
