@@ -27,6 +27,7 @@ from app.commandline import (
     use_plain_help,
 )
 from app.crypto import keys
+from app.equality import commands as equality_commands
 from app.notify import commands as notify_commands
 from app.stats import commands as stats_commands
 
@@ -128,6 +129,7 @@ def rotate_key() -> None:
 for _domain_commands in (
     auth_commands.commands,
     checkins_commands.commands,
+    equality_commands.commands,
     stats_commands.commands,
     notify_commands.commands,
     retention.commands,

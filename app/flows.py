@@ -22,6 +22,7 @@ from app.checkins import service as checkins
 from app.config import Settings
 from app.crypto.keyring import KeyRing
 from app.enums import Channel, Outcome, Risk
+from app.equality import service as equality
 from app.notify import service as notify
 from app.reports import idempotency
 from app.reports import service as reports
@@ -37,8 +38,11 @@ def submit_report(
     idempotency_key: idempotency.IdempotencyKey | None = None,
 ) -> intake.NewCase:
     """A concern raised online: the safeguarding team is told. With a claimed Idempotency-Key, the
-    key is completed in this same transaction, holding the answer (encrypted) for a retry."""
+    key is completed in this same transaction, holding the answer (encrypted) for a retry.
+    Equality answers, if any, go to `app.equality`'s pool with nothing but the month."""
     new = intake.create_case(session, ring, settings, data=data, channel=Channel.WEB)
+    if data.equality is not None:
+        equality.pool(session, ring, answers=data.equality, month=new.received_at.strftime("%Y-%m"), min_cell=settings.min_cell)
     if idempotency_key is not None:
         idempotency.complete(session, idempotency_key, case_id=new.id, response=ReportOut.of(new).model_dump(mode="json"))
     notify.new_concern(session, case_id=new.id, urgent=False)
@@ -48,8 +52,11 @@ def submit_report(
 def record_contact(
     session: Session, ring: KeyRing, settings: Settings, *, user: User, data: CaseCreate
 ) -> tuple[Case, str]:
-    """A contact received by phone, e-mail or in person: the rest of the safeguarding team is told."""
+    """A contact received by phone, e-mail or in person: the rest of the safeguarding team is told.
+    Equality answers, if any, go to `app.equality`'s pool with nothing but the month."""
     case, receipt = intake.record_contact(session, ring, settings, user=user, data=data)
+    if data.equality is not None:
+        equality.pool(session, ring, answers=data.equality, month=case.received_month, min_cell=settings.min_cell)
     notify.new_concern(session, case_id=case.id, urgent=case.risk is Risk.URGENT, by=user)
     return case, receipt
 

@@ -6,6 +6,7 @@ from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
 from app.checkins.models import CheckIn
 from app.crypto.models import CaseKey
 from app.db import Base
+from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
 from app.locations.models import Location
 from app.notify.models import Notification
 from app.reports.models import IdempotencyRecord, ReporterSession
@@ -13,7 +14,8 @@ from app.themes.models import Theme
 from app.throttle import ThrottleBucket
 
 __all__ = [
-    "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "Exclusion", "Feedback",
+    "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
+    "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
     "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

@@ -74,6 +74,8 @@ ACCESS: dict[str, Any] = {
     "GET /stats/themes.csv": STATS,
     "GET /stats/summary": STATS,
     "GET /stats/referrals": STATS,
+    "GET /stats/equality": STATS,
+    "PUT /stats/equality/baseline": (ADMIN,),
 }
 
 

@@ -4,7 +4,7 @@ First what `docker compose config` checks: the file against the Compose Specific
 schema (as shipped by check-jsonschema) and its `${...}` interpolation. Then what each service
 needs to actually work: every SAFESHARE_* name is a real setting and the settings load, the
 database password must be given (never a default), the key ring is on a volume, the scheduler
-runs `deliver`, `remind` and `purge`, each command is a real `safeshare` command, and the image
+runs `deliver`, `remind`, `purge` and `publish-equality`, each command is a real `safeshare` command, and the image
 lets its own account write its data when run without compose.
 """
 
@@ -130,7 +130,7 @@ def test_every_command_the_services_run_is_a_safeshare_command() -> None:
     assert services["scheduler"]["command"] == ["safeshare-schedule"]
     assert "COPY scripts/schedule /usr/local/bin/safeshare-schedule" in (ROOT / "Dockerfile").read_text()
     scheduled = re.findall(r"^\s*safeshare (\w[\w-]*)", (ROOT / "scripts/schedule").read_text(), re.MULTILINE)
-    assert set(scheduled) == {"deliver", "remind", "purge"}
+    assert set(scheduled) == {"deliver", "remind", "purge", "publish-equality"}
     assert set(scheduled) <= commands
 
 
@@ -163,5 +163,5 @@ def test_the_schedule_runs_each_command_and_stops_cleanly(tmp_path: Path) -> Non
     proc = subprocess.run([str(ROOT / "scripts/schedule")], env={**os.environ, "PATH": f"{fake}:/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
-    assert calls.read_text().split() == ["deliver", "remind", "purge"]
+    assert calls.read_text().split() == ["deliver", "remind", "purge", "publish-equality"]
     assert proc.stderr.strip() == "schedule: remind failed; it is tried again in an hour"

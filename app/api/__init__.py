@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import audit, auth, cases, checkins, locations, referrals, reports, stats, stats_referrals, themes
+from app.api import (
+    audit,
+    auth,
+    cases,
+    checkins,
+    equality,
+    locations,
+    referrals,
+    reports,
+    stats,
+    stats_referrals,
+    themes,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -17,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     referrals.router,
     stats.router,
     stats_referrals.router,
+    equality.router,
 ]

@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.cases.models import Exclusion, Message, Note, Referral
 from app.cases.views import CaseContent, CaseRow
 from app.enums import About, Channel, Outcome, ReferralKind, Risk, Status, Wish
+from app.equality.schemas import EqualityIn
 from app.schemas import MAX_THEMES, MAX_WISHES, Day, LongText, Name, Reason, Slug, StrictModel, Timestamp
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[0-9+() .\-]+$")]
@@ -47,6 +48,11 @@ class ReportIn(StrictModel):
         default=None,
         description="Where the concern is about: an active location's slug (`GET /api/v1/locations`), or "
         "`prefer_not_to_say`. Left out or null: not given. Anything else is 422.",
+    )
+    equality: EqualityIn | None = Field(
+        default=None,
+        description="Optional equality monitoring answers. Never stored with the case: `app.flows` hands them "
+        "to `app.equality`, which keeps them with no case id, month only, published only in aggregate.",
     )
 
     @model_validator(mode="after")

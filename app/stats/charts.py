@@ -91,3 +91,10 @@ def theme_charts(table: ThemeTable, columns: int = 2) -> Markup:
         box = Box((i % columns) * cell_w, (i // columns) * cell_h, cell_w - 12, cell_h - 10)
         parts += _bars(box, table.periods, row.counts, row.name, table.min_cell)
     return _svg(width, max(rows, 1) * cell_h, f"Cases by theme per period, {table.from_} to {table.to}", parts, "chart-themes")
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[int | None], title: str, css_id: str, min_cell: int,
+              width: int = 720, height: int = 220) -> Markup:
+    """One bar chart of published counts (None: a grey "withheld" marker, never a bar of its true size)."""
+    parts = _bars(Box(0, 0, width, height), labels, values, title, min_cell)
+    return _svg(width, height, title, parts, css_id)

@@ -1,14 +1,15 @@
-"""`safeshare report`: the board-paper table."""
+"""`safeshare report`: the board-paper table, and with --year the annual report."""
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
 
 from app.commandline import database_error, fail, sessionmaker_for, settings_or_exit
 from app.errors import AppError
-from app.stats import service
+from app.stats import annual, service
 from app.stats.schemas import Bucket, ThemeTable
 from app.themes.defaults import DEFAULT_THEMES
 
@@ -51,21 +52,43 @@ def board_table(table: ThemeTable) -> str:
 commands = typer.Typer()
 
 
+class Format(str, enum.Enum):
+    TEXT = "text"
+    CSV = "csv"
+    HTML = "html"
+
+
 @commands.command()
 def report(
     from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: the first month with any case).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM (default: the last month with any case).")] = None,
+    year: Annotated[int | None, typer.Option("--year", min=1900, max=2999, help="The annual report for this calendar year.")] = None,
+    format_: Annotated[Format | None, typer.Option("--format", help="The annual report as text, csv or html (default text).")] = None,
 ) -> None:
-    """Print the board-paper table: cases by theme over a range of months, and the total, ready to paste."""
+    """Print the board-paper table: cases by theme over a range of months, and the total, ready to paste.
+
+    With --year (or --format) print the annual report instead: contacts, themes, channels, out of
+    hours, time to acknowledge, satisfaction and equality monitoring against the workforce, every
+    figure under the same suppression; --format html gives a page with SVG charts.
+    """
+    if year is not None:
+        if from_ is not None or to is not None:
+            fail("--year cannot be combined with --from or --to.")
+        from_, to = f"{year:04d}-01", f"{year:04d}-12"
     settings = settings_or_exit()
     sessions = sessionmaker_for(settings)
     try:
         with sessions() as session:
-            table = service.theme_table(
-                session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=Bucket.ALL
-            )
+            if year is None and format_ is None:
+                table = service.theme_table(
+                    session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=Bucket.ALL
+                )
+                output = board_table(table)
+            else:
+                built = annual.annual_report(session, min_cell=settings.min_cell, from_month=from_, to_month=to)
+                output = annual.RENDERERS[(format_ or Format.TEXT).value](built).rstrip("\n")
     except AppError as exc:
         fail(exc.detail)
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         database_error(exc, "read the statistics")
-    typer.echo(board_table(table))
+    typer.echo(output)

@@ -7,13 +7,15 @@ plain-English messages next to the right field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+from fastapi import Form
 from pydantic import ValidationError
 
 from app.cases.schemas import ReportIn
 from app.enums import About, LocationKind, Outcome, Status, Wish
+from app.equality.schemas import CHARACTERISTICS, LABELS, PREFER_NOT_TO_SAY, VALUE_LABELS
 from app.reports.schemas import FeedbackIn, MessageIn
 from app.schemas import MAX_COMMENT, MAX_DESCRIPTION, RATING_MAX, RATING_MIN
 from app.web.pages import FormErrors
@@ -58,8 +60,10 @@ RATING_QUESTIONS: dict[str, str] = {
 RATING_SCALE: list[tuple[int, str]] = [(1, "Not at all"), (2, "Not really"), (3, "Partly"), (4, "Mostly"), (5, "Very much")]
 assert [n for n, _ in RATING_SCALE] == list(range(RATING_MIN, RATING_MAX + 1))
 
-REPORT_FIELD_ORDER = ["description", "about-self", "identity-anonymous", "name", "email", "phone", "location", "themes",
-                      "wishes"]
+REPORT_FIELD_ORDER = [
+    "description", "about-self", "identity-anonymous", "name", "email", "phone", "location", "themes", "wishes",
+    *[f"equality-{key}" for key in CHARACTERISTICS],
+]
 LOCATION_KIND_LABELS: dict[str, str] = {
     LocationKind.STATION.value: "Stations",
     LocationKind.DEPARTMENT.value: "Departments",
@@ -72,6 +76,14 @@ CASE_FIELD_ORDER = ["body", *[f"{q}-1" for q in RATING_QUESTIONS], "comment"]
 TOO_LONG_TO_SEND = f"Your report is too long to send. Shorten it to {MAX_DESCRIPTION:,} characters or fewer."
 
 
+def equality_choices() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(key, question, [(value, label), ...]) for the equality monitoring selects, in order."""
+    return [
+        (key, LABELS[key], [(v, VALUE_LABELS.get(v, v)) for v in (*values, PREFER_NOT_TO_SAY)])
+        for key, values in CHARACTERISTICS.items()
+    ]
+
+
 def crlf(text: str) -> str:
     """Browsers send textarea line breaks as CRLF; count each as one character, as people see it."""
     return text.replace("\r\n", "\n")
@@ -82,7 +94,28 @@ def crlf(text: str) -> str:
 
 def empty_report() -> dict[str, Any]:
     return {"description": "", "identity": "anonymous", "name": "", "email": "", "phone": "",
-            "about": About.SELF.value, "themes": [], "wishes": [], "location": ""}
+            "about": About.SELF.value, "themes": [], "wishes": [], "location": "", "equality": {}}
+
+
+def equality_fields(
+    eq_age_band: Annotated[str, Form()] = "",
+    eq_disability: Annotated[str, Form()] = "",
+    eq_gender_reassignment: Annotated[str, Form()] = "",
+    eq_marriage_civil_partnership: Annotated[str, Form()] = "",
+    eq_pregnancy_maternity: Annotated[str, Form()] = "",
+    eq_ethnic_group: Annotated[str, Form()] = "",
+    eq_religion_belief: Annotated[str, Form()] = "",
+    eq_sex: Annotated[str, Form()] = "",
+    eq_sexual_orientation: Annotated[str, Form()] = "",
+) -> dict[str, str]:
+    """The optional equality monitoring selects (`eq_<key>`); an empty choice is "not answered"."""
+    given = {
+        "age_band": eq_age_band, "disability": eq_disability, "gender_reassignment": eq_gender_reassignment,
+        "marriage_civil_partnership": eq_marriage_civil_partnership, "pregnancy_maternity": eq_pregnancy_maternity,
+        "ethnic_group": eq_ethnic_group, "religion_belief": eq_religion_belief, "sex": eq_sex,
+        "sexual_orientation": eq_sexual_orientation,
+    }
+    return {key: value for key, value in given.items() if value}
 
 
 @dataclass
@@ -98,6 +131,7 @@ class ReportForm:
     themes: list[str]
     wishes: list[str]
     location: str = ""
+    equality: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -125,6 +159,7 @@ class ReportForm:
             "themes": self.themes,
             "wishes": self.wishes,
             "location": self.location or None,
+            "equality": dict(self.equality) or None,
         }
         try:
             report = ReportIn.model_validate(data)
@@ -163,6 +198,8 @@ def _report_errors(exc: ValidationError, errors: FormErrors) -> None:
             errors.add("wishes", "Choose from the options listed, or none.")
         elif head == "location":
             errors.add("location", LOCATION_ERROR)
+        elif head == "equality" and sub in CHARACTERISTICS:
+            errors.add(f"equality-{sub}", "Choose one of the options listed, or leave it unanswered.")
         else:
             # The model-level rule tying anonymity to identity; the form checks it first, so
             # this is a fallback that still names a field.

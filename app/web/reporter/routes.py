@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app import clock, flows
@@ -115,6 +115,7 @@ def _report_form(
         "location_kinds": forms.LOCATION_KIND_LABELS,
         "wish_labels": forms.WISH_LABELS,
         "about_labels": forms.ABOUT_LABELS,
+        "equality_choices": forms.equality_choices(),
         "max_description": MAX_DESCRIPTION,
     }
     return render(request, "report.html", ctx, status_code=status_code)
@@ -163,6 +164,7 @@ def submit_report(
     settings: CurrentSettings,
     ring: Keys,
     rate: ReportRate,
+    equality: Annotated[dict[str, str], Depends(forms.equality_fields)],
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = "",
     description: Annotated[str, Form()] = "",
@@ -177,7 +179,8 @@ def submit_report(
 ) -> HTMLResponse:
     """Send a concern. On success the response is the confirmation page showing the receipt once;
     the same form sent again shows the same receipt (for a short while) and opens no second case."""
-    form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish, location)
+    form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish, location,
+                            equality)
     form_id = form_id if guard.key is not None else new_form_id()
     if not csrf_ok(request, csrf):
         if not from_this_site(request):

@@ -1,0 +1,138 @@
+"""Equality answers: pooled with the concern, then published in shuffled batches with no link back.
+
+The one writer of `equality_pending`, `equality_answers`, `equality_counts` and `equality_baseline`. The rules (see
+docs/statistics.md, "Equality monitoring"):
+
+* `pool` runs in the concern's own transaction. It stores the answers and the concern's month
+  sealed (AES-GCM under a key derived from the key ring, so the database alone cannot read them)
+  under a random key, with only the month they were pooled in readable. It writes no audit entry,
+  no timestamp, no case id.
+* `publish_due` moves the whole pool into `equality_answers` when it holds at least `min_cell`
+  respondents, or when anything in it was pooled in an earlier calendar month (month end: checked
+  on the next pooling and by `safeshare publish-equality`, run daily from cron). Each respondent
+  becomes one row per characteristic under a fresh random key; all rows of the batch are
+  shuffled (the operating system's random source) before one INSERT, so neither the keys, the
+  physical order (`rowid` does not exist, `ctid` follows the shuffle) nor the transaction id
+  (one for the whole batch) tells which rows came from which concern. The same transaction adds
+  the batch to `equality_counts` (by month, characteristic and value), which the statistics read.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from app import clock, dialect
+from app.audit import service as audit
+from app.auth.models import User
+from app.auth.service import actor
+from app.crypto.envelope import open_, seal
+from app.crypto.keyring import KeyRing
+from app.db import table_of
+from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
+from app.equality.schemas import CHARACTERISTICS, NOT_ANSWERED, BaselineIn, EqualityIn
+
+PURPOSE = "equality-pending"
+
+
+def _ad(row_id: uuid.UUID) -> bytes:
+    return f"safeshare:v1:equality_pending:answers:{row_id}".encode()
+
+
+def pool(session: Session, ring: KeyRing, *, answers: EqualityIn, month: str, min_cell: int) -> None:
+    """Hold one respondent's answers (for a concern received in `month`) until the next batch.
+
+    Nothing is stored if no key is answered. Then publishes the pool if a batch is due.
+    """
+    given = answers.answered()
+    if not given:
+        return
+    row_id = uuid.uuid4()
+    plaintext = json.dumps({"month": month, "answers": given}, sort_keys=True).encode()
+    session.execute(insert(table_of(EqualityPending)).values(
+        id=row_id, pooled_in=clock.today().strftime("%Y-%m"),
+        answers_ct=seal(ring.subkey(PURPOSE), plaintext, _ad(row_id)),
+    ))
+    publish_due(session, ring, min_cell=min_cell)
+
+
+def publish_due(session: Session, ring: KeyRing, *, min_cell: int) -> int:
+    """Move the pool into the published table if a batch is due; return how many respondents moved."""
+    this_month = clock.today().strftime("%Y-%m")
+    waiting, oldest = session.execute(select(func.count(), func.min(EqualityPending.pooled_in))).one()
+    if not waiting or (waiting < min_cell and oldest >= this_month):
+        return 0
+    # Lock what is there (another transaction may be moving the same rows: on PostgreSQL the rows
+    # it deleted are skipped once it commits; SQLite's write lock already makes this the only writer).
+    rows = session.execute(dialect.for_update(select(EqualityPending.id, EqualityPending.pooled_in,
+                                                     EqualityPending.answers_ct), session)).all()
+    if not rows or (len(rows) < min_cell and min(r.pooled_in for r in rows) >= this_month):
+        return 0
+    key = ring.subkey(PURPOSE)
+    batch = []
+    for row in rows:
+        held = json.loads(open_(key, row.answers_ct, _ad(row.id)))
+        batch.append((str(held["month"]), dict(held["answers"])))
+    publish_batch(session, batch)
+    session.execute(delete(table_of(EqualityPending)).where(table_of(EqualityPending).c.id.in_([r.id for r in rows])))
+    return len(rows)
+
+
+def publish_batch(session: Session, batch: list[tuple[str, dict[str, str]]]) -> None:
+    """Write a batch of respondents ((month, answers) each) into the published table, shuffled,
+    under fresh random keys, and add them to the monthly counts. Only `publish_due` calls this
+    (and tests arranging published answers)."""
+    published: list[dict[str, object]] = [
+        {"month": month, "characteristic": key, "value": answers.get(key, NOT_ANSWERED)}
+        for month, answers in batch
+        for key in CHARACTERISTICS
+    ]
+    if not published:
+        return
+    secrets.SystemRandom().shuffle(published)
+    for row_values in published:  # fresh random keys, drawn after the shuffle
+        row_values["id"] = uuid.uuid4()
+    session.execute(insert(table_of(EqualityAnswer)), published)
+    counts = Counter((str(r["month"]), str(r["characteristic"]), str(r["value"])) for r in published)
+    table = table_of(EqualityCount)
+    upsert = dialect.insert(session, table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["month", "characteristic", "value"],
+        set_={"respondents": table.c.respondents + upsert.excluded.respondents},
+    )
+    session.execute(upsert, [
+        {"month": m, "characteristic": c, "value": v, "respondents": n} for (m, c, v), n in sorted(counts.items())
+    ])
+
+
+def waiting(session: Session) -> int:
+    """How many respondents are in the pool (the only thing ever read from it besides a move)."""
+    return int(session.scalar(select(func.count()).select_from(EqualityPending)) or 0)
+
+
+def baseline(session: Session) -> dict[str, dict[str, float]]:
+    """The workforce baseline: characteristic -> value -> share."""
+    out: dict[str, dict[str, float]] = {}
+    for row in session.execute(select(EqualityBaseline.characteristic, EqualityBaseline.value, EqualityBaseline.share)):
+        out.setdefault(row.characteristic, {})[row.value] = row.share
+    return out
+
+
+def set_baseline(session: Session, *, user: User, data: BaselineIn) -> dict[str, dict[str, float]]:
+    """Replace the whole workforce baseline (admin). Audited."""
+    table = table_of(EqualityBaseline)
+    session.execute(delete(table))
+    rows: Iterable[dict[str, object]] = [
+        {"characteristic": c.key, "value": r.value, "share": r.share} for c in data.characteristics for r in c.rows
+    ]
+    rows = list(rows)
+    if rows:
+        session.execute(insert(table), rows)
+    audit.record(session, actor(user), "equality.baseline", target=",".join(c.key for c in data.characteristics) or None)
+    return baseline(session)

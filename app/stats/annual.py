@@ -1,0 +1,373 @@
+"""`safeshare report --year`: the annual report for the board, as text, CSV or HTML with SVG charts.
+
+Every figure comes from the published statistics (`service.theme_table`, `service.summary`,
+`equality.equality_table`), so each is under the one disclosure rule: a withheld number is
+printed as "withheld", never as its value, and a chart draws a grey marker instead of its bar.
+
+A report is a list of sections; each is built by one function of `Inputs` (which fetches each
+published table once). A new section (locations, referrals) is one function appended to SECTIONS.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+from jinja2 import Environment
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from app.enums import Channel
+from app.equality.schemas import LABELS as EQUALITY_LABELS
+from app.equality.schemas import PREFER_NOT_TO_SAY, VALUE_LABELS, EqualityTable
+from app.stats import service
+from app.stats.charts import bar_chart, totals_chart
+from app.stats.disclosure import share_or_none
+from app.stats.equality import equality_table
+from app.stats.referrals import referral_table
+from app.stats.schemas import Bucket, ReferralTable, Summary, ThemeTable
+
+WITHHELD = "withheld*"
+Kind = Literal["count", "share", "ratio", "mean", "days", "text"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published number (None: withheld) and how to show it."""
+
+    value: int | float | str | None
+    kind: Kind = "count"
+
+    def text(self) -> str:
+        v = self.value
+        if v is None:
+            return WITHHELD
+        if self.kind == "count":
+            return f"{int(v):,}"
+        if self.kind == "share":
+            return f"{float(v):.1%}"
+        if self.kind in ("ratio", "mean"):
+            return f"{float(v):.2f}"
+        if self.kind == "days":
+            return f"{float(v):.1f}"
+        return str(v)
+
+    def raw(self) -> str:
+        """For CSV: the number as published (a share as a fraction), empty when withheld."""
+        return "" if self.value is None else str(self.value)
+
+
+@dataclass
+class Table:
+    caption: str
+    columns: list[str]
+    rows: list[tuple[str, list[Figure]]]
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    intro: str
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Markup] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    from_: str
+    to: str
+    min_cell: int
+    sections: list[Section]
+
+    @property
+    def title(self) -> str:
+        if self.from_.endswith("-01") and self.to == f"{self.from_[:4]}-12":
+            return f"Safe Share annual report {self.from_[:4]}"
+        return f"Safe Share report {self.from_} to {self.to}"
+
+    @property
+    def any_withheld(self) -> bool:
+        return any(f.value is None for s in self.sections for t in s.tables for _, row in t.rows for f in row)
+
+
+class Inputs:
+    """The published tables a report is built from, each fetched once."""
+
+    def __init__(self, session: Session, *, min_cell: int, from_month: str | None, to_month: str | None) -> None:
+        self.session = session
+        self.min_cell = min_cell
+        rng = service.resolve_range(session, from_month, to_month)
+        self.start, self.end = rng.start, rng.end
+
+    @cached_property
+    def themes(self) -> ThemeTable:
+        return service.theme_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end,
+                                   bucket=Bucket.ALL)
+
+    @cached_property
+    def themes_by_month(self) -> ThemeTable:
+        return service.theme_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end,
+                                   bucket=Bucket.MONTH)
+
+    @cached_property
+    def summary(self) -> Summary:
+        return service.summary(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end)
+
+    @cached_property
+    def referrals(self) -> ReferralTable:
+        return referral_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end,
+                              bucket=Bucket.ALL)
+
+    @cached_property
+    def equality(self) -> EqualityTable:
+        return equality_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end)
+
+
+def contacts(i: Inputs) -> Section:
+    s = i.summary
+    return Section(
+        "contacts", "Contacts", "Concerns raised online and contacts recorded by the team, by the month received.",
+        [Table("Contacts", ["", "Number or share"], [
+            ("Contacts received", [Figure(s.contacts)]),
+            ("Made anonymously", [Figure(s.anonymous_share, "share")]),
+            ("Not yet triaged", [Figure(i.themes.totals.untriaged)]),
+        ])],
+        [totals_chart(i.themes_by_month)],
+    )
+
+
+def themes(i: Inputs) -> Section:
+    t = i.themes
+    contacts_n = t.totals.total
+    rows = [(r.name, [Figure(r.total), Figure(share_or_none(r.total, contacts_n, i.min_cell), "share")])
+            for r in t.rows]
+    chart = bar_chart([r.name for r in t.rows], [r.total for r in t.rows], "Contacts by theme", "chart-annual-themes",
+                      i.min_cell)
+    return Section("themes", "Themes", "Contacts by their primary theme.",
+                   [Table("Contacts by theme", ["Theme", "Number", "Share of contacts"], rows)], [chart])
+
+
+CHANNEL_LABELS = {Channel.WEB.value: "Online form", Channel.PHONE.value: "Phone", Channel.EMAIL.value: "E-mail",
+                  Channel.IN_PERSON.value: "In person"}
+
+
+def _percent(share: float | None) -> int | None:
+    return None if share is None else round(share * 100)
+
+
+def channels(i: Inputs) -> Section:
+    shares = i.summary.channel_shares
+    labels = [CHANNEL_LABELS.get(c, c) for c in shares]
+    chart = bar_chart(labels, [_percent(v) for v in shares.values()], "Share of contacts by channel (%)",
+                      "chart-annual-channels", i.min_cell)
+    return Section("channels", "Channels", "How contacts reached the service.",
+                   [Table("Contacts by channel", ["Channel", "Share of contacts"],
+                          [(label, [Figure(v, "share")]) for label, v in zip(labels, shares.values(), strict=True)])],
+                   [chart])
+
+
+def out_of_hours(i: Inputs) -> Section:
+    s = i.summary
+    return Section("out_of_hours", "Out of hours", "Contacts outside office hours, and the phone time they took.",
+                   [Table("Out of hours", ["", "Number or share"], [
+                       ("Share of contacts received out of hours", [Figure(s.out_of_hours_share, "share")]),
+                       ("Minutes on the phone out of hours", [Figure(s.out_of_hours_call_minutes)]),
+                   ])])
+
+
+def responsiveness(i: Inputs) -> Section:
+    s = i.summary
+    return Section("responsiveness", "Time to acknowledge", "How quickly the team replied, and kept its check-ins.",
+                   [Table("Time to acknowledge", ["", "Value"], [
+                       ("Median days from receipt to acknowledgement", [Figure(s.median_days_to_acknowledgement, "days")]),
+                       ("Check-ins completed on time", [Figure(s.check_ins_on_time_share, "share")]),
+                   ])])
+
+
+FEEDBACK_LABELS = {
+    "listened_to": "Felt listened to", "kept_informed": "Kept informed",
+    "support_suitable": "Support was right for them", "would_recommend": "Would recommend Safe Share",
+}
+
+
+def satisfaction(i: Inputs) -> Section:
+    f = i.summary.feedback.model_dump()
+    return Section("satisfaction", "Satisfaction", "Mean closing-survey ratings, 1 (not at all) to 5 (very much).",
+                   [Table("Satisfaction", ["Question", "Mean rating"],
+                          [(label, [Figure(f[key], "mean")]) for key, label in FEEDBACK_LABELS.items()])])
+
+
+def equality(i: Inputs) -> Section:
+    tables, charts = [], []
+    for c in i.equality.characteristics:
+        rows = []
+        for r in c.rows:
+            interval = None if r.ratio_low is None or r.ratio_high is None else f"{r.ratio_low:.2f} to {r.ratio_high:.2f}"
+            # No answer at all: there is no share to withhold (the count, 0, is published).
+            share = Figure("-", "text") if r.count == 0 and r.share is None else Figure(r.share, "share")
+            rows.append((VALUE_LABELS.get(r.value, r.value), [
+                Figure(r.count), share,
+                Figure(r.baseline_share, "share") if r.baseline_share is not None else Figure("none", "text"),
+                Figure(r.ratio, "ratio") if r.baseline_share is not None else Figure("-", "text"),
+                Figure(interval, "text") if r.baseline_share is not None else Figure("-", "text"),
+            ]))
+        caption = EQUALITY_LABELS[c.key]
+        tables.append(Table(caption, ["Answer", "Number", "Share", "Workforce", "Ratio", "95% interval"], rows))
+        values = [r for r in c.rows if r.value != PREFER_NOT_TO_SAY]
+        charts.append(bar_chart([VALUE_LABELS.get(r.value, r.value) for r in values], [r.count for r in values],
+                                caption, f"chart-equality-{c.key}", i.min_cell, height=160))
+    return Section(
+        "equality", "Equality monitoring",
+        "Optional answers, stored apart from the concerns, against the workforce. Shares are of those who gave an "
+        "answer; a ratio above 1 means over-represented among the service's users, and an interval that spans 1 "
+        "is within chance.",
+        tables, charts,
+    )
+
+
+REFERRAL_LABELS = {
+    "formal_investigation": "Formal investigation", "police": "Police",
+    "local_authority_safeguarding": "Local authority safeguarding", "occupational_health": "Occupational health",
+    "regulator_notification": "Regulator notification",
+}
+REFERRAL_STATUS_LABELS = {
+    "open": "Open, not yet due", "overdue": "Open and overdue", "completed_on_time": "Completed on time",
+    "completed_late": "Completed late",
+}
+
+
+def referrals(i: Inputs) -> Section:
+    r = i.referrals
+    status = r.status.model_dump()
+    return Section(
+        "referrals", "Referrals", "Hand-offs out of the service made in the period, and how they stand today "
+        "(formal investigations are due within 4 weeks).",
+        [Table("Referrals by kind", ["Kind", "Number"],
+               [(REFERRAL_LABELS.get(row.kind, row.kind), [Figure(row.total)]) for row in r.rows]
+               + [("All referrals", [Figure(r.total)])]),
+         Table("Where they stand", ["", "Number"],
+               [(label, [Figure(status[key])]) for key, label in REFERRAL_STATUS_LABELS.items()])],
+        [bar_chart([REFERRAL_LABELS.get(row.kind, row.kind) for row in r.rows], [row.total for row in r.rows],
+                   "Referrals by kind", "chart-annual-referrals", i.min_cell)],
+    )
+
+
+# Each section, in order: a new one is one function appended here.
+SECTIONS: list[Callable[[Inputs], Section]] = [
+    contacts, themes, channels, out_of_hours, responsiveness, satisfaction, referrals, equality,
+]
+
+
+def annual_report(
+    session: Session, *, min_cell: int, from_month: str | None, to_month: str | None,
+    sections: Sequence[Callable[[Inputs], Section]] = SECTIONS,
+) -> Report:
+    inputs = Inputs(session, min_cell=min_cell, from_month=from_month, to_month=to_month)
+    return Report(inputs.start, inputs.end, min_cell, [build(inputs) for build in sections])
+
+
+def footnote(report: Report) -> str:
+    return (f"* Withheld: fewer than {report.min_cell} cases in at least one month, or hidden so that such a "
+            "number cannot be worked out from the others. A withheld number is never zero.")
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+
+def render_text(report: Report) -> str:
+    out = [report.title, "=" * len(report.title), f"{report.from_} to {report.to}", ""]
+    for s in report.sections:
+        out += [s.title, "-" * len(s.title), s.intro, ""]
+        for t in s.tables:
+            if t.caption != s.title:
+                out.append(t.caption)
+            cells = [list(t.columns)]
+            cells += [[label, *(f.text() for f in figures)] for label, figures in t.rows]
+            widths = [max(len(row[k]) for row in cells) for k in range(len(cells[0]))]
+            for n, row in enumerate(cells):
+                line = "  ".join(
+                    cell.ljust(widths[k]) if k == 0 else cell.rjust(widths[k]) for k, cell in enumerate(row)
+                )
+                out.append(line.rstrip())
+                if n == 0:
+                    out.append("  ".join("-" * w for w in widths))
+            out.append("")
+    if report.any_withheld:
+        out.append(footnote(report))
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+def render_csv(report: Report) -> str:
+    """One line per figure: section, table, row, column, value (empty when withheld; `-` where there is
+    nothing to show, such as a share of no answers; `none` where no workforce baseline was entered)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["section", "table", "row", "column", "value"])
+    for s in report.sections:
+        for t in s.tables:
+            for label, figures in t.rows:
+                for column, f in zip(t.columns[1:], figures, strict=True):
+                    writer.writerow([s.key, t.caption, label, column, f.raw()])
+    return buffer.getvalue()
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+_HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{ r.title }}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1b1f24; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #c9d1d6; padding: .3rem .8rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td.withheld { color: #4a5560; font-style: italic; }
+caption { text-align: left; font-weight: 600; }
+svg.chart { max-width: 45rem; display: block; margin: 1rem 0; }
+</style>
+</head>
+<body>
+<h1>{{ r.title }}</h1>
+<p>{{ r.from_ }} to {{ r.to }}. Counts under {{ r.min_cell }} are withheld, with any number that would reveal them.</p>
+{% for s in r.sections %}
+<section id="{{ s.key }}">
+<h2>{{ s.title }}</h2>
+<p>{{ s.intro }}</p>
+{% for t in s.tables %}
+<table>
+<caption>{{ t.caption }}</caption>
+<thead><tr>{% for c in t.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for label, figures in t.rows %}
+<tr><th scope="row">{{ label }}</th>{% for f in figures %}<td{% if f.value is none %} class="withheld"{% endif %}>{{ f.text() }}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table>
+{% endfor %}
+{% for chart in s.charts %}
+{{ chart }}
+{% endfor %}
+</section>
+{% endfor %}
+{% if r.any_withheld %}<p class="footnote">{{ footnote }}</p>{% endif %}
+</body>
+</html>
+""")
+
+
+def render_html(report: Report) -> str:
+    """A standalone page: tables, and server-rendered SVG charts (no script, no external asset)."""
+    return _HTML.render(r=report, footnote=footnote(report))
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {"text": render_text, "csv": render_csv, "html": render_html}

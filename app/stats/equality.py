@@ -1,0 +1,102 @@
+"""The equality monitoring table: respondents by answer over a range of months, beside the
+workforce baseline, under the one disclosure rule (app/stats/disclosure.py).
+
+Each characteristic is a grid of values (with `prefer_not_to_say` and the unpublished
+`not_answered`) by month. Every characteristic counts the same respondents each month, so the
+nine grids share their month totals (rule 4). Every published number is a function of numbers
+the grids would publish: a value's count (a cell), `respondents` (the column total less the
+`prefer_not_to_say` and `not_answered` cells), shares (a cell over such a total, or null when
+either is withheld or the total is under `min_cell`), and the ratio and its interval (of those
+and the admin-entered baseline).
+"""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.equality import service as equality
+from app.equality.models import EqualityCount
+from app.equality.schemas import (
+    CHARACTERISTICS,
+    NOT_ANSWERED,
+    PREFER_NOT_TO_SAY,
+    EqualityCharacteristic,
+    EqualityRow,
+    EqualityTable,
+)
+from app.stats.disclosure import Grid, share_grids_totals, share_or_none
+from app.stats.service import resolve_range
+
+Z95 = 1.959964  # the 97.5th percentile of the standard normal: a two-sided 95% interval
+
+
+def wilson(count: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval for a proportion `count / n` (n > 0)."""
+    p = count / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def grids(session: Session, months: list[str], min_cell: int) -> dict[str, Grid[str]]:
+    """One grid per characteristic over `months`, their month totals shared (rule 4)."""
+    # The monthly counts kept by each batch: at most (values + 2) x 9 rows a month, whatever the volume.
+    result = session.execute(
+        select(EqualityCount.month, EqualityCount.characteristic, EqualityCount.value, EqualityCount.respondents)
+        .where(EqualityCount.month.between(months[0], months[-1]))
+    ).all()
+    counts: dict[str, dict[tuple[str, str], int]] = {key: {} for key in CHARACTERISTICS}
+    for month, key, value, n in result:
+        if key in counts:
+            counts[key][(value, month)] = n
+    out = {
+        key: Grid(counts[key], [*values, PREFER_NOT_TO_SAY, NOT_ANSWERED], min_cell)
+        for key, values in CHARACTERISTICS.items()
+    }
+    share_grids_totals(out.values())
+    return out
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    if value is None or not base:
+        return None
+    return round(value / base, 3)
+
+
+def equality_table(session: Session, *, min_cell: int, from_month: str | None, to_month: str | None) -> EqualityTable:
+    """Respondents by characteristic and answer over the range, with shares, the baseline and ratios."""
+    rng = resolve_range(session, from_month, to_month)
+    months = rng.months
+    by_key = grids(session, months, min_cell)
+    baseline = equality.baseline(session)
+    characteristics = []
+    for key, values in CHARACTERISTICS.items():
+        g = by_key[key]
+        total = g.total(months)
+        unanswered = g.cell(NOT_ANSWERED, months)
+        declined = g.cell(PREFER_NOT_TO_SAY, months)
+        answered = None if total is None or unanswered is None else total - unanswered
+        gave_value = None if answered is None or declined is None else answered - declined
+        rows = []
+        for value in values:
+            count = g.cell(value, months)
+            share = share_or_none(count, gave_value, min_cell)
+            base = baseline.get(key, {}).get(value)
+            low = high = None
+            if share is not None and count is not None and gave_value:
+                low, high = wilson(count, gave_value)
+            rows.append(EqualityRow(
+                value=value, count=count, share=share, baseline_share=base, ratio=_ratio(share, base),
+                ratio_low=_ratio(low, base), ratio_high=_ratio(high, base),
+            ))
+        rows.append(EqualityRow(
+            value=PREFER_NOT_TO_SAY, count=declined, share=share_or_none(declined, answered, min_cell),
+            baseline_share=None, ratio=None, ratio_low=None, ratio_high=None,
+        ))
+        respondents = gave_value if gave_value is not None and gave_value >= min_cell or gave_value == 0 else None
+        characteristics.append(EqualityCharacteristic(key=key, respondents=respondents, rows=rows))
+    return EqualityTable(from_=rng.start, to=rng.end, min_cell=min_cell, characteristics=characteristics)

@@ -1,0 +1,209 @@
+"""`safeshare report --year YYYY --format text|csv|html`: the annual report, every figure published."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.stats import annual
+from app.stats import service as stats
+from app.stats.schemas import Bucket
+from tests.equality.factory import add_respondents, many
+from tests.stats.factory import add_feedback
+
+
+def run(db_url: str, *args: str, min_cell: str = "3") -> Any:
+    env = {"SAFESHARE_DATABASE_URL": db_url, "SAFESHARE_MIN_CELL": min_cell, "SAFESHARE_LOG_LEVEL": "WARNING"}
+    return CliRunner().invoke(cli, ["report", *args], env=env)
+
+
+@pytest.fixture
+def year(db: Any, hand_made: None) -> None:
+    """The hand-made cases of 2024-01..03, feedback on a few, and equality answers: in January one man
+    among five women (withheld, and the women with him), in February four and four."""
+    from sqlalchemy import select
+
+    from app.cases.models import Case
+
+    for case in db.scalars(select(Case).where(Case.received_month == "2024-03").limit(4)).all():
+        add_feedback(db, case, (4, 3, 5, 4))
+    db.commit()
+    add_respondents(db, "2024-01", [*many(5, sex="female"), *many(1, sex="male")])
+    add_respondents(db, "2024-02", [*many(4, sex="female", disability="no"), *many(4, sex="male", disability="no")])
+    from app.equality.models import EqualityBaseline
+
+    db.add(EqualityBaseline(characteristic="disability", value="no", share=0.8))
+    db.commit()
+
+
+class Page(HTMLParser):
+    """The report's tables (caption -> rows of cell texts), cell classes, SVG charts and their bar titles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.withheld_cells: list[str] = []
+        self.svgs = 0
+        self.titles: list[str] = []
+        self.scripts = 0
+        self._text: list[str] | None = None
+        self._caption: str | None = None
+        self._row: list[str] | None = None
+        self._in_svg_title = False
+        self._in_svg = False
+        self._cell_class: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+        if tag == "svg":
+            self.svgs += 1
+            self._in_svg = True
+        if tag == "title" and self._in_svg:
+            self._in_svg_title, self._text = True, []
+        if tag in ("caption", "th", "td"):
+            self._text = []
+            self._cell_class = a.get("class")
+        if tag == "tr":
+            self._row = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        text = "".join(self._text or []).strip()
+        if tag == "svg":
+            self._in_svg = False
+        if tag == "title" and self._in_svg_title:
+            self.titles.append(text)
+            self._in_svg_title, self._text = False, None
+        if tag == "caption":
+            self._caption = text
+            self.tables[text] = []
+            self._text = None
+        if tag in ("th", "td") and self._row is not None:
+            self._row.append(text)
+            if self._cell_class == "withheld":
+                self.withheld_cells.append(text)
+            self._text = None
+        if tag == "tr" and self._row is not None and self._caption is not None:
+            self.tables[self._caption].append(self._row)
+            self._row = None
+
+
+def test_the_text_report_has_every_section_and_withholds_what_the_statistics_withhold(db_url, year) -> None:
+    result = run(db_url, "--year", "2024")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("Safe Share annual report 2024\n")
+    for title in ("Contacts", "Themes", "Channels", "Out of hours", "Time to acknowledge", "Satisfaction",
+                  "Equality monitoring"):
+        assert f"\n{title}\n{'-' * len(title)}\n" in out
+    lines = out.splitlines()
+
+    def line(label: str) -> str:
+        (found,) = [x for x in lines if x.startswith(label + " ")]
+        return found
+
+    assert line("Contacts received").endswith(" 50")
+    assert line("Domestic abuse").split()[-2:] == ["withheld*", "withheld*"]  # 7 in truth, never shown
+    assert line("Concerns about a line manager").split()[-2:] == ["15", "30.0%"]
+    assert line("Felt listened to").endswith(" 4.00")
+    assert line("Female").split()[1:3] == ["withheld*", "withheld*"]  # 9 in truth: January's 1 man is withheld
+    assert out.index("\nSex\n") < out.index("\nFemale ") < out.index("\nSexual orientation\n")
+    assert line("Christian").split()[1:3] == ["0", "-"]  # nobody answered: no share, nothing withheld
+    assert "* Withheld: fewer than 3 cases" in out
+
+
+def test_the_csv_report_gives_the_published_figures_and_leaves_withheld_ones_empty(db_url, year, db) -> None:
+    result = run(db_url, "--year", "2024", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert set(rows[0]) == {"section", "table", "row", "column", "value"}
+    by = {(r["section"], r["row"], r["column"]): r["value"] for r in rows}
+    published = stats.theme_table(db, min_cell=3, from_month="2024-01", to_month="2024-12", bucket=Bucket.ALL)
+    for theme_row in published.rows:
+        expected = "" if theme_row.total is None else str(theme_row.total)
+        assert by[("themes", theme_row.name, "Number")] == expected
+    assert by[("themes", "Domestic abuse", "Number")] == ""
+    assert by[("contacts", "Contacts received", "Number or share")] == "50"
+    assert by[("equality", "Female", "Number")] == "" and by[("equality", "Male", "Number")] == ""
+    for r in rows:
+        assert re.fullmatch(r"|-|none|[0-9]+(\.[0-9]+)?|[0-9.]+ to [0-9.]+", r["value"]), r
+
+
+def test_the_html_report_has_tables_and_svg_charts_and_no_withheld_figure(db_url, year, db) -> None:
+    result = run(db_url, "--year", "2024", "--format", "html")
+    assert result.exit_code == 0, result.output
+    html = result.output
+    assert html.startswith("<!doctype html>")
+    page = Page()
+    page.feed(html)
+    assert page.scripts == 0 and "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert page.svgs >= 3
+    themes = {row[0]: row[1:] for row in page.tables["Contacts by theme"][1:]}
+    assert themes["Domestic abuse"] == ["withheld*", "withheld*"]
+    assert themes["Concerns about a line manager"] == ["15", "30.0%"]
+    assert "withheld*" in page.withheld_cells
+    # The charts draw a marker, not a bar, for a withheld count; the true counts never appear.
+    assert "Domestic abuse: withheld" in page.titles and "Concerns about a line manager: 15" in page.titles
+    assert not [t for t in page.titles if t.startswith(("Domestic abuse: 7", "Female: 9", "Male: 5", "Female: 5", "Male: 1"))]
+    assert "Female: withheld" in page.titles
+    sex = {row[0]: row[1:] for row in page.tables["Sex"][1:]}
+    assert sex["Female"][:2] == ["withheld*", "withheld*"] and sex["Male"][:2] == ["withheld*", "withheld*"]
+    disability = {row[0]: row[1:] for row in page.tables["Do you consider yourself to have a disability?"][1:]}
+    assert disability["No"][:4] == ["8", "100.0%", "80.0%", "1.25"]
+    assert re.fullmatch(r"0\.8[45] to 1\.25", disability["No"][4])  # Wilson interval of 8/8, over 0.8
+    assert disability["Yes"] == ["0", "0.0%", "none", "-", "-"]
+
+
+def test_year_and_a_range_together_are_refused(db_url) -> None:
+    result = run(db_url, "--year", "2024", "--from", "2024-01")
+    assert result.exit_code == 2
+    assert "--year cannot be combined" in result.output
+
+
+def test_a_section_is_one_function(db, hand_made) -> None:
+    def training(i: annual.Inputs) -> annual.Section:
+        return annual.Section("training", "Training", "Sessions run.", [annual.Table("Training", ["", "Number"], [
+            ("Sessions", [annual.Figure(None)])])])
+
+    report = annual.annual_report(db, min_cell=3, from_month="2024-01", to_month="2024-12",
+                                  sections=[*annual.SECTIONS, training])
+    text = annual.render_text(report)
+    assert "Training\n--------" in text and "Sessions  withheld*" in text
+    assert '<section id="training">' in annual.render_html(report)
+
+
+def test_the_referrals_section_counts_hand_offs_and_withholds_a_lone_one(db, hand_made) -> None:
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from app.cases.models import Case, Referral
+    from app.enums import ReferralKind
+
+    cases = db.scalars(select(Case).where(Case.received_month == "2024-02").limit(5)).all()
+    made = datetime(2024, 2, 20, 10, tzinfo=UTC)
+    for case in cases[:4]:
+        db.add(Referral(case_id=case.id, kind=ReferralKind.FORMAL_INVESTIGATION, due_on=date(2024, 3, 19),
+                        completed_on=date(2024, 3, 1), created_at=made))
+    db.add(Referral(case_id=cases[4].id, kind=ReferralKind.POLICE, due_on=date(2024, 2, 21), created_at=made))
+    db.commit()
+    report = annual.annual_report(db, min_cell=3, from_month="2024-01", to_month="2024-12")
+    text = annual.render_text(report)
+    assert "Referrals\n---------" in text
+    assert re.search(r"Police\s+withheld\*", text)  # one referral: never shown on its own
+    formal_shown = re.search(r"Formal investigation\s+4\n", text) is not None
+    total_shown = re.search(r"All referrals\s+5\n", text) is not None
+    assert not (formal_shown and total_shown)  # nor given away by the figures beside it
+    assert formal_shown or total_shown  # and the rest is still published
