@@ -38,6 +38,13 @@ LABELS: dict[str, str] = {
     "sex": "Sex",
     "sexual_orientation": "Sexual orientation",
 }
+# The protected characteristics' names in the Equality Act 2010, for tables and captions.
+NAMES: dict[str, str] = {
+    "age_band": "Age", "disability": "Disability", "gender_reassignment": "Gender reassignment",
+    "marriage_civil_partnership": "Marriage and civil partnership", "pregnancy_maternity": "Pregnancy and maternity",
+    "ethnic_group": "Race (ethnic group)", "religion_belief": "Religion or belief", "sex": "Sex",
+    "sexual_orientation": "Sexual orientation",
+}
 VALUE_LABELS: dict[str, str] = {
     "yes": "Yes", "no": "No", "married": "Married", "civil_partnership": "In a civil partnership",
     "neither": "Neither", "asian": "Asian or Asian British", "black": "Black, Black British, Caribbean or African",

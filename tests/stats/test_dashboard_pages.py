@@ -110,3 +110,41 @@ def test_dashboard_groups_long_ranges_by_quarter_unless_asked(client, make_staff
     assert '<option value="quarter" selected>' in client.get("/dashboard").text
     assert '<option value="month" selected>' in client.get("/dashboard", params={"bucket": "month"}).text
     assert '<option value="month" selected>' in client.get("/dashboard", params={"from": "2024-01", "to": "2024-06"}).text
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    end = html.find("<h2", start)
+    return html[start:end if end != -1 else len(html)]
+
+
+def test_dashboard_shows_referrals_and_equality_under_the_same_suppression(client, make_staff, hand_made, db):
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from app.cases.models import Case, Referral
+    from app.enums import ReferralKind
+    from app.equality.models import EqualityBaseline
+    from tests.equality.factory import add_respondents, many
+
+    cases = db.scalars(select(Case).where(Case.received_month == "2024-02").limit(4)).all()
+    for case in cases[:3]:
+        db.add(Referral(case_id=case.id, kind=ReferralKind.FORMAL_INVESTIGATION, due_on=date(2024, 3, 19),
+                        completed_on=date(2024, 3, 1), created_at=datetime(2024, 2, 20, tzinfo=UTC)))
+    db.add(Referral(case_id=cases[3].id, kind=ReferralKind.POLICE, due_on=date(2024, 2, 21),
+                    created_at=datetime(2024, 2, 20, tzinfo=UTC)))
+    db.add(EqualityBaseline(characteristic="disability", value="no", share=0.8))
+    db.commit()
+    add_respondents(db, "2024-02", [*many(4, sex="female", disability="no"), *many(4, sex="male", disability="no")])
+
+    sign_in(client, (lead := make_staff("leadership")).email, lead.password)
+    html = client.get("/dashboard", params={"bucket": "all"}).text
+    referrals = _section(html, "referrals")
+    assert "Formal investigation" in referrals and "Police" in referrals
+    assert "withheld" in referrals  # one police referral is never shown as 1
+    assert ">1<" not in referrals
+    equality = _section(html, "equality")
+    assert "Disability" in equality and "Female" in equality
+    assert '<td class="num">8</td>' in equality  # eight answered "no" to disability
+    assert "80%" in equality and "1.25" in equality  # against a workforce of 80%: 1.25 times

@@ -31,11 +31,16 @@ from app.auth.devices import PENDING_MINUTES
 from app.auth.models import User
 from app.auth.totp import is_code_shaped
 from app.config import Settings
+from app.equality.schemas import NAMES as EQUALITY_LABELS
+from app.equality.schemas import VALUE_LABELS as EQUALITY_VALUES
 from app.errors import AppError, Invalid, TooManyRequests, Unauthorized
 from app.schemas import MAX_EMAIL, MAX_PASSWORD
 from app.stats import charts
 from app.stats import service as stats
+from app.stats.annual import REFERRAL_LABELS, REFERRAL_STATUS_LABELS
+from app.stats.equality import equality_table
 from app.stats.export import csv_response
+from app.stats.referrals import referral_table
 from app.stats.schemas import Bucket
 from app.web.pages import csrf_ok, render
 from app.web.staff.common import home_for, staff_page
@@ -187,6 +192,13 @@ def dashboard(
         "user": user,
         "table": table,
         "summary": summary,
+        "referrals": referral_table(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to,
+                                    bucket=Bucket.ALL),
+        "equality": equality_table(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to),
+        "referral_labels": REFERRAL_LABELS,
+        "referral_status_labels": REFERRAL_STATUS_LABELS,
+        "equality_labels": EQUALITY_LABELS,
+        "equality_values": EQUALITY_VALUES,
         "error": error,
         "buckets": [(b.value, {"month": "Month", "quarter": "Quarter", "year": "Year", "all": "Whole period"}[b.value]) for b in Bucket],
         "totals_chart": charts.totals_chart(table),
