@@ -18,6 +18,7 @@ The rest of the code asks this module, by capability, instead of testing `dialec
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Select, cast, func
@@ -142,7 +143,37 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
     # FULL: a commit is on disk before the reporter sees their receipt. In WAL mode, NORMAL
     # would be faster but can lose the last commits if the machine loses power.
     cur.execute("PRAGMA synchronous=FULL")
+    # Deleted and overwritten content is zeroed in the pages it leaves, so an erased case's
+    # ciphertext and wrapped key do not linger in free space (see `scrub_after_erasure`).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+
+
+def scrub_after_erasure(engine: Engine, tables: Sequence[str]) -> str:
+    """After a purge: leave nothing of the erased rows in the live database files.
+
+    SQLite (with `secure_delete` on every connection, the pages already hold zeros where the
+    erased values were): the old page versions are still in the `-wal` file, so the WAL is
+    checkpointed into the database and truncated to zero bytes (`wal_checkpoint(TRUNCATE)`;
+    it waits, up to the busy timeout, for readers still using an older snapshot).
+    PostgreSQL: an UPDATE leaves the old row version in the page until VACUUM; a plain VACUUM
+    marks it free but can leave its bytes in the page's free space, so the touched tables (and
+    their TOAST tables) are rewritten with `VACUUM FULL`, which holds an exclusive lock on one
+    table at a time while it copies the live rows. Runs outside any transaction.
+    Returns one line for the operator."""
+    if is_postgresql(engine):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.exec_driver_sql(f'VACUUM (FULL) "{table}"')
+        return f"vacuumed {len(tables)} table(s)"
+    raw = engine.raw_connection()  # outside any transaction (a checkpoint cannot run inside one)
+    try:
+        busy, _, _ = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    if busy:
+        return "the write-ahead log could not be truncated (a reader held an old snapshot): run purge again"
+    return "write-ahead log checkpointed and truncated"
 
 
 def begin_sqlite(conn: Connection) -> None:

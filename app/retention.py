@@ -10,18 +10,29 @@ statistics need stays.
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, dialect
 from app.audit.service import Actor
 from app.cases import service as cases
-from app.cases.models import Case
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.checkins import service as checkins
+from app.checkins.models import CheckIn
 from app.commandline import sessionmaker_for, settings_or_exit
 from app.crypto import keys
+from app.crypto.models import CaseKey
 from app.reports import idempotency, sessions
+from app.reports.models import IdempotencyRecord, ReporterSession
 
 BATCH = 50
+
+# Every table an erasure writes to: their old row versions are scrubbed from the live files after a run.
+ERASED_TABLES = tuple(
+    model.__tablename__
+    for model in (Case, CaseKey, CaseTheme, Message, Note, Exclusion, Feedback, Referral, CheckIn, ReporterSession,
+                  IdempotencyRecord)
+)
 
 
 def erase_case(session: Session, *, case: Case, by: Actor) -> None:
@@ -57,3 +68,15 @@ def purge() -> None:
         if not batch:
             break
     typer.echo(f"purged {purged} case(s) past their retention date")
+    engine = makers.kw["bind"]
+    assert isinstance(engine, Engine)
+    typer.echo(scrub(engine, erased=purged))
+
+
+def scrub(engine: Engine, *, erased: int) -> str:
+    """Leave nothing of the erased rows in the live database files (`app.dialect.scrub_after_erasure`).
+    PostgreSQL's VACUUM FULL rewrites the tables, so it runs only after a run that erased something;
+    SQLite's checkpoint is cheap and runs every time (it also finishes a run that could not)."""
+    if erased == 0 and dialect.is_postgresql(engine):
+        return "nothing to scrub"
+    return dialect.scrub_after_erasure(engine, ERASED_TABLES)
