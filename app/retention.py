@@ -9,7 +9,10 @@ statistics need stays.
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -19,9 +22,11 @@ from app.cases import service as cases
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.checkins import service as checkins
 from app.checkins.models import CheckIn
-from app.commandline import sessionmaker_for, settings_or_exit
+from app.commandline import fail, keyring_or_exit, sessionmaker_for, settings_or_exit
 from app.crypto import keys
+from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey
+from app.enums import Status
 from app.reports import idempotency, sessions
 from app.reports.models import IdempotencyRecord, ReporterSession
 
@@ -52,12 +57,27 @@ def purge() -> None:
     """Erase cases whose retention date has passed (crypto-shredding: their data keys are destroyed).
 
     Cases are erased in batches of 50, one transaction each, and audited (`case.purge`); safe to run again and
-    from several hosts at once (PostgreSQL rows are claimed with SKIP LOCKED). Prints how many.
+    from several hosts at once (PostgreSQL rows are claimed with SKIP LOCKED). Then the key ring's retention
+    keys of the days before today are destroyed (the ring file is rewritten: back it up), so no older copy of
+    the database can open what was erased, and the live database files are scrubbed. Prints how many.
     """
     settings = settings_or_exit()
+    ring = keyring_or_exit(settings)
+    try:
+        if ring.ensure_retention_chain():
+            typer.echo(f"added a retention chain to the key ring; back up {settings.key_file} (SAFESHARE_KEY_FILE)")
+    except OSError as exc:
+        fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc})")
     makers = sessionmaker_for(settings)
     by = Actor.system("purge")
     today = clock.today()
+    moved = 0
+    while True:
+        with makers() as session, session.begin():
+            step = keep_closed_cases_until_their_day(session, ring, today=today, limit=BATCH * 10)
+        moved += step
+        if step == 0:
+            break
     purged = 0
     while True:
         with makers() as session, session.begin():
@@ -68,9 +88,37 @@ def purge() -> None:
         if not batch:
             break
     typer.echo(f"purged {purged} case(s) past their retention date")
+    try:
+        destroyed = ring.destroy_retention_before(today)
+    except OSError as exc:
+        fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc}); "
+             "the retention keys of past days were not destroyed: run purge again")
+    if destroyed or moved:
+        typer.echo(f"destroyed the retention keys of {destroyed} past day(s); moved {moved} closed case key(s) "
+                   f"under their retention day; back up {settings.key_file} (SAFESHARE_KEY_FILE) now and "
+                   "replace older copies of it")
     engine = makers.kw["bind"]
     assert isinstance(engine, Engine)
     typer.echo(scrub(engine, erased=purged))
+
+
+def keep_closed_cases_until_their_day(session: Session, ring: KeyRing, *, today: date, limit: int) -> int:
+    """Closed cases whose data key is still under a master key (closed before the ring had a
+    retention chain, or by a server whose ring had none) move under their retention day's key.
+    Returns how many moved (0: none left that can)."""
+    rows = session.execute(
+        select(Case.id, Case.retain_until)
+        .join(CaseKey, CaseKey.case_id == Case.id)
+        .where(Case.status == Status.CLOSED, Case.purged_at.is_(None), Case.retain_until >= today,
+               CaseKey.wrapped_key.is_not(None), CaseKey.kek_id.not_like(RETAIN_PREFIX + "%"))
+        .order_by(Case.id)
+        .limit(limit)
+    ).all()
+    moved = 0
+    for case_id, retain_until in rows:
+        if retain_until is not None and keys.keep_until(session, ring, case_id, retain_until):
+            moved += 1
+    return moved
 
 
 def scrub(engine: Engine, *, erased: int) -> str:

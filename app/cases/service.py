@@ -36,6 +36,7 @@ from app.cases.views import (
 )
 from app.config import Settings
 from app.crypto import keys, receipts
+from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import Outcome, Risk, Role, Sender, Status
 from app.errors import Conflict, Invalid
@@ -183,7 +184,10 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
         audit.record(session, actor(user), "case.read", case_id=case.id, target="case")
     if case.purged_at is not None:
         return CaseContent(None, None, None)
-    cipher = keys.case_cipher(session, ring, case.id)
+    try:
+        cipher = keys.case_cipher(session, ring, case.id)
+    except Shredded:  # an erased case in a copy made before its purge: its key is destroyed
+        return CaseContent(None, None, None)
 
     def clear(column: str, blob: bytes | None) -> str | None:
         return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
@@ -406,6 +410,7 @@ def close(
         "cases", "closing_summary", case.id, summary
     )
     case.retain_until = add_years(now.date(), settings.retention_years)
+    keys.keep_until(session, ring, case.id, case.retain_until)  # purge destroys that day's key
     session.flush()
     audit.record(session, actor(user), "case.close", case_id=case.id, target=outcome.value)
     return case
