@@ -82,8 +82,12 @@ def record(
 
 
 def entry(actor: Actor, action: str, *, case_id: uuid.UUID | None = None, target: str | None = None) -> Entry:
-    """An entry stamped now, not yet chained."""
-    return Entry(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
+    """An entry stamped now, not yet chained. The reporter's activity is stamped to the minute
+    only (seconds and below cut): the trail says that a reporter acted, not exactly when."""
+    at = clock.now()
+    if actor.user_id is None and actor.label == REPORTER.label:
+        at = at.replace(second=0, microsecond=0)
+    return Entry(at=at, actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
                   target=target)
 
 
@@ -217,7 +221,11 @@ def last_read_at(*, user_id: uuid.UUID, case_id: Any, target: str) -> Any:
     )
 
 
-def page(session: Session, *, case_id: uuid.UUID | None, page: int, page_size: int) -> tuple[list[AuditEvent], int]:
+def page(session: Session, *, by: Actor, case_id: uuid.UUID | None, page: int, page_size: int
+         ) -> tuple[list[AuditEvent], int]:
+    """One page of the trail, newest first. Reading it is itself audited (`audit.read`, with the
+    case asked about, if any): who looked at whose trail is part of the trail."""
+    record(session, by, "audit.read", case_id=case_id)
     q = select(AuditEvent)
     c = select(func.count()).select_from(AuditEvent)
     if case_id is not None:

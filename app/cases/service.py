@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases import access, thread
-from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
 from app.cases.views import (
     ACKNOWLEDGE_WITHIN,
@@ -262,7 +262,7 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
         if case.acknowledged_at is None:
             case.acknowledged_at = now
     session.flush()
-    audit.record(session, actor(user), "case.triage", case_id=case.id, target=primary)
+    audit.record(session, actor(user), "case.triage", case_id=case.id)  # never the theme
     return case
 
 
@@ -295,17 +295,16 @@ def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid
     case.hr_contact_id = contact.id
     case.status = Status.IN_PROGRESS
     session.flush()
-    audit.record(session, actor(user), "case.assign", case_id=case.id, target=str(contact.id))
+    audit.record(session, actor(user), "case.assign", case_id=case.id)  # never who
     return True
 
 
 def _unassign(session: Session, *, user: User, case: Case) -> None:
-    former = case.hr_contact_id
     case.hr_contact_id = None
     if case.status is Status.IN_PROGRESS:
         case.status = Status.TRIAGED if case.primary_theme is not None else Status.RECEIVED
     session.flush()
-    audit.record(session, actor(user), "case.unassign", case_id=case.id, target=str(former))
+    audit.record(session, actor(user), "case.unassign", case_id=case.id)
 
 
 # --- exclusions --------------------------------------------------------------------------------
@@ -325,7 +324,7 @@ def exclude(
     row.reason_ct = keys.case_cipher(session, ring, case.id).encrypt("exclusions", "reason", row.id, reason)
     session.add(row)
     session.flush()
-    audit.record(session, actor(user), "case.exclude", case_id=case.id, target=str(target.id))
+    audit.record(session, actor(user), "case.exclude", case_id=case.id)  # never who
     unassigned = case.hr_contact_id == target.id
     if unassigned:
         _unassign(session, user=user, case=case)
@@ -433,7 +432,9 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     Kept: reference, received_month, primary theme, channel, out_of_hours, about, anonymous, risk,
     status, outcome, the HR contact, feedback ratings, and the received/acknowledged/closed dates
     cut to the day (days to acknowledgement stay measurable; the time of day does not survive).
-    Every ciphertext is dropped (the data key that sealed it is destroyed too)."""
+    Every ciphertext is dropped (the data key that sealed it is destroyed too), the exclusions
+    are deleted, and every surviving time of the case's messages, notes, feedback and referrals
+    (and the time of the purge itself) is cut to the day (00:00 UTC)."""
     case.description_ct = None
     case.reporter_ct = None
     case.closing_summary_ct = None
@@ -449,10 +450,18 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     case.acknowledged_at = _to_day_if(case.acknowledged_at)
     case.triaged_at = _to_day_if(case.triaged_at)
     case.closed_at = _to_day_if(case.closed_at)
-    for model, column in ((Message, Message.body_ct), (Note, Note.body_ct), (Exclusion, Exclusion.reason_ct),
-                          (Feedback, Feedback.comment_ct)):
-        session.execute(update(model).where(model.case_id == case.id).values({column.key: None}))
-    case.purged_at = clock.now()
+    # Who was excluded from the case (typically the person it was about) goes with it.
+    session.execute(delete(Exclusion).where(Exclusion.case_id == case.id))
+    # The rows stay (counts, ratings); their text goes and their time is cut to the day.
+    for text in session.scalars(select(Message).where(Message.case_id == case.id)):
+        text.body_ct, text.created_at = None, _to_day(text.created_at)
+    for note in session.scalars(select(Note).where(Note.case_id == case.id)):
+        note.body_ct, note.created_at = None, _to_day(note.created_at)
+    for answer in session.scalars(select(Feedback).where(Feedback.case_id == case.id)):
+        answer.comment_ct, answer.created_at = None, _to_day(answer.created_at)
+    for referral in session.scalars(select(Referral).where(Referral.case_id == case.id)):
+        referral.note_ct, referral.created_at = None, _to_day(referral.created_at)
+    case.purged_at = _to_day(clock.now())
     session.flush()
     audit.record(session, by, "case.purge", case_id=case.id)
 
