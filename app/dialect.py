@@ -12,12 +12,13 @@ The rest of the code asks this module, by capability, instead of testing `dialec
 - statements: PostgreSQL runs data-modifying CTEs (several INSERTs in one statement); SQLite
   needs one statement per table. Upserts use each dialect's own `INSERT ... ON CONFLICT`.
 - connections: the SQLite pragmas (WAL, foreign keys, a busy timeout, FULL sync) and the
-  function the audit chain needs, which PostgreSQL has built in (`sha256`).
+  function the audit chain needs (HMAC-SHA256; PostgreSQL builds it from its `sha256`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -84,8 +85,8 @@ def tenths_of_days_between(bind: Session | str, later: Any, earlier: Any) -> Col
     return cast(millis / 8_640_000.0, Integer)
 
 
-def _chain_step(prev: bytes, payload: bytes) -> bytes:
-    return hashlib.sha256(prev + payload).digest()
+def _chain_step(key: bytes, prev: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, prev + payload, hashlib.sha256).digest()
 
 
 # The execution option that marks a read-only engine (see `read_only_options`).
@@ -135,8 +136,8 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
     """Pragmas for every new SQLite connection, and the audit chain's step function."""
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (see begin_sqlite).
     dbapi_conn.isolation_level = None
-    # The audit chain's step (PostgreSQL has sha256() built in): see app.audit.service.
-    dbapi_conn.create_function("safeshare_chain", 2, _chain_step, deterministic=True)
+    # The audit chain's step, HMAC-SHA256 (PostgreSQL builds it from sha256()): see app.audit.service.
+    dbapi_conn.create_function("safeshare_chain", 3, _chain_step, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")

@@ -68,7 +68,7 @@ def purge() -> None:
             typer.echo(f"added a retention chain to the key ring; back up {settings.key_file} (SAFESHARE_KEY_FILE)")
     except OSError as exc:
         fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc})")
-    makers = sessionmaker_for(settings)
+    makers = sessionmaker_for(settings, ring)
     by = Actor.system("purge")
     today = clock.today()
     moved = 0
