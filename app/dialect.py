@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -150,7 +151,21 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
     cur.close()
 
 
-def scrub_after_erasure(engine: Engine, tables: Sequence[str]) -> str:
+def _wait_for_older_snapshots(conn: Connection, timeout: float) -> bool:
+    """Wait until every transaction that began before now has ended. VACUUM FULL keeps a dead row
+    version while a snapshot may still see it, and its own snapshot's horizon is the oldest
+    transaction running anywhere on the server (other databases included). False on timeout."""
+    mark = conn.exec_driver_sql("SELECT pg_current_xact_id()").scalar()  # taken after the erasure committed
+    older = text("SELECT pg_snapshot_xmin(pg_current_snapshot()) <= CAST(:mark AS xid8)")
+    deadline = time.monotonic() + timeout
+    while conn.execute(older, {"mark": str(mark)}).scalar():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def scrub_after_erasure(engine: Engine, tables: Sequence[str], *, timeout: float = 30.0) -> str:
     """After a purge: leave nothing of the erased rows in the live database files.
 
     SQLite (with `secure_delete` on every connection, the pages already hold zeros where the
@@ -160,12 +175,18 @@ def scrub_after_erasure(engine: Engine, tables: Sequence[str]) -> str:
     PostgreSQL: an UPDATE leaves the old row version in the page until VACUUM; a plain VACUUM
     marks it free but can leave its bytes in the page's free space, so the touched tables (and
     their TOAST tables) are rewritten with `VACUUM FULL`, which holds an exclusive lock on one
-    table at a time while it copies the live rows. Runs outside any transaction.
+    table at a time while it copies the live rows. It would copy the old versions too while a
+    transaction that began before the erasure still runs, so it first waits (up to `timeout`)
+    for those to end. Runs outside any transaction.
     Returns one line for the operator."""
     if is_postgresql(engine):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            waited = _wait_for_older_snapshots(conn, timeout)
             for table in tables:
                 conn.exec_driver_sql(f'VACUUM (FULL) "{table}"')
+        if not waited:
+            return (f"vacuumed {len(tables)} table(s), but a transaction older than the erasure was still running "
+                    "and may have kept old row versions: run `safeshare purge --scrub` later")
         return f"vacuumed {len(tables)} table(s)"
     raw = engine.raw_connection()  # outside any transaction (a checkpoint cannot run inside one)
     try:

@@ -10,6 +10,7 @@ statistics need stays.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
@@ -53,7 +54,10 @@ commands = typer.Typer()
 
 
 @commands.command()
-def purge() -> None:
+def purge(
+    force_scrub: Annotated[bool, typer.Option("--scrub", help="Scrub the database files even if nothing is erased "
+                                                               "(after a run whose scrubbing failed).")] = False,
+) -> None:
     """Erase cases whose retention date has passed (crypto-shredding: their data keys are destroyed).
 
     Cases are erased in batches of 50, one transaction each, and audited (`case.purge`); safe to run again and
@@ -99,7 +103,11 @@ def purge() -> None:
                    "replace older copies of it")
     engine = makers.kw["bind"]
     assert isinstance(engine, Engine)
-    typer.echo(scrub(engine, erased=purged))
+    try:
+        typer.echo(scrub(engine, erased=max(purged, int(force_scrub))))
+    except Exception as exc:  # noqa: BLE001 - one line for the operator; the erasure itself is done
+        fail(f"the cases are erased but the database files were not scrubbed ({type(exc).__name__}); "
+             "run `safeshare purge --scrub`")
 
 
 def keep_closed_cases_until_their_day(session: Session, ring: KeyRing, *, today: date, limit: int) -> int:

@@ -56,7 +56,7 @@ def _hits_in_files(url: str, needles: dict[str, bytes]) -> dict[str, int]:
 def _hits_in_pages(url: str, needles: dict[str, bytes]) -> dict[str, int]:
     """Every page of every touched table (and its TOAST table), raw, with pageinspect."""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    found = {name: 0 for name in needles}
+    found: dict[str, Any] = {name: 0 for name in needles}
     try:
         with engine.connect() as c:
             c.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
@@ -96,13 +96,42 @@ def test_purge_leaves_no_ciphertext_and_no_wrapped_key_in_the_live_files(app: An
     _close(app, world, doomed)
     with app.state.sessionmaker() as s:
         summary = s.get(Case, doomed).closing_summary_ct  # type: ignore[union-attr]
-        assert summary is not None
-        needles["closing summary"] = summary
+        rewrapped = s.get(CaseKey, doomed).wrapped_key  # type: ignore[union-attr]  # under its retention day
+        assert summary is not None and rewrapped is not None
+        needles["closing summary"], needles["key under its retention day"] = summary, rewrapped
     clock.set_frozen(datetime(2032, 6, 1, tzinfo=UTC))
-    assert run_purge(settings).startswith("purged 1 case(s)")
+    out = run_purge(settings)
+    assert out.startswith("purged 1 case(s)")
+    with app.state.sessionmaker() as s:
+        gone = s.get(Case, doomed)
+        assert gone is not None and gone.description_ct is None and gone.purged_at is not None
 
     postgresql = dialect.is_postgresql(make_url(settings.database_url).get_backend_name())
     hits = _hits_in_pages(settings.database_url, needles) if postgresql else _hits_in_files(settings.database_url, needles)
     assert not any(hits.values()), hits
     with app.state.sessionmaker() as s:  # the other case is untouched and readable
         assert s.get(Case, kept).description_ct is not None
+
+
+def test_purge_scrub_runs_again_on_request_when_nothing_is_erased(app: Any, settings: Any) -> None:
+    """A run whose scrubbing failed (a lock not granted) is finished by `safeshare purge --scrub`."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from tests.foundation.conftest import env_for
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        plain = CliRunner().invoke(cli, ["purge"], env=env_for(settings))
+        forced = CliRunner().invoke(cli, ["purge", "--scrub"], env=env_for(settings))
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert plain.exit_code == 0 and forced.exit_code == 0, forced.output
+    postgresql = dialect.is_postgresql(make_url(settings.database_url).get_backend_name())
+    if postgresql:
+        assert "nothing to scrub" in plain.output and "vacuumed 11 table(s)" in forced.output
+    else:
+        assert "write-ahead log checkpointed and truncated" in forced.output
