@@ -264,6 +264,19 @@ class KeyRing:
             return None
         return retention_kek_id(day), self.retention.key(day)
 
+    def status(self, kek_id: str) -> str:
+        """`present`, `destroyed` (a retention day a purge destroyed on purpose: not needed any more)
+        or `missing` (a key the database needs and this ring lacks), for start-up checks."""
+        day = retention_day(kek_id)
+        if day is None:
+            return "present" if kek_id in self.keks else "missing"
+        if self.retention is None:
+            return "missing"
+        if day >= self.retention.start:
+            return "present"
+        destroyed = self.retention.destroyed_before
+        return "destroyed" if destroyed is not None and day < destroyed else "missing"
+
     def ensure_retention_chain(self) -> bool:
         """Give a ring made by an older version its retention chain (starting today). Only
         commands write the ring (`purge`, `rotate-key`); returns whether it was added."""

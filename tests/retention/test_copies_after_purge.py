@@ -97,6 +97,9 @@ def test_a_backup_from_before_a_purge_cannot_show_the_purged_case(
     assert "destroyed the retention keys of" in out
     ring_after = KeyRing.load(settings.key_file)
     assert ring_after.retention is not None and ring_after.retention.destroyed_before == date(2032, 6, 1)
+    # What a start-up check asks of the ring: the purged day is destroyed on purpose, not missing.
+    assert [ring_after.status(k) for k in ("retain-2032-03-02", "retain-2033-03-02", ring_after.active_id, "kek-gone")] \
+        == ["destroyed", "present", "present", "missing"]
 
     backup.restore_database(copy, empty_database)
     sg = world.id("safeguarding")
