@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from app import dialect
 from app.commandline import fail, settings_or_exit
+from app.crypto.keyring import RETAIN_PREFIX
 
 commands = typer.Typer()
 
@@ -110,9 +111,13 @@ def master_keys_needed(url: str) -> list[str]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT DISTINCT kek_id FROM case_keys WHERE wrapped_key IS NOT NULL"))
-            return sorted(r[0] for r in rows)
+            ids = sorted(r[0] for r in rows)
     finally:
         engine.dispose()
+    # Closed cases wait under retention day keys (`retain-YYYY-MM-DD`): one ring entry, the chain, serves them all.
+    masters = [i for i in ids if not i.startswith(RETAIN_PREFIX)]
+    days = [i for i in ids if i.startswith(RETAIN_PREFIX)]
+    return masters + ([f"the retention chain from {days[0][len(RETAIN_PREFIX):]}"] if days else [])
 
 
 def _run(command: list[str]) -> None:

@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 
-from app import backup, retention
+from app import backup, clock, retention
 from app.audit import service as audit
 from app.auth import commands as auth_commands
 from app.checkins import commands as checkins_commands
 from app.commandline import (
     PlainHelpGroup,
+    database_error,
     fail,
     keyring_or_exit,
     migrate_or_exit,
@@ -115,7 +116,7 @@ def rotate_key() -> None:
     """Add a new master key, make it active and re-wrap every stored data key under it."""
     settings = settings_or_exit()
     ring = keyring_or_exit(settings)
-    sessions = sessionmaker_for(settings)
+    sessions = sessionmaker_for(settings, ring)
     new_id = ring.add_kek()
     with sessions() as session, session.begin():
         moved = keys.rewrap_all(session, ring)
@@ -124,6 +125,25 @@ def rotate_key() -> None:
         f"new master key {new_id} is active; re-wrapped {moved} case key(s). "
         f"Back up {settings.key_file} now (SAFESHARE_KEY_FILE): without this copy of it, cases cannot be read."
     )
+
+
+@cli.command("audit-head")
+def audit_head() -> None:
+    """Verify the audit chain and print its head, to publish somewhere the database's administrators
+    cannot write (daily): a later chain that still holds this hash has not been rewritten before it."""
+    settings = settings_or_exit()
+    ring = keyring_or_exit(settings)
+    sessions = sessionmaker_for(settings, ring)
+    try:
+        with sessions() as session:
+            intact, _, broken = audit.verify(session)
+            count, newest, head = audit.current_head(session)
+    except Exception as exc:  # noqa: BLE001
+        database_error(exc, "read the audit trail")
+    if not intact:
+        fail(f"the audit chain is broken at entry {broken}: not printing its head; investigate")
+    at = clock.rfc3339(clock.now())
+    typer.echo(f"safeshare audit head at {at}: entries {count}, newest id {newest}, hmac-sha256 {head.hex()}")
 
 
 for _domain_commands in (

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from app import logs
+from app.audit.service import chain_key
 from app.config import Settings, SettingsError, load_settings, unknown_settings
 from app.crypto.keyring import KeyRing, KeyRingError
 from app.db import make_engine, make_sessionmaker
@@ -44,15 +45,24 @@ def keyring_or_exit(settings: Settings, *, create: bool = False) -> KeyRing:
         fail(f"SAFESHARE_KEY_FILE: {exc}")
 
 
-def sessionmaker_for(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.database_url))
+def sessionmaker_for(settings: Settings, ring: KeyRing | None = None, *, create_ring: bool = False
+                     ) -> sessionmaker[Session]:
+    """Sessions for a command. They write audit entries only with the key ring's audit key: the
+    ring given, or the one at SAFESHARE_KEY_FILE if it exists (created first with `create_ring`:
+    the commands that create accounts may run before the service has ever started)."""
+    if ring is None and (create_ring or settings.key_file.exists()):
+        ring = keyring_or_exit(settings, create=create_ring)
+    key = chain_key(ring) if ring is not None else None
+    return make_sessionmaker(make_engine(settings.database_url), audit_key=key)
 
 
 def migrate_or_exit(settings: Settings) -> None:
     from app import migrate  # Alembic is only needed by the commands that migrate
 
+    # An audit trail from before its HMAC chain is sealed at its end with the key (migration 0009).
+    ring = keyring_or_exit(settings) if settings.key_file.exists() else None
     try:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url, audit_key=chain_key(ring) if ring is not None else None)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
         fail(f"SAFESHARE_DATABASE_URL: cannot migrate the database ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
 

@@ -133,8 +133,11 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
             raise DisconnectionError("pooled connection is gone") from exc
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sessionmaker[Session]:
+    """Sessions on `engine`. `audit_key` (app.audit.chain_key of the key ring) is what the audit
+    trail's HMAC chain is computed with: a session without it can read but not write audit entries."""
+    info = {AUDIT_KEY: audit_key} if audit_key is not None else {}
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 # --- read-only transactions ----------------------------------------------------------------------
@@ -217,6 +220,8 @@ def end_reads(session: Session) -> None:
 
 # Where app.audit keeps a transaction's entries until its commit (they are writes, too).
 PENDING_AUDIT = "safeshare.audit.pending"
+# The audit chain's key, in the session's info (see make_sessionmaker).
+AUDIT_KEY = "safeshare.audit.key"
 
 
 @contextmanager

@@ -12,12 +12,15 @@ The rest of the code asks this module, by capability, instead of testing `dialec
 - statements: PostgreSQL runs data-modifying CTEs (several INSERTs in one statement); SQLite
   needs one statement per table. Upserts use each dialect's own `INSERT ... ON CONFLICT`.
 - connections: the SQLite pragmas (WAL, foreign keys, a busy timeout, FULL sync) and the
-  function the audit chain needs, which PostgreSQL has built in (`sha256`).
+  function the audit chain needs (HMAC-SHA256; PostgreSQL builds it from its `sha256`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import time
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Select, cast, func
@@ -83,8 +86,8 @@ def tenths_of_days_between(bind: Session | str, later: Any, earlier: Any) -> Col
     return cast(millis / 8_640_000.0, Integer)
 
 
-def _chain_step(prev: bytes, payload: bytes) -> bytes:
-    return hashlib.sha256(prev + payload).digest()
+def _chain_step(key: bytes, prev: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, prev + payload, hashlib.sha256).digest()
 
 
 # The execution option that marks a read-only engine (see `read_only_options`).
@@ -134,15 +137,65 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
     """Pragmas for every new SQLite connection, and the audit chain's step function."""
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (see begin_sqlite).
     dbapi_conn.isolation_level = None
-    # The audit chain's step (PostgreSQL has sha256() built in): see app.audit.service.
-    dbapi_conn.create_function("safeshare_chain", 2, _chain_step, deterministic=True)
+    # The audit chain's step, HMAC-SHA256 (PostgreSQL builds it from sha256()): see app.audit.service.
+    dbapi_conn.create_function("safeshare_chain", 3, _chain_step, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     # FULL: a commit is on disk before the reporter sees their receipt. In WAL mode, NORMAL
     # would be faster but can lose the last commits if the machine loses power.
     cur.execute("PRAGMA synchronous=FULL")
+    # Deleted and overwritten content is zeroed in the pages it leaves, so an erased case's
+    # ciphertext and wrapped key do not linger in free space (see `scrub_after_erasure`).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+
+
+def _wait_for_older_snapshots(conn: Connection, timeout: float) -> bool:
+    """Wait until every transaction that began before now has ended. VACUUM FULL keeps a dead row
+    version while a snapshot may still see it, and its own snapshot's horizon is the oldest
+    transaction running anywhere on the server (other databases included). False on timeout."""
+    mark = conn.exec_driver_sql("SELECT pg_current_xact_id()").scalar()  # taken after the erasure committed
+    older = text("SELECT pg_snapshot_xmin(pg_current_snapshot()) <= CAST(:mark AS xid8)")
+    deadline = time.monotonic() + timeout
+    while conn.execute(older, {"mark": str(mark)}).scalar():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def scrub_after_erasure(engine: Engine, tables: Sequence[str], *, timeout: float = 30.0) -> str:
+    """After a purge: leave nothing of the erased rows in the live database files.
+
+    SQLite (with `secure_delete` on every connection, the pages already hold zeros where the
+    erased values were): the old page versions are still in the `-wal` file, so the WAL is
+    checkpointed into the database and truncated to zero bytes (`wal_checkpoint(TRUNCATE)`;
+    it waits, up to the busy timeout, for readers still using an older snapshot).
+    PostgreSQL: an UPDATE leaves the old row version in the page until VACUUM; a plain VACUUM
+    marks it free but can leave its bytes in the page's free space, so the touched tables (and
+    their TOAST tables) are rewritten with `VACUUM FULL`, which holds an exclusive lock on one
+    table at a time while it copies the live rows. It would copy the old versions too while a
+    transaction that began before the erasure still runs, so it first waits (up to `timeout`)
+    for those to end. Runs outside any transaction.
+    Returns one line for the operator."""
+    if is_postgresql(engine):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            waited = _wait_for_older_snapshots(conn, timeout)
+            for table in tables:
+                conn.exec_driver_sql(f'VACUUM (FULL) "{table}"')
+        if not waited:
+            return (f"vacuumed {len(tables)} table(s), but a transaction older than the erasure was still running "
+                    "and may have kept old row versions: run `safeshare purge --scrub` later")
+        return f"vacuumed {len(tables)} table(s)"
+    raw = engine.raw_connection()  # outside any transaction (a checkpoint cannot run inside one)
+    try:
+        busy, _, _ = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    if busy:
+        return "the write-ahead log could not be truncated (a reader held an old snapshot): run purge again"
+    return "write-ahead log checkpointed and truncated"
 
 
 def begin_sqlite(conn: Connection) -> None:

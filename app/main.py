@@ -14,6 +14,7 @@ from app import api, dialect, errors, limits, logs
 from app.api import openapi
 from app.api.parameters import check_parameters
 from app.api.transactions import make_ending_limiter
+from app.audit import service as audit
 from app.auth.passwords import Passwords
 from app.concurrency import make_limiter
 from app.config import Settings, load_settings
@@ -77,8 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url, lock_timeout=settings.lock_timeout_seconds)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
     app.state.keyring = KeyRing.load_or_create(settings.key_file)
+    app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit.chain_key(app.state.keyring))
     app.state.passwords = Passwords(settings)
     app.state.slow_hash_limiter = make_limiter(settings.slow_hash_concurrency)
     app.state.ending_limiter = make_ending_limiter()

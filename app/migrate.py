@@ -18,8 +18,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, audit_key: bytes | None = None) -> None:
+    """`audit_key` (the key ring's audit key) lets migration 0009 seal an existing audit trail's
+    end; without it, an existing trail is left unsealed and `verify` reports it (docs/operations.md)."""
+    cfg = alembic_config(url)
+    cfg.attributes["audit_key"] = audit_key
+    command.upgrade(cfg, revision)
 
 
 def downgrade(url: str, revision: str) -> None:

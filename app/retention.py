@@ -9,19 +9,36 @@ statistics need stays.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
+
 import typer
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, dialect
 from app.audit.service import Actor
 from app.cases import service as cases
-from app.cases.models import Case
+from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.checkins import service as checkins
-from app.commandline import sessionmaker_for, settings_or_exit
+from app.checkins.models import CheckIn
+from app.commandline import fail, keyring_or_exit, sessionmaker_for, settings_or_exit
 from app.crypto import keys
+from app.crypto.keyring import RETAIN_PREFIX, KeyRing
+from app.crypto.models import CaseKey
+from app.enums import Status
 from app.reports import idempotency, sessions
+from app.reports.models import IdempotencyRecord, ReporterSession
 
 BATCH = 50
+
+# Every table an erasure writes to: their old row versions are scrubbed from the live files after a run.
+ERASED_TABLES = tuple(
+    model.__tablename__
+    for model in (Case, CaseKey, CaseTheme, Message, Note, Exclusion, Feedback, Referral, CheckIn, ReporterSession,
+                  IdempotencyRecord)
+)
 
 
 def erase_case(session: Session, *, case: Case, by: Actor) -> None:
@@ -37,16 +54,34 @@ commands = typer.Typer()
 
 
 @commands.command()
-def purge() -> None:
+def purge(
+    force_scrub: Annotated[bool, typer.Option("--scrub", help="Scrub the database files even if nothing is erased "
+                                                               "(after a run whose scrubbing failed).")] = False,
+) -> None:
     """Erase cases whose retention date has passed (crypto-shredding: their data keys are destroyed).
 
     Cases are erased in batches of 50, one transaction each, and audited (`case.purge`); safe to run again and
-    from several hosts at once (PostgreSQL rows are claimed with SKIP LOCKED). Prints how many.
+    from several hosts at once (PostgreSQL rows are claimed with SKIP LOCKED). Then the key ring's retention
+    keys of the days before today are destroyed (the ring file is rewritten: back it up), so no older copy of
+    the database can open what was erased, and the live database files are scrubbed. Prints how many.
     """
     settings = settings_or_exit()
-    makers = sessionmaker_for(settings)
+    ring = keyring_or_exit(settings)
+    try:
+        if ring.ensure_retention_chain():
+            typer.echo(f"added a retention chain to the key ring; back up {settings.key_file} (SAFESHARE_KEY_FILE)")
+    except OSError as exc:
+        fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc})")
+    makers = sessionmaker_for(settings, ring)
     by = Actor.system("purge")
     today = clock.today()
+    moved = 0
+    while True:
+        with makers() as session, session.begin():
+            step = keep_closed_cases_until_their_day(session, ring, today=today, limit=BATCH * 10)
+        moved += step
+        if step == 0:
+            break
     purged = 0
     while True:
         with makers() as session, session.begin():
@@ -57,3 +92,47 @@ def purge() -> None:
         if not batch:
             break
     typer.echo(f"purged {purged} case(s) past their retention date")
+    try:
+        destroyed = ring.destroy_retention_before(today)
+    except OSError as exc:
+        fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc}); "
+             "the retention keys of past days were not destroyed: run purge again")
+    if destroyed or moved:
+        typer.echo(f"destroyed the retention keys of {destroyed} past day(s); moved {moved} closed case key(s) "
+                   f"under their retention day; back up {settings.key_file} (SAFESHARE_KEY_FILE) now and "
+                   "replace older copies of it")
+    engine = makers.kw["bind"]
+    assert isinstance(engine, Engine)
+    try:
+        typer.echo(scrub(engine, erased=max(purged, int(force_scrub))))
+    except Exception as exc:  # noqa: BLE001 - one line for the operator; the erasure itself is done
+        fail(f"the cases are erased but the database files were not scrubbed ({type(exc).__name__}); "
+             "run `safeshare purge --scrub`")
+
+
+def keep_closed_cases_until_their_day(session: Session, ring: KeyRing, *, today: date, limit: int) -> int:
+    """Closed cases whose data key is still under a master key (closed before the ring had a
+    retention chain, or by a server whose ring had none) move under their retention day's key.
+    Returns how many moved (0: none left that can)."""
+    rows = session.execute(
+        select(Case.id, Case.retain_until)
+        .join(CaseKey, CaseKey.case_id == Case.id)
+        .where(Case.status == Status.CLOSED, Case.purged_at.is_(None), Case.retain_until >= today,
+               CaseKey.wrapped_key.is_not(None), CaseKey.kek_id.not_like(RETAIN_PREFIX + "%"))
+        .order_by(Case.id)
+        .limit(limit)
+    ).all()
+    moved = 0
+    for case_id, retain_until in rows:
+        if retain_until is not None and keys.keep_until(session, ring, case_id, retain_until):
+            moved += 1
+    return moved
+
+
+def scrub(engine: Engine, *, erased: int) -> str:
+    """Leave nothing of the erased rows in the live database files (`app.dialect.scrub_after_erasure`).
+    PostgreSQL's VACUUM FULL rewrites the tables, so it runs only after a run that erased something;
+    SQLite's checkpoint is cheap and runs every time (it also finishes a run that could not)."""
+    if erased == 0 and dialect.is_postgresql(engine):
+        return "nothing to scrub"
+    return dialect.scrub_after_erasure(engine, ERASED_TABLES)

@@ -11,6 +11,7 @@ from app.api.dependencies import Admin, DbSession
 from app.api.transactions import CommitInThreadRoute
 from app.audit import service
 from app.audit.schemas import AuditPage, AuditVerify
+from app.auth.service import actor
 from app.schemas import Page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
@@ -18,19 +19,22 @@ router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadR
 
 @router.get("/audit", response_model=AuditPage)
 def list_audit(
-    _: Admin,
+    user: Admin,
     session: DbSession,
     case_id: uuid.UUID | None = None,
     page: Annotated[Page, Query()] = 1,
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> AuditPage:
-    """Who did what to which case and when, newest first (admin). Never any content."""
-    items, total = service.page(session, case_id=case_id, page=page, page_size=page_size)
+    """Who did what to which case and when, newest first (admin). Never any content: no theme, no
+    person named in or excluded from a case, the reporter's activity to the minute. Reading the
+    trail is itself audited (`audit.read`)."""
+    items, total = service.page(session, by=actor(user), case_id=case_id, page=page, page_size=page_size)
     return AuditPage.of(items, total)
 
 
 @router.get("/audit/verify", response_model=AuditVerify)
-def verify_audit(_: Admin, session: DbSession) -> AuditVerify:
-    """Check the hash chain end to end (admin): any edited or deleted entry breaks it."""
+def verify_audit(user: Admin, session: DbSession) -> AuditVerify:
+    """Check the hash chain end to end (admin): any edited or deleted entry breaks it (audited `audit.verify`)."""
     intact, count, broken = service.verify(session)
+    service.record(session, actor(user), "audit.verify")
     return AuditVerify(intact=intact, entries=count, first_broken_id=broken)

@@ -27,7 +27,8 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The newest entry's hash: one row, advanced by every append in the same transaction.
+    """The newest entry's hash: one row, advanced by every append in the same transaction (a
+    trigger refuses any UPDATE that does not advance it from its own hash, and any DELETE).
 
     Appenders take turns on this row's lock (held until their COMMIT), and each reads the head
     as it was when the previous holder committed, so the chain never forks. `verify` checks it
@@ -39,3 +40,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Entries with ids up to this one were chained with plain SHA-256 before migration 0009 (0: none);
+    # `anchor_mac` seals that boundary with the audit key (see app.audit.service.anchor_mac).
+    legacy_until: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), server_default="0")
+    anchor_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))

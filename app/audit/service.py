@@ -1,8 +1,17 @@
-"""Append to and verify the audit trail. Rows are written in the caller's transaction."""
+"""Append to and verify the audit trail. Rows are written in the caller's transaction.
+
+Each entry's hash is an HMAC-SHA256, under the audit key (a subkey of the key ring's lookup key,
+which is never rotated or destroyed), of the previous entry's hash and the entry's canonical form.
+Someone who can write to the database but has no key ring cannot compute it, so deleting or
+editing an entry and recomputing the chain fails `verify`. Entries written before the HMAC chain
+(migration 0009) keep their SHA-256 chain up to `audit_head.legacy_until`, a boundary the
+migration sealed with the key (`anchor_mac`), so it cannot be moved either.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -15,9 +24,38 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock, dialect
 from app.audit.models import AuditEvent, AuditHead
-from app.db import PENDING_AUDIT, table_of
+from app.crypto.keyring import KeyRing
+from app.db import AUDIT_KEY, PENDING_AUDIT, table_of
 
 GENESIS = b"\x00" * 32
+KEY_PURPOSE = "audit-chain"
+
+
+def chain_key(ring: KeyRing) -> bytes:
+    """The audit chain's key: derived from the ring's lookup key for this purpose alone."""
+    return ring.subkey(KEY_PURPOSE)
+
+
+def _key_of(session: Session) -> bytes:
+    key = session.info.get(AUDIT_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError("the audit chain's key is not available: build the sessionmaker with the key ring's "
+                           "audit key (app.db.make_sessionmaker(..., audit_key=audit.chain_key(ring)))")
+    return key
+
+
+def _pads(key: bytes) -> dict[str, bytes]:
+    """HMAC-SHA256's inner and outer keys: HMAC(k, m) = sha256(outer || sha256(inner || m)),
+    which PostgreSQL computes with its built-in sha256() (see `_advance`)."""
+    block = key.ljust(64, b"\x00")
+    return {"mac_inner": bytes(b ^ 0x36 for b in block), "mac_outer": bytes(b ^ 0x5C for b in block)}
+
+
+def anchor_mac(key: bytes, legacy_until: int, legacy_hash: bytes) -> bytes:
+    """The seal on the boundary between the SHA-256 entries of before migration 0009 and the HMAC
+    chain (the same formula is in that migration)."""
+    return hmac.new(key, b"safeshare:audit:anchor:" + str(legacy_until).encode() + b":" + legacy_hash,
+                    hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -60,8 +98,11 @@ def _payload(ev: AuditEvent | Entry) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _digest(prev: bytes, ev: AuditEvent | Entry) -> bytes:
-    return hashlib.sha256(prev + _payload(ev)).digest()
+def _digest(key: bytes | None, prev: bytes, ev: AuditEvent | Entry) -> bytes:
+    """The entry's hash: HMAC under the audit key, or (key None) the SHA-256 of legacy entries."""
+    if key is None:
+        return hashlib.sha256(prev + _payload(ev)).digest()
+    return hmac.new(key, prev + _payload(ev), hashlib.sha256).digest()
 
 
 def record(
@@ -82,8 +123,12 @@ def record(
 
 
 def entry(actor: Actor, action: str, *, case_id: uuid.UUID | None = None, target: str | None = None) -> Entry:
-    """An entry stamped now, not yet chained."""
-    return Entry(at=clock.now(), actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
+    """An entry stamped now, not yet chained. The reporter's activity is stamped to the minute
+    only (seconds and below cut): the trail says that a reporter acted, not exactly when."""
+    at = clock.now()
+    if actor.user_id is None and actor.label == REPORTER.label:
+        at = at.replace(second=0, microsecond=0)
+    return Entry(at=at, actor_id=actor.user_id, actor=actor.label, action=action, case_id=case_id,
                   target=target)
 
 
@@ -99,10 +144,11 @@ def _chain_pending(session: Session) -> None:
     pending = session.info.pop(PENDING_AUDIT, None)
     if not pending:
         return
+    key = _key_of(session)
     session.flush()  # the action's own rows first, before the head is locked
     append = _append_statement(dialect.writable_ctes(session))
     for ev in pending:
-        if session.execute(append, entry_params(ev)).first() is None:
+        if session.execute(append, entry_params(ev, key)).first() is None:
             raise RuntimeError("the audit chain's head row is missing")
 
 
@@ -110,20 +156,33 @@ HEAD_ID = 1
 _EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
 
 
-def entry_params(ev: Entry) -> dict[str, Any]:
-    """The bound parameters of one entry: its columns and its canonical payload."""
-    return {**ev.__dict__, "payload": _payload(ev)}
+def entry_params(ev: Entry, key: bytes) -> dict[str, Any]:
+    """The bound parameters of one entry: its columns, its canonical payload and the chain's key
+    (as HMAC's two pads for PostgreSQL, as itself for SQLite's function)."""
+    return {**ev.__dict__, "payload": _payload(ev), "mac_key": key, **_pads(key)}
+
+
+def session_key(session: Session) -> bytes:
+    """The audit key the session's sessionmaker was given (for callers that build `entry_params`)."""
+    return _key_of(session)
+
+
+def _advance(prev: Any) -> Any:
+    """SQL: HMAC-SHA256(key, prev || payload) from the bound pads, with PostgreSQL's sha256()."""
+    inner = func.sha256(bindparam("mac_inner", type_=LargeBinary).op("||")(prev).op("||")(
+        bindparam("payload", type_=LargeBinary)))
+    return func.sha256(bindparam("mac_outer", type_=LargeBinary).op("||")(inner))
 
 
 def head_update(*, only_if: Any = None) -> Any:
-    """PostgreSQL: UPDATE audit_head SET prev_hash = hash, hash = sha256(hash || :payload),
+    """PostgreSQL: UPDATE audit_head SET prev_hash = hash, hash = HMAC(key, hash || :payload),
     RETURNING both.
 
     Both assignments read the row as it was, and under the row's lock: a writer that waited
     for the lock sees the head its predecessor committed (READ COMMITTED re-reads the row).
     """
     head = table_of(AuditHead)
-    advanced = func.sha256(head.c.hash.op("||")(bindparam("payload", type_=LargeBinary)))
+    advanced = _advance(head.c.hash)
     stmt = update(head).where(head.c.id == HEAD_ID)
     if only_if is not None:
         stmt = stmt.where(only_if)
@@ -166,7 +225,8 @@ def _append_statement(one_statement: bool) -> Any:
     if one_statement:
         return append_from(head_update().cte("head"))
     head = table_of(AuditHead)
-    advanced = func.safeshare_chain(head.c.hash, bindparam("payload", type_=LargeBinary))  # see app.dialect
+    advanced = func.safeshare_chain(bindparam("mac_key", type_=LargeBinary), head.c.hash,
+                                    bindparam("payload", type_=LargeBinary))  # see app.dialect
     return _insert_entry(head.c.hash, advanced, where=head.c.id == HEAD_ID)
 
 
@@ -179,27 +239,54 @@ def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
 def verify(session: Session) -> tuple[bool, int, int | None]:
     """Walk the chain. Returns (intact, entries checked, id of the first broken entry).
 
-    The newest entry must also be the head: entries removed from the end break the chain at
-    the id after the last one left. The head is read by the same statement as the entries,
-    so both come from one snapshot even while others keep appending.
+    Entries up to `legacy_until` (written before the HMAC chain) are checked as a SHA-256 chain,
+    and that boundary against its seal; every later entry as an HMAC under the audit key. The
+    newest entry must also be the head: entries removed from the end break the chain at the id
+    after the last one left. The head is read by the same statement as the entries, so both come
+    from one snapshot even while others keep appending.
     """
-    head = select(AuditHead.hash).where(AuditHead.id == HEAD_ID).scalar_subquery()
+    key = _key_of(session)
+    head = select(AuditHead.hash, AuditHead.legacy_until, AuditHead.anchor_mac).where(AuditHead.id == HEAD_ID).subquery()
     prev = GENESIS
     count = 0
     last_id = 0
-    expected: bytes | None = None
-    rows = session.execute(select(AuditEvent, head.label("head")).order_by(AuditEvent.id)).yield_per(1000)
-    for ev, expected in rows:  # noqa: B007 - the head, read with the entries, is checked after the loop
-        if ev.prev_hash != prev or _digest(prev, ev) != ev.hash:
+    found: tuple[bytes, int, bytes | None] | None = None
+    rows = session.execute(
+        select(AuditEvent, head.c.hash, head.c.legacy_until, head.c.anchor_mac).join(head, true()).order_by(AuditEvent.id)
+    ).yield_per(1000)
+    for ev, head_hash, legacy_until, sealed in rows:
+        found = (head_hash, legacy_until, sealed)
+        legacy = ev.id <= legacy_until
+        if ev.prev_hash != prev or _digest(None if legacy else key, prev, ev) != ev.hash:
+            return False, count, ev.id
+        if legacy and ev.id == legacy_until and not _sealed(key, legacy_until, ev.hash, sealed):
             return False, count, ev.id
         prev = ev.hash
         last_id = ev.id
         count += 1
-    if count == 0:
-        expected = session.scalar(select(head))
+    if found is None:
+        row = session.execute(select(head)).first()
+        found = (row[0], row[1], row[2]) if row is not None else None
+    if found is None:
+        return False, count, last_id + 1
+    expected, legacy_until, sealed = found
+    if legacy_until > last_id:  # the boundary points past the entries left: some were cut off
+        return False, count, last_id + 1
     if expected != prev:
         return False, count, last_id + 1
     return True, count, None
+
+
+def _sealed(key: bytes, legacy_until: int, legacy_hash: bytes, sealed: bytes | None) -> bool:
+    return sealed is not None and hmac.compare_digest(sealed, anchor_mac(key, legacy_until, legacy_hash))
+
+
+def current_head(session: Session) -> tuple[int, int, bytes]:
+    """(number of entries, id of the newest, the head hash): what `safeshare audit-head` prints."""
+    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    newest = session.scalar(select(func.max(AuditEvent.id))) or 0
+    head = session.scalar(select(AuditHead.hash).where(AuditHead.id == HEAD_ID))
+    return count, newest, head or GENESIS
 
 
 def last_read_at(*, user_id: uuid.UUID, case_id: Any, target: str) -> Any:
@@ -217,7 +304,11 @@ def last_read_at(*, user_id: uuid.UUID, case_id: Any, target: str) -> Any:
     )
 
 
-def page(session: Session, *, case_id: uuid.UUID | None, page: int, page_size: int) -> tuple[list[AuditEvent], int]:
+def page(session: Session, *, by: Actor, case_id: uuid.UUID | None, page: int, page_size: int
+         ) -> tuple[list[AuditEvent], int]:
+    """One page of the trail, newest first. Reading it is itself audited (`audit.read`, with the
+    case asked about, if any): who looked at whose trail is part of the trail."""
+    record(session, by, "audit.read", case_id=case_id)
     q = select(AuditEvent)
     c = select(func.count()).select_from(AuditEvent)
     if case_id is not None:

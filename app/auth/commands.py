@@ -39,7 +39,7 @@ def create_user(
     except ValidationError as exc:
         err = exc.errors()[0]
         fail(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
-    sessions = sessionmaker_for(settings)
+    sessions = sessionmaker_for(settings, create_ring=True)
     try:
         with sessions() as session, session.begin():
             user = service.create_user(
@@ -68,7 +68,7 @@ def set_password(
     except ValidationError as exc:
         err = exc.errors()[0]
         fail(f"password: {str(err['msg']).removeprefix('Value error, ')}")
-    sessions = sessionmaker_for(settings)
+    sessions = sessionmaker_for(settings, create_ring=True)
     try:
         with sessions() as session, session.begin():
             user = service.set_password(session, Passwords(settings), email=email, password=password,
@@ -85,7 +85,7 @@ def reset_2fa(email: str) -> None:
     """Break-glass: turn off a staff account's two-factor sign-in at once (e.g. the only admin lost
     their phone); its sessions end and it must set it up again. Audited."""
     settings = settings_or_exit()
-    sessions = sessionmaker_for(settings)
+    sessions = sessionmaker_for(settings, create_ring=True)
     try:
         with sessions() as session, session.begin():
             user = service.user_by_email(session, email)

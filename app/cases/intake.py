@@ -144,7 +144,8 @@ def create_case(
     values.update(key.params)
     who = actor(recorded_by) if recorded_by else audit.REPORTER
     if one_statement:  # the audit entry goes in with the case (see _intake_statements)
-        values.update(audit.entry_params(audit.entry(who, "case.create", case_id=case_id, target=channel.value)))
+        values.update(audit.entry_params(audit.entry(who, "case.create", case_id=case_id, target=channel.value),
+                                         audit.session_key(session)))
     for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
         values["new_case_reference"] = reference = receipts.new_reference()
         if session.execute(insert_case, values).first() is not None:

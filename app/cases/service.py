@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from app.cases.views import (
 )
 from app.config import Settings
 from app.crypto import keys, receipts
+from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import Outcome, Risk, Role, Sender, Status
 from app.errors import Conflict, Invalid
@@ -191,7 +192,10 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
         audit.record(session, actor(user), "case.read", case_id=case.id, target="case")
     if case.purged_at is not None:
         return CaseContent(None, None, None)
-    cipher = keys.case_cipher(session, ring, case.id)
+    try:
+        cipher = keys.case_cipher(session, ring, case.id)
+    except Shredded:  # an erased case in a copy made before its purge: its key is destroyed
+        return CaseContent(None, None, None)
 
     def clear(column: str, blob: bytes | None) -> str | None:
         return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
@@ -270,7 +274,7 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
         if case.acknowledged_at is None:
             case.acknowledged_at = now
     session.flush()
-    audit.record(session, actor(user), "case.triage", case_id=case.id, target=primary)
+    audit.record(session, actor(user), "case.triage", case_id=case.id)  # never the theme
     return case
 
 
@@ -303,17 +307,16 @@ def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid
     case.hr_contact_id = contact.id
     case.status = Status.IN_PROGRESS
     session.flush()
-    audit.record(session, actor(user), "case.assign", case_id=case.id, target=str(contact.id))
+    audit.record(session, actor(user), "case.assign", case_id=case.id)  # never who
     return True
 
 
 def _unassign(session: Session, *, user: User, case: Case) -> None:
-    former = case.hr_contact_id
     case.hr_contact_id = None
     if case.status is Status.IN_PROGRESS:
         case.status = Status.TRIAGED if case.primary_theme is not None else Status.RECEIVED
     session.flush()
-    audit.record(session, actor(user), "case.unassign", case_id=case.id, target=str(former))
+    audit.record(session, actor(user), "case.unassign", case_id=case.id)
 
 
 # --- exclusions --------------------------------------------------------------------------------
@@ -333,7 +336,7 @@ def exclude(
     row.reason_ct = keys.case_cipher(session, ring, case.id).encrypt("exclusions", "reason", row.id, reason)
     session.add(row)
     session.flush()
-    audit.record(session, actor(user), "case.exclude", case_id=case.id, target=str(target.id))
+    audit.record(session, actor(user), "case.exclude", case_id=case.id)  # never who
     unassigned = case.hr_contact_id == target.id
     if unassigned:
         _unassign(session, user=user, case=case)
@@ -418,6 +421,7 @@ def close(
         "cases", "closing_summary", case.id, summary
     )
     case.retain_until = add_years(now.date(), settings.retention_years)
+    keys.keep_until(session, ring, case.id, case.retain_until)  # purge destroys that day's key
     session.flush()
     audit.record(session, actor(user), "case.close", case_id=case.id, target=outcome.value)
     return case
@@ -440,7 +444,9 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     Kept: reference, received_month, primary theme, location, referrals' kinds and dates, channel, out_of_hours, about, anonymous, risk,
     status, outcome, the HR contact, feedback ratings, and the received/acknowledged/closed dates
     cut to the day (days to acknowledgement stay measurable; the time of day does not survive).
-    Every ciphertext is dropped (the data key that sealed it is destroyed too)."""
+    Every ciphertext is dropped (the data key that sealed it is destroyed too), the exclusions
+    are deleted, and every surviving time of the case's messages, notes, feedback and referrals
+    (and the time of the purge itself) is cut to the day (00:00 UTC)."""
     case.description_ct = None
     case.reporter_ct = None
     case.closing_summary_ct = None
@@ -456,10 +462,18 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     case.acknowledged_at = _to_day_if(case.acknowledged_at)
     case.triaged_at = _to_day_if(case.triaged_at)
     case.closed_at = _to_day_if(case.closed_at)
-    for model, column in ((Message, Message.body_ct), (Note, Note.body_ct), (Exclusion, Exclusion.reason_ct),
-                          (Feedback, Feedback.comment_ct), (Referral, Referral.note_ct)):
-        session.execute(update(model).where(model.case_id == case.id).values({column.key: None}))
-    case.purged_at = clock.now()
+    # Who was excluded from the case (typically the person it was about) goes with it.
+    session.execute(delete(Exclusion).where(Exclusion.case_id == case.id))
+    # The rows stay (counts, ratings); their text goes and their time is cut to the day.
+    for text in session.scalars(select(Message).where(Message.case_id == case.id)):
+        text.body_ct, text.created_at = None, _to_day(text.created_at)
+    for note in session.scalars(select(Note).where(Note.case_id == case.id)):
+        note.body_ct, note.created_at = None, _to_day(note.created_at)
+    for answer in session.scalars(select(Feedback).where(Feedback.case_id == case.id)):
+        answer.comment_ct, answer.created_at = None, _to_day(answer.created_at)
+    for referral in session.scalars(select(Referral).where(Referral.case_id == case.id)):
+        referral.note_ct, referral.created_at = None, _to_day(referral.created_at)
+    case.purged_at = _to_day(clock.now())
     session.flush()
     audit.record(session, by, "case.purge", case_id=case.id)
 

@@ -10,7 +10,7 @@ and nobody sees those of a case they are excluded from.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -62,8 +62,23 @@ def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
 
 
 def erase(session: Session, *, case_id: uuid.UUID) -> None:
-    """The check-ins' part of erasing a case: the summaries go; dates and outcomes stay for statistics."""
-    session.execute(update(CheckIn).where(CheckIn.case_id == case_id).values(summary_ct=None))
+    """The check-ins' part of erasing a case: the summaries go; dates and outcomes stay for
+    statistics, every time cut to the day (00:00 UTC; "done on time" compares days)."""
+    for row in session.scalars(select(CheckIn).where(CheckIn.case_id == case_id)).all():
+        row.summary_ct = None
+        row.created_at = _to_day(row.created_at)
+        row.completed_at = _to_day_if(row.completed_at)
+        row.cancelled_at = _to_day_if(row.cancelled_at)
+        row.reminded_at = _to_day_if(row.reminded_at)
+    session.flush()
+
+
+def _to_day_if(at: datetime | None) -> datetime | None:
+    return None if at is None else _to_day(at)
+
+
+def _to_day(at: datetime) -> datetime:
+    return datetime.combine(at.astimezone(UTC).date(), time(0), UTC)
 
 
 def schedule_first(session: Session, settings: Settings, *, case_id: uuid.UUID, hr_contact_id: uuid.UUID) -> CheckIn:

@@ -13,7 +13,7 @@ import uuid
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.crypto.keyring import KeyRing
+from app.crypto.keyring import KeyDestroyed, KeyRing
 from app.errors import IntegrityFailure
 
 _VERSION = b"\x01"
@@ -52,14 +52,20 @@ def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes) -> tuple[str, bytes]:
-    kek_id, kek = ring.active_kek
+def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes, *, under: tuple[str, bytes] | None = None
+                  ) -> tuple[str, bytes]:
+    """Wrap under the active master key, or under `under` (a retention day's key and its id)."""
+    kek_id, kek = under if under is not None else ring.active_kek
     return kek_id, seal(kek, dek, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
 
 
 def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes) -> bytes:
     try:
-        return open_(ring.kek(kek_id), wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+        kek = ring.kek(kek_id)
+    except KeyDestroyed:
+        raise Shredded(str(case_id)) from None
+    try:
+        return open_(kek, wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
     except DecryptionError as exc:
         exc.case_id = case_id
         raise

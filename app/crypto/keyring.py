@@ -1,7 +1,17 @@
-"""The key ring: master key-encryption keys (KEKs) with ids, and the key for keyed lookup hashes.
+"""The key ring: master key-encryption keys (KEKs) with ids, the key for keyed lookup hashes,
+and the retention chain.
 
 It lives in a file outside the database (`SAFESHARE_KEY_FILE`, mode 0600), so a copy of the
 database alone reveals no case text and cannot be searched for a receipt.
+
+The retention chain gives one key per day, for the data keys of closed cases whose retention
+ends that day (`retain-YYYY-MM-DD`). The ring stores one chain value, for its first day `from`;
+each later day's value is the SHA-256 of the day before's, so every host derives the same key
+for any future day without ever writing the ring, and a running server never needs a key that
+is not there yet. `safeshare purge` destroys the days before today by replacing the stored
+value with today's: a one-way hash cannot be run backwards, so a copy of the database taken
+before the purge (a backup, a WAL archive) can no longer open the erased cases' data keys with
+this ring. The ring records how far it was destroyed (`destroyed_before`).
 """
 
 from __future__ import annotations
@@ -16,8 +26,10 @@ import secrets
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -29,6 +41,82 @@ log = logging.getLogger("safeshare.crypto")
 
 class KeyRingError(Exception):
     """The key ring cannot be read or is malformed."""
+
+
+class KeyDestroyed(KeyRingError):
+    """The key was destroyed on purpose (a retention day that has passed): what it wrapped is gone."""
+
+
+RETAIN_PREFIX = "retain-"
+
+
+@dataclass(frozen=True)
+class RetentionChain:
+    """The chain value of day `start`; every later day's follows from it (see the module's text)."""
+
+    start: date
+    value: bytes
+    destroyed_before: date | None = None
+
+    def key(self, day: date) -> bytes:
+        if day < self.start:
+            raise KeyDestroyed(f"the retention key of {day.isoformat()} is not in the key ring")
+        return _retention_key(self.value, self.start, day)
+
+    def advanced_to(self, day: date) -> RetentionChain:
+        if day <= self.start:
+            return self
+        return RetentionChain(day, _chain_value(self.value, self.start, day), day)
+
+    def doc(self) -> dict[str, str | None]:
+        return {"from": self.start.isoformat(), "value": _b64(self.value),
+                "destroyed_before": self.destroyed_before.isoformat() if self.destroyed_before else None}
+
+    @classmethod
+    def of(cls, raw: dict[str, str | None]) -> RetentionChain:
+        value, start, destroyed = raw["value"], raw["from"], raw.get("destroyed_before")
+        if not isinstance(value, str) or not isinstance(start, str):
+            raise ValueError("malformed retention chain")
+        chain = cls(date.fromisoformat(start), _unb64(value), date.fromisoformat(destroyed) if destroyed else None)
+        if len(chain.value) != 32:
+            raise ValueError("malformed retention chain")
+        return chain
+
+    @classmethod
+    def fresh(cls, start: date) -> RetentionChain:
+        return cls(start, secrets.token_bytes(32))
+
+
+def retention_kek_id(day: date) -> str:
+    return RETAIN_PREFIX + day.isoformat()
+
+
+def retention_day(kek_id: str) -> date | None:
+    """The day of a `retain-YYYY-MM-DD` key id; None for a master key's id."""
+    if not kek_id.startswith(RETAIN_PREFIX):
+        return None
+    try:
+        return date.fromisoformat(kek_id[len(RETAIN_PREFIX):])
+    except ValueError:
+        return None
+
+
+_STEP = b"safeshare:retention:next-day"
+_KEY = b"safeshare:retention:key"
+
+
+@lru_cache(maxsize=64)
+def _chain_value(value: bytes, start: date, day: date) -> bytes:
+    # A few thousand SHA-256 steps at most (retention is years, not centuries); cached per day.
+    for _ in range((day - start).days):
+        value = hashlib.sha256(_STEP + value).digest()
+    return value
+
+
+@lru_cache(maxsize=1024)
+def _retention_key(value: bytes, start: date, day: date) -> bytes:
+    # The key is not the chain value itself: a leaked day key gives neither that day's nor later days' values.
+    return hmac.new(_chain_value(value, start, day), _KEY, hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -46,6 +134,7 @@ class KeyRing:
     keks: dict[str, bytes]
     lookup_key: bytes
     created: dict[str, str] = field(default_factory=dict)
+    retention: RetentionChain | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The file's identity when last read: `safeshare rotate-key` replaces the file, and every
     # running worker must then wrap new data keys under the new master key, not the retired one.
@@ -63,6 +152,7 @@ class KeyRing:
                 keks=keks,
                 lookup_key=_unb64(raw["lookup_key"]),
                 created={k: v.get("created_at", "") for k, v in raw["keks"].items()},
+                retention=RetentionChain.of(raw["retention"]) if raw.get("retention") else None,
             )
         except OSError as exc:
             raise KeyRingError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -87,6 +177,7 @@ class KeyRing:
             keks={kek_id: secrets.token_bytes(32)},
             lookup_key=secrets.token_bytes(32),
             created={kek_id: clock.rfc3339(clock.now()) or ""},
+            retention=RetentionChain.fresh(clock.today()),
         )
         try:
             ring.save()
@@ -103,12 +194,14 @@ class KeyRing:
     def save(self) -> None:
         """Write atomically with mode 0600: a crash never leaves a half-written key ring."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {
+        doc: dict[str, Any] = {
             "version": 1,
             "active": self.active_id,
             "keks": {k: {"key": _b64(v), "created_at": self.created.get(k, "")} for k, v in self.keks.items()},
             "lookup_key": _b64(self.lookup_key),
         }
+        if self.retention is not None:
+            doc["retention"] = self.retention.doc()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-", suffix=".tmp")
         try:
             os.fchmod(fd, 0o600)
@@ -127,10 +220,27 @@ class KeyRing:
         with self._lock:
             fresh = KeyRing.load(self.path)
             self.keks, self.active_id, self.created = fresh.keks, fresh.active_id, fresh.created
+            self.retention = fresh.retention
             self._stamp = fresh._stamp
 
+    def _follow_file(self) -> None:
+        """Re-read the file if another process replaced it (a rotation, a purge)."""
+        try:
+            changed = _stamp(self.path) != self._stamp
+        except OSError:
+            changed = False  # keep serving with the keys in memory; reads fail loudly elsewhere
+        if changed:
+            self._reload()
+
     def kek(self, kek_id: str) -> bytes:
-        """The master key with this id; re-reads the file once if another process rotated."""
+        """The master key with this id (or a retention day's key, `retain-YYYY-MM-DD`); re-reads
+        the file once if another process rotated. `KeyDestroyed` for a day a purge destroyed."""
+        day = retention_day(kek_id)
+        if day is not None:
+            self._follow_file()
+            if self.retention is None:
+                raise KeyRingError(f"master key {kek_id} is not in the key ring")
+            return self.retention.key(day)
         key = self.keks.get(kek_id)
         if key is None:
             self._reload()
@@ -142,13 +252,53 @@ class KeyRing:
     @property
     def active_kek(self) -> tuple[str, bytes]:
         """The master key new data keys are wrapped under; follows a rotation by another process."""
-        try:
-            changed = _stamp(self.path) != self._stamp
-        except OSError:
-            changed = False  # keep serving with the keys in memory; reads fail loudly elsewhere
-        if changed:
-            self._reload()
+        self._follow_file()
         return self.active_id, self.keks[self.active_id]
+
+    def retention_kek(self, day: date) -> tuple[str, bytes] | None:
+        """The key for data keys whose case is kept until `day`; None when this ring has no
+        retention chain yet, or its chain starts after `day` (the data key then stays under the
+        active master key, as before retention keys existed)."""
+        self._follow_file()
+        if self.retention is None or day < self.retention.start:
+            return None
+        return retention_kek_id(day), self.retention.key(day)
+
+    def status(self, kek_id: str) -> str:
+        """`present`, `destroyed` (a retention day a purge destroyed on purpose: not needed any more)
+        or `missing` (a key the database needs and this ring lacks), for start-up checks."""
+        day = retention_day(kek_id)
+        if day is None:
+            return "present" if kek_id in self.keks else "missing"
+        if self.retention is None:
+            return "missing"
+        if day >= self.retention.start:
+            return "present"
+        destroyed = self.retention.destroyed_before
+        return "destroyed" if destroyed is not None and day < destroyed else "missing"
+
+    def ensure_retention_chain(self) -> bool:
+        """Give a ring made by an older version its retention chain (starting today). Only
+        commands write the ring (`purge`, `rotate-key`); returns whether it was added."""
+        if self.retention is not None:
+            return False
+        self.retention = RetentionChain.fresh(clock.today())
+        self.save()
+        self._stamp = _stamp(self.path)
+        return True
+
+    def destroy_retention_before(self, day: date) -> int:
+        """Destroy the retention keys of every day before `day` (`safeshare purge`): the stored
+        chain value moves on to `day`'s, and the file is rewritten atomically. Returns how many
+        days' keys were destroyed."""
+        self._follow_file()
+        if self.retention is None or day <= self.retention.start:
+            return 0
+        destroyed = (day - self.retention.start).days
+        self.retention = self.retention.advanced_to(day)
+        self.save()
+        self._stamp = _stamp(self.path)
+        return destroyed
 
     def add_kek(self) -> str:
         kek_id = _new_kek_id()

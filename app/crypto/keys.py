@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -21,7 +22,7 @@ from app.crypto.envelope import (
     unwrap_data_key,
     wrap_data_key,
 )
-from app.crypto.keyring import KeyRing
+from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey
 from app.db import table_of
 
@@ -82,8 +83,24 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
         row.destroyed_at = clock.now()
 
 
+def keep_until(session: Session, ring: KeyRing, case_id: uuid.UUID, day: date) -> bool:
+    """A closed case's data key moves under the retention key of its last day (`retain-YYYY-MM-DD`),
+    which `safeshare purge` destroys once that day has passed: then no copy of the database,
+    however old, can open it with the key ring. Returns False (the key stays where it is) when
+    the ring has no key for that day yet (see `KeyRing.retention_kek`)."""
+    row = session.get(CaseKey, case_id)
+    under = ring.retention_kek(day)
+    if row is None or row.wrapped_key is None or under is None:
+        return False
+    if row.kek_id != under[0]:
+        dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
+        row.kek_id, row.wrapped_key = wrap_data_key(ring, case_id, dek, under=under)
+    return True
+
+
 def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500) -> int:
     """Re-wrap every live data key under the ring's active master key. Returns how many moved.
+    Closed cases' keys, under their retention day's key, stay there (see `keep_until`).
 
     Safe to re-run after a crash: keys already under the active master key are skipped, and
     both old and new master keys stay in the ring, so every row stays readable throughout.
@@ -93,7 +110,8 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500) -> int:
     while True:
         rows = session.scalars(
             select(CaseKey)
-            .where(CaseKey.kek_id != active_id, CaseKey.wrapped_key.is_not(None))
+            .where(CaseKey.kek_id != active_id, CaseKey.wrapped_key.is_not(None),
+                   CaseKey.kek_id.not_like(RETAIN_PREFIX + "%"))
             .order_by(CaseKey.case_id)
             .limit(batch)
         ).all()

@@ -18,7 +18,7 @@ def publish_equality() -> None:
     settings = settings_or_exit()
     ring = keyring_or_exit(settings)
     try:
-        with sessionmaker_for(settings)() as session, session.begin():
+        with sessionmaker_for(settings, ring)() as session, session.begin():
             moved = service.publish_due(session, ring, min_cell=settings.min_cell)
             left = service.waiting(session)
     except Exception as exc:  # noqa: BLE001 - one line for the operator

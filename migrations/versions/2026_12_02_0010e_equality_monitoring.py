@@ -1,7 +1,7 @@
 """equality monitoring: a pending pool, the published answers (no case id, month only, random keys) and their monthly counts, the workforce baseline
 
 Revision ID: 0010e
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 10:10:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010e"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -132,7 +132,7 @@ def test_life_of_a_phone_case_from_recording_to_purge(client: Any, app: Any, db:
     assert after["primary_theme"] == "homophobia" and after["themes"] == ["homophobia"]
     assert after["channel"] == "phone" and after["out_of_hours"] is True and after["risk"] == "urgent"
     assert after["received_at"] == "2026-01-31T00:00:00Z"  # the day survives, not the time
-    assert after["purged_at"] == "2032-03-11T03:00:00Z"
+    assert after["purged_at"] == "2032-03-11T00:00:00Z"  # cut to the day, like every time that survives
     assert client.get(f"/api/v1/cases/{case_id}/notes", headers=headers).json() == []
     assert client.get(f"/api/v1/cases/{case_id}/messages", headers=headers).json() == []
     assert client.post(f"/api/v1/cases/{case_id}/notes", headers=headers, json={"body": "x"}).status_code == 409
@@ -151,10 +151,12 @@ def test_life_of_a_phone_case_from_recording_to_purge(client: Any, app: Any, db:
     assert raw[:4] == (None, None, None, None)
     assert raw[4:8] == ("2026-01", "homophobia", "phone", True)
     assert raw[10] is None
-    for table, column in (("messages", "body_ct"), ("notes", "body_ct"), ("exclusions", "reason_ct"),
+    for table, column in (("messages", "body_ct"), ("notes", "body_ct"),
                           ("check_ins", "summary_ct"), ("feedback", "comment_ct")):
         values = db.execute(sa.text(f"select {column} from {table} where case_id = :c"), param).scalars().all()
         assert values and all(v is None for v in values), table
+    # Who was excluded (the person the concern was about, or close to them) is not kept at all.
+    assert db.execute(sa.text("select count(*) from exclusions where case_id = :c"), param).scalar() == 0
     wrapped, destroyed = db.execute(sa.text("select wrapped_key, destroyed_at from case_keys where case_id = :c"),
                                     param).one()
     assert wrapped is None and destroyed is not None
