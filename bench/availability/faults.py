@@ -348,7 +348,9 @@ def verify(url: str, key_file: Path, acknowledged: dict[str, str]) -> dict[str, 
     engine = make_engine(url)
     lost, partial = [], []
     try:
-        with make_sessionmaker(engine)() as s:
+        from app.audit.service import chain_key
+
+        with make_sessionmaker(engine, audit_key=chain_key(ring))() as s:
             cases = {c.reference: c for c in s.scalars(select(Case))}
             keyed = {k.case_id for k in s.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)))}
             created = set(s.scalars(select(AuditEvent.case_id).where(AuditEvent.action == "case.create")))

@@ -51,7 +51,9 @@ def _load(url: str, key_file: Path, n: int) -> tuple[str, str]:
                              argon2_parallelism=1)
     ring = KeyRing.load_or_create(key_file)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    from app.audit.service import chain_key
+
+    sessions = make_sessionmaker(engine, audit_key=chain_key(ring))
     passwords = Passwords(settings)
     with sessions() as s, s.begin():
         sg = auth.create_user(s, passwords, email="sg@bench.example", name="Bench Safeguarding",
