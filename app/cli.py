@@ -12,10 +12,12 @@ import socket
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
 from app import backup, clock, retention
 from app.audit import service as audit
 from app.auth import commands as auth_commands
+from app.cases.models import Case
 from app.checkins import commands as checkins_commands
 from app.commandline import (
     PlainHelpGroup,
@@ -23,6 +25,7 @@ from app.commandline import (
     fail,
     keyring_or_exit,
     migrate_or_exit,
+    ring_for_database_or_exit,
     sessionmaker_for,
     settings_or_exit,
     use_plain_help,
@@ -45,6 +48,7 @@ def migrate() -> None:
     """Bring the database to the newest schema (safe to run again)."""
     settings = settings_or_exit()
     migrate_or_exit(settings)
+    ring_for_database_or_exit(settings, create=False)
     typer.echo("database is up to date")
 
 
@@ -61,8 +65,8 @@ def serve(
     from app.limits import TimelyHttpToolsProtocol
 
     settings = settings_or_exit()
-    keyring_or_exit(settings, create=True)
     migrate_or_exit(settings)
+    ring_for_database_or_exit(settings, create=True)
     config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
@@ -117,6 +121,15 @@ def rotate_key() -> None:
     settings = settings_or_exit()
     ring = keyring_or_exit(settings)
     sessions = sessionmaker_for(settings, ring)
+    try:
+        with sessions() as session:
+            bad = keys.first_unreadable(session, ring)
+            reference = session.scalar(select(Case.reference).where(Case.id == bad)) if bad is not None else None
+    except Exception as exc:  # noqa: BLE001
+        database_error(exc, "read the data keys")
+    if bad is not None:
+        fail(f"the data key of case {reference or bad} does not open with this key ring (tampered, or sealed with "
+             "another ring): nothing was changed; restore that row or its key ring before rotating")
     new_id = ring.add_kek()
     with sessions() as session, session.begin():
         moved = keys.rewrap_all(session, ring)

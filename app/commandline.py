@@ -45,6 +45,34 @@ def keyring_or_exit(settings: Settings, *, create: bool = False) -> KeyRing:
         fail(f"SAFESHARE_KEY_FILE: {exc}")
 
 
+def ring_for_database_or_exit(settings: Settings, *, create: bool) -> KeyRing | None:
+    """The key ring at SAFESHARE_KEY_FILE, checked against the database (migrated first): refuses,
+    in one line, a ring that lacks a master key the database's cases are wrapped with, and refuses
+    to create a new ring for a database that already holds cases (a new ring cannot read them; it
+    would split the data in two). Creates the ring only with `create` and only for such a database
+    with no cases; returns None when there is no ring and none was to be created."""
+    from app.crypto import keys
+
+    ring = keyring_or_exit(settings) if settings.key_file.exists() else None
+    try:
+        with make_sessionmaker(make_engine(settings.database_url))() as session:
+            missing = keys.missing_keys(session, ring)
+    except Exception as exc:  # noqa: BLE001
+        database_error(exc, "check the key ring against the database")
+    if missing:
+        cases = sum(missing.values())
+        names = ", ".join(sorted(missing)[:5]) + (", ..." if len(missing) > 5 else "")
+        if ring is None:
+            fail(f"SAFESHARE_KEY_FILE: {settings.key_file} does not exist, but the database holds {cases} case(s) "
+                 f"sealed with master key(s) {names}: restore the key ring they were sealed with from its backup "
+                 "(a new key ring cannot read them)")
+        fail(f"SAFESHARE_KEY_FILE: {settings.key_file} lacks master key(s) {names} that {cases} case(s) in the "
+             "database are sealed with: is it the right key ring, or an old backup of it? Nothing was started")
+    if ring is None and create:
+        ring = keyring_or_exit(settings, create=True)
+    return ring
+
+
 def sessionmaker_for(settings: Settings, ring: KeyRing | None = None, *, create_ring: bool = False
                      ) -> sessionmaker[Session]:
     """Sessions for a command. They write audit entries only with the key ring's audit key: the

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -96,6 +96,43 @@ def keep_until(session: Session, ring: KeyRing, case_id: uuid.UUID, day: date) -
         dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
         row.kek_id, row.wrapped_key = wrap_data_key(ring, case_id, dek, under=under)
     return True
+
+
+def keys_in_use(session: Session) -> dict[str, int]:
+    """How many live (not shredded) data keys each master or retention key wraps."""
+    rows = session.execute(
+        select(CaseKey.kek_id, func.count()).where(CaseKey.wrapped_key.is_not(None)).group_by(CaseKey.kek_id)
+    ).all()
+    return {kek_id: n for kek_id, n in rows}
+
+
+def missing_keys(session: Session, ring: KeyRing | None) -> dict[str, int]:
+    """The keys the database's live data keys are wrapped with that `ring` lacks (all of them
+    when there is no ring), with how many data keys each wraps. A retention day a purge destroyed
+    on purpose is not missing: the cases under it were erased."""
+    return {k: n for k, n in keys_in_use(session).items() if ring is None or ring.status(k) == "missing"}
+
+
+def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500) -> uuid.UUID | None:
+    """The first case whose live data key does not open with `ring` (tampered, moved, or wrapped
+    with another ring), or None when every one does. Reads only."""
+    after: uuid.UUID | None = None
+    while True:
+        query = select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id).limit(batch)
+        if after is not None:
+            query = query.where(CaseKey.case_id > after)
+        rows = session.scalars(query).all()
+        if not rows:
+            return None
+        for row in rows:
+            assert row.wrapped_key is not None
+            try:
+                unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+            except Shredded:
+                continue  # a retention day destroyed on purpose: nothing to re-wrap
+            except Exception:  # noqa: BLE001 - any failure to open it is the answer
+                return row.case_id
+        after = rows[-1].case_id
 
 
 def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500) -> int:
