@@ -6,7 +6,7 @@ one change) must not give away a withheld cell or one reporter's answer.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from app import clock
 from app.stats.disclosure import suppress_column
@@ -43,7 +43,8 @@ def test_two_feedback_ranges_do_not_give_one_reporters_ratings(client, db, make_
         assert recovered != [1, 2, 1, 2], "July's single reporter's ratings were worked out"
 
 
-def _snapshot(client, headers, month):
+def _snapshot(client, make_staff, month):
+    headers = make_staff("leadership").headers  # a fresh sign-in: the clock moves between snapshots
     body = client.get(THEMES, params={"from": month, "to": month}, headers=headers).json()
     return {r["theme"]: r["counts"][0] for r in body["rows"]}, body["totals"]
 
@@ -55,15 +56,14 @@ def test_triaging_one_case_does_not_give_away_a_withheld_cell(client, db, make_s
         add_case(db, month="2024-03", theme="bullying")
     untriaged = [add_case(db, month="2024-03", theme=None) for _ in range(5)]
     db.commit()
-    headers = make_staff("leadership").headers
     clock.set_frozen(datetime(2024, 6, 1, 9, tzinfo=UTC))
-    before_rows, before_totals = _snapshot(client, headers, "2024-03")
+    before_rows, before_totals = _snapshot(client, make_staff, "2024-03")
     case = untriaged[0]
     case.primary_theme = "domestic_abuse"
     case.triaged_at = clock.now()
     db.commit()
     clock.set_frozen(datetime(2024, 6, 1, 10, tzinfo=UTC))
-    after_rows, after_totals = _snapshot(client, headers, "2024-03")
+    after_rows, after_totals = _snapshot(client, make_staff, "2024-03")
     # The attacker: every published cell of both snapshots, and "one case moved from untriaged to a theme".
     da_before = before_rows["domestic_abuse"]
     if da_before == 0 and after_rows["domestic_abuse"] is None:
@@ -83,12 +83,11 @@ def test_a_new_case_changes_no_published_theme_cell_of_its_month(client, db, mak
         for _ in range(n):
             add_case(db, month="2024-03", theme=theme)
     db.commit()
-    headers = make_staff("leadership").headers
-    before, _ = _snapshot(client, headers, "2024-03")
+    before, _ = _snapshot(client, make_staff, "2024-03")
     clock.set_frozen(datetime(2024, 3, 6, 9, tzinfo=UTC))
     add_case(db, month="2024-03", theme="misconduct")  # now 3: no longer small
     db.commit()
-    after, _ = _snapshot(client, headers, "2024-03")
+    after, _ = _snapshot(client, make_staff, "2024-03")
     changed = {t for t in before if before[t] != after[t]}
     # On main: misconduct 2 (withheld) -> 3 (shown) and bullying withheld -> shown: misconduct was 2.
     assert not changed, f"cells changed with one new case: {changed}"
@@ -100,12 +99,11 @@ def test_a_late_recorded_contact_does_not_change_a_settled_month(client, db, mak
         for _ in range(n):
             add_case(db, month="2024-03", theme=theme)
     db.commit()
-    headers = make_staff("leadership").headers
     clock.set_frozen(datetime(2024, 9, 1, 9, tzinfo=UTC))
-    before, _ = _snapshot(client, headers, "2024-03")
+    before, _ = _snapshot(client, make_staff, "2024-03")
     add_case(db, month="2024-03", theme="gambling")  # recorded in September for a March contact
     db.commit()
-    after, totals = _snapshot(client, headers, "2024-03")
+    after, totals = _snapshot(client, make_staff, "2024-03")
     assert before == after
     assert totals.get("late") is None or totals["total"] is None or totals["total"] == 10
 
@@ -119,8 +117,7 @@ def test_backdated_history_loaded_today_is_reproduced_exactly(client, db, make_s
             for _ in range(n):
                 add_case(db, month=month, theme=theme, day=3)
     db.commit()
-    headers = make_staff("leadership").headers
     for month, cells in history.items():
-        rows, totals = _snapshot(client, headers, month)
+        rows, totals = _snapshot(client, make_staff, month)
         assert {t: v for t, v in rows.items() if v} == cells
         assert totals["total"] == sum(cells.values())
