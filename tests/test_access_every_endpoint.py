@@ -67,6 +67,7 @@ ACCESS: dict[str, Any] = {
     "GET /stats/themes": STATS,
     "GET /stats/themes.csv": STATS,
     "GET /stats/summary": STATS,
+    "GET /stats/locations": STATS,
 }
 
 

@@ -10,7 +10,7 @@ from app.api.transactions import CommitInThreadRoute
 from app.schemas import Month
 from app.stats import service
 from app.stats.export import csv_response
-from app.stats.schemas import Bucket, Summary, ThemeTable
+from app.stats.schemas import Bucket, LocationTable, Summary, ThemeTable
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"], route_class=CommitInThreadRoute)
 
@@ -48,6 +48,22 @@ def themes_csv(
     row (every case received) and an `untriaged` row (its total only). Withheld cells are empty."""
     table = service.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
     return csv_response(table)
+
+
+@router.get("/locations", response_model=LocationTable)
+def locations(
+    user: StatsReader, session: DbSession, settings: CurrentSettings,
+    from_: Month | None = FROM, to: Month | None = TO, bucket: Bucket = BUCKET,
+) -> LocationTable:
+    """Cases by location and period (leadership, safeguarding, admin), in the shape of `/stats/themes`.
+
+    The same month-by-month decisions as the themes table, made over both tables (and the
+    summary's) together, so a withheld cell of one cannot be worked out from the other's margins.
+    `totals.unknown` counts contacts with no location. A location whose headcount is under
+    5 × `min_cell` is listed with every count withheld; its cases are counted with the other small
+    locations' in `totals.small_locations`.
+    """
+    return service.location_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
 
 
 @router.get("/summary", response_model=Summary)
