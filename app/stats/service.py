@@ -338,8 +338,13 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
     grids, calls = grids_all.categories, grids_all.calls
     contacts = grids_all.themes.total(months)
 
+    # Shares are of the contacts in the rows: contacts recorded late are in no category row, so a
+    # late one changes no share of a settled month.
+    late = grids["channel"].cell(LATE, months)
+    in_rows = None if contacts is None or late is None else contacts - late
+
     def share(name: str, value: object) -> float | None:
-        return share_or_none(grids[name].cell(value, months), contacts, min_cell)
+        return share_or_none(grids[name].cell(value, months), in_rows, min_cell)
 
     # Phone time out of hours is a sum over calls: a month with 1..min_cell-1 such calls would give
     # one call's length away by differencing, and so would a month still taking calls (not
