@@ -9,11 +9,13 @@ from app.db import Base
 from app.locations.models import Location
 from app.notify.models import Notification
 from app.reports.models import IdempotencyRecord, ReporterSession
+from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.themes.models import Theme
 from app.throttle import ThrottleBucket
 
 __all__ = [
     "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "Exclusion", "Feedback",
     "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
+    "StatsCell", "StatsFresh", "StatsStale",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

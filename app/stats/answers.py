@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from app import clock, dialect
-from app.cases.models import Case, Feedback
+from app import clock
+from app.cases.models import Case
 from app.checkins.models import CheckIn
+from app.stats import rollup
 from app.stats.periods import Range, first_day, index_of, month_of, quarter_label, quarter_start
 
 A = TypeVar("A")
@@ -139,30 +140,35 @@ def median_of_histogram(histogram: list[tuple[int, int]], min_cell: int) -> floa
     return round(sum(found) / len(found) / 10, 1)
 
 
-def _timed_contact(session: Session) -> ColumnElement[bool]:
-    """Contacts recorded in time: one recorded weeks later (history) has no meaningful delay."""
-    return dialect.tenths_of_days_between(session, Case.created_at, Case.received_at) <= WINDOW_TENTHS
+def _first_month(session: Session) -> date | None:
+    first = session.execute(select(func.min(Case.received_month))).scalar()
+    return first_day(first) if first else None
+
+
+def _by_quarter(quarters: Sequence[Quarter], month: str) -> int | None:
+    for i, q in enumerate(quarters):
+        if q.first_month <= month <= q.last_month:
+            return i
+    return None
 
 
 def median_days_to_acknowledgement(session: Session, rng: Range, min_cell: int) -> tuple[float | None, str | None]:
-    """Median days from receipt to the first staff reply, over the acknowledgements made in the pools inside `rng`."""
-    timed = and_(Case.acknowledged_at.is_not(None), _timed_contact(session))
-    quarters = settled_quarters(_first(session, Case.acknowledged_at, timed))
+    """Median days from receipt to the first staff reply, over the contacts received in the pools
+    inside `rng` (recorded in time, acknowledged within 90 days). A quarter's contacts are all
+    past those 90 days once the following quarter is over: only then does the quarter count."""
+    quarters = [q for q in settled_quarters(_first_month(session))
+                if Quarter(month_of(index_of(q.first_month) + 3)).after <= clock.today()]
     if not quarters:
         return None, None
-    tenths = dialect.tenths_of_days_between(session, Case.acknowledged_at, Case.received_at)
-    bucket = _bucket(Case.acknowledged_at, quarters, True)
-    rows = session.execute(
-        select(bucket, tenths, func.count())
-        .where(timed, Case.acknowledged_at < datetime.combine(quarters[-1].after, datetime.min.time(), UTC))
-        .group_by(bucket, tenths)
-    ).all()
+    months = [month_of(i) for i in range(index_of(quarters[0].first_month), index_of(quarters[-1].last_month) + 1)]
     per: dict[int, tuple[int, dict[int, int]]] = {}
-    for i, t, n in rows:
-        count, hist = per.get(int(i), (0, {}))
-        hist = dict(hist)
-        hist[max(0, int(t))] = hist.get(max(0, int(t)), 0) + n
-        per[int(i)] = (count + n, hist)
+    for month, tenths, n in rollup.ack_rows(session, months):
+        i = _by_quarter(quarters, month)
+        if i is None:
+            continue
+        count, hist = per.get(i, (0, {}))
+        hist[tenths] = hist.get(tenths, 0) + n
+        per[i] = (count + n, hist)
 
     def add(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
         out = dict(a)
@@ -212,21 +218,21 @@ def check_ins_on_time(session: Session, rng: Range, min_cell: int) -> tuple[floa
 def feedback_means(session: Session, rng: Range, min_cell: int) -> tuple[dict[str, float | None], str | None]:
     """Mean ratings of the feedback given in the pools inside `rng`."""
     none: dict[str, float | None] = dict.fromkeys(RATINGS)
-    quarters = settled_quarters(_first(session, Feedback.created_at))
+    quarters = settled_quarters(_first_month(session))
     if not quarters:
         return none, None
-    bucket = _bucket(Feedback.created_at, quarters, True)
-    cols = [getattr(Feedback, r) for r in RATINGS]
-    rows = session.execute(
-        select(bucket, func.count(), *[func.sum(c) for c in cols])
-        .where(Feedback.created_at < datetime.combine(quarters[-1].after, datetime.min.time(), UTC))
-        .group_by(bucket)
-    ).all()
-    per = {int(r[0]): (int(r[1]), tuple(int(v or 0) for v in r[2:])) for r in rows}
+    months = [month_of(i) for i in range(index_of(quarters[0].first_month), index_of(quarters[-1].last_month) + 1)]
+    per: dict[int, tuple[int, tuple[int, ...]]] = {}
+    for month, n, sums in rollup.feedback_rows(session, months):
+        i = _by_quarter(quarters, month)
+        if i is None:
+            continue
+        count, acc = per.get(i, (0, (0, 0, 0, 0)))
+        per[i] = (count + n, tuple(x + y for x, y in zip(acc, sums, strict=True)))
     chosen = inside(pools(quarters, per, answer_min(min_cell),
                           lambda x, y: tuple(a + b for a, b in zip(x, y, strict=True)), lambda: (0, 0, 0, 0)), rng)
     if not chosen:
         return none, None
     n = sum(p.n for p in chosen)
-    sums = [sum(p.value[k] for p in chosen) for k in range(4)]
-    return {r: round(v / n, 1) for r, v in zip(RATINGS, sums, strict=True)}, span(chosen)
+    totals = [sum(p.value[k] for p in chosen) for k in range(4)]
+    return {r: round(v / n, 1) for r, v in zip(RATINGS, totals, strict=True)}, span(chosen)

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import clock, dialect
+from app import clock
 from app.cases.models import Case
 from app.enums import About, Channel
 from app.errors import Invalid
 from app.locations.models import Location
 from app.schemas import check_month
-from app.stats import answers
+from app.stats import answers, rollup
 from app.stats.answers import median_of_histogram as _median_of_histogram  # noqa: F401  (tests)
 from app.stats.disclosure import Grid, share_grids_totals, share_or_none
 from app.stats.periods import Range, index_of, month_of, months_between
@@ -130,15 +130,6 @@ def opaque_months(months: Iterable[str], today: date | None = None) -> set[str]:
     return {m for m in months if today < settles_on(m)}
 
 
-def _recorded_late(session: Session) -> ColumnElement[bool]:
-    return dialect.tenths_of_days_between(session, Case.created_at, Case.received_at) > WINDOW_TENTHS
-
-
-def _triaged_in_time(session: Session) -> ColumnElement[bool]:
-    tenths = dialect.tenths_of_days_between(session, Case.triaged_at, Case.received_at)
-    return and_(Case.triaged_at.is_not(None), tenths <= WINDOW_TENTHS)
-
-
 def _live_months(rows: Iterable[tuple[str, bool, int]]) -> set[str]:
     """Months with a contact recorded in time. A month without one (history loaded later, or a
     month before the service existed) counts every contact as it stands: nothing was published
@@ -165,18 +156,10 @@ def small_headcount(min_cell: int) -> int:
     return 5 * min_cell
 
 
-def _dimension_counts(
-    session: Session, rng: Range, column: Any, key: Any
-) -> dict[tuple[Any, str], int]:
-    """Counts by (row key, month) of `column`, keyed as the settling rules say (see module docs)."""
-    late = _recorded_late(session).label("late")
-    in_time = _triaged_in_time(session).label("in_time")
-    result = session.execute(
-        select(Case.received_month, column, late, in_time, func.count())
-        .where(Case.received_month.between(rng.start, rng.end))
-        .group_by(Case.received_month, column, late, in_time)
-    ).all()
-    live = _live_months((m, bool(lt), n) for m, _v, lt, _t, n in result)
+def _dimension_counts(session: Session, rng: Range, dimension: str, key: Any) -> dict[tuple[Any, str], int]:
+    """Counts by (row key, month) of `dimension`, keyed as the settling rules say (module docs)."""
+    result = rollup.dimension_rows(session, dimension, rng.months)
+    live = _live_months((m, late, n) for m, _v, late, _t, n in result)
     counts: dict[tuple[Any, str], int] = defaultdict(int)
     for month, value, is_late, is_in_time, n in result:
         if month not in live:
@@ -195,32 +178,23 @@ def _category_grids(
     session: Session, rng: Range, min_cell: int, opaque: set[str]
 ) -> tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]]:
     """The summary's categorical grids, and per month (phone calls out of hours, their minutes)."""
-    ooh_phone = and_(Case.channel == Channel.PHONE, Case.out_of_hours.is_(True))
-    late = _recorded_late(session).label("late")
-    result = session.execute(
-        select(
-            Case.received_month, Case.channel, Case.anonymous, Case.out_of_hours, Case.about, late, func.count(),
-            func.sum(case((ooh_phone, func.coalesce(Case.duration_minutes, 0)), else_=0)),
-        )
-        .where(Case.received_month.between(rng.start, rng.end))
-        .group_by(Case.received_month, Case.channel, Case.anonymous, Case.out_of_hours, Case.about, late)
-    ).all()
-    live = _live_months((r[0], bool(r[5]), r[6]) for r in result)
+    result = rollup.category_rows(session, rng.months)
+    live = _live_months((m, late, n) for m, _k, late, n, _min in result)
     counts: dict[str, dict[tuple[object, str], int]] = {name: defaultdict(int) for name in CATEGORIES}
     calls: dict[str, tuple[int, int]] = {}
-    for month, channel, anonymous, ooh, about, is_late, n, minutes in result:
+    for month, key, is_late, n, minutes in result:
         if month in live and is_late:
             for name in CATEGORIES:
                 counts[name][(LATE, month)] += n
             continue
-        channel_value = Channel(channel).value
-        counts["channel"][(channel_value, month)] += n
-        counts["anonymous"][(bool(anonymous), month)] += n
-        counts["out_of_hours"][(bool(ooh), month)] += n
-        counts["about"][(About(about).value, month)] += n
-        if channel_value == Channel.PHONE.value and ooh:
+        channel, anonymous, ooh, about = key.split(rollup.CATEGORY_SEP)
+        counts["channel"][(channel, month)] += n
+        counts["anonymous"][(anonymous == "1", month)] += n
+        counts["out_of_hours"][(ooh == "1", month)] += n
+        counts["about"][(about, month)] += n
+        if channel == Channel.PHONE.value and ooh == "1":
             calls_n, calls_min = calls.get(month, (0, 0))
-            calls[month] = (calls_n + n, calls_min + int(minutes or 0))
+            calls[month] = (calls_n + n, calls_min + minutes)
     grids = {name: Grid(counts[name], [*CATEGORIES[name], LATE], min_cell, opaque, [LATE]) for name in CATEGORIES}
     return grids, calls
 
@@ -242,11 +216,9 @@ def build_grids(
     always make the same decisions for a month, whichever is asked first.
     """
     opaque = opaque_months(rng.months)
-    theme_counts = _dimension_counts(session, rng, Case.primary_theme, lambda v: v)
+    theme_counts = _dimension_counts(session, rng, "theme", lambda v: v)
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
-    location_counts = _dimension_counts(
-        session, rng, Case.location, lambda v: SMALL if v in small else v
-    )
+    location_counts = _dimension_counts(session, rng, "location", lambda v: SMALL if v in small else v)
     themes_grid: Grid[str | None] = Grid(theme_counts, [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE])
     location_rows: list[str | None] = [loc.slug for loc in locations if loc.slug not in small]
     locations_grid: Grid[str | None] = Grid(location_counts, [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE])

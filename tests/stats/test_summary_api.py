@@ -18,7 +18,7 @@ URL = "/api/v1/stats/summary"
 def january(db, make_staff):
     """Fifteen contacts in 2024-01 (recorded as they came): twelve by web (anonymous, about
     themselves), three by phone out of hours; ten acknowledgements, ten feedbacks, eleven check-ins
-    (ten due in the quarter), all in the first quarter. Asked on 1 May 2024: the quarter is over."""
+    (ten due in the quarter), all in the first quarter. Asked on 2 July 2024: the quarter and the next (the 90 days an acknowledgement may take) are over."""
     clock.set_frozen(datetime(2024, 1, 10, 13, 0, tzinfo=UTC))
     hr = uuid.UUID(make_staff("hr").id)
     delays = [1, 1, 2, 2, 2, 3, 3, 4, 5, 6, None, None]  # median of ten: 2.5 days
@@ -39,7 +39,7 @@ def january(db, make_staff):
         add_check_in(db, web[i], hr, due=date(2024, 1, 12 + i), completed=done)  # 6 of 10 on time
     add_check_in(db, web[10], hr, due=date(2024, 3, 5), cancelled=True)  # cancelled before due: left out
     db.commit()
-    clock.set_frozen(datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
+    clock.set_frozen(datetime(2024, 7, 2, 9, 0, tzinfo=UTC))
     return web
 
 
@@ -67,7 +67,7 @@ def test_answers_wait_until_their_quarter_is_over(client, january, make_staff):
     assert body["check_ins_on_time_share"] is None
     assert body["feedback"]["listened_to"] is None
     # A range that does not hold the whole quarter does not show it either.
-    clock.set_frozen(datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
+    clock.set_frozen(datetime(2024, 7, 2, 9, 0, tzinfo=UTC))
     body = client.get(URL, params={"from": "2024-01", "to": "2024-02"}, headers=make_staff("leadership").headers).json()
     assert body["feedback"]["listened_to"] is None and body["answers_periods"]["feedback"] is None
 
