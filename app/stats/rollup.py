@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -154,12 +155,15 @@ def fresh_months(session: Session, months: Iterable[str]) -> set[str]:
     return fresh - stale
 
 
-def _cells(session: Session, dimension: str, months: Iterable[str]) -> list[StatsCell]:
+def _cells(session: Session, dimension: str, months: Iterable[str]) -> list[Any]:
+    """(month, value, late, in_time, n, minutes) rows: plain tuples, not ORM objects (thousands of rows)."""
     months = sorted(months)
     if not months:
         return []
-    return list(session.scalars(
-        select(StatsCell).where(StatsCell.dimension == dimension, _in_months(StatsCell.month, months))
+    c = StatsCell
+    return list(session.execute(
+        select(c.month, c.value, c.late, c.in_time, c.n, c.minutes)
+        .where(c.dimension == dimension, _in_months(c.month, months))
     ).all())
 
 
@@ -169,16 +173,50 @@ def _split(session: Session, months: Iterable[str]) -> tuple[list[str], list[str
     return [m for m in months if m in fresh], [m for m in months if m not in fresh]
 
 
-def dimension_rows(session: Session, dimension: str, months: Sequence[str]) -> list[tuple[str, str | None, bool, bool, int]]:
-    cached, raw = _split(session, months)
-    out = [(c.month, c.value or None, c.late, c.in_time, c.n) for c in _cells(session, dimension, cached)]
-    return out + (_raw_dimension(session, dimension, raw) if raw else [])
+CATEGORY_DIMENSIONS = ("channel", "anonymous", "out_of_hours", "about")
 
 
-def category_rows(session: Session, months: Sequence[str]) -> list[tuple[str, str, bool, int, int]]:
+def _split_categories(rows: Iterable[tuple[str, str, bool, int, int]]) -> list[tuple[str, str, str, bool, int, int]]:
+    """(dimension, month, value, late, n, minutes): the 4-way counts as one margin per category,
+    plus the out-of-hours phone calls ("calls": their number and minutes, late or not)."""
+    out: dict[tuple[str, str, str, bool], list[int]] = {}
+    for month, key, late, n, minutes in rows:
+        channel, anonymous, ooh, about = key.split(CATEGORY_SEP)
+        for dim, value in zip(CATEGORY_DIMENSIONS, (channel, anonymous, ooh, about), strict=True):
+            out.setdefault((dim, month, value, late), [0, 0])[0] += n
+        if channel == "phone" and ooh == "1":
+            acc = out.setdefault(("calls", month, "", late), [0, 0])
+            acc[0] += n
+            acc[1] += minutes
+    return [(d, m, v, lt, n, mins) for (d, m, v, lt), (n, mins) in out.items()]
+
+
+@dataclass
+class Counts:
+    """What the count tables need for a range of months: per dimension, (month, value, late, in_time, n, minutes)."""
+
+    rows: dict[str, list[tuple[str, str | None, bool, bool, int, int]]]
+
+
+def counts(session: Session, months: Sequence[str]) -> Counts:
+    """Theme, location and category counts for `months`: one read of the roll-up for the fresh
+    months, the raw queries for the others."""
     cached, raw = _split(session, months)
-    out = [(c.month, c.value, c.late, c.n, c.minutes) for c in _cells(session, "category", cached)]
-    return out + (_raw_category(session, raw) if raw else [])
+    names = ("theme", "location", *CATEGORY_DIMENSIONS, "calls")
+    out: dict[str, list[tuple[str, str | None, bool, bool, int, int]]] = {name: [] for name in names}
+    if cached:
+        c = StatsCell
+        for d, m, v, lt, t, n, mins in session.execute(
+            select(c.dimension, c.month, c.value, c.late, c.in_time, c.n, c.minutes)
+            .where(c.dimension.in_(names), _in_months(c.month, cached))
+        ):
+            out[d].append((m, v or None, lt, t, n, mins))
+    if raw:
+        for dimension in DIMENSIONS:
+            out[dimension] += [(m, v, lt, t, n, 0) for m, v, lt, t, n in _raw_dimension(session, dimension, raw)]
+        for d, m, v, lt, n, mins in _split_categories(_raw_category(session, raw)):
+            out[d].append((m, v, lt, False, n, mins))
+    return Counts(out)
 
 
 def ack_rows(session: Session, months: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -237,8 +275,8 @@ def refresh(session: Session, months: Sequence[str] | None = None) -> list[str]:
     for dimension in DIMENSIONS:
         for m, v, lt, t, n in _raw_dimension(session, dimension, todo):
             cell(dimension, m, v or "", lt, t, n)
-    for m, key, lt, n, minutes in _raw_category(session, todo):
-        cell("category", m, key, lt, False, n, minutes)
+    for d, m, v, lt, n, minutes in _split_categories(_raw_category(session, todo)):
+        cell(d, m, v, lt, False, n, minutes)
     for m, tenths, n in _raw_ack(session, todo):
         cell("ack", m, str(tenths), False, False, n)
     for m, n, sums in _raw_feedback(session, todo):

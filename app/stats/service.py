@@ -156,12 +156,11 @@ def small_headcount(min_cell: int) -> int:
     return 5 * min_cell
 
 
-def _dimension_counts(session: Session, rng: Range, dimension: str, key: Any) -> dict[tuple[Any, str], int]:
-    """Counts by (row key, month) of `dimension`, keyed as the settling rules say (module docs)."""
-    result = rollup.dimension_rows(session, dimension, rng.months)
-    live = _live_months((m, late, n) for m, _v, late, _t, n in result)
+def _dimension_counts(result: Sequence[tuple[str, str | None, bool, bool, int, int]], key: Any) -> dict[tuple[Any, str], int]:
+    """Counts by (row key, month) of a dimension, keyed as the settling rules say (module docs)."""
+    live = _live_months((m, late, n) for m, _v, late, _t, n, _x in result)
     counts: dict[tuple[Any, str], int] = defaultdict(int)
-    for month, value, is_late, is_in_time, n in result:
+    for month, value, is_late, is_in_time, n, _minutes in result:
         if month not in live:
             row = key(value)
         elif is_late:
@@ -175,26 +174,23 @@ def _dimension_counts(session: Session, rng: Range, dimension: str, key: Any) ->
 
 
 def _category_grids(
-    session: Session, rng: Range, min_cell: int, opaque: set[str]
+    loaded: rollup.Counts, min_cell: int, opaque: set[str]
 ) -> tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]]:
     """The summary's categorical grids, and per month (phone calls out of hours, their minutes)."""
-    result = rollup.category_rows(session, rng.months)
-    live = _live_months((m, late, n) for m, _k, late, n, _min in result)
+    # A month is live if it has a contact recorded in time (the same test as the themes table's).
+    live = _live_months((m, late, n) for m, _v, late, _t, n, _x in loaded.rows["channel"])
+    parse: dict[str, Any] = {"channel": str, "anonymous": lambda v: v == "1", "out_of_hours": lambda v: v == "1", "about": str}
     counts: dict[str, dict[tuple[object, str], int]] = {name: defaultdict(int) for name in CATEGORIES}
+    for name in CATEGORIES:
+        for month, value, is_late, _t, n, _minutes in loaded.rows[name]:
+            row: object = LATE if (month in live and is_late) else parse[name](value)
+            counts[name][(row, month)] += n
     calls: dict[str, tuple[int, int]] = {}
-    for month, key, is_late, n, minutes in result:
+    for month, _v, is_late, _t, n, minutes in loaded.rows["calls"]:
         if month in live and is_late:
-            for name in CATEGORIES:
-                counts[name][(LATE, month)] += n
             continue
-        channel, anonymous, ooh, about = key.split(rollup.CATEGORY_SEP)
-        counts["channel"][(channel, month)] += n
-        counts["anonymous"][(anonymous == "1", month)] += n
-        counts["out_of_hours"][(ooh == "1", month)] += n
-        counts["about"][(about, month)] += n
-        if channel == Channel.PHONE.value and ooh == "1":
-            calls_n, calls_min = calls.get(month, (0, 0))
-            calls[month] = (calls_n + n, calls_min + minutes)
+        calls_n, calls_min = calls.get(month, (0, 0))
+        calls[month] = (calls_n + n, calls_min + minutes)
     grids = {name: Grid(counts[name], [*CATEGORIES[name], LATE], min_cell, opaque, [LATE]) for name in CATEGORIES}
     return grids, calls
 
@@ -216,13 +212,14 @@ def build_grids(
     always make the same decisions for a month, whichever is asked first.
     """
     opaque = opaque_months(rng.months)
-    theme_counts = _dimension_counts(session, rng, "theme", lambda v: v)
+    loaded = rollup.counts(session, rng.months)
+    theme_counts = _dimension_counts(loaded.rows["theme"], lambda v: v)
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
-    location_counts = _dimension_counts(session, rng, "location", lambda v: SMALL if v in small else v)
+    location_counts = _dimension_counts(loaded.rows["location"], lambda v: SMALL if v in small else v)
     themes_grid: Grid[str | None] = Grid(theme_counts, [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE])
     location_rows: list[str | None] = [loc.slug for loc in locations if loc.slug not in small]
     locations_grid: Grid[str | None] = Grid(location_counts, [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE])
-    categories, calls = _category_grids(session, rng, min_cell, opaque)
+    categories, calls = _category_grids(loaded, min_cell, opaque)
     grids = Grids(themes_grid, locations_grid, categories, calls, small)
     share_grids_totals(grids.all())
     return grids
