@@ -198,11 +198,13 @@ class Counts:
     rows: dict[str, list[tuple[str, str | None, bool, bool, int, int]]]
 
 
-def counts(session: Session, months: Sequence[str]) -> Counts:
+def counts(session: Session, months: Sequence[str], dimensions: Sequence[str] | None = None) -> Counts:
     """Theme, location and category counts for `months`: one read of the roll-up for the fresh
     months, the raw queries for the others."""
+    names = tuple(dimensions) if dimensions is not None else ("theme", "location", *CATEGORY_DIMENSIONS, "calls")
+    if not months:
+        return Counts({name: [] for name in names})
     cached, raw = _split(session, months)
-    names = ("theme", "location", *CATEGORY_DIMENSIONS, "calls")
     out: dict[str, list[tuple[str, str | None, bool, bool, int, int]]] = {name: [] for name in names}
     if cached:
         c = StatsCell
@@ -213,9 +215,11 @@ def counts(session: Session, months: Sequence[str]) -> Counts:
             out[d].append((m, v or None, lt, t, n, mins))
     if raw:
         for dimension in DIMENSIONS:
-            out[dimension] += [(m, v, lt, t, n, 0) for m, v, lt, t, n in _raw_dimension(session, dimension, raw)]
-        for d, m, v, lt, n, mins in _split_categories(_raw_category(session, raw)):
-            out[d].append((m, v, lt, False, n, mins))
+            if dimension in out:
+                out[dimension] += [(m, v, lt, t, n, 0) for m, v, lt, t, n in _raw_dimension(session, dimension, raw)]
+        if "channel" in out:
+            for d, m, v, lt, n, mins in _split_categories(_raw_category(session, raw)):
+                out[d].append((m, v, lt, False, n, mins))
     return Counts(out)
 
 
@@ -243,6 +247,11 @@ def _universe(session: Session) -> list[str]:
         return []
     last = max(clock.today().strftime("%Y-%m"), session.execute(select(func.max(Case.received_month))).scalar() or first)
     return [month_of(i) for i in range(index_of(first), index_of(last) + 1)]
+
+
+def all_months(session: Session) -> list[str]:
+    """Every month from the first with any case to this one."""
+    return _universe(session)
 
 
 def needs_refresh(session: Session) -> list[str]:

@@ -203,24 +203,56 @@ def _locations(session: Session) -> list[Location]:
     return list(session.scalars(select(Location).order_by(Location.position, Location.slug)).all())
 
 
+ALL_TABLES = ("themes", "locations", "categories")
+
+
 def build_grids(
-    session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location]
+    session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location],
+    want: Sequence[str] = ALL_TABLES,
 ) -> Grids:
     """Every table's grid over `rng`, sharing month totals: the one place decisions are made.
 
-    Every endpoint builds all of them, so the themes table, the locations table and the summary
+    The tables in `want` are built over every month. The others matter only where they could
+    need a month's total hidden (rule 4), which happens only in a month whose contacts in rows
+    (total minus late) are at most max(their rows, min_cell): they are built over those months
+    alone (at national scale, none). So the themes table, the locations table and the summary
     always make the same decisions for a month, whichever is asked first.
     """
     opaque = opaque_months(rng.months)
-    loaded = rollup.counts(session, rng.months)
-    theme_counts = _dimension_counts(loaded.rows["theme"], lambda v: v)
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
-    location_counts = _dimension_counts(loaded.rows["location"], lambda v: SMALL if v in small else v)
-    themes_grid: Grid[str | None] = Grid(theme_counts, [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE])
     location_rows: list[str | None] = [loc.slug for loc in locations if loc.slug not in small]
-    locations_grid: Grid[str | None] = Grid(location_counts, [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE])
-    categories, calls = _category_grids(loaded, min_cell, opaque)
-    grids = Grids(themes_grid, locations_grid, categories, calls, small)
+    sizes = {"themes": len(themes) + 1, "locations": len(location_rows) + 2, "categories": MAX_CATEGORY_ROWS}
+    dims = {"themes": ["theme"], "locations": ["location"], "categories": [*rollup.CATEGORY_DIMENSIONS, "calls"]}
+
+    def build(tables: Sequence[str], months: Sequence[str]) -> dict[str, Any]:
+        loaded = rollup.counts(session, months, [d for t in tables for d in dims[t]])
+        built: dict[str, Any] = {}
+        if "themes" in tables:
+            built["themes"] = Grid(_dimension_counts(loaded.rows["theme"], lambda v: v),
+                                   [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE])
+        if "locations" in tables:
+            built["locations"] = Grid(_dimension_counts(loaded.rows["location"], lambda v: SMALL if v in small else v),
+                                      [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE])
+        if "categories" in tables:
+            built["categories"] = _category_grids(loaded, min_cell, opaque)
+        return built
+
+    built = build(want, rng.months)
+    others = [t for t in ALL_TABLES if t not in want]
+    if others:
+        first = built[want[0]]
+        reference = first if isinstance(first, Grid) else first[0]["channel"]
+        limit = max(min_cell, *(sizes[t] for t in others))
+        months = [m for m in reference.months() if reference.true_total(m) - reference.count(LATE, m) <= limit]
+        if months:
+            built |= build(others, months)
+    empty_categories: tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]] = ({name: Grid({}, [*rows, LATE], min_cell, opaque, [LATE]) for name, rows in CATEGORIES.items()}, {})
+    categories, calls = built.get("categories", empty_categories)
+    grids = Grids(
+        built.get("themes") or Grid({}, [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE]),
+        built.get("locations") or Grid({}, [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE]),
+        categories, calls, small,
+    )
     share_grids_totals(grids.all())
     return grids
 
@@ -231,7 +263,7 @@ def theme_table(
     """Cases by primary theme and period, with suppression (contract section 5)."""
     rng = resolve_range(session, from_month, to_month)
     themes = _themes(session)
-    grid = build_grids(session, rng, min_cell, themes, _locations(session)).themes
+    grid = build_grids(session, rng, min_cell, themes, _locations(session), want=["themes"]).themes
 
     buckets = periods(rng, bucket)
     all_months = rng.months
@@ -269,7 +301,7 @@ def location_table(
     """
     rng = resolve_range(session, from_month, to_month)
     locations = _locations(session)
-    grids = build_grids(session, rng, min_cell, _themes(session), locations)
+    grids = build_grids(session, rng, min_cell, _themes(session), locations, want=["locations"])
     grid = grids.locations
     buckets = periods(rng, bucket)
     all_months = rng.months
@@ -303,7 +335,7 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
     """Contacts and their mix, responsiveness and feedback over a range of months, under the same suppression."""
     rng = resolve_range(session, from_month, to_month)
     months = rng.months
-    grids_all = build_grids(session, rng, min_cell, _themes(session), _locations(session))
+    grids_all = build_grids(session, rng, min_cell, _themes(session), _locations(session), want=["themes", "categories"])
     grids, calls = grids_all.categories, grids_all.calls
     contacts = grids_all.themes.total(months)
 

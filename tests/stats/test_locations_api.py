@@ -79,3 +79,15 @@ def test_bad_period_is_a_problem(client, make_staff):
 
 def test_hr_may_not_read_statistics(client, make_staff):
     assert client.get(URL, headers=make_staff("hr").headers).status_code == 403
+
+
+def test_a_total_the_locations_table_must_hide_is_hidden_in_the_themes_table_too(client, db, places, make_staff):
+    for place in ("north", "south", "old"):
+        add(db, place, "2024-02", 1, theme="bullying")
+    db.commit()
+    headers = make_staff("leadership").headers
+    themes = client.get("/api/v1/stats/themes", headers=headers).json()
+    loc = client.get(URL, headers=headers).json()
+    # Bullying 3 alone would show the total 3, and the three locations' 1s would follow from it.
+    assert themes["totals"]["counts"] == loc["totals"]["counts"] == [None]
+    assert {r["theme"]: r["counts"] for r in themes["rows"]}["bullying"] == [None]

@@ -105,3 +105,21 @@ def test_a_report_through_the_api_marks_its_month_stale_and_a_get_refreshes(clie
     db.rollback()
     assert rollup.needs_refresh(db) == []
     assert service.theme_table(db, min_cell=1, from_month="2024-05", to_month="2024-05").totals.total == 1
+
+
+def test_the_refresh_command_recounts_what_is_stale(db, db_url):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    add_case(db, month="2024-03")
+    db.commit()
+    env = {"SAFESHARE_DATABASE_URL": db_url, "SAFESHARE_LOG_LEVEL": "WARNING"}
+    result = CliRunner().invoke(cli, ["stats-refresh"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "month(s) recounted" in result.output and " 0 month" not in result.output
+    db.rollback()
+    assert rollup.needs_refresh(db) == []
+    db.rollback()  # SQLite: the arranging session must not hold the write lock
+    result = CliRunner().invoke(cli, ["stats-refresh", "--all"], env=env)
+    assert result.exit_code == 0 and " 0 month" not in result.output
