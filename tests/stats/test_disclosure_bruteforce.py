@@ -267,3 +267,60 @@ def test_no_withheld_cell_can_be_worked_out_from_both_tables_through_the_api(cli
     withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
     assert withheld, "the fixture is meant to exercise suppression"
     assert attacker.disclosed(withheld) == []
+
+
+
+def test_no_withheld_cell_can_be_worked_out_from_every_share_of_the_summary(client, db, make_staff):
+    """The summary's contacts and every share (channel, anonymous, about, out of hours) over every
+    range, with the themes table's totals, attacked together (each share times the contacts in
+    rows is a published count)."""
+    from app.enums import About, Channel
+
+    headers = make_staff("leadership").headers
+    rng = random.Random(5)
+    tables = {
+        "channel_shares": [c.value for c in Channel],
+        "about_shares": [a.value for a in About],
+        "anonymous_share": [True, False],
+        "out_of_hours_share": [True, False],
+    }
+    truth: Counter = Counter()
+    for month in MONTHS:
+        for _ in range(rng.choice([2, 4, 5, 7])):
+            values = {"channel_shares": rng.choice(["web", "web", "phone"]), "about_shares": rng.choice(["self", "colleague"]),
+                      "anonymous_share": rng.random() < 0.7, "out_of_hours_share": rng.random() < 0.3}
+            add_case(db, month=month, channel=Channel(values["channel_shares"]), about=About(values["about_shares"]),
+                     anonymous=values["anonymous_share"], out_of_hours=values["out_of_hours_share"])
+            for name, v in values.items():
+                truth[(name, v, month)] += 1
+    db.commit()
+    for name, rows in tables.items():
+        for r in rows:
+            for m in MONTHS:
+                truth.setdefault((name, r, m), 0)
+    eqs = []
+    for i, a in enumerate(MONTHS):
+        for b in MONTHS[i:]:
+            ms = months_between(a, b)
+            s = client.get("/api/v1/stats/summary", headers=headers, params={"from": a, "to": b}).json()
+            if s["contacts"] is None:
+                continue
+            for name, rows in tables.items():
+                eqs.append(equation({(name, r, m): 1 for r in rows for m in ms}, s["contacts"]))
+                for r in rows:
+                    if isinstance(s[name], dict):
+                        share = s[name].get(r)
+                    else:  # a yes/no share: its "no" part is the rest of the contacts
+                        share = s[name] if (r is True or s[name] is None) else 1 - s[name]
+                    if share is not None:
+                        eqs.append(equation({(name, r, m): 1 for m in ms}, round(share * s["contacts"])))
+    names = list(tables)
+    for other in names[1:]:
+        for m in MONTHS:
+            coefs = {(names[0], r, m): 1 for r in tables[names[0]]}
+            coefs.update({(other, r, m): -1 for r in tables[other]})
+            eqs.append(equation(coefs, 0))
+    attacker = Attacker(dict(truth), eqs)
+    withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
+    assert withheld, "the fixture is meant to exercise suppression"
+    assert attacker.disclosed(withheld) == []
