@@ -198,13 +198,21 @@ class Counts:
     rows: dict[str, list[tuple[str, str | None, bool, bool, int, int]]]
 
 
-def counts(session: Session, months: Sequence[str], dimensions: Sequence[str] | None = None) -> Counts:
+def counts(
+    session: Session, months: Sequence[str], dimensions: Sequence[str] | None = None, opaque: Iterable[str] = ()
+) -> Counts:
     """Theme, location and category counts for `months`: one read of the roll-up for the fresh
-    months, the raw queries for the others."""
+    months, the raw queries for the others.
+
+    Of a month in `opaque` (not settled: every cell withheld, only its total shown) that is not
+    fresh, only the total is counted (an index-only count), under the first row of each dimension:
+    the month still taking contacts is usually stale, and this keeps it cheap."""
     names = tuple(dimensions) if dimensions is not None else ("theme", "location", *CATEGORY_DIMENSIONS, "calls")
     if not months:
         return Counts({name: [] for name in names})
     cached, raw = _split(session, months)
+    hidden_only = [m for m in raw if m in set(opaque)]
+    raw = [m for m in raw if m not in set(hidden_only)]
     out: dict[str, list[tuple[str, str | None, bool, bool, int, int]]] = {name: [] for name in names}
     if cached:
         c = StatsCell
@@ -220,6 +228,16 @@ def counts(session: Session, months: Sequence[str], dimensions: Sequence[str] | 
         if "channel" in out:
             for d, m, v, lt, n, mins in _split_categories(_raw_category(session, raw)):
                 out[d].append((m, v, lt, False, n, mins))
+    if hidden_only:
+        totals = session.execute(
+            select(Case.received_month, func.count()).where(_in_months(Case.received_month, hidden_only))
+            .group_by(Case.received_month)
+        ).all()
+        first_value = {"channel": "web", "anonymous": "1", "out_of_hours": "0", "about": "self"}
+        for m, n in totals:
+            for name in names:
+                if name != "calls":
+                    out[name].append((m, first_value.get(name), False, False, int(n), 0))
     return Counts(out)
 
 

@@ -225,7 +225,7 @@ def build_grids(
     dims = {"themes": ["theme"], "locations": ["location"], "categories": [*rollup.CATEGORY_DIMENSIONS, "calls"]}
 
     def build(tables: Sequence[str], months: Sequence[str]) -> dict[str, Any]:
-        loaded = rollup.counts(session, months, [d for t in tables for d in dims[t]])
+        loaded = rollup.counts(session, months, [d for t in tables for d in dims[t]], opaque)
         built: dict[str, Any] = {}
         if "themes" in tables:
             built["themes"] = Grid(_dimension_counts(loaded.rows["theme"], lambda v: v),
