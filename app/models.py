@@ -10,6 +10,7 @@ from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount,
 from app.locations.models import Location
 from app.notify.models import Notification
 from app.reports.models import IdempotencyRecord, ReporterSession
+from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.themes.models import Theme
 from app.throttle import ThrottleBucket
 
@@ -17,5 +18,6 @@ __all__ = [
     "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
     "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
     "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
+    "StatsCell", "StatsFresh", "StatsStale",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

@@ -76,6 +76,7 @@ ACCESS: dict[str, Any] = {
     "GET /stats/referrals": STATS,
     "GET /stats/equality": STATS,
     "PUT /stats/equality/baseline": (ADMIN,),
+    "GET /stats/locations": STATS,
 }
 
 

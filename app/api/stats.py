@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import Response
 
-from app.api.dependencies import CurrentSettings, DbSession, StatsReader
+from app.api.dependencies import CurrentSettings, DbSession, Sessions, StatsReader
 from app.api.transactions import CommitInThreadRoute
 from app.schemas import Month
-from app.stats import service
+from app.stats import rollup, service
 from app.stats.export import csv_response
-from app.stats.schemas import Bucket, Summary, ThemeTable
+from app.stats.schemas import Bucket, LocationTable, Summary, ThemeTable
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"], route_class=CommitInThreadRoute)
 
@@ -21,7 +21,7 @@ BUCKET = Query(default=Bucket.MONTH, description="Period size: month, quarter, y
 
 @router.get("/themes", response_model=ThemeTable)
 def themes(
-    user: StatsReader, session: DbSession, settings: CurrentSettings,
+    user: StatsReader, session: DbSession, settings: CurrentSettings, sessions: Sessions, background: BackgroundTasks,
     from_: Month | None = FROM, to: Month | None = TO, bucket: Bucket = BUCKET,
 ) -> ThemeTable:
     """Cases by primary theme and period (leadership, safeguarding, admin).
@@ -32,7 +32,15 @@ def themes(
     so comparing the answers to different queries reveals nothing more. `totals.counts` counts
     every case received, including the `untriaged` ones (which are in no row).
     """
-    return service.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
+    table = service.theme_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
+    _keep_current(session, sessions, background)
+    return table
+
+
+def _keep_current(session: DbSession, sessions: Sessions, background: BackgroundTasks) -> None:
+    """After answering, bring the roll-up up to date in a transaction of its own (GETs only read)."""
+    if rollup.needs_refresh(session):
+        background.add_task(rollup.refresh_separately, sessions)
 
 
 @router.get(
@@ -50,9 +58,27 @@ def themes_csv(
     return csv_response(table)
 
 
+@router.get("/locations", response_model=LocationTable)
+def locations(
+    user: StatsReader, session: DbSession, settings: CurrentSettings, sessions: Sessions, background: BackgroundTasks,
+    from_: Month | None = FROM, to: Month | None = TO, bucket: Bucket = BUCKET,
+) -> LocationTable:
+    """Cases by location and period (leadership, safeguarding, admin), in the shape of `/stats/themes`.
+
+    The same month-by-month decisions as the themes table, made over both tables (and the
+    summary's) together, so a withheld cell of one cannot be worked out from the other's margins.
+    `totals.unknown` counts contacts with no location. A location whose headcount is under
+    5 × `min_cell` is listed with every count withheld; its cases are counted with the other small
+    locations' in `totals.small_locations`.
+    """
+    table = service.location_table(session, min_cell=settings.min_cell, from_month=from_, to_month=to, bucket=bucket)
+    _keep_current(session, sessions, background)
+    return table
+
+
 @router.get("/summary", response_model=Summary)
 def summary(
-    user: StatsReader, session: DbSession, settings: CurrentSettings,
+    user: StatsReader, session: DbSession, settings: CurrentSettings, sessions: Sessions, background: BackgroundTasks,
     from_: Month | None = FROM, to: Month | None = TO,
 ) -> Summary:
     """Contacts, their mix (anonymous, out of hours, channel, who the concern is about), median days
@@ -63,4 +89,6 @@ def summary(
     had between 1 and `min_cell - 1` such calls. Everything is by the month the case was received,
     except check-ins, which are by their due date.
     """
-    return service.summary(session, min_cell=settings.min_cell, from_month=from_, to_month=to)
+    result = service.summary(session, min_cell=settings.min_cell, from_month=from_, to_month=to)
+    _keep_current(session, sessions, background)
+    return result

@@ -9,7 +9,7 @@ import typer
 
 from app.commandline import database_error, fail, sessionmaker_for, settings_or_exit
 from app.errors import AppError
-from app.stats import annual, service
+from app.stats import annual, rollup, service
 from app.stats.schemas import Bucket, ThemeTable
 from app.themes.defaults import DEFAULT_THEMES
 
@@ -92,3 +92,18 @@ def report(
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         database_error(exc, "read the statistics")
     typer.echo(output)
+
+
+@commands.command("stats-refresh")
+def stats_refresh(
+    everything: Annotated[bool, typer.Option("--all", help="Recount every month, not only the stale or missing ones.")] = False,
+) -> None:
+    """Bring the statistics roll-up up to date (safe from cron on several hosts; refreshes run one at a time)."""
+    settings = settings_or_exit()
+    sessions = sessionmaker_for(settings)
+    try:
+        with sessions() as session, session.begin():
+            months = rollup.refresh(session, rollup.needs_refresh(session) if not everything else rollup.all_months(session))
+    except Exception as exc:  # noqa: BLE001 - one line for the operator
+        database_error(exc, "refresh the statistics")
+    typer.echo(f"Statistics roll-up: {len(months)} month(s) recounted.")

@@ -66,34 +66,57 @@ def is_small(n: int, min_cell: int) -> bool:
     return 0 < n < min_cell
 
 
-def _smallest(values: Mapping[R, int], exclude: Iterable[R], rank: Mapping[R, int]) -> R | None:
+def _smallest(values: Mapping[R, int], exclude: Iterable[R], rank: Mapping[R, int]) -> list[R]:
+    """The smallest non-zero cell not yet hidden, as a list of at most one row.
+
+    A list, not `row | None`: a row key may itself be None (the untriaged row), and "no candidate"
+    must not be mistaken for it (issue 13: that hid the month's total instead of a second cell).
+    """
     excluded = set(exclude)
     candidates = [r for r, n in values.items() if n > 0 and r not in excluded]
     if not candidates:
-        return None
-    return min(candidates, key=lambda r: (values[r], rank.get(r, len(rank))))
+        return []
+    return [min(candidates, key=lambda r: (values[r], rank.get(r, len(rank))))]
 
 
-def suppress_column(values: Mapping[R, int], min_cell: int, order: Sequence[R] | None = None) -> ColumnDecision[R]:
-    """Rules 1-3 for one month's column. `order` breaks ties between equal candidates (default: `values` order)."""
+def suppress_column(
+    values: Mapping[R, int], min_cell: int, order: Sequence[R] | None = None, public: Iterable[R] = ()
+) -> ColumnDecision[R]:
+    """Rules 1-3 for one month's column. `order` breaks ties between equal candidates (default: `values` order).
+
+    `public` rows carry no attribute of anyone (the count of contacts recorded late): they are
+    always shown, so they are neither suppressed nor used as complementary cells.
+    """
     rank = {r: i for i, r in enumerate(order if order is not None else list(values))}
-    hidden = {r for r, n in values.items() if is_small(n, min_cell)}
+    shown_always = set(public)
+    hidden = {r for r, n in values.items() if is_small(n, min_cell) and r not in shown_always}
     total = sum(values.values())
     if is_small(total, min_cell):
-        return ColumnDecision(frozenset(r for r, n in values.items() if n > 0), True)
+        return ColumnDecision(frozenset(r for r, n in values.items() if n > 0 and r not in shown_always), True)
     while hidden and (len(hidden) < 2 or sum(values[r] for r in hidden) <= len(hidden)):
-        extra = _smallest(values, hidden, rank)
-        if extra is None:
+        extra = _smallest(values, hidden | shown_always, rank)
+        if not extra:
             return ColumnDecision(frozenset(hidden), True)
-        hidden.add(extra)
+        hidden.update(extra)
     return ColumnDecision(frozenset(hidden), False)
 
 
 class Grid(Generic[R]):
     """Counts by (row, month) with the per-month decisions made once; sums derived under rule 5."""
 
-    def __init__(self, counts: Mapping[tuple[R, str], int], rows: Sequence[R], min_cell: int) -> None:
+    def __init__(
+        self,
+        counts: Mapping[tuple[R, str], int],
+        rows: Sequence[R],
+        min_cell: int,
+        opaque: Iterable[str] = (),
+        public: Iterable[R] = (),
+    ) -> None:
+        """`opaque`: months not yet settled. Every cell of theirs is withheld, zeros included (so a
+        new case never turns a published 0 into a withheld cell); only their total may be shown."""
         self.rows = list(rows)
+        self.opaque = frozenset(opaque)
+        self.public = frozenset(public)
         self.min_cell = min_cell
         self._rank = {r: i for i, r in enumerate(self.rows)}
         self._counts: dict[tuple[R, str], int] = {k: v for k, v in counts.items() if v}
@@ -101,8 +124,11 @@ class Grid(Generic[R]):
         for (row, month), n in self._counts.items():
             self._columns.setdefault(month, {})[row] = n
         self._decisions: dict[str, ColumnDecision[R]] = {
-            month: suppress_column(col, min_cell, self.rows) for month, col in self._columns.items()
+            month: suppress_column(col, min_cell, self.rows, self.public) for month, col in self._columns.items()
         }
+        for month in self.opaque:
+            col = self._columns.get(month, {})
+            self._decisions[month] = ColumnDecision(frozenset(self.rows), is_small(sum(col.values()), min_cell))
         self._extra_hidden_totals: set[str] = set()
 
     def months(self) -> list[str]:
@@ -122,6 +148,8 @@ class Grid(Generic[R]):
         return sum(self._columns.get(month, {}).values())
 
     def hidden(self, row: R, month: str) -> bool:
+        if month in self.opaque:
+            return True
         decision = self._decisions.get(month)
         return decision is not None and row in decision.hidden
 
@@ -144,11 +172,12 @@ class Grid(Generic[R]):
             decision = self._decisions.get(month)
             if decision is None:
                 continue  # no case that month: the total is 0 in every table
+            if month in self.opaque:
+                self._decisions[month] = ColumnDecision(decision.hidden, True)
+                continue
             hidden = set(decision.hidden)
             if not hidden:
-                extra = _smallest(self._columns[month], (), self._rank)
-                if extra is not None:
-                    hidden.add(extra)
+                hidden.update(_smallest(self._columns[month], self.public, self._rank))
             self._decisions[month] = ColumnDecision(frozenset(hidden), True)
 
     def cell(self, row: R, months: Iterable[str]) -> int | None:

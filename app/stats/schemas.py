@@ -32,7 +32,15 @@ class ThemeTotals(_Out):
         "can exceed the sum of its rows by that period's untriaged cases); null = withheld."
     )
     total: int | None = Field(description="Every case received in the range; null = withheld.")
-    untriaged: int | None = Field(description="Cases in the range with no primary theme yet; null = withheld.")
+    untriaged: int | None = Field(
+        description="Cases in the range with no primary theme yet, or first triaged more than 28 days after "
+        "they were received (a month's rows are fixed once it is settled); null = withheld."
+    )
+    late: int | None = Field(
+        default=0,
+        description="Contacts recorded more than 28 days after they were received, into a month that already "
+        "had contacts recorded in time: counted in the totals but in no theme row; null = withheld.",
+    )
 
 
 class ThemeTable(_Out):
@@ -43,6 +51,40 @@ class ThemeTable(_Out):
     periods: list[str] = Field(description="Period labels: 2023-01, 2023-Q1, 2023, or 2023-01..2024-09 for the whole range.")
     rows: list[ThemeRow]
     totals: ThemeTotals
+
+
+class LocationRow(_Out):
+    location: str = Field(description="Location slug.")
+    name: str
+    kind: str = Field(description="station, department, team or watch.")
+    active: bool = Field(description="False for a retired location (shown only while it has cases in the range).")
+    counts: list[int | None] = Field(
+        description="Cases about this location received in each period; null = withheld (always null for a "
+        "location whose headcount is too small to be shown on its own)."
+    )
+    total: int | None
+
+
+class LocationTotals(_Out):
+    counts: list[int | None] = Field(description="Every case received in each period (the same totals as the themes table).")
+    total: int | None
+    unknown: int | None = Field(
+        description="Cases with no location (not given, prefer not to say, or not set within 28 days of receipt)."
+    )
+    small_locations: int | None = Field(
+        default=0, description="Cases about any location with too few staff to be shown on its own, together."
+    )
+    late: int | None = Field(default=0, description="Contacts recorded late (see the themes table).")
+
+
+class LocationTable(_Out):
+    from_: str = Field(alias="from", description="First month, YYYY-MM.")
+    to: str
+    bucket: Bucket
+    min_cell: int
+    periods: list[str]
+    rows: list[LocationRow]
+    totals: LocationTotals
 
 
 class FeedbackMeans(_Out):
@@ -71,6 +113,12 @@ class Summary(_Out):
     feedback: FeedbackMeans = Field(description="Mean closing-survey ratings of the cases received in the range.")
     out_of_hours_call_minutes: int | None = Field(
         description="Total duration in minutes of phone contacts received outside office hours."
+    )
+    answers_periods: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="For the median, the check-in share and the feedback means: the whole quarters they cover "
+        "(2024-Q1..2024-Q4), or null. They are computed over fixed pools of at least ten answers that lie "
+        "wholly inside from..to and are over, so they can cover less than the range asked for.",
     )
 
 

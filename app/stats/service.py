@@ -11,20 +11,29 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import clock, dialect
-from app.cases.models import Case, Feedback
-from app.checkins.models import CheckIn
+from app import clock
+from app.cases.models import Case
 from app.enums import About, Channel
 from app.errors import Invalid
+from app.locations.models import Location
 from app.schemas import check_month
+from app.stats import answers, rollup
+from app.stats.answers import median_of_histogram as _median_of_histogram  # noqa: F401  (tests)
 from app.stats.disclosure import Grid, share_grids_totals, share_or_none
+from app.stats.periods import Range, index_of, month_of, months_between
+
+__all__ = ["Range", "months_between", "periods", "theme_table", "location_table", "summary", "build_grids"]
 from app.stats.schemas import (
     Bucket,
     FeedbackMeans,
+    LocationRow,
+    LocationTable,
+    LocationTotals,
     Summary,
     ThemeRow,
     ThemeTable,
@@ -34,6 +43,7 @@ from app.themes.models import Theme
 
 MAX_MONTHS = 600  # fifty years: far beyond any real question, small enough to answer quickly
 UNTRIAGED = None  # the grid row of cases with no primary theme yet
+UNKNOWN = None  # the grid row of cases with no location
 
 # The summary's categorical tables: each a grid of (value by month) sharing the month totals.
 CATEGORIES: dict[str, list[object]] = {
@@ -45,26 +55,8 @@ CATEGORIES: dict[str, list[object]] = {
 MAX_CATEGORY_ROWS = max(len(v) for v in CATEGORIES.values())
 
 
-@dataclass(frozen=True)
-class Range:
-    start: str
-    end: str
-
-    @property
-    def months(self) -> list[str]:
-        return months_between(self.start, self.end)
-
-
-def _index(month: str) -> int:
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def _month(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def months_between(start: str, end: str) -> list[str]:
-    return [_month(i) for i in range(_index(start), _index(end) + 1)]
+_index = index_of
+_month = month_of
 
 
 def parse_month(value: str | None, field: str) -> str | None:
@@ -116,52 +108,153 @@ def periods(rng: Range, bucket: Bucket) -> list[tuple[str, list[str]]]:
     return list(grouped.items())
 
 
-def _theme_grid(session: Session, rng: Range, min_cell: int, themes: Sequence[Theme]) -> Grid[str | None]:
-    rows = session.execute(
-        select(Case.received_month, Case.primary_theme, func.count())
-        .where(Case.received_month.between(rng.start, rng.end))
-        .group_by(Case.received_month, Case.primary_theme)
-    ).all()
-    counts = {(theme, month): n for month, theme, n in rows}
-    return Grid(counts, [t.slug for t in themes] + [UNTRIAGED], min_cell)
+# --- settling ---------------------------------------------------------------------------------
+# A contact recorded more than this long after it was received is "recorded late"; a case first
+# triaged more than this long after it was received counts as not triaged by its month. 28 days
+# after the last moment of a month is still inside the following month, so by the first day of
+# the month after next (`settles_on`) nothing can change which row a contact of that month is in.
+WINDOW_TENTHS = 280
+LATE = "__late__"  # the grid row of contacts recorded late into a month that already had contacts
+SMALL = "__small__"  # the grid row of every location with too few staff to be shown on its own
 
 
-def _category_grids(session: Session, months: Iterable[str], min_cell: int) -> tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]]:
-    """The summary's categorical grids for `months`, and per month (phone calls out of hours, their minutes)."""
-    months = sorted(set(months))
-    if not months:
-        return {name: Grid({}, rows, min_cell) for name, rows in CATEGORIES.items()}, {}
-    ooh_phone = and_(Case.channel == Channel.PHONE, Case.out_of_hours.is_(True))
-    month_filter = (
-        Case.received_month.between(months[0], months[-1])
-        if len(months) == _index(months[-1]) - _index(months[0]) + 1
-        else Case.received_month.in_(months)
-    )
-    result = session.execute(
-        select(
-            Case.received_month, Case.channel, Case.anonymous, Case.out_of_hours, Case.about, func.count(),
-            func.sum(case((ooh_phone, func.coalesce(Case.duration_minutes, 0)), else_=0)),
-        )
-        .where(month_filter)
-        .group_by(Case.received_month, Case.channel, Case.anonymous, Case.out_of_hours, Case.about)
-    ).all()
+def settles_on(month: str) -> date:
+    """The day from which `month` is settled and its cells are published: the month after next."""
+    i = _index(month) + 2
+    return date(i // 12, i % 12 + 1, 1)
+
+
+def opaque_months(months: Iterable[str], today: date | None = None) -> set[str]:
+    """The months not yet settled: only their totals may be shown."""
+    today = today or clock.today()
+    return {m for m in months if today < settles_on(m)}
+
+
+def _live_months(rows: Iterable[tuple[str, bool, int]]) -> set[str]:
+    """Months with a contact recorded in time. A month without one (history loaded later, or a
+    month before the service existed) counts every contact as it stands: nothing was published
+    for it before, so there is nothing to difference against."""
+    return {month for month, late, n in rows if n and not late}
+
+
+@dataclass
+class Grids:
+    """Every grid of one range, with the shared decisions made (rule 4) once for all of them."""
+
+    themes: Grid[str | None]
+    locations: Grid[str | None]
+    categories: dict[str, Grid[object]]
+    calls: dict[str, tuple[int, int]]
+    small_locations: frozenset[str]
+
+    def all(self) -> list[Grid[Any]]:
+        return [self.themes, self.locations, *self.categories.values()]
+
+
+def small_headcount(min_cell: int) -> int:
+    """A location with fewer staff than this is never shown on its own (it could single a reporter out)."""
+    return 5 * min_cell
+
+
+def _dimension_counts(result: Sequence[tuple[str, str | None, bool, bool, int, int]], key: Any) -> dict[tuple[Any, str], int]:
+    """Counts by (row key, month) of a dimension, keyed as the settling rules say (module docs)."""
+    live = _live_months((m, late, n) for m, _v, late, _t, n, _x in result)
+    counts: dict[tuple[Any, str], int] = defaultdict(int)
+    for month, value, is_late, is_in_time, n, _minutes in result:
+        if month not in live:
+            row = key(value)
+        elif is_late:
+            row = LATE
+        elif not is_in_time:
+            row = key(None)
+        else:
+            row = key(value)
+        counts[(row, month)] += n
+    return counts
+
+
+def _category_grids(
+    loaded: rollup.Counts, min_cell: int, opaque: set[str]
+) -> tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]]:
+    """The summary's categorical grids, and per month (phone calls out of hours, their minutes)."""
+    # A month is live if it has a contact recorded in time (the same test as the themes table's).
+    live = _live_months((m, late, n) for m, _v, late, _t, n, _x in loaded.rows["channel"])
+    parse: dict[str, Any] = {"channel": str, "anonymous": lambda v: v == "1", "out_of_hours": lambda v: v == "1", "about": str}
     counts: dict[str, dict[tuple[object, str], int]] = {name: defaultdict(int) for name in CATEGORIES}
+    for name in CATEGORIES:
+        for month, value, is_late, _t, n, _minutes in loaded.rows[name]:
+            row: object = LATE if (month in live and is_late) else parse[name](value)
+            counts[name][(row, month)] += n
     calls: dict[str, tuple[int, int]] = {}
-    for month, channel, anonymous, ooh, about, n, minutes in result:
-        channel_value = Channel(channel).value
-        counts["channel"][(channel_value, month)] += n
-        counts["anonymous"][(bool(anonymous), month)] += n
-        counts["out_of_hours"][(bool(ooh), month)] += n
-        counts["about"][(About(about).value, month)] += n
-        if channel_value == Channel.PHONE.value and ooh:
-            calls_n, calls_min = calls.get(month, (0, 0))
-            calls[month] = (calls_n + n, calls_min + int(minutes or 0))
-    grids = {name: Grid(counts[name], CATEGORIES[name], min_cell) for name in CATEGORIES}
+    for month, _v, is_late, _t, n, minutes in loaded.rows["calls"]:
+        if month in live and is_late:
+            continue
+        calls_n, calls_min = calls.get(month, (0, 0))
+        calls[month] = (calls_n + n, calls_min + minutes)
+    grids = {name: Grid(counts[name], [*CATEGORIES[name], LATE], min_cell, opaque, [LATE]) for name in CATEGORIES}
     return grids, calls
 
 
 def _themes(session: Session) -> list[Theme]:
     return list(session.scalars(select(Theme).order_by(Theme.position, Theme.slug)).all())
+
+
+def _locations(session: Session) -> list[Location]:
+    return list(session.scalars(select(Location).order_by(Location.position, Location.slug)).all())
+
+
+ALL_TABLES = ("themes", "locations", "categories")
+
+
+def build_grids(
+    session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location],
+    want: Sequence[str] = ALL_TABLES,
+) -> Grids:
+    """Every table's grid over `rng`, sharing month totals: the one place decisions are made.
+
+    The tables in `want` are built over every month. The others matter only where they could
+    need a month's total hidden (rule 4), which happens only in a month whose contacts in rows
+    (total minus late) are at most max(their rows, min_cell): they are built over those months
+    alone (at national scale, none). So the themes table, the locations table and the summary
+    always make the same decisions for a month, whichever is asked first.
+    """
+    opaque = opaque_months(rng.months)
+    small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
+    location_rows: list[str | None] = [loc.slug for loc in locations if loc.slug not in small]
+    sizes = {"themes": len(themes) + 1, "locations": len(location_rows) + 2, "categories": MAX_CATEGORY_ROWS}
+    dims = {"themes": ["theme"], "locations": ["location"], "categories": [*rollup.CATEGORY_DIMENSIONS, "calls"]}
+
+    def build(tables: Sequence[str], months: Sequence[str]) -> dict[str, Any]:
+        loaded = rollup.counts(session, months, [d for t in tables for d in dims[t]], opaque)
+        built: dict[str, Any] = {}
+        if "themes" in tables:
+            built["themes"] = Grid(_dimension_counts(loaded.rows["theme"], lambda v: v),
+                                   [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE])
+        if "locations" in tables:
+            built["locations"] = Grid(_dimension_counts(loaded.rows["location"], lambda v: SMALL if v in small else v),
+                                      [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE])
+        if "categories" in tables:
+            built["categories"] = _category_grids(loaded, min_cell, opaque)
+        return built
+
+    built = build(want, rng.months)
+    others = [t for t in ALL_TABLES if t not in want]
+    if others:
+        first = built[want[0]]
+        reference = first if isinstance(first, Grid) else first[0]["channel"]
+        limit = max(min_cell, *(sizes[t] for t in others))
+        months = [m for m in reference.months() if reference.true_total(m) - reference.count(LATE, m) <= limit]
+        if months:
+            built |= build(others, months)
+    empty_categories: tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]] = ({name: Grid({}, [*rows, LATE], min_cell, opaque, [LATE]) for name, rows in CATEGORIES.items()}, {})
+    categories, calls = built.get("categories", empty_categories)
+    grids = Grids(
+        built.get("themes") or Grid({}, [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE]),
+        built.get("locations") or Grid({}, [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE]),
+        categories, calls, small,
+    )
+    share_grids_totals(grids.all())
+    return grids
 
 
 def theme_table(
@@ -170,16 +263,11 @@ def theme_table(
     """Cases by primary theme and period, with suppression (contract section 5)."""
     rng = resolve_range(session, from_month, to_month)
     themes = _themes(session)
-    grid = _theme_grid(session, rng, min_cell, themes)
-    # A category table (channel, ...) with R rows can need a month's total hidden only if every
-    # non-zero cell is 1, i.e. the month has at most R cases: only those months are re-read.
-    small_months = [m for m in grid.months() if min_cell <= grid.true_total(m) <= MAX_CATEGORY_ROWS]
-    category_grids, _ = _category_grids(session, small_months, min_cell) if small_months else ({}, {})
-    share_grids_totals([grid, *category_grids.values()])
+    grid = build_grids(session, rng, min_cell, themes, _locations(session), want=["themes"]).themes
 
     buckets = periods(rng, bucket)
     all_months = rng.months
-    present = {slug for (slug, _m) in grid.keys() if slug is not None}
+    present = {slug for (slug, _m) in grid.keys() if slug not in (UNTRIAGED, LATE)}
     rows = [
         ThemeRow(
             theme=t.slug,
@@ -195,6 +283,7 @@ def theme_table(
         counts=[grid.total(ms) for _, ms in buckets],
         total=grid.total(all_months),
         untriaged=grid.cell(UNTRIAGED, all_months),
+        late=grid.cell(LATE, all_months),
     )
     return ThemeTable(
         from_=rng.start, to=rng.end, bucket=bucket, min_cell=min_cell,
@@ -202,35 +291,74 @@ def theme_table(
     )
 
 
-def _month_bounds(rng: Range) -> tuple[date, date]:
-    first = date(int(rng.start[:4]), int(rng.start[5:7]), 1)
-    end_index = _index(rng.end) + 1
-    after = date(end_index // 12, end_index % 12 + 1, 1)
-    return first, after
+def location_table(
+    session: Session, *, min_cell: int, from_month: str | None, to_month: str | None, bucket: Bucket = Bucket.MONTH
+) -> LocationTable:
+    """Cases by location and period (contract section 6), under the same decisions as the themes table.
+
+    A location with a headcount under `small_headcount(min_cell)` is listed with every count
+    withheld; its cases are counted together with the other small ones in `totals.small_locations`.
+    """
+    rng = resolve_range(session, from_month, to_month)
+    locations = _locations(session)
+    grids = build_grids(session, rng, min_cell, _themes(session), locations, want=["locations"])
+    grid = grids.locations
+    buckets = periods(rng, bucket)
+    all_months = rng.months
+    present = {slug for (slug, _m) in grid.keys()}
+    rows = []
+    for loc in locations:
+        if not (loc.active or loc.slug in present or (loc.slug in grids.small_locations and SMALL in present)):
+            continue
+        if loc.slug in grids.small_locations:
+            counts: list[int | None] = [None for _ in buckets]
+            total: int | None = None
+        else:
+            counts = [grid.cell(loc.slug, ms) for _, ms in buckets]
+            total = grid.cell(loc.slug, all_months)
+        rows.append(LocationRow(location=loc.slug, name=loc.name, kind=loc.kind.value, active=loc.active,
+                                counts=counts, total=total))
+    totals = LocationTotals(
+        counts=[grid.total(ms) for _, ms in buckets],
+        total=grid.total(all_months),
+        unknown=grid.cell(UNKNOWN, all_months),
+        small_locations=grid.cell(SMALL, all_months),
+        late=grid.cell(LATE, all_months),
+    )
+    return LocationTable(
+        from_=rng.start, to=rng.end, bucket=bucket, min_cell=min_cell,
+        periods=[label for label, _ in buckets], rows=rows, totals=totals,
+    )
 
 
 def summary(session: Session, *, min_cell: int, from_month: str | None, to_month: str | None) -> Summary:
     """Contacts and their mix, responsiveness and feedback over a range of months, under the same suppression."""
     rng = resolve_range(session, from_month, to_month)
     months = rng.months
-    theme_grid = _theme_grid(session, rng, min_cell, _themes(session))
-    grids, calls = _category_grids(session, months, min_cell)
-    share_grids_totals([theme_grid, *grids.values()])
+    grids_all = build_grids(session, rng, min_cell, _themes(session), _locations(session), want=["themes", "categories"])
+    grids, calls = grids_all.categories, grids_all.calls
+    contacts = grids_all.themes.total(months)
 
-    contacts = theme_grid.total(months)
+    # Shares are of the contacts in the rows: contacts recorded late are in no category row, so a
+    # late one changes no share of a settled month.
+    late = grids["channel"].cell(LATE, months)
+    in_rows = None if contacts is None or late is None else contacts - late
 
     def share(name: str, value: object) -> float | None:
-        return share_or_none(grids[name].cell(value, months), contacts, min_cell)
+        return share_or_none(grids[name].cell(value, months), in_rows, min_cell)
 
     # Phone time out of hours is a sum over calls: a month with 1..min_cell-1 such calls would give
-    # one call's length away by differencing, so any range containing such a month is withheld.
+    # one call's length away by differencing, and so would a month still taking calls (not
+    # settled): any range containing such a month is withheld.
     call_counts = [calls.get(m, (0, 0))[0] for m in months]
-    if any(0 < n < min_cell for n in call_counts):
+    if any(0 < n < min_cell for n in call_counts) or opaque_months(months):
         call_minutes = None
     else:
         call_minutes = sum(calls.get(m, (0, 0))[1] for m in months)
 
-    in_range = Case.received_month.between(rng.start, rng.end)
+    ack, ack_span = answers.median_days_to_acknowledgement(session, rng, min_cell)
+    on_time, on_time_span = answers.check_ins_on_time(session, rng, min_cell)
+    means, feedback_span = answers.feedback_means(session, rng, min_cell)
     return Summary(
         from_=rng.start, to=rng.end, min_cell=min_cell,
         contacts=contacts,
@@ -238,63 +366,13 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
         out_of_hours_share=share("out_of_hours", True),
         channel_shares={c.value: share("channel", c.value) for c in Channel},
         about_shares={a.value: share("about", a.value) for a in About},
-        median_days_to_acknowledgement=_median_days_to_ack(session, in_range, min_cell),
-        check_ins_on_time_share=_check_ins_on_time(session, rng, min_cell),
-        feedback=_feedback_means(session, in_range, min_cell),
+        median_days_to_acknowledgement=ack,
+        check_ins_on_time_share=on_time,
+        feedback=FeedbackMeans(**means),
         out_of_hours_call_minutes=call_minutes,
+        answers_periods={
+            "median_days_to_acknowledgement": ack_span,
+            "check_ins_on_time_share": on_time_span,
+            "feedback": feedback_span,
+        },
     )
-
-
-def _median_days_to_ack(session: Session, in_range: ColumnElement[bool], min_cell: int) -> float | None:
-    # A histogram in tenths of a day instead of every acknowledged case (or a full sort):
-    # a few hundred rows back, and the median to the tenth of a day (rounded down).
-    tenths = dialect.tenths_of_days_between(session, Case.acknowledged_at, Case.received_at)
-    histogram = session.execute(
-        select(tenths, func.count()).where(in_range, Case.acknowledged_at.is_not(None)).group_by(tenths)
-    ).all()
-    return _median_of_histogram([(max(0, int(t)), n) for t, n in histogram], min_cell)
-
-
-def _median_of_histogram(histogram: list[tuple[int, int]], min_cell: int) -> float | None:
-    """The median day count from (tenths of a day, how many) pairs."""
-    total = sum(n for _, n in histogram)
-    if total < min_cell:
-        return None
-    wanted = [(total - 1) // 2, total // 2]  # the middle one, or the middle two
-    found: list[int] = []
-    seen = 0
-    for tenth, n in sorted(histogram):
-        while wanted and wanted[0] < seen + n:
-            found.append(tenth)
-            wanted.pop(0)
-        seen += n
-    return round(sum(found) / len(found) / 10, 1)
-
-
-def _check_ins_on_time(session: Session, rng: Range, min_cell: int) -> float | None:
-    first, after = _month_bounds(rng)
-    today = clock.today()
-    rows = session.execute(
-        select(CheckIn.due_on, CheckIn.completed_at).where(
-            CheckIn.cancelled_at.is_(None),
-            CheckIn.due_on >= first,
-            CheckIn.due_on < after,
-            # A check-in not yet done and not yet due is neither on time nor late.
-            or_(CheckIn.completed_at.is_not(None), CheckIn.due_on < today),
-        )
-    ).all()
-    if len(rows) < min_cell:
-        return None
-    on_time = sum(1 for due, done in rows if done is not None and done.date() <= due)
-    return round(on_time / len(rows), 4)
-
-
-def _feedback_means(session: Session, in_range: ColumnElement[bool], min_cell: int) -> FeedbackMeans:
-    cols = [Feedback.listened_to, Feedback.kept_informed, Feedback.support_suitable, Feedback.would_recommend]
-    row = session.execute(
-        select(func.count(), *[func.avg(c) for c in cols]).join(Case, Case.id == Feedback.case_id).where(in_range)
-    ).one()
-    n = row[0]
-    means = [None if n < min_cell or v is None else round(float(v), 2) for v in row[1:]]
-    return FeedbackMeans(**dict(zip(["listened_to", "kept_informed", "support_suitable", "would_recommend"], means, strict=True)))
-

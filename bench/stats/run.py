@@ -1,11 +1,13 @@
-"""Themes-query benchmark: one million cases over three years in PostgreSQL.
+"""Statistics benchmark: N cases (default one million) over three years in PostgreSQL.
 
-    .venv/bin/python bench/stats/run.py [--cases N] [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/stats/run.py [--cases N] [--out FILE] [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Creates a database of its own (safeshare_bench_stats_<random>), migrates it, loads the cases with
-bench/stats/generate.py, measures `app.stats.service.theme_table` and `GET /api/v1/stats/themes`
-(a real uvicorn server on 127.0.0.1) for every bucket over several periods, writes
-bench/stats/results.md, and drops the database again, whatever happens.
+bench/stats/generate.py, builds the monthly roll-up (timed), and measures, for several periods,
+the raw GROUP BY the themes table used to run, `theme_table`, `location_table` and `summary`
+through the service, and the three endpoints over HTTP (a real uvicorn server on 127.0.0.1);
+writes the markdown to --out (default bench/stats/results-<N>.md) and drops the database again,
+whatever happens.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from app.auth import service as auth  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.enums import Role  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.stats import service  # noqa: E402
+from app.stats import rollup, service  # noqa: E402
 from app.stats.schemas import Bucket  # noqa: E402
 from bench.stats import generate  # noqa: E402
 
@@ -68,6 +70,7 @@ def free_port() -> int:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=1_000_000)
+    p.add_argument("--out", default=None)
     p.add_argument("--admin-url", default=os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     a = p.parse_args()
 
@@ -81,7 +84,8 @@ def main() -> None:
         load_s = generate.load(url, a.cases)
         print(f"loaded {a.cases} cases in {load_s:.1f} s", flush=True)
         lines = measure(url, a.cases, load_s)
-        (HERE / "results.md").write_text("\n".join(lines) + "\n")
+        out = Path(a.out) if a.out else HERE / f"results-{a.cases}.md"
+        out.write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
     finally:
         with admin.connect() as c:
@@ -97,10 +101,27 @@ def measure(url: str, n_cases: int, load_s: float) -> list[str]:
     with sessions() as s, s.begin():
         auth.create_user(s, app.state.passwords, email="bench@example.org", name="Bench", roles=[Role.LEADERSHIP],
                          password="bench password 1234", by=Actor.system("bench"))
+    began = time.perf_counter()
+    with sessions() as s, s.begin():
+        months = rollup.refresh(s)
+    refresh_s = time.perf_counter() - began
+    began = time.perf_counter()
+    with sessions() as s, s.begin():
+        rollup.refresh(s, ["2024-06"])
+    one_month_s = time.perf_counter() - began
 
-    def via_service(f, t, b):
+    def via_service(fn, f, t, b=None):
         with sessions() as s:
-            service.theme_table(s, min_cell=settings.min_cell, from_month=f, to_month=t, bucket=b)
+            if b is None:
+                fn(s, min_cell=settings.min_cell, from_month=f, to_month=t)
+            else:
+                fn(s, min_cell=settings.min_cell, from_month=f, to_month=t, bucket=b)
+
+    def raw_group_by(f, t):
+        with sessions() as s:
+            s.execute(sa.text(
+                "SELECT received_month, primary_theme, count(*) FROM cases WHERE received_month BETWEEN :f AND :t "
+                "GROUP BY received_month, primary_theme"), {"f": f or "2023-01", "t": t or "2025-12"}).all()
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
@@ -112,7 +133,7 @@ def measure(url: str, n_cases: int, load_s: float) -> list[str]:
     token = http.post("/api/v1/auth/login", json={"email": "bench@example.org", "password": "bench password 1234"}).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
 
-    def via_http(f, t, b, path="/api/v1/stats/themes"):
+    def via_http(path, f, t, b=None):
         params = {"bucket": b.value} if b else {}
         if f:
             params |= {"from": f, "to": t}
@@ -120,17 +141,16 @@ def measure(url: str, n_cases: int, load_s: float) -> list[str]:
         r.raise_for_status()
 
     with sessions() as s:
-        plan = "\n".join(r[0] for r in s.execute(sa.text(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT received_month, primary_theme, count(*) FROM cases "
-            "WHERE received_month BETWEEN '2023-01' AND '2025-12' GROUP BY received_month, primary_theme")))
         pg_version = s.execute(sa.text("show server_version")).scalar()
 
     out = [
-        "# Themes query benchmark",
+        f"# Statistics benchmark: {n_cases:,} cases",
         "",
-        f"{n_cases:,} cases over 36 months (2023-01..2025-12), PostgreSQL {pg_version}, "
+        f"{n_cases:,} cases over 36 months (2023-01..2025-12), 20 locations, PostgreSQL {pg_version}, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPU(s) shared with other work; "
-        f"loaded with COPY in {load_s:.0f} s. Each figure: median and worst of {RUNS} runs after one warm-up, in ms.",
+        f"generated in the database in {load_s:.0f} s. Roll-up built from scratch in {refresh_s:.1f} s "
+        f"({len(months)} months); one month re-rolled in {one_month_s * 1000:.0f} ms. "
+        f"Each figure: median and worst of {RUNS} runs after one warm-up, in ms.",
         "",
         "Command (creates, loads, measures and drops its own database):",
         "",
@@ -138,22 +158,38 @@ def measure(url: str, n_cases: int, load_s: float) -> list[str]:
         f".venv/bin/python bench/stats/run.py --cases {n_cases}",
         "```",
         "",
-        "| period | bucket | service median | service max | HTTP median | HTTP max |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| period | bucket | raw GROUP BY (old themes query) | themes | locations | themes HTTP | locations HTTP |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, f, t in PERIODS:
+        rm, rx = timed(lambda f=f, t=t: raw_group_by(f, t))
         for b in Bucket:
-            sm, sx = timed(lambda f=f, t=t, b=b: via_service(f, t, b))
-            hm, hx = timed(lambda f=f, t=t, b=b: via_http(f, t, b))
-            row = f"| {label} | {b.value} | {sm:.0f} | {sx:.0f} | {hm:.0f} | {hx:.0f} |"
+            tm, tx = timed(lambda f=f, t=t, b=b: via_service(service.theme_table, f, t, b))
+            lm, lx = timed(lambda f=f, t=t, b=b: via_service(service.location_table, f, t, b))
+            thm, thx = timed(lambda f=f, t=t, b=b: via_http("/api/v1/stats/themes", f, t, b))
+            lhm, lhx = timed(lambda f=f, t=t, b=b: via_http("/api/v1/stats/locations", f, t, b))
+            row = (f"| {label} | {b.value} | {rm:.0f} / {rx:.0f} | {tm:.0f} / {tx:.0f} | {lm:.0f} / {lx:.0f} "
+                   f"| {thm:.0f} / {thx:.0f} | {lhm:.0f} / {lhx:.0f} |")
             print(row, flush=True)
             out.append(row)
-    out += ["", "Summary endpoint (not required to be fast; shown for reference):", "",
-            "| period | HTTP median | HTTP max |", "| --- | ---: | ---: |"]
+    out += ["", "Summary (median / worst, ms):", "",
+            "| period | service | HTTP |", "| --- | ---: | ---: |"]
     for label, f, t in PERIODS:
-        hm, hx = timed(lambda f=f, t=t: via_http(f, t, None, "/api/v1/stats/summary"), runs=3)
-        out.append(f"| {label} | {hm:.0f} | {hx:.0f} |")
-    out += ["", "Plan of the counting query over the whole range:", "", "```", plan, "```"]
+        sm, sx = timed(lambda f=f, t=t: via_service(service.summary, f, t))
+        hm, hx = timed(lambda f=f, t=t: via_http("/api/v1/stats/summary", f, t))
+        row = f"| {label} | {sm:.0f} / {sx:.0f} | {hm:.0f} / {hx:.0f} |"
+        print(row, flush=True)
+        out.append(row)
+    # One settled month changed and not yet refreshed (a late contact or a triage): counted raw.
+    with sessions() as s, s.begin():
+        rollup.mark_stale(s, ["2025-12"])
+    out += ["", "With one settled month stale (2025-12 counted from raw rows, refresh not yet run), whole range:", "",
+            "| table | service median / worst |", "| --- | ---: |"]
+    for name, fn, b in (("themes", service.theme_table, Bucket.MONTH), ("locations", service.location_table, Bucket.MONTH),
+                        ("summary", service.summary, None)):
+        m, x = timed(lambda fn=fn, b=b: via_service(fn, None, None, b))
+        out.append(f"| {name} | {m:.0f} / {x:.0f} |")
+        print(out[-1], flush=True)
     server.should_exit = True
     thread.join(timeout=10)
     app.state.engine.dispose()

@@ -201,3 +201,126 @@ def test_the_attacker_knows_a_withheld_cell_is_never_zero():
     attacker = Attacker(truth, [equation({"c": 1}, 5), equation({"a": 1, "b": 1, "c": 1}, 7)])
     assert not attacker.linearly_determined("a")
     assert attacker.disclosed(["a", "b"]) == ["a", "b"]
+
+
+# --- the themes and locations tables together (issue 15) ----------------------------------------
+
+PLACES = ["p1", "p2", "p3"]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_no_withheld_cell_can_be_worked_out_across_the_themes_and_locations_tables(seed: int):
+    rng = random.Random(2000 + seed)
+    cases = [(t, rng.choice(PLACES + [None]), m) for t, _c, m in random_cases(rng, 4, 1)]
+    themes = Grid(Counter((t, m) for t, _p, m in cases), THEMES, 3)
+    places = Grid(Counter((p, m) for _t, p, m in cases), [*PLACES, None], 3)
+    share_grids_totals([themes, places])
+    check({"themes": themes, "locations": places}, MONTHS)
+
+
+def test_no_withheld_cell_can_be_worked_out_from_both_tables_through_the_api(client, db, make_staff):
+    from app.enums import LocationKind
+    from app.locations.models import Location
+
+    headers = make_staff("leadership").headers
+    places = ["north", "south", "east"]
+    db.add_all([Location(slug=s, name=s, kind=LocationKind.STATION, headcount=200, position=i) for i, s in enumerate(places)])
+    rng = random.Random(99)
+    truth: Counter = Counter()
+    themes = [t for t in FIXTURE if t is not None]
+    for theme, counts in FIXTURE.items():
+        for month, n in zip(MONTHS, counts, strict=True):
+            for _ in range(n):
+                place = rng.choice([*places, None])
+                add_case(db, theme=theme, month=month).location = place
+                truth[("themes", theme, month)] += 1
+                truth[("locations", place, month)] += 1
+    db.commit()
+    rows = {"themes": [*themes, None], "locations": [*places, None]}
+    for name, rs in rows.items():
+        for r in rs:
+            for m in MONTHS:
+                truth.setdefault((name, r, m), 0)
+    eqs = []
+    for rng_, bucket in all_queries(MONTHS):
+        spans = [ms for _, ms in periods(rng_, bucket)] + [rng_.months]
+        for name, key, extra in (("themes", "theme", "untriaged"), ("locations", "location", "unknown")):
+            body = client.get(f"/api/v1/stats/{name}", headers=headers,
+                              params={"from": rng_.start, "to": rng_.end, "bucket": bucket.value}).json()
+            for row in body["rows"]:
+                if row[key] not in rows[name]:
+                    assert row["total"] == 0
+                    continue
+                for ms, v in zip(spans, row["counts"] + [row["total"]], strict=True):
+                    if v is not None:
+                        eqs.append(equation({(name, row[key], m): 1 for m in ms}, v))
+            for ms, v in zip(spans, body["totals"]["counts"] + [body["totals"]["total"]], strict=True):
+                if v is not None:
+                    eqs.append(equation({(name, r, m): 1 for r in rows[name] for m in ms}, v))
+            if body["totals"][extra] is not None:
+                eqs.append(equation({(name, None, m): 1 for m in rng_.months}, body["totals"][extra]))
+    for m in MONTHS:
+        coefs = {("themes", t, m): 1 for t in rows["themes"]}
+        coefs.update({("locations", p, m): -1 for p in rows["locations"]})
+        eqs.append(equation(coefs, 0))
+    attacker = Attacker(dict(truth), eqs)
+    withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
+    assert withheld, "the fixture is meant to exercise suppression"
+    assert attacker.disclosed(withheld) == []
+
+
+
+def test_no_withheld_cell_can_be_worked_out_from_every_share_of_the_summary(client, db, make_staff):
+    """The summary's contacts and every share (channel, anonymous, about, out of hours) over every
+    range, with the themes table's totals, attacked together (each share times the contacts in
+    rows is a published count)."""
+    from app.enums import About, Channel
+
+    headers = make_staff("leadership").headers
+    rng = random.Random(5)
+    tables = {
+        "channel_shares": [c.value for c in Channel],
+        "about_shares": [a.value for a in About],
+        "anonymous_share": [True, False],
+        "out_of_hours_share": [True, False],
+    }
+    truth: Counter = Counter()
+    for month in MONTHS:
+        for _ in range(rng.choice([2, 4, 5, 7])):
+            values = {"channel_shares": rng.choice(["web", "web", "phone"]), "about_shares": rng.choice(["self", "colleague"]),
+                      "anonymous_share": rng.random() < 0.7, "out_of_hours_share": rng.random() < 0.3}
+            add_case(db, month=month, channel=Channel(values["channel_shares"]), about=About(values["about_shares"]),
+                     anonymous=values["anonymous_share"], out_of_hours=values["out_of_hours_share"])
+            for name, v in values.items():
+                truth[(name, v, month)] += 1
+    db.commit()
+    for name, rows in tables.items():
+        for r in rows:
+            for m in MONTHS:
+                truth.setdefault((name, r, m), 0)
+    eqs = []
+    for i, a in enumerate(MONTHS):
+        for b in MONTHS[i:]:
+            ms = months_between(a, b)
+            s = client.get("/api/v1/stats/summary", headers=headers, params={"from": a, "to": b}).json()
+            if s["contacts"] is None:
+                continue
+            for name, rows in tables.items():
+                eqs.append(equation({(name, r, m): 1 for r in rows for m in ms}, s["contacts"]))
+                for r in rows:
+                    if isinstance(s[name], dict):
+                        share = s[name].get(r)
+                    else:  # a yes/no share: its "no" part is the rest of the contacts
+                        share = s[name] if (r is True or s[name] is None) else 1 - s[name]
+                    if share is not None:
+                        eqs.append(equation({(name, r, m): 1 for m in ms}, round(share * s["contacts"])))
+    names = list(tables)
+    for other in names[1:]:
+        for m in MONTHS:
+            coefs = {(names[0], r, m): 1 for r in tables[names[0]]}
+            coefs.update({(other, r, m): -1 for r in tables[other]})
+            eqs.append(equation(coefs, 0))
+    attacker = Attacker(dict(truth), eqs)
+    withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
+    assert withheld, "the fixture is meant to exercise suppression"
+    assert attacker.disclosed(withheld) == []

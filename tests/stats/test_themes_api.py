@@ -31,7 +31,7 @@ class TestHandMadeWithMinCellOne:
             "domestic_abuse": 7, "misconduct": 6, "mental_health": 5, "line_manager": 15, "bullying": 13, "gambling": 3,
         }
         assert all(r["counts"] == [r["total"]] for r in rows.values())
-        assert body["totals"] == {"counts": [50], "total": 50, "untriaged": 1}
+        assert body["totals"] == {"counts": [50], "total": 50, "untriaged": 1, "late": 0}
 
 
 class TestHandMadeWithDefaultMinCell:
@@ -52,7 +52,7 @@ class TestHandMadeWithDefaultMinCell:
         }
         assert {t: r["total"] for t, r in rows.items()} == expected
         assert list(rows) == list(expected)  # the theme list's order
-        assert body["totals"] == {"counts": [50], "total": 50, "untriaged": None}
+        assert body["totals"] == {"counts": [50], "total": 50, "untriaged": None, "late": 0}
 
     def test_by_month_shows_each_cell_or_withholds_it(self, client, hand_made, make_staff):
         body = client.get(URL, params={"bucket": "month"}, headers=make_staff("leadership").headers).json()
@@ -84,7 +84,7 @@ def test_a_month_total_under_the_threshold_is_withheld_in_every_total(client, db
     add_cases(db, {("bullying", "2024-05"): 2, ("bullying", "2024-06"): 5})
     body = client.get(URL, params={"bucket": "quarter"}, headers=make_staff("leadership").headers).json()
     assert body["periods"] == ["2024-Q2"]
-    assert body["totals"] == {"counts": [None], "total": None, "untriaged": 0}
+    assert body["totals"] == {"counts": [None], "total": None, "untriaged": 0, "late": 0}
     month = client.get(URL, headers=make_staff("leadership").headers).json()
     assert month["totals"]["counts"] == [None, 5]
 
@@ -93,13 +93,13 @@ def test_all_zero_range_shows_zeros(client, db, make_staff):
     add_cases(db, {("bullying", "2024-05"): 5})
     body = client.get(URL, params={"from": "2023-01", "to": "2023-02"}, headers=make_staff("leadership").headers).json()
     assert all(r["counts"] == [0, 0] and r["total"] == 0 for r in body["rows"])
-    assert body["totals"] == {"counts": [0, 0], "total": 0, "untriaged": 0}
+    assert body["totals"] == {"counts": [0, 0], "total": 0, "untriaged": 0, "late": 0}
 
 
 def test_untriaged_cases_are_only_in_the_totals(client, db, make_staff):
     add_cases(db, {("bullying", "2024-05"): 4, (None, "2024-05"): 3})
     body = client.get(URL, headers=make_staff("leadership").headers).json()
-    assert body["totals"] == {"counts": [7], "total": 7, "untriaged": 3}
+    assert body["totals"] == {"counts": [7], "total": 7, "untriaged": 3, "late": 0}
     assert sum(r["total"] for r in body["rows"]) == 4
 
 
