@@ -29,7 +29,7 @@ from app.stats.charts import bar_chart, totals_chart
 from app.stats.disclosure import share_or_none
 from app.stats.equality import equality_table
 from app.stats.referrals import referral_table
-from app.stats.schemas import Bucket, ReferralTable, Summary, ThemeTable
+from app.stats.schemas import Bucket, LocationTable, ReferralTable, Summary, ThemeTable
 
 WITHHELD = "withheld*"
 Kind = Literal["count", "share", "ratio", "mean", "days", "text"]
@@ -117,6 +117,11 @@ class Inputs:
     @cached_property
     def summary(self) -> Summary:
         return service.summary(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end)
+
+    @cached_property
+    def locations(self) -> LocationTable:
+        return service.location_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end,
+                                      bucket=Bucket.ALL)
 
     @cached_property
     def referrals(self) -> ReferralTable:
@@ -230,6 +235,22 @@ def equality(i: Inputs) -> Section:
     )
 
 
+def locations(i: Inputs) -> Section:
+    t = i.locations
+    contacts_n = t.totals.total
+    rows = [(f"{r.name} ({r.kind})", [Figure(r.total), Figure(share_or_none(r.total, contacts_n, i.min_cell), "share")])
+            for r in t.rows]
+    rows += [
+        ("Places with too few staff to show alone, together", [Figure(t.totals.small_locations), Figure("-", "text")]),
+        ("No place given", [Figure(t.totals.unknown), Figure("-", "text")]),
+    ]
+    chart = bar_chart([r.name for r in t.rows], [r.total for r in t.rows], "Contacts by location",
+                      "chart-annual-locations", i.min_cell)
+    return Section("locations", "Locations", "Contacts by the station, department, team or watch they are about. "
+                   "A place whose headcount is small is never shown on its own.",
+                   [Table("Contacts by location", ["Location", "Number", "Share of contacts"], rows)], [chart])
+
+
 REFERRAL_LABELS = {
     "formal_investigation": "Formal investigation", "police": "Police",
     "local_authority_safeguarding": "Local authority safeguarding", "occupational_health": "Occupational health",
@@ -259,7 +280,7 @@ def referrals(i: Inputs) -> Section:
 
 # Each section, in order: a new one is one function appended here.
 SECTIONS: list[Callable[[Inputs], Section]] = [
-    contacts, themes, channels, out_of_hours, responsiveness, satisfaction, referrals, equality,
+    contacts, themes, locations, channels, out_of_hours, responsiveness, satisfaction, referrals, equality,
 ]
 
 

@@ -207,3 +207,23 @@ def test_the_referrals_section_counts_hand_offs_and_withholds_a_lone_one(db, han
     total_shown = re.search(r"All referrals\s+5\n", text) is not None
     assert not (formal_shown and total_shown)  # nor given away by the figures beside it
     assert formal_shown or total_shown  # and the rest is still published
+
+
+def test_the_locations_section_shows_places_and_never_a_small_one_alone(db) -> None:
+    from app.enums import LocationKind
+    from app.locations.models import Location
+    from tests.stats.factory import add_case
+
+    db.add_all([Location(slug="north", name="North station", kind=LocationKind.STATION, headcount=120, position=1),
+                Location(slug="lab", name="Fire investigation", kind=LocationKind.TEAM, headcount=6, position=2)])
+    db.flush()
+    for slug, n in (("north", 6), ("lab", 3), (None, 4)):
+        for _ in range(n):
+            add_case(db, month="2024-01").location = slug
+    db.commit()
+    text = annual.render_text(annual.annual_report(db, min_cell=3, from_month="2024-01", to_month="2024-12"))
+    section = text[text.index("Locations\n---------"):text.index("Channels\n--------")]
+    assert re.search(r"North station \(station\)\s+6\s", section)
+    assert re.search(r"Fire investigation \(team\)\s+withheld\*", section)  # six staff: never on its own
+    assert re.search(r"too few staff to show alone, together\s+3\s", section)
+    assert re.search(r"No place given\s+4\s", section)

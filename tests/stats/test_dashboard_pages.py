@@ -148,3 +148,19 @@ def test_dashboard_shows_referrals_and_equality_under_the_same_suppression(clien
     assert "Disability" in equality and "Female" in equality
     assert '<td class="num">8</td>' in equality  # eight answered "no" to disability
     assert "80%" in equality and "1.25" in equality  # against a workforce of 80%: 1.25 times
+
+
+def test_dashboard_shows_contacts_by_location(client, make_staff, db):
+    from app.enums import LocationKind
+    from app.locations.models import Location
+    from tests.stats.factory import add_case
+
+    db.add(Location(slug="north", name="North station", kind=LocationKind.STATION, headcount=120, position=1))
+    db.flush()
+    for slug in ["north"] * 5 + [None] * 3:
+        add_case(db, month="2024-01").location = slug
+    db.commit()
+    sign_in(client, (lead := make_staff("leadership")).email, lead.password)
+    locations = _section(client.get("/dashboard", params={"bucket": "all"}).text, "locations")
+    assert "North station" in locations and '<td class="num">5</td>' in locations
+    assert "No place given" in locations and '<td class="num">3</td>' in locations

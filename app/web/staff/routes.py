@@ -192,6 +192,8 @@ def dashboard(
         "user": user,
         "table": table,
         "summary": summary,
+        "locations": stats.location_table(session, min_cell=settings.min_cell, from_month=table.from_,
+                                          to_month=table.to, bucket=table.bucket),
         "referrals": referral_table(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to,
                                     bucket=Bucket.ALL),
         "equality": equality_table(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to),
