@@ -78,3 +78,57 @@ def test_chart_labels_stay_legible_on_a_phone(live_server, chromium, make_staff,
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"dashboard-390-{backend.name}.png"), full_page=True)
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page's layout, not the database
+def test_locations_referrals_and_equality_read_on_a_desk_and_a_phone(live_server, chromium, make_staff, hand_made,
+                                                                      backend, db):
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from app.cases.models import Case, Referral
+    from app.enums import LocationKind, ReferralKind
+    from app.equality.models import EqualityBaseline
+    from app.locations.models import Location
+    from tests.equality.factory import add_respondents, many
+
+    db.add_all([Location(slug="north", name="North station", kind=LocationKind.STATION, headcount=120, position=1),
+                Location(slug="control", name="Control room", kind=LocationKind.TEAM, headcount=40, position=2)])
+    db.flush()
+    cases = db.scalars(select(Case).where(Case.received_month == "2024-02")).all()
+    for i, case in enumerate(cases):
+        case.location = ("north", "control", None)[i % 3]
+    for case in cases[:4]:
+        db.add(Referral(case_id=case.id, kind=ReferralKind.FORMAL_INVESTIGATION, due_on=date(2024, 3, 19),
+                        created_at=datetime(2024, 2, 20, tzinfo=UTC)))
+    db.add(EqualityBaseline(characteristic="sex", value="female", share=0.2))
+    db.commit()
+    add_respondents(db, "2024-02", [*many(6, sex="female", age_band="25-34"), *many(5, sex="male", age_band="35-44")])
+
+    staff = make_staff("leadership")
+    page = chromium.new_page(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page.goto(live_server + "/login")
+    page.fill("#email", staff.email)
+    page.fill("#password", staff.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/dashboard")
+    for heading in ("By location", "Referrals", "Equality monitoring"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    assert page.get_by_role("rowheader", name="North station station").is_visible()
+    assert page.locator("#equality caption, caption", has_text="Sex").first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        wide = page.evaluate(f"""[...document.querySelectorAll("main *")]
+            .filter(e => e.getBoundingClientRect().right > {width + 2} && !e.parentElement.closest(".scroll-x"))
+            .map(e => e.tagName + (e.id ? "#" + e.id : ""))""")
+        assert wide == [], (width, wide)
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-insight-{width}.png"), full_page=True)
+        top = page.locator("#locations").bounding_box()
+        assert top is not None
+        y = top["y"] + page.evaluate("window.scrollY")
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-insight-{width}-new-sections.png"), full_page=True,
+                        clip={"x": 0, "y": y - 10, "width": width, "height": 1800})
+    page.close()

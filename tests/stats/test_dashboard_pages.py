@@ -148,6 +148,7 @@ def test_dashboard_shows_referrals_and_equality_under_the_same_suppression(clien
     assert "Disability" in equality and "Female" in equality
     assert '<td class="num">8</td>' in equality  # eight answered "no" to disability
     assert "80%" in equality and "1.25" in equality  # against a workforce of 80%: 1.25 times
+    assert "No answers in this period: Age," in equality  # a question nobody answered takes one line
 
 
 def test_dashboard_shows_contacts_by_location(client, make_staff, db):
