@@ -26,15 +26,23 @@ def run(db_url: str, *args: str, min_cell: str = "3") -> Any:
 
 @pytest.fixture
 def year(db: Any, hand_made: None) -> None:
-    """The hand-made cases of 2024-01..03, feedback on a few, and equality answers: in January one man
+    """The hand-made cases of 2024-01..03, ten closing surveys in March, and equality answers: in January one man
     among five women (withheld, and the women with him), in February four and four."""
+    from datetime import UTC, datetime
+
     from sqlalchemy import select
 
+    from app import clock
     from app.cases.models import Case
 
-    for case in db.scalars(select(Case).where(Case.received_month == "2024-03").limit(4)).all():
-        add_feedback(db, case, (4, 3, 5, 4))
-    db.commit()
+    # Ten closing surveys in March 2024: a whole quarter's pool of ten, so the means are published.
+    clock.set_frozen(datetime(2024, 3, 20, 12, tzinfo=UTC))
+    try:
+        for case in db.scalars(select(Case).where(Case.received_month >= "2024-02").limit(10)).all():
+            add_feedback(db, case, (4, 3, 5, 4))
+        db.commit()
+    finally:
+        clock.set_frozen(None)
     add_respondents(db, "2024-01", [*many(5, sex="female"), *many(1, sex="male")])
     add_respondents(db, "2024-02", [*many(4, sex="female", disability="no"), *many(4, sex="male", disability="no")])
     from app.equality.models import EqualityBaseline
