@@ -46,24 +46,32 @@ def test_counts_by_kind_and_month_and_how_they_stand(client: Any, db: Session, m
         add_referral(db, kind="regulator_notification", month="2025-06", day=14, due_in=5)  # open, not yet due
     db.commit()
     lead = make_staff("leadership")
-    r = client.get("/api/v1/stats/referrals?from=2025-01&to=2025-06", headers=lead.headers)
+    # Asked on 15 June: January to April have settled (a month settles on the first day of the
+    # month after next), so their cells are published.
+    r = client.get("/api/v1/stats/referrals?from=2025-01&to=2025-04", headers=lead.headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["periods"] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
+    assert body["periods"] == ["2025-01", "2025-02", "2025-03", "2025-04"]
     rows = {row["kind"]: row for row in body["rows"]}
     assert set(rows) == {k.value for k in ReferralKind}
-    assert rows["formal_investigation"]["counts"] == [4, 0, 0, 0, 0, 0] and rows["formal_investigation"]["total"] == 4
+    assert rows["formal_investigation"]["counts"] == [4, 0, 0, 0] and rows["formal_investigation"]["total"] == 4
     assert rows["police"]["counts"][0] == 3
     # February: police 1 is withheld, and so is occupational health (else the month's total gives it away).
     assert rows["police"]["counts"][1] is None and rows["police"]["total"] is None
     assert rows["occupational_health"]["counts"][1] is None
     # The month's total stays: two withheld cells (1 and 5) share it, so neither can be worked out.
-    assert body["counts"] == [7, 6, 0, 0, 0, 3] and body["total"] == 16
-    # Standing today: January's police referrals were done late, June's are not yet due; February's
-    # lone overdue one is withheld, and with it February's completed-on-time ones.
-    assert body["status"] == {"open": 3, "overdue": None, "completed_on_time": None, "completed_late": 3}
-    yearly = client.get("/api/v1/stats/referrals?from=2025-01&to=2025-06&bucket=year", headers=lead.headers).json()
+    assert body["counts"] == [7, 6, 0, 0] and body["total"] == 13
+    # Standing today: January's police referrals were done late; February's lone overdue one is
+    # withheld, and with it February's completed-on-time ones.
+    assert body["status"] == {"open": 0, "overdue": None, "completed_on_time": None, "completed_late": 3}
+    yearly = client.get("/api/v1/stats/referrals?from=2025-01&to=2025-04&bucket=year", headers=lead.headers).json()
     assert yearly["periods"] == ["2025"] and {x["kind"]: x["counts"] for x in yearly["rows"]}["formal_investigation"] == [4]
+
+    # May and June have not settled: only their totals show (June's three referrals), never their kinds.
+    whole = client.get("/api/v1/stats/referrals?from=2025-01&to=2025-06", headers=lead.headers).json()
+    assert whole["counts"] == [7, 6, 0, 0, 0, 3] and whole["total"] == 16
+    assert all(row["counts"][4:] == [None, None] and row["total"] is None for row in whole["rows"])
+    assert set(whole["status"].values()) == {None}
 
 
 def test_roles_and_bad_months(client: Any, make_staff: Any) -> None:
@@ -73,7 +81,8 @@ def test_roles_and_bad_months(client: Any, make_staff: Any) -> None:
     assert client.get("/api/v1/stats/referrals?from=2025-13", headers=sg).status_code == 422
     assert client.get("/api/v1/stats/referrals?from=2025-05&to=2025-01", headers=sg).status_code == 422
     empty = client.get("/api/v1/stats/referrals", headers=sg).json()
-    assert empty["total"] == 0 and all(row["total"] == 0 for row in empty["rows"])
+    # This month only, not settled: its total (0) shows, its cells wait until it has settled.
+    assert empty["total"] == 0 and all(row["total"] is None for row in empty["rows"])
 
 
 @pytest.mark.parametrize("seed", range(4))
