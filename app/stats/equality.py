@@ -28,7 +28,7 @@ from app.equality.schemas import (
     EqualityTable,
 )
 from app.stats.disclosure import Grid, share_grids_totals, share_or_none
-from app.stats.service import resolve_range
+from app.stats.service import opaque_months, resolve_range
 
 Z95 = 1.959964  # the 97.5th percentile of the standard normal: a two-sided 95% interval
 
@@ -53,8 +53,12 @@ def grids(session: Session, months: list[str], min_cell: int) -> dict[str, Grid[
     for month, key, value, n in result:
         if key in counts:
             counts[key][(value, month)] = n
+    # A month's answers can still arrive until its pool has moved (at the latest early next month):
+    # its cells are published only once it has settled, like the cases' tables, so the answers
+    # before and after a late batch never give away the respondents in it.
+    opaque = opaque_months(months)
     out = {
-        key: Grid(counts[key], [*values, PREFER_NOT_TO_SAY, NOT_ANSWERED], min_cell)
+        key: Grid(counts[key], [*values, PREFER_NOT_TO_SAY, NOT_ANSWERED], min_cell, opaque=opaque)
         for key, values in CHARACTERISTICS.items()
     }
     share_grids_totals(out.values())

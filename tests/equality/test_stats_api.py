@@ -123,3 +123,25 @@ def test_the_baseline_is_replaced_as_a_whole_and_audited(client, db, make_staff)
     db.rollback()
     actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.action == "equality.baseline")))
     assert len(actions) == 2
+
+
+def test_a_month_is_shown_only_once_it_has_settled(client, make_staff, db) -> None:
+    """June's answers may still grow by a late batch until its pool has moved: until 1 August only
+    June's total shows, so the table before and after that batch never tells who was in it."""
+    from datetime import UTC, datetime
+
+    from app import clock
+
+    def june(at: datetime) -> dict[str, dict[str, Any]]:
+        clock.set_frozen(at)
+        body = table(client, make_staff("leadership").headers, **{"from": "2025-06", "to": "2025-06"})
+        return rows(body, "sex")
+
+    clock.set_frozen(datetime(2025, 6, 20, 12, tzinfo=UTC))
+    add_respondents(db, "2025-06", many(6, sex="female"))
+    assert june(datetime(2025, 6, 20, 12, tzinfo=UTC))["female"]["count"] is None
+    add_respondents(db, "2025-06", many(3, sex="male"))  # the month-end batch
+    before = june(datetime(2025, 7, 31, 23, tzinfo=UTC))
+    assert before["female"]["count"] is None and before["male"]["count"] is None
+    after = june(datetime(2025, 8, 1, 9, tzinfo=UTC))
+    assert after["female"]["count"] == 6 and after["male"]["count"] == 3
