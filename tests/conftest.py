@@ -8,6 +8,7 @@ real database through its real engine.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -248,11 +249,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(app: Any) -> Iterator[str]:
-    """The app served by uvicorn in a background thread; yields its base URL."""
+@contextlib.contextmanager
+def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn in a background thread (extra `uvicorn.Config` options in
+    `config`); yields `127.0.0.1:<port>` once it is listening and stops it afterwards."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           **config))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -261,10 +264,35 @@ def live_server(app: Any) -> Iterator[str]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The app served by uvicorn in a background thread; yields its base URL."""
+    with serve_in_thread(app) as address:
+        yield f"http://{address}"
+
+
+@pytest.fixture
+def empty_database(backend: Any, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it (not even the schema), on the test's backend: a restore's target."""
+    if backend.name == "sqlite":
+        yield f"sqlite:///{tmp_path}/restored.db"
+        return
+    name = f"safeshare_restore_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -6,22 +6,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from app.limits import TimelyHttpToolsProtocol
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import serve_in_thread
 
 
 @pytest.fixture
@@ -29,22 +22,8 @@ def served(app: Any, settings: Any) -> Iterator[str]:
     """The app served as `safeshare serve` serves it: the header-timeout protocol and the
     keep-alive timeout from the settings."""
     protocol = type("Protocol", (TimelyHttpToolsProtocol,), {"header_timeout": settings.header_timeout_seconds})
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, http=protocol,
-                            timeout_keep_alive=settings.keep_alive_seconds)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-served", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app, http=protocol, timeout_keep_alive=settings.keep_alive_seconds) as address:
+        yield address
 
 
 @contextlib.contextmanager

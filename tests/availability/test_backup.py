@@ -4,38 +4,16 @@ into an empty database, where, with the key ring kept apart, every case reads as
 from __future__ import annotations
 
 import stat
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.audit import service as audit
 from app.config import load_settings
 from app.main import create_app
-from tests.conftest import PG_ADMIN_URL, TEST_DEFAULTS
+from tests.conftest import TEST_DEFAULTS
 from tests.foundation.conftest import run_safeshare
-
-
-@pytest.fixture
-def empty_database(backend: Any, tmp_path: Path) -> Iterator[str]:
-    """A database with nothing in it (not even the schema)."""
-    if backend.name == "sqlite":
-        yield f"sqlite:///{tmp_path}/restored.db"
-        return
-    name = f"safeshare_restore_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_backup_restored_into_an_empty_database_reads_every_case(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,24 +27,6 @@ from app.crypto.models import CaseKey
 from app.db import make_engine, make_sessionmaker
 from app.enums import Outcome
 from tests.cases.conftest import World, run_purge
-from tests.conftest import PG_ADMIN_URL
-
-
-@pytest.fixture
-def empty_database(backend: Any, tmp_path: Path) -> Iterator[str]:
-    if backend.name == "sqlite":
-        yield f"sqlite:///{tmp_path}/restored.db"
-        return
-    name = f"safeshare_restore_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _close(app: Any, world: World, case_id: uuid.UUID) -> None:
