@@ -26,7 +26,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from app import dialect
 from app.commandline import Steps, fail, progress, settings_or_exit
@@ -41,7 +41,10 @@ def _is_postgresql(url: str) -> bool:
 
 def _libpq(url: str) -> str:
     """The URL as libpq (pg_dump, pg_restore) reads it, without its password (see `_libpq_env`)."""
-    return make_url(url).set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    parts = make_url(url)
+    # URL.set() keeps a value given as None: build the URL anew, without the password.
+    return URL.create("postgresql", username=parts.username, host=parts.host, port=parts.port,
+                      database=parts.database, query=parts.query).render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager

@@ -298,7 +298,8 @@ def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Maile
             result.failed += 1
             result.errors.append(error)
             result.reasons.append(describe_failure(exc, settings))
-            log.warning("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
+            # DEBUG: the run's one line names the server and the settings (`safeshare deliver`), once, not per message.
+            log.debug("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
         else:
             done = {"sent_at": clock.now(), "claimed_until": None, "last_error": None}
             result.sent += 1
