@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
-from app import backup, clock, retention
+from app import backup, clock, retention, selfcheck
 from app.audit import service as audit
 from app.auth import commands as auth_commands
 from app.cases.models import Case
@@ -146,6 +146,25 @@ def rotate_key() -> None:
         f"new master key {new_id} is active; re-wrapped {moved} case key(s). "
         f"Back up {settings.key_file} now (SAFESHARE_KEY_FILE): without this copy of it, cases cannot be read."
     )
+
+
+@cli.command()
+def check() -> None:
+    """Check this installation, changing nothing: the settings, the database (reachable, migrated),
+    the key ring (private, and the one the cases need), the mail server, `pg_dump` (as new as the
+    server) and the modes of the files that hold secrets. One line per check (`ok`, `warn`, `FAIL`)
+    naming what to fix; exit 1 if any check fails."""
+    settings = settings_or_exit()
+    findings = selfcheck.run_checks(settings)
+    for finding in findings:
+        typer.echo(finding.line())
+    failed = sum(f.level == selfcheck.FAIL for f in findings)
+    warned = sum(f.level == selfcheck.WARN for f in findings)
+    if failed:
+        typer.echo(f"{failed} check(s) failed, {warned} warning(s): fix what the FAIL lines name, then run "
+                   "`safeshare check` again")
+        raise typer.Exit(code=1)
+    typer.echo(f"all {len(findings)} checks passed" + (f", {warned} warning(s)" if warned else ""))
 
 
 @cli.command("audit-head")
