@@ -227,6 +227,6 @@ def _file_modes(settings: Settings) -> Iterator[Finding]:
     if loose:
         yield from (Finding(FAIL, "file modes", said) for said in loose)
     else:
-        yield Finding(OK, "file modes", "the key ring" + (" and the database files" if len(private) > 1 else "")
-                      + " are readable by this account only")
+        yield Finding(OK, "file modes", ("the key ring and the database files are" if len(private) > 1 else
+                                         "the key ring is") + " readable by this account only")
 

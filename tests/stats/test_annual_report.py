@@ -246,7 +246,7 @@ def test_the_locations_section_shows_places_and_never_a_small_one_alone(db) -> N
 
 
 def test_every_bar_of_a_chart_is_labelled_and_an_empty_chart_says_so() -> None:
-    from app.stats.charts import _bars, Box, bar_chart
+    from app.stats.charts import Box, _bars, bar_chart
 
     names = ["Domestic abuse", "Concerns about a line manager", "Bullying in the workplace"]
     chart = str(bar_chart(names, [12, None, 0], "Contacts by theme", "c", 3))
