@@ -6,8 +6,11 @@ meets one can open it. The text is `app.errors.PROBLEM_TYPES`; nothing here need
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
 
 from app.errors import PROBLEM_TYPES, NotFound
 from app.web.pages import render
@@ -28,4 +31,10 @@ def problem_page(name: str, request: Request) -> HTMLResponse:
     problem = PROBLEM_TYPES.get(name)
     if problem is None:
         raise NotFound("There is no problem type of this name.")
-    return render(request, "problem.html", {"name": name, "problem": problem})
+    return render(request, "problem.html", {"name": name, "problem": problem, "meaning": _code(problem.meaning),
+                                            "what_to_do": _code(problem.what_to_do)})
+
+
+def _code(text: str) -> Markup:
+    """`name` in the explanations as <code>name</code>, everything else escaped."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
