@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 
-from app.schemas import Page
+from app.schemas import MAX_PAGE
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ def paged(default_size: int = DEFAULT_SIZE, max_size: int = MAX_SIZE) -> Any:
         request: Request,
         response: Response,
         # Defaults, not Annotated[...]: the sizes are this closure's, which string annotations cannot see.
-        page: Page = Query(1, description="The page, from 1; a page past the end is empty."),
+        page: int = Query(1, ge=1, le=MAX_PAGE, description="The page, from 1; a page past the end is empty."),
         page_size: int = Query(default_size, ge=1, le=max_size, description="Items per page."),
     ) -> Paging:
         return Paging(request, response, page, page_size)
