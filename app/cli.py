@@ -12,9 +12,9 @@ import socket
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app import backup, clock, retention
+from app import backup, clock, retention, selfcheck
 from app.audit import service as audit
 from app.auth import commands as auth_commands
 from app.cases.models import Case
@@ -25,12 +25,14 @@ from app.commandline import (
     fail,
     keyring_or_exit,
     migrate_or_exit,
+    progress,
     ring_for_database_or_exit,
     sessionmaker_for,
     settings_or_exit,
     use_plain_help,
 )
 from app.crypto import keys
+from app.crypto.models import CaseKey
 from app.equality import commands as equality_commands
 from app.notify import commands as notify_commands
 from app.stats import commands as stats_commands
@@ -117,13 +119,19 @@ def _listen(host: str, port: int, *, backlog: int) -> socket.socket:
 
 @cli.command("rotate-key")
 def rotate_key() -> None:
-    """Add a new master key, make it active and re-wrap every stored data key under it."""
+    """Add a new master key, make it active and re-wrap every stored data key under it.
+
+    First every live data key is opened with the ring (nothing changes if one does not open).
+    Shows progress on a terminal; otherwise prints one line when done.
+    """
     settings = settings_or_exit()
     ring = keyring_or_exit(settings)
     sessions = sessionmaker_for(settings, ring)
     try:
         with sessions() as session:
-            bad = keys.first_unreadable(session, ring)
+            live = session.scalar(select(func.count()).select_from(CaseKey).where(CaseKey.wrapped_key.is_not(None)))
+            with progress("checking every data key opens", total=live) as steps:
+                bad = keys.first_unreadable(session, ring, done=steps.advance)
             reference = session.scalar(select(Case.reference).where(Case.id == bad)) if bad is not None else None
     except Exception as exc:  # noqa: BLE001
         database_error(exc, "read the data keys")
@@ -131,13 +139,32 @@ def rotate_key() -> None:
         fail(f"the data key of case {reference or bad} does not open with this key ring (tampered, or sealed with "
              "another ring): nothing was changed; restore that row or its key ring before rotating")
     new_id = ring.add_kek()
-    with sessions() as session, session.begin():
-        moved = keys.rewrap_all(session, ring)
+    with sessions() as session, session.begin(), progress("re-wrapping the data keys", total=live) as steps:
+        moved = keys.rewrap_all(session, ring, done=steps.advance)
         audit.record(session, audit.Actor.system("rotate-key"), "keys.rotate", target=new_id)
     typer.echo(
         f"new master key {new_id} is active; re-wrapped {moved} case key(s). "
         f"Back up {settings.key_file} now (SAFESHARE_KEY_FILE): without this copy of it, cases cannot be read."
     )
+
+
+@cli.command()
+def check() -> None:
+    """Check this installation, changing nothing: the settings, the database (reachable, migrated),
+    the key ring (private, and the one the cases need), the mail server, `pg_dump` (as new as the
+    server) and the modes of the files that hold secrets. One line per check (`ok`, `warn`, `FAIL`)
+    naming what to fix; exit 1 if any check fails."""
+    settings = settings_or_exit()
+    findings = selfcheck.run_checks(settings)
+    for finding in findings:
+        typer.echo(finding.line())
+    failed = sum(f.level == selfcheck.FAIL for f in findings)
+    warned = sum(f.level == selfcheck.WARN for f in findings)
+    if failed:
+        typer.echo(f"{failed} check(s) failed, {warned} warning(s): fix what the FAIL lines name, then run "
+                   "`safeshare check` again")
+        raise typer.Exit(code=1)
+    typer.echo(f"all {len(findings)} checks passed" + (f", {warned} warning(s)" if warned else ""))
 
 
 @cli.command("audit-head")

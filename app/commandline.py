@@ -6,9 +6,22 @@ which `app.cli` attaches), so no command module needs to import `app.cli`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
@@ -135,10 +148,81 @@ class PlainHelpCommand(TyperCommand):
 
 
 class PlainHelpGroup(TyperGroup):
-    """The `safeshare` group: its own `--help` without a `<bool>` marker."""
+    """The `safeshare` group: its own `--help` without a `<bool>` marker, and every error in one
+    line (`error: ...` on standard error): Typer's usage errors come in a box of several lines, and
+    an unexpected exception as a traceback, neither of which a log line or cron mail can hold."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_metavars(super().get_params(ctx))
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.Abort:
+            typer.echo("error: interrupted; nothing more was done", err=True)
+            raise SystemExit(130) from None
+        except OSError as exc:  # a file or folder the command was given, a full disk: the OS says which
+            typer.echo(f"error: {exc.strerror or type(exc).__name__}"
+                       + (f": {exc.filename}" if getattr(exc, "filename", None) else ""), err=True)
+            raise SystemExit(2) from None
+        except Exception as exc:  # noqa: BLE001 - one line, whatever went wrong
+            raise SystemExit(_one_line(exc)) from None
+        raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _one_line(exc: Exception) -> int:
+    """Print one `error:` line for an exception that ends a command; returns the exit status."""
+    status = getattr(exc, "exit_code", None)
+    if isinstance(status, int) and hasattr(exc, "format_message"):
+        # Click's errors (Typer carries its own copy of Click): a usage error names the command's help.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        typer.echo(f"error: {' '.join(str(exc.format_message()).split())}{hint}", err=True)
+        return status
+    # The type only: an exception's text can carry case text or SQL parameters.
+    typer.echo(f"error: unexpected {type(exc).__name__}; nothing more was done", err=True)
+    return 1
+
+
+# --- progress of long work ------------------------------------------------------------------------
+
+
+class Steps:
+    """What a long command reports as it goes: `advance` by some done, `total` once known."""
+
+    def __init__(self, bar: Progress | None = None, task: TaskID | None = None) -> None:
+        self._bar, self._task = bar, task
+
+    def advance(self, done: int = 1) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, done)
+
+    def total(self, total: int | None) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=total)
+
+    def say(self, description: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=description)
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Steps]:
+    """On a terminal, a bar on standard error with the count done and the time still to go
+    (a spinner and the time taken while the total is unknown), gone when the work ends; when
+    standard error is not a terminal (cron, a pipe, a container's log) nothing at all, so the
+    command's one-line summary is all it says."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield Steps()
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        yield Steps(bar, bar.add_task(description, total=total))
 
 
 def use_plain_help(app: typer.Typer) -> None:

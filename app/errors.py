@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -11,11 +12,91 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 log = logging.getLogger("safeshare.errors")
 
-PROBLEM_BASE = "https://safeshare.invalid/problems/"
+# A problem's `type` is a reference to a page of this service that explains it (`/problems/{name}`,
+# app.web.problems): relative (RFC 9457 section 3.1.1), so it resolves against the address the
+# client used, whatever host, scheme or proxy is in front.
+PROBLEM_BASE = "/problems/"
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """What a problem `type` means, for its page: the status it comes with, what happened and what to do."""
+
+    status: int
+    title: str
+    meaning: str
+    what_to_do: str
+
+
+# Every `slug` an error carries has its page here (a test finds every slug in app/ and checks).
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    "bad-request": ProblemType(400, "Bad request", "The request could not be understood.",
+                               "Check the request against the API documentation at /docs."),
+    "unauthorized": ProblemType(
+        401, "Not signed in", "The request carried no credentials, or credentials that are wrong, expired or ended.",
+        "Staff: sign in with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. Reporters: start a "
+        "session with your receipt (POST /api/v1/reporter/session). The two kinds of token are never interchangeable."),
+    "totp-required": ProblemType(
+        401, "Two-factor code needed", "The password was right, but this account uses two-factor sign-in and the "
+        "code was missing or wrong (a code works once).",
+        "Send `totp` with the 6-digit code your authenticator app shows now, or one of your unused recovery codes."),
+    "forbidden": ProblemType(403, "Not allowed", "You are signed in, but your roles do not allow this.",
+                             "Ask an administrator if you need it; the roles are admin, safeguarding, hr and leadership."),
+    "wrong-password": ProblemType(
+        403, "Current password not right", "The `current_password` you sent is not your password. It counts as a "
+        "failed sign-in.", "Send your current password; if you have lost it, ask an administrator to reset it."),
+    "wrong-code": ProblemType(
+        403, "Code not right", "The two-factor code or recovery code is not right, or was used already. It counts "
+        "as a failed sign-in.", "Use the code your authenticator app shows now, or an unused recovery code."),
+    "password-change-required": ProblemType(
+        403, "Password change needed", "Your account has a one-time password: until you choose your own, your "
+        "token may only change the password, read /api/v1/auth/me and sign out.",
+        "Change it with POST /api/v1/auth/password (or on /staff/account)."),
+    "totp-setup-required": ProblemType(
+        403, "Two-factor set-up needed", "Your roles require two-factor sign-in, and it is not set up yet: until it "
+        "is, your token may only set it up, read /api/v1/auth/me and sign out.",
+        "Set it up with POST /api/v1/auth/totp/setup and /confirm (or on /staff/account) with an authenticator app."),
+    "not-found": ProblemType(
+        404, "Not found", "There is no such thing, or you may not know that it exists (a case you may not see "
+        "answers exactly like a case that does not exist).", "Check the address and the id."),
+    "method-not-allowed": ProblemType(
+        405, "Method not allowed", "This address exists, but not with this method.",
+        "Use one of the methods the `Allow` header lists."),
+    "request-timeout": ProblemType(
+        408, "Request timeout", "The request's headers or body took too long to arrive, and the connection was "
+        "closed. Nothing was changed.", "Send it again; check the network between you and the service."),
+    "conflict": ProblemType(
+        409, "Conflict", "The request does not fit the current state of the thing it is about (a closed case, an "
+        "account that already exists, feedback given twice). Nothing was changed.",
+        "Read the `detail`, fetch the current state and decide again; repeating the same request will not help."),
+    "still-processing": ProblemType(
+        409, "Still being processed", "A request with the same `Idempotency-Key` is still being processed. Nothing "
+        "was changed by this one.",
+        "Wait for the `Retry-After` seconds and send the same request, with the same key, again: you will get the "
+        "first request's answer, and no second report is made."),
+    "content-too-large": ProblemType(413, "Content too large", "The request body is larger than this route takes. "
+                                     "Nothing was read or stored.", "Send less (a shorter text, a smaller file)."),
+    "validation-error": ProblemType(
+        422, "Invalid request", "Something in the request is not valid; `errors` names each field and what is "
+        "wrong with it. Nothing was changed.", "Correct the fields named in `errors` and send it again."),
+    "rate-limited": ProblemType(
+        429, "Too many attempts", "Too many attempts (wrong passwords, wrong receipts, or new reports) came from "
+        "here in a short time.", "Wait for the `Retry-After` seconds before trying again."),
+    "server-error": ProblemType(500, "Internal server error", "Something went wrong on our side. Nothing was saved.",
+                                "Try again later; if it keeps happening, tell the service's administrators."),
+    "integrity-failure": ProblemType(
+        500, "Stored data failed its integrity check", "Part of the record failed its integrity check (a wrong "
+        "key, data moved or tampered with), so it was not shown. The incident was recorded for the administrators.",
+        "Tell the service's administrators: they see it in the audit trail and the log (`integrity alert`)."),
+    "unavailable": ProblemType(
+        503, "Service unavailable", "The service is busy, or its database is briefly out of reach. Nothing was "
+        "changed.", "Wait for the `Retry-After` seconds and try again."),
+}
 
 
 class AppError(Exception):
@@ -140,7 +221,7 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug if slug else "about:blank",
+        "type": problem_type(slug),
         "title": title,
         "status": status,
         "detail": detail,
@@ -148,6 +229,26 @@ def problem(
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+
+
+def problem_type(slug: str | None) -> str:
+    """The `type` of a problem document: the reference of the page explaining `slug`."""
+    return PROBLEM_BASE + slug if slug else "about:blank"
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route at this path answers (a path can have a route per method)."""
+    from fastapi.routing import iter_route_contexts
+
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and compile_path(route.path)[0].fullmatch(path):
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
+
+
+_SLUG_OF_STATUS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "content-too-large"}
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -212,13 +313,19 @@ def install(
                            errors=errors)
         title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
         if status == 404:
             detail = "No such resource."
+        elif status == 405:
+            # Starlette names the methods of the first route at this path only (GET for /cases,
+            # whose POST is another route): name them all.
+            headers["Allow"] = allowed_methods(request)
+            detail = f"This address takes {headers['Allow']}, not {request.method}."
         elif status == 413:
             detail = "The request body is too large."
-        headers = getattr(exc, "headers", None)
-        page = as_page(request, AppError(detail, status=status, title=title, headers=headers))
-        return page if page is not None else problem(status, title, detail, headers=headers)
+        slug = _SLUG_OF_STATUS.get(status)
+        page = as_page(request, AppError(detail, status=status, title=title, headers=headers, slug=slug))
+        return page if page is not None else problem(status, title, detail, slug=slug, headers=headers)
 
     @app.exception_handler(IntegrityFailure)
     async def _integrity(_: Request, exc: IntegrityFailure) -> JSONResponse:
@@ -239,5 +346,5 @@ def install(
         # The type name only: exception text can carry SQL parameters or case text.
         log.error("unhandled error", extra={"error_type": type(exc).__name__})
         detail = "Something went wrong on our side. Nothing was saved."
-        page = as_page(request, AppError(detail, status=500, title="Internal Server Error"))
-        return page if page is not None else problem(500, "Internal Server Error", detail)
+        page = as_page(request, AppError(detail, status=500, title="Internal Server Error", slug="server-error"))
+        return page if page is not None else problem(500, "Internal Server Error", detail, slug="server-error")

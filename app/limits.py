@@ -23,13 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import load_settings
+from app.errors import problem_type
 
 _BUSY = "The service is handling as many requests as it can. Please try again in a moment."
 _SLOW = "The request took too long to arrive."
 
 
 def _problem(status: int, title: str, detail: str, slug: str) -> bytes:
-    return json.dumps({"type": "https://safeshare.invalid/problems/" + slug, "title": title, "status": status,
+    return json.dumps({"type": problem_type(slug), "title": title, "status": status,
                        "detail": detail}).encode()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import clock
+from app.errors import problem_type
 
 _REDACTIONS = [
     (re.compile(r"\b(?:sst|ssr)_[A-Za-z0-9_\-]{20,}"), "[token]"),
@@ -139,7 +140,10 @@ class SecurityAndAccessLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            access_log.info(
+            # A health check comes every few seconds: only its failures are worth a line.
+            quiet = path == "/readyz" and status == 200
+            access_log.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "request",
                 extra={
                     "method": scope.get("method"),
@@ -169,8 +173,9 @@ async def _send_problem(send: Send, status: int, headers: list[tuple[bytes, byte
 
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = {413: "The request body is too large.", 500: "Something went wrong on our side. Nothing was saved."}
+    slug = {413: "content-too-large", 500: "server-error"}.get(status)
     body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail.get(status, title)}
+        {"type": problem_type(slug), "title": title, "status": status, "detail": detail.get(status, title)}
     ).encode()
     await send({
         "type": "http.response.start",

@@ -7,6 +7,7 @@ reporter's identity or a receipt: the callers compose references, dates and link
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -60,3 +61,27 @@ class Mailer:
             self._smtp = None
 
 
+
+
+def describe_failure(exc: BaseException, settings: Settings) -> str:
+    """Why a message could not be handed to the mail server, naming the server and the settings
+    to look at (never the message or a password)."""
+    server = f"the mail server {settings.smtp_host}:{settings.smtp_port} (SAFESHARE_SMTP_HOST, SAFESHARE_SMTP_PORT)"
+    if isinstance(exc, socket.gaierror):
+        return f"{server}: the host name does not resolve"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{server} refused the connection: nothing listens there"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return f"{server} did not answer in time"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"{server} refused the user name or password (SAFESHARE_SMTP_USERNAME, SAFESHARE_SMTP_PASSWORD)"
+    if isinstance(exc, (ssl.SSLError, smtplib.SMTPNotSupportedError)) or (
+            isinstance(exc, smtplib.SMTPException) and "STARTTLS" in str(exc)):
+        return f"{server}: STARTTLS failed (SAFESHARE_SMTP_STARTTLS)"
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return f"{server} refused the sender address (SAFESHARE_SMTP_FROM)"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"{server} refused a recipient's address"
+    if isinstance(exc, OSError):
+        return f"{server}: {exc.strerror or type(exc).__name__}"
+    return f"{server}: {type(exc).__name__}"

@@ -22,7 +22,7 @@ from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
 from app.logs import SecurityAndAccessLog
 from app.throttle import RateLimit, Throttle
-from app.web import STATIC_DIR, docs, pages
+from app.web import STATIC_DIR, docs, pages, problems
 from app.web.reporter.routes import router as reporter_pages
 from app.web.staff import admin, case, checkins, queue
 from app.web.staff.account import router as account_pages
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(check_parameters)],
+        generate_unique_id_function=openapi.operation_id,
     )
     # What the dependencies of app.api.dependencies hand to routes (nothing else reads app.state).
     engine = make_engine(settings.database_url, lock_timeout=settings.lock_timeout_seconds)
@@ -90,8 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.report_rate = RateLimit(app.state.sessionmaker, settings.report_limit)
 
     errors.install(app, page_error=pages.page_error, unavailable=dialect.is_unavailable)
-    for router in [*api.ROUTERS, reporter_pages, staff_pages, account_pages, docs.router, queue.router, case.router,
-                   checkins.router, admin.router]:
+    for router in [*api.ROUTERS, reporter_pages, staff_pages, account_pages, docs.router, problems.router, queue.router,
+                   case.router, checkins.router, admin.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.ASSETS_DIR), name="docs-assets")

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from app.cases import service as cases
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.checkins import service as checkins
 from app.checkins.models import CheckIn
-from app.commandline import fail, keyring_or_exit, sessionmaker_for, settings_or_exit
+from app.commandline import fail, keyring_or_exit, progress, sessionmaker_for, settings_or_exit
 from app.crypto import keys
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey
@@ -63,51 +63,63 @@ def purge(
     Cases are erased in batches of 50, one transaction each, and audited (`case.purge`); safe to run again and
     from several hosts at once (PostgreSQL rows are claimed with SKIP LOCKED). Then the key ring's retention
     keys of the days before today are destroyed (the ring file is rewritten: back it up), so no older copy of
-    the database can open what was erased, and the live database files are scrubbed. Prints how many.
+    the database can open what was erased, and the live database files are scrubbed. Shows progress on a
+    terminal; otherwise prints one line when done: how many, and what to back up.
     """
     settings = settings_or_exit()
     ring = keyring_or_exit(settings)
+    said: list[str] = []
     try:
         if ring.ensure_retention_chain():
-            typer.echo(f"added a retention chain to the key ring; back up {settings.key_file} (SAFESHARE_KEY_FILE)")
+            said.append("added a retention chain to the key ring")
     except OSError as exc:
         fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc})")
     makers = sessionmaker_for(settings, ring)
     by = Actor.system("purge")
     today = clock.today()
+    with makers() as session:
+        due = session.scalar(select(func.count()).select_from(Case).where(
+            Case.status == Status.CLOSED, Case.purged_at.is_(None), Case.retain_until < today)) or 0
     moved = 0
-    while True:
-        with makers() as session, session.begin():
-            step = keep_closed_cases_until_their_day(session, ring, today=today, limit=BATCH * 10)
-        moved += step
-        if step == 0:
-            break
     purged = 0
-    while True:
-        with makers() as session, session.begin():
-            batch = cases.purgeable(session, today=today, limit=BATCH)
-            for case in batch:
-                erase_case(session, case=case, by=by)
-        purged += len(batch)
-        if not batch:
-            break
-    typer.echo(f"purged {purged} case(s) past their retention date")
-    try:
-        destroyed = ring.destroy_retention_before(today)
-    except OSError as exc:
-        fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file} ({exc.strerror or exc}); "
-             "the retention keys of past days were not destroyed: run purge again")
+    with progress("erasing expired cases", total=due) as steps:
+        while True:
+            with makers() as session, session.begin():
+                step = keep_closed_cases_until_their_day(session, ring, today=today, limit=BATCH * 10)
+            moved += step
+            if step == 0:
+                break
+        while True:
+            with makers() as session, session.begin():
+                batch = cases.purgeable(session, today=today, limit=BATCH)
+                for case in batch:
+                    erase_case(session, case=case, by=by)
+            purged += len(batch)
+            steps.advance(len(batch))
+            if not batch:
+                break
+        steps.say("scrubbing the database files")
+        try:
+            destroyed = ring.destroy_retention_before(today)
+        except OSError as exc:
+            fail(f"purged {purged} case(s) past their retention date, but SAFESHARE_KEY_FILE: cannot write "
+                 f"{settings.key_file} ({exc.strerror or exc}); the retention keys of past days were not destroyed: "
+                 "run purge again")
+        engine = makers.kw["bind"]
+        assert isinstance(engine, Engine)
+        try:
+            scrubbed = scrub(engine, erased=max(purged, int(force_scrub)))
+        except Exception as exc:  # noqa: BLE001 - one line for the operator; the erasure itself is done
+            fail(f"purged {purged} case(s) past their retention date, but the database files were not scrubbed "
+                 f"({type(exc).__name__}); run `safeshare purge --scrub`")
     if destroyed or moved:
-        typer.echo(f"destroyed the retention keys of {destroyed} past day(s); moved {moved} closed case key(s) "
-                   f"under their retention day; back up {settings.key_file} (SAFESHARE_KEY_FILE) now and "
-                   "replace older copies of it")
-    engine = makers.kw["bind"]
-    assert isinstance(engine, Engine)
-    try:
-        typer.echo(scrub(engine, erased=max(purged, int(force_scrub))))
-    except Exception as exc:  # noqa: BLE001 - one line for the operator; the erasure itself is done
-        fail(f"the cases are erased but the database files were not scrubbed ({type(exc).__name__}); "
-             "run `safeshare purge --scrub`")
+        said.append(f"destroyed the retention keys of {destroyed} past day(s) and moved {moved} closed case key(s) "
+                    "under their retention day")
+    summary = f"purged {purged} case(s) past their retention date"
+    if said:
+        summary += "; " + "; ".join(said) + (f": back up {settings.key_file} (SAFESHARE_KEY_FILE) now and replace "
+                                             "older copies of it")
+    typer.echo(f"{summary}; database files: {scrubbed}")
 
 
 def keep_closed_cases_until_their_day(session: Session, ring: KeyRing, *, today: date, limit: int) -> int:

@@ -132,8 +132,10 @@ Moment = Annotated[AwareDatetime, AfterValidator(_check_date)]
 Page = Annotated[int, annotated_types.Interval(ge=1, le=MAX_PAGE)]
 """A page number, from 1."""
 
-# Every time leaves the API as RFC 3339 in UTC ("2026-01-31T22:15:00Z").
-Timestamp = Annotated[datetime, PlainSerializer(clock.rfc3339, return_type=str)]
+# Every time leaves the API as RFC 3339 in UTC ("2026-01-31T22:15:00Z"), and says so in the
+# OpenAPI document (`format: date-time`), so a generated client reads it as a time, not a string.
+Timestamp = Annotated[datetime, PlainSerializer(clock.rfc3339, return_type=str),
+                      WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31T22:15:00Z"]})]
 
 
 class StrictModel(BaseModel):

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -320,3 +321,16 @@ def inbox() -> Iterator[Inbox]:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def stop_afterwards() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started (a `safeshare serve`), stopped when it ends, however it ends."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -10,6 +10,7 @@ from app.api import (
     cases,
     checkins,
     equality,
+    health,
     locations,
     referrals,
     reports,
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     stats.router,
     stats_referrals.router,
     equality.router,
+    health.router,
 ]

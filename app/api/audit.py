@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from app.api.dependencies import Admin, DbSession
+from app.api.paging import Paging, paged
 from app.api.transactions import CommitInThreadRoute
 from app.audit import service
 from app.audit.schemas import AuditPage, AuditVerify
 from app.auth.service import actor
-from app.schemas import Page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
 
@@ -21,14 +21,15 @@ router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadR
 def list_audit(
     user: Admin,
     session: DbSession,
+    paging: Annotated[Paging, paged(50, 500)],
     case_id: uuid.UUID | None = None,
-    page: Annotated[Page, Query()] = 1,
-    page_size: int = Query(default=50, ge=1, le=500),
 ) -> AuditPage:
     """Who did what to which case and when, newest first (admin). Never any content: no theme, no
     person named in or excluded from a case, the reporter's activity to the minute. Reading the
     trail is itself audited (`audit.read`)."""
-    items, total = service.page(session, by=actor(user), case_id=case_id, page=page, page_size=page_size)
+    items, total = service.page(session, by=actor(user), case_id=case_id, page=paging.page,
+                                page_size=paging.page_size)
+    paging.announce(total)
     return AuditPage.of(items, total)
 
 

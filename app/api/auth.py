@@ -23,6 +23,7 @@ from app.api.dependencies import (
     keep_device,
     staff_token,
 )
+from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
 from app.auth import service
 from app.auth.schemas import (
@@ -129,11 +130,11 @@ def disable_totp(body: CodeIn, user: CurrentUser, session: DbSession, keys: Keys
 
 
 @router.get("/auth/sessions", response_model=list[SessionOut])
-def list_sessions(request: Request, user: CurrentUser, session: DbSession) -> list[SessionOut]:
+def list_sessions(request: Request, user: CurrentUser, session: DbSession, paging: Paged) -> list[SessionOut]:
     """Your sessions that still work, newest first; `current` marks the one making this request."""
     token = staff_token(request)
     current = service.token_hash(token) if token else None
-    return [SessionOut.of(row, current_hash=current) for row in service.live_sessions(session, user=user)]
+    return [SessionOut.of(row, current_hash=current) for row in paging.window(service.live_sessions(session, user=user))]
 
 
 @router.delete("/auth/sessions/{session_id}", status_code=204,
@@ -146,7 +147,7 @@ def end_session(session_id: uuid.UUID, user: CurrentUser, session: DbSession) ->
 
 @router.get("/users", response_model=list[UserRead], responses={403: {}})
 def list_users(
-    user: CurrentUser, session: DbSession,
+    user: CurrentUser, session: DbSession, paging: Paged,
     role: Role | None = Query(default=None, description="Only the accounts that hold this role."),
 ) -> list[UserRead]:
     """Staff accounts. An admin sees all of them (or those with `?role=`). A safeguarding user sees
@@ -158,7 +159,7 @@ def list_users(
         if role not in (None, Role.HR):
             raise Forbidden("Safeguarding users may list HR contacts only (role=hr, the default for them).")
         role = Role.HR
-    return [UserRead.of(u) for u in service.list_users(session, role=role)]
+    return [UserRead.of(u) for u in paging.window(service.list_users(session, role=role))]
 
 
 @router.post("/users", response_model=UserRead, status_code=201,

@@ -24,6 +24,7 @@ from app.api.dependencies import (
     WorkCase,
     intake_body_limit,
 )
+from app.api.paging import Paged, Paging, paged
 from app.api.transactions import CommitInThreadRoute
 from app.auth.models import User
 from app.cases import service
@@ -46,7 +47,7 @@ from app.cases.views import CaseFilter
 from app.checkins import service as checkins
 from app.enums import Risk, Status
 from app.errors import Invalid
-from app.schemas import Page, Slug
+from app.schemas import Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
@@ -63,6 +64,7 @@ def _detail(session: DbSession, keys: Keys, user: User, case: Case) -> CaseRead:
 def list_cases(
     user: CaseWorker,
     session: DbSession,
+    paging: Annotated[Paging, paged(25, 100)],
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
     hr_contact: Annotated[
@@ -79,8 +81,6 @@ def list_cases(
         Query(max_length=40, description="The reference a reporter quotes (`SS-XXXX-XXXX`; any letter case, "
               "spaces or dashes): the one case, if you may see it."),
     ] = None,
-    page: Annotated[Page, Query()] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
@@ -91,9 +91,10 @@ def list_cases(
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
                           reference=reference)
     rows, total = service.list_cases(
-        session, user=user, filters=filters, page=page, page_size=page_size,
+        session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
         also_overdue=checkins.overdue_clause(),
     )
+    paging.announce(total)
     return CasePage.of(rows, total)
 
 
@@ -180,20 +181,22 @@ def exclude_user(
 
 
 @router.get("/cases/{case_id}/exclusions", response_model=list[ExclusionRead])
-def list_exclusions(case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys) -> list[ExclusionRead]:
+def list_exclusions(
+    case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, paging: Paged
+) -> list[ExclusionRead]:
     """Who is excluded from the case and why (safeguarding; audited)."""
     rows = service.list_exclusions(session, keys, user=user, case=case)
     ids = {r.user_id for r, _ in rows}.union(r.created_by_id for r, _ in rows)
     people = service.people(session, ids)
-    return [ExclusionRead.of(r, reason, people) for r, reason in rows]
+    return [ExclusionRead.of(r, reason, people) for r, reason in paging.window(rows)]
 
 
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])
-def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[NoteRead]:
+def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged) -> list[NoteRead]:
     """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR contact; audited)."""
     rows = service.read_notes(session, keys, user=user, case=case)
     people = service.people(session, {n.author_id for n, _ in rows})
-    return [NoteRead.of(n, body, people.get(n.author_id) if n.author_id else None) for n, body in rows]
+    return [NoteRead.of(n, body, people.get(n.author_id) if n.author_id else None) for n, body in paging.window(rows)]
 
 
 @router.post("/cases/{case_id}/notes", response_model=NoteRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})
@@ -203,11 +206,13 @@ def add_note(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession,
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
-def list_messages(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[MessageRead]:
+def list_messages(
+    case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged
+) -> list[MessageRead]:
     """The two-way thread with the reporter, oldest first (safeguarding and the assigned HR contact; audited)."""
     rows = service.read_messages(session, keys, user=user, case=case)
     people = service.people(session, {m.author_id for m, _ in rows})
-    return [MessageRead.of(m, body, people.get(m.author_id) if m.author_id else None) for m, body in rows]
+    return [MessageRead.of(m, body, people.get(m.author_id) if m.author_id else None) for m, body in paging.window(rows)]
 
 
 @router.post("/cases/{case_id}/messages", response_model=MessageRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})

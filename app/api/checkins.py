@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Query
 
 from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase
+from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
 from app.checkins import service
 from app.checkins.schemas import (
@@ -21,11 +22,13 @@ router = APIRouter(prefix="/api/v1", tags=["check-ins"], route_class=CommitInThr
 
 
 @router.get("/cases/{case_id}/check-ins", response_model=list[CaseCheckInRead], responses={404: {}})
-def case_check_ins(case: VisibleCase, user: CaseWorker, session: DbSession, ring: Keys) -> list[CaseCheckInRead]:
+def case_check_ins(
+    case: VisibleCase, user: CaseWorker, session: DbSession, ring: Keys, paging: Paged
+) -> list[CaseCheckInRead]:
     """Every check-in of the case, oldest first, with decrypted summaries (safeguarding, or the
     case's HR contact; 404 for anyone else who may not see the case). The read is audited."""
     rows = service.list_for_case(session, ring, user, case=case)
-    return [CaseCheckInRead.with_summary(row, summary) for row, summary in rows]
+    return [CaseCheckInRead.with_summary(row, summary) for row, summary in paging.window(rows)]
 
 
 @router.post("/cases/{case_id}/check-ins/{check_in_id}/complete", response_model=CheckInCompleted, responses={
@@ -53,9 +56,10 @@ def complete_check_in(
 def open_check_ins(
     user: CaseWorker,
     session: DbSession,
+    paging: Paged,
     due_before: Day | None = Query(default=None, description="Only check-ins due before this day (exclusive), YYYY-MM-DD."),
 ) -> list[CheckInRead]:
     """Open check-ins, soonest first: an HR contact sees their own, safeguarding sees all. Never
     those of a case the caller is excluded from or of a closed case. `overdue` is true when the
     check-in was due before today."""
-    return [CheckInRead.of(row) for row in service.list_open(session, user, due_before=due_before)]
+    return [CheckInRead.of(row) for row in paging.window(service.list_open(session, user, due_before=due_before))]

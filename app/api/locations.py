@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.dependencies import Admin, DbSession
+from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
 from app.auth.service import actor
 from app.locations import service
@@ -14,10 +15,10 @@ router = APIRouter(prefix="/api/v1", tags=["locations"], route_class=CommitInThr
 
 
 @router.get("/locations", response_model=list[LocationRead])
-def list_locations(session: DbSession) -> list[LocationRead]:
+def list_locations(session: DbSession, paging: Paged) -> list[LocationRead]:
     """Every location (station, department, team or watch), active or retired, in display order
     (no sign-in needed: the report form offers the active ones)."""
-    return [LocationRead.of(loc) for loc in service.list_locations(session)]
+    return [LocationRead.of(loc) for loc in paging.window(service.list_locations(session))]
 
 
 @router.post("/locations", response_model=LocationRead, status_code=201,

@@ -27,6 +27,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, Field
 
+from app.api.paging import is_paged
+
 PROBLEM_JSON = "application/problem+json"
 
 SECURITY_SCHEMES = {
@@ -56,6 +58,11 @@ DESCRIPTIONS = {
     503: "Busy or briefly unavailable: try again after `Retry-After` seconds; nothing was changed.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
+PAGE_HEADERS = {
+    "Link": {"description": "The other pages of the list (RFC 8288): `first`, `prev`, `next`, `last`.",
+             "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "How many items the whole list holds.", "schema": {"type": "integer"}},
+}
 HEADERS = {
     401: {"WWW-Authenticate": {"description": "`Bearer`.", "schema": {"type": "string"}}},
     429: RETRY_AFTER,
@@ -79,6 +86,34 @@ class Problem(BaseModel):
 
 class ValidationProblem(Problem):
     errors: list[FieldError]
+
+
+# Each operation's `operationId` is its function's name in camelCase (`submit_report` ->
+# `submitReport`), what a generated client names its functions; these names alone would read
+# poorly out of their module, so they are given here.
+OPERATION_IDS = {
+    "me": "getCurrentUser",
+    "list_audit": "listAuditEntries",
+    "verify_audit": "verifyAuditChain",
+    "case_check_ins": "listCaseCheckIns",
+    "open_check_ins": "listOpenCheckIns",
+    "themes": "getThemeStatistics",
+    "themes_csv": "getThemeStatisticsCsv",
+    "locations": "getLocationStatistics",
+    "summary": "getStatisticsSummary",
+    "referral_counts": "getReferralStatistics",
+    "equality": "getEqualityStatistics",
+    "put_baseline": "setEqualityBaseline",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """FastAPI's `generate_unique_id_function`: `submitReport`, not `submit_report_api_v1_reports_post`."""
+    name = OPERATION_IDS.get(route.name)
+    if name is None:
+        first, *rest = route.name.split("_")
+        name = first + "".join(part[:1].upper() + part[1:] for part in rest)
+    return name
 
 
 def install(app: FastAPI) -> None:
@@ -107,9 +142,12 @@ def document(app: FastAPI) -> dict[str, Any]:
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     for route in routes:
         errors, security = _declared(route)
+        paged = any(is_paged(call) for call in _calls(route.dependant))
         for method in route.methods or ():
             operation = doc["paths"][route.path_format][method.lower()]
             responses = operation.setdefault("responses", {})
+            if paged:
+                responses["200"].setdefault("headers", {}).update(PAGE_HEADERS)
             for status in sorted(errors | {int(s) for s in responses if s.isdigit() and int(s) >= 400}):
                 responses[str(status)] = _problem_response(status, responses.get(str(status)))
             # Every operation says which token it takes; `[]` marks the public ones (a report, a
@@ -149,7 +187,8 @@ def _problem_response(status: int, declared: dict[str, Any] | None) -> dict[str,
         "description": description,
         "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
-    if status in HEADERS:
-        response["headers"] = HEADERS[status]
+    headers = {**HEADERS.get(status, {}), **(declared or {}).get("headers", {})}
+    if headers:
+        response["headers"] = headers
     return response
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from app import clock
 from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase, WorkCase
+from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
 from app.cases import referrals, service
 from app.cases.schemas import ReferralIn, ReferralRead, ReferralUpdate
@@ -17,12 +18,14 @@ router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadR
 
 
 @router.get("/cases/{case_id}/referrals", response_model=list[ReferralRead])
-def list_referrals(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[ReferralRead]:
+def list_referrals(
+    case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged
+) -> list[ReferralRead]:
     """The case's referrals, oldest first, with their notes (audited as a read of the case)."""
     rows = referrals.read(session, keys, user=user, case=case)
     people = service.people(session, {r.created_by_id for r, _ in rows})
     today = clock.today()
-    return [ReferralRead.of(r, note, people, today=today) for r, note in rows]
+    return [ReferralRead.of(r, note, people, today=today) for r, note in paging.window(rows)]
 
 
 @router.post("/cases/{case_id}/referrals", response_model=ReferralRead, status_code=201,

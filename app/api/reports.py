@@ -20,6 +20,7 @@ from app.api.dependencies import (
     intake_body_limit,
     report_rate_bucket,
 )
+from app.api.openapi import RETRY_AFTER
 from app.api.transactions import CommitInThreadRoute
 from app.cases import feedback
 from app.cases.schemas import ReportIn
@@ -49,7 +50,9 @@ TOO_MANY_REPORTS = (
     response_model=ReportOut,
     max_body_size=INTAKE_CEILING,
     dependencies=[Depends(intake_body_limit)],
-    responses={409: {"description": "A retry while the first request with this Idempotency-Key is still running."},
+    responses={409: {"description": "A retry while the first request with this Idempotency-Key is still running "
+                                    "(type `…/still-processing`): send it again after `Retry-After` seconds.",
+                     "headers": RETRY_AFTER},
                413: {"description": "The body is too large."},
                429: {"description": "Too many new reports from this client (`SAFESHARE_REPORT_RATE`); see Retry-After."},
                422: {"description": "Invalid report, or the Idempotency-Key was used with another body."}},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.dependencies import Admin, DbSession
+from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
 from app.auth.service import actor
 from app.themes import service
@@ -14,9 +15,9 @@ router = APIRouter(prefix="/api/v1", tags=["themes"], route_class=CommitInThread
 
 
 @router.get("/themes", response_model=list[ThemeRead])
-def list_themes(session: DbSession) -> list[ThemeRead]:
+def list_themes(session: DbSession, paging: Paged) -> list[ThemeRead]:
     """Every theme, active or retired, in display order (no sign-in needed)."""
-    return [ThemeRead.of(t) for t in service.list_themes(session)]
+    return [ThemeRead.of(t) for t in paging.window(service.list_themes(session))]
 
 
 @router.post("/themes", response_model=ThemeRead, status_code=201,

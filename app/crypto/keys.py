@@ -7,6 +7,7 @@ key in one statement, takes the key's INSERT from `key_insert`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -113,9 +114,10 @@ def missing_keys(session: Session, ring: KeyRing | None) -> dict[str, int]:
     return {k: n for k, n in keys_in_use(session).items() if ring is None or ring.status(k) == "missing"}
 
 
-def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500) -> uuid.UUID | None:
+def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500,
+                     done: Callable[[int], None] | None = None) -> uuid.UUID | None:
     """The first case whose live data key does not open with `ring` (tampered, moved, or wrapped
-    with another ring), or None when every one does. Reads only."""
+    with another ring), or None when every one does. Reads only; `done(n)` after each batch."""
     after: uuid.UUID | None = None
     while True:
         query = select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id).limit(batch)
@@ -132,11 +134,14 @@ def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500) -> uu
                 continue  # a retention day destroyed on purpose: nothing to re-wrap
             except Exception:  # noqa: BLE001 - any failure to open it is the answer
                 return row.case_id
+        if done is not None:
+            done(len(rows))
         after = rows[-1].case_id
 
 
-def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500) -> int:
-    """Re-wrap every live data key under the ring's active master key. Returns how many moved.
+def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Callable[[int], None] | None = None) -> int:
+    """Re-wrap every live data key under the ring's active master key. Returns how many moved
+    (`done(n)` after each batch).
     Closed cases' keys, under their retention day's key, stay there (see `keep_until`).
 
     Safe to re-run after a crash: keys already under the active master key are skipped, and
@@ -160,3 +165,5 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500) -> int:
             row.kek_id, row.wrapped_key = wrap_data_key(ring, row.case_id, dek)
             moved += 1
         session.flush()
+        if done is not None:
+            done(len(rows))

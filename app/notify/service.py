@@ -21,12 +21,12 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, dialect
@@ -38,7 +38,7 @@ from app.cases.models import Case
 from app.config import Settings
 from app.db import separately
 from app.enums import Role
-from app.mail import Mailer, new_message
+from app.mail import Mailer, describe_failure, new_message
 from app.notify.models import Notification
 
 log = logging.getLogger("safeshare.deliver")
@@ -191,6 +191,9 @@ class DeliverResult:
     dropped: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # each failure said for an operator (`mail.describe_failure`)
+    waiting: int = 0  # still to be sent after this run
+    next_try: datetime | None = None  # when the first of those is due
 
 
 @dataclass(frozen=True)
@@ -211,13 +214,13 @@ def backoff(attempts: int) -> timedelta:
     return min(wait, LONGEST_WAIT)
 
 
-def _claim(s: Session, *, now: datetime, batch: int) -> list[_Claimed]:
+def _claim(s: Session, *, now: datetime, batch: int, due_by: datetime | None = None) -> list[_Claimed]:
     q = (
         select(Notification)
         .where(
             Notification.sent_at.is_(None),
             Notification.dropped_at.is_(None),
-            Notification.next_attempt_at <= now,
+            Notification.next_attempt_at <= (due_by or now),
             or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
         )
         .order_by(Notification.next_attempt_at, Notification.id)
@@ -241,23 +244,39 @@ def _claim(s: Session, *, now: datetime, batch: int) -> list[_Claimed]:
     return out
 
 
+def outbox(sessions: sessionmaker[Session], *, due_by: datetime | None = None) -> tuple[int, int, datetime | None]:
+    """(due by `due_by` or now, waiting in all, when the first waiting one is due) of the outbox."""
+    now = clock.now()
+    unsent = (Notification.sent_at.is_(None), Notification.dropped_at.is_(None))
+    with sessions() as s:
+        due = s.scalar(select(func.count()).where(*unsent, Notification.next_attempt_at <= (due_by or now))) or 0
+        waiting, first = s.execute(select(func.count(), func.min(Notification.next_attempt_at)).where(*unsent)).one()
+    return due, waiting or 0, first
+
+
 def deliver(sessions: sessionmaker[Session], settings: Settings, *, mailer: Mailer | None = None,
-            batch: int = 50) -> DeliverResult:
-    """Send every notification that is due, once. Returns what happened."""
+            batch: int = 50, now_all: bool = False, done: Callable[[int], None] | None = None) -> DeliverResult:
+    """Send every notification that is due, once (`now_all`: every one waiting, without waiting
+    for its back-off to end, as an operator who has just fixed the mail server wants). Returns
+    what happened, and what is still waiting; `done(1)` after each message."""
     mailer = mailer or Mailer(settings)
     result = DeliverResult()
+    # A run takes what is due when it starts: a message that fails now is not tried again in this run.
+    due_by = clock.now() + (timedelta(days=36500) if now_all else timedelta(0))
     try:
         while True:
             with separately(sessions) as s:
-                claimed = _claim(s, now=clock.now(), batch=batch)
-            if not claimed:
-                return result
+                claimed = _claim(s, now=clock.now(), batch=batch, due_by=due_by)
             for item in claimed:
                 _send_one(sessions, settings, mailer, item, result)
+                if done is not None:
+                    done(1)
             if len(claimed) < batch:
-                return result
+                break
     finally:
         mailer.close()
+    _, result.waiting, result.next_try = outbox(sessions)
+    return result
 
 
 def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Mailer, item: _Claimed,
@@ -278,7 +297,9 @@ def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Maile
                     "next_attempt_at": clock.now() + backoff(attempts)}
             result.failed += 1
             result.errors.append(error)
-            log.warning("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
+            result.reasons.append(describe_failure(exc, settings))
+            # DEBUG: the run's one line names the server and the settings (`safeshare deliver`), once, not per message.
+            log.debug("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
         else:
             done = {"sent_at": clock.now(), "claimed_until": None, "last_error": None}
             result.sent += 1

@@ -33,6 +33,7 @@ TTL = timedelta(hours=24)
 # retry may take it over. A live request holds its marker for its intake transaction only, whose
 # lock waits end after SAFESHARE_LOCK_TIMEOUT_SECONDS (5 s): a minute is far beyond that.
 STALE = timedelta(minutes=1)
+RETRY_AFTER_SECONDS = 2  # the 409 of a retry that meets a claim still held
 _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
@@ -131,7 +132,10 @@ def claim(sessions: sessionmaker[Session], key: IdempotencyKey, *, fingerprint: 
             )
             if getattr(taken, "rowcount", 0) == 1:
                 return None
-        raise Conflict("A request with this Idempotency-Key is still being processed. Please try again shortly.")
+        # Retryable: a live request holds its claim for seconds (its lock waits are bounded); a dead one's
+        # claim is taken over once it is STALE. Either way, the same request again soon gets the answer.
+        raise Conflict("A request with this Idempotency-Key is still being processed. Please try again shortly.",
+                       slug="still-processing", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def complete(session: Session, key: IdempotencyKey, *, case_id: uuid.UUID, response: dict[str, Any]) -> None:

@@ -326,17 +326,24 @@ def render_text(report: Report) -> str:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
+CSV_KINDS: tuple[Kind, ...] = ("count", "share", "ratio", "mean", "days", "text")
+
+
 def render_csv(report: Report) -> str:
-    """One line per figure: section, table, row, column, value (empty when withheld; `-` where there is
-    nothing to show, such as a share of no answers; `none` where no workforce baseline was entered)."""
+    """One line per figure: section, table, row, column, then one column per kind of value, so each
+    column holds one kind (a spreadsheet or Power BI types it once): `count`, `share` (a fraction,
+    0.25 for 25%), `ratio`, `mean`, `days`, `text` (`-` where there is nothing to show, such as a share
+    of no answers; `none` where no workforce baseline was entered; an interval `a to b`), and
+    `withheld` (`yes` when the figure is withheld: its value columns are then all empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "table", "row", "column", "value"])
+    writer.writerow(["section", "table", "row", "column", *CSV_KINDS, "withheld"])
     for s in report.sections:
         for t in s.tables:
             for label, figures in t.rows:
                 for column, f in zip(t.columns[1:], figures, strict=True):
-                    writer.writerow([s.key, t.caption, label, column, f.raw()])
+                    cells = [f.raw() if kind == f.kind else "" for kind in CSV_KINDS]
+                    writer.writerow([s.key, t.caption, label, column, *cells, "yes" if f.value is None else ""])
     return buffer.getvalue()
 
 

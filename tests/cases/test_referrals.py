@@ -137,7 +137,7 @@ def test_purge_erases_referral_notes_and_keeps_kinds_and_dates(client: Any, worl
     with app.state.sessionmaker() as s:
         assert s.scalars(select(Referral.note_ct)).one() is not None
     clock.set_frozen(datetime(2033, 1, 1, tzinfo=UTC))
-    assert run_purge(app.state.settings).splitlines()[0] == "purged 1 case(s) past their retention date"
+    assert run_purge(app.state.settings).startswith("purged 1 case(s) past their retention date;")
     with app.state.sessionmaker() as s:
         row = s.scalars(select(Referral)).one()
     assert row.note_ct is None and row.due_on == date(2026, 5, 9) and row.kind.value == "regulator_notification"

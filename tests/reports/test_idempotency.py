@@ -78,6 +78,10 @@ def test_retry_while_first_is_still_running_is_409(app, client, db):
     r = client.post("/api/v1/reports", json=report(), headers={"Idempotency-Key": key})
     assert r.status_code == 409
     assert r.headers["content-type"].startswith("application/problem+json")
+    # Retryable, and says so: when, and what kind of conflict (a page of the service explains it).
+    assert r.headers["retry-after"] == "2"
+    assert r.json()["type"] == "/problems/still-processing"
+    assert client.get(r.json()["type"]).status_code == 200
     assert count(db, Case) == 0
 
 

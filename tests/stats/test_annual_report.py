@@ -136,8 +136,9 @@ def test_the_csv_report_gives_the_published_figures_and_leaves_withheld_ones_emp
     result = run(db_url, "--year", "2024", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
-    assert set(rows[0]) == {"section", "table", "row", "column", "value"}
-    by = {(r["section"], r["row"], r["column"]): r["value"] for r in rows}
+    kinds = ("count", "share", "ratio", "mean", "days", "text")
+    assert list(rows[0]) == ["section", "table", "row", "column", *kinds, "withheld"]
+    by = {(r["section"], r["row"], r["column"]): "".join(r[k] for k in kinds) for r in rows}
     published = stats.theme_table(db, min_cell=3, from_month="2024-01", to_month="2024-12", bucket=Bucket.ALL)
     for theme_row in published.rows:
         expected = "" if theme_row.total is None else str(theme_row.total)
@@ -145,8 +146,15 @@ def test_the_csv_report_gives_the_published_figures_and_leaves_withheld_ones_emp
     assert by[("themes", "Domestic abuse", "Number")] == ""
     assert by[("contacts", "Contacts received", "Number or share")] == "50"
     assert by[("equality", "Female", "Number")] == "" and by[("equality", "Male", "Number")] == ""
+    # One kind of value per column: counts are whole numbers, shares fractions, text is text.
     for r in rows:
-        assert re.fullmatch(r"|-|none|[0-9]+(\.[0-9]+)?|[0-9.]+ to [0-9.]+", r["value"]), r
+        filled = [k for k in kinds if r[k] != ""]
+        assert len(filled) == (0 if r["withheld"] == "yes" else 1), r
+        assert re.fullmatch(r"[0-9]*", r["count"]), r
+        assert r["share"] == "" or 0 <= float(r["share"]) <= 1, r
+        assert re.fullmatch(r"|-|none|[0-9.]+ to [0-9.]+", r["text"]), r
+    anonymous = next(r for r in rows if r["row"] == "Made anonymously")
+    assert anonymous["count"] == "" and anonymous["share"] != ""
 
 
 def test_the_html_report_has_tables_and_svg_charts_and_no_withheld_figure(db_url, year, db) -> None:
@@ -235,3 +243,20 @@ def test_the_locations_section_shows_places_and_never_a_small_one_alone(db) -> N
     assert re.search(r"Fire investigation \(team\)\s+withheld\*", section)  # six staff: never on its own
     assert re.search(r"too few staff to show alone, together\s+3\s", section)
     assert re.search(r"No place given\s+4\s", section)
+
+
+def test_every_bar_of_a_chart_is_labelled_and_an_empty_chart_says_so() -> None:
+    from app.stats.charts import Box, _bars, bar_chart
+
+    names = ["Domestic abuse", "Concerns about a line manager", "Bullying in the workplace"]
+    chart = str(bar_chart(names, [12, None, 0], "Contacts by theme", "c", 3))
+    labels = re.findall(r'<text class="label"[^>]*>([^<]+)</text>', chart)
+    assert labels == names  # every category named, the withheld one and the zero too
+    assert re.findall(r'<text class="value"[^>]*>([^<]+)</text>', chart) == ["12", "withheld", "0"]
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    narrow = "".join(_bars(Box(0, 0, 340, 140), months, list(range(12)), "Bullying", 3))
+    assert re.findall(r'<text class="label"[^>]*>([^<]+)</text>', narrow) == months  # turned to fit
+    assert "rotate(-45" in narrow
+    for empty in (str(bar_chart(names, [0, 0, 0], "Contacts by theme", "c", 3)),
+                  "".join(_bars(Box(0, 0, 720, 220), months, [0] * 12, "All contacts", 3))):
+        assert re.search(r'<text class="empty"[^>]*>no contacts</text>', empty) and "<rect" not in empty

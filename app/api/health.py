@@ -1,0 +1,33 @@
+"""`/readyz`: is this process ready to serve? For load balancers and container health checks.
+
+Outside `/api/v1` and the OpenAPI document (it is the operators', not the clients'). 200 when the
+database answers a real query (the migrated schema's version row), 503 with `Retry-After`
+otherwise: a container whose database is down is not healthy, whatever its pages say.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.api.dependencies import DbSession
+from app.api.transactions import CommitInThreadRoute
+from app.errors import ServiceUnavailable
+
+router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
+log = logging.getLogger("safeshare.health")
+
+
+@router.get("/readyz")
+def readyz(session: DbSession) -> JSONResponse:
+    """200 `{"status": "ready"}` when the database answers; 503 problem otherwise."""
+    try:
+        # The request's own read-only transaction, as every GET: no write lock is ever taken.
+        session.execute(text("SELECT version_num FROM alembic_version")).first()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the type says why, never the text
+        log.warning("not ready: the database does not answer", extra={"error_type": type(exc).__name__})
+        raise ServiceUnavailable("The service is running but its database does not answer.", retry_after=5) from None
+    return JSONResponse({"status": "ready"})

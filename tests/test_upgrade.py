@@ -1,0 +1,85 @@
+"""The README's upgrade procedure (backup, pull, migrate, restart), run as written on a deployment
+that an earlier version made: `tests/data/upgrade/` holds what `safeshare backup` of main wrote
+before issue 26 (on SQLite and on PostgreSQL, commit in `fixture.json`), with its key ring.
+
+The block runs in a folder laid out as that version left it (`var/safeshare.db` or a PostgreSQL
+database, `var/keys.json`). Two lines are the checkout's business, not the test's: `git pull` (the
+code under test is the new version) and `bash scripts/_env.sh app` (its environment is this
+suite's, installed from the same lock). `scripts/run` starts `safeshare serve` as it would, on a
+free port. Afterwards every case, note, message and the audit chain read as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app import backup
+from tests.test_readme import ROOT, VENV, block_of, run_line, serve
+
+FIXTURE = ROOT / "tests/data/upgrade"
+SKIPPED = {"git pull", "bash scripts/_env.sh app"}
+
+
+def test_the_documented_upgrade_keeps_every_case_readable(
+    backend: Any, empty_database: str, tmp_path: Path, inbox: Any, stop_afterwards: list[Any]
+) -> None:
+    facts = json.loads((FIXTURE / "fixture.json").read_text())[backend.name]
+    home = tmp_path / "safeshare"
+    (home / "var").mkdir(parents=True, mode=0o700)
+    (home / ".venv").symlink_to(VENV)
+    shutil.copyfile(FIXTURE / "keys.json", home / "var/keys.json")
+    (home / "var/keys.json").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESHARE_")}
+    env |= {"SAFESHARE_SMTP_HOST": "127.0.0.1", "SAFESHARE_SMTP_PORT": str(inbox.port),
+            "SAFESHARE_REQUIRE_2FA_ROLES": ""}  # the fixture's staff never set up an authenticator
+    if backend.name == "sqlite":
+        backup.restore_database(FIXTURE / "sqlite.backup", f"sqlite:///{home}/var/safeshare.db")
+    else:
+        backup.restore_database(FIXTURE / "postgresql.backup", empty_database)
+        env["SAFESHARE_DATABASE_URL"] = empty_database
+
+    lines = block_of(ROOT / "README.md", "upgrade")
+    commands = [line.split("  #")[0].strip() for line in lines]
+    assert "safeshare backup" in commands[0]  # first of all, a copy to go back to
+    assert [c for c in commands if c in SKIPPED] == ["git pull", "bash scripts/_env.sh app"]
+    assert commands.index("git pull") < commands.index(".venv/bin/safeshare migrate") < commands.index("scripts/run")
+    port = None
+    for command in commands:
+        if command in SKIPPED:
+            continue
+        if command == "scripts/run":
+            proc, port = serve(home, env)
+            stop_afterwards.append(proc)
+            continue
+        done = run_line(command, home, env)
+        assert done.returncode == 0, f"README upgrade line failed: {command}\n{done.stdout}{done.stderr}"
+    assert port is not None
+    assert (home / "var/before-upgrade.backup").stat().st_size > 0 and (home / "var/keys-before-upgrade.json").exists()
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        signed_in = http.post("/api/v1/auth/login", json={"email": facts["staff"]["safeguarding"],
+                                                          "password": facts["password"]})
+        assert signed_in.status_code == 200, signed_in.text
+        staff = {"Authorization": "Bearer " + signed_in.json()["token"]}
+        listed = http.get("/api/v1/cases", headers=staff).json()["items"]
+        assert {c["reference"] for c in listed} == {c["reference"] for c in facts["cases"]}
+        for case in facts["cases"]:
+            item = next(c for c in listed if c["reference"] == case["reference"])
+            read = http.get(f"/api/v1/cases/{item['id']}", headers=staff).json()
+            assert read["description"] == case["description"]
+            assert read["status"] == case.get("status", read["status"])
+            if "notes" in case:
+                notes = http.get(f"/api/v1/cases/{item['id']}/notes", headers=staff).json()
+                assert [n["body"] for n in notes] == case["notes"]
+        first = facts["cases"][0]
+        token = http.post("/api/v1/reporter/session", json={"receipt": first["receipt"]}).json()["token"]
+        mine = http.get("/api/v1/reporter/case", headers={"Authorization": f"Bearer {token}"}).json()
+        assert [m["body"] for m in mine["messages"]] == first["messages"]
+        verified = http.get("/api/v1/audit/verify", headers=staff)
+        assert verified.status_code == 403  # safeguarding may not; the block's audit-head verified it
