@@ -6,6 +6,11 @@ page while others keep writing, and the copy is checked with `PRAGMA quick_check
 `pg_dump --format=custom` (one consistent snapshot), restored with `pg_restore`. Either way the
 file is written under a temporary name, with mode 0600, and renamed into place once complete.
 
+Attachments kept in the database (the default) are in its backup. With `SAFESHARE_ATTACHMENT_DIR`
+set, their sealed files are written beside it as `<file>.attachments.tar` (ciphertext only, taken
+after the database's snapshot, so every file the snapshot names that still exists is in it), and
+`restore` puts them back when it finds that file beside the backup.
+
 A database backup without the key ring reveals no case text; the key ring without a backup
 reveals nothing either. Keep them apart (different places, different people). The command names
 the master keys the backup needs, so the right key ring can be found when restoring.
@@ -17,6 +22,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +79,44 @@ def backup_database(url: str, target: Path) -> None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def files_archive(target: Path) -> Path:
+    """Where the attachments' files of a backup go, beside it."""
+    return target.with_name(target.name + ".attachments.tar")
+
+
+def backup_files(directory: Path, target: Path) -> int:
+    """Write the sealed files under `directory` to a tar beside the backup; returns how many."""
+    archive = files_archive(target)
+    partial = archive.with_name(archive.name + ".partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    count = 0
+    try:
+        with tarfile.open(partial, "w") as tar:
+            for path in sorted(directory.glob("*/*")):
+                if path.is_file() and not path.name.startswith("."):
+                    tar.add(path, arcname=str(path.relative_to(directory)))
+                    count += 1
+        os.replace(partial, archive)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def restore_files(source: Path, directory: Path) -> int:
+    """Put the attachments' files of a backup back under `directory`; returns how many (0: none beside it)."""
+    archive = files_archive(source)
+    if not archive.is_file():
+        return 0
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        tar.extractall(directory, members=members, filter="data")
+    for member in members:
+        os.chmod(directory / member.name, 0o600)
+    return len(members)
 
 
 def restore_database(source: Path, url: str) -> None:
@@ -144,10 +188,13 @@ def backup(
     try:
         backup_database(settings.database_url, target)
         needed = master_keys_needed(settings.database_url)
+        files = backup_files(settings.attachment_dir, target) if settings.attachment_dir is not None else None
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         fail(f"SAFESHARE_DATABASE_URL: backup failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''})")
     keys = ", ".join(needed) or "none yet"
     typer.echo(f"database backed up to {target}")
+    if files is not None:
+        typer.echo(f"{files} attachment file(s) of SAFESHARE_ATTACHMENT_DIR backed up to {files_archive(target)}")
     typer.echo(f"the key ring is not in it: this backup needs the master key(s) {keys} of SAFESHARE_KEY_FILE; "
                "keep a copy of the key ring apart from database backups")
 
@@ -164,6 +211,9 @@ def restore(
     settings = settings_or_exit()
     try:
         restore_database(source, settings.database_url)
+        files = restore_files(source, settings.attachment_dir) if settings.attachment_dir is not None else 0
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         fail(f"restore failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''})")
+    if files:
+        typer.echo(f"restored {files} attachment file(s) into SAFESHARE_ATTACHMENT_DIR")
     typer.echo(f"restored {source}; now run `safeshare migrate`, with the key ring the backup needs")

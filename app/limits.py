@@ -30,7 +30,7 @@ from app.config import load_settings
 
 _BUSY = "The service is handling as many requests as it can. Please try again in a moment."
 _SLOW = "The request took too long to arrive."
-_TOO_MUCH = "What was sent is larger than this service accepts."
+_TOO_MUCH = "The upload is larger than we take: files may be at most {mb} MB each, {files} on one message."
 _TOO_MUCH_PAGE = (
     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too much was sent - Safe Share</title>"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body><main>"
@@ -90,7 +90,9 @@ class RequestLimits:
 
     async def _too_much(self, scope: Scope, send: Send) -> None:
         if str(scope.get("path", "")).startswith("/api/"):
-            await _answer(send, 413, _problem(413, "Content Too Large", _TOO_MUCH, "content-too-large"),
+            files, mb = self.upload_words
+            detail = _TOO_MUCH.format(files=files, mb=mb)
+            await _answer(send, 413, _problem(413, "Content Too Large", detail, "content-too-large"),
                           [(b"connection", b"close")])
             return
         files, mb = self.upload_words

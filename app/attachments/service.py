@@ -286,10 +286,11 @@ def withdraw(session: Session, settings: Settings, *, case: Case, attachment_id:
     return row
 
 
-def erase(session: Session, settings: Settings, *, case_id: uuid.UUID) -> int:
-    """The attachments' part of erasing a case: every file's content, key and name go; the rows go too."""
+def erase(session: Session, *, case_id: uuid.UUID, root: Path | None) -> int:
+    """The attachments' part of erasing a case: every file's content, key and name go, and the rows
+    with them (the files under `root`, SAFESHARE_ATTACHMENT_DIR, once the erasure commits)."""
     rows = list(session.scalars(select(Attachment).where(Attachment.case_id == case_id)))
-    storage.drop(session, root=settings.attachment_dir, rows=rows)
+    storage.drop(session, root=root, rows=rows)
     for row in rows:
         session.delete(row)
     session.flush()
