@@ -106,30 +106,47 @@ def close_case(
 
 
 def reporter_message(
-    session: Session, ring: KeyRing, *, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = ()
+    session: Session, ring: KeyRing, *, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
+    settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
 ) -> Message:
     """The reporter wrote: their HR contact (or the safeguarding team) is told. Files they
-    uploaded are shown on the message."""
+    uploaded (`attachment_ids`), or chose in the page's form (`files`, cleaned), are shown on it."""
     message = reports.post_message(session, ring, case=case, body=body)
-    attachments.attach(session, case=case, ids=list(attachment_ids), sender=Sender.REPORTER, author=None,
-                       message=message)
+    ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.REPORTER)
+    attachments.attach(session, case=case, ids=ids, sender=Sender.REPORTER, author=None, message=message)
     notify.reporter_message(session, case=case)
     return message
 
 
 def staff_message(
-    session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = ()
+    session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
+    settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
 ) -> Message:
     """A message to the reporter, with files the writer uploaded shown on it (the reporter may download them)."""
     message = cases.send_message(session, ring, user=user, case=case, body=body)
-    attachments.attach(session, case=case, ids=list(attachment_ids), sender=Sender.STAFF, author=user, message=message)
+    ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
+    attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, message=message)
     return message
 
 
 def add_note(
-    session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = ()
+    session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
+    settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
 ) -> Note:
     """An internal note, with files the writer uploaded on it (seen as the note is, never by the reporter)."""
     note = cases.add_note(session, ring, user=user, case=case, body=body)
-    attachments.attach(session, case=case, ids=list(attachment_ids), sender=Sender.STAFF, author=user, note=note)
+    ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
+    attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, note=note)
     return note
+
+
+def _store(
+    session: Session, ring: KeyRing, settings: Settings | None, *, case: Case, files: Sequence[attachments.Prepared],
+    sender: Sender, author: User | None = None,
+) -> list[uuid.UUID]:
+    """Files a page's form chose, already cleaned, stored on the case (their ids, to show them)."""
+    if not files:
+        return []
+    assert settings is not None
+    return [attachments.store(session, ring, settings, case=case, prepared=p, sender=sender, author=author).id
+            for p in files]
