@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cases.conftest import World, world  # noqa: F401 - the fixture, shared
+from tests.console.conftest import as_, browser  # noqa: F401 - the fixtures, shared
 
 EXIFTOOL = shutil.which("exiftool")
 CI_RUN = __import__("os").environ.get("CI", "").lower() == "true"
