@@ -260,7 +260,8 @@ _DROP_ANNOTS = _MEDIA | {"/FileAttachment"}
 def _clean_pdf(source: IO[bytes], out: Sink, filename: str) -> list[str]:
     shown = display_name(filename)
     try:
-        pdf = pikepdf.open(cast(BinaryIO, source))
+        # Read as a stream, not mapped into memory: the original is read once, as qpdf needs it.
+        pdf = pikepdf.open(cast(BinaryIO, source), access_mode=pikepdf.AccessMode.stream)
     except pikepdf.PasswordError as exc:
         raise CannotClean(f"{shown} is protected with a password, so it cannot be checked and cleaned. "
                           "Save a copy without the password and attach that.") from exc
@@ -270,7 +271,9 @@ def _clean_pdf(source: IO[bytes], out: Sink, filename: str) -> list[str]:
     try:
         with pdf:
             _clean_pdf_objects(pdf, removed)
-            pdf.save(cast(BinaryIO, out), encryption=False, deterministic_id=True, fix_metadata_version=False)
+            # Streams are copied as they are (not recompressed): one stream in memory at a time, at most.
+            pdf.save(cast(BinaryIO, out), encryption=False, deterministic_id=True, fix_metadata_version=False,
+                     compress_streams=False, recompress_flate=False)
     except CannotClean:
         raise
     except (pikepdf.PdfError, OSError, ValueError, TypeError, KeyError) as exc:
@@ -291,6 +294,9 @@ def _clean_pdf_objects(pdf: pikepdf.Pdf, removed: set[str]) -> None:
         removed.add(DOCUMENT_ID)  # written anew from the cleaned content (deterministic_id)
         del trailer["/ID"]
     root = pdf.Root
+    opening = root.get("/OpenAction")
+    if isinstance(opening, pikepdf.Dictionary) and str(opening.get("/S", "")) == "/JavaScript":
+        removed.add(JAVASCRIPT)
     for key, label in (("/OpenAction", ACTIONS), ("/AA", ACTIONS), ("/Collection", EMBEDDED), ("/AF", EMBEDDED),
                        ("/URI", LINKS), ("/SpiderInfo", APP_DATA)):
         if key in root:
