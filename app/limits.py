@@ -38,8 +38,8 @@ _TOO_MUCH_PAGE = (
     "{mb} MB each. Nothing was sent. Go back, choose fewer or smaller files, and send again.</p>"
     "<p>Use your browser's Back button: what you typed is still there.</p></main></body></html>"
 )
-# (method, path) -> the most bytes its body may have, or None where the routes' own limits apply.
-UploadLimit = Callable[[str, str], int | None]
+# (method, path, content type) -> the most bytes its body may have, or None where the routes' own limits apply.
+UploadLimit = Callable[[str, str, str], int | None]
 
 
 def _problem(status: int, title: str, detail: str, slug: str) -> bytes:
@@ -78,7 +78,8 @@ class RequestLimits:
             body = _problem(503, "Service Unavailable", _BUSY, "unavailable")
             await _answer(send, 503, body, [(b"retry-after", str(self.retry_after).encode())])
             return
-        limit = self.upload_limit(scope.get("method", ""), scope.get("path", "")) if self.upload_limit else None
+        limit = self.upload_limit(scope.get("method", ""), scope.get("path", ""), _header(scope, b"content-type")
+                                  ) if self.upload_limit else None
         if limit is not None and _declared_length(scope) > limit:
             await self._too_much(scope, send)
             return
@@ -151,14 +152,18 @@ class RequestLimits:
         return timed_receive, guarded_send
 
 
-def _declared_length(scope: Scope) -> int:
+def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
-        if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 0
-    return 0
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _declared_length(scope: Scope) -> int:
+    try:
+        return int(_header(scope, b"content-length") or 0)
+    except ValueError:
+        return 0
 
 
 class TimelyHttpToolsProtocol(HttpToolsProtocol):

@@ -64,13 +64,14 @@ def upload_limit(settings: Settings) -> limits.UploadLimit:
     one_file = attachments_api.upload_limit(settings)
     form = PER_MESSAGE * settings.attachment_max_bytes + pages.FORM_ENVELOPE
 
-    def limit(method: str, path: str) -> int | None:
+    def limit(method: str, path: str, content_type: str) -> int | None:
         if method != "POST":
             return None
         if attachments_api.API_UPLOADS.match(path):
             return one_file
         if pages.FORM_UPLOADS.match(path):
-            return form
+            # Only a multipart form carries files; a URL-encoded one keeps the intake's ceiling.
+            return form if content_type.lower().startswith("multipart/") else pages.FORM_ENVELOPE
         return None
 
     return limit

@@ -182,8 +182,12 @@ def run_backend(backend: str, *, files: dict[str, tuple[bytes, float]], repeats:
            "SAFESHARE_ARGON2_TIME_COST": "1", "SAFESHARE_ARGON2_MEMORY_KIB": "8", "SAFESHARE_ARGON2_PARALLELISM": "1",
            "SAFESHARE_REQUIRE_2FA_ROLES": "", "SAFESHARE_REPORT_RATE": "0",
            "SAFESHARE_ATTACHMENT_CASE_TOTAL_MB": "1000"}
-    server = Server([str(VENV_BIN / "safeshare"), "serve", "--workers", "1", "--port", str(port)], env,
-                    "/api/v1/themes", port)
+    try:
+        server = Server([str(VENV_BIN / "safeshare"), "serve", "--workers", "1", "--port", str(port)], env,
+                        "/api/v1/themes", port)
+    except BaseException:
+        cleanup()
+        raise
     base = f"http://127.0.0.1:{port}"
     memory = Memory(server.proc.pid)
     out: dict[str, Any] = {"backend": backend, "uploads": [], "downloads": {}}

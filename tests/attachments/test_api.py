@@ -219,3 +219,16 @@ def test_a_tampered_chunk_is_an_integrity_failure_not_a_file(app: Any, client: A
     r = client.get(case_url(case_id, f"/{file_id}"), headers=world.headers("safeguarding"))
     assert r.status_code == 500 and r.json()["type"].endswith("/integrity-failure")
     assert b"evidence" not in r.content
+
+
+def test_no_file_name_or_content_reaches_the_logs(client: Any, world: World, caplog: Any) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    case_id = world.new_case()
+    reporter = world.headers("reporter", case_id)
+    file_id = upload(client, REPORTER_URL, reporter, "Jane-Doe-statement.txt", b"Sergeant Brooks hit me.").json()["id"]
+    client.post("/api/v1/reporter/messages", headers=reporter, json={"body": "Here.", "attachment_ids": [file_id]})
+    client.get(case_url(case_id, f"/{file_id}"), headers=world.headers("safeguarding"))
+    upload(client, REPORTER_URL, reporter, "Jane-Doe-cv.docx", files.word_document())
+    assert "Jane-Doe" not in caplog.text and "Brooks" not in caplog.text
