@@ -63,6 +63,7 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
 FILE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "The stored (cleaned) bytes, as an attachment to save, never to render in place.",
           "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    404: {"description": "No such file, one withdrawn, or one the caller may not open."},
 }
 FileField = Annotated[UploadFile, File(description="The file. Its type is decided from its content.")]
 
@@ -143,7 +144,8 @@ def download_reporter_attachment(
 
 
 @router.delete("/reporter/attachments/{attachment_id}", status_code=204,
-               responses={409: {"description": "Someone has already opened the file."}})
+               responses={404: {"description": "No such file of yours."},
+                          409: {"description": "Someone has already opened the file."}})
 def withdraw_reporter_attachment(
     attachment_id: uuid.UUID, case: CurrentReporterCase, session: DbSession, settings: CurrentSettings,
 ) -> Response:
@@ -192,7 +194,8 @@ def download_case_attachment(
 
 
 @router.delete("/cases/{case_id}/attachments/{attachment_id}", status_code=204,
-               responses={409: {"description": "Someone else has already opened the file."}})
+               responses={404: {"description": "No such file of yours on this case."},
+                          409: {"description": "Someone else has already opened the file."}})
 def withdraw_case_attachment(
     attachment_id: uuid.UUID, case: WorkCase, user: CaseWorker, session: DbSession, settings: CurrentSettings,
 ) -> Response:

@@ -63,6 +63,11 @@ class CannotClean(AppError):
 
     status, title, slug = 422, "File cannot be cleaned", "cannot-clean"
 
+    def __init__(self, detail: str, **kw: Any) -> None:
+        # A 422 names its field, like every validation problem (the upload's `file`).
+        kw.setdefault("errors", [{"field": "file", "message": detail}])
+        super().__init__(detail, **kw)
+
 
 ALLOWED_TEXT = "photos (JPEG, PNG or HEIC), PDF documents and plain text files"
 
