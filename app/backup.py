@@ -8,6 +8,11 @@ file is written under a temporary name, with mode 0600, and renamed into place o
 PostgreSQL password goes to pg_dump and pg_restore in a password file of the run's own, never in
 their arguments.
 
+Attachments kept in the database (the default) are in its backup. With `SAFESHARE_ATTACHMENT_DIR`
+set, their sealed files are written beside it as `<file>.attachments.tar` (ciphertext only, taken
+after the database's snapshot, so every file the snapshot names that still exists is in it), and
+`restore` puts them back when it finds that file beside the backup.
+
 A database backup without the key ring reveals no case text; the key ring without a backup
 reveals nothing either. Keep them apart (different places, different people). The command names
 the master keys the backup needs, so the right key ring can be found when restoring.
@@ -19,6 +24,7 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,6 +122,44 @@ def backup_database(url: str, target: Path, steps: Steps | None = None) -> None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def files_archive(target: Path) -> Path:
+    """Where the attachments' files of a backup go, beside it."""
+    return target.with_name(target.name + ".attachments.tar")
+
+
+def backup_files(directory: Path, target: Path) -> int:
+    """Write the sealed files under `directory` to a tar beside the backup; returns how many."""
+    archive = files_archive(target)
+    partial = archive.with_name(archive.name + ".partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    count = 0
+    try:
+        with tarfile.open(partial, "w") as tar:
+            for path in sorted(directory.glob("*/*")):
+                if path.is_file() and not path.name.startswith("."):
+                    tar.add(path, arcname=str(path.relative_to(directory)))
+                    count += 1
+        os.replace(partial, archive)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def restore_files(source: Path, directory: Path) -> int:
+    """Put the attachments' files of a backup back under `directory`; returns how many (0: none beside it)."""
+    archive = files_archive(source)
+    if not archive.is_file():
+        return 0
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        tar.extractall(directory, members=members, filter="data")
+    for member in members:
+        os.chmod(directory / member.name, 0o600)
+    return len(members)
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -268,6 +312,7 @@ def backup(
         with progress(f"backing up to {target.name}") as steps:
             backup_database(settings.database_url, target, steps)
         needed = master_keys_needed(settings.database_url)
+        files = backup_files(settings.attachment_dir, target) if settings.attachment_dir is not None else None
     except BackupError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -275,7 +320,9 @@ def backup(
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         fail(f"SAFESHARE_DATABASE_URL: backup failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''})")
     keys = ", ".join(needed) or "none yet"
-    typer.echo(f"database backed up to {target} ({_size(target)}); the key ring is not in it: this backup needs the "
+    also = (f" and {files} attachment file(s) of SAFESHARE_ATTACHMENT_DIR to {files_archive(target)}"
+            if files is not None else "")
+    typer.echo(f"database backed up to {target} ({_size(target)}){also}; the key ring is not in it: this backup needs the "
                f"master key(s) {keys} of SAFESHARE_KEY_FILE, so keep a copy of the key ring apart from database backups")
 
 
@@ -293,10 +340,12 @@ def restore(
     try:
         with progress(f"restoring {source.name}") as steps:
             restore_database(source, settings.database_url, steps)
+            files = restore_files(source, settings.attachment_dir) if settings.attachment_dir is not None else 0
     except BackupError as exc:
         fail(f"restore failed: {exc}")
     except OSError as exc:
         fail(f"restore failed: {exc.filename or source}: {exc.strerror or type(exc).__name__}")
     except Exception as exc:  # noqa: BLE001 - one line for the operator
         fail(f"restore failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''})")
-    typer.echo(f"restored {source}; now run `safeshare migrate`, with the key ring the backup needs")
+    also = f" and {files} attachment file(s) into SAFESHARE_ATTACHMENT_DIR" if files else ""
+    typer.echo(f"restored {source}{also}; now run `safeshare migrate`, with the key ring the backup needs")

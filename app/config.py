@@ -169,6 +169,15 @@ class Settings(BaseSettings):
         "<li>If someone is in immediate danger, call 999.</li>"
     )
 
+    # Attachments (docs/attachments.md): the largest file taken, in MB (what a phone photo or a
+    # scanned letter needs; the upper bound keeps a form of five files within what one process
+    # handles); the most one case holds; the most pixels an image may have (a decompression bomb
+    # is refused before it is decoded); where the encrypted files go (unset: in the database).
+    attachment_max_mb: int = Field(default=10, ge=1, le=100)
+    attachment_case_total_mb: int = Field(default=100, ge=1, le=10000)
+    attachment_max_megapixels: int = Field(default=50, ge=1, le=200)
+    attachment_dir: Path | None = None
+
     log_level: str = "INFO"
 
     @field_validator("database_url")
@@ -188,6 +197,11 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in v.strip():
             raise ValueError(f"expected an absolute http(s) URL such as https://safeshare.example.org, not {v!r}")
         return v.strip()
+
+    @field_validator("attachment_dir", mode="before")
+    @classmethod
+    def _attachment_dir(cls, v: object) -> object:
+        return None if v is None or (isinstance(v, str) and not v.strip()) else v
 
     @field_validator("log_level")
     @classmethod
@@ -245,6 +259,10 @@ class Settings(BaseSettings):
             if item and item not in known:
                 raise ValueError(f"unknown role {item!r}; use {', '.join(sorted(known))}")
         return v
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return self.attachment_max_mb * 1024 * 1024
 
     @cached_property
     def roles_requiring_2fa(self) -> frozenset[str]:

@@ -311,6 +311,14 @@ def install(
             errors = [{"field": "body", "message": "The body is not valid JSON."}]
             return problem(422, "Invalid request", "body: The body is not valid JSON.", slug="validation-error",
                            errors=errors)
+        if status == 400 and request.headers.get("content-type", "").lower().startswith("multipart/"):
+            # Starlette's answer to a multipart body it cannot parse (no boundary, a broken part, too
+            # many parts): a body that is not valid, like any other.
+            message = f"The form data could not be read: {exc.detail}"
+            errors = [{"field": "body", "message": message}]
+            page = as_page(request, AppError(message, status=422, title="Invalid request"))
+            return page if page is not None else problem(422, "Invalid request", message, slug="validation-error",
+                                                         errors=errors)
         title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         detail = exc.detail if isinstance(exc.detail, str) else title
         headers = dict(getattr(exc, "headers", None) or {})

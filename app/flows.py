@@ -10,18 +10,20 @@ side effects.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from app.attachments import service as attachments
 from app.auth.models import User
 from app.cases import intake
 from app.cases import service as cases
-from app.cases.models import Case, Exclusion, Message
+from app.cases.models import Case, Exclusion, Message, Note
 from app.cases.schemas import CaseCreate, CaseUpdate, ReportIn
 from app.checkins import service as checkins
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Outcome, Risk
+from app.enums import Channel, Outcome, Risk, Sender
 from app.equality import service as equality
 from app.notify import service as notify
 from app.reports import idempotency
@@ -36,11 +38,18 @@ def submit_report(
     *,
     data: ReportIn,
     idempotency_key: idempotency.IdempotencyKey | None = None,
+    files: Sequence[attachments.Prepared] = (),
 ) -> intake.NewCase:
     """A concern raised online: the safeguarding team is told. With a claimed Idempotency-Key, the
     key is completed in this same transaction, holding the answer (encrypted) for a retry.
-    Equality answers, if any, go to `app.equality`'s pool with nothing but the month."""
+    Equality answers, if any, go to `app.equality`'s pool with nothing but the month. Files sent
+    with the form (already cleaned) are stored on the new case."""
     new = intake.create_case(session, ring, settings, data=data, channel=Channel.WEB)
+    if files:
+        case = session.get(Case, new.id)
+        assert case is not None
+        for prepared in files:
+            attachments.store(session, ring, settings, case=case, prepared=prepared, sender=Sender.REPORTER)
     if data.equality is not None:
         equality.pool(session, ring, answers=data.equality, month=new.received_at.strftime("%Y-%m"), min_cell=settings.min_cell)
     if idempotency_key is not None:
@@ -96,8 +105,48 @@ def close_case(
     return case
 
 
-def reporter_message(session: Session, ring: KeyRing, *, case: Case, body: str) -> Message:
-    """The reporter wrote: their HR contact (or the safeguarding team) is told."""
+def reporter_message(
+    session: Session, ring: KeyRing, *, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
+    settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
+) -> Message:
+    """The reporter wrote: their HR contact (or the safeguarding team) is told. Files they
+    uploaded (`attachment_ids`), or chose in the page's form (`files`, cleaned), are shown on it."""
     message = reports.post_message(session, ring, case=case, body=body)
+    ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.REPORTER)
+    attachments.attach(session, case=case, ids=ids, sender=Sender.REPORTER, author=None, message=message)
     notify.reporter_message(session, case=case)
     return message
+
+
+def staff_message(
+    session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
+    settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
+) -> Message:
+    """A message to the reporter, with files the writer uploaded shown on it (the reporter may download them)."""
+    message = cases.send_message(session, ring, user=user, case=case, body=body)
+    ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
+    attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, message=message)
+    return message
+
+
+def add_note(
+    session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
+    settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
+) -> Note:
+    """An internal note, with files the writer uploaded on it (seen as the note is, never by the reporter)."""
+    note = cases.add_note(session, ring, user=user, case=case, body=body)
+    ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
+    attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, note=note)
+    return note
+
+
+def _store(
+    session: Session, ring: KeyRing, settings: Settings | None, *, case: Case, files: Sequence[attachments.Prepared],
+    sender: Sender, author: User | None = None,
+) -> list[uuid.UUID]:
+    """Files a page's form chose, already cleaned, stored on the case (their ids, to show them)."""
+    if not files:
+        return []
+    assert settings is not None
+    return [attachments.store(session, ring, settings, case=case, prepared=p, sender=sender, author=author).id
+            for p in files]

@@ -5,6 +5,9 @@
   being read, instead of queueing without end. A request body must arrive within
   `SAFESHARE_BODY_TIMEOUT_SECONDS` of the request's start, or the answer is 408 and the
   connection is closed (a client trickling its body one byte at a time holds nothing for long).
+- Routes that take files (`upload_limit`): a body over the configured size is answered 413 at
+  once when its declared length says so, and as soon as that many bytes have arrived otherwise,
+  without the rest being read (a problem document for the API, a short page for a browser).
 - `TimelyHttpToolsProtocol` (uvicorn's HTTP protocol): a connection must deliver a request's
   headers within `SAFESHARE_HEADER_TIMEOUT_SECONDS` of opening or of the request's first byte,
   or it is answered 408 and closed. Uvicorn itself closes idle keep-alive connections
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -27,6 +31,16 @@ from app.errors import problem_type
 
 _BUSY = "The service is handling as many requests as it can. Please try again in a moment."
 _SLOW = "The request took too long to arrive."
+_TOO_MUCH = "The upload is larger than we take: files may be at most {mb} MB each, {files} on one message."
+_TOO_MUCH_PAGE = (
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too much was sent - Safe Share</title>"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body><main>"
+    "<h1>Too much was sent</h1><p>The files you chose are larger than we can take: at most {files} files of up to "
+    "{mb} MB each. Nothing was sent. Go back, choose fewer or smaller files, and send again.</p>"
+    "<p>Use your browser's Back button: what you typed is still there.</p></main></body></html>"
+)
+# (method, path, content type) -> the most bytes its body may have, or None where the routes' own limits apply.
+UploadLimit = Callable[[str, str, str], int | None]
 
 
 def _problem(status: int, title: str, detail: str, slug: str) -> bytes:
@@ -47,11 +61,14 @@ async def _answer(send: Send, status: int, body: bytes, extra: list[tuple[bytes,
 class RequestLimits:
     """Bounded concurrency and a deadline for request bodies (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, *, max_requests: int, body_timeout: float, retry_after: int = 1) -> None:
+    def __init__(self, app: ASGIApp, *, max_requests: int, body_timeout: float, retry_after: int = 1,
+                 upload_limit: UploadLimit | None = None, upload_words: tuple[int, int] = (5, 10)) -> None:
         self.app = app
         self.max_requests = max_requests
         self.body_timeout = body_timeout
         self.retry_after = retry_after
+        self.upload_limit = upload_limit
+        self.upload_words = upload_words
         self.in_flight = 0  # one event loop per process: no lock needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,17 +79,37 @@ class RequestLimits:
             body = _problem(503, "Service Unavailable", _BUSY, "unavailable")
             await _answer(send, 503, body, [(b"retry-after", str(self.retry_after).encode())])
             return
+        limit = self.upload_limit(scope.get("method", ""), scope.get("path", ""), _header(scope, b"content-type")
+                                  ) if self.upload_limit else None
+        if limit is not None and _declared_length(scope) > limit:
+            await self._too_much(scope, send)
+            return
         self.in_flight += 1
         try:
-            await self.app(scope, *self._deadline(receive, send))
+            await self.app(scope, *self._deadline(receive, send, scope, limit))
         finally:
             self.in_flight -= 1
 
-    def _deadline(self, receive: Receive, send: Send) -> tuple[Receive, Send]:
-        """`receive` with the body's deadline, and a `send` that drops what the application sends
-        after the deadline has answered 408 for it."""
+    async def _too_much(self, scope: Scope, send: Send) -> None:
+        if str(scope.get("path", "")).startswith("/api/"):
+            files, mb = self.upload_words
+            detail = _TOO_MUCH.format(files=files, mb=mb)
+            await _answer(send, 413, _problem(413, "Content Too Large", detail, "content-too-large"),
+                          [(b"connection", b"close")])
+            return
+        files, mb = self.upload_words
+        body = _TOO_MUCH_PAGE.format(files=files, mb=mb).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _deadline(self, receive: Receive, send: Send, scope: Scope | None = None, limit: int | None = None
+                  ) -> tuple[Receive, Send]:
+        """`receive` with the body's deadline (and size limit), and a `send` that drops what the
+        application sends after the deadline has answered 408 (or the limit 413) for it."""
         deadline = anyio.current_time() + self.body_timeout
-        state: dict[str, Any] = {"started": False, "timed_out": False}
+        state: dict[str, Any] = {"started": False, "timed_out": False, "received": 0}
 
         async def timed_receive() -> Message:
             if state["timed_out"]:
@@ -84,6 +121,15 @@ class RequestLimits:
                     message = await receive()
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     state["body_done"] = True
+                if limit is not None and message["type"] == "http.request":
+                    state["received"] += len(message.get("body", b""))
+                    if state["received"] > limit:
+                        state["timed_out"] = True  # the app sees a client that went away
+                        if not state["started"]:
+                            state["started"] = True
+                            assert scope is not None
+                            await self._too_much(scope, send)
+                        return {"type": "http.disconnect"}
                 return message
             except TimeoutError:
                 state["timed_out"] = True
@@ -105,6 +151,20 @@ class RequestLimits:
             await send(message)
 
         return timed_receive, guarded_send
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _declared_length(scope: Scope) -> int:
+    try:
+        return int(_header(scope, b"content-length") or 0)
+    except ValueError:
+        return 0
 
 
 class TimelyHttpToolsProtocol(HttpToolsProtocol):

@@ -130,8 +130,13 @@ class SecurityAndAccessLog:
                     replacing = True
                     await _send_problem(send, status, _security_headers(path, https))
                     return
+                # A response may set a stricter policy of its own (a download's sandbox): it is kept.
+                own_csp = [(k, v) for k, v in raw if k.lower() == b"content-security-policy"]
                 headers = [(k, v) for k, v in raw if k.lower() not in _SECURITY_NAMES]
-                message = {**message, "headers": headers + _security_headers(path, https)}
+                extra = _security_headers(path, https)
+                if own_csp:
+                    extra = [(k, v) for k, v in extra if k != b"content-security-policy"] + own_csp[:1]
+                message = {**message, "headers": headers + extra}
             elif replacing:
                 return  # the original plain-text body is dropped
             await send(message)

@@ -11,9 +11,11 @@ from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import api, dialect, errors, limits, logs
+from app.api import attachments as attachments_api
 from app.api import openapi
 from app.api.parameters import check_parameters
 from app.api.transactions import make_ending_limiter
+from app.attachments.service import PER_MESSAGE
 from app.audit import service as audit
 from app.auth.passwords import Passwords
 from app.concurrency import make_limiter
@@ -43,6 +45,8 @@ class SafeShareAPI(FastAPI):
             super().build_middleware_stack(),
             max_requests=settings.concurrency_limit,
             body_timeout=settings.body_timeout_seconds,
+            upload_limit=upload_limit(settings),
+            upload_words=(PER_MESSAGE, settings.attachment_max_mb),
         )
         app: ASGIApp = SecurityAndAccessLog(guarded)
         trusted = settings.forwarded_allow_ips.strip()
@@ -53,6 +57,24 @@ class SafeShareAPI(FastAPI):
             hosts = [h.strip() for h in trusted.split(",") if h.strip()]
             app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=hosts))  # uvicorn's narrower ASGI types
         return app
+
+
+def upload_limit(settings: Settings) -> limits.UploadLimit:
+    """The body size of each route that takes files, from the settings (see app.limits)."""
+    one_file = attachments_api.upload_limit(settings)
+    form = PER_MESSAGE * settings.attachment_max_bytes + pages.FORM_ENVELOPE
+
+    def limit(method: str, path: str, content_type: str) -> int | None:
+        if method != "POST":
+            return None
+        if attachments_api.API_UPLOADS.match(path):
+            return one_file
+        if pages.FORM_UPLOADS.match(path):
+            # Only a multipart form carries files; a URL-encoded one keeps the intake's ceiling.
+            return form if content_type.lower().startswith("multipart/") else pages.FORM_ENVELOPE
+        return None
+
+    return limit
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

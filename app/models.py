@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata is complete (Alembic, tests)."""
 
+from app.attachments.models import Attachment, AttachmentChunk
 from app.audit.models import AuditEvent
 from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRole
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
@@ -15,7 +16,7 @@ from app.themes.models import Theme
 from app.throttle import ThrottleBucket
 
 __all__ = [
-    "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
+    "Attachment", "AttachmentChunk", "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
     "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
     "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
     "StatsCell", "StatsFresh", "StatsStale",

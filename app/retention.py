@@ -10,6 +10,7 @@ statistics need stays.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import clock, dialect
+from app.attachments import service as attachments
+from app.attachments.models import Attachment, AttachmentChunk
 from app.audit.service import Actor
 from app.cases import service as cases
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
@@ -36,14 +39,15 @@ BATCH = 50
 # Every table an erasure writes to: their old row versions are scrubbed from the live files after a run.
 ERASED_TABLES = tuple(
     model.__tablename__
-    for model in (Case, CaseKey, CaseTheme, Message, Note, Exclusion, Feedback, Referral, CheckIn, ReporterSession,
+    for model in (Attachment, AttachmentChunk, Case, CaseKey, CaseTheme, Message, Note, Exclusion, Feedback, Referral, CheckIn, ReporterSession,
                   IdempotencyRecord)
 )
 
 
-def erase_case(session: Session, *, case: Case, by: Actor) -> None:
+def erase_case(session: Session, *, case: Case, by: Actor, attachment_dir: Path | None = None) -> None:
     """Crypto-shred one case and have every package drop its part (one transaction, audited `case.purge`)."""
     keys.shred(session, case.id)
+    attachments.erase(session, case_id=case.id, root=attachment_dir)
     checkins.erase(session, case_id=case.id)
     sessions.erase(session, case_id=case.id)
     idempotency.erase(session, case_id=case.id)
@@ -93,11 +97,16 @@ def purge(
             with makers() as session, session.begin():
                 batch = cases.purgeable(session, today=today, limit=BATCH)
                 for case in batch:
-                    erase_case(session, case=case, by=by)
+                    erase_case(session, case=case, by=by, attachment_dir=settings.attachment_dir)
             purged += len(batch)
             steps.advance(len(batch))
             if not batch:
                 break
+        if settings.attachment_dir is not None:
+            with makers() as session, session.begin():
+                swept = attachments.sweep(session, settings)
+            if swept:
+                said.append(f"removed {swept} file(s) under SAFESHARE_ATTACHMENT_DIR that no attachment names")
         steps.say("scrubbing the database files")
         try:
             destroyed = ring.destroy_retention_before(today)

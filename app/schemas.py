@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import typing
+import uuid
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -198,3 +199,21 @@ def _allows_line_breaks(annotation: Any) -> bool:
             return True
         return _allows_line_breaks(typing.get_args(annotation)[0])
     return any(_allows_line_breaks(arg) for arg in typing.get_args(annotation))
+
+
+# --- files -------------------------------------------------------------------------------------
+
+MAX_FILES_PER_MESSAGE = 5  # files shown on one message or note (app.attachments)
+
+AttachmentIds = Annotated[list[uuid.UUID], Field(max_length=MAX_FILES_PER_MESSAGE)]
+"""Files already uploaded to the case (`POST .../attachments`) to show on a message or note."""
+
+
+class FileRef(BaseModel):
+    """A file shown on a message or a note (`app.attachments`): enough to list and fetch it."""
+
+    id: uuid.UUID
+    filename: str = Field(description="The name it is stored under (empty once withdrawn).")
+    content_type: str
+    size: int = Field(description="Bytes, as stored (after cleaning).")
+    withdrawn: bool = Field(default=False, description="Withdrawn by its sender: the content is gone.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api import (
+    attachments,
     audit,
     auth,
     cases,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     locations.router,
     reports.router,
     cases.router,
+    attachments.router,
     checkins.router,
     referrals.router,
     stats.router,

@@ -26,6 +26,8 @@ from app.api.dependencies import (
 )
 from app.api.paging import Paged, Paging, paged
 from app.api.transactions import CommitInThreadRoute
+from app.attachments import schemas as files
+from app.attachments import service as attachments
 from app.auth.models import User
 from app.cases import service
 from app.cases.models import Case
@@ -196,13 +198,18 @@ def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Ke
     """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR contact; audited)."""
     rows = service.read_notes(session, keys, user=user, case=case)
     people = service.people(session, {n.author_id for n, _ in rows})
-    return [NoteRead.of(n, body, people.get(n.author_id) if n.author_id else None) for n, body in paging.window(rows)]
+    on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
+    return [NoteRead.of(n, body, people.get(n.author_id) if n.author_id else None, on_notes.get(n.id))
+            for n, body in paging.window(rows)]
 
 
 @router.post("/cases/{case_id}/notes", response_model=NoteRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})
 def add_note(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> NoteRead:
-    """Add an internal note (encrypted). 409 once the case has been erased."""
-    return NoteRead.of(service.add_note(session, keys, user=user, case=case, body=body.body), body.body, user)
+    """Add an internal note (encrypted), with files you uploaded in `attachment_ids` (422 for a file
+    that is not yours, not this case's, or already shown). 409 once the case has been erased."""
+    note = flows.add_note(session, keys, user=user, case=case, body=body.body, attachment_ids=body.attachment_ids)
+    on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case))
+    return NoteRead.of(note, body.body, user, on_notes.get(note.id))
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
@@ -212,13 +219,19 @@ def list_messages(
     """The two-way thread with the reporter, oldest first (safeguarding and the assigned HR contact; audited)."""
     rows = service.read_messages(session, keys, user=user, case=case)
     people = service.people(session, {m.author_id for m, _ in rows})
-    return [MessageRead.of(m, body, people.get(m.author_id) if m.author_id else None) for m, body in paging.window(rows)]
+    on_messages = files.by_message(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
+    return [MessageRead.of(m, body, people.get(m.author_id) if m.author_id else None, on_messages.get(m.id))
+            for m, body in paging.window(rows)]
 
 
 @router.post("/cases/{case_id}/messages", response_model=MessageRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})
 def send_message(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> MessageRead:
-    """Write to the reporter (encrypted). The first staff message acknowledges the case. 409 once erased."""
-    return MessageRead.of(service.send_message(session, keys, user=user, case=case, body=body.body), body.body, user)
+    """Write to the reporter (encrypted), with files you uploaded in `attachment_ids` (the reporter
+    may then download them). The first staff message acknowledges the case. 409 once erased."""
+    message = flows.staff_message(session, keys, user=user, case=case, body=body.body,
+                                  attachment_ids=body.attachment_ids)
+    on_messages = files.by_message(attachments.for_staff(session, keys, user=user, case=case))
+    return MessageRead.of(message, body.body, user, on_messages.get(message.id))
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseRead, responses={409: {"description": "The case is closed or erased."}})

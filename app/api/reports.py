@@ -22,6 +22,8 @@ from app.api.dependencies import (
 )
 from app.api.openapi import RETRY_AFTER
 from app.api.transactions import CommitInThreadRoute
+from app.attachments import schemas as files
+from app.attachments import service as attachments
 from app.cases import feedback
 from app.cases.schemas import ReportIn
 from app.reports import service, sessions
@@ -118,10 +120,13 @@ def read_reporter_case(case: CurrentReporterCase, session: DbSession, keys: Keys
     return ReporterCaseOut.of(service.reporter_view(session, keys, case))
 
 
-@router.post("/reporter/messages", status_code=201, response_model=MessageOut, responses={401: {}, 409: {}})
+@router.post("/reporter/messages", status_code=201, response_model=MessageOut, responses={401: {}, 409: {}, 422: {}})
 def post_reporter_message(body: MessageIn, case: CurrentReporterCase, session: DbSession, keys: Keys) -> MessageOut:
-    """Send a message to the people handling the case (1 to 20,000 characters). 409 once the case is closed."""
-    return MessageOut.of(flows.reporter_message(session, keys, case=case, body=body.body), body.body)
+    """Send a message to the people handling the case (1 to 20,000 characters), with up to 5 files
+    you uploaded (`attachment_ids`; 422 for any other id). 409 once the case is closed."""
+    message = flows.reporter_message(session, keys, case=case, body=body.body, attachment_ids=body.attachment_ids)
+    sent = files.by_message(attachments.for_reporter(session, keys, case=case))
+    return MessageOut.of(message, body.body, sent.get(message.id))
 
 
 @router.post("/reporter/feedback", status_code=201, response_model=FeedbackOut, responses={401: {}, 409: {}})

@@ -17,7 +17,19 @@ from app.cases.models import Exclusion, Message, Note, Referral
 from app.cases.views import CaseContent, CaseRow
 from app.enums import About, Channel, Outcome, ReferralKind, Risk, Status, Wish
 from app.equality.schemas import EqualityIn
-from app.schemas import MAX_THEMES, MAX_WISHES, Day, LongText, Name, Reason, Slug, StrictModel, Timestamp
+from app.schemas import (
+    MAX_THEMES,
+    MAX_WISHES,
+    AttachmentIds,
+    Day,
+    FileRef,
+    LongText,
+    Name,
+    Reason,
+    Slug,
+    StrictModel,
+    Timestamp,
+)
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[0-9+() .\-]+$")]
 
@@ -113,6 +125,12 @@ class ExclusionIn(StrictModel):
 
 class TextIn(StrictModel):
     body: LongText
+    attachment_ids: AttachmentIds = Field(
+        default_factory=list,
+        description="Up to 5 files you uploaded to this case (`POST /api/v1/cases/{id}/attachments`) and have not yet "
+        "put on a message or note, shown with this one. A file on a note is seen by whoever sees the note, never "
+        "by the reporter; a file on a message is the reporter's to download too.",
+    )
 
 
 class ReferralIn(StrictModel):
@@ -275,10 +293,12 @@ class NoteRead(BaseModel):
     body: str
     author: Person | None
     created_at: Timestamp
+    attachments: list[FileRef] = Field(default_factory=list, description="Files on this note.")
 
     @classmethod
-    def of(cls, note: Note, body: str, author: User | None) -> NoteRead:
-        return cls(id=note.id, body=body, author=Person.of(author), created_at=note.created_at)
+    def of(cls, note: Note, body: str, author: User | None, attachments: list[FileRef] | None = None) -> NoteRead:
+        return cls(id=note.id, body=body, author=Person.of(author), created_at=note.created_at,
+                   attachments=attachments or [])
 
 
 class MessageRead(BaseModel):
@@ -287,12 +307,14 @@ class MessageRead(BaseModel):
     body: str
     author: Person | None = Field(description="The staff member who wrote it; null for the reporter.")
     created_at: Timestamp
+    attachments: list[FileRef] = Field(default_factory=list, description="Files sent with this message.")
 
     @classmethod
-    def of(cls, message: Message, body: str, author: User | None) -> MessageRead:
+    def of(cls, message: Message, body: str, author: User | None, attachments: list[FileRef] | None = None
+           ) -> MessageRead:
         return cls(
             id=message.id, from_=message.sender.value, body=body, author=Person.of(author),
-            created_at=message.created_at,
+            created_at=message.created_at, attachments=attachments or [],
         )
 
 

@@ -82,8 +82,15 @@ class CaseCipher:
         return seal(self._dek, text.encode("utf-8"), _ad(table, column, row_id))
 
     def decrypt(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> str:
+        return self.decrypt_bytes(table, column, row_id, blob).decode("utf-8")
+
+    def encrypt_bytes(self, table: str, column: str, row_id: uuid.UUID | str, data: bytes) -> bytes:
+        """Bytes rather than text: an attachment's own file key (app.crypto.stream)."""
+        return seal(self._dek, data, _ad(table, column, row_id))
+
+    def decrypt_bytes(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> bytes:
         try:
-            return open_(self._dek, blob, _ad(table, column, row_id)).decode("utf-8")
+            return open_(self._dek, blob, _ad(table, column, row_id))
         except DecryptionError as exc:
             exc.case_id = self.case_id
             raise

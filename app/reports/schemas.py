@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.attachments import schemas as files
 from app.cases.intake import NewCase
 from app.cases.models import Message
 from app.enums import Outcome, Sender, SentAs
 from app.reports.service import ReporterView
-from app.schemas import FREE_TEXT, Comment, LongText, Rating, StrictModel, Timestamp
+from app.schemas import FREE_TEXT, AttachmentIds, Comment, FileRef, LongText, Rating, StrictModel, Timestamp
 
 
 class ReportOut(BaseModel):
@@ -41,6 +42,10 @@ class ReporterSessionOut(BaseModel):
 
 class MessageIn(StrictModel):
     body: LongText = Field(description="1 to 20,000 characters.")
+    attachment_ids: AttachmentIds = Field(
+        default_factory=list,
+        description="Up to 5 files you uploaded (`POST /api/v1/reporter/attachments`) to send with this message.",
+    )
 
 
 SENT_BY_LABELS = {"reporter": "You", SentAs.HR_CONTACT.value: "Your HR contact",
@@ -58,13 +63,18 @@ class MessageOut(BaseModel):
     sent_by_label: str = Field(description="The same in words for the reporter: `You`, `Your HR contact` or `The safeguarding team`.")
     body: str
     created_at: Timestamp
+    attachments: list[FileRef] = Field(
+        default_factory=list,
+        description="Files sent with this message: download with `GET /api/v1/reporter/attachments/{id}`.",
+    )
 
     @classmethod
-    def of(cls, message: Message, body: str) -> MessageOut:
+    def of(cls, message: Message, body: str, attachments: list[FileRef] | None = None) -> MessageOut:
         sent_by = "reporter" if message.sender is Sender.REPORTER else (message.sent_as or SentAs.SAFEGUARDING).value
         return cls.model_validate({
             "id": str(message.id), "from": message.sender.value, "sent_by": sent_by,
             "sent_by_label": SENT_BY_LABELS[sent_by], "body": body, "created_at": message.created_at,
+            "attachments": attachments or [],
         })
 
 
@@ -78,12 +88,20 @@ class ReporterCaseOut(BaseModel):
     feedback_requested: bool = Field(description="True once the case is closed and until feedback is given.")
     outcome: Outcome | None = Field(description="How the case ended, once it is closed; null while it is open.")
     closed_at: Timestamp | None = Field(description="When the case was closed, or null.")
+    attachments: list[FileRef] = Field(
+        default_factory=list,
+        description="Files you sent that are not on a message (those sent with the concern itself); files on "
+        "messages are listed with each message.",
+    )
 
     @classmethod
     def of(cls, view: ReporterView) -> ReporterCaseOut:
+        on_messages = files.by_message(view.attachments)
         return cls(
             reference=view.reference, status=view.status.value, created_at=view.received_at,
-            description=view.description, messages=[MessageOut.of(m, body) for m, body in view.messages],
+            description=view.description,
+            messages=[MessageOut.of(m, body, on_messages.get(m.id)) for m, body in view.messages],
+            attachments=[files.ref(a) for a in view.attachments if a.row.message_id is None],
             next_check_in=view.next_check_in, feedback_requested=view.feedback_requested,
             outcome=view.outcome, closed_at=view.closed_at if view.outcome is not None else None,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from app.attachments import service as attachments
+from app.attachments.service import AttachmentView
 from app.audit import service as audit
 from app.cases import feedback, thread
 from app.cases.models import Case, Message
@@ -30,6 +32,8 @@ class ReporterView:
     feedback_requested: bool
     outcome: Outcome | None
     closed_at: datetime | None
+    # The reporter's own files and those the team sent them (withdrawn ones as such).
+    attachments: list[AttachmentView] = field(default_factory=list)
 
 
 def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
@@ -45,6 +49,7 @@ def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
         feedback_requested=feedback.requested(session, case),
         outcome=case.outcome if case.status is Status.CLOSED else None,
         closed_at=case.closed_at,
+        attachments=attachments.for_reporter(session, ring, case=case, include_withdrawn=True),
     )
     audit.record(session, audit.REPORTER, "reporter.case.view", case_id=case.id)
     return view

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -40,6 +41,11 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["rfc3339"] = clock.rfc3339
 
 CSRF_COOKIE = "ss_csrf"
+# The forms that take files (field `attachments`, `multipart/form-data`): their size limit is
+# applied before the body is read (app.limits, from main).
+FORM_UPLOADS = re.compile(r"^/(report|follow-up/messages|staff/cases/[^/]+/(messages|notes))$")
+# What such a form may send besides its files (the text fields, the multipart envelope).
+FORM_ENVELOPE = 1024 * 1024
 # The 403s of a signed-in user who must first change their password or set up two-factor sign-in.
 RESTRICTED_SLUGS = {"password-change-required", "totp-setup-required"}
 CSRF_FIELD = "csrf_token"

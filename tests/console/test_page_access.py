@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
+from tests.attachments.files import screenshot_png
 from tests.cases.conftest import World
 from tests.console.conftest import Browser
 
@@ -40,6 +41,9 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/messages": {"POST": CASEWORK},
     "/staff/cases/{case_id}/check-ins/{check_in_id}/complete": {"POST": CASEWORK},
     "/staff/cases/{case_id}/close": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/attachments/{attachment_id}": {"GET": CASEWORK},
+    "/staff/cases/{case_id}/attachments/{attachment_id}/preview": {"GET": CASEWORK},
+    "/staff/cases/{case_id}/attachments/{attachment_id}/withdraw": {"POST": CASEWORK},
     "/staff/cases/{case_id}/referrals": {"POST": CASEWORK},
     "/staff/cases/{case_id}/referrals/{referral_id}/complete": {"POST": CASEWORK},
     "/staff/check-ins": {"GET": CASEWORK},
@@ -95,9 +99,9 @@ def _audit_count(app: Any) -> int:
         return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
-def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str) -> str:
+def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
-              "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4())}
+              "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 
@@ -122,11 +126,14 @@ PEOPLE = {
 def test_each_person_gets_what_the_api_would_give_them_on_every_page(app: Any, world: World, as_: Any, who: str) -> None:
     case_id = world.new_case()
     check_in_id = _open_check_in(app, case_id)
+    photo = as_("safeguarding").client.post(f"/api/v1/cases/{case_id}/attachments", headers=world.headers("safeguarding"),
+                                             files={"file": ("photo.png", screenshot_png(), "image/png")})
+    assert photo.status_code == 201, photo.text
     me: Browser = as_(who)
     token = me.token("/login")
     for template, methods in PAGES.items():
         for method, roles in methods.items():
-            url = _url(template, case_id, check_in_id, world.id("other_hr"))
+            url = _url(template, case_id, check_in_id, world.id("other_hr"), photo.json()["id"])
             before = _audit_count(app)
             if method == "GET":
                 r = me.get(url)

@@ -37,6 +37,7 @@ def test_new_case_view(client, submit, sign_in):
         "feedback_requested": False,
         "outcome": None,
         "closed_at": None,
+        "attachments": [],
     }
 
 
@@ -45,7 +46,7 @@ def test_reporter_message_is_posted_and_shown_in_the_thread(client, submit, sign
     r = client.post("/api/v1/reporter/messages", json={"body": "  One more thing: it happened twice.  "}, headers=headers)
     assert r.status_code == 201
     msg = r.json()
-    assert set(msg) == {"id", "from", "sent_by", "sent_by_label", "body", "created_at"}
+    assert set(msg) == {"id", "from", "sent_by", "sent_by_label", "body", "created_at", "attachments"}
     assert msg["from"] == "reporter" and msg["body"] == "One more thing: it happened twice."
     assert (msg["sent_by"], msg["sent_by_label"]) == ("reporter", "You")
     thread = client.get("/api/v1/reporter/case", headers=headers).json()["messages"]

@@ -62,7 +62,7 @@ assert [n for n, _ in RATING_SCALE] == list(range(RATING_MIN, RATING_MAX + 1))
 
 REPORT_FIELD_ORDER = [
     "description", "about-self", "identity-anonymous", "name", "email", "phone", "location", "themes", "wishes",
-    *[f"equality-{key}" for key in CHARACTERISTICS],
+    *[f"equality-{key}" for key in CHARACTERISTICS], "attachments",
 ]
 LOCATION_KIND_LABELS: dict[str, str] = {
     LocationKind.STATION.value: "Stations",
@@ -71,7 +71,7 @@ LOCATION_KIND_LABELS: dict[str, str] = {
     LocationKind.WATCH.value: "Watches",
 }
 LOCATION_ERROR = "Choose a place from the list, or “Prefer not to say”."
-CASE_FIELD_ORDER = ["body", *[f"{q}-1" for q in RATING_QUESTIONS], "comment"]
+CASE_FIELD_ORDER = ["body", "attachments", *[f"{q}-1" for q in RATING_QUESTIONS], "comment"]
 
 TOO_LONG_TO_SEND = f"Your report is too long to send. Shorten it to {MAX_DESCRIPTION:,} characters or fewer."
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app import clock, flows
 from app.api import cookies
+from app.api.attachments import file_response
 from app.api.dependencies import (
     FORM_ID_FIELD,
     INTAKE_CEILING,
@@ -36,17 +38,22 @@ from app.api.dependencies import (
     Keys,
     ReceiptThrottle,
     ReportRate,
+    Sessions,
     body_too_large,
     client_host,
     new_form_id,
     report_rate_bucket,
+    settings_of,
 )
 from app.api.reports import TOO_MANY_REPORTS
 from app.api.transactions import CommitInThreadRoute
+from app.attachments import service as attachment_service
+from app.attachments.service import PER_MESSAGE
 from app.cases import feedback as case_feedback
 from app.cases.models import Case
 from app.cases.schemas import ReportIn
 from app.db import attempt, end_reads
+from app.enums import Sender
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
 from app.locations import service as locations
 from app.reports import idempotency, sessions
@@ -54,7 +61,7 @@ from app.reports import service as reports
 from app.reports.schemas import ReporterCaseOut
 from app.schemas import MAX_DESCRIPTION
 from app.themes import service as themes
-from app.web import STATIC_DIR
+from app.web import STATIC_DIR, uploads
 from app.web.pages import (
     CSRF_FIELD,
     REPORTER_COOKIE,
@@ -80,6 +87,10 @@ REPLAY_WINDOW = timedelta(minutes=15)
 # How long a double click's second request waits for the first to finish before saying so.
 WAIT_FOR_FIRST = 20.0
 
+# The most a form with files may send: five of the largest files SAFESHARE_ATTACHMENT_MAX_MB allows,
+# and the text; app.limits applies the configured size.
+FORM_CEILING = 5 * 101 * 1024 * 1024 + INTAKE_CEILING
+
 EXPIRED = ("For your security this form had expired, so nothing was sent. Everything you typed is below: "
            "check it and send it again.")
 
@@ -101,9 +112,14 @@ def favicon() -> FileResponse:
 
 def _report_form(
     request: Request, session: DbSession, form: dict[str, Any], errors: FormErrors, status_code: int, *,
-    form_id: str, notice: str | None = None, wait_notice: str | None = None,
+    form_id: str, notice: str | None = None, wait_notice: str | None = None, rechoose: list[str] | None = None,
 ) -> HTMLResponse:
+    settings = settings_of(request)
     ctx = {
+        "rechoose": rechoose or [],
+        "max_files": PER_MESSAGE,
+        "max_mb": settings.attachment_max_mb,
+        "accept": uploads.ACCEPT,
         "wait_notice": wait_notice,
         "form": form,
         "form_id": form_id,
@@ -128,7 +144,7 @@ def report_form(request: Request, session: DbSession) -> HTMLResponse:
 
 
 def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False, details_dropped: bool = False,
-                  unsent: str | None = None) -> HTMLResponse:
+                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None) -> HTMLResponse:
     """The receipt page; for a form sent before (`again`), only within `REPLAY_WINDOW` of sending."""
     created = datetime.fromisoformat(str(sent["created_at"]).replace("Z", "+00:00"))
     if again and clock.now() - created > REPLAY_WINDOW:
@@ -137,6 +153,7 @@ def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False
     return render(request, "confirmation.html", {
         "reference": sent["reference"], "receipt": sent["receipt"], "again": again,
         "details_dropped": details_dropped, "unsent": unsent,
+        "files": [(f.filename, f.removed) for f in files or []],
     })
 
 
@@ -154,9 +171,11 @@ def _claim(guard: Any, report: ReportIn) -> dict[str, Any] | None:
 
 
 # A form-encoded 20,000-character description can take up to ~240 KB (non-ASCII characters are
-# percent-encoded three bytes at a time), above the app-wide 64 KiB body limit: the route accepts
-# up to the API intake's ceiling, and the handler applies SAFESHARE_MAX_REPORT_BODY_BYTES.
-@router.post("/report", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+# percent-encoded three bytes at a time), above the app-wide 64 KiB body limit, and the form may
+# carry files: the route accepts up to the upload ceiling, app.limits applies the configured size
+# of five files before reading the body, and the handler SAFESHARE_MAX_REPORT_BODY_BYTES to a form
+# without files.
+@router.post("/report", response_class=HTMLResponse, max_body_size=FORM_CEILING)
 def submit_report(
     request: Request,
     guard: FormIdempotencyGuard,  # before the session: released only after the session has ended
@@ -176,19 +195,24 @@ def submit_report(
     theme: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
     location: Annotated[str, Form()] = "",
+    attachments: Annotated[list[UploadFile] | None, File(description="Photos, PDFs or text files.")] = None,
 ) -> HTMLResponse:
-    """Send a concern. On success the response is the confirmation page showing the receipt once;
-    the same form sent again shows the same receipt (for a short while) and opens no second case."""
+    """Send a concern, with files if chosen. On success the response is the confirmation page
+    showing the receipt once and what was removed from each file; the same form sent again shows
+    the same receipt (for a short while) and opens no second case."""
     form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish, location,
                             equality)
     form_id = form_id if guard.key is not None else new_form_id()
+    files = uploads.chosen(attachments)
+    rechoose = uploads.names(files)
     if not csrf_ok(request, csrf):
         if not from_this_site(request):
             return form_expired(request, "/report")
         # Our own page, whose token went stale: nothing is lost, the form comes back as typed.
-        return _report_form(request, session, form.as_dict(), FormErrors(), 403, form_id=form_id, notice=EXPIRED)
+        return _report_form(request, session, form.as_dict(), FormErrors(), 403, form_id=form_id, notice=EXPIRED,
+                            rechoose=rechoose)
     errors = FormErrors()
-    if body_too_large(request, settings):
+    if not files and body_too_large(request, settings):
         errors.add("description", forms.TOO_LONG_TO_SEND)
         return _report_form(request, session, form.as_dict(), errors, 413, form_id=form_id)
     report = form.validate(errors)
@@ -200,9 +224,26 @@ def submit_report(
         locations.resolve(session, location or None)
     except Invalid:
         errors.add("location", forms.LOCATION_ERROR)
+    if len(files) > PER_MESSAGE:
+        errors.add(uploads.FIELD, f"Choose at most {PER_MESSAGE} files. You chose {len(files)}.")
     if errors or report is None:
-        return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
+        return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id, rechoose=rechoose)
     end_reads(session)  # the claim and the counter are transactions of their own (on SQLite, ours would block them)
+    prepared, status = uploads.prepare(files, settings, errors)  # slow: before any transaction or claim
+    if errors:
+        return _report_form(request, session, form.as_dict(), errors, status, form_id=form_id, rechoose=rechoose)
+    try:
+        return _send(request, session, settings, ring, rate, guard, form, report, errors, form_id, prepared, rechoose)
+    finally:
+        uploads.discard(prepared)
+
+
+def _send(
+    request: Request, session: DbSession, settings: CurrentSettings, ring: Keys, rate: ReportRate, guard: Any,
+    form: forms.ReportForm, report: ReportIn, errors: FormErrors, form_id: str, prepared: list[attachment_service.Prepared],
+    rechoose: list[str],
+) -> HTMLResponse:
+    """The report, once the form and its files are good: claimed, counted, stored."""
     try:
         replay = _claim(guard, report)
     except Invalid:  # the same form, sent again with something changed: the first one stands
@@ -219,7 +260,8 @@ def submit_report(
         guard.abandon()
         seconds = int(exc.headers.get("Retry-After", "60"))
         minutes = max(1, math.ceil(seconds / 60))
-        response = _report_form(request, session, form.as_dict(), errors, 429, form_id=form_id, wait_notice=(
+        response = _report_form(request, session, form.as_dict(), errors, 429, form_id=form_id, rechoose=rechoose,
+                                wait_notice=(
             "Several concerns have been sent from this connection in a short time, so we have paused new ones "
             f"for a while. Nothing is lost: what you wrote is still below. Please send it again in {minutes} "
             f"minute{'' if minutes == 1 else 's'}. If someone is in immediate danger, call 999."))
@@ -227,16 +269,20 @@ def submit_report(
         return response
     try:
         with attempt(session):
-            case = flows.submit_report(session, ring, settings, data=report, idempotency_key=guard.key)
+            case = flows.submit_report(session, ring, settings, data=report, idempotency_key=guard.key, files=prepared)
     except Invalid as exc:  # a topic or a location retired a moment ago
         guard.abandon()
         if (exc.errors or [{}])[0].get("field") == "location":
             errors.add("location", "The place you chose is no longer offered. Choose again from the list.")
         else:
             errors.add("themes", "One of the topics you chose is no longer offered. Choose again from the list.")
-        return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id)
+        return _report_form(request, session, form.as_dict(), errors, 422, form_id=form_id, rechoose=rechoose)
+    except AppError as exc:  # a file over the case's total (413)
+        guard.abandon()
+        errors.add(uploads.FIELD, exc.detail)
+        return _report_form(request, session, form.as_dict(), errors, exc.status, form_id=form_id, rechoose=rechoose)
     sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
-    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given)
+    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared)
 
 
 # --- following up with the receipt --------------------------------------------------------------
@@ -270,10 +316,14 @@ def _sign_in_page(
 def _case_page(
     request: Request, session: DbSession, ring: Keys, case: Case, *, reply: str = "",
     feedback: dict[str, Any] | None = None, errors: FormErrors | None = None, notice: str | None = None,
-    status_code: int = 200,
+    status_code: int = 200, rechoose: list[str] | None = None,
 ) -> HTMLResponse:
     errors = errors or FormErrors()
-    view = ReporterCaseOut.of(reports.reporter_view(session, ring, case))
+    seen = reports.reporter_view(session, ring, case)
+    view = ReporterCaseOut.of(seen)
+    own = [a.row for a in seen.attachments if a.row.sender is Sender.REPORTER and a.row.withdrawn_at is None]
+    opened = attachment_service.opened_ids(session, own)
+    settings = settings_of(request)
     label, help_text = forms.STATUS_LABELS.get(view.status, (view.status, ""))
     outcome = forms.OUTCOME_LABELS.get(view.outcome.value) if view.outcome is not None else None
     ctx = {
@@ -288,6 +338,12 @@ def _case_page(
         "rating_questions": forms.RATING_QUESTIONS,
         "rating_scale": forms.RATING_SCALE,
         "notice": notice,
+        "withdrawable": {str(r.id) for r in own if r.id not in opened},
+        "rechoose": rechoose or [],
+        "max_files": PER_MESSAGE,
+        "max_mb": settings.attachment_max_mb,
+        "accept": uploads.ACCEPT,
+        "human_size": uploads.human_size,
     }
     return render(request, "follow_up_case.html", ctx, status_code=status_code)
 
@@ -295,6 +351,7 @@ def _case_page(
 NOTICES = {
     "message": "Your message has been sent. The safeguarding team, and your HR contact if you have one, will read it.",
     "feedback": "Thank you for your feedback. It helps us make Safe Share better.",
+    "withdrawn": "The file was withdrawn: nobody can open it now.",
 }
 
 
@@ -353,41 +410,96 @@ def follow_up_sign_in(
     return response
 
 
-@router.post(FOLLOW_UP_PATH + "/messages", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+@router.post(FOLLOW_UP_PATH + "/messages", response_class=HTMLResponse, max_body_size=FORM_CEILING)
 def follow_up_reply(
     request: Request,
     session: DbSession,
     ring: Keys,
+    settings: CurrentSettings,
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     body: Annotated[str, Form()] = "",
+    attachments: Annotated[list[UploadFile] | None, File(description="Photos, PDFs or text files.")] = None,
 ) -> Response:
-    """Send a message to the people handling your concern."""
+    """Send a message to the people handling your concern, with files if chosen."""
     body = forms.crlf(body)
+    files = uploads.chosen(attachments)
+    rechoose = uploads.names(files)
     if not csrf_ok(request, csrf) and not from_this_site(request):
         return form_expired(request, FOLLOW_UP_PATH)
     who = _reporter(request, session)
     if who is None:
         return _sign_in_page(
             request, status_code=401, unsent=body.strip() or None,
-            note="You were signed out, so your message was not sent. Sign in again with your receipt.",
+            note="You were signed out, so your message was not sent. Sign in again with your receipt."
+                 + (" Your files were not sent either: " + ", ".join(rechoose) + "." if rechoose else ""),
         )
     case = who[1]
     if not csrf_ok(request, csrf):
-        return _case_page(request, session, ring, case, reply=body, status_code=403,
+        return _case_page(request, session, ring, case, reply=body, status_code=403, rechoose=rechoose,
                           notice="For your security this form had expired, so your message was not sent. "
                                  "It is still in the box below: send it again.")
     errors = FormErrors()
     message = forms.message(body, errors)
-    if message is not None:
+    if message is None or len(files) > PER_MESSAGE:
+        if len(files) > PER_MESSAGE:
+            errors.add(uploads.FIELD, f"Choose at most {PER_MESSAGE} files. You chose {len(files)}.")
+        return _case_page(request, session, ring, case, reply=body, errors=errors, status_code=422, rechoose=rechoose)
+    case_id = case.id
+    end_reads(session)  # cleaning is slow: no transaction is held meanwhile
+    prepared, status = uploads.prepare(files, settings, errors)
+    try:
+        case = attachment_service.reporter_case_locked(session, case_id)
+        if errors:
+            return _case_page(request, session, ring, case, reply=body, errors=errors, status_code=status,
+                              rechoose=rechoose)
         try:
             # The same rule as the API: no new messages once the case is closed.
             with attempt(session):
-                flows.reporter_message(session, ring, case=case, body=message.body)
+                flows.reporter_message(session, ring, case=case, body=message.body, settings=settings, files=prepared)
         except AppError as exc:
-            errors.add("body", exc.detail)
-    if errors:
-        return _case_page(request, session, ring, case, reply=body, errors=errors, status_code=422)
+            errors.add(uploads.FIELD if exc.status == 413 else "body", exc.detail)
+            return _case_page(request, session, ring, case, reply=body, errors=errors, status_code=exc.status,
+                              rechoose=rechoose)
+    finally:
+        uploads.discard(prepared)
     return RedirectResponse(FOLLOW_UP_PATH + "?sent=message#thread", status_code=303)
+
+
+@router.get(FOLLOW_UP_PATH + "/attachments/{attachment_id}")
+def follow_up_download(
+    request: Request, attachment_id: uuid.UUID, session: DbSession, ring: Keys, makers: Sessions,
+    settings: CurrentSettings,
+) -> Response:
+    """One of your files, or one the team sent you: `GET /api/v1/reporter/attachments/{id}` (audited)."""
+    who = _reporter(request, session)
+    if who is None:
+        return _sign_in_page(request, status_code=401, note="Sign in again with your receipt to open your files.")
+    download = attachment_service.open_for_reporter(session, ring, case=who[1], attachment_id=attachment_id)
+    return file_response(download, makers, settings)
+
+
+@router.post(FOLLOW_UP_PATH + "/attachments/{attachment_id}/withdraw", response_class=HTMLResponse)
+def follow_up_withdraw(
+    request: Request, attachment_id: uuid.UUID, session: DbSession, ring: Keys, settings: CurrentSettings,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """Withdraw a file you sent by mistake, while nobody has opened it: `DELETE /api/v1/reporter/attachments/{id}`."""
+    if not csrf_ok(request, csrf) and not from_this_site(request):
+        return form_expired(request, FOLLOW_UP_PATH)
+    who = _reporter(request, session)
+    if who is None:
+        return _sign_in_page(request, status_code=401, note="You were signed out. Sign in again with your receipt.")
+    case = who[1]
+    if not csrf_ok(request, csrf):
+        return _case_page(request, session, ring, case, status_code=403,
+                          notice="For your security this form had expired, so the file was not withdrawn. Try again.")
+    try:
+        with attempt(session):
+            attachment_service.withdraw(session, settings, case=case, attachment_id=attachment_id,
+                                         sender=Sender.REPORTER)
+    except AppError as exc:
+        return _case_page(request, session, ring, case, status_code=exc.status, notice=exc.detail)
+    return RedirectResponse(FOLLOW_UP_PATH + "?sent=withdrawn", status_code=303)
 
 
 @router.post(FOLLOW_UP_PATH + "/feedback", response_class=HTMLResponse)

@@ -14,11 +14,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from app import clock, flows
+from app.api.attachments import file_response
 from app.api.dependencies import (
     INTAKE_CEILING,
     CaseWorker,
@@ -26,11 +27,16 @@ from app.api.dependencies import (
     DbSession,
     Keys,
     Safeguarding,
+    Sessions,
     TriageCase,
     VisibleCase,
     WorkCase,
+    settings_of,
 )
 from app.api.transactions import CommitInThreadRoute
+from app.attachments import schemas as files
+from app.attachments import service as attachment_service
+from app.attachments.service import PER_MESSAGE
 from app.auth import service as auth
 from app.auth.models import User
 from app.cases import access, referrals
@@ -48,13 +54,16 @@ from app.cases.schemas import (
 )
 from app.checkins import service as checkins
 from app.checkins.schemas import CheckInComplete
-from app.db import attempt
-from app.enums import About, Channel, Outcome, ReferralKind, Role, Status
-from app.errors import AppError, Invalid
+from app.config import Settings
+from app.db import attempt, end_reads
+from app.enums import About, Channel, Outcome, ReferralKind, Role, Sender, Status
+from app.errors import AppError, Invalid, NotFound
 from app.locations import service as locations
 from app.themes import service as themes
+from app.web import uploads
 from app.web.pages import FormErrors
 from app.web.reporter.forms import ABOUT_LABELS, LOCATION_KIND_LABELS, WISH_LABELS, crlf
+from app.web.reporter.routes import FORM_CEILING
 from app.web.staff.common import csrf_refused, done, schema_errors, staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
@@ -87,6 +96,7 @@ NOTICES = {
     "assigned": "HR contact assigned. Their first check-in is booked and they have been told by e-mail.",
     "excluded": "Exclusion recorded. That person can no longer see or be told of this case.",
     "note": "Internal note added. The reporter cannot see it.",
+    "withdrawn": "The file was withdrawn: nobody can open it now.",
     "message": "Message sent to the reporter.",
     "check_in": "Check-in recorded. The next one is booked.",
     "closed": "Case closed. The reporter can now give feedback.",
@@ -94,7 +104,7 @@ NOTICES = {
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
     "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
-    "exclusion-user_id", "exclusion-reason", "note-body", "message-body", "check_in-summary",
+    "exclusion-user_id", "exclusion-reason", "note-body", "note-attachments", "message-body", "message-attachments", "check_in-summary",
     "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
     "close-outcome", "close-summary",
 ]
@@ -125,7 +135,20 @@ def _page(
     excluded = {e.user_id for e, _ in exclusions}
     staff = auth.list_users(session) if is_safeguarding else []
     open_check_ins = [c for c, _ in case_check_ins if c.completed_at is None and c.cancelled_at is None]
+    case_files = attachment_service.for_staff(session, keys, user=user, case=case, include_withdrawn=True)
+    mine = [v.row for v in case_files if v.row.author_id == user.id and v.row.withdrawn_at is None]
+    opened = attachment_service.opened_ids(session, mine)
+    settings = settings_of(request)
     ctx: dict[str, Any] = {
+        "files_on_messages": files.by_message(case_files),
+        "files_on_notes": files.by_note(case_files),
+        "loose_files": [files.ref(v) for v in case_files
+                        if v.row.message_id is None and v.row.note_id is None and v.row.withdrawn_at is None],
+        "withdrawable": {str(r.id) for r in mine if r.id not in opened},
+        "human_size": uploads.human_size,
+        "accept": uploads.ACCEPT,
+        "max_files": PER_MESSAGE,
+        "max_mb": settings.attachment_max_mb,
         "case": case,
         "row": row,
         "content": content,
@@ -263,34 +286,110 @@ def exclude(
 # --- notes, messages, check-ins, closure (safeguarding and the case's HR contact) ----------------------
 
 
-@router.post("/staff/cases/{case_id}/notes", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+Files = Annotated[list[UploadFile] | None, File(description="Photos, PDFs or text files.")]
+
+
+def _with_files(
+    request: Request, session: DbSession, keys: Keys, settings: Settings, user: User, case: Case, form: str,
+    text: str, chosen: list[UploadFile], notice: str, anchor: str, act: Any,
+) -> Response:
+    """A note or message with files: the files are cleaned with no transaction held (it is slow),
+    then the case is locked again and `act(case, prepared)` runs like any form's action."""
+    files = uploads.chosen(chosen)
+    values = {"body": text, "rechoose": uploads.names(files)}
+    case_id = case.id
+    end_reads(session)
+    errors = FormErrors()
+    prepared, status = uploads.prepare(files, settings, errors, field=f"{form}-attachments")
+    try:
+        case = access.get_case(session, user, case_id, for_update=True)
+        if errors:
+            return _failed(request, session, keys, user, case, errors, {form: values}, status_code=status)
+        locked = case
+        return _apply(request, session, keys, user, case, form, values, notice, anchor,
+                      lambda: act(locked, prepared), field="body")
+    finally:
+        uploads.discard(prepared)
+
+
+@router.post("/staff/cases/{case_id}/notes", response_class=HTMLResponse, max_body_size=FORM_CEILING)
 def add_note(
-    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
-    body: Annotated[str, Form()] = "",
+    request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
+    csrf: CSRF = "", body: Annotated[str, Form()] = "", attachments: Files = None,
 ) -> Response:
-    """An internal note, never shown to the reporter: `POST /api/v1/cases/{id}/notes`."""
+    """An internal note, never shown to the reporter, with files if chosen: `POST /api/v1/cases/{id}/notes`."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(body)
-    return _apply(request, session, keys, user, case, "note", {"body": text}, "note", "notes",
-                  lambda: cases.add_note(session, keys, user=user, case=case,
-                                         body=TextIn.model_validate({"body": text}).body),
-                  field="body")
+
+    def act(locked: Case, prepared: list[attachment_service.Prepared]) -> None:
+        flows.add_note(session, keys, user=user, case=locked, body=TextIn.model_validate({"body": text}).body,
+                       settings=settings, files=prepared)
+
+    return _with_files(request, session, keys, settings, user, case, "note", text, attachments or [], "note", "notes",
+                       act)
 
 
-@router.post("/staff/cases/{case_id}/messages", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+@router.post("/staff/cases/{case_id}/messages", response_class=HTMLResponse, max_body_size=FORM_CEILING)
 def send_message(
-    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
-    body: Annotated[str, Form()] = "",
+    request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
+    csrf: CSRF = "", body: Annotated[str, Form()] = "", attachments: Files = None,
 ) -> Response:
-    """A message the reporter will read: `POST /api/v1/cases/{id}/messages`."""
+    """A message the reporter will read, with files if chosen: `POST /api/v1/cases/{id}/messages`."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(body)
-    return _apply(request, session, keys, user, case, "message", {"body": text}, "message", "thread",
-                  lambda: cases.send_message(session, keys, user=user, case=case,
-                                             body=TextIn.model_validate({"body": text}).body),
-                  field="body")
+
+    def act(locked: Case, prepared: list[attachment_service.Prepared]) -> None:
+        flows.staff_message(session, keys, user=user, case=locked, body=TextIn.model_validate({"body": text}).body,
+                            settings=settings, files=prepared)
+
+    return _with_files(request, session, keys, settings, user, case, "message", text, attachments or [], "message",
+                       "thread", act)
+
+
+@router.get("/staff/cases/{case_id}/attachments/{attachment_id}")
+def download(
+    attachment_id: uuid.UUID, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, makers: Sessions,
+    settings: CurrentSettings,
+) -> Response:
+    """A file of the case, to save: `GET /api/v1/cases/{id}/attachments/{attachment_id}` (audited)."""
+    found = attachment_service.open_for_staff(session, keys, user=user, case=case, attachment_id=attachment_id)
+    return file_response(found, makers, settings)
+
+
+@router.get("/staff/cases/{case_id}/attachments/{attachment_id}/preview")
+def preview(
+    attachment_id: uuid.UUID, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, makers: Sessions,
+    settings: CurrentSettings,
+) -> Response:
+    """An image shown on the case page, from the re-encoded copy (never the original): inline, sandboxed,
+    audited as a download. Anything but an image is 404 here."""
+    found = attachment_service.open_for_staff(session, keys, user=user, case=case, attachment_id=attachment_id)
+    if not found.row.content_type.startswith("image/"):
+        raise NotFound("No preview for this file.")
+    return file_response(found, makers, settings, inline=True)
+
+
+@router.post("/staff/cases/{case_id}/attachments/{attachment_id}/withdraw", response_class=HTMLResponse)
+def withdraw(
+    request: Request, attachment_id: uuid.UUID, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys,
+    settings: CurrentSettings, csrf: CSRF = "",
+) -> Response:
+    """Withdraw a file you attached by mistake, while nobody else has opened it:
+    `DELETE /api/v1/cases/{id}/attachments/{attachment_id}`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    errors = FormErrors()
+    try:
+        with attempt(session):
+            attachment_service.withdraw(session, settings, case=case, attachment_id=attachment_id,
+                                        sender=Sender.STAFF, author=user)
+    except AppError as exc:
+        # On the page the case is known: a file that is not (or no longer) yours to withdraw is a conflict.
+        errors.add("message-attachments", exc.detail)
+        return _failed(request, session, keys, user, case, errors, {}, status_code=409)
+    return done(_back(case), "withdrawn", "thread")
 
 
 @router.post("/staff/cases/{case_id}/check-ins/{check_in_id}/complete", response_class=HTMLResponse)

@@ -1,0 +1,204 @@
+"""Attachments (contract section 7): upload, list, download and withdraw files of a case.
+
+Uploads are `multipart/form-data` with one file in `file`. The file is checked and cleaned
+before anything is stored (`app.attachments.clean`), outside the request's transaction, then
+sealed under the case's key and stored in that transaction; a refusal stores nothing.
+Downloads stream the stored (cleaned) bytes chunk by chunk, each authenticated before it is
+sent, as an attachment the browser never renders in place, and every one is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from itertools import chain
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.api.dependencies import (
+    CaseWorker,
+    CurrentReporterCase,
+    CurrentSettings,
+    DbSession,
+    Keys,
+    Sessions,
+    VisibleCase,
+    WorkCase,
+)
+from app.api.transactions import CommitInThreadRoute
+from app.attachments import service as attachments
+from app.attachments.schemas import AttachmentCreated, AttachmentRead
+from app.cases import access
+from app.config import Settings
+from app.crypto.stream import StreamDecryptionError
+from app.db import end_reads
+from app.enums import Sender, Status
+from app.errors import Conflict, integrity_log
+
+router = APIRouter(prefix="/api/v1", tags=["attachments"], route_class=CommitInThreadRoute)
+log = logging.getLogger("safeshare.attachments")
+
+# The transport ceiling of an upload route (SAFESHARE_ATTACHMENT_MAX_MB may be up to 100);
+# app.limits applies the configured size, before the body is read when it is declared.
+UPLOAD_CEILING = 101 * 1024 * 1024
+API_UPLOADS = re.compile(r"^/api/v1/(reporter|cases/[^/]+)/attachments$")
+# Downloads: never rendered by the browser in our origin, nor allowed to run anything if they were.
+SANDBOX_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    409: {"description": "The case is closed (a reporter) or erased."},
+    413: {"description": "The file is over `SAFESHARE_ATTACHMENT_MAX_MB`, an image has more pixels than "
+                         "`SAFESHARE_ATTACHMENT_MAX_MEGAPIXELS`, or the case would hold more than "
+                         "`SAFESHARE_ATTACHMENT_CASE_TOTAL_MB`."},
+    415: {"description": "Not a type we take (decided from the content): photos (JPEG, PNG, HEIC), PDF and plain "
+                         "text. Word documents are refused: save them as PDF."},
+    422: {"description": "No file, or one of an allowed type that cannot be cleaned (damaged, password-protected)."},
+}
+FILE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "The stored (cleaned) bytes, as an attachment to save, never to render in place.",
+          "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    404: {"description": "No such file, one withdrawn, or one the caller may not open."},
+}
+FileField = Annotated[UploadFile, File(description="The file. Its type is decided from its content.")]
+
+
+def upload_limit(settings: Settings) -> int:
+    """Bytes an API upload may send: one file of the largest size, and the form's envelope."""
+    return settings.attachment_max_bytes + 64 * 1024
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """RFC 6266: an ASCII fallback and the UTF-8 name."""
+    fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", filename) or "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(download: attachments.Download, makers: sessionmaker[Session], settings: Settings, *,
+                  inline: bool = False) -> Response:
+    """The file as a download (`inline` only for an image preview on our own page). The first
+    chunk is opened here, so a file that fails its integrity check is a 500 problem, not a cut-off download."""
+    chunks = download.chunks(makers, settings.attachment_dir)
+    first = next(chunks)  # StreamDecryptionError here: the app's integrity handler answers
+    row = download.row
+
+    def rest() -> Iterator[bytes]:
+        try:
+            yield from chain([first], chunks)
+        except StreamDecryptionError as exc:
+            # Headers are sent: the only honest thing left is to stop (the client sees a short body).
+            integrity_log.error("integrity alert: stored data failed its integrity check",
+                                extra={"alert": "integrity", "where": exc.where, "case_id": str(row.case_id)})
+            return
+
+    headers = {
+        "Content-Disposition": content_disposition("inline" if inline else "attachment", download.filename),
+        "Content-Length": str(row.size),
+        "Content-Security-Policy": SANDBOX_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(rest(), media_type=row.content_type, headers=headers)
+
+
+# --- the reporter ---------------------------------------------------------------------------------
+
+
+@router.post("/reporter/attachments", status_code=201, response_model=AttachmentCreated,
+             max_body_size=UPLOAD_CEILING, responses=UPLOAD_RESPONSES)
+def upload_reporter_attachment(
+    file: FileField, case: CurrentReporterCase, session: DbSession, keys: Keys, settings: CurrentSettings,
+) -> AttachmentCreated:
+    """Attach a file to your case (`multipart/form-data`, field `file`). It belongs to the case at
+    once; send it with a message by putting its `id` in the message's `attachment_ids`.
+
+    Before it is stored it is cleaned: photos lose their location, camera, time taken and every
+    other detail (and HEIC photos become JPEG); PDFs lose their author, properties, scripts, links
+    and embedded files. `removed` says what was taken out. 409 once the case is closed."""
+    if case.status is Status.CLOSED:
+        raise Conflict("This case is closed, so files can no longer be sent. You can raise a new concern.")
+    case_id = case.id
+    end_reads(session)  # cleaning is slow: no transaction (nor SQLite's write lock) is held meanwhile
+    prepared = attachments.prepare(file.file, filename=file.filename or "", size=file.size, settings=settings)
+    try:
+        case = attachments.reporter_case_locked(session, case_id)
+        row = attachments.store(session, keys, settings, case=case, prepared=prepared, sender=Sender.REPORTER)
+    finally:
+        prepared.discard()
+    return AttachmentCreated.of(row, prepared.filename)
+
+
+@router.get("/reporter/attachments/{attachment_id}", response_class=Response, responses=FILE_RESPONSES)
+def download_reporter_attachment(
+    attachment_id: uuid.UUID, case: CurrentReporterCase, session: DbSession, keys: Keys, makers: Sessions,
+    settings: CurrentSettings,
+) -> Response:
+    """One of your own files, or one the team sent you with a message (audited). 404 for anything else."""
+    download = attachments.open_for_reporter(session, keys, case=case, attachment_id=attachment_id)
+    return file_response(download, makers, settings)
+
+
+@router.delete("/reporter/attachments/{attachment_id}", status_code=204,
+               responses={404: {"description": "No such file of yours."},
+                          409: {"description": "Someone has already opened the file."}})
+def withdraw_reporter_attachment(
+    attachment_id: uuid.UUID, case: CurrentReporterCase, session: DbSession, settings: CurrentSettings,
+) -> Response:
+    """Withdraw a file you sent by mistake, while nobody has opened it: its content is destroyed.
+    409 once someone has opened it; 404 if it is not yours."""
+    attachments.withdraw(session, settings, case=case, attachment_id=attachment_id, sender=Sender.REPORTER)
+    return Response(status_code=204)
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+@router.post("/cases/{case_id}/attachments", status_code=201, response_model=AttachmentCreated,
+             max_body_size=UPLOAD_CEILING, responses=UPLOAD_RESPONSES)
+def upload_case_attachment(
+    file: FileField, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
+) -> AttachmentCreated:
+    """Attach a file to the case (safeguarding, the assigned HR contact), cleaned as the reporter's
+    are. Show it on a message to the reporter or on an internal note with `attachment_ids`; until
+    then only staff who see the case see it. 409 once the case has been erased."""
+    case_id = case.id
+    end_reads(session)
+    prepared = attachments.prepare(file.file, filename=file.filename or "", size=file.size, settings=settings)
+    try:
+        case = access.get_case(session, user, case_id, for_update=True)
+        row = attachments.store(session, keys, settings, case=case, prepared=prepared, sender=Sender.STAFF, author=user)
+    finally:
+        prepared.discard()
+    return AttachmentCreated.of(row, prepared.filename)
+
+
+@router.get("/cases/{case_id}/attachments", response_model=list[AttachmentRead])
+def list_case_attachments(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[AttachmentRead]:
+    """The case's files, oldest first (withdrawn ones are not listed). Listing opens none of them."""
+    return [AttachmentRead.of(v) for v in attachments.for_staff(session, keys, user=user, case=case)]
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}", response_class=Response, responses=FILE_RESPONSES)
+def download_case_attachment(
+    attachment_id: uuid.UUID, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, makers: Sessions,
+    settings: CurrentSettings,
+) -> Response:
+    """A file of the case, as stored after cleaning (audited `attachment.download`)."""
+    download = attachments.open_for_staff(session, keys, user=user, case=case, attachment_id=attachment_id)
+    return file_response(download, makers, settings)
+
+
+@router.delete("/cases/{case_id}/attachments/{attachment_id}", status_code=204,
+               responses={404: {"description": "No such file of yours on this case."},
+                          409: {"description": "Someone else has already opened the file."}})
+def withdraw_case_attachment(
+    attachment_id: uuid.UUID, case: WorkCase, user: CaseWorker, session: DbSession, settings: CurrentSettings,
+) -> Response:
+    """Withdraw a file you attached by mistake, while nobody else has opened it. 404 for anyone else's file."""
+    attachments.withdraw(session, settings, case=case, attachment_id=attachment_id, sender=Sender.STAFF, author=user)
+    return Response(status_code=204)

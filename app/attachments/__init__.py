@@ -1,0 +1,1 @@
+"""Files attached to a case: cleaned of what gives people away, then encrypted in chunks under the case's key."""
