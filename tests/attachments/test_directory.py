@@ -41,7 +41,7 @@ def test_files_kept_in_a_directory_are_ciphertext_carried_by_backup_and_shredded
     assert "2 attachment file(s)" in _cli(settings, "backup", str(target))
     restored_dir = tmp_path / "restored-files"
     restored = settings.model_copy(update={"database_url": empty_database, "attachment_dir": restored_dir})
-    assert "restored 2 attachment file(s)" in _cli(restored, "restore", str(target))
+    assert "and 2 attachment file(s) into SAFESHARE_ATTACHMENT_DIR" in _cli(restored, "restore", str(target))
     twin = create_app(restored)
     try:
         from fastapi.testclient import TestClient

@@ -61,7 +61,7 @@ def test_purge_shreds_a_cases_files_with_it(app: Any, client: Any, world: World)
         assert s.scalar(select(func.count()).select_from(AttachmentChunk)) == 4
     _close(app, world, gone)
     clock.set_frozen(datetime(2033, 1, 1, tzinfo=UTC))
-    assert run_purge(app.state.settings).splitlines()[0] == "purged 1 case(s) past their retention date"
+    assert run_purge(app.state.settings).startswith("purged 1 case(s) past their retention date")
     with app.state.sessionmaker() as s:
         rows = s.scalars(select(Attachment)).all()
         assert [r.case_id for r in rows] == [kept]
