@@ -81,6 +81,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "first request's answer, and no second report is made."),
     "content-too-large": ProblemType(413, "Content too large", "The request body is larger than this route takes. "
                                      "Nothing was read or stored.", "Send less (a shorter text, a smaller file)."),
+    "unsupported-type": ProblemType(
+        415, "File type not taken", "The file is not one of the kinds Safe Share takes (photos as JPEG, PNG or HEIC, "
+        "PDF documents and plain text files). Its type is read from its content, not its name. Nothing was stored.",
+        "Send a photo, a PDF or a text file; a screenshot of anything else works too."),
+    "cannot-clean": ProblemType(
+        422, "File cannot be cleaned", "The file is of a kind Safe Share takes, but it could not be cleaned of what "
+        "gives people away (it is damaged or protected by a password). Nothing was stored.",
+        "Save it again without a password, or send a screenshot of it instead."),
     "validation-error": ProblemType(
         422, "Invalid request", "Something in the request is not valid; `errors` names each field and what is "
         "wrong with it. Nothing was changed.", "Correct the fields named in `errors` and send it again."),

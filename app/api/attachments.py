@@ -31,6 +31,7 @@ from app.api.dependencies import (
     VisibleCase,
     WorkCase,
 )
+from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachments
 from app.attachments.schemas import AttachmentCreated, AttachmentRead
@@ -178,9 +179,11 @@ def upload_case_attachment(
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[AttachmentRead])
-def list_case_attachments(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> list[AttachmentRead]:
+def list_case_attachments(
+    case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged
+) -> list[AttachmentRead]:
     """The case's files, oldest first (withdrawn ones are not listed). Listing opens none of them."""
-    return [AttachmentRead.of(v) for v in attachments.for_staff(session, keys, user=user, case=case)]
+    return [AttachmentRead.of(v) for v in paging.window(attachments.for_staff(session, keys, user=user, case=case))]
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}", response_class=Response, responses=FILE_RESPONSES)
