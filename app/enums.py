@@ -77,6 +77,13 @@ class Sender(str, enum.Enum):
     STAFF = "staff"
 
 
+class NoteVisibility(str, enum.Enum):
+    """Who reads an internal note: everyone on the case, or the safeguarding team only (never an HR contact)."""
+
+    CASE_TEAM = "case_team"
+    SAFEGUARDING = "safeguarding"
+
+
 class SentAs(str, enum.Enum):
     """The capacity a staff message was written in, as the reporter is told it."""
 

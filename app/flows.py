@@ -23,7 +23,7 @@ from app.cases.schemas import CaseCreate, CaseUpdate, ReportIn
 from app.checkins import service as checkins
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Outcome, Risk, Sender
+from app.enums import Channel, NoteVisibility, Outcome, Risk, Sender
 from app.equality import service as equality
 from app.notify import service as notify
 from app.reports import idempotency
@@ -79,6 +79,24 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     return case
 
 
+def update_case(session: Session, ring: KeyRing, *, user: User, case: Case, data: CaseUpdate) -> Case:
+    """`PATCH /cases/{id}`: the owner (if given) and then triage (if any of its fields are given,
+    or nothing at all is, as before owners existed)."""
+    if "owner_id" in data.model_fields_set:
+        set_owner(session, ring, user=user, case=case, owner_id=data.owner_id, note=data.handover_note)
+    if data.triage_fields or not data.model_fields_set:
+        triage(session, user=user, case=case, data=data)
+    return case
+
+
+def set_owner(
+    session: Session, ring: KeyRing, *, user: User, case: Case, owner_id: uuid.UUID | None, note: str | None = None
+) -> None:
+    """A new owner other than the person acting is told by e-mail; the handover note is the case's."""
+    if cases.set_owner(session, ring, user=user, case=case, owner_id=owner_id, note=note):
+        notify.owner(session, case=case, by=user)
+
+
 def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID) -> None:
     """A new HR point of contact books the first check-in (the previous contact's open ones are
     cancelled) and is told by e-mail."""
@@ -132,9 +150,10 @@ def staff_message(
 def add_note(
     session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
     settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
+    visibility: NoteVisibility = NoteVisibility.CASE_TEAM,
 ) -> Note:
     """An internal note, with files the writer uploaded on it (seen as the note is, never by the reporter)."""
-    note = cases.add_note(session, ring, user=user, case=case, body=body)
+    note = cases.add_note(session, ring, user=user, case=case, body=body, visibility=visibility)
     ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
     attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, note=note)
     return note

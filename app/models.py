@@ -10,6 +10,7 @@ from app.db import Base
 from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
 from app.locations.models import Location
 from app.notify.models import Notification
+from app.replies.models import ReplyTemplate
 from app.reports.models import IdempotencyRecord, ReporterSession
 from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.themes.models import Theme
@@ -18,7 +19,7 @@ from app.throttle import ThrottleBucket
 __all__ = [
     "Attachment", "AttachmentChunk", "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
     "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
-    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
+    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReplyTemplate", "ReporterSession", "StaffSession",
     "StatsCell", "StatsFresh", "StatsStale",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

@@ -72,11 +72,18 @@ class CaseRow:
     deadlines: Deadlines
     # Open, with a referral not completed by its due date (app.cases.referrals).
     referral_overdue: bool = False
+    # The safeguarding user who owns the case (None: nobody has taken it).
+    owner: User | None = None
 
     @property
     def needs_new_hr_contact(self) -> bool:
         """Open, and its HR contact's account has been deactivated: safeguarding must assign another."""
         return self.case.status is not Status.CLOSED and self.hr_contact is not None and not self.hr_contact.active
+
+    @property
+    def needs_new_owner(self) -> bool:
+        """Open, and its owner's account has been deactivated: another safeguarding user must take it."""
+        return self.case.status is not Status.CLOSED and self.owner is not None and not self.owner.active
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class CaseFilter:
     needs_new_hr_contact: bool = False
     overdue: bool = False
     reference: str | None = None
+    owner: uuid.UUID | None = None
+    no_owner: bool = False
+    needs_new_owner: bool = False
     # The queue shows the newest first (after the urgent ones); the API lists the oldest first.
     newest_first: bool = False
 
