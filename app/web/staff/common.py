@@ -21,6 +21,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/staff/cases", "Cases", (Role.SAFEGUARDING, Role.HR)),
     ("/staff/check-ins", "Check-ins", (Role.SAFEGUARDING, Role.HR)),
     ("/staff/record", "Record a contact", (Role.SAFEGUARDING,)),
+    ("/staff/reply-templates", "Reply templates", (Role.SAFEGUARDING,)),
     ("/dashboard", "Statistics", (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)),
     ("/staff/users", "Users", (Role.ADMIN,)),
     ("/staff/themes", "Themes", (Role.ADMIN,)),

@@ -73,13 +73,14 @@ def queue(
     hr_contact: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
     reference: Annotated[str | None, Query(max_length=40)] = None,
+    owner: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The queue, with filters and a search by the reference a reporter quotes."""
     error = None
     try:
         filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                              reference=reference, newest_first=True)
+                              reference=reference, newest_first=True, owner=owner, me=user)
     except Invalid as exc:
         error = exc.detail
         filters = case_filter(status=[], theme=None, hr_contact=None, risk=None, overdue=False, reference=None,
@@ -93,7 +94,8 @@ def queue(
     next_due = checkins.next_due_by_case(session, case_ids=ids)
     today = clock.today()
     query = {"status": [s.value for s in status], "theme": theme or "", "risk": risk.value if risk else "",
-             "hr_contact": hr_contact or "", "overdue": "true" if overdue else "", "reference": reference or ""}
+             "hr_contact": hr_contact or "", "overdue": "true" if overdue else "", "reference": reference or "",
+             "owner": owner or ""}
     kept = {k: v for k, v in query.items() if v}
     pages = max(1, math.ceil(total / PAGE_SIZE))
     ctx = {
@@ -109,6 +111,7 @@ def queue(
         "page_link": lambda n: "/staff/cases?" + urlencode({**kept, "page": n}, doseq=True),
         "themes": themes.list_themes(session),
         "contacts": [u for u in auth.list_users(session, role=Role.HR)] if user.has(Role.SAFEGUARDING) else [],
+        "owners": auth.list_users(session, role=Role.SAFEGUARDING) if user.has(Role.SAFEGUARDING) else [],
         "status_labels": STATUS_LABELS,
         "statuses": list(Status),
         "error": error,
