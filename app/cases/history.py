@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,9 +114,42 @@ def _who(event: AuditEvent, people: dict[uuid.UUID, User]) -> str:
     return "A former user" if event.actor_id is not None else event.actor
 
 
+# One look at the case page reads its parts one after another: shown as one entry.
+TOGETHER = timedelta(seconds=5)
+PARTS = {"notes": "the internal notes", "messages": "the messages", "exclusions": "who is excluded",
+         "referrals": "the referrals", "check_ins": "the check-ins"}
+
+
+def _part(event: AuditEvent) -> str | None:
+    """What part of the case a reading entry read ("case" for the case itself), or None for any other entry."""
+    if event.action == "check_in.read":
+        return "check_ins"
+    if event.action == "case.read" and (event.target == "case" or event.target in PARTS):
+        return event.target
+    return None
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _grouped(events: list[AuditEvent]) -> list[list[AuditEvent]]:
+    """Entries in order, a person's readings of the case's parts within a few seconds kept together."""
+    groups: list[list[AuditEvent]] = []
+    for e in events:
+        last = groups[-1] if groups else None
+        if (last is not None and _part(e) is not None and _part(last[0]) is not None
+                and (e.actor_id, e.actor) == (last[0].actor_id, last[0].actor) and e.at - last[0].at <= TOGETHER):
+            last.append(e)
+        else:
+            groups.append([e])
+    return groups
+
+
 def read(session: Session, *, user: User, case: Case) -> list[HistoryEntry]:
     """Every audit entry of the case, oldest first, in plain words (safeguarding; this reading is
-    itself audited, as `case.read` of `history`, and appears at the end the next time)."""
+    itself audited, as `case.read` of `history`, and appears at the end the next time). One look
+    at the case (its page reads the case, then its notes, messages, ...) is one entry."""
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
     ).all()
@@ -124,7 +157,14 @@ def read(session: Session, *, user: User, case: Case) -> list[HistoryEntry]:
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
     audit.record(session, actor(user), "case.read", case_id=case.id, target="history")
     out = []
-    for e in events:
-        action, detail = describe(e.action, e.target, by_reporter=e.actor == audit.REPORTER.label)
+    for group in _grouped(list(events)):
+        e = group[0]
+        if len(group) == 1:
+            action, detail = describe(e.action, e.target, by_reporter=e.actor == audit.REPORTER.label)
+        else:
+            parts = [_part(g) for g in group]
+            rest = [PARTS[p] for p in dict.fromkeys(parts) if p is not None and p != "case"]
+            action = "Opened the case" if "case" in parts else "Read " + _words(rest)
+            detail = ("read " + _words(rest)) if "case" in parts and rest else None
         out.append(HistoryEntry(at=e.at, actor=_who(e, people), action=action, detail=detail))
     return out

@@ -113,6 +113,10 @@ def test_the_history_says_who_did_what_in_plain_words_and_never_what_was_written
     assert f'href="/staff/cases/{case_id}/history"' in page.get(f"/staff/cases/{case_id}").text
     printable = page.get(f"/staff/cases/{case_id}/history")
     assert printable.status_code == 200 and "Made a referral" in printable.text and words not in printable.text
+    # One look at the case page is one entry, not one for each part it read.
+    assert ("Sam Safeguarding", "Opened the case",
+            "read the internal notes, the messages, the check-ins, who is excluded and the referrals") in [
+        (e["actor"], e["action"], e["detail"]) for e in client.get(f"{base}/history", headers=sg).json()]
     assert as_("assigned_hr").get(f"/staff/cases/{case_id}/history").status_code == 403
 
     # Entries this page does not know yet (refused attempts, later actions) still read as words.
