@@ -48,6 +48,9 @@ class ReferralKind(str, enum.Enum):
     LOCAL_AUTHORITY_SAFEGUARDING = "local_authority_safeguarding"
     OCCUPATIONAL_HEALTH = "occupational_health"
     REGULATOR_NOTIFICATION = "regulator_notification"
+    # Signposting (the service's own paper: "counselling, third sector signposting").
+    COUNSELLING = "counselling"
+    THIRD_SECTOR = "third_sector"
 
 
 class Risk(str, enum.Enum):

@@ -168,7 +168,7 @@ class ReferralIn(StrictModel):
         default=None,
         description="When it must be done by (not in the past). Left out: the kind's default period from today "
         "(formal investigation 28 days, police 1, local authority safeguarding 1, regulator notification 5, "
-        "occupational health 14; `SAFESHARE_REFERRAL_<KIND>_DAYS`).",
+        "occupational health, counselling and third sector 14; `SAFESHARE_REFERRAL_<KIND>_DAYS`).",
     )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from app import clock
 from app.cases.history import describe
 from app.notify.models import Notification
 from tests.cases.conftest import World
@@ -85,6 +87,9 @@ def test_the_history_says_who_did_what_in_plain_words_and_never_what_was_written
     assert client.post(f"{base}/notes", headers=sg, json={"body": words, "visibility": "safeguarding"}).status_code == 201
     assert client.post(f"{base}/messages", headers=hr, json={"body": words}).status_code == 201
     assert client.post(f"{base}/referrals", headers=sg, json={"kind": "police", "note": words}).status_code == 201
+    for kind in ("counselling", "third_sector"):  # signposting kinds, due in 14 days by default
+        made = client.post(f"{base}/referrals", headers=hr, json={"kind": kind})
+        assert made.status_code == 201 and made.json()["due_on"] == (clock.today() + timedelta(days=14)).isoformat()
     assert client.get(base, headers=hr).status_code == 200
     assert client.patch(base, headers=sg, json={"owner_id": world.id("safeguarding")}).status_code == 200
 
@@ -97,6 +102,7 @@ def test_the_history_says_who_did_what_in_plain_words_and_never_what_was_written
                 ("Sam Safeguarding", "Wrote an internal note", "for the safeguarding team only"),
                 ("Alex Assigned", "Wrote to the reporter", None),
                 ("Sam Safeguarding", "Made a referral", "Police"),
+                ("Alex Assigned", "Made a referral", "Third sector"),
                 ("Alex Assigned", "Opened the case", None),
                 ("Sam Safeguarding", "Took the case", None)]:
         assert row in rows, row

@@ -89,6 +89,8 @@ REFERRAL_LABELS = {
     ReferralKind.LOCAL_AUTHORITY_SAFEGUARDING.value: "Local authority safeguarding",
     ReferralKind.REGULATOR_NOTIFICATION.value: "Notification to the regulator",
     ReferralKind.OCCUPATIONAL_HEALTH.value: "Occupational health",
+    ReferralKind.COUNSELLING.value: "Counselling",
+    ReferralKind.THIRD_SECTOR.value: "A third-sector organisation (signposting)",
 }
 assert set(REFERRAL_LABELS) == {k.value for k in ReferralKind}
 NOTICES = {
