@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from app.attachments import service as attachments
+from app.auth import service as auth
 from app.auth.models import User
 from app.cases import intake
 from app.cases import service as cases
@@ -29,6 +30,7 @@ from app.notify import service as notify
 from app.reports import idempotency
 from app.reports import service as reports
 from app.reports.schemas import ReportOut
+from app.signposting import service as signposting
 
 
 def submit_report(
@@ -157,6 +159,18 @@ def add_note(
     ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
     attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, note=note)
     return note
+
+
+def signpost(
+    session: Session, ring: KeyRing, *, user: User, case: Case, entry_ids: Sequence[uuid.UUID], message: str | None
+) -> tuple[Message, str]:
+    """Organisations from the support directory sent to the reporter in one message of the thread,
+    and recorded on the case (`case.signpost`, with how many). Returns the message and its text."""
+    entries = signposting.chosen(session, entry_ids)
+    body = signposting.compose(entries, message=message)
+    sent = cases.send_message(session, ring, user=user, case=case, body=body)
+    signposting.record_sent(session, by=auth.actor(user), case_id=case.id, entries=entries)
+    return sent, body
 
 
 def _store(

@@ -18,6 +18,7 @@ from app.api import (
     reports,
     stats,
     stats_referrals,
+    support,
     themes,
 )
 
@@ -32,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     checkins.router,
     referrals.router,
     replies.router,
+    support.router,
     stats.router,
     stats_referrals.router,
     equality.router,

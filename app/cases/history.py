@@ -91,6 +91,10 @@ def describe(action: str, target: str | None, *, by_reporter: bool) -> tuple[str
     if action == "referral.create":
         kind = target if target in {k.value for k in ReferralKind} else None
         return PLAIN[action], _label(kind).capitalize() if kind else None
+    if action == "case.signpost":
+        n = int(target) if target and target.isdigit() else 0
+        return "Sent the reporter organisations that may help", (f"{n} organisation{'s' if n != 1 else ''}"
+                                                                 if n else None)
     if action == "case.owner":
         return OWNER.get(target or "", "Changed the owner"), None
     if action == "case.refused":

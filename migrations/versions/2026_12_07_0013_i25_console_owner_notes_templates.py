@@ -1,4 +1,4 @@
-"""console: case owner, safeguarding-only notes, reply templates (issue 25)
+"""console: case owner, safeguarding-only notes, reply templates, support directory (issue 25)
 
 Revision ID: 0013_i25
 Revises: 0012_i24
@@ -36,9 +36,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reply_templates")),
         sa.UniqueConstraint("name", name=op.f("uq_reply_templates_name")),
     )
+    op.create_table(
+        "support_entries",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("helps_with", sa.Text(), nullable=False),
+        sa.Column("contact", sa.Text(), nullable=False),
+        sa.Column("themes", sa.JSON(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_entries")),
+        sa.UniqueConstraint("name", name=op.f("uq_support_entries_name")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("support_entries")
     op.drop_table("reply_templates")
     with op.batch_alter_table("notes", schema=None) as batch_op:
         batch_op.drop_column("visibility")

@@ -27,6 +27,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /cases/{id}":             (200,      200,      404,      404,      404,      403,   403,  401,     401),
     "PATCH /cases/{id}":           (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "PUT /cases/{id}/hr-contact":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
+    "POST /cases/{id}/signposts":  (201,      201,      404,      404,      404,      403,   403,  401,     401),
     "GET /cases/{id}/history":     (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "GET /cases/{id}/exclusions":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "POST /cases/{id}/exclusions": (201,      403,      403,      404,      403,      403,   403,  401,     401),
@@ -67,7 +68,12 @@ def _outcome(client: Any, world: World, endpoint: str, who: str) -> Any:
         made = client.post(f"/api/v1/cases/{case_id}/referrals", json={"kind": "police"},
                            headers=world.headers("safeguarding"))
         url = url.replace("{rid}", made.json()["id"])
-    r = client.request(method, url, json=_body(endpoint, world), headers=world.headers(who, case_id))
+    body = _body(endpoint, world)
+    if endpoint == "POST /cases/{id}/signposts":  # an organisation the admin put in the directory beforehand
+        entry = client.post("/api/v1/support-directory", headers=world.headers("admin"), json={
+            "name": f"Helpline {uuid.uuid4().hex[:6]}", "helps_with": "Debt advice", "contact": "0800 000 000"})
+        body = {"entry_ids": [entry.json()["id"]]}
+    r = client.request(method, url, json=body, headers=world.headers(who, case_id))
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/problem+json"), r.text
     if endpoint == "GET /cases" and r.status_code == 200:

@@ -51,6 +51,10 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/check-ins": {"GET": CASEWORK},
     "/staff/check-ins/{case_id}/{check_in_id}": {"POST": CASEWORK},
     "/staff/record": {"GET": (SG,), "POST": (SG,)},
+    "/staff/cases/{case_id}/signposts": {"POST": CASEWORK},
+    "/staff/support-directory": {"GET": (ADMIN,), "POST": (ADMIN,)},
+    "/staff/support-directory/{entry_id}": {"POST": (ADMIN,)},
+    "/staff/support-directory/{entry_id}/delete": {"POST": (ADMIN,)},
     "/staff/reply-templates": {"GET": (SG,), "POST": (SG,)},
     "/staff/reply-templates/{template_id}": {"POST": (SG,)},
     "/staff/reply-templates/{template_id}/delete": {"POST": (SG,)},
@@ -107,7 +111,7 @@ def _audit_count(app: Any) -> int:
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
               "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id,
-              "template_id": str(uuid.uuid4())}
+              "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4())}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

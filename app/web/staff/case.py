@@ -62,6 +62,8 @@ from app.enums import About, Channel, Outcome, ReferralKind, Role, Sender, Statu
 from app.errors import AppError, Invalid, NotFound
 from app.locations import service as locations
 from app.replies import service as replies
+from app.signposting import service as directory
+from app.signposting.schemas import SignpostIn
 from app.themes import service as themes
 from app.web import uploads
 from app.web.pages import FormErrors
@@ -105,12 +107,13 @@ NOTICES = {
     "message": "Message sent to the reporter.",
     "check_in": "Check-in recorded. The next one is booked.",
     "closed": "Case closed. The reporter can now give feedback.",
+    "signposted": "The organisations were sent to the reporter in a message.",
     "owner": "Owner changed. The handover note is with the internal notes; a new owner is told by e-mail.",
 }
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
     "owner-owner_id", "owner-handover_note", "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
-    "exclusion-user_id", "exclusion-reason", "note-visibility", "note-body", "note-attachments", "message-template", "message-body", "message-attachments", "check_in-summary",
+    "exclusion-user_id", "exclusion-reason", "note-visibility", "note-body", "note-attachments", "message-template", "message-body", "message-attachments", "signpost-entry_ids", "signpost-message", "check_in-summary",
     "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
     "close-outcome", "close-summary",
 ]
@@ -158,7 +161,10 @@ def _page(
             first = min((c.due_on for c, _ in case_check_ins if c.cancelled_at is None), default=None)
             values["message"] = {"body": replies.render(chosen.body, reference=case.reference, first_check_in=first),
                                  "template": template}
+    fits = set(case.theme_slugs)
+    entries = directory.list_entries(session)
     ctx: dict[str, Any] = {
+        "support_entries": sorted(((e, bool(fits & set(e.themes))) for e in entries), key=lambda p: not p[1]),
         "reply_templates": reply_templates,
         "owners": [u for u in staff if u.has(Role.SAFEGUARDING) and u.active and u.id not in excluded],
         "files_on_messages": files.by_message(case_files),
@@ -404,6 +410,29 @@ def send_message(
 
     return _with_files(request, session, keys, settings, user, case, "message", text, attachments or [], "message",
                        "thread", act)
+
+
+@router.post("/staff/cases/{case_id}/signposts", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def signpost(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
+    entry_id: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    message: Annotated[str, Form()] = "",
+) -> Response:
+    """Send chosen organisations from the support directory to the reporter in one message:
+    `POST /api/v1/cases/{id}/signposts`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(message).strip()
+
+    def act() -> None:
+        if not entry_id:
+            raise Invalid("Choose at least one organisation to send.", field="entry_ids")
+        body = SignpostIn.model_validate({"entry_ids": entry_id, "message": text or None})
+        flows.signpost(session, keys, user=user, case=case, entry_ids=body.entry_ids, message=body.message)
+
+    values = {"entry_ids": entry_id, "message": text}
+    return _apply(request, session, keys, user, case, "signpost", values, "signposted", "thread", act,
+                  field="entry_ids")
 
 
 @router.get("/staff/cases/{case_id}/attachments/{attachment_id}")

@@ -26,6 +26,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/staff/users", "Users", (Role.ADMIN,)),
     ("/staff/themes", "Themes", (Role.ADMIN,)),
     ("/staff/locations", "Locations", (Role.ADMIN,)),
+    ("/staff/support-directory", "Support directory", (Role.ADMIN,)),
     ("/staff/account", "Your account", (Role.ADMIN, Role.SAFEGUARDING, Role.HR, Role.LEADERSHIP)),
 ]
 
