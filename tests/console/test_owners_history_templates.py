@@ -180,3 +180,65 @@ def test_reply_templates_fill_the_message_box_for_the_case_without_javascript(
     listing = sg_page.get("/staff/reply-templates").text
     assert "Check-in" in listing and "First reply" in listing
     assert as_("assigned_hr").get("/staff/reply-templates").status_code == 403
+
+
+def test_the_admin_keeps_a_support_directory_and_the_case_team_sends_entries_in_one_action(
+    app: Any, client: Any, world: World, as_: Any
+) -> None:
+    admin, sg, hr = world.headers("admin"), world.headers("safeguarding"), world.headers("assigned_hr")
+    entries = [
+        {"name": "StepChange", "helps_with": "Free debt advice", "contact": "0800 138 1111, stepchange.org",
+         "themes": ["financial_concern", "gambling"]},
+        {"name": "Refuge helpline", "helps_with": "Domestic abuse support, day and night",
+         "contact": "0808 2000 247", "themes": ["domestic_abuse"]},
+        {"name": "Cruse", "helps_with": "Bereavement support", "contact": "0808 808 1677", "themes": []},
+    ]
+    ids = {}
+    for entry in entries:
+        made = client.post("/api/v1/support-directory", headers=admin, json=entry)
+        assert made.status_code == 201, made.text
+        ids[entry["name"]] = made.json()["id"]
+    assert client.post("/api/v1/support-directory", headers=admin, json=entries[2]).status_code == 409
+    assert client.post("/api/v1/support-directory", headers=admin,
+                       json={**entries[2], "name": "Other", "themes": ["no_such_theme"]}).status_code == 422
+    assert client.patch(f"/api/v1/support-directory/{ids['Cruse']}", headers=admin,
+                        json={"contact": "0808 808 1677 (Mon to Fri)"}).json()["contact"] == "0808 808 1677 (Mon to Fri)"
+    assert [e["name"] for e in client.get("/api/v1/support-directory", headers=hr).json()] == [
+        "Cruse", "Refuge helpline", "StepChange"]
+
+    # On a domestic abuse case the fitting organisation comes first; nothing chosen is said in words.
+    case_id = world.new_case()
+    assert client.patch(f"/api/v1/cases/{case_id}", headers=sg, json={"themes": ["domestic_abuse"]}).status_code == 200
+    page = as_("assigned_hr")
+    text = page.get(f"/staff/cases/{case_id}").text
+    assert text.index("Refuge helpline") < text.index("Cruse") and "fits this case" in text
+    token = page.token(f"/staff/cases/{case_id}")
+    empty = page.post(f"/staff/cases/{case_id}/signposts", {"message": "These may help."}, token=token)
+    assert empty.status_code == 422 and "Choose at least one organisation to send." in empty.text
+    sent = page.post(f"/staff/cases/{case_id}/signposts",
+                     {"entry_id": [ids["Refuge helpline"], ids["Cruse"]], "message": "These may help."}, token=token)
+    assert sent.status_code == 303
+
+    # The reporter reads one message with both; the case records it.
+    reporter = {"Authorization": f"Bearer {world.reporter_token(case_id)}"}
+    thread = client.get("/api/v1/reporter/case", headers=reporter).json()["messages"]
+    assert thread[-1]["body"] == ("These may help.\n\nHere are organisations that may be able to help you:\n\n"
+                                  "Cruse\nBereavement support\n0808 808 1677 (Mon to Fri)\n\n"
+                                  "Refuge helpline\nDomestic abuse support, day and night\n0808 2000 247")
+    history = client.get(f"/api/v1/cases/{case_id}/history", headers=sg).json()
+    assert ("Alex Assigned", "Sent the reporter organisations that may help", "2 organisations") in [
+        (e["actor"], e["action"], e["detail"]) for e in history]
+    api = client.post(f"/api/v1/cases/{case_id}/signposts", headers=sg, json={"entry_ids": [ids["StepChange"]]})
+    assert api.status_code == 201 and api.json()["body"].endswith("StepChange\nFree debt advice\n0800 138 1111, stepchange.org")
+    gone = client.post(f"/api/v1/cases/{case_id}/signposts", headers=sg, json={"entry_ids": [str(uuid.uuid4())]})
+    assert gone.status_code == 422
+
+    # The admin's page: a form left empty says so; an organisation removed is gone from the cases.
+    admin_page = as_("admin")
+    form_token = admin_page.token("/staff/support-directory")
+    refused = admin_page.post("/staff/support-directory", {"name": "", "helps_with": "", "contact": ""}, token=form_token)
+    assert refused.status_code == 422 and "There is a problem" in refused.text
+    assert "Write something here." in refused.text or "Fill this in." in refused.text
+    removed = admin_page.post(f"/staff/support-directory/{ids['Cruse']}/delete", {}, token=form_token)
+    assert removed.status_code == 303
+    assert "Cruse" not in page.get(f"/staff/cases/{case_id}").text.split("Send organisations that may help")[1]
