@@ -232,7 +232,7 @@ def history_page(request: Request, case: SafeguardingCase, user: Safeguarding, s
 
 @router.post("/staff/cases/{case_id}/owner", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
 def set_owner(
-    request: Request, case: WorkCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
     owner_id: Annotated[str, Form()] = "", handover_note: Annotated[str, Form()] = "",
 ) -> Response:
     """Take the case, hand it over or let it go, with a handover note: `PATCH /api/v1/cases/{id}`
