@@ -1,6 +1,7 @@
 """Issue 25's pages in headless Debian Chromium, with JavaScript off: a safeguarding officer
 writes a reply template, takes a case nobody owns, writes a note for the safeguarding team only,
-starts the message from the template, and prints the case's history."""
+starts the message from the template, sends an organisation the administrator put in the support
+directory, and prints the case's history."""
 
 from __future__ import annotations
 
@@ -19,8 +20,21 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
     contexts: Any, make_staff: Any, client: Any  # noqa: F811
 ) -> None:
     sg = make_staff("safeguarding", name="Sam Guard")
+    admin = make_staff("admin", name="Ada Min")
     made = client.post("/api/v1/reports", json={"description": "My crew manager makes me work unpaid overtime."})
     reference = made.json()["reference"]
+
+    # The administrator puts an organisation in the support directory.
+    keeper = contexts(False)
+    _sign_in(keeper, admin.email)
+    keeper.get_by_role("link", name="Support directory").click()
+    keeper.get_by_label("Organisation", exact=True).fill("StepChange")
+    keeper.get_by_label("What they help with").fill("Free debt advice")
+    keeper.get_by_label("How to reach them").fill("0800 138 1111")
+    keeper.get_by_label("Financial concern").check()
+    keeper.get_by_role("button", name="Add the organisation").click()
+    expect(keeper.get_by_role("status")).to_contain_text("Organisation added")
+    _shot(keeper, "support-directory-1280", False)
 
     officer = contexts(False)
     _sign_in(officer, sg.email)
@@ -51,12 +65,18 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
         f"Thank you for raising {reference}. We will be in touch within a week.")
     officer.get_by_role("button", name="Send to the reporter").click()
     expect(officer.locator("#thread")).to_contain_text(f"Thank you for raising {reference}.")
+    officer.get_by_text("Send organisations that may help").click()
+    officer.get_by_label("StepChange").check()
+    officer.get_by_role("button", name="Send these to the reporter").click()
+    expect(officer.get_by_role("status")).to_contain_text("organisations were sent")
+    expect(officer.locator("#thread")).to_contain_text("StepChange")
     _shot(officer, "case-owned-1280", False)
 
     officer.get_by_role("link", name="History of this case").click()
     expect(officer.get_by_role("heading", level=1)).to_contain_text(f"History of case {reference}")
     table = officer.locator("table.history")
-    for words in ("Sent the concern", "Took the case", "Wrote an internal note", "Wrote to the reporter"):
+    for words in ("Sent the concern", "Took the case", "Wrote an internal note", "Wrote to the reporter",
+                  "Sent the reporter organisations that may help"):
         expect(table).to_contain_text(words)
     expect(table).not_to_contain_text("keep this from HR")
     _shot(officer, "case-history-1280", False)
