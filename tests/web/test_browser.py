@@ -65,7 +65,7 @@ def test_reporter_submits_follows_up_reads_replies_and_signs_out(page: Page, app
     expect(page.get_by_role("status")).to_contain_text("Your message has been sent")
     expect(page.locator("#thread li").last).to_contain_text("Yes please, after 2pm.")
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("You have signed out")
     page.goto("/follow-up")
     expect(page.get_by_label("Your receipt")).to_be_visible()
