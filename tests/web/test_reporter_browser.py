@@ -170,10 +170,14 @@ def test_quick_exit_is_on_every_reporter_page_and_each_page_is_photographed(
     assert problems == []
 
 
-def test_leaving_in_one_press_leaves_nothing_to_come_back_to(chromium: Any, live_server: str, db: Any) -> None:
+# The server's side (session ended, cookies, Clear-Site-Data) runs on both databases in
+# test_leaving_and_receipts.py; this is what the browser does with it.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_leaving_in_one_press_leaves_nothing_to_come_back_to(chromium: Any, live_server: str) -> None:
     """With JavaScript, as on most phones: sign in, "Leave this site", Back, the address typed
     again, a reopened tab: no concern anywhere. Shift three times does the same, blanking the page
-    at once. On the way: the receipt fits one line at 320 px and prints alone."""
+    at once. On the way: the reveal says whether it is expanded, and the receipt fits one line at
+    320 px and prints alone."""
     context = chromium.new_context(base_url=live_server)  # JavaScript on
     context.set_default_timeout(10_000)
     def weather(route: Route) -> None:
@@ -183,6 +187,14 @@ def test_leaving_in_one_press_leaves_nothing_to_come_back_to(chromium: Any, live
     try:
         page = context.new_page()
         page.set_viewport_size({"width": 320, "height": 700})
+        page.goto("/report")
+        named = page.get_by_label("Yes, give my name")
+        expect(named).to_have_attribute("aria-controls", "details")
+        expect(named).to_have_attribute("aria-expanded", "false")
+        named.check()
+        expect(named).to_have_attribute("aria-expanded", "true")
+        page.get_by_label("No, stay anonymous").check()
+        expect(named).to_have_attribute("aria-expanded", "false")
         receipt = send(page)
         groups = page.locator("#receipt .group")
         expect(groups).to_have_count(6)
@@ -252,22 +264,6 @@ def test_identity_boxes_are_hidden_while_staying_anonymous(page: Page) -> None:
     page.get_by_label("No, stay anonymous").check()
     expect(page.get_by_label("Your name")).to_be_hidden()
 
-
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
-def test_with_javascript_the_reveal_says_whether_it_is_expanded(chromium: Any, live_server: str) -> None:
-    context = chromium.new_context(base_url=live_server)
-    try:
-        page = context.new_page()
-        page.goto("/report")
-        named = page.get_by_label("Yes, give my name")
-        expect(named).to_have_attribute("aria-controls", "details")
-        expect(named).to_have_attribute("aria-expanded", "false")
-        named.check()
-        expect(named).to_have_attribute("aria-expanded", "true")
-        page.get_by_label("No, stay anonymous").check()
-        expect(named).to_have_attribute("aria-expanded", "false")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # about the page, not the database
