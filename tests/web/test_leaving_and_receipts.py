@@ -56,6 +56,9 @@ def test_an_idle_follow_up_session_ends_and_keeps_the_half_typed_reply(client: T
         r = client.post("/follow-up/messages", data={"csrf_token": token, "body": "He checks my phone at night"})
     assert r.status_code == 401
     assert "your message was not sent" in r.text and "He checks my phone at night</textarea>" in r.text
+    with clock.frozen(start + timedelta(minutes=19, seconds=30)):
+        r = client.post("/follow-up/feedback", data={"csrf_token": token, "listened_to": "4", "comment": "Kind people"})
+    assert r.status_code == 401 and "your feedback was not sent" in r.text and "Kind people</textarea>" in r.text
 
 
 def test_the_follow_up_page_tells_a_typo_and_a_pasted_reference_apart(client: TestClient, db: Session) -> None:
@@ -95,3 +98,16 @@ def test_a_receipt_issued_before_check_characters_still_signs_in(client: TestCli
         case.receipt_lookup = intake.receipt_lookup(app.state.keyring, receipts.normalise(old) or "")
     sign_in(client, old.lower())
     assert "Send a message" in client.get("/follow-up").text
+
+
+def test_the_check_character_catches_every_single_typo_and_every_swap() -> None:
+    normalised = receipts.normalise(receipts.new_receipt()) or ""
+    assert len(normalised) == 24 and receipts.checks_out(normalised)
+    for i, right in enumerate(normalised):
+        for wrong in receipts.ALPHABET.replace(right, ""):
+            assert not receipts.checks_out(normalised[:i] + wrong + normalised[i + 1:])
+        for j in range(i + 1, 24):
+            if normalised[j] != right:
+                swapped = list(normalised)
+                swapped[i], swapped[j] = swapped[j], swapped[i]
+                assert not receipts.checks_out("".join(swapped))

@@ -545,8 +545,9 @@ def follow_up_feedback(
     if not csrf_ok(request, csrf) and not from_this_site(request):
         return form_expired(request, FOLLOW_UP_PATH)
     who = _reporter(request, session)
-    if who is None:
-        return _sign_in_page(request, status_code=401, note="You were signed out. Sign in again with your receipt to give feedback.")
+    if who is None:  # e.g. SAFESHARE_REPORTER_IDLE_MINUTES passed: the comment is kept for copying
+        return _sign_in_page(request, status_code=401, unsent=forms.crlf(comment).strip() or None,
+                             note="You were signed out, so your feedback was not sent. Sign in again with your receipt.")
     case = who[1]
     given = {"listened_to": listened_to, "kept_informed": kept_informed,
              "support_suitable": support_suitable, "would_recommend": would_recommend}
