@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # A staff session not used for this long ends (the console on a shared or forgotten screen).
     staff_idle_minutes: int = Field(default=30, ge=1)
     reporter_token_minutes: int = Field(default=30, ge=1)
+    # A reporter session not used for this long ends: a phone put down, a screen someone else may see.
+    reporter_idle_minutes: int = Field(default=10, ge=1)
 
     # Request bodies: 64 KiB for JSON in general; the intake routes take more because a
     # 20,000-character description can need up to 120 KB once JSON escapes it.
