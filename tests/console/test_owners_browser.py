@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.console.test_browser import _shot, _sign_in, contexts  # noqa: F401 - the fixture, shared
+from tests.web.a11y import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +26,12 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
     reference = made.json()["reference"]
 
     # The administrator puts an organisation in the support directory.
+    scratch = contexts(True)  # axe-core runs in a page with JavaScript, on a copy of each page as it is
+    problems: list[str] = []
+
+    def check(page: Any, name: str) -> None:
+        problems.extend(f"{name}: {v}" for v in axe_violations(page, scratch))
+
     keeper = contexts(False)
     _sign_in(keeper, admin.email)
     keeper.get_by_role("link", name="Support directory").click()
@@ -35,6 +42,7 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
     keeper.get_by_role("button", name="Add the organisation").click()
     expect(keeper.get_by_role("status")).to_contain_text("Organisation added")
     _shot(keeper, "support-directory-1280", False)
+    check(keeper, "support directory")
 
     officer = contexts(False)
     _sign_in(officer, sg.email)
@@ -45,6 +53,7 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
     officer.get_by_role("button", name="Add the template").click()
     expect(officer.get_by_role("status")).to_contain_text("Reply template added")
     _shot(officer, "reply-templates-1280", False)
+    check(officer, "reply templates")
 
     officer.get_by_role("link", name="Cases", exact=True).click()
     officer.get_by_role("link", name="Cases nobody owns yet").click()
@@ -71,6 +80,7 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
     expect(officer.get_by_role("status")).to_contain_text("organisations were sent")
     expect(officer.locator("#thread")).to_contain_text("StepChange")
     _shot(officer, "case-owned-1280", False)
+    check(officer, "case page")
 
     officer.get_by_role("link", name="History of this case").click()
     expect(officer.get_by_role("heading", level=1)).to_contain_text(f"History of case {reference}")
@@ -80,6 +90,8 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
         expect(table).to_contain_text(words)
     expect(table).not_to_contain_text("keep this from HR")
     _shot(officer, "case-history-1280", False)
+    check(officer, "case history")
+    assert problems == []
     officer.emulate_media(media="print")
     expect(officer.locator(".site-header")).to_be_hidden()
     expect(officer.get_by_text(re.compile("^Printed by Sam Guard"))).to_be_visible()
