@@ -1,0 +1,137 @@
+"""The "possible risk" check: words in a concern that a person must look at first.
+
+Run on the description at intake, on every later message from the reporter and on each check-in
+answer. It never triages: it raises a flag (`Case.risk_signals`, the words that matched) that
+puts the case at the top of the queue, highlights those words on the case page and, for an
+online report, shows the reporter crisis signposting at once. Only a person sets `risk`.
+
+Matching uses the theme suggester's tokenizer (`app.themes.suggest`): lower-cased words reduced
+to their Porter2 stems, phrases of consecutive words ("*" is any one word), a negator shortly
+before a term cancels it ("I have never felt unsafe") unless the term is listed as `unnegated`.
+Recall matters more than precision here: a missed risk can cost a life, a false flag costs a
+minute of a safeguarding officer's time. The list and its measured recall and false-flag rate
+are in docs/casework.md ("Possible risk").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from app.themes.suggest import WILDCARD, Token, is_negated, tokenize
+
+# Each group is a kind of risk; the words are matched as stems, so list one form of each word.
+RISK_TERMS: dict[str, tuple[str, ...]] = {
+    "suicide or self-harm": (
+        "suicide", "suicidal", "kill myself", "kill himself", "kill herself", "killing myself", "end it all",
+        "end my life", "end his life", "end her life", "take my own life", "take his own life",
+        "take her own life", "better off without me", "better off dead", "better off without him",
+        "better off without her", "no reason to live", "nothing to live for", "want to die", "wants to die",
+        "wish i was dead", "wish i were dead", "self harm", "self harming", "harm myself", "hurt myself",
+        "hurt himself", "hurt herself", "harm himself", "harm herself", "cutting myself", "overdose",
+        "can't go on", "cannot go on", "can't do this anymore", "can't do this any more", "no point anymore",
+        "no point any more", "no point in living", "see the point anymore", "see the point any more",
+        "see the point of living", "not be here", "won't be here", "goodbye letter", "suicide note",
+        "final goodbye", "jump off", "jump in front", "hang myself", "hanging myself", "pills saved",
+        "stockpiling", "don't want to be here", "don't want to live", "doesn't want to live",
+    ),
+    "afraid to go home": (
+        "scared to go home", "afraid to go home", "frightened to go home", "terrified to go home",
+        "can't go home", "cannot go home", "scared of going home", "afraid of going home",
+        "dread going home", "dreading going home", "not safe at home", "unsafe at home", "safe to go home",
+        "sleeping in my car", "sleep in my car", "nowhere to go", "nowhere safe", "scared of him",
+        "scared of her", "afraid of him", "afraid of her", "terrified of him", "terrified of her",
+        "frightened of him", "frightened of her", "what he'll do", "what she'll do", "what he will do",
+        "what she will do",
+    ),
+    "immediate danger": (
+        "in danger", "danger to", "immediate danger", "kill me", "kill you", "kill us", "kill her", "kill him",
+        "kill the", "going to hurt", "gonna hurt", "threatened to kill", "threatens to kill", "threatening to kill",
+        "threatened to hurt", "threatens to hurt", "threaten to hurt", "strangled", "strangle", "choked me",
+        "choking me", "hands round my neck", "hands around my neck", "strangulation", "beat me", "beats me",
+        "beaten", "hit me", "hits me", "punched me", "kicked me", "pushed me down", "attacked me",
+        "assaulted me", "raped", "rape", "sexually assaulted", "locked me in", "won't let me leave",
+        "tonight", "right now", "today", "followed me", "following me", "turned up at my house",
+        "outside my house", "stalking", "stalker", "fear for my life", "fear for my safety", "fearing for",
+        "scared for my life", "scared for my safety", "unsafe", "not safe", "help me", "please hurry",
+        "urgent", "emergency",
+    ),
+    "a child at risk": (
+        "child is at risk", "children are at risk", "kids are at risk", "hurt the children", "hurt the kids",
+        "hurts the children", "hurts the kids", "hit the children", "hit the kids", "hits the kids",
+        "hits the children", "take the children", "take the kids", "the children are scared",
+        "the kids are scared", "in front of the children", "in front of the kids", "child abuse",
+        "abusing the", "neglected", "neglect", "grooming", "groomed", "underage", "child protection",
+        "social services",
+    ),
+    "weapons": (
+        "knife", "knives", "gun", "firearm", "shotgun", "weapon", "blade", "machete", "axe", "crossbow",
+        "stabbed", "stab", "shoot", "shot at", "acid",
+    ),
+}
+# A negator before these does not cancel them ("I can't go home", "he wouldn't let me leave"
+# already carry the danger in the negation; "no point anymore" is the risk itself).
+UNNEGATED = frozenset({"can't go on", "cannot go on", "can't go home", "cannot go home", "not safe at home",
+                       "not safe", "no point anymore", "no point any more", "no point in living",
+                       "nothing to live for", "no reason to live", "won't let me leave", "nowhere to go",
+                       "nowhere safe", "don't want to be here", "don't want to live", "doesn't want to live",
+                       "can't do this anymore", "can't do this any more", "not be here", "won't be here"})
+
+
+@dataclass(frozen=True)
+class _Term:
+    stems: tuple[str, ...]
+    negatable: bool
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, list[_Term]]:
+    index: dict[str, list[_Term]] = {}
+    for phrases in RISK_TERMS.values():
+        for phrase in phrases:
+            stems: list[str] = []
+            for part in phrase.split():
+                stems.extend([WILDCARD] if part == WILDCARD else [t.stem for t in tokenize(part) if t.is_word])
+            if stems:
+                index.setdefault(stems[0], []).append(_Term(tuple(stems), phrase not in UNNEGATED))
+    for terms in index.values():
+        terms.sort(key=lambda t: -len(t.stems))  # the longest phrase first
+    return index
+
+
+def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
+    if start + len(stems) > len(tokens):
+        return False
+    return all(tok.is_word and (stem == WILDCARD or tok.stem == stem)
+               for tok, stem in zip(tokens[start:start + len(stems)], stems, strict=False))
+
+
+def find_signals(text: str | None) -> list[str]:
+    """The risk phrases in the text, as the person wrote them (lower-cased), in order, no repeats."""
+    if not text:
+        return []
+    tokens = tokenize(text)
+    index = _index()
+    found: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        hit = None
+        if tok.is_word:
+            for term in index.get(tok.stem, ()):
+                if _matches(tokens, i, term.stems) and not (term.negatable and is_negated(tokens, i)):
+                    hit = term
+                    break
+        if hit is None:
+            i += 1
+            continue
+        words = " ".join(t.word for t in tokens[i:i + len(hit.stems)])
+        if words not in found:
+            found.append(words)
+        i += len(hit.stems)
+    return found
+
+
+def merge(existing: list[str], new: list[str]) -> list[str]:
+    """The case's signals with a new text's added (first seen first, no repeats)."""
+    return list(dict.fromkeys([*existing, *new]))
