@@ -83,6 +83,9 @@ def list_cases(
         Query(max_length=40, description="The reference a reporter quotes (`SS-XXXX-XXXX`; any letter case, "
               "spaces or dashes): the one case, if you may see it."),
     ] = None,
+    open_referral: Annotated[
+        bool, Query(description="Only cases (open or closed) with a referral not yet marked complete.")
+    ] = False,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
@@ -91,7 +94,7 @@ def list_cases(
     `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
     these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                          reference=reference)
+                          reference=reference, open_referral=open_referral)
     rows, total = service.list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
         also_overdue=checkins.overdue_clause(),
@@ -102,7 +105,7 @@ def list_cases(
 
 def case_filter(
     *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
-    reference: str | None, newest_first: bool = False,
+    reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
 ) -> CaseFilter:
     """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
@@ -110,11 +113,13 @@ def case_filter(
         try:
             contact_id = uuid.UUID(hr_contact)
         except ValueError:
-            raise Invalid("hr_contact: a user id, `none` or `inactive`.", field="hr_contact") from None
+            raise Invalid("Choose an HR contact from the list (`hr_contact`: a user id, `none` or `inactive`).",
+                          field="hr_contact") from None
     return CaseFilter(
         statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
         unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
         reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
+        open_referral=open_referral, attention_first=attention_first,
     )
 
 

@@ -42,6 +42,11 @@ def open_overdue(today: date) -> ColumnElement[bool]:
     return and_(Case.status != Status.CLOSED, late)
 
 
+def any_open() -> ColumnElement[bool]:
+    """SQL over `Case`: a referral of the case not yet marked complete (whatever the case's status)."""
+    return exists().where(Referral.case_id == Case.id, Referral.completed_on.is_(None))
+
+
 def is_overdue(session: Session, *, case: Case, today: date) -> bool:
     if case.status is Status.CLOSED:
         return False

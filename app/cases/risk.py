@@ -15,10 +15,11 @@ are in docs/casework.md ("Possible risk").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.themes.suggest import WILDCARD, Token, is_negated, tokenize
+from app.themes.suggest import TOKEN_PATTERN, WILDCARD, Token, is_negated, stem, tokenize
 
 # Each group is a kind of risk; the words are matched as stems, so list one form of each word.
 RISK_TERMS: dict[str, tuple[str, ...]] = {
@@ -75,7 +76,8 @@ UNNEGATED = frozenset({"can't go on", "cannot go on", "can't go home", "cannot g
                        "not safe", "no point anymore", "no point any more", "no point in living",
                        "nothing to live for", "no reason to live", "won't let me leave", "nowhere to go",
                        "nowhere safe", "don't want to be here", "don't want to live", "doesn't want to live",
-                       "can't do this anymore", "can't do this any more", "not be here", "won't be here"})
+                       "can't do this anymore", "can't do this any more", "not be here", "won't be here",
+                       "see the point anymore", "see the point any more", "see the point of living"})
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,25 @@ def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
                for tok, stem in zip(tokens[start:start + len(stems)], stems, strict=False))
 
 
-def find_signals(text: str | None) -> list[str]:
-    """The risk phrases in the text, as the person wrote them (lower-cased), in order, no repeats."""
-    if not text:
-        return []
-    tokens = tokenize(text)
+_SPANNED = re.compile(TOKEN_PATTERN, re.IGNORECASE)
+
+
+def _tokens_with_spans(text: str) -> tuple[list[Token], list[tuple[int, int]]]:
+    """The suggester's tokens, each with where it stands in the text (to highlight it)."""
+    plain = text.replace("\u2019", "'").replace("\u2018", "'")  # same length: spans hold for the original
+    tokens, spans = [], []
+    for m in _SPANNED.finditer(plain):
+        w = m.group(0).lower()
+        word = w[0].isalnum()
+        tokens.append(Token(w, stem(w) if word else w, word))
+        spans.append(m.span())
+    return tokens, spans
+
+
+def _hits(tokens: list[Token]) -> list[tuple[int, int]]:
+    """(first token, token count) of each risk term found, left to right, the longest at each place."""
     index = _index()
-    found: list[str] = []
+    hits = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -125,11 +139,36 @@ def find_signals(text: str | None) -> list[str]:
         if hit is None:
             i += 1
             continue
-        words = " ".join(t.word for t in tokens[i:i + len(hit.stems)])
-        if words not in found:
-            found.append(words)
+        hits.append((i, len(hit.stems)))
         i += len(hit.stems)
-    return found
+    return hits
+
+
+def find_signals(text: str | None) -> list[str]:
+    """The risk phrases in the text, as the person wrote them (lower-cased), in order, no repeats."""
+    if not text:
+        return []
+    tokens, _ = _tokens_with_spans(text)
+    return list(dict.fromkeys(" ".join(t.word for t in tokens[i:i + n]) for i, n in _hits(tokens)))
+
+
+def highlight(text: str | None) -> list[tuple[str, bool]]:
+    """The text in pieces, each marked True where it is a risk phrase (the case page shows those
+    in <mark>); joined, the pieces are the text unchanged."""
+    if not text:
+        return []
+    tokens, spans = _tokens_with_spans(text)
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for i, n in _hits(tokens):
+        start, end = spans[i][0], spans[i + n - 1][1]
+        if start > at:
+            pieces.append((text[at:start], False))
+        pieces.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
 
 
 def merge(existing: list[str], new: list[str]) -> list[str]:

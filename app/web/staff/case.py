@@ -414,8 +414,8 @@ def complete(session: DbSession, keys: Keys, settings: CurrentSettings, user: Us
     body = CheckInComplete.model_validate(
         {"summary": summary, "support_suitable": {"yes": True, "no": False}.get(support_suitable, support_suitable)}
     )
-    checkins.complete(session, keys, settings, user, case_id=case.id, check_in_id=check_in_id,
-                      summary=body.summary, support_suitable=body.support_suitable)
+    flows.complete_check_in(session, keys, settings, user=user, case_id=case.id, check_in_id=check_in_id,
+                            summary=body.summary, support_suitable=body.support_suitable)
 
 
 @router.post("/staff/cases/{case_id}/referrals", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
