@@ -24,12 +24,24 @@ from app.themes.suggest import TOKEN_PATTERN, WILDCARD, Token, is_negated, stem,
 # Each group is a kind of risk; the words are matched as stems, so list one form of each word.
 RISK_TERMS: dict[str, tuple[str, ...]] = {
     "suicide or self-harm": (
+        # added after measuring the first list on half of the corpus (docs/casework.md)
+        "see the point", "no point in anything", "point going on", "cutting again", "been cutting", "started cutting",
+        "ending it", "end it", "gave away his", "gave away her", "given away", "giving away", "gave away my",
+        "sorted her will", "sorted his will", "made a will", "affairs in order", "cleared my locker",
+        "cleared his locker", "cleared her locker", "said goodbye", "saying goodbye", "sorry for everything",
+        "love you all", "look after yourselves", "being around for", "be around much longer", "won't be around",
+        "be here much longer", "into a tree", "off a bridge", "off the bridge", "in front of a train",
+        "under a train", "rope in the", "bought a rope", "got a rope", "have a rope", "had a rope", "all my pills",
+        "pills with me", "took pills", "taken pills", "my tablets", "took a load of", "took an overdose",
+        "taken an overdose", "take an overdose", "overdosed", "do it properly", "a burden", "looking up ways", "looked up ways", "ways to end",
+        "ways to die", "want it all to stop", "want it to stop", "wrote letters", "written letters", "left a note",
+        "wrote a note",
         "suicide", "suicidal", "kill myself", "kill himself", "kill herself", "killing myself", "end it all",
         "end my life", "end his life", "end her life", "take my own life", "take his own life",
         "take her own life", "better off without me", "better off dead", "better off without him",
         "better off without her", "no reason to live", "nothing to live for", "want to die", "wants to die",
         "wish i was dead", "wish i were dead", "self harm", "self harming", "harm myself", "hurt myself",
-        "hurt himself", "hurt herself", "harm himself", "harm herself", "cutting myself", "overdose",
+        "hurt himself", "hurt herself", "harm himself", "harm herself", "cutting myself",
         "can't go on", "cannot go on", "can't do this anymore", "can't do this any more", "no point anymore",
         "no point any more", "no point in living", "see the point anymore", "see the point any more",
         "see the point of living", "not be here", "won't be here", "goodbye letter", "suicide note",
@@ -37,6 +49,10 @@ RISK_TERMS: dict[str, tuple[str, ...]] = {
         "stockpiling", "don't want to be here", "don't want to live", "doesn't want to live",
     ),
     "afraid to go home": (
+        "feel safe at home", "feel safe", "safe at home", "scared to leave", "afraid to leave", "terrified",
+        "not allowed out", "not allowed to leave", "outside her house", "outside his house", "followed her",
+        "followed him", "marks on her neck", "marks on his neck", "on her neck", "on my neck", "split lip",
+        "black eye",
         "scared to go home", "afraid to go home", "frightened to go home", "terrified to go home",
         "can't go home", "cannot go home", "scared of going home", "afraid of going home",
         "dread going home", "dreading going home", "not safe at home", "unsafe at home", "safe to go home",
@@ -46,8 +62,13 @@ RISK_TERMS: dict[str, tuple[str, ...]] = {
         "what she will do",
     ),
     "immediate danger": (
-        "in danger", "danger to", "immediate danger", "kill me", "kill you", "kill us", "kill her", "kill him",
-        "kill the", "going to hurt", "gonna hurt", "threatened to kill", "threatens to kill", "threatening to kill",
+        "finish it", "finish me", "burn the house", "burn down", "set fire to", "can't reach him", "can't reach her",
+        "not answered his phone", "not answered her phone", "not answering his phone", "not answering her phone",
+        "can't get hold of", "gone missing", "turned up at", "not allowed near me", "non mol", "non molestation",
+        "restraining order", "injunction", "tracks my", "checks my phone", "do me over", "done time",
+        "people with him", "people with her",
+        "in danger", "danger to", "immediate danger", "will kill", "would kill", "going to kill", "gonna kill",
+        "he'll kill", "she'll kill", "he'd kill", "she'd kill", "going to hurt", "gonna hurt", "threatened to kill", "threatens to kill", "threatening to kill",
         "threatened to hurt", "threatens to hurt", "threaten to hurt", "strangled", "strangle", "choked me",
         "choking me", "hands round my neck", "hands around my neck", "strangulation", "beat me", "beats me",
         "beaten", "hit me", "hits me", "punched me", "kicked me", "pushed me down", "attacked me",
@@ -58,6 +79,8 @@ RISK_TERMS: dict[str, tuple[str, ...]] = {
         "urgent", "emergency",
     ),
     "a child at risk": (
+        "hits my", "hits her", "hits him", "hits them", "hitting my", "hitting her", "hitting him", "hit her",
+        "hit him", "bruise on", "bruises on", "bruising on", "left on their own", "left alone", "home alone",
         "child is at risk", "children are at risk", "kids are at risk", "hurt the children", "hurt the kids",
         "hurts the children", "hurts the kids", "hit the children", "hit the kids", "hits the kids",
         "hits the children", "take the children", "take the kids", "the children are scared",
@@ -66,8 +89,9 @@ RISK_TERMS: dict[str, tuple[str, ...]] = {
         "social services",
     ),
     "weapons": (
-        "knife", "knives", "gun", "firearm", "shotgun", "weapon", "blade", "machete", "axe", "crossbow",
-        "stabbed", "stab", "shoot", "shot at", "acid",
+        "a knife", "his knife", "her knife", "the knife", "knife to", "knife in", "a gun", "his gun", "her gun",
+        "shotgun", "a weapon", "weapons", "a blade", "machete", "an axe", "crossbow", "stabbed", "stab me",
+        "stab him", "stab her", "shoot me", "shoot him", "shoot her", "shot at", "throw acid", "acid attack",
     ),
 }
 # A negator before these does not cancel them ("I can't go home", "he wouldn't let me leave"
@@ -77,7 +101,13 @@ UNNEGATED = frozenset({"can't go on", "cannot go on", "can't go home", "cannot g
                        "nothing to live for", "no reason to live", "won't let me leave", "nowhere to go",
                        "nowhere safe", "don't want to be here", "don't want to live", "doesn't want to live",
                        "can't do this anymore", "can't do this any more", "not be here", "won't be here",
-                       "see the point anymore", "see the point any more", "see the point of living"})
+                       "see the point anymore", "see the point any more", "see the point of living",
+                       "see the point", "feel safe at home", "feel safe", "not allowed out", "not allowed to leave",
+                       "can't reach him", "can't reach her", "not answered his phone", "not answered her phone",
+                       "not answering his phone", "not answering her phone", "can't get hold of", "won't be around"})
+
+
+_UNNEGATED_PLAIN = frozenset(p.replace("'", "") for p in UNNEGATED)
 
 
 @dataclass(frozen=True)
@@ -89,13 +119,16 @@ class _Term:
 @lru_cache(maxsize=1)
 def _index() -> dict[str, list[_Term]]:
     index: dict[str, list[_Term]] = {}
-    for phrases in RISK_TERMS.values():
+    for listed in RISK_TERMS.values():
+        # People often type "cant", "dont", "im": each phrase is listed with and without apostrophes.
+        phrases = dict.fromkeys(p for phrase in listed for p in (phrase, phrase.replace("'", "")))
         for phrase in phrases:
             stems: list[str] = []
             for part in phrase.split():
                 stems.extend([WILDCARD] if part == WILDCARD else [t.stem for t in tokenize(part) if t.is_word])
             if stems:
-                index.setdefault(stems[0], []).append(_Term(tuple(stems), phrase not in UNNEGATED))
+                negatable = phrase not in UNNEGATED and phrase not in _UNNEGATED_PLAIN
+                index.setdefault(stems[0], []).append(_Term(tuple(stems), negatable))
     for terms in index.values():
         terms.sort(key=lambda t: -len(t.stems))  # the longest phrase first
     return index
