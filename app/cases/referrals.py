@@ -47,6 +47,11 @@ def any_open() -> ColumnElement[bool]:
     return exists().where(Referral.case_id == Case.id, Referral.completed_on.is_(None))
 
 
+def open_ones(session: Session, *, case_id: uuid.UUID) -> list[Referral]:
+    """The case's referrals not yet marked complete (no content decrypted)."""
+    return list(session.scalars(select(Referral).where(Referral.case_id == case_id, Referral.completed_on.is_(None))))
+
+
 def is_overdue(session: Session, *, case: Case, today: date) -> bool:
     if case.status is Status.CLOSED:
         return False

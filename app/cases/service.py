@@ -127,7 +127,7 @@ def list_cases(
     if filters.attention_first:
         is_open = Case.status != Status.CLOSED
         risky = or_(Case.risk == Risk.URGENT, Case.risk_flagged_at.is_not(None))
-        order = [sql_case((and_(is_open, risky), 0), (is_open, 1), else_=2),
+        order: list[Any] = [sql_case((and_(is_open, risky), 0), (is_open, 1), else_=2),
                  sql_case((is_open, Case.received_at), else_=None), Case.received_at.desc()]
     else:
         received = Case.received_at.desc() if filters.newest_first else Case.received_at

@@ -53,6 +53,25 @@ def next_due_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> dict[uui
     return dict(rows.all())
 
 
+def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The open cases among these whose latest recorded check-in said the support is not suitable
+    (they need someone's attention until a later check-in says it is)."""
+    if not case_ids:
+        return set()
+    latest = (
+        select(CheckIn.case_id, func.max(CheckIn.completed_at).label("at"))
+        .where(CheckIn.case_id.in_(case_ids), CheckIn.completed_at.is_not(None))
+        .group_by(CheckIn.case_id)
+        .subquery()
+    )
+    return set(session.scalars(
+        select(CheckIn.case_id)
+        .join(latest, (CheckIn.case_id == latest.c.case_id) & (CheckIn.completed_at == latest.c.at))
+        .join(Case, Case.id == CheckIn.case_id)
+        .where(CheckIn.support_suitable.is_(False), Case.status != Status.CLOSED)
+    ))
+
+
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
     """Cancel every open check-in of a case (contact replaced, or case closed). Returns how many."""
     result = session.execute(

@@ -144,7 +144,8 @@ def report_form(request: Request, session: DbSession) -> HTMLResponse:
 
 
 def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False, details_dropped: bool = False,
-                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None) -> HTMLResponse:
+                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None,
+                  at_risk: bool = False) -> HTMLResponse:
     """The receipt page; for a form sent before (`again`), only within `REPLAY_WINDOW` of sending."""
     created = datetime.fromisoformat(str(sent["created_at"]).replace("Z", "+00:00"))
     if again and clock.now() - created > REPLAY_WINDOW:
@@ -154,6 +155,7 @@ def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False
         "reference": sent["reference"], "receipt": sent["receipt"], "again": again,
         "details_dropped": details_dropped, "unsent": unsent,
         "files": [(f.filename, f.removed) for f in files or []],
+        "at_risk": at_risk,
     })
 
 
@@ -282,7 +284,8 @@ def _send(
         errors.add(uploads.FIELD, exc.detail)
         return _report_form(request, session, form.as_dict(), errors, exc.status, form_id=form_id, rechoose=rechoose)
     sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
-    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared)
+    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared,
+                         at_risk=bool(case.risk_signals))
 
 
 # --- following up with the receipt --------------------------------------------------------------
