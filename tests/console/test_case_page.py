@@ -95,7 +95,8 @@ def test_a_suggested_theme_is_accepted_with_one_click(app: Any, world: World, as
     r = sg.post(f"/staff/cases/{case_id}/themes", {"theme": "bullying"}, token=token)
     assert r.status_code == 303 and r.headers["location"].endswith("done=theme#triage")
     case = _case(app, case_id)
-    assert case.primary_theme == "bullying" and case.status is Status.TRIAGED and case.acknowledged_at is not None
+    # The theme only: nobody wrote to the reporter, so the case is not acknowledged.
+    assert case.primary_theme == "bullying" and case.status is Status.TRIAGED and case.acknowledged_at is None
     assert "Theme added." in sg.get(r.headers["location"]).text
 
 
