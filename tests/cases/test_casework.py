@@ -134,7 +134,8 @@ def test_first_staff_message_acknowledges(client: Any, world: World) -> None:
 def test_no_word_to_the_reporter_for_three_months_after_acknowledgement_is_flagged(client: Any, world: World) -> None:
     clock.set_frozen(NOW)
     case_id = world.new_case()
-    client.patch(f"/api/v1/cases/{case_id}", json={"primary_theme": "bullying"}, headers=world.headers("safeguarding"))
+    client.post(f"/api/v1/cases/{case_id}/messages", json={"body": "We have your concern."},
+                headers=world.headers("safeguarding"))  # the acknowledgement
     clock.set_frozen(datetime(2026, 9, 10, 12, 0, tzinfo=UTC))
     world.staff["safeguarding"].token = _relogin(client, world, "safeguarding")
     assert _item(client, world, case_id)["feedback_overdue"] is False
