@@ -102,7 +102,7 @@ def test_a_user_who_must_set_up_2fa_is_sent_to_the_account_page_and_does_it_ther
     assert r.status_code == 303 and r.headers["location"] == "/staff/account"
     assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/staff/account"
     page = client.get("/staff/account")
-    assert "Set up two-factor sign-in before you go on" in page.text and 'action="/staff/account/password"' not in page.text
+    assert "Set up two-factor sign-in before you go on" in page.text and 'form=/staff/account/password"' not in page.text
     assert "Where you are signed in" not in page.text  # only what clears the restriction
     assert _form(client, "/staff/account/totp/setup").status_code == 303
     page = client.get("/staff/account")

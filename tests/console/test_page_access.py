@@ -41,6 +41,7 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/messages": {"POST": CASEWORK},
     "/staff/cases/{case_id}/check-ins/{check_in_id}/complete": {"POST": CASEWORK},
     "/staff/cases/{case_id}/close": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/acknowledge": {"POST": CASEWORK},
     "/staff/cases/{case_id}/attachments/{attachment_id}": {"GET": CASEWORK},
     "/staff/cases/{case_id}/attachments/{attachment_id}/preview": {"GET": CASEWORK},
     "/staff/cases/{case_id}/attachments/{attachment_id}/withdraw": {"POST": CASEWORK},

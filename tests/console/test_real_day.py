@@ -195,7 +195,7 @@ def test_not_suitable_closure_by_hr_and_open_referrals(app: Any, world: World, a
                         headers=world.headers("safeguarding")).status_code == 200
     _clear_outbox(app)
     with app.state.sessionmaker() as s:
-        check_in = s.scalars(select(CheckIn.id).where(CheckIn.case_id == case_id)).one()
+        check_in = s.scalars(select(CheckIn.id).where(CheckIn.case_id == case_id, CheckIn.cancelled_at.is_(None))).one()
     r = hr.post(f"/staff/cases/{case_id}/check-ins/{check_in}/complete",
                 {"summary": "We spoke. The counselling offered is months away.", "support_suitable": "no"},
                 token=hr.token(f"/staff/cases/{case_id}"))

@@ -339,7 +339,7 @@ def create_location(
             errors.messages["new-words"] = WORDS_RULE
         if "new-slug" in errors.messages:
             errors.messages["new-slug"] = ("Use 2 to 64 lower-case letters, digits or underscores, starting with a "
-                                           "letter (not prefer_not_to_say).")
+                                           "letter (not \"prefer not to say\").")
         if "new-headcount" in errors.messages:
             errors.messages["new-headcount"] = "Enter a whole number of staff, or leave it empty if you do not know."
     except AppError as exc:

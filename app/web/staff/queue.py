@@ -25,6 +25,7 @@ from app.checkins import service as checkins
 from app.enums import Risk, Role, Status
 from app.errors import Invalid
 from app.themes import service as themes
+from app.web.pages import plain
 from app.web.staff.common import home_for, staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
@@ -102,7 +103,7 @@ def queue(
                               risk=level, overdue=flag_overdue, reference=reference, open_referral=flag_referral,
                               attention_first=True)
     except Invalid as exc:
-        error = exc.detail
+        error = plain(exc.detail)
         chosen, level = [], None
         filters = case_filter(status=[], theme=None, hr_contact=None, risk=None, overdue=False, reference=None,
                               attention_first=True)
