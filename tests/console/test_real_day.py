@@ -187,6 +187,26 @@ def test_the_filter_form_works_as_the_browser_sends_it(app: Any, world: World, a
     assert odd.status_code == 422 and "Choose one of the options" in odd.text and "Sign out" in odd.text
 
 
+def test_no_dead_ends(app: Any, world: World, as_: Any) -> None:
+    case_id = world.new_case()
+    sg, hr = as_("safeguarding"), as_("assigned_hr")
+    page = f"/staff/cases/{case_id}"
+    # The case page's forms post at the page's own address: after an error, that is what a reload opens.
+    assert f'action="{page}?form={page}/close"' in sg.get(page).text
+    r = sg.post(f"{page}?form={page}/close", {"outcome": "", "summary": ""}, token=sg.token(page))
+    assert r.status_code == 422 and "Choose one of the options." in r.text and "Write something here." in r.text
+    assert sg.get(f"{page}?form={page}/close").status_code == 200  # the reload: the case page
+    # An address that only takes a form goes to its page; errors stay in the console with a way back.
+    for action in ("close", "triage", f"check-ins/{uuid.uuid4()}/complete"):
+        r = sg.get(f"{page}/{action}")
+        assert r.status_code == 303 and r.headers["location"] == page, action
+    missing = sg.get(f"/staff/cases/{uuid.uuid4()}/notes/nothing", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and "Go back to the page" in missing.text and 'href="/staff"' in missing.text
+    refused = hr.get("/staff/users")
+    assert refused.status_code == 403 and "Not available to you" in refused.text
+    assert 'href="/staff/cases"' in refused.text and 'href="/staff/check-ins"' in refused.text
+
+
 def test_not_suitable_closure_by_hr_and_open_referrals(app: Any, world: World, as_: Any, client: Any) -> None:
     case_id = world.new_case(exclude=False)
     hr, sg = as_("assigned_hr"), as_("safeguarding")
