@@ -19,13 +19,14 @@ from app.api.dependencies import (
     Keys,
     Safeguarding,
     SafeguardingCase,
+    Sessions,
     TriageCase,
     VisibleCase,
     WorkCase,
     intake_body_limit,
 )
 from app.api.paging import Paged, Paging, paged
-from app.api.transactions import CommitInThreadRoute
+from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
@@ -66,6 +67,7 @@ def _detail(session: DbSession, keys: Keys, user: User, case: Case) -> CaseRead:
 def list_cases(
     user: CaseWorker,
     session: DbSession,
+    makers: Sessions,
     paging: Annotated[Paging, paged(25, 100)],
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
@@ -99,6 +101,10 @@ def list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
         also_overdue=checkins.overdue_clause(),
     )
+    if filters.reference is not None and total == 0:
+        refused = service.refused_search(session, user=user, reference=filters.reference)
+        if refused is not None:  # an empty list, as for anyone, but the attempt is audited
+            record_refusal(makers, refused)
     paging.announce(total)
     return CasePage.of(rows, total)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, dialect
 from app.audit import service as audit
+from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
@@ -148,6 +149,37 @@ def list_cases(
         )
         for c, last, late in rows
     ], total
+
+
+def refused_search(session: Session, *, user: User, reference: str) -> access.CaseRefused | None:
+    """A search by a reference that names a case this user may not see: a refused attempt (to be
+    audited as `case.refused`), else None."""
+    wanted = receipts.normalise_reference(reference) or reference
+    case_id = session.scalar(select(Case.id).where(Case.reference == wanted))
+    return access.refusal(session, user, case_id, how="search") if case_id is not None else None
+
+
+REFUSALS_SHOWN_FOR = timedelta(days=30)
+
+
+def recent_refusals(session: Session, *, user: User, case_id: uuid.UUID | None = None
+                    ) -> list[tuple[AuditEvent, str, str]]:
+    """Refused attempts on cases (`case.refused`) of the last 30 days, newest first, for the
+    safeguarding team: (entry, the case's reference, who tried). Never those of a case the viewer
+    is excluded from. Only one case's with `case_id`."""
+    if not user.has(Role.SAFEGUARDING):
+        return []
+    visible = access.visible_cases(user).with_only_columns(Case.id)
+    q = (
+        select(AuditEvent, Case.reference, User.name)
+        .join(Case, Case.id == AuditEvent.case_id)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.action == "case.refused", AuditEvent.at >= clock.now() - REFUSALS_SHOWN_FOR,
+               AuditEvent.case_id.in_(visible))
+    )
+    if case_id is not None:
+        q = q.where(AuditEvent.case_id == case_id)
+    return [(e, ref, name or e.actor) for e, ref, name in session.execute(q.order_by(AuditEvent.id.desc()).limit(50))]
 
 
 def unread_by(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:

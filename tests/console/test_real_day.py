@@ -206,6 +206,19 @@ def test_no_dead_ends(app: Any, world: World, as_: Any) -> None:
     assert refused.status_code == 403 and "Not available to you" in refused.text
     assert 'href="/staff/cases"' in refused.text and 'href="/staff/check-ins"' in refused.text
 
+    # Refused attempts on a case (excluded, or not their case) are "not found" and on the record.
+    with app.state.sessionmaker() as s:
+        reference = s.get(Case, case_id).reference  # type: ignore[union-attr]
+    assert as_("excluded_safeguarding").get(page).status_code == 404
+    assert "No case with the reference" in as_("excluded_safeguarding").get("/staff/cases", params={
+        "reference": reference}).text
+    assert as_("other_hr").get(page).status_code == 404
+    queue = sg.get("/staff/cases").text
+    assert "Refused attempts to open cases" in queue
+    assert "Eve Excluded searched for" in queue and "Eve Excluded tried to open" in queue
+    assert "Olly Other tried to open" in queue and "(not their case)" in queue
+    assert "Refused attempts" not in as_("excluded_safeguarding").get("/staff/cases").text  # never about their case
+
 
 def test_not_suitable_closure_by_hr_and_open_referrals(app: Any, world: World, as_: Any, client: Any) -> None:
     case_id = world.new_case(exclude=False)

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import clock
 from app.api.cases import case_filter
-from app.api.dependencies import CaseWorker, CurrentUser, DbSession
-from app.api.transactions import CommitInThreadRoute
+from app.api.dependencies import CaseWorker, CurrentUser, DbSession, Sessions
+from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.auth import service as auth
 from app.auth.models import User
 from app.cases import service as cases
@@ -79,6 +79,7 @@ def queue(
     request: Request,
     user: CaseWorker,
     session: DbSession,
+    makers: Sessions,
     # Every parameter is taken as text, as the browser's own form sends it (an untouched select
     # is an empty string), and read here: a hand-edited address gets the page with a message.
     status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
@@ -113,6 +114,10 @@ def queue(
     )
     if filters.reference is not None and total == 1 and page_no == 1:
         return RedirectResponse(f"/staff/cases/{rows[0].case.id}", status_code=303)
+    if filters.reference is not None and total == 0:
+        refused = cases.refused_search(session, user=user, reference=filters.reference)
+        if refused is not None:  # "not found", as for anyone, but the safeguarding team sees the attempt
+            record_refusal(makers, refused)
     ids = [r.case.id for r in rows]
     next_due = checkins.next_due_by_case(session, case_ids=ids)
     today = clock.today()
@@ -142,6 +147,7 @@ def queue(
         "error": error,
         "searched": filters.reference,
         "resets": _resets_to_confirm(session, user) if user.has(Role.SAFEGUARDING) else [],
+        "refusals": cases.recent_refusals(session, user=user) if user.has(Role.SAFEGUARDING) else [],
         "notice": NOTICES.get(request.query_params.get("done", "")),
     }
     return staff_page(request, "staff/queue.html", ctx, status_code=422 if error else 200)
