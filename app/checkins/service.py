@@ -72,6 +72,20 @@ def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uu
     ))
 
 
+def contact_changed_on(session: Session, *, case_id: uuid.UUID) -> date | None:
+    """The day the case's check-ins passed to another HR contact, the last time they did (None if
+    they never have): what the reporter is told, without a name."""
+    rows = session.execute(
+        select(CheckIn.hr_contact_id, CheckIn.created_at).where(CheckIn.case_id == case_id)
+        .order_by(CheckIn.created_at, CheckIn.id)
+    ).all()
+    changed = None
+    for (before, _), (after, at) in zip(rows, rows[1:], strict=False):
+        if after != before:
+            changed = at.date()
+    return changed
+
+
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
     """Cancel every open check-in of a case (contact replaced, or case closed). Returns how many."""
     result = session.execute(

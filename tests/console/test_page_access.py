@@ -100,6 +100,11 @@ def _audit_count(app: Any) -> int:
         return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
+def _actions_since(app: Any, count: int) -> list[str]:
+    with app.state.sessionmaker() as s:
+        return list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id).offset(count)))
+
+
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
               "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id}
@@ -162,6 +167,9 @@ def test_each_person_gets_what_the_api_would_give_them_on_every_page(app: Any, w
                 assert "Not available to you" in r.text, where
             else:
                 assert r.status_code == 404, (where, r.status_code)
+                # Nothing done or read; the refused attempt itself is on the record, for safeguarding.
+                assert _actions_since(app, before) == ["case.refused"], where
+                continue
             assert not changed, f"{where}: something was done or read ({r.status_code})"
 
 

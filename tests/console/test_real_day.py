@@ -219,6 +219,12 @@ def test_no_dead_ends(app: Any, world: World, as_: Any) -> None:
     assert "Olly Other tried to open" in queue and "(not their case)" in queue
     assert "Refused attempts" not in as_("excluded_safeguarding").get("/staff/cases").text  # never about their case
 
+    # The reporter is told, neutrally, that their HR contact changed (the case went from one to another).
+    with TestClient(app) as reporter:
+        seen = reporter.get("/api/v1/reporter/case", headers={"Authorization": f"Bearer {world.reporter_token(case_id)}"})
+    assert seen.json()["hr_contact_changed_on"] == clock.today().isoformat()
+    assert "Alex" not in seen.text and "Fred" not in seen.text
+
 
 def test_not_suitable_closure_by_hr_and_open_referrals(app: Any, world: World, as_: Any, client: Any) -> None:
     case_id = world.new_case(exclude=False)
