@@ -1,4 +1,4 @@
-"""console on a real day: possible-risk signals on cases, admin-editable words on themes (issue 22)
+"""console on a real day: possible-risk signals on cases, admin-editable words on themes, refused attempts by action (issue 22)
 
 Revision ID: 0013_i22
 Revises: 0012_i24
@@ -21,9 +21,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("risk_flagged_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("themes") as batch:
         batch.add_column(sa.Column("words", sa.JSON(), nullable=False, server_default="[]"))
+    # Refused attempts on cases (`case.refused`), listed for safeguarding by action and time.
+    op.create_index("ix_audit_events_action_at", "audit_events", ["action", "at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_events_action_at", table_name="audit_events")
     with op.batch_alter_table("themes") as batch:
         batch.drop_column("words")
     with op.batch_alter_table("cases") as batch:
