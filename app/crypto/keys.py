@@ -87,11 +87,6 @@ def _forget_opened(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_OPENED, None)
 
 
-def is_destroyed(session: Session, case_id: uuid.UUID) -> bool:
-    row = session.get(CaseKey, case_id)
-    return row is None or row.wrapped_key is None
-
-
 def shred(session: Session, case_id: uuid.UUID) -> None:
     """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
     row = session.get(CaseKey, case_id)
