@@ -50,6 +50,7 @@ from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.cases import feedback as case_feedback
+from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import ReportIn
 from app.db import attempt, end_reads
@@ -355,6 +356,11 @@ NOTICES = {
     "message": "Your message has been sent. The safeguarding team, and your HR contact if you have one, will read it.",
     "feedback": "Thank you for your feedback. It helps us make Safe Share better.",
     "withdrawn": "The file was withdrawn: nobody can open it now.",
+    # A message whose words suggest someone may be in danger (app.cases.risk): the team is told at
+    # once, and the reporter is not left waiting for them.
+    "message_risk": "Your message has been sent and the safeguarding team has been told at once. If you or someone "
+                    "else is in danger now, call 999. To talk to someone at any hour, call Samaritans free on "
+                    "116 123.",
 }
 
 
@@ -465,7 +471,8 @@ def follow_up_reply(
                               rechoose=rechoose)
     finally:
         uploads.discard(prepared)
-    return RedirectResponse(FOLLOW_UP_PATH + "?sent=message#thread", status_code=303)
+    sent = "message_risk" if risk_words.find_signals(message.body) else "message"
+    return RedirectResponse(FOLLOW_UP_PATH + f"?sent={sent}#thread", status_code=303)
 
 
 @router.get(FOLLOW_UP_PATH + "/attachments/{attachment_id}")
