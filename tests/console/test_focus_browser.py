@@ -36,8 +36,10 @@ COVERED = """() => {
 
 
 def test_tabbing_through_every_staff_page_at_390px_never_hides_the_focus(
-    chromium: Browser, live_server: str, make_staff: Any, client: Any
+    chromium: Browser, live_server: str, make_staff: Any, client: Any, backend: Any
 ) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("the pages and their layout are the same on both databases")
     boss = make_staff("safeguarding", "admin", name="Sam Everything")
     r = client.post("/api/v1/reports", json={"description": "I am scared to go home tonight: he has a knife."})
     assert r.status_code == 201, r.text

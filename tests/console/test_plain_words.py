@@ -56,7 +56,9 @@ def _messages(text: str) -> list[str]:
 
 
 def test_every_form_answers_bad_input_in_plain_words(app: Any, world: World, as_: Any, client: Any,
-                                                     make_staff: Any) -> None:
+                                                     make_staff: Any, backend: Any) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("the words are the same on both databases (the services behind the forms are tested on both)")
     case_id = world.new_case()
     api = world.headers("safeguarding")
     referral = client.post(f"/api/v1/cases/{case_id}/referrals", json={"kind": "police"}, headers=api).json()["id"]
@@ -70,7 +72,7 @@ def test_every_form_answers_bad_input_in_plain_words(app: Any, world: World, as_
     values = {"case_id": str(case_id), "check_in_id": str(check_in), "referral_id": referral,
               "user_id": world.id("other_hr"), "slug": "bullying", "attachment_id": str(uuid.uuid4()),
               "session_id": str(uuid.uuid4())}
-    tried, problems = 0, []
+    tried, problems, tokens = 0, [], {}
     for path, route in _form_routes(app):
         for name in re.findall(r"{(\w+)}", path):
             path = path.replace("{" + name + "}", values.get(name, str(uuid.uuid4())))
@@ -79,8 +81,10 @@ def test_every_form_answers_bad_input_in_plain_words(app: Any, world: World, as_
                    reporter if path.startswith("/follow-up") or path == "/report" else staff)
         page = "/follow-up" if path.startswith("/follow-up") else "/report" if path == "/report" else "/staff/cases"
         fields = [p.alias for p in route.dependant.body_params if p.alias not in ("csrf_token", "form_id", "attachments")]
-        for filling in ("", NONSENSE, PAST):
-            form = {"csrf_token": csrf(browser, page), **{f: filling for f in fields}}
+        token = tokens.get(id(browser)) or tokens.setdefault(id(browser), csrf(browser, page))
+        dated = any(f.endswith(("_on", "_at")) for f in fields)
+        for filling in ("", NONSENSE, PAST) if dated else ("", NONSENSE):
+            form = {"csrf_token": token, **{f: filling for f in fields}}
             r = browser.post(path, data=form, follow_redirects=False)
             tried += 1
             if r.status_code >= 500:
