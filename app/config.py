@@ -172,6 +172,12 @@ class Settings(BaseSettings):
         "(free, confidential advice).</li>"
         "<li>If someone is in immediate danger, call 999.</li>"
     )
+    # The local out-of-hours routes, shown with 999 and Samaritans on the reporter's confirmation
+    # page when their words suggest someone may be at risk (app.cases.risk).
+    out_of_hours_html: str = (
+        "<li>Out of hours: NHS 111 (choose the mental health option), or your local council's emergency "
+        "social care line. Domestic abuse: the National Domestic Abuse Helpline, 0808 2000 247, day and night.</li>"
+    )
 
     # Attachments (docs/attachments.md): the largest file taken, in MB (what a phone photo or a
     # scanned letter needs; the upper bound keeps a form of five files within what one process

@@ -230,6 +230,8 @@ class CaseSummary(Deadlines):
     needs_new_owner: bool = Field(
         description="Open, and its owner's account was deactivated: another safeguarding user must take it."
     )
+    possible_risk: bool = Field(description="Open, with risk words (`risk_signals`) that came in since a person last "
+                                "set `risk`; the queue shows these first.")
 
     @classmethod
     def of(cls, row: CaseRow) -> CaseSummary:
@@ -244,8 +246,8 @@ def _summary_fields(row: CaseRow) -> dict[str, object]:
         acknowledged_at=c.acknowledged_at, closed_at=c.closed_at, acknowledge_by=d.acknowledge_by,
         acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
         feedback_overdue=d.feedback_overdue, needs_new_hr_contact=row.needs_new_hr_contact,
-        location=c.location, referral_overdue=row.referral_overdue, owner=Person.of(row.owner),
-        needs_new_owner=row.needs_new_owner,
+        location=c.location, referral_overdue=row.referral_overdue, possible_risk=row.possible_risk,
+        owner=Person.of(row.owner), needs_new_owner=row.needs_new_owner,
     )
 
 
@@ -267,6 +269,8 @@ class CaseRead(CaseSummary):
     description: str | None = Field(description="Null once the case has been erased after its retention date.")
     themes: list[str]
     suggested_themes: list[str] = Field(description="Computed from the description; never applied without a person.")
+    risk_signals: list[str] = Field(description="The words of the description, later reporter messages and check-ins "
+                                    "that raised the \"possible risk\" flag (empty when none); they never set `risk`.")
     reporter_themes: list[str] = Field(description="The themes the reporter picked themselves.")
     wishes: list[str]
     duration_minutes: int | None
@@ -288,6 +292,7 @@ def _detail_fields(row: CaseRow, content: CaseContent, next_check_in: date | Non
         **_summary_fields(row),
         anonymous=case.anonymous, reporter=content.reporter, about=case.about, description=content.description,
         themes=case.theme_slugs, suggested_themes=case.suggested_themes, reporter_themes=case.reporter_themes,
+        risk_signals=list(content.risk_signals),
         wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,
         outcome=case.outcome, summary=content.summary, retain_until=case.retain_until, purged_at=case.purged_at,
         next_check_in=next_check_in,

@@ -51,6 +51,7 @@ from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.cases import feedback as case_feedback
+from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import ReportIn
 from app.crypto import receipts
@@ -149,7 +150,8 @@ def report_form(request: Request, session: DbSession) -> HTMLResponse:
 
 
 def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False, details_dropped: bool = False,
-                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None) -> HTMLResponse:
+                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None,
+                  at_risk: bool = False) -> HTMLResponse:
     """The receipt page; for a form sent before (`again`), only within `REPLAY_WINDOW` of sending."""
     created = datetime.fromisoformat(str(sent["created_at"]).replace("Z", "+00:00"))
     if again and clock.now() - created > REPLAY_WINDOW:
@@ -159,6 +161,7 @@ def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False
         "reference": sent["reference"], "receipt_groups": receipts.groups(sent["receipt"]), "again": again,
         "details_dropped": details_dropped, "unsent": unsent,
         "files": [(f.filename, f.removed) for f in files or []],
+        "at_risk": at_risk,
     })
 
 
@@ -287,7 +290,8 @@ def _send(
         errors.add(uploads.FIELD, exc.detail)
         return _report_form(request, session, form.as_dict(), errors, exc.status, form_id=form_id, rechoose=rechoose)
     sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
-    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared)
+    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared,
+                         at_risk=bool(case.risk_signals))
 
 
 # --- following up with the receipt --------------------------------------------------------------
@@ -382,6 +386,11 @@ NOTICES = {
     "message": "Your message has been sent. The safeguarding team, and your HR contact if you have one, will read it.",
     "feedback": "Thank you for your feedback. It helps us make Safe Share better.",
     "withdrawn": "The file was withdrawn: nobody can open it now.",
+    # A message whose words suggest someone may be in danger (app.cases.risk): the team is told at
+    # once, and the reporter is not left waiting for them.
+    "message_risk": "Your message has been sent and the safeguarding team has been told at once. If you or someone "
+                    "else is in danger now, call 999. To talk to someone at any hour, call Samaritans free on "
+                    "116 123.",
 }
 
 
@@ -489,7 +498,8 @@ def follow_up_reply(
                               rechoose=rechoose)
     finally:
         uploads.discard(prepared)
-    return RedirectResponse(FOLLOW_UP_PATH + "?sent=message#thread", status_code=303)
+    sent = "message_risk" if risk_words.find_signals(message.body) else "message"
+    return RedirectResponse(FOLLOW_UP_PATH + f"?sent={sent}#thread", status_code=303)
 
 
 @router.get(FOLLOW_UP_PATH + "/attachments/{attachment_id}")
