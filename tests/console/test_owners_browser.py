@@ -93,5 +93,5 @@ def test_take_a_case_note_for_safeguarding_reply_from_a_template_and_print_its_h
     check(officer, "case history")
     assert problems == []
     officer.emulate_media(media="print")
-    expect(officer.locator(".site-header")).to_be_hidden()
+    expect(officer.locator(".site-header nav")).to_be_hidden()
     expect(officer.get_by_text(re.compile("^Printed by Sam Guard"))).to_be_visible()
