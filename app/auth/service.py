@@ -987,15 +987,18 @@ def confirm_role_grant(session: Session, *, user_id: uuid.UUID, by: User) -> Use
 
 
 def _granted(session: Session, *, user: User, roles: set[Role], by: Actor) -> None:
-    """Every grant is audited and told to the safeguarding users (a new administrator, too)."""
+    """Every grant is told to the safeguarding users (a new administrator, too); a grant of a
+    case-reading role has its own audit entry (`user.update` or `user.create` records the rest)."""
     for role in sorted(roles, key=lambda r: r.value):
-        audit.record(session, by, f"user.role.granted.{role.value}", target=str(user.id))
+        if role in CASE_READING_ROLES:
+            audit.record(session, by, f"user.role.granted.{role.value}", target=str(user.id))
         notices.record(session, notices.role_granted(session, user=user, role=role, by=by.label))
 
 
 def _removed(session: Session, *, user: User, roles: set[Role], by: Actor) -> None:
     for role in sorted(roles, key=lambda r: r.value):
-        audit.record(session, by, f"user.role.removed.{role.value}", target=str(user.id))
+        if role in CASE_READING_ROLES:
+            audit.record(session, by, f"user.role.removed.{role.value}", target=str(user.id))
         notices.record(session, notices.role_removed(session, user=user, role=role, by=by.label))
     if roles & set(CASE_READING_ROLES):
         user.case_roles_ended_at = clock.now()

@@ -135,7 +135,7 @@ def test_changing_the_password_on_the_page(client: TestClient, make_staff: Any) 
 
 
 def test_a_one_time_password_leads_to_the_password_form_only(client: TestClient, app: Any, make_staff: Any) -> None:
-    admin, hr = make_staff("admin"), make_staff("hr")
+    admin, hr = make_staff("admin"), make_staff("leadership")
     one_time = client.post(f"/api/v1/users/{hr.id}/password-reset", headers=admin.headers).json()["one_time_password"]
     with TestClient(app) as browser:
         r = _password_step(browser, hr.email, one_time)

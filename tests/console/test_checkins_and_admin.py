@@ -100,17 +100,15 @@ def _user(app: Any, email: str) -> User | None:
 def test_an_admin_creates_an_account_on_the_users_page(app: Any, world: World, as_: Any) -> None:
     admin = as_("admin")
     token = admin.token("/staff/users")
-    short = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia New", "role": ["hr"],
-                                        "password": "short"}, token=token)
-    assert short.status_code == 422 and 'href="#new-password"' in short.text and "Nia New" in short.text
-    assert _user(app, "new.hr@example.org") is None
-    ok = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia New", "role": ["hr"],
-                                     "password": "a long first passphrase"}, token=token)
-    assert ok.status_code == 303
+    bad = admin.post("/staff/users", {"email": "not-an-address", "name": "Nia New", "role": ["hr"]}, token=token)
+    assert bad.status_code == 422 and 'href="#new-email"' in bad.text and "Nia New" in bad.text
+    assert 'name="password"' not in bad.text  # the admin never chooses a password: the owner enrols by link
+    ok = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia New", "role": ["hr"]}, token=token)
+    assert ok.status_code == 303 and ok.headers["location"].endswith("done=created_waiting")
     created = _user(app, "new.hr@example.org")
-    assert created is not None and [r.value for r in created.roles] == ["hr"]
-    again = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia", "role": ["hr"],
-                                        "password": "a long first passphrase"}, token=token)
+    assert created is not None and created.roles == []  # HR waits for a safeguarding user
+    assert "Waiting for a safeguarding user" in admin.get("/staff/users").text
+    again = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia", "role": ["hr"]}, token=token)
     assert again.status_code == 422 and "already exists" in again.text
 
 

@@ -263,3 +263,62 @@ def end_session(
         cookies.drop(response, request, STAFF_COOKIE)
         return response
     return RedirectResponse(ACCOUNT + "?done=session#sessions", status_code=303)
+
+
+# --- enrolment: the owner of a new account chooses their own password ------------------------------
+
+ENROL_FIELDS = ["new_password", "confirm_password"]
+
+
+def _enrol_page(request: Request, *, token: str, user: User | None, errors: FormErrors | None = None,
+                status: int = 200) -> HTMLResponse:
+    errors = errors or FormErrors()
+    ctx = {"token": token, "account": user, "errors": errors.messages, "problems": errors.summary(ENROL_FIELDS)}
+    return staff_page(request, "enrol.html", ctx, status_code=status)
+
+
+@router.get("/enrol/{token}", response_class=HTMLResponse)
+def enrol_page(request: Request, token: str, session: DbSession) -> HTMLResponse:
+    """The single-use link e-mailed to the owner of a new account: choose your own password."""
+    user = auth.enrolment_user(session, token=token) if _token_shaped(token) else None
+    return _enrol_page(request, token=token, user=user, status=200 if user else 404)
+
+
+@router.post("/enrol/{token}", response_class=HTMLResponse)
+async def enrol(
+    request: Request, token: str, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter,
+    new_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    confirm_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Set your own password with the enrolment link (once); then sign in and, if your role
+    requires it, set up two-factor sign-in."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, f"/enrol/{token}" if _token_shaped(token) else "/login")
+    user = auth.enrolment_user(session, token=token) if _token_shaped(token) else None
+    if user is None:
+        return _enrol_page(request, token=token, user=None, status=404)
+    errors = FormErrors()
+    try:
+        PasswordChangeIn(new_password=new_password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["loc"] == ("new_password",):
+                short = err["type"] == "string_too_short"
+                errors.add("new_password", "Your password must be at least 12 characters long." if short
+                           else str(err["msg"]).removeprefix("Value error, "))
+    if new_password and confirm_password != new_password:
+        errors.add("confirm_password", "The two passwords are not the same.")
+    if not errors:
+        try:
+            await run_slow(limiter, auth.enrol, session, passwords, token=token, new_password=new_password)
+            return RedirectResponse("/login?enrolled=1", status_code=303)
+        except AppError as exc:
+            if exc.status == 404:
+                return _enrol_page(request, token=token, user=None, status=404)
+            errors.add("new_password", exc.detail)
+    return _enrol_page(request, token=token, user=_fresh(session, user), errors=errors, status=422)
+
+
+def _token_shaped(token: str) -> bool:
+    return 20 <= len(token) <= 128 and all(c.isalnum() or c in "-_" for c in token)
