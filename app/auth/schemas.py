@@ -62,8 +62,8 @@ class UserRead(BaseModel):
     @classmethod
     def of(cls, user: User, pending: list[Role] | None = None) -> UserRead:
         return cls(
-            id=user.id, email=user.email, name=user.name, roles=user.roles, active=user.active,
-            created_at=user.created_at, totp_enabled=user.totp_enabled, pending_roles=pending or [],
+            id=user.id, email=user.email, name=user.name, roles=sorted(user.roles, key=lambda r: r.value),
+            active=user.active, created_at=user.created_at, totp_enabled=user.totp_enabled, pending_roles=pending or [],
         )
 
 
