@@ -860,6 +860,15 @@ def user_by_email(session: Session, email: str) -> User:
 # --- accounts -------------------------------------------------------------------------------------------
 
 
+def roles_of(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
+    """The roles each of these users holds now."""
+    found: dict[uuid.UUID, list[Role]] = {}
+    if user_ids:
+        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(user_ids))):
+            found.setdefault(user_id, []).append(role)
+    return found
+
+
 def list_users(session: Session, *, role: Role | None = None) -> list[User]:
     q = select(User).order_by(User.name, User.email)
     if role is not None:
