@@ -807,7 +807,7 @@ class Waiting:
 def waiting_for_a_second_person(session: Session) -> list[Waiting]:
     """Every role grant, password reset and two-factor reset waiting for confirmation, oldest first."""
     now = clock.now()
-    emails = dict(session.execute(select(User.id, User.email)).tuples().all())
+    emails: dict[uuid.UUID, str] = {row.id: row.email for row in session.execute(select(User.id, User.email))}
     found = [
         Waiting(row.kind, _user(session, row.user_id), _roles_of(row), emails.get(row.requested_by_id, "the system")
                 if row.requested_by_id else "the system", row.requested_by_id, row.created_at, row.expires_at)
