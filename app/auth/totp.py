@@ -56,11 +56,6 @@ def matching_step(secret: str, code: str, at: datetime) -> int | None:
     return None
 
 
-def code_at(secret: str, at: datetime) -> str:
-    """The code for the time step containing `at` (what an authenticator app shows)."""
-    return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).at(at)
-
-
 # --- the shape of what a person types ---------------------------------------------------------------
 
 

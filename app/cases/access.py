@@ -1,4 +1,4 @@
-"""The one place that decides which cases a staff user may see (STYLE habit 2).
+"""The one place that decides which cases a staff user may see (every read goes through one permission-scoping query, as in Polar).
 
 - safeguarding: every case, except those they are excluded from;
 - hr: only cases assigned to them, except those they are excluded from;

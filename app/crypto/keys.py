@@ -71,11 +71,6 @@ def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCiph
     return CaseCipher(case_id, unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key))
 
 
-def is_destroyed(session: Session, case_id: uuid.UUID) -> bool:
-    row = session.get(CaseKey, case_id)
-    return row is None or row.wrapped_key is None
-
-
 def shred(session: Session, case_id: uuid.UUID) -> None:
     """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
     row = session.get(CaseKey, case_id)

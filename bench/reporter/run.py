@@ -133,14 +133,16 @@ def database(backend: str, tmp: Path) -> tuple[str, str, callable]:
             f"postgresql+psycopg://postgres@127.0.0.1/{names[1]}", cleanup)
 
 
-def audit_chain(url: str) -> dict:
-    """Walk the audit chain the load wrote: both workers appending at once must leave it unbroken."""
+def audit_chain(url: str, key_file: Path) -> dict:
+    """Walk the audit chain the load wrote: both workers appending at once must leave it unbroken.
+    The chain is an HMAC under the key ring's audit key, so the walk needs the server's ring."""
     from app.audit import service as audit
+    from app.crypto.keyring import KeyRing
     from app.db import make_engine, make_sessionmaker
 
     engine = make_engine(url)
     try:
-        with make_sessionmaker(engine)() as session:
+        with make_sessionmaker(engine, audit_key=audit.chain_key(KeyRing.load(key_file)))() as session:
             intact, entries, _ = audit.verify(session)
     finally:
         engine.dispose()
@@ -190,7 +192,7 @@ def run_backend(backend: str, duration: int, connections: int, rounds: int) -> d
         results["read_case"] = wrk(base, HERE / "read.lua", duration, connections, {"TOKENS": str(tfile)})
         results["safeshare_peak_rss_mib"] = round(server.stop() / 1024, 1)
         server = None
-        results["audit_chain"] = audit_chain(ss_url)
+        results["audit_chain"] = audit_chain(ss_url, tmp / "keys.json")
     finally:
         for srv in (floor, server):
             if srv is not None:
