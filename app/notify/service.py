@@ -58,6 +58,11 @@ class Kind(str, enum.Enum):
     PASSWORD_RESET = "password_reset"
     TOTP_RESET_REQUESTED = "totp_reset_requested"
     TOTP_RESET = "totp_reset"
+    ADMIN_GRANTED = "admin_granted"
+    ROLE_REMOVED = "role_removed"
+    ROLE_GRANT_REQUESTED = "role_grant_requested"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    ENROLMENT = "enrolment"
 
 
 # --- who is told --------------------------------------------------------------------------------

@@ -156,3 +156,17 @@ def test_a_second_safeguarding_user_confirms_and_the_one_time_password_is_theirs
     r = client.post(f"/api/v1/users/{lead.id}/role-grant/confirm", headers=sg.headers)
     assert r.status_code == 200 and r.json()["roles"] == ["hr", "leadership"]
     assert client.get("/api/v1/cases", headers=lead.headers).status_code == 200
+
+
+def test_every_kind_of_security_notice_can_be_delivered() -> None:
+    """`safeshare deliver` reads each outbox row's kind back as a `Kind`: every notice's must be one."""
+    import re
+    from pathlib import Path
+
+    from app.auth import notices
+    from app.notify.service import Kind
+
+    source = Path(notices.__file__).read_text()
+    kinds = set(re.findall(r'kind="([a-z_]+)"', source)) | set(re.findall(r'"([a-z_]+)" if ', source))
+    assert {"role_grant_requested", "enrolment", "admin_granted"} <= kinds
+    assert kinds <= {k.value for k in Kind}
