@@ -92,7 +92,14 @@ def me(user: SignedInUser, settings: CurrentSettings, session: DbSession) -> MeO
     return MeOut.of_user(user, settings, service.pending_roles(session, user_id=user.id))
 
 
-@router.post("/auth/password", status_code=204)
+REAUTH_ANSWERS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "`current_password` is missing or wrong (`wrong-password`), or the account must first do "
+                         "something else."},
+    429: {"description": "Too many wrong passwords or codes: wait `Retry-After` seconds."},
+}
+
+
+@router.post("/auth/password", status_code=204, responses=REAUTH_ANSWERS)
 async def change_password(
     body: PasswordChangeIn, request: Request, user: PasswordOwner, session: DbSession, settings: CurrentSettings,
     keys: Keys, passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
@@ -112,7 +119,8 @@ async def change_password(
     return Response(status_code=204)
 
 
-@router.post("/auth/totp/setup", response_model=TotpSetupOut)
+@router.post("/auth/totp/setup", response_model=TotpSetupOut,
+             responses={**REAUTH_ANSWERS, 409: {"description": "Two-factor sign-in is already on."}})
 async def start_totp_setup(
     request: Request, user: TotpOwner, session: DbSession, keys: Keys, settings: CurrentSettings, passwords: Hasher,
     throttle: LoginThrottle, limiter: SlowHashLimiter, body: ReauthIn | None = None,
@@ -135,7 +143,8 @@ def confirm_totp(body: CodeIn, user: TotpOwner, session: DbSession, keys: Keys) 
     return RecoveryCodesOut(recovery_codes=service.confirm_totp(session, keys, user=user, code=body.code))
 
 
-@router.delete("/auth/totp", status_code=204)
+@router.delete("/auth/totp", status_code=204,
+               responses={**REAUTH_ANSWERS, 409: {"description": "Your roles require it, or it is off."}})
 async def disable_totp(
     request: Request, body: TotpRemoveIn, user: CurrentUser, session: DbSession, keys: Keys, settings: CurrentSettings,
     passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
