@@ -228,7 +228,7 @@ async def create_user(
               responses={202: {"model": RoleGrantPending, "description": "A grant of `hr` or `safeguarding` waits "
                                "for a safeguarding user's confirmation; the rest of the change is made."},
                          404: {}, 409: {"description": "This would leave no active administrator."}})
-def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbSession) -> Any:
+def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbSession, settings: CurrentSettings) -> Any:
     """Change a user's roles, name or whether the account is active (admin). Deactivating signs
     them out and revokes their device cookies.
 
@@ -239,7 +239,7 @@ def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbS
     audited and e-mailed to the safeguarding users.
     """
     user, waiting = service.change_account(
-        session, user_id=user_id, roles=body.roles, active=body.active, name=body.name, by=admin
+        session, user_id=user_id, roles=body.roles, active=body.active, name=body.name, by=admin, settings=settings,
     )
     if waiting:
         out = RoleGrantPending(pending_roles=waiting, user=UserRead.of(user, waiting))

@@ -30,6 +30,12 @@ class User(IdMixin, TimestampMixin, Base):
     # When the account last stopped holding a case-reading role (safeguarding, hr): for 90 days
     # after, its password and two-factor resets still need a safeguarding user's confirmation.
     case_roles_ended_at: Mapped[datetime | None]
+    # When the account's credentials were last known to be its owner's own: set by the owner's
+    # enrolment link and by the shell (`create-user`, `set-password`); cleared when an
+    # administrator made them (an account created with a password, an applied reset). A grant of
+    # a case-reading role is confirmed only while it is set: else whoever holds the credentials
+    # an administrator made would be the one reading cases.
+    owner_verified_at: Mapped[datetime | None]
     role_rows: Mapped[list[UserRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
     )

@@ -141,10 +141,10 @@ def enrolment(*, user: User, link: str, hours: int) -> Notice:
     return Notice(
         kind="enrolment",
         to=(user.email,),
-        subject="Safe Share: set up your account",
+        subject="Safe Share: choose your password",
         body=(
-            f"A Safe Share account was made for you ({user.email}). Choose your own password here; the link works "
-            f"once, for {hours} hours:\n\n{link}\n\nThen sign in, and set up two-factor sign-in if asked. Nobody "
+            f"Choose your own password for your Safe Share account ({user.email}), made for you or about to be given "
+            f"a new role. The link works once, for {hours} hours:\n\n{link}\n\nThen sign in, and set up two-factor sign-in if asked. Nobody "
             "else is told this link; do not forward it.\n\nIf you did not expect this, tell the safeguarding lead "
             "and your IT security contact at once.\nThis message was sent by Safe Share. It contains no case "
             "information."

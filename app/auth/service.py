@@ -675,6 +675,7 @@ def _apply_password_reset(session: Session, passwords: Passwords, settings: Sett
     one_time = _one_time_password()
     user.password_hash = passwords.hash(one_time)
     user.password_change_required = True
+    user.owner_verified_at = None  # someone else now knows a password of the account
     expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
     user.password_expires_at = expires
     _end_sessions(session, user_id=user.id, devices_too=True)
@@ -734,6 +735,8 @@ def request_totp_reset(session: Session, *, user_id: uuid.UUID, by: Actor, by_us
         _remove_totp(session, user=user)
         devices.forget_devices(session, user_id=user.id)
         row.applied_at = clock.now()
+        if by_user is not None:
+            user.owner_verified_at = None  # whoever signs in next sets up the second factor
         audit.record(session, by, "user.totp.reset", target=str(user.id))
     session.flush()
     notices.record(session, notices.totp_reset(session, user=user, by=by.label, awaiting_confirmation=needs_confirmation,
@@ -761,6 +764,7 @@ def confirm_totp_reset(session: Session, *, user_id: uuid.UUID, by: User) -> Tot
     _remove_totp(session, user=user)
     row.confirmed_by_id = by.id
     row.applied_at = clock.now()
+    user.owner_verified_at = None
     _end_sessions(session, user_id=user.id, devices_too=True)
     audit.record(session, actor(by), "user.totp.reset_confirmed", target=str(user.id))
     notices.record(session, notices.totp_reset(session, user=user, by=by.email, awaiting_confirmation=False,
@@ -843,6 +847,7 @@ def set_password(session: Session, passwords: Passwords, *, email: str, password
     user.password_hash = passwords.hash(password)
     user.password_change_required = False
     user.password_expires_at = None
+    user.owner_verified_at = clock.now()  # the operator's own trust
     _end_sessions(session, user_id=user.id, devices_too=True)
     audit.record(session, by, "user.password.set", target=str(user.id))
     notices.record(session, notices.password_reset(session, user=user, by=by.label, tell_safeguarding=True,
@@ -891,7 +896,7 @@ def create_user(
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail address already exists.")
-    user = User(email=email, name=name, password_hash=passwords.hash(password))
+    user = User(email=email, name=name, password_hash=passwords.hash(password), owner_verified_at=clock.now())
     user.set_roles(roles)
     session.add(user)
     try:
@@ -929,16 +934,18 @@ def create_account(
     later = sorted({r for r in roles if r in CASE_READING_ROLES}, key=lambda r: r.value)
     user = create_user(session, passwords, email=email, name=name, roles=now_roles,
                        password=password if password is not None else secrets.token_urlsafe(32), by=actor(by))
+    user.owner_verified_at = None  # until its owner follows the enrolment link
     if password is not None:
         user.password_change_required = True
         user.password_expires_at = clock.now() + timedelta(hours=ENROLMENT_HOURS)
-    if later:
-        _ask_for_roles(session, user=user, roles=later, by=by)
     _new_enrolment_link(session, settings, user=user)
+    if later:
+        _ask_for_roles(session, settings, user=user, roles=later, by=by)
     return user, later
 
 
-def _ask_for_roles(session: Session, *, user: User, roles: list[Role], by: User) -> AccountApproval:
+def _ask_for_roles(session: Session, settings: Settings | None, *, user: User, roles: list[Role], by: User
+                   ) -> AccountApproval:
     earlier = open_approval(session, user_id=user.id, kind=ROLE_GRANT)
     if earlier is not None:
         earlier.cancelled_at, earlier.cancelled_by_id = clock.now(), by.id  # replaced by this one
@@ -947,11 +954,20 @@ def _ask_for_roles(session: Session, *, user: User, roles: list[Role], by: User)
         audit.record(session, actor(by), f"user.role.grant_requested.{role.value}", target=str(user.id))
     notices.record(session, notices.role_grant_requested(session, user=user, roles=roles, by=by.email,
                                                          days=APPROVAL_DAYS))
+    if user.owner_verified_at is None and settings is not None and not _has_live_link(session, user_id=user.id):
+        _new_enrolment_link(session, settings, user=user)  # the owner proves it is them, from their mailbox
     return row
+
+
+def _has_live_link(session: Session, *, user_id: uuid.UUID) -> bool:
+    return session.scalar(select(EnrolmentLink.id).where(
+        EnrolmentLink.user_id == user_id, EnrolmentLink.used_at.is_(None), EnrolmentLink.expires_at > clock.now())
+        .limit(1)) is not None
 
 
 def change_account(
     session: Session, *, user_id: uuid.UUID, roles: list[Role] | None, active: bool | None, name: str | None, by: User,
+    settings: Settings | None = None,
 ) -> tuple[User, list[Role]]:
     """An administrator changes an account (API or console): removals, switching off and
     non-case-reading grants at once; a grant of `hr` or `safeguarding` waits for a safeguarding
@@ -970,7 +986,7 @@ def change_account(
     user = update_user(session, user_id=user_id, roles=now_roles, active=active, name=name, by=actor(by))
     if roles is not None:
         if later:
-            _ask_for_roles(session, user=user, roles=later, by=by)
+            _ask_for_roles(session, settings, user=user, roles=later, by=by)
         else:
             earlier = open_approval(session, user_id=user.id, kind=ROLE_GRANT)
             if earlier is not None:  # the administrator asked for something else since
@@ -986,6 +1002,9 @@ def confirm_role_grant(session: Session, *, user_id: uuid.UUID, by: User) -> Use
     if row is None:
         raise Conflict("No role grant is waiting for this account.")
     _second_person(row.requested_by_id, user_id=user.id, by=by, what="grant")
+    if user.owner_verified_at is None:
+        raise Conflict("This account's password or two-factor sign-in was set by an administrator, and its owner has "
+                       "not yet set their own through the link e-mailed to them. Confirm once they have.")
     row.confirmed_by_id, row.confirmed_at = by.id, clock.now()
     before = set(user.roles)
     user.set_roles(sorted(before | set(_roles_of(row)), key=lambda r: r.value))
@@ -1102,6 +1121,7 @@ def enrol(session: Session, passwords: Passwords, *, token: str, new_password: s
     user.password_hash = hashed
     user.password_change_required = False
     user.password_expires_at = None
+    user.owner_verified_at = clock.now()
     _end_sessions(session, user_id=user.id, devices_too=True)
     audit.record(session, actor(user), "auth.enrolled", target=str(user.id))
     return user

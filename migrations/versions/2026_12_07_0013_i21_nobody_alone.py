@@ -18,6 +18,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch_op:
         batch_op.add_column(sa.Column("case_roles_ended_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("owner_verified_at", sa.DateTime(timezone=True), nullable=True))
+    # Accounts made before this revision were made from the shell or by the old rules: their
+    # credentials count as their owners' own (a later administrator's reset clears it).
+    users = sa.table("users", sa.column("owner_verified_at", sa.DateTime(timezone=True)),
+                     sa.column("created_at", sa.DateTime(timezone=True)))
+    op.execute(users.update().values(owner_verified_at=users.c.created_at))
     with op.batch_alter_table("totp_resets") as batch_op:
         batch_op.add_column(sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
@@ -91,4 +97,5 @@ def downgrade() -> None:
     with op.batch_alter_table("totp_resets") as batch_op:
         batch_op.drop_column("cancelled_at")
     with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("owner_verified_at")
         batch_op.drop_column("case_roles_ended_at")

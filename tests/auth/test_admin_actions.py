@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
-from tests.auth.conftest import T0, code, login
+from tests.auth.conftest import T0, code, enrol_by_link, login
 
 NEW_HR = {"email": "new.hr@example.org", "name": "New HR", "roles": ["hr"], "password": "a long enough password"}
 
@@ -58,7 +58,7 @@ def test_the_last_active_admin_cannot_be_deactivated_by_another_who_is_going(
 
 
 def test_every_grant_of_safeguarding_or_hr_is_audited_and_told_to_safeguarding(
-    client: TestClient, make_staff: Any, db: Any, mail: Any
+    app: Any, client: TestClient, make_staff: Any, db: Any, mail: Any
 ) -> None:
     admin, sg1, sg2, lead = make_staff("admin"), make_staff("safeguarding"), make_staff("safeguarding"), make_staff("leadership")
     mail.clear()
@@ -68,6 +68,9 @@ def test_every_grant_of_safeguarding_or_hr_is_audited_and_told_to_safeguarding(
     assert client.patch(f"/api/v1/users/{lead.id}", json={"name": "Lee"}, headers=admin.headers).status_code == 200  # no grant
     asked = [n for n in mail if n.kind == "role_grant_requested"]
     assert len(asked) == 2 and all(set(n.to) == {sg1.email, sg2.email} for n in asked)
+    # The new account's owner has not chosen their own password yet: its grant cannot be confirmed.
+    assert client.post(f"/api/v1/users/{created['id']}/role-grant/confirm", headers=sg1.headers).status_code == 409
+    enrol_by_link(app, mail, NEW_HR["email"])
     for uid in (created["id"], lead.id):
         assert client.post(f"/api/v1/users/{uid}/role-grant/confirm", headers=sg1.headers).status_code == 200
     assert "user.role.granted.hr" in _actions(db, created["id"])

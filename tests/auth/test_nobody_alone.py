@@ -170,3 +170,28 @@ def test_every_kind_of_security_notice_can_be_delivered() -> None:
     kinds = set(re.findall(r'kind="([a-z_]+)"', source)) | set(re.findall(r'"([a-z_]+)" if ', source))
     assert {"role_grant_requested", "enrolment", "admin_granted"} <= kinds
     assert kinds <= {k.value for k in Kind}
+
+
+def test_a_case_role_is_never_confirmed_for_credentials_an_administrator_made(
+    app: Any, client: TestClient, make_staff: Any, frozen: Any, enable_totp: Any, mail: Any
+) -> None:
+    """A third path: reset an account that never read cases (applies at once, the one-time
+    password goes to the admin), take it over, then ask for HR. The grant cannot be confirmed
+    until the real owner chooses their own password through the link sent to their mailbox."""
+    from tests.auth.conftest import enrol_by_link
+
+    admin, sg, lead = make_staff("admin"), make_staff("safeguarding"), make_staff("leadership")
+    enable_totp(sg)
+    one_time = client.post(f"/api/v1/users/{lead.id}/password-reset", headers=admin.headers).json()["one_time_password"]
+    taken = login(client, lead.email, one_time).json()["token"]
+    assert client.post("/api/v1/auth/password", json={"new_password": "the admin's own words"},
+                       headers=_h(taken)).status_code == 204
+    assert client.patch(f"/api/v1/users/{lead.id}", json={"roles": ["leadership", "hr"]}, headers=admin.headers).status_code == 202
+    refused = client.post(f"/api/v1/users/{lead.id}/role-grant/confirm", headers=sg.headers)
+    assert refused.status_code == 409 and "link" in refused.json()["detail"]
+    # The owner follows the link e-mailed to them: the admin's password stops working, and then
+    # the grant can be confirmed.
+    enrol_by_link(app, mail, lead.email, "the real owner's words")
+    assert login(client, lead.email, "the admin's own words").status_code == 401
+    assert client.get("/api/v1/auth/me", headers=_h(taken)).status_code == 401
+    assert client.post(f"/api/v1/users/{lead.id}/role-grant/confirm", headers=sg.headers).status_code == 200

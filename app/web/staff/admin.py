@@ -135,7 +135,7 @@ def _create(session: DbSession, passwords: Hasher, settings: Any, body: UserCrea
 
 @router.post("/staff/users/{user_id}", response_class=HTMLResponse)
 def update_user(
-    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession,
+    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession, settings: CurrentSettings,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
     role: Annotated[list[str], Form()] = [],  # noqa: B006
     active: Annotated[str, Form()] = "",
@@ -151,7 +151,7 @@ def update_user(
         body = UserUpdate.model_validate({"roles": role, "active": active == "yes", "name": name or None})
         with attempt(session):
             _user, waiting = auth.change_account(session, user_id=user_id, roles=body.roles, active=body.active,
-                                                 name=body.name, by=admin)
+                                                 name=body.name, by=admin, settings=settings)
     except ValidationError as exc:
         schema_errors(exc, errors, prefix=prefix, fallback="roles")
     except AppError as exc:
