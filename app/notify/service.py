@@ -307,6 +307,8 @@ def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Maile
             log.debug("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
         else:
             done = {"sent_at": clock.now(), "claimed_until": None, "last_error": None}
+            if item.kind == Kind.ENROLMENT:
+                done["body"] = None  # the single-use link is the owner's alone: not kept once sent
             result.sent += 1
     with separately(sessions) as s:
         s.execute(update(Notification).where(Notification.id == item.id).values(**done))

@@ -250,5 +250,26 @@ def main() -> None:
     (RESULTS / f"security-i21-{args.label}.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "--table" not in __import__("sys").argv:
     main()
+
+
+def table() -> str:
+    """bench/results/security.md's section for issue 21, from the before and after files."""
+    before = json.loads((RESULTS / "security-i21-before.json").read_text())
+    after = json.loads((RESULTS / "security-i21-after.json").read_text())
+    lines = ["## Issue 21: nobody alone (bench/security/nobody_alone.py)", "",
+             "The same script against the code before the fix (main at the start of the round) and after it, "
+             "each scenario on a fresh database, `safeshare serve`, default settings, fast argon2.", ""]
+    for backend in after:
+        lines += [f"### {backend}", "", "| attack | before | after |", "| --- | --- | --- |"]
+        for name in after[backend]:
+            b = json.dumps(before.get(backend, {}).get(name, "not run")).replace("|", "/")
+            a = json.dumps(after[backend][name]).replace("|", "/")
+            lines.append(f"| {name} | `{b}` | `{a}` |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__" and "--table" in __import__("sys").argv:
+    print(table())
