@@ -32,6 +32,7 @@ from app.crypto.keyring import KeyRing
 from app.db import end_reads, separately
 from app.enums import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.schemas import text_problem
 from app.throttle import Attempt, Bucket, Throttle, client_bucket, key_bucket
 
 STAFF_PREFIX = "sst_"
@@ -189,6 +190,8 @@ def login(
     `totp-required` for a right password with a missing or wrong code.
     """
     email = normalise_email(email)
+    if text_problem(email, free_text=False) is not None:
+        raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
     where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
     end_reads(session)
     tried = throttle.attempt(where.buckets)

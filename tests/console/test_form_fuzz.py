@@ -32,7 +32,10 @@ class Forms(HTMLParser):
             self.forms.append((a.get("method", "get").lower(), html.unescape(a.get("action", "")), self._current))
         elif self._current is not None and "name" in a:
             if tag == "input" and a.get("type") not in ("submit", "button", "file"):
-                self._current.append((a["name"], a.get("value", "")))
+                # Every other field filled in as a person would, so the bad one reaches the work behind the form.
+                typed = {"email": "someone@example.org", "password": "a long enough passphrase"}.get(a.get("type", ""),
+                                                                                                  "Some words")
+                self._current.append((a["name"], a.get("value") or typed))
             elif tag == "textarea":
                 self._current.append((a["name"], "Some words."))
             elif tag == "select":
