@@ -130,13 +130,13 @@ def test_a_wrong_receipt_burst_gets_at_most_the_limit_of_401s(live_server: str, 
     """100 parallel wrong receipts from one client, with the clock standing still (so no back-off
     runs out during the burst): exactly the limit of 401s, every other one 429."""
     url = live_server + "/api/v1/reporter/session"
+    with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=16)) as c:
 
-    def one(i: int) -> int:
-        with httpx.Client(timeout=60) as c:
+        def one(i: int) -> int:
             return c.post(url, json={"receipt": f"WRONG-{i:04d}-AAAA-BBBB-CCCC-DDDD"}).status_code
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(one, range(100)))
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(one, range(100)))
     assert statuses.count(401) == settings.receipt_max_failures
     assert statuses.count(401) + statuses.count(429) == 100
 
