@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # A staff session not used for this long ends (the console on a shared or forgotten screen).
     staff_idle_minutes: int = Field(default=30, ge=1)
     reporter_token_minutes: int = Field(default=30, ge=1)
+    # A reporter session not used for this long ends: a phone put down, a screen someone else may see.
+    reporter_idle_minutes: int = Field(default=10, ge=1)
 
     # Request bodies: 64 KiB for JSON in general; the intake routes take more because a
     # 20,000-character description can need up to 120 KB once JSON escapes it.
@@ -167,6 +169,12 @@ class Settings(BaseSettings):
         "<li>Call Protect, the independent whistleblowing charity, on 020 3117 2520 "
         "(free, confidential advice).</li>"
         "<li>If someone is in immediate danger, call 999.</li>"
+    )
+    # The local out-of-hours routes, shown with 999 and Samaritans on the reporter's confirmation
+    # page when their words suggest someone may be at risk (app.cases.risk).
+    out_of_hours_html: str = (
+        "<li>Out of hours: NHS 111 (choose the mental health option), or your local council's emergency "
+        "social care line. Domestic abuse: the National Domestic Abuse Helpline, 0808 2000 247, day and night.</li>"
     )
 
     # Attachments (docs/attachments.md): the largest file taken, in MB (what a phone photo or a

@@ -21,9 +21,10 @@ from app.cases import service as cases
 from app.cases.models import Case, Exclusion, Message, Note
 from app.cases.schemas import CaseCreate, CaseUpdate, ReportIn
 from app.checkins import service as checkins
+from app.checkins.models import CheckIn
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Outcome, Risk, Sender
+from app.enums import Channel, Outcome, Risk, Role, Sender
 from app.equality import service as equality
 from app.notify import service as notify
 from app.reports import idempotency
@@ -99,9 +100,12 @@ def exclude(session: Session, ring: KeyRing, *, user: User, case: Case, user_id:
 def close_case(
     session: Session, ring: KeyRing, settings: Settings, *, user: User, case: Case, outcome: Outcome, summary: str
 ) -> Case:
-    """A closed case has no check-in due any more."""
+    """A closed case has no check-in due any more. A closure by an HR contact (not safeguarding)
+    is told to the safeguarding team."""
     cases.close(session, ring, settings, user=user, case=case, outcome=outcome, summary=summary)
     checkins.cancel_open(session, case_id=case.id)
+    if not user.has(Role.SAFEGUARDING):
+        notify.closed_by_hr(session, case=case, by=user)
     return case
 
 
@@ -114,8 +118,24 @@ def reporter_message(
     message = reports.post_message(session, ring, case=case, body=body)
     ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.REPORTER)
     attachments.attach(session, case=case, ids=ids, sender=Sender.REPORTER, author=None, message=message)
-    notify.reporter_message(session, case=case)
+    found = cases.flag_risk(session, ring, case=case, text=body)
+    notify.reporter_message(session, case=case, risk_words=bool(found))
     return message
+
+
+def complete_check_in(
+    session: Session, ring: KeyRing, settings: Settings, *, user: User, case_id: uuid.UUID, check_in_id: uuid.UUID,
+    summary: str, support_suitable: bool,
+) -> tuple[CheckIn, CheckIn]:
+    """A check-in recorded: risk words in its summary raise the case's "possible risk" flag, and
+    they, or "support not suitable" on an urgent case, tell the safeguarding team."""
+    done, following = checkins.complete(session, ring, settings, user, case_id=case_id, check_in_id=check_in_id,
+                                        summary=summary, support_suitable=support_suitable)
+    case = session.get(Case, case_id)
+    assert case is not None
+    found = cases.flag_risk(session, ring, case=case, text=summary)
+    notify.check_in_recorded(session, case=case, by=user, unsuitable=not support_suitable, risk_words=bool(found))
+    return done, following
 
 
 def staff_message(

@@ -47,7 +47,7 @@ class SafeShareAPI(FastAPI):
             upload_limit=upload_limit(settings),
             upload_words=(PER_MESSAGE, settings.attachment_max_mb),
         )
-        app: ASGIApp = SecurityAndAccessLog(guarded)
+        app: ASGIApp = SecurityAndAccessLog(pages.FormAtPage(guarded))
         trusted = settings.forwarded_allow_ips.strip()
         if trusted:
             # Only a peer in SAFESHARE_FORWARDED_ALLOW_IPS may set the client address and scheme

@@ -19,13 +19,14 @@ from app.api.dependencies import (
     Keys,
     Safeguarding,
     SafeguardingCase,
+    Sessions,
     TriageCase,
     VisibleCase,
     WorkCase,
     intake_body_limit,
 )
 from app.api.paging import Paged, Paging, paged
-from app.api.transactions import CommitInThreadRoute
+from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
@@ -66,6 +67,7 @@ def _detail(session: DbSession, keys: Keys, user: User, case: Case) -> CaseRead:
 def list_cases(
     user: CaseWorker,
     session: DbSession,
+    makers: Sessions,
     paging: Annotated[Paging, paged(25, 100)],
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
@@ -83,6 +85,9 @@ def list_cases(
         Query(max_length=40, description="The reference a reporter quotes (`SS-XXXX-XXXX`; any letter case, "
               "spaces or dashes): the one case, if you may see it."),
     ] = None,
+    open_referral: Annotated[
+        bool, Query(description="Only cases (open or closed) with a referral not yet marked complete.")
+    ] = False,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
@@ -91,18 +96,22 @@ def list_cases(
     `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
     these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                          reference=reference)
+                          reference=reference, open_referral=open_referral)
     rows, total = service.list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
         also_overdue=checkins.overdue_clause(),
     )
+    if filters.reference is not None and total == 0:
+        refused = service.refused_search(session, user=user, reference=filters.reference)
+        if refused is not None:  # an empty list, as for anyone, but the attempt is audited
+            record_refusal(makers, refused)
     paging.announce(total)
     return CasePage.of(rows, total)
 
 
 def case_filter(
     *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
-    reference: str | None, newest_first: bool = False,
+    reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
 ) -> CaseFilter:
     """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
@@ -110,11 +119,13 @@ def case_filter(
         try:
             contact_id = uuid.UUID(hr_contact)
         except ValueError:
-            raise Invalid("hr_contact: a user id, `none` or `inactive`.", field="hr_contact") from None
+            raise Invalid("Choose an HR contact from the list (`hr_contact`: a user id, `none` or `inactive`).",
+                          field="hr_contact") from None
     return CaseFilter(
         statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
         unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
         reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
+        open_referral=open_referral, attention_first=attention_first,
     )
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Query
 
+from app import flows
 from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase
 from app.api.paging import Paged
 from app.api.transactions import CommitInThreadRoute
@@ -44,9 +45,10 @@ def complete_check_in(
 ) -> CheckInCompleted:
     """Record a check-in: an encrypted summary and whether the support is suitable. Books the next
     one `SAFESHARE_CHECKIN_INTERVAL_DAYS` from today. 409 if it is already completed or cancelled,
-    or the case is closed."""
-    done, following = service.complete(
-        session, ring, settings, user, case_id=case_id, check_in_id=check_in_id,
+    or the case is closed. Risk words in the summary raise the case's "possible risk" flag; they, or
+    "not suitable" on an urgent case, are told to the safeguarding team."""
+    done, following = flows.complete_check_in(
+        session, ring, settings, user=user, case_id=case_id, check_in_id=check_in_id,
         summary=body.summary, support_suitable=body.support_suitable,
     )
     return CheckInCompleted.completed(done, body.summary, next_due_on=following.due_on)

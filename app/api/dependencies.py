@@ -327,10 +327,19 @@ def report_rate_bucket(request: Request, keys: KeyRing) -> bytes:
 def current_reporter_case(request: Request, session: DbSession) -> Case:
     """The case of the reporter token in `Authorization: Bearer ssr_…`; 401 for anything else."""
     token = bearer_token(request)
-    case = sessions.case_for_token(session, token) if token else None
+    case = reporter_case_for(request, session, token) if token else None
     if case is None:
         raise Unauthorized("Sign in again with your receipt.")
     return case
+
+
+def reporter_case_for(request: Request, session: Session, token: str) -> Case | None:
+    """The case of a live reporter token, for the API and the follow-up pages alike: a session
+    left unused for `SAFESHARE_REPORTER_IDLE_MINUTES` has ended; using one keeps it alive."""
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    idle = timedelta(minutes=settings_of(request).reporter_idle_minutes)
+    makers = _held(request, "sessionmaker", sessionmaker)
+    return sessions.case_for_token(session, token, idle=idle, touch=writes, touch_apart=makers)
 
 
 CurrentReporterCase = Annotated[Case, Depends(current_reporter_case)]

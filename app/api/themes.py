@@ -23,9 +23,10 @@ def list_themes(session: DbSession, paging: Paged) -> list[ThemeRead]:
 @router.post("/themes", response_model=ThemeRead, status_code=201,
              responses={409: {"description": "A theme with this slug already exists."}})
 def create_theme(body: ThemeCreate, admin: Admin, session: DbSession) -> ThemeRead:
-    """Add a theme (admin)."""
+    """Add a theme (admin). `words`: words and phrases that suggest it for new concerns."""
     return ThemeRead.of(
-        service.create_theme(session, slug=body.slug, name=body.name, description=body.description, by=actor(admin))
+        service.create_theme(session, slug=body.slug, name=body.name, description=body.description, by=actor(admin),
+                             words=body.words)
     )
 
 
@@ -34,6 +35,7 @@ def update_theme(slug: str, body: ThemeUpdate, admin: Admin, session: DbSession)
     """Rename, describe or retire a theme (admin)."""
     return ThemeRead.of(
         service.update_theme(
-            session, slug=slug, name=body.name, description=body.description, active=body.active, by=actor(admin)
+            session, slug=slug, name=body.name, description=body.description, active=body.active, by=actor(admin),
+            words=body.words,
         )
     )

@@ -31,6 +31,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app import db, dialect
 from app.audit import service as audit
+from app.auth import service as auth
+from app.cases import access
 from app.errors import IntegrityFailure, ServiceUnavailable
 
 log = logging.getLogger("safeshare.db")
@@ -67,12 +69,27 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except Exception as exc:
         if isinstance(exc, IntegrityFailure):
             await run_in_threadpool(_record_integrity_failure, request, makers, exc)
+        if isinstance(exc, access.CaseRefused):
+            # A request that writes records it on its own session (its connection, on SQLite, is
+            # the one that may write); a read-only one in a transaction of its own.
+            await run_in_threadpool(record_refusal, makers, exc, None if db.is_read_only(session) else session)
         if dialect.is_unavailable(exc):
             log.warning("database unavailable", extra={"error_type": type(exc).__name__})
             raise ServiceUnavailable() from exc
         raise
     finally:
         session.close()  # no I/O: the transaction has ended, one way or the other
+
+
+def record_refusal(makers: sessionmaker[Session], refused: access.CaseRefused, session: Session | None = None) -> None:
+    """A refused attempt on a case (app.cases.access.CaseRefused), in a transaction of its own
+    after the request's has rolled back (on `session`, if given): the safeguarding team sees these."""
+    if session is not None:
+        audit.record(session, auth.actor(refused.user), "case.refused", case_id=refused.case_id, target=refused.how)
+        db.commit(session)
+        return
+    with db.separately(makers) as s:
+        audit.record(s, auth.actor(refused.user), "case.refused", case_id=refused.case_id, target=refused.how)
 
 
 def _end(session: Session, *, commit: bool) -> None:

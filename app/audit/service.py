@@ -146,13 +146,35 @@ def _chain_pending(session: Session) -> None:
         return
     key = _key_of(session)
     session.flush()  # the action's own rows first, before the head is locked
-    append = _append_statement(dialect.writable_ctes(session))
+    one_statement = dialect.writable_ctes(session)
+    if one_statement and len(pending) > 1:
+        _append_batch(session, key, pending)
+        return
+    append = _append_statement(one_statement)
     for ev in pending:
         if session.execute(append, entry_params(ev, key)).first() is None:
             raise RuntimeError("the audit chain's head row is missing")
 
 
 HEAD_ID = 1
+
+
+def _append_batch(session: Session, key: bytes, pending: list[Entry]) -> None:
+    """PostgreSQL, several entries (a page that reads a case's parts writes one for each): the same
+    one-statement append for each, sent together as one executemany (psycopg pipelines it: one
+    round trip, not one per entry). Each statement still advances the head from its own hash,
+    under the row's lock, exactly as one at a time would."""
+    result = session.execute(_append_many(), [entry_params(ev, key) for ev in pending])
+    count = getattr(result, "rowcount", -1)
+    if count >= 0 and count != len(pending):
+        raise RuntimeError("the audit chain's head row is missing")
+
+
+@cache
+def _append_many() -> Any:
+    return append_from(head_update().cte("head"), returning=False)
+
+
 _EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
 
 
@@ -189,18 +211,18 @@ def head_update(*, only_if: Any = None) -> Any:
     return stmt.values(prev_hash=head.c.hash, hash=advanced).returning(head.c.prev_hash, head.c.hash)
 
 
-def append_from(head: Any, *, case_id: Any = None, source: Any = None) -> Any:
+def append_from(head: Any, *, case_id: Any = None, source: Any = None, returning: bool = True) -> Any:
     """PostgreSQL: INSERT INTO audit_events … with the hashes of a `head_update` CTE.
 
     `case_id` may be a column of another CTE (the intake writes the case and its entry in one
     statement, `source`); otherwise it is the `case_id` parameter.
     """
     joined = source.join(head, true()) if source is not None else None  # one row each: no join condition
-    return _insert_entry(head.c.prev_hash, head.c.hash, case_id=case_id, select_from=joined)
+    return _insert_entry(head.c.prev_hash, head.c.hash, case_id=case_id, select_from=joined, returning=returning)
 
 
 def _insert_entry(prev_hash: Any, new_hash: Any, *, case_id: Any = None, select_from: Any = None,
-                  where: Any = None) -> Any:
+                  where: Any = None, returning: bool = True) -> Any:
     """INSERT INTO audit_events SELECT the entry's parameters and the two hash expressions."""
     events = table_of(AuditEvent)
     values = [case_id if name == "case_id" and case_id is not None else
@@ -210,7 +232,8 @@ def _insert_entry(prev_hash: Any, new_hash: Any, *, case_id: Any = None, select_
         rows = rows.select_from(select_from)
     if where is not None:
         rows = rows.where(where)
-    return insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows).returning(events.c.id)
+    stmt = insert(events).from_select([*_EVENT_COLUMNS, "prev_hash", "hash"], rows)
+    return stmt.returning(events.c.id) if returning else stmt
 
 
 @cache

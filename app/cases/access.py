@@ -38,15 +38,36 @@ def require_caseworker(user: User) -> None:
         raise Forbidden("Your role does not allow access to cases.")
 
 
+class CaseRefused(NotFound):
+    """A case that exists, asked for by someone who may not see it (excluded, or an HR contact it is
+    not assigned to): answered as 404 like any missing case, and recorded in the audit trail as
+    `case.refused` once the request's transaction has rolled back (`app.api.transactions`)."""
+
+    def __init__(self, *, user: User, case_id: uuid.UUID, how: str) -> None:
+        super().__init__("No such case.")
+        self.user, self.case_id, self.how = user, case_id, how
+
+
+def refusal(session: Session, user: User, case_id: uuid.UUID, *, how: str = "open") -> CaseRefused | None:
+    """Why this case, which the user may not see, exists for them as a refused attempt (None when
+    there is no such case). `how`: "open" (by its address) or "search" (by its reference)."""
+    if session.scalar(select(Case.id).where(Case.id == case_id)) is None:
+        return None
+    reason = "excluded" if is_excluded(session, case_id=case_id, user_id=user.id) else "not_assigned"
+    return CaseRefused(user=user, case_id=case_id, how=f"{how}:{reason}")
+
+
 def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
-    """The case if this user may see it, else 404 (whether it exists or not)."""
+    """The case if this user may see it, else 404 (whether it exists or not; a refused attempt on
+    a case that exists is audited, see `CaseRefused`)."""
     require_caseworker(user)
     q = visible_cases(user).where(Case.id == case_id)
     if for_update:
         q = dialect.for_update(q, session, of=Case)
     case = session.scalar(q)
     if case is None:
-        raise NotFound("No such case.")
+        refused = refusal(session, user, case_id)
+        raise refused if refused is not None else NotFound("No such case.")
     return case
 
 

@@ -20,6 +20,7 @@ from app import clock, dialect
 from app.audit import service as audit
 from app.auth.models import User
 from app.auth.service import actor
+from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate, ReportIn
 from app.config import Settings
@@ -43,6 +44,9 @@ class NewCase:
     status: Status
     received_at: datetime
     receipt: str
+    # The words that raised the "possible risk" flag (app.cases.risk): the reporter's confirmation
+    # page shows crisis signposting when there are any.
+    risk_signals: tuple[str, ...] = ()
 
 
 def receipt_lookup(ring: KeyRing, normalised_receipt: str) -> bytes:
@@ -106,7 +110,8 @@ def create_case(
     the receipt is kept only as a keyed lookup hash.
     """
     # The CPU-only work before the first statement: on SQLite that statement takes the write lock.
-    suggested = suggest_themes(data.description)
+    suggested = suggest_themes(data.description, extra=themes.admin_words(session))
+    signals = risk_words.find_signals(data.description)
     received_at = received_at or clock.now()
     receipt = receipts.new_receipt()
     normalised = receipts.normalise(receipt)
@@ -122,6 +127,8 @@ def create_case(
         "channel": channel,
         "status": Status.RECEIVED,
         "risk": risk,
+        "risk_signals_ct": key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None,
+        "risk_flagged_at": clock.now() if signals else None,
         "created_at": clock.now(),
         "anonymous": data.anonymous,
         "about": data.about,
@@ -157,7 +164,8 @@ def create_case(
     if insert_key is not None:
         session.execute(insert_key, values)
         audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
-    return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at, receipt=receipt)
+    return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at, receipt=receipt,
+                   risk_signals=tuple(signals))
 
 
 def record_contact(

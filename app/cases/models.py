@@ -31,6 +31,12 @@ class Case(IdMixin, TimestampMixin, Base):
     # Where the concern is about (NULL: not given or "prefer not to say"). Survives purge, like the theme.
     location: Mapped[str | None] = mapped_column(ForeignKey("locations.slug"))
     risk: Mapped[Risk] = mapped_column(db_enum(Risk, "risk"), default=Risk.STANDARD)
+    # The words that raised the "possible risk" flag (app.cases.risk), from the description, the
+    # reporter's later messages and check-ins: a JSON list, ciphertext under the case's key like
+    # the text they come from. They never set `risk`. `risk_flagged_at`: when risk words last came
+    # in, cleared when a safeguarding user sets the risk at triage (a person has looked).
+    risk_signals_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    risk_flagged_at: Mapped[datetime | None]
     wishes: Mapped[list[str]] = mapped_column(JSON, default=list)
     hr_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     received_at: Mapped[datetime]

@@ -42,6 +42,16 @@ def open_overdue(today: date) -> ColumnElement[bool]:
     return and_(Case.status != Status.CLOSED, late)
 
 
+def any_open() -> ColumnElement[bool]:
+    """SQL over `Case`: a referral of the case not yet marked complete (whatever the case's status)."""
+    return exists().where(Referral.case_id == Case.id, Referral.completed_on.is_(None))
+
+
+def open_ones(session: Session, *, case_id: uuid.UUID) -> list[Referral]:
+    """The case's referrals not yet marked complete (no content decrypted)."""
+    return list(session.scalars(select(Referral).where(Referral.case_id == case_id, Referral.completed_on.is_(None))))
+
+
 def is_overdue(session: Session, *, case: Case, today: date) -> bool:
     if case.status is Status.CLOSED:
         return False

@@ -198,6 +198,8 @@ class CaseSummary(Deadlines):
     )
     location: str | None = Field(description="The location's slug; null when not given or the reporter preferred not to say.")
     referral_overdue: bool = Field(description="Open, with a referral not completed by its `due_on`.")
+    possible_risk: bool = Field(description="Open, with risk words (`risk_signals`) that came in since a person last "
+                                "set `risk`; the queue shows these first.")
 
     @classmethod
     def of(cls, row: CaseRow) -> CaseSummary:
@@ -212,7 +214,7 @@ def _summary_fields(row: CaseRow) -> dict[str, object]:
         acknowledged_at=c.acknowledged_at, closed_at=c.closed_at, acknowledge_by=d.acknowledge_by,
         acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
         feedback_overdue=d.feedback_overdue, needs_new_hr_contact=row.needs_new_hr_contact,
-        location=c.location, referral_overdue=row.referral_overdue,
+        location=c.location, referral_overdue=row.referral_overdue, possible_risk=row.possible_risk,
     )
 
 
@@ -234,6 +236,8 @@ class CaseRead(CaseSummary):
     description: str | None = Field(description="Null once the case has been erased after its retention date.")
     themes: list[str]
     suggested_themes: list[str] = Field(description="Computed from the description; never applied without a person.")
+    risk_signals: list[str] = Field(description="The words of the description, later reporter messages and check-ins "
+                                    "that raised the \"possible risk\" flag (empty when none); they never set `risk`.")
     reporter_themes: list[str] = Field(description="The themes the reporter picked themselves.")
     wishes: list[str]
     duration_minutes: int | None
@@ -255,6 +259,7 @@ def _detail_fields(row: CaseRow, content: CaseContent, next_check_in: date | Non
         **_summary_fields(row),
         anonymous=case.anonymous, reporter=content.reporter, about=case.about, description=content.description,
         themes=case.theme_slugs, suggested_themes=case.suggested_themes, reporter_themes=case.reporter_themes,
+        risk_signals=list(content.risk_signals),
         wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,
         outcome=case.outcome, summary=content.summary, retain_until=case.retain_until, purged_at=case.purged_at,
         next_check_in=next_check_in,

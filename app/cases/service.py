@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from app import clock, dialect
 from app.audit import service as audit
+from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases import access, referrals, thread
+from app.cases import risk as risk_words
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
 from app.cases.views import (
@@ -116,15 +118,24 @@ def list_cases(
     if filters.overdue:
         late = [_overdue(now), referrals.open_overdue(clock.today())]
         q = q.where(or_(*late) if also_overdue is None else or_(*late, also_overdue))
+    if filters.open_referral:
+        q = q.where(referrals.any_open())
     if filters.reference is not None:
         q = q.where(Case.reference == (receipts.normalise_reference(filters.reference) or filters.reference))
     total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     last_msg = _last_staff_message().label("last_staff_message_at")
-    received = Case.received_at.desc() if filters.newest_first else Case.received_at
     late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
+    if filters.attention_first:
+        is_open = Case.status != Status.CLOSED
+        risky = or_(Case.risk == Risk.URGENT, Case.risk_flagged_at.is_not(None))
+        order: list[Any] = [sql_case((and_(is_open, risky), 0), (is_open, 1), else_=2),
+                 sql_case((is_open, Case.received_at), else_=None), Case.received_at.desc()]
+    else:
+        received = Case.received_at.desc() if filters.newest_first else Case.received_at
+        order = [sql_case((Case.risk == Risk.URGENT, 0), else_=1), received]
     rows = session.execute(
         q.add_columns(last_msg, late_referral)
-        .order_by(sql_case((Case.risk == Risk.URGENT, 0), else_=1), received, Case.id)
+        .order_by(*order, Case.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
@@ -138,6 +149,37 @@ def list_cases(
         )
         for c, last, late in rows
     ], total
+
+
+def refused_search(session: Session, *, user: User, reference: str) -> access.CaseRefused | None:
+    """A search by a reference that names a case this user may not see: a refused attempt (to be
+    audited as `case.refused`), else None."""
+    wanted = receipts.normalise_reference(reference) or reference
+    case_id = session.scalar(select(Case.id).where(Case.reference == wanted))
+    return access.refusal(session, user, case_id, how="search") if case_id is not None else None
+
+
+REFUSALS_SHOWN_FOR = timedelta(days=30)
+
+
+def recent_refusals(session: Session, *, user: User, case_id: uuid.UUID | None = None
+                    ) -> list[tuple[AuditEvent, str, str]]:
+    """Refused attempts on cases (`case.refused`) of the last 30 days, newest first, for the
+    safeguarding team: (entry, the case's reference, who tried). Never those of a case the viewer
+    is excluded from. Only one case's with `case_id`."""
+    if not user.has(Role.SAFEGUARDING):
+        return []
+    visible = access.visible_cases(user).with_only_columns(Case.id)
+    q = (
+        select(AuditEvent, Case.reference, User.name)
+        .join(Case, Case.id == AuditEvent.case_id)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.action == "case.refused", AuditEvent.at >= clock.now() - REFUSALS_SHOWN_FOR,
+               AuditEvent.case_id.in_(visible))
+    )
+    if case_id is not None:
+        q = q.where(AuditEvent.case_id == case_id)
+    return [(e, ref, name or e.actor) for e, ref, name in session.execute(q.order_by(AuditEvent.id.desc()).limit(50))]
 
 
 def unread_by(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -201,11 +243,29 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
         return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
 
     reporter = None if case.anonymous else clear("reporter", case.reporter_ct)
+    signals = clear("risk_signals", case.risk_signals_ct)
     return CaseContent(
         description=clear("description", case.description_ct),
         reporter=json.loads(reporter) if reporter is not None else None,
         summary=clear("closing_summary", case.closing_summary_ct),
+        risk_signals=tuple(json.loads(signals)) if signals else (),
     )
+
+
+def flag_risk(session: Session, ring: KeyRing, *, case: Case, text: str) -> list[str]:
+    """A new text from or about the reporter (a message, a check-in's summary): its risk words
+    (app.cases.risk) join the case's, and raise the "possible risk" flag again, even after a person
+    had set the risk, since this is new. Never changes `risk`. Returns the words found in it."""
+    found = risk_words.find_signals(text)
+    if not found or case.purged_at is not None:
+        return found
+    cipher = keys.case_cipher(session, ring, case.id)
+    known = json.loads(cipher.decrypt("cases", "risk_signals", case.id, case.risk_signals_ct)) \
+        if case.risk_signals_ct is not None else []
+    case.risk_signals_ct = cipher.encrypt("cases", "risk_signals", case.id, json.dumps(risk_words.merge(known, found)))
+    case.risk_flagged_at = clock.now()
+    session.flush()
+    return found
 
 
 # --- triage ------------------------------------------------------------------------------------
@@ -230,8 +290,9 @@ def _require_active_themes(session: Session, slugs: list[str], *, field: str) ->
 
 
 def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Case:
-    """Set themes, primary theme, risk and wishes. The first primary theme triages the case and
-    acknowledges it if nothing had yet. Themes already on the case may stay even if retired since;
+    """Set themes, primary theme, risk and wishes. The first primary theme triages the case (it
+    does not acknowledge it: that is the first message to the reporter). Setting the risk lowers
+    the "possible risk" flag (a person has looked at the words). Themes already on the case may stay even if retired since;
     anything newly added must be an active theme."""
     _require_open(case)
     given = data.model_fields_set
@@ -263,6 +324,7 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     case.location = location
     if data.risk is not None:
         case.risk = data.risk
+        case.risk_flagged_at = None  # a person has set the risk: the words have been looked at
     if data.wishes is not None:
         case.wishes = list(dict.fromkeys(w.value for w in data.wishes))
     if primary is not None:
@@ -271,8 +333,6 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
             case.triaged_at = now
         if case.status is Status.RECEIVED:
             case.status = Status.TRIAGED
-        if case.acknowledged_at is None:
-            case.acknowledged_at = now
     session.flush()
     audit.record(session, actor(user), "case.triage", case_id=case.id)  # never the theme
     return case
@@ -450,6 +510,8 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     case.description_ct = None
     case.reporter_ct = None
     case.closing_summary_ct = None
+    case.risk_signals_ct = None
+    case.risk_flagged_at = None
     case.receipt_lookup = None
     case.reporter_themes = []
     case.suggested_themes = []

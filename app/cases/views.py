@@ -74,6 +74,16 @@ class CaseRow:
     referral_overdue: bool = False
 
     @property
+    def possible_risk(self) -> bool:
+        """Open, with risk words that came in since a person last set the risk (app.cases.risk)."""
+        return self.case.status is not Status.CLOSED and self.case.risk_flagged_at is not None
+
+    @property
+    def untriaged(self) -> bool:
+        """New and not yet triaged: always needs someone's attention."""
+        return self.case.status is Status.RECEIVED
+
+    @property
     def needs_new_hr_contact(self) -> bool:
         """Open, and its HR contact's account has been deactivated: safeguarding must assign another."""
         return self.case.status is not Status.CLOSED and self.hr_contact is not None and not self.hr_contact.active
@@ -90,9 +100,15 @@ class CaseFilter:
     unassigned: bool = False
     needs_new_hr_contact: bool = False
     overdue: bool = False
+    # Cases (open or closed) with a referral not yet marked complete.
+    open_referral: bool = False
     reference: str | None = None
     # The queue shows the newest first (after the urgent ones); the API lists the oldest first.
     newest_first: bool = False
+    # The queue's order on a real day: open cases with possible risk (urgent, or risk words a
+    # person has not yet looked at) first, then the other open cases, the oldest waiting first,
+    # then closed cases, the most recent first. Overrides `newest_first`.
+    attention_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,3 +118,5 @@ class CaseContent:
     description: str | None
     reporter: dict[str, str | None] | None
     summary: str | None
+    # The words that raised the "possible risk" flag (app.cases.risk), oldest first.
+    risk_signals: tuple[str, ...] = ()

@@ -53,6 +53,39 @@ def next_due_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> dict[uui
     return dict(rows.all())
 
 
+def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The open cases among these whose latest recorded check-in said the support is not suitable
+    (they need someone's attention until a later check-in says it is)."""
+    if not case_ids:
+        return set()
+    latest = (
+        select(CheckIn.case_id, func.max(CheckIn.completed_at).label("at"))
+        .where(CheckIn.case_id.in_(case_ids), CheckIn.completed_at.is_not(None))
+        .group_by(CheckIn.case_id)
+        .subquery()
+    )
+    return set(session.scalars(
+        select(CheckIn.case_id)
+        .join(latest, (CheckIn.case_id == latest.c.case_id) & (CheckIn.completed_at == latest.c.at))
+        .join(Case, Case.id == CheckIn.case_id)
+        .where(CheckIn.support_suitable.is_(False), Case.status != Status.CLOSED)
+    ))
+
+
+def contact_changed_on(session: Session, *, case_id: uuid.UUID) -> date | None:
+    """The day the case's check-ins passed to another HR contact, the last time they did (None if
+    they never have): what the reporter is told, without a name."""
+    rows = session.execute(
+        select(CheckIn.hr_contact_id, CheckIn.created_at).where(CheckIn.case_id == case_id)
+        .order_by(CheckIn.created_at, CheckIn.id)
+    ).all()
+    changed = None
+    for (before, _), (after, at) in zip(rows, rows[1:], strict=False):
+        if after != before:
+            changed = at.date()
+    return changed
+
+
 def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
     """Cancel every open check-in of a case (contact replaced, or case closed). Returns how many."""
     result = session.execute(

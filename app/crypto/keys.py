@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, func, insert, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock
 from app.crypto.envelope import (
@@ -64,11 +64,27 @@ def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
     return insert(table).values(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped_key)
 
 
+_OPENED = "safeshare.opened_case_keys"
+
+
 def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
+    """The case's cipher, its data key unwrapped once per transaction (a case page reads six parts
+    of one case): kept in the session until the transaction ends, and dropped when shredded."""
+    opened: dict[uuid.UUID, CaseCipher] = session.info.setdefault(_OPENED, {})
+    cipher = opened.get(case_id)
+    if cipher is not None:
+        return cipher
     row = session.get(CaseKey, case_id)
     if row is None or row.wrapped_key is None:
         raise Shredded(str(case_id))
-    return CaseCipher(case_id, unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key))
+    cipher = opened[case_id] = CaseCipher(case_id, unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key))
+    return cipher
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_opened(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_OPENED, None)
 
 
 def shred(session: Session, case_id: uuid.UUID) -> None:
@@ -76,6 +92,7 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
     row = session.get(CaseKey, case_id)
     if row is not None and row.wrapped_key is not None:
         row.wrapped_key = None
+        session.info.get(_OPENED, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
 
 

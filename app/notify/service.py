@@ -37,7 +37,7 @@ from app.cases import access
 from app.cases.models import Case
 from app.config import Settings
 from app.db import separately
-from app.enums import Role
+from app.enums import Risk, Role
 from app.mail import Mailer, describe_failure, new_message
 from app.notify.models import Notification
 
@@ -53,6 +53,9 @@ class Kind(str, enum.Enum):
     URGENT = "urgent"
     REPORTER_MESSAGE = "reporter_message"
     ASSIGNMENT = "assignment"
+    POSSIBLE_RISK = "possible_risk"
+    SUPPORT_UNSUITABLE = "support_unsuitable"
+    CLOSED_BY_HR = "closed_by_hr"
     # Security notices about staff accounts (app.auth.notices): their text comes with them.
     ROLE_GRANTED = "role_granted"
     PASSWORD_RESET = "password_reset"
@@ -124,9 +127,33 @@ def _contact_or_safeguarding(session: Session, case: Case) -> list[uuid.UUID]:
     return _safeguarding(session, case_id=case.id)
 
 
-def reporter_message(session: Session, *, case: Case) -> None:
-    """The reporter wrote: their HR contact is told (or safeguarding, if there is none)."""
+def reporter_message(session: Session, *, case: Case, risk_words: bool = False) -> None:
+    """The reporter wrote: their HR contact is told (or safeguarding, if there is none). On an
+    urgent case, or when the message holds risk words, the safeguarding team is told too."""
     enqueue(session, kind=Kind.REPORTER_MESSAGE, user_ids=_contact_or_safeguarding(session, case), case_id=case.id)
+    if risk_words:
+        enqueue(session, kind=Kind.POSSIBLE_RISK, user_ids=_safeguarding(session, case_id=case.id), case_id=case.id,
+                urgent=True)
+    elif case.risk is Risk.URGENT:
+        enqueue(session, kind=Kind.REPORTER_MESSAGE, user_ids=_safeguarding(session, case_id=case.id), case_id=case.id,
+                urgent=True)
+
+
+def check_in_recorded(session: Session, *, case: Case, by: User, unsuitable: bool, risk_words: bool) -> None:
+    """A check-in with risk words in its summary, or "support not suitable" on an urgent case (or
+    one flagged for possible risk): the safeguarding team is told (not the person who recorded it)."""
+    if risk_words:
+        enqueue(session, kind=Kind.POSSIBLE_RISK, user_ids=_safeguarding(session, case_id=case.id), case_id=case.id,
+                urgent=True, exclude=by.id)
+    if unsuitable and (case.risk is Risk.URGENT or case.risk_flagged_at is not None):
+        enqueue(session, kind=Kind.SUPPORT_UNSUITABLE, user_ids=_safeguarding(session, case_id=case.id),
+                case_id=case.id, urgent=case.risk is Risk.URGENT, exclude=by.id)
+
+
+def closed_by_hr(session: Session, *, case: Case, by: User) -> None:
+    """An HR contact closed a case: the safeguarding team is told, so someone sees every closure."""
+    enqueue(session, kind=Kind.CLOSED_BY_HR, user_ids=_safeguarding(session, case_id=case.id), case_id=case.id,
+            exclude=by.id)
 
 
 def assigned(session: Session, *, case: Case, by: User) -> None:
@@ -156,12 +183,19 @@ _SUBJECTS = {
     Kind.URGENT: "{ref} has been marked urgent",
     Kind.REPORTER_MESSAGE: "a new message from the reporter of {ref}",
     Kind.ASSIGNMENT: "you are now the HR contact for {ref}",
+    Kind.POSSIBLE_RISK: "possible risk in a new entry on {ref}",
+    Kind.SUPPORT_UNSUITABLE: "support not suitable on {ref}",
+    Kind.CLOSED_BY_HR: "{ref} was closed by its HR contact",
 }
 _OPENINGS = {
     Kind.NEW_CONCERN: "A new concern has arrived in Safe Share: {ref}.",
     Kind.URGENT: "The safeguarding team has marked {ref} as urgent.",
     Kind.REPORTER_MESSAGE: "The person who raised {ref} has sent a new message.",
     Kind.ASSIGNMENT: "You have been made the HR point of contact for {ref}. Your first check-in is booked.",
+    Kind.POSSIBLE_RISK: "A new message or check-in on {ref} uses words that may mean someone is at risk. "
+                        "Please look at it now.",
+    Kind.SUPPORT_UNSUITABLE: "A check-in on {ref} recorded that the support offered is not suitable.",
+    Kind.CLOSED_BY_HR: "The HR contact of {ref} has closed the case. Check the outcome and any open referral.",
 }
 
 

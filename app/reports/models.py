@@ -18,6 +18,8 @@ class ReporterSession(TimestampMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Its last use, to the minute: a session idle for SAFESHARE_REPORTER_IDLE_MINUTES has ended.
+    last_seen_at: Mapped[datetime | None]
 
 
 class IdempotencyRecord(TimestampMixin, Base):

@@ -93,6 +93,8 @@ class ReporterCaseOut(BaseModel):
         description="Files you sent that are not on a message (those sent with the concern itself); files on "
         "messages are listed with each message.",
     )
+    hr_contact_changed_on: date | None = Field(
+        default=None, description="The day your HR point of contact last changed (never who they are), or null.")
 
     @classmethod
     def of(cls, view: ReporterView) -> ReporterCaseOut:
@@ -104,6 +106,7 @@ class ReporterCaseOut(BaseModel):
             attachments=[files.ref(a) for a in view.attachments if a.row.message_id is None],
             next_check_in=view.next_check_in, feedback_requested=view.feedback_requested,
             outcome=view.outcome, closed_at=view.closed_at if view.outcome is not None else None,
+            hr_contact_changed_on=view.contact_changed_on,
         )
 
 

@@ -34,6 +34,8 @@ class ReporterView:
     closed_at: datetime | None
     # The reporter's own files and those the team sent them (withdrawn ones as such).
     attachments: list[AttachmentView] = field(default_factory=list)
+    # When the HR point of contact last changed (a neutral notice; never who).
+    contact_changed_on: date | None = None
 
 
 def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
@@ -50,6 +52,8 @@ def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
         outcome=case.outcome if case.status is Status.CLOSED else None,
         closed_at=case.closed_at,
         attachments=attachments.for_reporter(session, ring, case=case, include_withdrawn=True),
+        contact_changed_on=checkins.contact_changed_on(session, case_id=case.id) if case.status is not Status.CLOSED
+        else None,
     )
     audit.record(session, audit.REPORTER, "reporter.case.view", case_id=case.id)
     return view

@@ -10,8 +10,8 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
 from app.audit import service as audit
@@ -19,13 +19,15 @@ from app.cases import intake
 from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.db import end_reads
+from app.db import end_reads, separately
 from app.errors import Unauthorized
 from app.reports.models import ReporterSession
 from app.throttle import Bucket, Throttle, client_bucket
 
 PREFIX = "ssr_"
 BAD_RECEIPT = "That receipt was not recognised. Check it and try again."
+# How often a session's last use is written down: often enough for an idle limit counted in minutes.
+LAST_SEEN_EVERY = timedelta(minutes=1)
 
 
 def _token_hash(token: str) -> bytes:
@@ -43,7 +45,7 @@ def redeem_receipt(
 ) -> tuple[str, datetime]:
     """Exchange a receipt for a short-lived reporter token. Returns (token, expires_at).
 
-    No slow hash: a receipt has 120 random bits, so its keyed lookup hash cannot be searched.
+    No slow hash: a receipt has at least 115 random bits, so its keyed lookup hash cannot be searched.
     Any wrong or malformed receipt is the same 401. Failures are counted in the database
     (shared by every server process) in the client's own bucket only: after
     `SAFESHARE_RECEIPT_MAX_FAILURES` each further failure doubles the wait (429 with
@@ -69,20 +71,45 @@ def redeem_receipt(
     return token, expires
 
 
-def case_for_token(session: Session, token: str) -> Case | None:
-    """The case behind a live reporter token. Staff tokens never match (other prefix, other table)."""
+def case_for_token(
+    session: Session, token: str, *, idle: timedelta | None = None, touch: bool = False,
+    touch_apart: sessionmaker[Session] | None = None,
+) -> Case | None:
+    """The case behind a live reporter token. Staff tokens never match (other prefix, other table).
+
+    A session not used for `idle` (`SAFESHARE_REPORTER_IDLE_MINUTES`) has ended. Using it refreshes
+    its `last_seen_at`, at most once a minute: in the request's transaction when it writes anyway
+    (`touch`), else in a short one of its own (`touch_apart`), as staff sessions do.
+    """
     if not token.startswith(PREFIX):
         return None
-    return session.scalar(
-        select(Case)
+    now = clock.now()
+    row = session.execute(
+        select(Case, ReporterSession.created_at, ReporterSession.last_seen_at)
         .join(ReporterSession, ReporterSession.case_id == Case.id)
         .where(
             ReporterSession.token_hash == _token_hash(token),
             ReporterSession.revoked_at.is_(None),
-            ReporterSession.expires_at > clock.now(),
+            ReporterSession.expires_at > now,
             Case.purged_at.is_(None),
         )
-    )
+    ).first()
+    if row is None:
+        return None
+    case, created, last_seen = row
+    seen = last_seen or created
+    if idle is not None and seen < now - idle:
+        return None
+    if seen < now - LAST_SEEN_EVERY:
+        refresh = (update(ReporterSession).where(ReporterSession.token_hash == _token_hash(token))
+                   .values(last_seen_at=now))
+        if touch:
+            # A bulk UPDATE, not a change to a loaded row: `end_reads` still sees a read.
+            session.execute(refresh.execution_options(synchronize_session=False))
+        elif touch_apart is not None:
+            with separately(touch_apart) as apart:
+                apart.execute(refresh)
+    return case
 
 
 def end(session: Session, token: str) -> None:

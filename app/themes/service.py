@@ -17,11 +17,19 @@ def list_themes(session: Session, *, active_only: bool = False) -> list[Theme]:
     return list(session.scalars(q).all())
 
 
-def create_theme(session: Session, *, slug: str, name: str, description: str, by: Actor) -> Theme:
+def admin_words(session: Session) -> dict[str, list[str]]:
+    """The words administrators gave active themes, for the suggester (`suggest_themes(extra=...)`)."""
+    rows = session.execute(select(Theme.slug, Theme.words).where(Theme.active.is_(True))).all()
+    return {slug: list(words) for slug, words in rows if words}
+
+
+def create_theme(session: Session, *, slug: str, name: str, description: str, by: Actor,
+                 words: list[str] | None = None) -> Theme:
     if session.get(Theme, slug) is not None:
         raise Conflict("A theme with this slug already exists.")
     position = (session.scalar(select(func.max(Theme.position))) or 0) + 1
-    theme = Theme(slug=slug, name=name, description=description, active=True, position=position)
+    theme = Theme(slug=slug, name=name, description=description, active=True, position=position,
+                  words=list(dict.fromkeys(words or [])))
     session.add(theme)
     session.flush()
     audit.record(session, by, "theme.create", target=slug)
@@ -29,7 +37,8 @@ def create_theme(session: Session, *, slug: str, name: str, description: str, by
 
 
 def update_theme(
-    session: Session, *, slug: str, name: str | None, description: str | None, active: bool | None, by: Actor
+    session: Session, *, slug: str, name: str | None, description: str | None, active: bool | None, by: Actor,
+    words: list[str] | None = None,
 ) -> Theme:
     """Rename, describe or retire a theme. Retired themes stay on old cases and in statistics."""
     theme = session.get(Theme, slug)
@@ -41,6 +50,8 @@ def update_theme(
         theme.description = description
     if active is not None:
         theme.active = active
+    if words is not None:
+        theme.words = list(dict.fromkeys(words))
     session.flush()
     audit.record(session, by, "theme.update", target=slug)
     return theme

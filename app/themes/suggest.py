@@ -43,7 +43,8 @@ MAX_SUGGESTIONS = 3
 NEGATION_WINDOW = 5
 WILDCARD = "*"
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()\"]")
+TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()\"]"
+_TOKEN = re.compile(TOKEN_PATTERN)
 _NEGATORS = frozenset(
     "no not never nobody nothing none neither nor without cannot cant dont didnt isnt wasnt wont".split()
 )
@@ -72,6 +73,11 @@ def _stem(word: str) -> str:
     if stemmer is None:
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
     return str(stemmer.stemWord(word))
+
+
+def stem(word: str) -> str:
+    """A lower-cased word's Porter2 stem (cached)."""
+    return _stem(word)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -148,14 +154,31 @@ def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
     return True
 
 
-def score(text: str) -> dict[str, int]:
+def _with_extra(extra: dict[str, list[str]] | None) -> dict[str, list[Term]]:
+    """The maintained list plus the words an administrator gave the themes (each a strong term)."""
+    index = load_terms()
+    if not extra:
+        return index
+    merged = {stem: list(terms) for stem, terms in index.items()}
+    for slug, phrases in extra.items():
+        if slug == "other":
+            continue
+        for phrase in phrases:
+            stems = _term_stems(phrase)
+            if stems and stems[0] != WILDCARD:
+                merged.setdefault(stems[0], []).append(Term(stems, slug, STRONG))
+    return merged
+
+
+def score(text: str, extra: dict[str, list[str]] | None = None) -> dict[str, int]:
     """Each theme's score for this text (themes with no match are left out).
 
     Each term counts once; a term inside a longer matched term of the same theme does not
-    count again ("borrow money" does not also score "money").
+    count again ("borrow money" does not also score "money"). `extra`: the administrator's
+    words per theme (`Theme.words`), which count as strong terms.
     """
     tokens = tokenize(text)
-    index = load_terms()
+    index = _with_extra(extra)
     matches: list[tuple[int, Term]] = []
     for i, tok in enumerate(tokens):
         if not tok.is_word:
@@ -180,9 +203,9 @@ def score(text: str) -> dict[str, int]:
     return scores
 
 
-def suggest_themes(text: str) -> list[str]:
+def suggest_themes(text: str, extra: dict[str, list[str]] | None = None) -> list[str]:
     """Up to three theme slugs for a concern, best first; never `other`."""
-    scores = score(text)
+    scores = score(text, extra)
     ranked = sorted(
         (slug for slug, s in scores.items() if s >= THRESHOLD and slug != "other"),
         key=lambda slug: (-scores[slug], _ORDER.get(slug, len(_ORDER)), slug),

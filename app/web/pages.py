@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.routing import Match
 
 from app import clock
 from app.api import cookies
@@ -190,6 +191,37 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 # --- forms --------------------------------------------------------------------------------------
 
+# How the code names a field, as a person would say it (service and schema messages name fields).
+FIELD_WORDS = {
+    "due_on": "The due date",
+    "completed_on": "The date it was completed",
+    "received_at": "The date and time it was received",
+    "duration_minutes": "The length of the call",
+    "primary_theme": "The primary theme",
+    "hr_contact": "The HR contact",
+    "user_id": "The person",
+    "support_suitable": "Whether the support is suitable",
+    "reporter": "The person's details",
+    "prefer_not_to_say": "\u201cprefer not to say\u201d",
+}
+_SNAKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+_CODE = re.compile(r"\s*\((?:[^()]*`[^`]*`[^()]*)\)|`")
+
+
+def plain(message: str) -> str:
+    """A service's or schema's message in words a person reads: field names as words, no code."""
+    text = _CODE.sub("", message.removeprefix("Value error, ")).strip()
+    for name, words in FIELD_WORDS.items():
+        if text.startswith(name + " ") or text.startswith(name + ":"):
+            text = words + text[len(name):]
+    text = _SNAKE.sub(lambda m: FIELD_WORDS[m.group(0)].lower() if m.group(0) in FIELD_WORDS
+                      else m.group(0).replace("_", " "), text)
+    if text.startswith("must "):
+        text = "This " + text
+    return text[:1].upper() + text[1:] if text else "Check this."
+
+
+
 
 @dataclass
 class FormErrors:
@@ -198,7 +230,7 @@ class FormErrors:
     messages: dict[str, str] = field(default_factory=dict)
 
     def add(self, field_id: str, message: str) -> None:
-        self.messages.setdefault(field_id, message)
+        self.messages.setdefault(field_id, plain(message))
 
     def __bool__(self) -> bool:
         return bool(self.messages)
@@ -250,6 +282,22 @@ def wants_html(request: Request) -> bool:
     return html > 0 and html >= json
 
 
+def _page_above(request: Request) -> str | None:
+    """The nearest page (an address that answers GET) above this one: `/staff/cases/{id}` for
+    `/staff/cases/{id}/triage`."""
+    parts = request.url.path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        scope = {**request.scope, "path": candidate, "method": "GET"}
+        for route in request.app.router.routes:
+            if hasattr(route, "matches"):
+                match, _ = route.matches(scope)
+                if match is Match.FULL:
+                    return candidate
+    return None
+
+
 def page_error(request: Request, exc: AppError) -> Response | None:
     """A page's answer to an error, or None to answer with problem+json.
 
@@ -263,12 +311,53 @@ def page_error(request: Request, exc: AppError) -> Response | None:
     if exc.slug in RESTRICTED_SLUGS:
         # A one-time password to change, or two-factor sign-in to set up, comes first.
         return RedirectResponse("/staff/account", status_code=303)
+    from app.web.staff.common import home_for, nav_for  # the console's own links (it imports this module)
+
+    viewer = getattr(request.state, "viewer", None)
     if exc.status == 403:
-        viewer = getattr(request.state, "viewer", None)
-        return render(request, "forbidden.html", {"user": viewer}, status_code=403)
+        return render(request, "forbidden.html", {"user": viewer, "nav": nav_for(viewer), "viewer": viewer,
+                                                  "here": ""}, status_code=403)
+    if exc.status == 405 and request.method in ("GET", "HEAD"):
+        # An address that only takes a form (kept from an error page, a bookmark): its page instead.
+        page = _page_above(request)
+        if page is not None:
+            return RedirectResponse(page, status_code=303)
     if not wants_html(request):
         return None
     title, message = ERROR_PAGES.get(exc.status, (exc.title, exc.detail))
-    response = render(request, "error.html", {"title": title, "message": message}, status_code=exc.status)
+    path = request.url.path
+    if path.startswith("/staff") or path.startswith("/dashboard"):
+        back = _page_above(request) or (home_for(viewer.roles) if viewer else "/staff")
+        response = render(request, "staff/error.html", {"title": title, "message": message, "back": back,
+                                                        "viewer": viewer, "nav": nav_for(viewer), "here": ""},
+                          status_code=exc.status)
+    else:
+        response = render(request, "error.html", {"title": title, "message": message}, status_code=exc.status)
     response.headers.update({k: v for k, v in exc.headers.items() if k.lower() != "www-authenticate"})
     return response
+
+
+# --- forms that post at their page's address ------------------------------------------------------
+
+_FORM_TARGET = re.compile(r"^/(?:staff|follow-up)(?:/[A-Za-z0-9_-]+)+$")
+
+
+class FormAtPage:
+    """A page's forms post to the page's own address with the action in the query
+    (`/staff/cases/{id}?form=/staff/cases/{id}/triage`): the request goes to that action's route,
+    but after a validation error the address bar still holds the page's address, which a reload
+    or a bookmark opens (a GET there is the page). Only console and follow-up actions are taken;
+    each route checks its own sign-in, role and CSRF token as ever."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and b"form=" in scope.get("query_string", b""):
+            query = urlsplit("?" + scope["query_string"].decode("latin-1")).query
+            target = next((v for k, v in (p.partition("=")[::2] for p in query.split("&")) if k == "form"), "")
+            target = target.replace("%2F", "/").replace("%2f", "/")
+            if _FORM_TARGET.match(target):
+                scope["path"] = target
+                scope["raw_path"] = target.encode("ascii")
+        await self.app(scope, receive, send)

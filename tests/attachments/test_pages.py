@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.attachments.models import Attachment
 from tests.attachments import files
 from tests.attachments.conftest import World, case_url, upload
-from tests.web.helpers import RECEIPT_RE, csrf, report_form, sign_in
+from tests.web.helpers import RECEIPT_RE, csrf, receipt_in, report_form, sign_in
 
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
 
@@ -51,7 +51,8 @@ def test_the_reporter_replies_with_a_file_opens_the_teams_and_withdraws_one_sent
 ) -> None:
     token = csrf(client)
     sent = client.post("/report", data=report_form(token), headers=SAME_SITE)
-    receipt = RECEIPT_RE.search(sent.text).group(1).strip()  # type: ignore[union-attr]
+    receipt = receipt_in(sent.text)
+    assert receipt
     sign_in(client, receipt)
     reply = client.post("/follow-up/messages", data={"csrf_token": csrf(client, "/follow-up"), "body": "The texts."},
                         files=[("attachments", ("texts.png", files.screenshot_png(), "image/png"))],

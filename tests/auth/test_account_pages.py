@@ -102,7 +102,7 @@ def test_a_user_who_must_set_up_2fa_is_sent_to_the_account_page_and_does_it_ther
     assert r.status_code == 303 and r.headers["location"] == "/staff/account"
     assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/staff/account"
     page = client.get("/staff/account")
-    assert "Set up two-factor sign-in before you go on" in page.text and 'action="/staff/account/password"' not in page.text
+    assert "Set up two-factor sign-in before you go on" in page.text and 'form=/staff/account/password"' not in page.text
     assert "Where you are signed in" not in page.text  # only what clears the restriction
     assert _form(client, "/staff/account/totp/setup").status_code == 303
     page = client.get("/staff/account")
@@ -151,12 +151,12 @@ def test_sessions_are_listed_and_ended_on_the_page(client: TestClient, make_staf
     staff = make_staff("leadership")  # one API session
     _password_step(client, staff.email, staff.password)  # and this browser's
     page = client.get("/staff/account").text
-    ends = re.findall(r'action="(/staff/account/sessions/[0-9a-f-]+/end)"', page)
+    ends = re.findall(r'form=(/staff/account/sessions/[0-9a-f-]+/end)"', page)
     assert len(ends) == 2 and "(this browser)" in page
     other = next(path for path in ends if "Sign out here" not in page.split(path)[1][:400])
     assert _form(client, other).headers["location"] == "/staff/account?done=session#sessions"
     assert client.get("/api/v1/auth/me", headers=staff.headers).status_code == 401
-    mine = re.findall(r'action="(/staff/account/sessions/[0-9a-f-]+/end)"', client.get("/staff/account").text)
+    mine = re.findall(r'form=(/staff/account/sessions/[0-9a-f-]+/end)"', client.get("/staff/account").text)
     assert len(mine) == 1
     out = _form(client, mine[0])
     assert out.headers["location"] == "/login" and client.get("/staff/account", follow_redirects=False).status_code == 303

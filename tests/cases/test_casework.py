@@ -113,14 +113,14 @@ def test_case_unacknowledged_after_seven_days_is_flagged(client: Any, world: Wor
     assert item["acknowledgement_overdue"] is True and item["acknowledge_by"] == "2026-06-17T12:00:00Z"
 
 
-def test_triage_acknowledges_and_clears_the_acknowledgement_flag(client: Any, world: World) -> None:
+def test_triage_does_not_acknowledge_only_a_word_to_the_reporter_does(client: Any, world: World) -> None:
     clock.set_frozen(NOW)
     case_id = world.new_case(assign=False, exclude=False)
     clock.set_frozen(NOW + timedelta(days=8))
     client.patch(f"/api/v1/cases/{case_id}", json={"primary_theme": "bullying"}, headers=world.headers("safeguarding"))
     item = _item(client, world, case_id)
-    assert item["acknowledgement_overdue"] is False and item["acknowledged_at"] == "2026-06-18T12:00:00Z"
     assert item["status"] == "triaged"
+    assert item["acknowledgement_overdue"] is True and item["acknowledged_at"] is None
 
 
 def test_first_staff_message_acknowledges(client: Any, world: World) -> None:
@@ -134,7 +134,8 @@ def test_first_staff_message_acknowledges(client: Any, world: World) -> None:
 def test_no_word_to_the_reporter_for_three_months_after_acknowledgement_is_flagged(client: Any, world: World) -> None:
     clock.set_frozen(NOW)
     case_id = world.new_case()
-    client.patch(f"/api/v1/cases/{case_id}", json={"primary_theme": "bullying"}, headers=world.headers("safeguarding"))
+    client.post(f"/api/v1/cases/{case_id}/messages", json={"body": "We have your concern."},
+                headers=world.headers("safeguarding"))  # the acknowledgement
     clock.set_frozen(datetime(2026, 9, 10, 12, 0, tzinfo=UTC))
     world.staff["safeguarding"].token = _relogin(client, world, "safeguarding")
     assert _item(client, world, case_id)["feedback_overdue"] is False

@@ -35,7 +35,7 @@ def test_an_hr_contact_completes_a_due_check_in_on_the_check_ins_page(app: Any, 
     hr = as_("assigned_hr")
     page = hr.get("/staff/check-ins")
     assert page.status_code == 200 and "overdue" in page.text and "Monday 9 March 2026" in page.text
-    action = re.search(r'action="(/staff/check-ins/[^"]+)"', page.text)
+    action = re.search(r'form=(/staff/check-ins/[^"]+)"', page.text)
     assert action
     refused = hr.post(action.group(1), {"summary": ""}, token=hr.token("/staff/check-ins"))
     assert refused.status_code == 422 and "There is a problem" in refused.text

@@ -41,6 +41,7 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/messages": {"POST": CASEWORK},
     "/staff/cases/{case_id}/check-ins/{check_in_id}/complete": {"POST": CASEWORK},
     "/staff/cases/{case_id}/close": {"POST": CASEWORK},
+    "/staff/cases/{case_id}/acknowledge": {"POST": CASEWORK},
     "/staff/cases/{case_id}/attachments/{attachment_id}": {"GET": CASEWORK},
     "/staff/cases/{case_id}/attachments/{attachment_id}/preview": {"GET": CASEWORK},
     "/staff/cases/{case_id}/attachments/{attachment_id}/withdraw": {"POST": CASEWORK},
@@ -101,6 +102,11 @@ def test_every_staff_page_has_an_access_rule(app: Any) -> None:
 def _audit_count(app: Any) -> int:
     with app.state.sessionmaker() as s:
         return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def _actions_since(app: Any, count: int) -> list[str]:
+    with app.state.sessionmaker() as s:
+        return list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id).offset(count)))
 
 
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
@@ -166,6 +172,9 @@ def test_each_person_gets_what_the_api_would_give_them_on_every_page(app: Any, w
                 assert "Not available to you" in r.text, where
             else:
                 assert r.status_code == 404, (where, r.status_code)
+                # Nothing done or read; the refused attempt itself is on the record, for safeguarding.
+                assert _actions_since(app, before) == ["case.refused"], where
+                continue
             assert not changed, f"{where}: something was done or read ({r.status_code})"
 
 

@@ -31,7 +31,7 @@ def _set(app: Any, case_id: uuid.UUID, **values: Any) -> None:
             setattr(case, k, v)
 
 
-def test_safeguarding_sees_urgent_first_then_newest(app: Any, world: World, as_: Any) -> None:
+def test_safeguarding_sees_urgent_first_then_the_oldest_waiting(app: Any, world: World, as_: Any) -> None:
     t0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
     ids = []
     for hours in (0, 1, 2):
@@ -40,7 +40,7 @@ def test_safeguarding_sees_urgent_first_then_newest(app: Any, world: World, as_:
     _set(app, ids[0], risk=Risk.URGENT)
     page = as_("safeguarding").get("/staff/cases")
     assert page.status_code == 200
-    assert _listed(page.text) == [str(ids[0]), str(ids[2]), str(ids[1])]
+    assert _listed(page.text) == [str(ids[0]), str(ids[1]), str(ids[2])]
     assert page.text.count('<li class="tag urgent">Urgent</li>') == 1
 
 

@@ -38,6 +38,7 @@ def test_new_case_view(client, submit, sign_in):
         "outcome": None,
         "closed_at": None,
         "attachments": [],
+        "hr_contact_changed_on": None,
     }
 
 

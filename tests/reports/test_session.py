@@ -67,12 +67,26 @@ def test_reporter_token_expires(client, submit, settings):
         r = client.post("/api/v1/reporter/session", json={"receipt": created["receipt"]})
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
         assert r.json()["expires_at"] == clock.rfc3339(start + timedelta(minutes=settings.reporter_token_minutes))
-    with clock.frozen(start + timedelta(minutes=settings.reporter_token_minutes - 1)):
-        assert client.get("/api/v1/reporter/case", headers=headers).status_code == 200
+    # Used every few minutes, it lasts its full time (SAFESHARE_REPORTER_IDLE_MINUTES is 10)...
+    for minutes in range(9, settings.reporter_token_minutes, 9):
+        with clock.frozen(start + timedelta(minutes=minutes)):
+            assert client.get("/api/v1/reporter/case", headers=headers).status_code == 200
     with clock.frozen(start + timedelta(minutes=settings.reporter_token_minutes, seconds=1)):
         r = client.get("/api/v1/reporter/case", headers=headers)
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_reporter_token_left_unused_for_the_idle_time_has_ended(client, submit, settings):
+    created = submit()
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    with clock.frozen(start):
+        token = client.post("/api/v1/reporter/session", json={"receipt": created["receipt"]}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert settings.reporter_idle_minutes == 10
+    with clock.frozen(start + timedelta(minutes=10, seconds=1)):
+        r = client.get("/api/v1/reporter/case", headers=headers)
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
 
 
 def test_signing_out_ends_the_token(client, submit, sign_in):

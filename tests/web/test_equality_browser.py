@@ -22,14 +22,18 @@ def settings_overrides() -> dict[str, Any]:
 def test_the_folded_section_opens_and_its_answers_are_stored_apart(page: Page, db: Any) -> None:
     page.goto("/report")
     summary = page.locator("summary", has_text="Equality monitoring (optional)")
-    age = page.get_by_label("Age", exact=True)
+    age = page.get_by_role("group", name="Age", exact=True)
     expect(summary).to_be_visible()
     expect(age).to_be_hidden()  # collapsed by default
     summary.click()  # <details> opens without JavaScript
     expect(age).to_be_visible()
     expect(page.get_by_text("never linked to it")).to_be_visible()
-    age.select_option("35-44")
-    page.get_by_label("Sexual orientation", exact=True).select_option(label="Prefer not to say")
+    expect(age.get_by_label("Not answered")).to_be_checked()  # radios: a mistaken choice can be taken back
+    age.get_by_label("35-44").check()
+    orientation = page.get_by_role("group", name="Sexual orientation", exact=True)
+    orientation.get_by_label("Prefer not to say").check()
+    orientation.get_by_label("Not answered").check()  # changed their mind...
+    orientation.get_by_label("Prefer not to say").check()  # ...and back
     page.get_by_label("What happened?").fill("Comments about my accent on shift.")
     page.get_by_role("button", name="Send my concern").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your concern has been sent")

@@ -43,6 +43,7 @@ from app.api.dependencies import (
     client_host,
     new_form_id,
     report_rate_bucket,
+    reporter_case_for,
     settings_of,
 )
 from app.api.reports import TOO_MANY_REPORTS
@@ -50,9 +51,11 @@ from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.cases import feedback as case_feedback
+from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import ReportIn
-from app.db import attempt, end_reads
+from app.crypto import receipts
+from app.db import attempt, end_reads, separately
 from app.enums import Sender
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
 from app.locations import service as locations
@@ -63,6 +66,7 @@ from app.schemas import MAX_DESCRIPTION
 from app.themes import service as themes
 from app.web import STATIC_DIR, uploads
 from app.web.pages import (
+    CSRF_COOKIE,
     CSRF_FIELD,
     REPORTER_COOKIE,
     REPORTER_COOKIE_PATH,
@@ -81,6 +85,8 @@ from app.web.reporter import forms
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 FOLLOW_UP_PATH = REPORTER_COOKIE_PATH
+# "Leave this site" goes here first (under /follow-up, so the reporter cookie comes with it).
+LEAVE_PATH = FOLLOW_UP_PATH + "/leave"
 # How long a re-sent report form shows its receipt again: long enough for a reload or a Back
 # after a lost connection, short enough that a shared device does not keep it for the next person.
 REPLAY_WINDOW = timedelta(minutes=15)
@@ -144,16 +150,18 @@ def report_form(request: Request, session: DbSession) -> HTMLResponse:
 
 
 def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False, details_dropped: bool = False,
-                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None) -> HTMLResponse:
+                  unsent: str | None = None, files: list[attachment_service.Prepared] | None = None,
+                  at_risk: bool = False) -> HTMLResponse:
     """The receipt page; for a form sent before (`again`), only within `REPLAY_WINDOW` of sending."""
     created = datetime.fromisoformat(str(sent["created_at"]).replace("Z", "+00:00"))
     if again and clock.now() - created > REPLAY_WINDOW:
         return render(request, "already_sent.html", {"reference": sent["reference"], "created_at": created,
                                                      "minutes": int(REPLAY_WINDOW.total_seconds() // 60)})
     return render(request, "confirmation.html", {
-        "reference": sent["reference"], "receipt": sent["receipt"], "again": again,
+        "reference": sent["reference"], "receipt_groups": receipts.groups(sent["receipt"]), "again": again,
         "details_dropped": details_dropped, "unsent": unsent,
         "files": [(f.filename, f.removed) for f in files or []],
+        "at_risk": at_risk,
     })
 
 
@@ -282,7 +290,8 @@ def _send(
         errors.add(uploads.FIELD, exc.detail)
         return _report_form(request, session, form.as_dict(), errors, exc.status, form_id=form_id, rechoose=rechoose)
     sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
-    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared)
+    return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared,
+                         at_risk=bool(case.risk_signals))
 
 
 # --- following up with the receipt --------------------------------------------------------------
@@ -292,7 +301,7 @@ def _reporter(request: Request, session: DbSession) -> tuple[str, Case] | None:
     token = open_session(request, cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH))
     if not token:
         return None
-    case = sessions.case_for_token(session, token)
+    case = reporter_case_for(request, session, token)
     return (token, case) if case is not None else None
 
 
@@ -348,10 +357,40 @@ def _case_page(
     return render(request, "follow_up_case.html", ctx, status_code=status_code)
 
 
+NOT_FOUND = "We could not find a concern with that receipt. Check each character and try again."
+MISTAKES = {
+    receipts.Mistake.REFERENCE: (
+        "That is your reference, not your receipt. The reference (SS- and 8 characters) only names your "
+        "concern. To sign in, enter the receipt of 24 letters and numbers you were shown when you sent it."),
+    receipts.Mistake.LENGTH: "A receipt has 24 letters and numbers; you typed {n}. Check it against what you wrote down.",
+    receipts.Mistake.CHARACTERS: (
+        "A receipt has only the letters A to Z (not U) and the numbers 0 to 9. Check it against what you wrote down."),
+    receipts.Mistake.TYPO: (
+        "One character looks wrong: check it against what you wrote down. Characters that look alike, "
+        "such as 5 and S or 8 and B, are easy to mix up."),
+}
+
+
+def not_found(receipt: str) -> str:
+    """What the follow-up page says about a receipt that was not found: from the text alone (the
+    check character, its length, a pasted reference), so it tells nobody whether a concern exists.
+    The API keeps its single 401."""
+    mistake = receipts.explain(receipt)
+    if mistake is None:
+        return NOT_FOUND
+    kind, typed = mistake
+    return MISTAKES[kind].format(n=typed)
+
+
 NOTICES = {
     "message": "Your message has been sent. The safeguarding team, and your HR contact if you have one, will read it.",
     "feedback": "Thank you for your feedback. It helps us make Safe Share better.",
     "withdrawn": "The file was withdrawn: nobody can open it now.",
+    # A message whose words suggest someone may be in danger (app.cases.risk): the team is told at
+    # once, and the reporter is not left waiting for them.
+    "message_risk": "Your message has been sent and the safeguarding team has been told at once. If you or someone "
+                    "else is in danger now, call 999. To talk to someone at any hour, call Samaritans free on "
+                    "116 123.",
 }
 
 
@@ -397,10 +436,7 @@ def follow_up_sign_in(
             error=f"There have been too many attempts to sign in. Please wait {minutes} {unit} and try again.",
         )
     except Unauthorized:
-        return _sign_in_page(
-            request, receipt=receipt, status_code=401,
-            error="We could not find a concern with that receipt. Check each character and try again.",
-        )
+        return _sign_in_page(request, receipt=receipt, status_code=401, error=not_found(receipt))
     previous = _reporter(request, session)
     if previous is not None:
         sessions.end(session, previous[0])  # one live session per browser
@@ -462,7 +498,8 @@ def follow_up_reply(
                               rechoose=rechoose)
     finally:
         uploads.discard(prepared)
-    return RedirectResponse(FOLLOW_UP_PATH + "?sent=message#thread", status_code=303)
+    sent = "message_risk" if risk_words.find_signals(message.body) else "message"
+    return RedirectResponse(FOLLOW_UP_PATH + f"?sent={sent}#thread", status_code=303)
 
 
 @router.get(FOLLOW_UP_PATH + "/attachments/{attachment_id}")
@@ -518,8 +555,9 @@ def follow_up_feedback(
     if not csrf_ok(request, csrf) and not from_this_site(request):
         return form_expired(request, FOLLOW_UP_PATH)
     who = _reporter(request, session)
-    if who is None:
-        return _sign_in_page(request, status_code=401, note="You were signed out. Sign in again with your receipt to give feedback.")
+    if who is None:  # e.g. SAFESHARE_REPORTER_IDLE_MINUTES passed: the comment is kept for copying
+        return _sign_in_page(request, status_code=401, unsent=forms.crlf(comment).strip() or None,
+                             note="You were signed out, so your feedback was not sent. Sign in again with your receipt.")
     case = who[1]
     given = {"listened_to": listened_to, "kept_informed": kept_informed,
              "support_suitable": support_suitable, "would_recommend": would_recommend}
@@ -551,3 +589,23 @@ def follow_up_sign_out(request: Request, session: DbSession) -> Response:
         sessions.end(session, token)
     drop_cookie(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH)
     return render(request, "signed_out.html", {})
+
+
+@router.api_route(LEAVE_PATH, methods=["GET", "POST"])
+def leave(request: Request, makers: Sessions) -> Response:
+    """"Leave this site": ends the reporter session on the server, tells the browser to forget
+    this site's cookies, cache and storage, and sends it to `SAFESHARE_QUICK_EXIT_URL`. A plain
+    link, so it works without JavaScript; no CSRF token, since all it can do is sign someone out.
+
+    `Clear-Site-Data` names "cache" and "storage" but not "cookies": that would sign the person
+    out of every site sharing this domain. This site's own cookies are deleted one by one."""
+    value = cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH) or ""
+    token = value.rpartition(".")[0]  # even one this browser cannot vouch for: ending it does no harm
+    if token:
+        with separately(makers) as apart:  # a GET's own transaction never writes
+            sessions.end(apart, token)
+    response = RedirectResponse(settings_of(request).quick_exit_url, status_code=303)
+    cookies.drop(response, request, REPORTER_COOKIE, path=FOLLOW_UP_PATH)
+    cookies.drop(response, request, CSRF_COOKIE)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

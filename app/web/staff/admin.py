@@ -313,13 +313,21 @@ def _not_found() -> NoReturn:
 # --- themes ---------------------------------------------------------------------------------------
 
 
+WORDS_RULE = "Each word or phrase needs 2 to 60 characters, one a line, at most 200."
+
+
+def _lines(text: str) -> list[str]:
+    """A textarea's lines (or commas), blank ones dropped: one word or phrase each."""
+    return [w.strip() for line in text.splitlines() for w in line.split(",") if w.strip()]
+
+
 def _themes_page(request: Request, session: DbSession, *, errors: FormErrors | None = None,
                  values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     errors = errors or FormErrors()
     ctx = {
         "themes": themes.list_themes(session),
         "errors": errors.messages,
-        "problems": errors.summary(["new-slug", "new-name", "new-description"]),
+        "problems": errors.summary(["new-slug", "new-name", "new-description", "new-words"]),
         "values": values or {},
         "notice": NOTICES.get(request.query_params.get("done", "")),
     }
@@ -336,24 +344,28 @@ def theme_list(request: Request, admin: Admin, session: DbSession) -> Response:
 def create_theme(
     request: Request, admin: Admin, session: DbSession, csrf: Annotated[str, Form(alias="csrf_token")] = "",
     slug: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+    words: Annotated[str, Form()] = "",
 ) -> Response:
     """Add a theme: `POST /api/v1/themes`."""
     if (refused := csrf_refused(request, csrf, "/staff/themes")) is not None:
         return refused
     errors = FormErrors()
     try:
-        body = ThemeCreate.model_validate({"slug": slug, "name": name, "description": description})
+        body = ThemeCreate.model_validate({"slug": slug, "name": name, "description": description,
+                                           "words": _lines(words)})
         with attempt(session):
             themes.create_theme(session, slug=body.slug, name=body.name, description=body.description,
-                                by=auth.actor(admin))
+                                by=auth.actor(admin), words=body.words)
     except ValidationError as exc:
         schema_errors(exc, errors, prefix="new", fallback="slug")
+        if "new-words" in errors.messages:
+            errors.messages["new-words"] = WORDS_RULE
         if "new-slug" in errors.messages:
             errors.messages["new-slug"] = "Use 2 to 64 lower-case letters, digits or underscores, starting with a letter."
     except AppError as exc:
         errors.add("new-slug", exc.detail)
     if errors:
-        values = {"new": {"slug": slug, "name": name, "description": description}}
+        values = {"new": {"slug": slug, "name": name, "description": description, "words": words}}
         return _themes_page(request, session, errors=errors, values=values, status_code=422)
     return done("/staff/themes", "theme_created")
 
@@ -363,26 +375,29 @@ def update_theme(
     request: Request, slug: str, admin: Admin, session: DbSession,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
     name: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
-    active: Annotated[str, Form()] = "",
+    active: Annotated[str, Form()] = "", words: Annotated[str, Form()] = "",
 ) -> Response:
-    """Rename, describe or retire a theme: `PATCH /api/v1/themes/{slug}`."""
+    """Rename, describe or retire a theme, or change its words: `PATCH /api/v1/themes/{slug}`."""
     if (refused := csrf_refused(request, csrf, "/staff/themes")) is not None:
         return refused
     errors = FormErrors()
     prefix = f"t-{slug}"
     try:
-        body = ThemeUpdate.model_validate({"name": name, "description": description, "active": active == "yes"})
+        body = ThemeUpdate.model_validate({"name": name, "description": description, "active": active == "yes",
+                                           "words": _lines(words)})
         with attempt(session):
             themes.update_theme(session, slug=slug, name=body.name, description=body.description, active=body.active,
-                                by=auth.actor(admin))
+                                by=auth.actor(admin), words=body.words)
     except ValidationError as exc:
         schema_errors(exc, errors, prefix=prefix, fallback="name")
+        if f"{prefix}-words" in errors.messages:
+            errors.messages[f"{prefix}-words"] = WORDS_RULE
     except AppError as exc:
         if exc.status == 404:
             raise
         errors.add(f"{prefix}-name", exc.detail)
     if errors:
-        values = {slug: {"name": name, "description": description, "active": active}}
+        values = {slug: {"name": name, "description": description, "active": active, "words": words}}
         return _themes_page(request, session, errors=errors, values=values, status_code=422)
     return done("/staff/themes", "theme_updated", f"theme-{slug}")
 
@@ -436,9 +451,11 @@ def create_location(
                                       headcount=body.headcount, by=auth.actor(admin))
     except ValidationError as exc:
         schema_errors(exc, errors, prefix="new", fallback="slug")
+        if "new-words" in errors.messages:
+            errors.messages["new-words"] = WORDS_RULE
         if "new-slug" in errors.messages:
             errors.messages["new-slug"] = ("Use 2 to 64 lower-case letters, digits or underscores, starting with a "
-                                           "letter (not prefer_not_to_say).")
+                                           "letter (not \"prefer not to say\").")
         if "new-headcount" in errors.messages:
             errors.messages["new-headcount"] = "Enter a whole number of staff, or leave it empty if you do not know."
     except AppError as exc:
@@ -469,6 +486,8 @@ def update_location(
                 "name": body.name, "kind": body.kind, "headcount": body.headcount, "active": body.active})
     except ValidationError as exc:
         schema_errors(exc, errors, prefix=prefix, fallback="name")
+        if f"{prefix}-words" in errors.messages:
+            errors.messages[f"{prefix}-words"] = WORDS_RULE
         if f"{prefix}-headcount" in errors.messages:
             errors.messages[f"{prefix}-headcount"] = "Enter a whole number of staff, or leave it empty."
     except AppError as exc:

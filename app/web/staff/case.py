@@ -40,6 +40,7 @@ from app.attachments.service import PER_MESSAGE
 from app.auth import service as auth
 from app.auth.models import User
 from app.cases import access, referrals
+from app.cases import risk as risk_words
 from app.cases import service as cases
 from app.cases.models import Case
 from app.cases.schemas import (
@@ -98,6 +99,7 @@ NOTICES = {
     "note": "Internal note added. The reporter cannot see it.",
     "withdrawn": "The file was withdrawn: nobody can open it now.",
     "message": "Message sent to the reporter.",
+    "acknowledged": "The concern is acknowledged: the standard message was sent to the reporter.",
     "check_in": "Check-in recorded. The next one is booked.",
     "closed": "Case closed. The reporter can now give feedback.",
 }
@@ -106,7 +108,7 @@ FIELD_ORDER = [
     "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
     "exclusion-user_id", "exclusion-reason", "note-body", "note-attachments", "message-body", "message-attachments", "check_in-summary",
     "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
-    "close-outcome", "close-summary",
+    "close-outcome", "close-summary", "close-confirm_open_referrals",
 ]
 
 
@@ -124,6 +126,7 @@ def _page(
     case_check_ins = checkins.list_for_case(session, keys, user, case=case)
     exclusions = cases.list_exclusions(session, keys, user=user, case=case) if is_safeguarding else []
     case_referrals = referrals.read(session, keys, user=user, case=case)
+    unsuitable = bool(checkins.unsuitable_support(session, case_ids=[case.id]))
     people = cases.people(
         session,
         {n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
@@ -157,6 +160,10 @@ def _page(
         "check_ins": case_check_ins,
         "exclusions": exclusions,
         "referrals": case_referrals,
+        "open_referrals": [r for r, _ in case_referrals if r.completed_on is None],
+        "unsuitable": unsuitable,
+        "marked": risk_words.highlight,
+        "acknowledgement": ACKNOWLEDGEMENT,
         "referral_labels": REFERRAL_LABELS,
         "locations": {loc.slug: loc for loc in all_locations},
         "triage_locations": [loc for loc in all_locations if loc.active or loc.slug == case.location],
@@ -414,8 +421,8 @@ def complete(session: DbSession, keys: Keys, settings: CurrentSettings, user: Us
     body = CheckInComplete.model_validate(
         {"summary": summary, "support_suitable": {"yes": True, "no": False}.get(support_suitable, support_suitable)}
     )
-    checkins.complete(session, keys, settings, user, case_id=case.id, check_in_id=check_in_id,
-                      summary=body.summary, support_suitable=body.support_suitable)
+    flows.complete_check_in(session, keys, settings, user=user, case_id=case.id, check_in_id=check_in_id,
+                            summary=body.summary, support_suitable=body.support_suitable)
 
 
 @router.post("/staff/cases/{case_id}/referrals", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
@@ -462,18 +469,47 @@ def complete_referral(
 def close(
     request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
     csrf: CSRF = "", outcome: Annotated[str, Form()] = "", summary: Annotated[str, Form()] = "",
+    confirm_open_referrals: Annotated[str, Form()] = "",
 ) -> Response:
-    """Close the case with an outcome: `POST /api/v1/cases/{id}/close`."""
+    """Close the case with an outcome: `POST /api/v1/cases/{id}/close`. With a referral still open
+    the page names it and asks for confirmation first (the API closes and lists such cases with
+    `GET /api/v1/cases?status=closed&open_referral=true`)."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(summary)
+    values = {"outcome": outcome, "summary": text, "confirm_open_referrals": confirm_open_referrals}
 
     def act() -> None:
         body = CloseIn.model_validate({"outcome": outcome, "summary": text})
+        if confirm_open_referrals != "yes" and referrals.open_ones(session, case_id=case.id):
+            raise Invalid("A referral is still open. Mark it complete, or tick the box to close the case with it open.",
+                          field="confirm_open_referrals")
         flows.close_case(session, keys, settings, user=user, case=case, outcome=body.outcome, summary=body.summary)
 
-    return _apply(request, session, keys, user, case, "close", {"outcome": outcome, "summary": text}, "closed",
-                  "closure", act, field="summary")
+    return _apply(request, session, keys, user, case, "close", values, "closed", "closure", act, field="summary")
+
+
+ACKNOWLEDGEMENT = (
+    "Thank you for raising this concern. We have received it and a member of the safeguarding team is looking at "
+    "it. We will write to you here; come back with your receipt to read our messages and reply. If you or someone "
+    "else is in danger now, call 999."
+)
+
+
+@router.post("/staff/cases/{case_id}/acknowledge", response_class=HTMLResponse)
+def acknowledge(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
+) -> Response:
+    """Acknowledge the concern with the standard message to the reporter (the first message to the
+    reporter is the acknowledgement): `POST /api/v1/cases/{id}/messages` with that text."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+
+    def act() -> None:
+        if case.acknowledged_at is None:  # a second click (or two people at once) sends nothing more
+            flows.staff_message(session, keys, user=user, case=case, body=ACKNOWLEDGEMENT)
+
+    return _apply(request, session, keys, user, case, "message", {}, "acknowledged", "thread", act, field="body")
 
 
 def _apply(
@@ -559,6 +595,10 @@ def record(
     except ValueError:
         errors.add("record-received_at", "Enter the date and time the contact was received.")
     named = identity == "named"
+    if not named and (name.strip() or email.strip() or phone.strip()):
+        errors.add("record-reporter", "You typed a name or contact details but chose to keep the person anonymous. "
+                   "Choose \"Yes\" under \"Did the person give their name?\" to keep the details, or clear them to "
+                   "record the contact anonymously.")
     data = {
         "channel": channel, "received_at": when, "duration_minutes": duration_minutes or None,
         "description": crlf(description), "about": about or About.SELF.value, "anonymous": not named,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from app.api.dependencies import Viewer
 from app.enums import Role
-from app.web.pages import FormErrors, csrf_ok, form_expired, render
+from app.web.pages import FormErrors, csrf_ok, form_expired, plain, render
 
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/staff/cases", "Cases", (Role.SAFEGUARDING, Role.HR)),
@@ -75,20 +75,41 @@ FRIENDLY = {
     "enum": "Choose one of the options.",
     "literal_error": "Choose one of the options.",
     "uuid_parsing": "Choose someone from the list.",
+    "uuid_type": "Choose someone from the list.",
     "bool_parsing": "Choose yes or no.",
+    "bool_type": "Choose yes or no.",
     "datetime_from_date_parsing": "Enter a date and time.",
-    "value_error": "Check this.",
+    "datetime_parsing": "Enter a date and time.",
+    "datetime_type": "Enter a date and time.",
+    "date_parsing": "Enter a date.",
+    "date_from_datetime_parsing": "Enter a date.",
+    "date_type": "Enter a date.",
+    "int_parsing": "Enter a whole number.",
+    "int_type": "Enter a whole number.",
+    "int_from_float": "Enter a whole number.",
+    "too_short": "Choose at least one.",
+    "too_long": "Choose fewer of these.",
+    "list_type": "Choose from the list.",
+    "string_pattern_mismatch": "Check how this is written.",
+    "string_type": "Fill this in.",
+    "extra_forbidden": "This was not expected here.",
 }
-
-
 def schema_errors(exc: ValidationError, errors: FormErrors, *, prefix: str, fallback: str) -> None:
-    """A schema's complaints as messages beside the form's fields (`<prefix>-<field>`)."""
+    """A schema's complaints as messages beside the form's fields (`<prefix>-<field>`), in plain
+    words: a validator's own phrasing ("Input should be ...") never reaches a page."""
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
         field = f"{prefix}-{loc[0]}" if loc else f"{prefix}-{fallback}"
         kind = str(err.get("type", ""))
-        message = FRIENDLY.get(kind) or str(err.get("msg", "Check this.")).removeprefix("Value error, ")
-        if kind == "string_too_long":
-            limit = (err.get("ctx") or {}).get("max_length")
-            message = f"This is too long: at most {limit:,} characters." if limit else message
+        ctx = err.get("ctx") or {}
+        if kind == "string_too_long" and ctx.get("max_length"):
+            message = f"This is too long: at most {ctx['max_length']:,} characters."
+        elif kind == "string_too_short" and (ctx.get("min_length") or 0) > 1:
+            message = f"Use at least {ctx['min_length']} characters."
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            message = "Enter a number in the range allowed."
+        elif kind in ("value_error", "assertion_error"):
+            message = plain(str(err.get("msg", "")))
+        else:
+            message = FRIENDLY.get(kind, "Check this.")
         errors.add(field, message)
