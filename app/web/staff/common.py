@@ -23,6 +23,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/staff/record", "Record a contact", (Role.SAFEGUARDING,)),
     ("/dashboard", "Statistics", (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)),
     ("/staff/users", "Users", (Role.ADMIN,)),
+    ("/staff/approvals", "Waiting for a second person", (Role.ADMIN, Role.SAFEGUARDING)),
     ("/staff/themes", "Themes", (Role.ADMIN,)),
     ("/staff/locations", "Locations", (Role.ADMIN,)),
     ("/staff/account", "Your account", (Role.ADMIN, Role.SAFEGUARDING, Role.HR, Role.LEADERSHIP)),
