@@ -1,6 +1,6 @@
 """nobody alone: pending grants and resets, device cookies as records, enrolment links, the ring id (issue 21)
 
-Revision ID: 0013_i21
+Revision ID: 0015_i21
 Revises: 0014_i22
 Create Date: 2026-12-07 01:30:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_i21"
+revision: str = "0015_i21"
 down_revision: str | None = "0014_i22"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
