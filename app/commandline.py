@@ -69,9 +69,18 @@ def ring_for_database_or_exit(settings: Settings, *, create: bool) -> KeyRing | 
     ring = keyring_or_exit(settings) if settings.key_file.exists() else None
     try:
         with make_sessionmaker(make_engine(settings.database_url))() as session:
+            recorded = keys.recorded_ring_id(session)
             missing = keys.missing_keys(session, ring)
+            if ring is not None and not missing and recorded in (None, ring.ring_id):
+                missing = keys.unopenable_keys(session, ring)
     except Exception as exc:  # noqa: BLE001
         database_error(exc, "check the key ring against the database")
+    if recorded is not None and ring is None:
+        fail(f"SAFESHARE_KEY_FILE: {settings.key_file} does not exist, but the database belongs to key ring "
+             f"{recorded}: restore that key ring from its backup (a new key ring cannot read the database's cases)")
+    if recorded is not None and ring is not None and ring.ring_id != recorded:
+        fail(f"SAFESHARE_KEY_FILE: {settings.key_file} is key ring {ring.ring_id or '(made before ring ids)'}, but "
+             f"the database belongs to key ring {recorded}: is it another deployment's key ring? Nothing was started")
     if missing:
         cases = sum(missing.values())
         names = ", ".join(sorted(missing)[:5]) + (", ..." if len(missing) > 5 else "")
@@ -83,7 +92,24 @@ def ring_for_database_or_exit(settings: Settings, *, create: bool) -> KeyRing | 
              "database are sealed with: is it the right key ring, or an old backup of it? Nothing was started")
     if ring is None and create:
         ring = keyring_or_exit(settings, create=True)
+    if ring is not None and recorded is None:
+        _record_ring(settings, ring)
     return ring
+
+
+def _record_ring(settings: Settings, ring: KeyRing) -> None:
+    """The database now belongs to this ring (given an id first if it was made before ids)."""
+    from app.crypto import keys
+
+    try:
+        ring_id = ring.ensure_ring_id()
+    except OSError as exc:
+        fail(f"SAFESHARE_KEY_FILE: cannot write {settings.key_file}: {exc.strerror or exc}")
+    try:
+        with make_sessionmaker(make_engine(settings.database_url))() as session, session.begin():
+            keys.record_ring_id(session, ring_id)
+    except Exception as exc:  # noqa: BLE001
+        database_error(exc, "record the key ring's id in the database")
 
 
 def sessionmaker_for(settings: Settings, ring: KeyRing | None = None, *, create_ring: bool = False

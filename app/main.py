@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-from typing import Any, cast
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import api, dialect, errors, limits, logs
 from app.api import attachments as attachments_api
@@ -55,8 +54,58 @@ class SafeShareAPI(FastAPI):
             # (X-Forwarded-For / X-Forwarded-Proto); from anyone else the headers are ignored.
             # In the app, not in `uvicorn.run`, so every server (and the tests) behaves the same.
             hosts = [h.strip() for h in trusted.split(",") if h.strip()]
-            app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=hosts))  # uvicorn's narrower ASGI types
+            app = TrustedProxies(app, hosts)
         return app
+
+
+class TrustedProxies:
+    """The client's address and scheme as the trusted reverse proxies saw them.
+
+    From a peer in `SAFESHARE_FORWARDED_ALLOW_IPS`, the client is the rightmost `X-Forwarded-For`
+    entry that is not itself a trusted proxy (each proxy appends the address it saw, so the
+    entries to its left are whatever the client claimed). `*` trusts the nearest hop only: its
+    rightmost entry is the client. An entry that is not an IP address is ignored (the peer's own
+    address stands), so made-up values never become throttle buckets. `X-Forwarded-Proto` counts
+    only as `http` or `https`. From any other peer both headers are ignored."""
+
+    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
+        self.app = app
+        self.any_peer = "*" in trusted
+        self.networks = [ipaddress.ip_network(t, strict=False) for t in trusted if t != "*"]
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in n for n in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            peer = scope.get("client")
+            if peer is not None and (self.any_peer or self._trusted(peer[0])):
+                headers = dict(scope["headers"])
+                scope = dict(scope)
+                proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto if scope["type"] == "http" else ("wss" if proto == "https" else "ws")
+                client = self._client(headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+                if client is not None:
+                    scope["client"] = (client, 0)
+        await self.app(scope, receive, send)
+
+    def _client(self, forwarded: str) -> str | None:
+        entries = [e.strip() for e in forwarded.split(",") if e.strip()]
+        if not entries:
+            return None
+        if self.any_peer:
+            chosen = entries[-1]
+        else:
+            chosen = next((e for e in reversed(entries) if not self._trusted(e)), entries[0])
+        try:
+            return str(ipaddress.ip_address(chosen))
+        except ValueError:
+            return None
 
 
 def upload_limit(settings: Settings) -> limits.UploadLimit:

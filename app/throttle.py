@@ -29,7 +29,7 @@ import math
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from limits import RateLimitItem
 from limits.storage import Storage
@@ -83,6 +83,15 @@ def client_bucket(ring: KeyRing, scope: str, client_host: str | None) -> bytes:
 def key_bucket(ring: KeyRing, scope: str, value: str) -> bytes:
     """A bucket for a named thing (an account's e-mail address, a device cookie)."""
     return ring.lookup_hash("throttle", f"{scope}:key:{value}")
+
+
+class Attempt(NamedTuple):
+    """One counted attempt: when, and each bucket's last failure and window end before it, so
+    that giving it back (`Throttle.forgive`) restores them: a forgiven attempt never extends a
+    back-off."""
+
+    at: datetime
+    before: dict[bytes, tuple[datetime, datetime]]
 
 
 class Bucket(NamedTuple):
@@ -142,15 +151,15 @@ class Throttle:
         if waits:
             raise TooManyRequests(retry_after=math.ceil(max(waits)))
 
-    def attempt(self, buckets: Sequence[Bucket]) -> None:
+    def attempt(self, buckets: Sequence[Bucket]) -> Attempt:
         """Check and count one attempt, atomically, in a transaction of its own: 429 (counting
         nothing) if any bucket must still wait, else each bucket counts one more failure.
 
         Counting before the slow work (a password hash) means a burst of parallel guesses cannot
         all pass the check before the first failure is stored. What turns out not to be a
-        failure is given back with `forgive`.
+        failure is given back with `forgive`, which restores the buckets' times as they were.
         """
-        self._count(buckets)
+        return self._count(buckets)
 
     def fail(self, buckets: Sequence[Bucket]) -> None:
         """Count one failure in each bucket, in a transaction of its own: one atomic upsert each
@@ -177,7 +186,7 @@ class Throttle:
         if secrets.randbelow(GARBAGE_EVERY) == 0:
             s.execute(delete(ThrottleBucket).where(ThrottleBucket.expires_at < now - self.window))
 
-    def _count(self, buckets: Sequence[Bucket]) -> None:
+    def _count(self, buckets: Sequence[Bucket]) -> Attempt:
         now = clock.now()
         keys = [b.key for b in buckets]
         t = table_of(ThrottleBucket)
@@ -193,6 +202,7 @@ class Throttle:
             waits = self._waits(rows, buckets, now)
             if waits:
                 raise TooManyRequests(retry_after=math.ceil(max(waits)))  # rolls back: nothing counted
+            before = {row.bucket: (row.last_at, row.expires_at) for row in rows}
             when = literal(now, UTCDateTime())
             s.execute(
                 update(ThrottleBucket)
@@ -205,16 +215,28 @@ class Throttle:
                 .execution_options(synchronize_session=False)
             )
             self._collect_garbage(s, now)
+        return Attempt(now, before)
 
-    def forgive(self, keys: Sequence[bytes], *, session: Session | None = None) -> None:
-        """Give back one counted attempt that was not a failure (earlier failures stay)."""
-        stmt = (
-            update(ThrottleBucket)
-            .where(ThrottleBucket.bucket.in_(keys), ThrottleBucket.count > 0)
-            .values(count=ThrottleBucket.count - 1)
-            .execution_options(synchronize_session=False)
-        )
-        self._run(stmt, session)
+    def forgive(self, keys: Sequence[bytes], *, session: Session | None = None, attempt: Attempt | None = None) -> None:
+        """Give back one counted attempt that was not a failure (earlier failures stay). With the
+        `attempt` that counted it, the bucket's last failure and window end go back to what they
+        were, unless a later failure has moved them since: the back-off ends when it would have."""
+        t = table_of(ThrottleBucket)
+        for key in keys:
+            values: dict[str, Any] = {"count": ThrottleBucket.count - 1}
+            prior = attempt.before.get(key) if attempt is not None else None
+            if attempt is not None and prior is not None:
+                at = literal(attempt.at, UTCDateTime())
+                values["last_at"] = case((t.c.last_at == at, literal(prior[0], UTCDateTime())), else_=t.c.last_at)
+                values["expires_at"] = case(
+                    (t.c.last_at == at, literal(max(prior[1], prior[0]), UTCDateTime())), else_=t.c.expires_at)
+            stmt = (
+                update(ThrottleBucket)
+                .where(ThrottleBucket.bucket == key, ThrottleBucket.count > 0)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            self._run(stmt, session)
 
     def clear(self, keys: Sequence[bytes], *, session: Session | None = None) -> None:
         """Forget these buckets' failures (a device's own, after it signed in)."""

@@ -11,8 +11,10 @@ from app.api.dependencies import Admin, DbSession
 from app.api.paging import Paging, paged
 from app.api.transactions import CommitInThreadRoute
 from app.audit import service
-from app.audit.schemas import AuditPage, AuditVerify
-from app.auth.service import actor
+from app.audit.models import AuditEvent
+from app.audit.schemas import AuditItem, AuditPage, AuditVerify
+from app.auth.service import actor, roles_of
+from app.enums import Role
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
 
@@ -25,12 +27,39 @@ def list_audit(
     case_id: uuid.UUID | None = None,
 ) -> AuditPage:
     """Who did what to which case and when, newest first (admin). Never any content: no theme, no
-    person named in or excluded from a case, the reporter's activity to the minute. Reading the
-    trail is itself audited (`audit.read`)."""
+    person named in or excluded from a case, no referral kind and no closure outcome, the
+    reporter's activity to the minute. On a case's entries the `actor` is the role that acted
+    ("the safeguarding team", "an HR contact", "the reporter"), not a name: an administrator sees
+    that something happened, not who worked on whose concern. Reading the trail is itself
+    audited (`audit.read`)."""
     items, total = service.page(session, by=actor(user), case_id=case_id, page=paging.page,
                                 page_size=paging.page_size)
     paging.announce(total)
-    return AuditPage.of(items, total)
+    roles = roles_of(session, {e.actor_id for e in items if e.case_id is not None and e.actor_id is not None})
+    return AuditPage(items=[_for_admin(e, roles) for e in items], total=total)
+
+
+# Case entries whose target would say what happened in the case (a referral's kind, the outcome).
+WITHHELD_TARGETS = {"referral.create", "case.close"}
+
+
+def _for_admin(event: AuditEvent, roles: dict[uuid.UUID, list[Role]]) -> AuditItem:
+    item = AuditItem.of(event)
+    if event.case_id is None or event.action.startswith("audit."):
+        return item  # not case work (an administrator's own reading of the trail keeps its name)
+    target = None if event.action in WITHHELD_TARGETS else item.target
+    return item.model_copy(update={"actor": _role_phrase(event, roles), "target": target})
+
+
+def _role_phrase(event: AuditEvent, roles: dict[uuid.UUID, list[Role]]) -> str:
+    if event.actor_id is None:
+        return event.actor  # the reporter, or a command ("system:remind")
+    held = roles.get(event.actor_id, [])
+    if Role.SAFEGUARDING in held:
+        return "the safeguarding team"
+    if Role.HR in held:
+        return "an HR contact"
+    return "a staff member"
 
 
 @router.get("/audit/verify", response_model=AuditVerify)

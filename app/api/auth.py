@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.api.dependencies import (
     Admin,
@@ -16,6 +18,7 @@ from app.api.dependencies import (
     LoginThrottle,
     PasswordOwner,
     Safeguarding,
+    SecondPerson,
     SignedInUser,
     SignInFlow,
     SlowHashLimiter,
@@ -33,13 +36,18 @@ from app.auth.schemas import (
     MeOut,
     PasswordChangeIn,
     PasswordResetOut,
+    PasswordResetWaiting,
+    ReauthIn,
     RecoveryCodesOut,
+    RoleGrantPending,
     SessionOut,
+    TotpRemoveIn,
     TotpResetOut,
     TotpSetupOut,
     UserCreate,
     UserRead,
     UserUpdate,
+    WaitingOut,
 )
 from app.concurrency import run_slow
 from app.enums import Role
@@ -79,21 +87,30 @@ def logout(request: Request, user: SignedInUser, session: DbSession) -> Response
 
 
 @router.get("/auth/me", response_model=MeOut)
-def me(user: SignedInUser, settings: CurrentSettings) -> MeOut:
+def me(user: SignedInUser, settings: CurrentSettings, session: DbSession) -> MeOut:
     """The signed-in staff user, and what they must do before anything else (if anything)."""
-    return MeOut.of_user(user, settings)
+    return MeOut.of_user(user, settings, service.pending_roles(session, user_id=user.id))
 
 
-@router.post("/auth/password", status_code=204)
+REAUTH_ANSWERS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "`current_password` is missing or wrong (`wrong-password`), or the account must first do "
+                         "something else."},
+    429: {"description": "Too many wrong passwords or codes: wait `Retry-After` seconds."},
+}
+
+
+@router.post("/auth/password", status_code=204, responses=REAUTH_ANSWERS)
 async def change_password(
     body: PasswordChangeIn, request: Request, user: PasswordOwner, session: DbSession, settings: CurrentSettings,
     keys: Keys, passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
 ) -> Response:
-    """Change your own password. Every other session of yours ends; this one goes on.
+    """Change your own password. Every other session of yours ends and every device cookie of
+    your account is revoked; this session goes on.
 
-    403 if `current_password` is wrong (counted like a failed sign-in, so a stolen session
-    cannot guess it); 422 if the new one is shorter than 12 characters, one of the common
-    passwords shipped with Safe Share, or the same as the current one.
+    `current_password` may be left out within 5 minutes of signing in with your password. 403 if
+    it is wrong or missing (counted like a failed sign-in, so a stolen session cannot guess it);
+    422 if the new one is shorter than 12 characters, one of the common passwords shipped with
+    Safe Share, or the same as the current one.
     """
     await run_slow(
         limiter, service.change_password, session, passwords, throttle, keys, settings, user=user,
@@ -102,11 +119,20 @@ async def change_password(
     return Response(status_code=204)
 
 
-@router.post("/auth/totp/setup", response_model=TotpSetupOut)
-def start_totp_setup(user: TotpOwner, session: DbSession, keys: Keys) -> TotpSetupOut:
+@router.post("/auth/totp/setup", response_model=TotpSetupOut,
+             responses={**REAUTH_ANSWERS, 409: {"description": "Two-factor sign-in is already on."}})
+async def start_totp_setup(
+    request: Request, user: TotpOwner, session: DbSession, keys: Keys, settings: CurrentSettings, passwords: Hasher,
+    throttle: LoginThrottle, limiter: SlowHashLimiter, body: ReauthIn | None = None,
+) -> TotpSetupOut:
     """Start setting up two-factor sign-in: a new secret for your authenticator app, not active
-    until confirmed. 409 if two-factor sign-in is already on (remove it first)."""
-    setup = service.start_totp_setup(session, keys, user=user)
+    until confirmed. Takes `{"current_password"}` unless you signed in with your password in the
+    last 5 minutes (403 when missing or wrong): a stolen session cannot enrol its own
+    authenticator. 409 if two-factor sign-in is already on (remove it first)."""
+    setup = await run_slow(
+        limiter, service.start_totp_setup, session, passwords, throttle, keys, settings, user=user,
+        token=staff_token(request), current_password=body.current_password if body else None,
+    )
     return TotpSetupOut(secret=setup.secret, otpauth_uri=setup.otpauth_uri)
 
 
@@ -117,15 +143,22 @@ def confirm_totp(body: CodeIn, user: TotpOwner, session: DbSession, keys: Keys) 
     return RecoveryCodesOut(recovery_codes=service.confirm_totp(session, keys, user=user, code=body.code))
 
 
-@router.delete("/auth/totp", status_code=204)
-def disable_totp(body: CodeIn, user: CurrentUser, session: DbSession, keys: Keys, settings: CurrentSettings,
-                 throttle: LoginThrottle) -> Response:
-    """Turn your two-factor sign-in off, with a current code or a recovery code.
+@router.delete("/auth/totp", status_code=204,
+               responses={**REAUTH_ANSWERS, 409: {"description": "Your roles require it, or it is off."}})
+async def disable_totp(
+    request: Request, body: TotpRemoveIn, user: CurrentUser, session: DbSession, keys: Keys, settings: CurrentSettings,
+    passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
+) -> Response:
+    """Turn your two-factor sign-in off, with a current code or a recovery code, and
+    `current_password` unless you signed in with your password in the last 5 minutes.
 
     409 if your roles require two-factor sign-in (`SAFESHARE_REQUIRE_2FA_ROLES`) or it is off;
-    403 for a wrong code (counted like a failed sign-in).
+    403 for a wrong code or a wrong or missing password (counted like a failed sign-in).
     """
-    service.disable_totp(session, throttle, keys, settings, user=user, code=body.code)
+    await run_slow(
+        limiter, service.disable_totp, session, passwords, throttle, keys, settings, user=user, code=body.code,
+        token=staff_token(request), current_password=body.current_password,
+    )
     return Response(status_code=204)
 
 
@@ -135,6 +168,14 @@ def list_sessions(request: Request, user: CurrentUser, session: DbSession, pagin
     token = staff_token(request)
     current = service.token_hash(token) if token else None
     return [SessionOut.of(row, current_hash=current) for row in paging.window(service.live_sessions(session, user=user))]
+
+
+@router.delete("/auth/sessions", status_code=204)
+def end_all_sessions(request: Request, user: CurrentUser, session: DbSession) -> Response:
+    """Sign out everywhere: every other session of yours ends and every device cookie of your
+    account is revoked (a browser that had one is then throttled like any stranger's)."""
+    service.end_all_sessions(session, user=user, keep=staff_token(request))
+    return Response(status_code=204)
 
 
 @router.delete("/auth/sessions/{session_id}", status_code=204,
@@ -152,57 +193,131 @@ def list_users(
 ) -> list[UserRead]:
     """Staff accounts. An admin sees all of them (or those with `?role=`). A safeguarding user sees
     the HR contacts, to choose one to assign: their list is `?role=hr` whether or not they say so,
-    and asking for another role is 403. Any other role: 403."""
+    and asking for another role is 403. Any other role: 403. `pending_roles` are grants waiting
+    for a safeguarding user's confirmation."""
     if not user.has(Role.ADMIN):
         if not user.has(Role.SAFEGUARDING):
             raise Forbidden("Your role does not allow this.")
         if role not in (None, Role.HR):
             raise Forbidden("Safeguarding users may list HR contacts only (role=hr, the default for them).")
         role = Role.HR
-    return [UserRead.of(u) for u in paging.window(service.list_users(session, role=role))]
+    waiting = {w.user.id: w.roles for w in service.waiting_for_a_second_person(session) if w.kind == "role_grant"}
+    return [UserRead.of(u, waiting.get(u.id)) for u in paging.window(service.list_users(session, role=role))]
 
 
 @router.post("/users", response_model=UserRead, status_code=201,
              responses={409: {"description": "A user with this e-mail address already exists."}})
 async def create_user(
-    body: UserCreate, admin: Admin, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter
+    body: UserCreate, admin: Admin, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter,
+    settings: CurrentSettings,
 ) -> UserRead:
-    """Create a staff account (admin). The password must be at least 12 characters and not a
-    common one. A grant of `safeguarding` or `hr` is audited and e-mailed to the safeguarding users."""
-    user = await run_slow(
-        limiter, service.create_user, session, passwords, email=str(body.email), name=body.name, roles=body.roles,
-        password=body.password, by=service.actor(admin),
+    """Create a staff account (admin). Roles that read no case (`admin`, `leadership`) are the
+    account's at once; `hr` and `safeguarding` come back in `pending_roles` and take effect only
+    when a safeguarding user other than you confirms them (`POST /users/{id}/role-grant/confirm`,
+    within 7 days). The owner gets a single-use enrolment link by e-mail (72 hours) to choose their
+    own password; a `password` given here is one-time. Every grant (and every new administrator)
+    is audited and e-mailed to the safeguarding users."""
+    user, waiting = await run_slow(
+        limiter, service.create_account, session, passwords, settings, email=str(body.email), name=body.name,
+        roles=body.roles, password=body.password, by=admin,
     )
-    return UserRead.of(user)
+    return UserRead.of(user, waiting)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead,
-              responses={404: {}, 409: {"description": "This would leave no active administrator."}})
-def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbSession) -> UserRead:
-    """Change a user's roles, name or whether the account is active (admin). Deactivating signs them out.
+              responses={202: {"model": RoleGrantPending, "description": "A grant of `hr` or `safeguarding` waits "
+                               "for a safeguarding user's confirmation; the rest of the change is made."},
+                         404: {}, 409: {"description": "This would leave no active administrator."}})
+def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbSession, settings: CurrentSettings) -> Any:
+    """Change a user's roles, name or whether the account is active (admin). Deactivating signs
+    them out and revokes their device cookies.
 
-    Nobody changes their own roles or activation (403). Removing or demoting the last active
-    administrator is 409. A grant of `safeguarding` or `hr` is audited and e-mailed to the
-    safeguarding users.
+    Removals and roles that read no case apply at once (200). A grant of `safeguarding` or `hr`
+    answers 202 `{"status": "pending", "pending_roles": [...]}` and takes effect only when a
+    safeguarding user other than you confirms it. Nobody changes their own roles or activation
+    (403). Removing or demoting the last active administrator is 409. Every role change is
+    audited and e-mailed to the safeguarding users.
     """
-    user = service.update_user(
-        session, user_id=user_id, roles=body.roles, active=body.active, name=body.name, by=service.actor(admin)
+    user, waiting = service.change_account(
+        session, user_id=user_id, roles=body.roles, active=body.active, name=body.name, by=admin, settings=settings,
     )
+    if waiting:
+        out = RoleGrantPending(pending_roles=waiting, user=UserRead.of(user, waiting))
+        return JSONResponse(out.model_dump(mode="json"), status_code=202)
     return UserRead.of(user)
 
 
-@router.post("/users/{user_id}/password-reset", response_model=PasswordResetOut, responses={404: {}})
+@router.post("/users/{user_id}/role-grant/confirm", response_model=UserRead,
+             responses={404: {}, 409: {"description": "No role grant is waiting."}})
+def confirm_role_grant(user_id: uuid.UUID, user: Safeguarding, session: DbSession) -> UserRead:
+    """Confirm a waiting grant of `hr` or `safeguarding` (safeguarding): the roles are the
+    account's now. 403 for the person who asked for it and for the account's owner; 409 if none
+    is waiting (or it lapsed after 7 days)."""
+    return UserRead.of(service.confirm_role_grant(session, user_id=user_id, by=user))
+
+
+@router.post("/users/{user_id}/role-grant/cancel", status_code=204,
+             responses={404: {}, 409: {"description": "No role grant is waiting."}})
+def cancel_role_grant(user_id: uuid.UUID, user: SecondPerson, session: DbSession) -> Response:
+    """Cancel a waiting role grant (admin or safeguarding): it can never take effect."""
+    service.cancel_waiting(session, user_id=user_id, kind=service.ROLE_GRANT, by=user)
+    return Response(status_code=204)
+
+
+@router.get("/account-approvals", response_model=list[WaitingOut])
+def waiting_approvals(user: SecondPerson, session: DbSession, paging: Paged) -> list[WaitingOut]:
+    """Role grants, password resets and two-factor resets waiting for a safeguarding user's
+    confirmation (admin, safeguarding), oldest first."""
+    return [
+        WaitingOut(kind=w.kind, user_id=w.user.id, email=w.user.email, pending_roles=w.roles,
+                   requested_by=w.requested_by_id, requested_at=w.requested_at, expires_at=w.expires_at)
+        for w in paging.window(service.waiting_for_a_second_person(session))
+    ]
+
+
+@router.post("/users/{user_id}/password-reset", response_model=PasswordResetOut,
+             responses={202: {"model": PasswordResetWaiting, "description": "The account read cases in the last "
+                              "90 days: the reset waits for a safeguarding user's confirmation."}, 404: {}})
 async def reset_password(
     user_id: uuid.UUID, admin: Admin, session: DbSession, settings: CurrentSettings, passwords: Hasher,
     limiter: SlowHashLimiter,
-) -> PasswordResetOut:
+) -> Any:
     """Give someone a one-time password (admin), to be changed at their next sign-in; their
-    two-factor sign-in stays on and every session of theirs ends. 403 for your own account.
-    Audited, and e-mailed to the owner (and, for a case-reading account, the safeguarding users)."""
+    two-factor sign-in stays on, every session of theirs ends and their device cookies are
+    revoked. 403 for your own account. Audited, and e-mailed to the owner (and, for a
+    case-reading account, the safeguarding users).
+
+    For an account that held `hr` or `safeguarding` in the last 90 days the answer is 202
+    `{"status": "awaiting_confirmation"}`: a safeguarding user other than you confirms it
+    (`password-reset/confirm`) and the one-time password is shown to them, never to you."""
+    done = await run_slow(limiter, service.reset_password, session, passwords, settings, user_id=user_id, by=admin)
+    if done.waiting is not None:
+        return JSONResponse(PasswordResetWaiting.of(done.waiting).model_dump(mode="json"), status_code=202)
+    assert done.one_time_password is not None and done.expires_at is not None
+    return PasswordResetOut(one_time_password=done.one_time_password, expires_at=done.expires_at)
+
+
+@router.post("/users/{user_id}/password-reset/confirm", response_model=PasswordResetOut,
+             responses={404: {}, 409: {"description": "No password reset is waiting."}})
+async def confirm_password_reset(
+    user_id: uuid.UUID, user: Safeguarding, session: DbSession, settings: CurrentSettings, passwords: Hasher,
+    limiter: SlowHashLimiter,
+) -> PasswordResetOut:
+    """Confirm a waiting password reset (safeguarding): it takes effect now, and the one-time
+    password is yours to give to the owner by a trusted route. 403 for the person who asked for
+    it and for the account's owner; 409 if none is waiting."""
     one_time, expires = await run_slow(
-        limiter, service.reset_password, session, passwords, settings, user_id=user_id, by=admin,
+        limiter, service.confirm_password_reset, session, passwords, settings, user_id=user_id, by=user,
     )
     return PasswordResetOut(one_time_password=one_time, expires_at=expires)
+
+
+@router.post("/users/{user_id}/password-reset/cancel", status_code=204,
+             responses={404: {}, 409: {"description": "No password reset is waiting."}})
+def cancel_password_reset(user_id: uuid.UUID, user: SecondPerson, session: DbSession) -> Response:
+    """Cancel a waiting password reset (admin or safeguarding)."""
+    service.cancel_waiting(session, user_id=user_id, kind=service.PASSWORD_RESET, by=user)
+    return Response(status_code=204)
 
 
 @router.post("/users/{user_id}/totp-reset", response_model=TotpResetOut,
@@ -210,10 +325,11 @@ async def reset_password(
 def reset_totp(user_id: uuid.UUID, admin: Admin, session: DbSession) -> TotpResetOut:
     """Reset someone's two-factor sign-in (admin); they set it up again at their next sign-in.
 
-    For an account that holds `safeguarding` or `hr`, the reset waits (`awaiting_confirmation`)
-    until a safeguarding user other than the requester confirms it: no administrator can take
-    over a case-reading account alone. Its sessions end at once either way. 403 for your own
-    account; 409 if it has no two-factor sign-in. Audited and e-mailed.
+    For an account that held `safeguarding` or `hr` in the last 90 days, the reset waits
+    (`awaiting_confirmation`, 7 days) until a safeguarding user other than the requester
+    confirms it: no administrator can take over a case-reading account alone. Its sessions end
+    at once either way. 403 for your own account; 409 if it has no two-factor sign-in. Audited
+    and e-mailed.
     """
     row = service.request_totp_reset(session, user_id=user_id, by=service.actor(admin), by_user=admin)
     return TotpResetOut.of(row)
@@ -225,3 +341,11 @@ def confirm_totp_reset(user_id: uuid.UUID, user: Safeguarding, session: DbSessio
     """Confirm a waiting two-factor reset (safeguarding): it takes effect now. 403 for the person
     who asked for it and for the account's owner; 409 if none is waiting."""
     return TotpResetOut.of(service.confirm_totp_reset(session, user_id=user_id, by=user))
+
+
+@router.post("/users/{user_id}/totp-reset/cancel", status_code=204,
+             responses={404: {}, 409: {"description": "No reset is waiting."}})
+def cancel_totp_reset(user_id: uuid.UUID, user: SecondPerson, session: DbSession) -> Response:
+    """Cancel a waiting two-factor reset (admin or safeguarding)."""
+    service.cancel_waiting(session, user_id=user_id, kind="totp_reset", by=user)
+    return Response(status_code=204)

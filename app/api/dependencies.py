@@ -229,6 +229,8 @@ def require_role(*roles: Role) -> Any:
 Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
 Safeguarding = Annotated[User, Depends(require_role(Role.SAFEGUARDING))]
 CaseWorker = Annotated[User, Depends(require_role(Role.SAFEGUARDING, Role.HR))]
+SecondPerson = Annotated[User, Depends(require_role(Role.ADMIN, Role.SAFEGUARDING))]
+"""Who sees, and may cancel, what waits for a second person (grants and resets)."""
 StatsReader = Annotated[User, Depends(require_role(Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN))]
 
 

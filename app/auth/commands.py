@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from app.audit.service import Actor
 from app.auth import service
 from app.auth.passwords import Passwords
-from app.auth.schemas import NewPassword, UserCreate
+from app.auth.schemas import CommandUserCreate, NewPassword
 from app.commandline import database_error, fail, sessionmaker_for, settings_or_exit
 from app.errors import AppError
 
@@ -35,7 +35,7 @@ def create_user(
         fail("give --password-stdin and the password on standard input")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        body = UserCreate.model_validate({"email": email, "name": name or email, "roles": role, "password": password})
+        body = CommandUserCreate.model_validate({"email": email, "name": name or email, "roles": role, "password": password})
     except ValidationError as exc:
         err = exc.errors()[0]
         fail(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")

@@ -1,10 +1,14 @@
 """Signed values the server hands to a browser or API client during sign-in.
 
 - The **device cookie** (OWASP's "device cookie" pattern): every successful sign-in sets one for
-  that account, HttpOnly, long-lived and signed with a key from the key ring. A client that shows
-  a valid one has signed in to the account before: it is throttled on its own failures only, so
-  nobody can lock the owner out by failing sign-ins from elsewhere. One cookie per account
-  (its name is a keyed hash of the e-mail address, so it says nothing about whose it is).
+  that account, HttpOnly, long-lived and signed with a key from the key ring. It is also a
+  record on the server (`device_cookies`, only a SHA-256 of its random nonce), at most
+  `MAX_DEVICES` per account (the oldest goes), deleted by a password change or reset, a 2FA
+  reset, deactivation and "sign out everywhere". A client that shows a valid one with its record
+  has signed in to the account before: it is throttled on its own failures only, so nobody can
+  lock the owner out by failing sign-ins from elsewhere. A revoked or unknown cookie counts like
+  no cookie at all. One cookie per account and browser (its name is a keyed hash of the e-mail
+  address, so it says nothing about whose it is).
 - The **pending sign-in** of the sign-in page: after a right password for an account with
   two-factor sign-in, the page asks for the code next. The password is not sent again; a
   five-minute token names the user and is bound to their current password hash, so a password
@@ -21,12 +25,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
 from app import clock
+from app.auth.models import DeviceRecord, User
 from app.crypto.keyring import KeyRing
 
 DEVICE_COOKIE_PREFIX = "ss_device_"
 DEVICE_COOKIE_DAYS = 365
 PENDING_MINUTES = 5
+MAX_DEVICES = 5
 
 
 def _sign(ring: KeyRing, purpose: str, payload: str) -> str:
@@ -44,11 +53,49 @@ def device_cookie_name(ring: KeyRing, email: str) -> str:
     return DEVICE_COOKIE_PREFIX + ring.lookup_hash("device-cookie-name", email)[:8].hex()
 
 
-def new_device_cookie(ring: KeyRing, email: str) -> DeviceCookie:
-    """A fresh device cookie for this account (a new nonce each sign-in)."""
-    payload = f"{secrets.token_urlsafe(16)}.{int(clock.now().timestamp())}"
-    value = f"{payload}.{_sign(ring, 'device-cookie', f'{email}|{payload}')}"
-    return DeviceCookie(device_cookie_name(ring, email), value, DEVICE_COOKIE_DAYS * 86400)
+def _nonce_hash(nonce: str) -> bytes:
+    return hashlib.sha256(nonce.encode()).digest()
+
+
+def new_device_cookie(session: Session, ring: KeyRing, user: User, *, shown: str | None = None) -> DeviceCookie:
+    """The device cookie for this sign-in: the one the client showed (`shown`, a known device's
+    nonce) again, or a fresh one recorded on the server; an account keeps its `MAX_DEVICES`
+    newest, the oldest records go."""
+    now = clock.now()
+    if shown is not None:
+        session.execute(update(DeviceRecord).where(DeviceRecord.nonce_hash == _nonce_hash(shown))
+                        .values(last_used_at=now).execution_options(synchronize_session=False))
+        nonce = shown
+    else:
+        nonce = secrets.token_urlsafe(16)
+        session.add(DeviceRecord(user_id=user.id, nonce_hash=_nonce_hash(nonce), created_at=now, last_used_at=now))
+        session.flush()
+        keep = select(DeviceRecord.id).where(DeviceRecord.user_id == user.id).order_by(
+            DeviceRecord.created_at.desc(), DeviceRecord.id).limit(MAX_DEVICES)
+        session.execute(delete(DeviceRecord).where(DeviceRecord.user_id == user.id, DeviceRecord.id.not_in(keep))
+                        .execution_options(synchronize_session=False))
+    payload = f"{nonce}.{int(now.timestamp())}"
+    value = f"{payload}.{_sign(ring, 'device-cookie', f'{user.email}|{payload}')}"
+    return DeviceCookie(device_cookie_name(ring, user.email), value, DEVICE_COOKIE_DAYS * 86400)
+
+
+def forget_devices(session: Session, *, user_id: uuid.UUID) -> None:
+    """Revoke every device cookie of the account: each then counts like no cookie at all."""
+    session.execute(delete(DeviceRecord).where(DeviceRecord.user_id == user_id)
+                    .execution_options(synchronize_session=False))
+
+
+def known_device(session: Session, ring: KeyRing, email: str, cookies: dict[str, str]) -> str | None:
+    """The nonce of a valid device cookie for this account whose record the server still
+    keeps, or None (no cookie, a forged or expired one, or one revoked)."""
+    nonce = device_nonce(ring, email, cookies)
+    if nonce is None:
+        return None
+    found = session.scalar(
+        select(DeviceRecord.id).join(User, User.id == DeviceRecord.user_id)
+        .where(DeviceRecord.nonce_hash == _nonce_hash(nonce), User.email == email)
+    )
+    return nonce if found is not None else None
 
 
 def device_nonce(ring: KeyRing, email: str, cookies: dict[str, str]) -> str | None:

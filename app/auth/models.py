@@ -27,6 +27,15 @@ class User(IdMixin, TimestampMixin, Base):
     totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # When the account last stopped holding a case-reading role (safeguarding, hr): for 90 days
+    # after, its password and two-factor resets still need a safeguarding user's confirmation.
+    case_roles_ended_at: Mapped[datetime | None]
+    # When the account's credentials were last known to be its owner's own: set by the owner's
+    # enrolment link and by the shell (`create-user`, `set-password`); cleared when an
+    # administrator made them (an account created with a password, an applied reset). A grant of
+    # a case-reading role is confirmed only while it is set: else whoever holds the credentials
+    # an administrator made would be the one reading cases.
+    owner_verified_at: Mapped[datetime | None]
     role_rows: Mapped[list[UserRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
     )
@@ -91,3 +100,47 @@ class TotpReset(IdMixin, TimestampMixin, Base):
     requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     applied_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+
+class AccountApproval(IdMixin, TimestampMixin, Base):
+    """A change that opens a path to case content and waits for a second person: a grant of
+    `hr` or `safeguarding` (`kind` "role_grant", the roles in `roles`) or an administrator's
+    password reset of an account that read cases in the last 90 days ("password_reset"). A
+    safeguarding user other than the requester (and the account's owner) confirms it; anyone
+    who may see it may cancel it; it lapses at `expires_at` (7 days)."""
+
+    __tablename__ = "account_approvals"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    roles: Mapped[str | None] = mapped_column(String(64))
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime]
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None]
+
+
+class DeviceRecord(IdMixin, TimestampMixin, Base):
+    """A device cookie the server handed out at a successful sign-in: only a SHA-256 of its
+    random nonce. At most a few per account; deleting the row revokes the cookie."""
+
+    __tablename__ = "device_cookies"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    nonce_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    last_used_at: Mapped[datetime | None]
+
+
+class EnrolmentLink(IdMixin, TimestampMixin, Base):
+    """A single-use link e-mailed to a new account's owner, where they choose their own
+    password: only a SHA-256 of its token."""
+
+    __tablename__ = "enrolment_links"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -77,33 +77,99 @@ _FOOTER = (
 # --- the notices --------------------------------------------------------------------------------------
 
 
+_WHAT_A_ROLE_DOES = {
+    Role.SAFEGUARDING: "With this role they can read every concern.",
+    Role.HR: "With this role they can read the concerns assigned to them.",
+    Role.ADMIN: "With this role they manage accounts, themes and locations and read the audit trail (never a concern).",
+    Role.LEADERSHIP: "With this role they see anonymised statistics.",
+}
+
+
 def role_granted(session: Session, *, user: User, role: Role, by: str) -> Notice:
+    subject = (f"Safe Share: {user.email} is now an administrator" if role == Role.ADMIN
+               else f"Safe Share: {user.email} can now act as {role.value}")
     return Notice(
-        kind="role_granted",
+        kind="admin_granted" if role == Role.ADMIN else "role_granted",
         to=_to(safeguarding_addresses(session)),
-        subject=f"Safe Share: {user.email} can now act as {role.value}",
+        subject=subject,
+        body=(f"{user.name} ({user.email}) was given the {role.value} role in Safe Share by {by} on {_when()}.\n"
+              + _WHAT_A_ROLE_DOES[role] + _FOOTER),
+    )
+
+
+def role_removed(session: Session, *, user: User, role: Role, by: str) -> Notice:
+    return Notice(
+        kind="role_removed",
+        to=_to(safeguarding_addresses(session)),
+        subject=f"Safe Share: {user.email} no longer acts as {role.value}",
+        body=f"{user.name} ({user.email}) lost the {role.value} role in Safe Share, removed by {by} on {_when()}." + _FOOTER,
+    )
+
+
+def role_grant_requested(session: Session, *, user: User, roles: list[Role], by: str, days: int) -> Notice:
+    names = " and ".join(r.value for r in roles)
+    return Notice(
+        kind="role_grant_requested",
+        to=_to(safeguarding_addresses(session)),
+        subject=f"Safe Share: confirm or cancel: {user.email} to act as {names}",
         body=(
-            f"{user.name} ({user.email}) was given the {role.value} role in Safe Share by {by} on {_when()}.\n"
-            f"With this role they can read concerns{' assigned to them' if role == Role.HR else ''}." + _FOOTER
+            f"{by} asked on {_when()} to give {user.name} ({user.email}) the {names} role in Safe Share.\n"
+            "It takes effect only when a safeguarding user other than the requester confirms it "
+            f"(Safe Share, Waiting for a second person); it lapses after {days} days. If you did not expect it, "
+            "cancel it there." + _FOOTER
         ),
     )
 
 
-def password_reset(session: Session, *, user: User, by: str) -> Notice:
-    reads_cases = user.has(Role.SAFEGUARDING, Role.HR)
+def password_reset_requested(session: Session, *, user: User, by: str, days: int) -> Notice:
+    return Notice(
+        kind="password_reset_requested",
+        to=_to(user.email, safeguarding_addresses(session)),
+        subject=f"Safe Share: confirm or cancel: a password reset for {user.email}",
+        body=(
+            f"{by} asked on {_when()} to reset the password of {user.name} ({user.email}), an account that "
+            "has read concerns in the last 90 days. Every session of the account was ended.\n"
+            "It takes effect only when a safeguarding user other than the requester confirms it; the one-time "
+            f"password is then shown to that safeguarding user, not to the requester. It lapses after {days} days."
+            + _FOOTER
+        ),
+    )
+
+
+def enrolment(*, user: User, link: str, hours: int) -> Notice:
+    """The one notice that carries a secret: the single-use link to the owner's own mailbox."""
+    return Notice(
+        kind="enrolment",
+        to=(user.email,),
+        subject="Safe Share: choose your password",
+        body=(
+            f"Choose your own password for your Safe Share account ({user.email}), made for you or about to be given "
+            f"a new role. The link works once, for {hours} hours:\n\n{link}\n\nThen sign in, and set up two-factor sign-in if asked. Nobody "
+            "else is told this link; do not forward it.\n\nIf you did not expect this, tell the safeguarding lead "
+            "and your IT security contact at once.\nThis message was sent by Safe Share. It contains no case "
+            "information."
+        ),
+    )
+
+
+def password_reset(session: Session, *, user: User, by: str, tell_safeguarding: bool = False,
+                   one_time: bool = True) -> Notice:
+    reads_cases = tell_safeguarding or user.has(Role.SAFEGUARDING, Role.HR)
+    given = ("The new one-time password was given to the person who made the reset, not sent by e-mail; it must "
+             "be changed at the next sign-in." if one_time else "The password was set from the server's command line.")
     return Notice(
         kind="password_reset",
         to=_to(user.email, safeguarding_addresses(session) if reads_cases else []),
         subject=f"Safe Share: the password of {user.email} was reset",
         body=(
             f"The password of {user.name} ({user.email}) was reset by {by} on {_when()}.\n"
-            "Every session of the account was ended. The new one-time password was given to the person who "
-            "made the reset, not sent by e-mail; it must be changed at the next sign-in." + _FOOTER
+            "Every session of the account was ended. " + given + _FOOTER
         ),
     )
 
 
-def totp_reset(session: Session, *, user: User, by: str, awaiting_confirmation: bool) -> Notice:
+def totp_reset(session: Session, *, user: User, by: str, awaiting_confirmation: bool,
+               tell_safeguarding: bool = False) -> Notice:
     if awaiting_confirmation:
         what = (
             f"{by} asked on {_when()} to reset the two-factor sign-in of {user.name} ({user.email}).\n"
@@ -115,7 +181,7 @@ def totp_reset(session: Session, *, user: User, by: str, awaiting_confirmation: 
             f"The two-factor sign-in of {user.name} ({user.email}) was reset by {by} on {_when()}.\n"
             "Every session of the account was ended; the account must set up two-factor sign-in again."
         )
-    reads_cases = user.has(Role.SAFEGUARDING, Role.HR)
+    reads_cases = tell_safeguarding or user.has(Role.SAFEGUARDING, Role.HR)
     return Notice(
         kind="totp_reset_requested" if awaiting_confirmation else "totp_reset",
         to=_to(user.email, safeguarding_addresses(session) if reads_cases else []),

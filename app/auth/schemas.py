@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from app.auth import totp
-from app.auth.models import StaffSession, TotpReset, User
+from app.auth.models import AccountApproval, StaffSession, TotpReset, User
 from app.auth.passwords import weakness
 from app.config import Settings
 from app.enums import Role
@@ -55,12 +55,15 @@ class UserRead(BaseModel):
     active: bool
     created_at: Timestamp
     totp_enabled: bool = Field(description="Whether the account has two-factor sign-in on.")
+    pending_roles: list[Role] = Field(default_factory=list, description="Roles granted by an administrator that "
+                                      "wait for a safeguarding user's confirmation (`role-grant/confirm`); not in "
+                                      "effect yet.")
 
     @classmethod
-    def of(cls, user: User) -> UserRead:
+    def of(cls, user: User, pending: list[Role] | None = None) -> UserRead:
         return cls(
-            id=user.id, email=user.email, name=user.name, roles=user.roles, active=user.active,
-            created_at=user.created_at, totp_enabled=user.totp_enabled,
+            id=user.id, email=user.email, name=user.name, roles=sorted(user.roles, key=lambda r: r.value),
+            active=user.active, created_at=user.created_at, totp_enabled=user.totp_enabled, pending_roles=pending or [],
         )
 
 
@@ -78,8 +81,8 @@ class Restrictions(BaseModel):
 
 class MeOut(UserRead, Restrictions):
     @classmethod
-    def of_user(cls, user: User, settings: Settings) -> MeOut:
-        return cls(**UserRead.of(user).model_dump(), **Restrictions.flags(user, settings))
+    def of_user(cls, user: User, settings: Settings, pending: list[Role] | None = None) -> MeOut:
+        return cls(**UserRead.of(user, pending).model_dump(), **Restrictions.flags(user, settings))
 
 
 class LoginOut(Restrictions):
@@ -96,6 +99,14 @@ class UserCreate(StrictModel):
     email: EmailStr
     name: Name
     roles: Annotated[list[Role], Field(min_length=1)]
+    password: NewPassword | None = Field(
+        default=None, description="Optional and one-time: the owner must change it at the first sign-in. Better "
+        "left out: the owner gets a single-use enrolment link by e-mail and chooses their own.")
+
+
+class CommandUserCreate(UserCreate):
+    """`safeshare create-user`: the shell's own trust, the password required and kept."""
+
     password: NewPassword
 
 
@@ -105,9 +116,54 @@ class UserUpdate(StrictModel):
     name: Name | None = None
 
 
+REAUTH = "Your current password; may be left out within 5 minutes of signing in with it."
+
+
 class PasswordChangeIn(StrictModel):
-    current_password: CurrentPassword
+    current_password: CurrentPassword | None = Field(default=None, description=REAUTH)
     new_password: NewPassword
+
+
+class ReauthIn(StrictModel):
+    current_password: CurrentPassword | None = Field(default=None, description=REAUTH)
+
+
+class TotpRemoveIn(StrictModel):
+    code: Code
+    current_password: CurrentPassword | None = Field(default=None, description=REAUTH)
+
+
+class EnrolIn(StrictModel):
+    token: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: NewPassword
+
+
+class RoleGrantPending(BaseModel):
+    status: Literal["pending"] = "pending"
+    pending_roles: list[Role]
+    user: UserRead
+
+
+class PasswordResetWaiting(BaseModel):
+    status: Literal["awaiting_confirmation"] = "awaiting_confirmation"
+    id: uuid.UUID
+    user_id: uuid.UUID
+    requested_at: Timestamp
+    expires_at: Timestamp = Field(description="When the request lapses if nobody confirms it (7 days).")
+
+    @classmethod
+    def of(cls, row: AccountApproval) -> PasswordResetWaiting:
+        return cls(id=row.id, user_id=row.user_id, requested_at=row.created_at, expires_at=row.expires_at)
+
+
+class WaitingOut(BaseModel):
+    kind: Literal["role_grant", "password_reset", "totp_reset"]
+    user_id: uuid.UUID
+    email: str
+    pending_roles: list[Role]
+    requested_by: uuid.UUID | None
+    requested_at: Timestamp
+    expires_at: Timestamp
 
 
 class CodeIn(StrictModel):

@@ -17,14 +17,23 @@ from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth import devices, notices, totp
-from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRole
+from app.auth.models import (
+    AccountApproval,
+    EnrolmentLink,
+    RecoveryCode,
+    StaffSession,
+    TotpReset,
+    User,
+    UserRole,
+)
 from app.auth.passwords import Passwords, weakness
 from app.config import Settings
 from app.crypto.keyring import KeyRing
 from app.db import end_reads, separately
 from app.enums import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from app.throttle import Bucket, Throttle, client_bucket, key_bucket
+from app.schemas import text_problem
+from app.throttle import Attempt, Bucket, Throttle, client_bucket, key_bucket
 
 STAFF_PREFIX = "sst_"
 
@@ -135,22 +144,26 @@ class LoginBuckets:
     account's (for clients unknown to the account)."""
 
     buckets: list[Bucket]
-    known_device: bool
+    device: str | None  # the nonce of the account's device cookie this client holds, if any
+
+    @property
+    def known_device(self) -> bool:
+        return self.device is not None
 
     @property
     def keys(self) -> list[bytes]:
         return [b.key for b in self.buckets]
 
 
-def login_buckets(ring: KeyRing, settings: Settings, *, email: str, client_host: str | None,
+def login_buckets(session: Session, ring: KeyRing, settings: Settings, *, email: str, client_host: str | None,
                   cookies: dict[str, str]) -> LoginBuckets:
-    nonce = devices.device_nonce(ring, email, cookies)
+    nonce = devices.known_device(session, ring, email, cookies)
     if nonce is not None:
-        return LoginBuckets([Bucket(key_bucket(ring, "login-device", nonce), settings.login_max_failures)], True)
+        return LoginBuckets([Bucket(key_bucket(ring, "login-device", nonce), settings.login_max_failures)], nonce)
     return LoginBuckets([
         Bucket(client_bucket(ring, "login", client_host), settings.login_max_failures * CLIENT_LIMIT_FACTOR),
         Bucket(key_bucket(ring, "login", email), settings.login_max_failures),
-    ], False)
+    ], None)
 
 
 def login(
@@ -177,14 +190,16 @@ def login(
     `totp-required` for a right password with a missing or wrong code.
     """
     email = normalise_email(email)
-    where = login_buckets(ring, settings, email=email, client_host=client_host, cookies=cookies)
+    if text_problem(email, free_text=False) is not None:
+        raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
+    where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
     end_reads(session)
-    throttle.attempt(where.buckets)
+    tried = throttle.attempt(where.buckets)
     user = authenticate(session, passwords, email=email, password=password)
     if user is None:
         raise Unauthorized(BAD_LOGIN)
     return _second_factor(session, passwords, throttle, ring, settings, user=user, password=password, totp=totp,
-                          where=where)
+                          where=where, tried=tried)
 
 
 def login_with_pending(
@@ -206,25 +221,25 @@ def login_with_pending(
     if user is None or not user.active or not devices.pending_is_valid(ring, pending, password_hash=user.password_hash):
         raise Unauthorized("Your sign-in took too long. Start again with your e-mail address and password.")
     email = user.email
-    where = login_buckets(ring, settings, email=email, client_host=client_host, cookies=cookies)
+    where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
     end_reads(session)
-    throttle.attempt(where.buckets)
+    tried = throttle.attempt(where.buckets)
     user = session.get(User, user_id)
     assert user is not None
     return _second_factor(session, passwords, throttle, ring, settings, user=user, password=None, totp=totp,
-                          where=where)
+                          where=where, tried=tried)
 
 
 def _second_factor(
     session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
-    user: User, password: str | None, totp: str | None, where: LoginBuckets,
+    user: User, password: str | None, totp: str | None, where: LoginBuckets, tried: Attempt,
 ) -> SignedIn:
     if user.totp_enabled:
         if totp is None:
             # A right password is not a failure: give the attempt back, and ask for the code.
             pending = devices.new_pending_sign_in(ring, user.id, user.password_hash)
             end_reads(session)
-            throttle.forgive(where.keys)
+            throttle.forgive(where.keys, attempt=tried)
             raise TotpRequired("Enter the code from your authenticator app, or a recovery code.", pending=pending)
         if not accept_code(session, ring, user=user, code=totp):
             pending = devices.new_pending_sign_in(ring, user.id, user.password_hash)
@@ -235,9 +250,9 @@ def _second_factor(
     if where.known_device:
         throttle.clear(where.keys, session=session)  # the owner's own earlier typos are forgiven
     else:
-        throttle.forgive(where.keys, session=session)
+        throttle.forgive(where.keys, session=session, attempt=tried)
     token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes)
-    return SignedIn(user, token, expires, devices.new_device_cookie(ring, user.email))
+    return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device))
 
 
 def accept_code(session: Session, ring: KeyRing, *, user: User, code: str) -> bool:
@@ -340,11 +355,20 @@ def end_session_by_id(session: Session, *, user: User, session_id: uuid.UUID) ->
     audit.record(session, actor(user), "auth.session.ended", target=str(user.id))
 
 
-def _end_sessions(session: Session, *, user_id: uuid.UUID, keep: str | None = None) -> None:
+def _end_sessions(session: Session, *, user_id: uuid.UUID, keep: str | None = None, devices_too: bool = False) -> None:
+    """End the account's sessions (but `keep`); with `devices_too`, revoke its device cookies too."""
     stmt = update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(StaffSession.token_hash != token_hash(keep))
     session.execute(stmt.values(revoked_at=clock.now()))
+    if devices_too:
+        devices.forget_devices(session, user_id=user_id)
+
+
+def end_all_sessions(session: Session, *, user: User, keep: str | None) -> None:
+    """"Sign out everywhere": every other session ends and every device cookie is revoked."""
+    _end_sessions(session, user_id=user.id, keep=keep, devices_too=True)
+    audit.record(session, actor(user), "auth.sessions.ended_everywhere", target=str(user.id))
 
 
 # --- re-authentication (password change, removing two-factor sign-in) -----------------------------
@@ -356,6 +380,39 @@ def reauth_bucket(ring: KeyRing, settings: Settings, user: User) -> Bucket:
     return Bucket(key_bucket(ring, "reauth", str(user.id)), settings.login_max_failures)
 
 
+# A session this young was opened with the password just now: no need to ask for it again.
+REAUTH_GRACE = timedelta(minutes=5)
+
+
+def signed_in_recently(session: Session, *, token: str | None) -> bool:
+    """Whether the session behind `token` signed in with the password less than 5 minutes ago."""
+    if not token:
+        return False
+    started = session.scalar(select(StaffSession.created_at).where(StaffSession.token_hash == token_hash(token)))
+    return started is not None and started > clock.now() - REAUTH_GRACE
+
+
+def prove_it_is_them(
+    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
+    user: User, token: str | None, current_password: str | None,
+) -> None:
+    """Re-authentication before a change to the account's own sign-in (2FA set-up or removal, a
+    new password): the current password, unless this session signed in with it in the last 5
+    minutes. 403 `wrong-password` when it is missing or wrong (counted like a failed sign-in, so
+    a stolen session cannot guess it). Ends the request's reading transaction when it checks."""
+    if signed_in_recently(session, token=token):
+        return
+    if not current_password:
+        raise Forbidden("Enter your current password to do this.", slug="wrong-password")
+    bucket = reauth_bucket(ring, settings, user)
+    stored = user.password_hash
+    end_reads(session)
+    tried = throttle.attempt([bucket])
+    if not passwords.verify(stored, current_password):
+        raise Forbidden("The current password is not right.", slug="wrong-password")
+    throttle.forgive([bucket.key], attempt=tried)
+
+
 def change_password(
     session: Session,
     passwords: Passwords,
@@ -364,33 +421,42 @@ def change_password(
     settings: Settings,
     *,
     user: User,
-    current_password: str,
+    current_password: str | None,
     new_password: str,
     keep_token: str | None,
 ) -> None:
-    """Change the user's own password; every other session of theirs ends.
+    """Change the user's own password; every other session of theirs ends and every device
+    cookie of the account is revoked.
 
-    403 for a wrong current password (counted like a failed sign-in); 422 for a new password that
-    is too easy to guess or the same as the current one.
+    `current_password` may be left out within 5 minutes of a sign-in with the password. 403 for a
+    wrong (or missing) current password (counted like a failed sign-in); 422 for a new password
+    that is too easy to guess or the same as the current one.
     """
     problem = weakness(new_password, email=user.email)
-    if problem is None and new_password == current_password:
+    if problem is None and current_password is not None and new_password == current_password:
         problem = "Choose a password different from the current one."
     if problem is not None:
         raise Invalid(problem, field="new_password")
-    bucket = reauth_bucket(ring, settings, user)
     user_id, stored = user.id, user.password_hash
-    end_reads(session)
-    throttle.attempt([bucket])
-    if not passwords.verify(stored, current_password):
-        raise Forbidden("The current password is not right.", slug="wrong-password")
+    if current_password is None:
+        prove_it_is_them(session, passwords, throttle, ring, settings, user=user, token=keep_token,
+                         current_password=None)
+        end_reads(session)
+        if passwords.verify(stored, new_password):
+            raise Invalid("Choose a password different from the current one.", field="new_password")
+    else:
+        bucket = reauth_bucket(ring, settings, user)
+        end_reads(session)
+        tried = throttle.attempt([bucket])
+        if not passwords.verify(stored, current_password):
+            raise Forbidden("The current password is not right.", slug="wrong-password")
+        throttle.forgive([bucket.key], attempt=tried)
     new_hash = passwords.hash(new_password)
     user = _user(session, user_id)
     user.password_hash = new_hash
     user.password_change_required = False
     user.password_expires_at = None
-    _end_sessions(session, user_id=user.id, keep=keep_token)
-    throttle.forgive([bucket.key], session=session)
+    _end_sessions(session, user_id=user.id, keep=keep_token, devices_too=True)
     audit.record(session, actor(user), "auth.password.changed", target=str(user.id))
 
 
@@ -410,13 +476,21 @@ class TotpSetup:
     otpauth_uri: str
 
 
-def start_totp_setup(session: Session, ring: KeyRing, *, user: User) -> TotpSetup:
+def start_totp_setup(
+    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
+    user: User, token: str | None, current_password: str | None,
+) -> TotpSetup:
     """A new secret for the user's authenticator, not active until confirmed with a code from it.
 
     409 while two-factor sign-in is on: a stolen session cannot swap in its own authenticator.
+    403 without the current password, unless the session signed in with it in the last 5 minutes.
     """
     if user.totp_enabled:
         raise Conflict("Two-factor sign-in is already on. Remove it first to set up a new authenticator.")
+    user_id = user.id
+    prove_it_is_them(session, passwords, throttle, ring, settings, user=user, token=token,
+                     current_password=current_password)
+    user = _user(session, user_id)
     secret = totp.new_secret()
     user.totp_secret_ct = totp.seal_secret(ring, user.id, secret)
     user.totp_last_step = None
@@ -467,24 +541,32 @@ def remaining_recovery_codes(session: Session, *, user: User) -> int:
     ) or 0)
 
 
-def disable_totp(session: Session, throttle: Throttle, ring: KeyRing, settings: Settings, *, user: User, code: str) -> None:
-    """Turn the user's own two-factor sign-in off, proven with a current code or a recovery code.
+def disable_totp(
+    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
+    user: User, code: str, token: str | None, current_password: str | None,
+) -> None:
+    """Turn the user's own two-factor sign-in off, proven with a current code or a recovery code
+    and (unless the session signed in with it in the last 5 minutes) the current password.
 
-    409 for a user whose roles require it; 403 for a wrong code (counted like a failed sign-in).
+    409 for a user whose roles require it; 403 for a wrong code or password (counted like a
+    failed sign-in).
     """
     if roles_require_totp(user, settings):
         raise Conflict("Your role requires two-factor sign-in, so it cannot be turned off.")
     if not user.totp_enabled:
         raise Conflict("Two-factor sign-in is not on.")
-    bucket = reauth_bucket(ring, settings, user)
     user_id = user.id
+    prove_it_is_them(session, passwords, throttle, ring, settings, user=user, token=token,
+                     current_password=current_password)
+    user = _user(session, user_id)
+    bucket = reauth_bucket(ring, settings, user)
     end_reads(session)
-    throttle.attempt([bucket])
+    tried = throttle.attempt([bucket])
     user = _user(session, user_id)
     if not accept_code(session, ring, user=user, code=code):
         raise Forbidden("That code is not right, or it has been used already.", slug="wrong-code")
     _remove_totp(session, user=user)
-    throttle.forgive([bucket.key], session=session)
+    throttle.forgive([bucket.key], session=session, attempt=tried)
     audit.record(session, actor(user), "auth.totp.disabled", target=str(user.id))
 
 
@@ -497,35 +579,135 @@ def _remove_totp(session: Session, *, user: User) -> None:
 
 # --- an administrator's resets ------------------------------------------------------------------------
 
+# Two people for every path to case content (docs/security.md, "Nobody alone").
+CASE_READING_ROLES = (Role.SAFEGUARDING, Role.HR)
+APPROVAL_DAYS = 7  # a request nobody confirmed lapses
+RECENT_CASE_ROLES = timedelta(days=90)
+ROLE_GRANT, PASSWORD_RESET = "role_grant", "password_reset"
+
 
 def _one_time_password() -> str:
     # 80 random bits in four groups of four Crockford characters: easy to read out, never guessed.
     return "-".join(totp.new_recovery_codes()[0].split("-"))
 
 
+def open_approval(session: Session, *, user_id: uuid.UUID, kind: str) -> AccountApproval | None:
+    """The request of this kind waiting for a second person (not confirmed, cancelled or lapsed)."""
+    return session.scalar(
+        select(AccountApproval).where(
+            AccountApproval.user_id == user_id, AccountApproval.kind == kind,
+            AccountApproval.confirmed_at.is_(None), AccountApproval.cancelled_at.is_(None),
+            AccountApproval.expires_at > clock.now(),
+        ).order_by(AccountApproval.created_at.desc()).limit(1)
+    )
+
+
+def pending_roles(session: Session, *, user_id: uuid.UUID) -> list[Role]:
+    row = open_approval(session, user_id=user_id, kind=ROLE_GRANT)
+    return _roles_of(row)
+
+
+def _roles_of(row: AccountApproval | None) -> list[Role]:
+    return [Role(r) for r in row.roles.split(",") if r] if row is not None and row.roles else []
+
+
+def read_cases_recently(session: Session, *, user: User) -> bool:
+    """Whether the account holds a case-reading role, held one in the last 90 days, or has a
+    grant of one waiting: its resets then need a second person."""
+    if user.has(*CASE_READING_ROLES):
+        return True
+    ended = user.case_roles_ended_at
+    if ended is not None and ended > clock.now() - RECENT_CASE_ROLES:
+        return True
+    return bool(pending_roles(session, user_id=user.id))
+
+
+def _second_person(row_requested_by: uuid.UUID | None, *, user_id: uuid.UUID, by: User, what: str) -> None:
+    if by.id in (row_requested_by, user_id):
+        raise Forbidden(f"Another safeguarding user must confirm this {what}: not the person who asked for it, "
+                        "and not the account's owner.")
+
+
+def _new_approval(session: Session, *, user: User, kind: str, by: User, roles: list[Role] | None = None) -> AccountApproval:
+    now = clock.now()
+    row = AccountApproval(user_id=user.id, kind=kind, requested_by_id=by.id, created_at=now,
+                          expires_at=now + timedelta(days=APPROVAL_DAYS),
+                          roles=",".join(r.value for r in roles) if roles else None)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """An administrator's password reset: applied (the one-time password, for the requester) or
+    waiting for a safeguarding user (`waiting`)."""
+
+    one_time_password: str | None
+    expires_at: datetime | None
+    waiting: AccountApproval | None
+
+
 def reset_password(
     session: Session, passwords: Passwords, settings: Settings, *, user_id: uuid.UUID, by: User,
-) -> tuple[str, datetime]:
+) -> PasswordReset:
     """A one-time password for someone else's account, to be changed at their next sign-in;
-    their two-factor sign-in stays on. Every session of theirs ends. 403 for one's own account."""
+    their two-factor sign-in stays on. Every session of theirs ends. 403 for one's own account.
+
+    For an account that read cases in the last 90 days it waits for a safeguarding user other
+    than the requester (`confirm_password_reset`), and the one-time password goes to that user."""
     if user_id == by.id:
         raise Forbidden("You cannot reset your own password. Change it on your account page.")
-    one_time = _one_time_password()
-    hashed = passwords.hash(one_time)
     user = _user(session, user_id)
-    expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
-    user.password_hash = hashed
-    user.password_change_required = True
-    user.password_expires_at = expires
-    _end_sessions(session, user_id=user.id)
+    if read_cases_recently(session, user=user):
+        row = open_approval(session, user_id=user.id, kind=PASSWORD_RESET)
+        if row is None:
+            row = _new_approval(session, user=user, kind=PASSWORD_RESET, by=by)
+            _end_sessions(session, user_id=user.id)
+            audit.record(session, actor(by), "user.password.reset_requested", target=str(user.id))
+            notices.record(session, notices.password_reset_requested(session, user=user, by=by.email,
+                                                                     days=APPROVAL_DAYS))
+        return PasswordReset(None, None, row)
+    one_time, expires = _apply_password_reset(session, passwords, settings, user=user, by=by)
     audit.record(session, actor(by), "user.password.reset", target=str(user.id))
+    return PasswordReset(one_time, expires, None)
+
+
+def _apply_password_reset(session: Session, passwords: Passwords, settings: Settings, *, user: User,
+                          by: User) -> tuple[str, datetime]:
+    one_time = _one_time_password()
+    user.password_hash = passwords.hash(one_time)
+    user.password_change_required = True
+    user.owner_verified_at = None  # someone else now knows a password of the account
+    expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
+    user.password_expires_at = expires
+    _end_sessions(session, user_id=user.id, devices_too=True)
     notices.record(session, notices.password_reset(session, user=user, by=by.email))
+    return one_time, expires
+
+
+def confirm_password_reset(
+    session: Session, passwords: Passwords, settings: Settings, *, user_id: uuid.UUID, by: User,
+) -> tuple[str, datetime]:
+    """A safeguarding user confirms a waiting password reset: it takes effect now and the
+    one-time password is theirs to hand over. 403 for the requester and the owner; 409 if none
+    is waiting."""
+    user = _user(session, user_id)
+    row = open_approval(session, user_id=user.id, kind=PASSWORD_RESET)
+    if row is None:
+        raise Conflict("No password reset is waiting for this account.")
+    _second_person(row.requested_by_id, user_id=user.id, by=by, what="password reset")
+    row.confirmed_by_id, row.confirmed_at = by.id, clock.now()
+    one_time, expires = _apply_password_reset(session, passwords, settings, user=user, by=by)
+    audit.record(session, actor(by), "user.password.reset_confirmed", target=str(user.id))
     return one_time, expires
 
 
 def open_totp_reset(session: Session, *, user_id: uuid.UUID) -> TotpReset | None:
     return session.scalar(
-        select(TotpReset).where(TotpReset.user_id == user_id, TotpReset.applied_at.is_(None))
+        select(TotpReset).where(TotpReset.user_id == user_id, TotpReset.applied_at.is_(None),
+                                TotpReset.cancelled_at.is_(None),
+                                TotpReset.created_at > clock.now() - timedelta(days=APPROVAL_DAYS))
         .order_by(TotpReset.created_at.desc()).limit(1)
     )
 
@@ -533,16 +715,17 @@ def open_totp_reset(session: Session, *, user_id: uuid.UUID) -> TotpReset | None
 def request_totp_reset(session: Session, *, user_id: uuid.UUID, by: Actor, by_user: User | None) -> TotpReset:
     """Reset someone's two-factor sign-in (they set it up again at their next sign-in).
 
-    For an account that holds `safeguarding` or `hr` it only takes effect once a safeguarding
+    For an account that read cases in the last 90 days it only takes effect once a safeguarding
     user other than the requester confirms it (`confirm_totp_reset`): no administrator can take
-    over a case-reading account alone. 403 for one's own account; 409 if it has none to reset.
+    over a case-reading account alone. The shell's break-glass (`by_user` None) acts at once and
+    tells the safeguarding users. 403 for one's own account; 409 if it has none to reset.
     """
     if by_user is not None and user_id == by_user.id:
         raise Forbidden("You cannot reset your own two-factor sign-in. Remove it on your account page.")
     user = _user(session, user_id)
     if not user.totp_enabled and user.totp_secret_ct is None:
         raise Conflict("This account has no two-factor sign-in to reset.")
-    needs_confirmation = by_user is not None and user.has(Role.SAFEGUARDING, Role.HR)
+    needs_confirmation = by_user is not None and read_cases_recently(session, user=user)
     waiting = open_totp_reset(session, user_id=user.id)
     if waiting is not None and needs_confirmation:
         return waiting  # asked already: still waiting for its confirmation
@@ -553,17 +736,23 @@ def request_totp_reset(session: Session, *, user_id: uuid.UUID, by: Actor, by_us
         audit.record(session, by, "user.totp.reset_requested", target=str(user.id))
     else:
         _remove_totp(session, user=user)
+        devices.forget_devices(session, user_id=user.id)
         row.applied_at = clock.now()
+        if by_user is not None:
+            user.owner_verified_at = None  # whoever signs in next sets up the second factor
         audit.record(session, by, "user.totp.reset", target=str(user.id))
     session.flush()
-    notices.record(session, notices.totp_reset(session, user=user, by=by.label, awaiting_confirmation=needs_confirmation))
+    notices.record(session, notices.totp_reset(session, user=user, by=by.label, awaiting_confirmation=needs_confirmation,
+                                               tell_safeguarding=needs_confirmation or by_user is None))
     return row
 
 
 def waiting_totp_resets(session: Session) -> list[TotpReset]:
     """Two-factor resets that wait for a safeguarding user's confirmation, oldest first."""
     return list(session.scalars(
-        select(TotpReset).where(TotpReset.applied_at.is_(None)).order_by(TotpReset.created_at)
+        select(TotpReset).where(TotpReset.applied_at.is_(None), TotpReset.cancelled_at.is_(None),
+                                TotpReset.created_at > clock.now() - timedelta(days=APPROVAL_DAYS))
+        .order_by(TotpReset.created_at)
     ))
 
 
@@ -574,21 +763,84 @@ def confirm_totp_reset(session: Session, *, user_id: uuid.UUID, by: User) -> Tot
     row = open_totp_reset(session, user_id=user.id)
     if row is None:
         raise Conflict("No two-factor reset is waiting for this account.")
-    if by.id in (row.requested_by_id, user.id):
-        raise Forbidden("Another safeguarding user must confirm this reset: not the person who asked for it, "
-                        "and not the account's owner.")
+    _second_person(row.requested_by_id, user_id=user.id, by=by, what="reset")
     _remove_totp(session, user=user)
     row.confirmed_by_id = by.id
     row.applied_at = clock.now()
-    _end_sessions(session, user_id=user.id)
+    user.owner_verified_at = None
+    _end_sessions(session, user_id=user.id, devices_too=True)
     audit.record(session, actor(by), "user.totp.reset_confirmed", target=str(user.id))
-    notices.record(session, notices.totp_reset(session, user=user, by=by.email, awaiting_confirmation=False))
+    notices.record(session, notices.totp_reset(session, user=user, by=by.email, awaiting_confirmation=False,
+                                               tell_safeguarding=True))
     session.flush()
     return row
 
 
+WHAT_WAITS = {ROLE_GRANT: "role grant", PASSWORD_RESET: "password reset", "totp_reset": "two-factor reset"}
+
+
+def cancel_waiting(session: Session, *, user_id: uuid.UUID, kind: str, by: User) -> None:
+    """Cancel a request that waits for a second person (an administrator or a safeguarding
+    user may): it can never take effect. 409 if none is waiting."""
+    user = _user(session, user_id)
+    now = clock.now()
+    if kind == "totp_reset":
+        reset = open_totp_reset(session, user_id=user.id)
+        if reset is None:
+            raise Conflict("No two-factor reset is waiting for this account.")
+        reset.cancelled_at = now
+    else:
+        row = open_approval(session, user_id=user.id, kind=kind)
+        if row is None:
+            raise Conflict(f"No {WHAT_WAITS[kind]} is waiting for this account.")
+        row.cancelled_at, row.cancelled_by_id = now, by.id
+    audit.record(session, actor(by), f"user.{kind}.cancelled", target=str(user.id))
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A request that waits for a second person, as the console lists it."""
+
+    kind: str
+    user: User
+    roles: list[Role]
+    requested_by: str
+    requested_by_id: uuid.UUID | None
+    requested_at: datetime
+    expires_at: datetime
+
+
+def waiting_for_a_second_person(session: Session) -> list[Waiting]:
+    """Every role grant, password reset and two-factor reset waiting for confirmation, oldest first."""
+    now = clock.now()
+    emails: dict[uuid.UUID, str] = {row.id: row.email for row in session.execute(select(User.id, User.email))}
+    found = [
+        Waiting(row.kind, _user(session, row.user_id), _roles_of(row), emails.get(row.requested_by_id, "the system")
+                if row.requested_by_id else "the system", row.requested_by_id, row.created_at, row.expires_at)
+        for row in session.scalars(select(AccountApproval).where(
+            AccountApproval.confirmed_at.is_(None), AccountApproval.cancelled_at.is_(None),
+            AccountApproval.expires_at > now))
+    ]
+    found += [
+        Waiting("totp_reset", _user(session, row.user_id), [], emails.get(row.requested_by_id, "the system")
+                if row.requested_by_id else "the system", row.requested_by_id, row.created_at,
+                row.created_at + timedelta(days=APPROVAL_DAYS))
+        for row in waiting_totp_resets(session)
+    ]
+    return sorted(found, key=lambda w: w.requested_at)
+
+
+def active_safeguarding_users(session: Session) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), UserRole.role == Role.SAFEGUARDING)
+    ) or 0)
+
+
 def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor) -> User:
-    """Break-glass (`safeshare set-password`): set an account's password and end its sessions."""
+    """Break-glass (`safeshare set-password`): set an account's password at once, end its
+    sessions and revoke its device cookies; audited and told to the owner and the safeguarding users."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise NotFound("No user with this e-mail address.")
@@ -598,9 +850,11 @@ def set_password(session: Session, passwords: Passwords, *, email: str, password
     user.password_hash = passwords.hash(password)
     user.password_change_required = False
     user.password_expires_at = None
-    _end_sessions(session, user_id=user.id)
+    user.owner_verified_at = clock.now()  # the operator's own trust
+    _end_sessions(session, user_id=user.id, devices_too=True)
     audit.record(session, by, "user.password.set", target=str(user.id))
-    notices.record(session, notices.password_reset(session, user=user, by=by.label))
+    notices.record(session, notices.password_reset(session, user=user, by=by.label, tell_safeguarding=True,
+                                                   one_time=False))
     return user
 
 
@@ -612,6 +866,15 @@ def user_by_email(session: Session, email: str) -> User:
 
 
 # --- accounts -------------------------------------------------------------------------------------------
+
+
+def roles_of(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
+    """The roles each of these users holds now."""
+    found: dict[uuid.UUID, list[Role]] = {}
+    if user_ids:
+        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(user_ids))):
+            found.setdefault(user_id, []).append(role)
+    return found
 
 
 def list_users(session: Session, *, role: Role | None = None) -> list[User]:
@@ -631,10 +894,12 @@ def create_user(
     password: str,
     by: Actor,
 ) -> User:
+    """Create an account with these roles at once: the shell's `safeshare create-user` (the
+    operator's own trust). The API and the console go through `create_account`."""
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail address already exists.")
-    user = User(email=email, name=name, password_hash=passwords.hash(password))
+    user = User(email=email, name=name, password_hash=passwords.hash(password), owner_verified_at=clock.now())
     user.set_roles(roles)
     session.add(user)
     try:
@@ -646,14 +911,128 @@ def create_user(
     return user
 
 
-CASE_READING_ROLES = (Role.SAFEGUARDING, Role.HR)
+ENROLMENT_HOURS = 72
+
+
+def _new_enrolment_link(session: Session, settings: Settings, *, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(EnrolmentLink(user_id=user.id, token_hash=token_hash(token),
+                              expires_at=clock.now() + timedelta(hours=ENROLMENT_HOURS)))
+    session.flush()
+    link = f"{settings.public_url.rstrip('/')}/enrol/{token}"
+    notices.record(session, notices.enrolment(user=user, link=link, hours=ENROLMENT_HOURS))
+    return token
+
+
+def create_account(
+    session: Session, passwords: Passwords, settings: Settings, *, email: str, name: str, roles: list[Role],
+    password: str | None, by: User,
+) -> tuple[User, list[Role]]:
+    """An administrator creates an account (API or console): roles that read no case at once,
+    `hr` and `safeguarding` waiting for a safeguarding user's confirmation. The owner gets a
+    single-use enrolment link by e-mail to choose their own password; a password given here is
+    one-time (changed at the first sign-in, and lapses like an enrolment link). Returns the user
+    and the roles waiting."""
+    now_roles = [r for r in roles if r not in CASE_READING_ROLES]
+    later = sorted({r for r in roles if r in CASE_READING_ROLES}, key=lambda r: r.value)
+    user = create_user(session, passwords, email=email, name=name, roles=now_roles,
+                       password=password if password is not None else secrets.token_urlsafe(32), by=actor(by))
+    user.owner_verified_at = None  # until its owner follows the enrolment link
+    if password is not None:
+        user.password_change_required = True
+        user.password_expires_at = clock.now() + timedelta(hours=ENROLMENT_HOURS)
+    _new_enrolment_link(session, settings, user=user)
+    if later:
+        _ask_for_roles(session, settings, user=user, roles=later, by=by)
+    return user, later
+
+
+def _ask_for_roles(session: Session, settings: Settings | None, *, user: User, roles: list[Role], by: User
+                   ) -> AccountApproval:
+    earlier = open_approval(session, user_id=user.id, kind=ROLE_GRANT)
+    if earlier is not None:
+        earlier.cancelled_at, earlier.cancelled_by_id = clock.now(), by.id  # replaced by this one
+    row = _new_approval(session, user=user, kind=ROLE_GRANT, by=by, roles=roles)
+    for role in roles:
+        audit.record(session, actor(by), f"user.role.grant_requested.{role.value}", target=str(user.id))
+    notices.record(session, notices.role_grant_requested(session, user=user, roles=roles, by=by.email,
+                                                         days=APPROVAL_DAYS))
+    if user.owner_verified_at is None and settings is not None and not _has_live_link(session, user_id=user.id):
+        _new_enrolment_link(session, settings, user=user)  # the owner proves it is them, from their mailbox
+    return row
+
+
+def _has_live_link(session: Session, *, user_id: uuid.UUID) -> bool:
+    return session.scalar(select(EnrolmentLink.id).where(
+        EnrolmentLink.user_id == user_id, EnrolmentLink.used_at.is_(None), EnrolmentLink.expires_at > clock.now())
+        .limit(1)) is not None
+
+
+def change_account(
+    session: Session, *, user_id: uuid.UUID, roles: list[Role] | None, active: bool | None, name: str | None, by: User,
+    settings: Settings | None = None,
+) -> tuple[User, list[Role]]:
+    """An administrator changes an account (API or console): removals, switching off and
+    non-case-reading grants at once; a grant of `hr` or `safeguarding` waits for a safeguarding
+    user's confirmation (any earlier waiting grant is replaced). Returns the user and the roles
+    waiting."""
+    user = _user(session, user_id)
+    later: list[Role] = []
+    now_roles = roles
+    if roles is not None:
+        if by.id == user.id and set(roles) != set(user.roles):
+            raise Forbidden("You cannot change your own roles or switch your own account on or off. "
+                            "Ask another administrator.")
+        have = set(user.roles)
+        later = sorted({r for r in roles if r in CASE_READING_ROLES} - have, key=lambda r: r.value)
+        now_roles = [r for r in roles if r not in later]
+    user = update_user(session, user_id=user_id, roles=now_roles, active=active, name=name, by=actor(by))
+    if roles is not None:
+        if later:
+            _ask_for_roles(session, settings, user=user, roles=later, by=by)
+        else:
+            earlier = open_approval(session, user_id=user.id, kind=ROLE_GRANT)
+            if earlier is not None:  # the administrator asked for something else since
+                earlier.cancelled_at, earlier.cancelled_by_id = clock.now(), by.id
+    return user, later
+
+
+def confirm_role_grant(session: Session, *, user_id: uuid.UUID, by: User) -> User:
+    """A safeguarding user other than the requester (and the account's owner) confirms a waiting
+    grant: the roles are the account's now. 409 if none is waiting."""
+    user = _user(session, user_id)
+    row = open_approval(session, user_id=user.id, kind=ROLE_GRANT)
+    if row is None:
+        raise Conflict("No role grant is waiting for this account.")
+    _second_person(row.requested_by_id, user_id=user.id, by=by, what="grant")
+    if user.owner_verified_at is None:
+        raise Conflict("This account's password or two-factor sign-in was set by an administrator, and its owner has "
+                       "not yet set their own through the link e-mailed to them. Confirm once they have.")
+    row.confirmed_by_id, row.confirmed_at = by.id, clock.now()
+    before = set(user.roles)
+    user.set_roles(sorted(before | set(_roles_of(row)), key=lambda r: r.value))
+    session.flush()
+    audit.record(session, actor(by), "user.role.grant_confirmed", target=str(user.id))
+    _granted(session, user=user, roles=set(user.roles) - before, by=actor(by))
+    return user
 
 
 def _granted(session: Session, *, user: User, roles: set[Role], by: Actor) -> None:
-    """Every grant of a case-reading role is audited and told to the safeguarding users."""
-    for role in sorted(roles & set(CASE_READING_ROLES), key=lambda r: r.value):
-        audit.record(session, by, f"user.role.granted.{role.value}", target=str(user.id))
+    """Every grant is told to the safeguarding users (a new administrator, too); a grant of a
+    case-reading role has its own audit entry (`user.update` or `user.create` records the rest)."""
+    for role in sorted(roles, key=lambda r: r.value):
+        if role in CASE_READING_ROLES:
+            audit.record(session, by, f"user.role.granted.{role.value}", target=str(user.id))
         notices.record(session, notices.role_granted(session, user=user, role=role, by=by.label))
+
+
+def _removed(session: Session, *, user: User, roles: set[Role], by: Actor) -> None:
+    for role in sorted(roles, key=lambda r: r.value):
+        if role in CASE_READING_ROLES:
+            audit.record(session, by, f"user.role.removed.{role.value}", target=str(user.id))
+        notices.record(session, notices.role_removed(session, user=user, role=role, by=by.label))
+    if roles & set(CASE_READING_ROLES):
+        user.case_roles_ended_at = clock.now()
 
 
 ADMIN_CHANGES_LOCK = 7302152
@@ -677,6 +1056,8 @@ def update_user(
     name: str | None,
     by: Actor,
 ) -> User:
+    """Change an account at once (the roles given are the account's roles now). The API and the
+    console go through `change_account`, which holds back grants of case-reading roles."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -701,12 +1082,49 @@ def update_user(
     if demoted and _active_admins(session) == 0:
         raise Conflict("This would leave no active administrator.")
     if active is False:
-        # A deactivated account is signed out everywhere at once.
-        session.execute(
-            update(StaffSession)
-            .where(StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None))
-            .values(revoked_at=clock.now())
-        )
+        # A deactivated account is signed out everywhere at once, its device cookies revoked.
+        _end_sessions(session, user_id=user.id, devices_too=True)
     audit.record(session, by, "user.update", target=str(user.id))
     _granted(session, user=user, roles=set(user.roles) - before, by=by)
+    _removed(session, user=user, roles=before - set(user.roles), by=by)
+    return user
+
+
+def enrolment_user(session: Session, *, token: str) -> User | None:
+    """The account a live enrolment link is for (unused, not lapsed, account active), or None."""
+    row = session.scalar(select(EnrolmentLink).where(
+        EnrolmentLink.token_hash == token_hash(token), EnrolmentLink.used_at.is_(None),
+        EnrolmentLink.expires_at > clock.now()))
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def enrol(session: Session, passwords: Passwords, *, token: str, new_password: str) -> User:
+    """The owner follows their enrolment link and chooses their own password: the link is used
+    up, any password an administrator set stops working, and they sign in next (and set up
+    two-factor sign-in if their roles require it). 404 for a used, lapsed or unknown link."""
+    user = enrolment_user(session, token=token)
+    if user is None:
+        raise NotFound("This link has been used already or has lapsed. Ask an administrator for a new account link.")
+    problem = weakness(new_password, email=user.email)
+    if problem is not None:
+        raise Invalid(problem, field="new_password")
+    user_id = user.id
+    end_reads(session)
+    hashed = passwords.hash(new_password)
+    used = session.execute(
+        update(EnrolmentLink).where(EnrolmentLink.token_hash == token_hash(token), EnrolmentLink.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+    if _rows(used) != 1:
+        raise NotFound("This link has been used already or has lapsed. Ask an administrator for a new account link.")
+    user = _user(session, user_id)
+    user.password_hash = hashed
+    user.password_change_required = False
+    user.password_expires_at = None
+    user.owner_verified_at = clock.now()
+    _end_sessions(session, user_id=user.id, devices_too=True)
+    audit.record(session, actor(user), "auth.enrolled", target=str(user.id))
     return user

@@ -135,6 +135,10 @@ class KeyRing:
     lookup_key: bytes
     created: dict[str, str] = field(default_factory=dict)
     retention: RetentionChain | None = None
+    # A random id made with the ring and kept by every newer version of it (rotations, purges):
+    # the database records it (`key_ring_identity`) and refuses any other ring. None for a ring
+    # made before ids existed, until a command gives it one (`ensure_ring_id`).
+    ring_id: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The file's identity when last read: `safeshare rotate-key` replaces the file, and every
     # running worker must then wrap new data keys under the new master key, not the retired one.
@@ -153,6 +157,7 @@ class KeyRing:
                 lookup_key=_unb64(raw["lookup_key"]),
                 created={k: v.get("created_at", "") for k, v in raw["keks"].items()},
                 retention=RetentionChain.of(raw["retention"]) if raw.get("retention") else None,
+                ring_id=str(raw["ring_id"]) if raw.get("ring_id") else None,
             )
         except OSError as exc:
             raise KeyRingError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -178,6 +183,7 @@ class KeyRing:
             lookup_key=secrets.token_bytes(32),
             created={kek_id: clock.rfc3339(clock.now()) or ""},
             retention=RetentionChain.fresh(clock.today()),
+            ring_id=new_ring_id(),
         )
         try:
             ring.save()
@@ -200,6 +206,8 @@ class KeyRing:
             "keks": {k: {"key": _b64(v), "created_at": self.created.get(k, "")} for k, v in self.keks.items()},
             "lookup_key": _b64(self.lookup_key),
         }
+        if self.ring_id is not None:
+            doc["ring_id"] = self.ring_id
         if self.retention is not None:
             doc["retention"] = self.retention.doc()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-", suffix=".tmp")
@@ -221,6 +229,7 @@ class KeyRing:
             fresh = KeyRing.load(self.path)
             self.keks, self.active_id, self.created = fresh.keks, fresh.active_id, fresh.created
             self.retention = fresh.retention
+            self.ring_id = fresh.ring_id
             self._stamp = fresh._stamp
 
     def _follow_file(self) -> None:
@@ -277,6 +286,14 @@ class KeyRing:
         destroyed = self.retention.destroyed_before
         return "destroyed" if destroyed is not None and day < destroyed else "missing"
 
+    def ensure_ring_id(self) -> str:
+        """The ring's id, giving a ring made by an older version one (written to the file)."""
+        if self.ring_id is None:
+            self.ring_id = new_ring_id()
+            self.save()
+            self._stamp = _stamp(self.path)
+        return self.ring_id
+
     def ensure_retention_chain(self) -> bool:
         """Give a ring made by an older version its retention chain (starting today). Only
         commands write the ring (`purge`, `rotate-key`); returns whether it was added."""
@@ -328,6 +345,10 @@ def _derive_subkey(lookup_key: bytes, purpose: str) -> bytes:
 def _stamp(path: Path) -> tuple[int, int]:
     st = os.stat(path)
     return st.st_ino, st.st_mtime_ns
+
+
+def new_ring_id() -> str:
+    return "ring-" + secrets.token_hex(16)
 
 
 def _new_kek_id() -> str:

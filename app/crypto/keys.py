@@ -24,7 +24,7 @@ from app.crypto.envelope import (
     wrap_data_key,
 )
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
-from app.crypto.models import CaseKey
+from app.crypto.models import CaseKey, RingIdentity
 from app.db import table_of
 
 
@@ -179,3 +179,39 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Calla
         session.flush()
         if done is not None:
             done(len(rows))
+
+
+# --- which ring the database belongs to ---------------------------------------------------------------
+
+RING_ROW = 1
+
+
+def recorded_ring_id(session: Session) -> str | None:
+    """The id of the key ring this database belongs to, or None before one was recorded."""
+    return session.scalar(select(RingIdentity.ring_id).where(RingIdentity.id == RING_ROW))
+
+
+def record_ring_id(session: Session, ring_id: str) -> None:
+    """Record the ring this database belongs to (once: a recorded id never changes)."""
+    if recorded_ring_id(session) is None:
+        session.add(RingIdentity(id=RING_ROW, ring_id=ring_id, recorded_at=clock.now()))
+        session.flush()
+
+
+def unopenable_keys(session: Session, ring: KeyRing) -> dict[str, int]:
+    """The key ids in use whose first live data key does not open with `ring` (a ring with the
+    same key ids but other keys, or a retention chain of another ring), with how many data keys
+    each wraps. One unwrap per key id: cheap at start-up."""
+    found: dict[str, int] = {}
+    for kek_id, count in keys_in_use(session).items():
+        row = session.scalars(select(CaseKey).where(CaseKey.kek_id == kek_id, CaseKey.wrapped_key.is_not(None))
+                              .order_by(CaseKey.case_id).limit(1)).first()
+        if row is None or row.wrapped_key is None:
+            continue
+        try:
+            unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+        except Shredded:
+            continue
+        except Exception:  # noqa: BLE001 - any failure to open it is the answer
+            found[kek_id] = count
+    return found

@@ -1,4 +1,5 @@
-"""The crypto layer's own table: each case's data key, wrapped by a master key."""
+"""The crypto layer's own tables: each case's data key, wrapped by a master key; the ring the
+database belongs to."""
 
 from __future__ import annotations
 
@@ -20,3 +21,14 @@ class CaseKey(Base):
     kek_id: Mapped[str] = mapped_column(String(32), index=True)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     destroyed_at: Mapped[datetime | None]
+
+
+class RingIdentity(Base):
+    """The id of the key ring this database belongs to (one row), recorded when `migrate` or
+    `serve` first meet a ring: a ring with another id is refused at start-up."""
+
+    __tablename__ = "key_ring_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    ring_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]

@@ -15,6 +15,7 @@ from app.enums import LocationKind
 from app.errors import Conflict, Invalid, NotFound
 from app.locations.models import Location
 from app.locations.schemas import PREFER_NOT_TO_SAY
+from app.schemas import text_problem
 
 
 def list_locations(session: Session, *, active_only: bool = False) -> list[Location]:
@@ -64,6 +65,8 @@ def resolve(session: Session, choice: str | None, *, field: str = "location", cu
         return None
     if choice == current:
         return choice
+    if text_problem(choice, free_text=False) is not None:  # no query with it: PostgreSQL refuses NUL in text
+        raise Invalid("Unknown location: it holds characters no location has.", field=field)
     active = session.scalar(select(Location.active).where(Location.slug == choice))
     if active is None:
         raise Invalid(f"Unknown location: {choice}.", field=field)

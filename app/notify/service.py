@@ -62,6 +62,11 @@ class Kind(str, enum.Enum):
     PASSWORD_RESET = "password_reset"
     TOTP_RESET_REQUESTED = "totp_reset_requested"
     TOTP_RESET = "totp_reset"
+    ADMIN_GRANTED = "admin_granted"
+    ROLE_REMOVED = "role_removed"
+    ROLE_GRANT_REQUESTED = "role_grant_requested"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    ENROLMENT = "enrolment"
 
 
 # --- who is told --------------------------------------------------------------------------------
@@ -346,6 +351,8 @@ def _send_one(sessions: sessionmaker[Session], settings: Settings, mailer: Maile
             log.debug("notification not sent; it will be retried", extra={"error_type": error, "attempts": attempts})
         else:
             done = {"sent_at": clock.now(), "claimed_until": None, "last_error": None}
+            if item.kind == Kind.ENROLMENT:
+                done["body"] = None  # the single-use link is the owner's alone: not kept once sent
             result.sent += 1
     with separately(sessions) as s:
         s.execute(update(Notification).where(Notification.id == item.id).values(**done))

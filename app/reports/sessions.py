@@ -54,14 +54,15 @@ def redeem_receipt(
     nothing). The client's address is never stored.
     """
     per_client = [Bucket(client_bucket(ring, "receipt", client_host), settings.receipt_max_failures)]
-    # In the request's own transaction (no second connection).
-    throttle.check(per_client, session=session)
+    # Counted before the lookup, atomically (check and count under one row lock, in a transaction
+    # of its own): a burst of parallel wrong receipts cannot all pass the check before the first
+    # failure is stored. A right receipt gives its attempt back.
+    end_reads(session)
+    tried = throttle.attempt(per_client)
     case = intake.find_by_receipt(session, ring, receipt)
     if case is None or case.purged_at is not None:
-        # The counter is stored in a transaction of its own, after ours has ended.
-        end_reads(session)
-        throttle.fail(per_client)
         raise Unauthorized(BAD_RECEIPT)
+    throttle.forgive([b.key for b in per_client], session=session, attempt=tried)
     token = PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=settings.reporter_token_minutes)
     session.add(ReporterSession(token_hash=_token_hash(token), case_id=case.id, expires_at=expires))

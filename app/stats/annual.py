@@ -10,12 +10,10 @@ published table once). A new section (locations, referrals) is one function appe
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -24,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.enums import Channel
 from app.equality.schemas import LABELS as EQUALITY_LABELS
 from app.equality.schemas import PREFER_NOT_TO_SAY, VALUE_LABELS, EqualityTable
-from app.stats import service
+from app.stats import csvfile, service
 from app.stats.charts import bar_chart, totals_chart
 from app.stats.disclosure import share_or_none
 from app.stats.equality import equality_table
@@ -336,16 +334,15 @@ def render_csv(report: Report) -> str:
     0.25 for 25%), `ratio`, `mean`, `days`, `text` (`-` where there is nothing to show, such as a share
     of no answers; `none` where no workforce baseline was entered; an interval `a to b`), and
     `withheld` (`yes` when the figure is withheld: its value columns are then all empty)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "table", "row", "column", *CSV_KINDS, "withheld"])
+    rows: list[list[Any]] = [["section", "table", "row", "column", *CSV_KINDS, "withheld"]]
     for s in report.sections:
         for t in s.tables:
             for label, figures in t.rows:
                 for column, f in zip(t.columns[1:], figures, strict=True):
                     cells = [f.raw() if kind == f.kind else "" for kind in CSV_KINDS]
-                    writer.writerow([s.key, t.caption, label, column, *cells, "yes" if f.value is None else ""])
-    return buffer.getvalue()
+                    rows.append([s.key, t.caption, label, column, *cells, "yes" if f.value is None else ""])
+    # Theme and location names are typed by administrators: the one writer keeps them from running as formulas.
+    return csvfile.write(rows, lineterminator="\n")
 
 
 # --- HTML ----------------------------------------------------------------------------------------

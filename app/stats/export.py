@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from typing import Any
 
 from fastapi.responses import Response
 
+from app.stats import csvfile
 from app.stats.schemas import ThemeTable
 
 
 def table_csv(table: ThemeTable) -> str:
     """`theme,name,<each period>,total`, one row per theme, then `total` and `untriaged`; withheld cells empty."""
-    buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\r\n")
-
-    def cell(value: int | None) -> str:
-        return "" if value is None else str(value)
-
-    def text(value: str) -> str:
-        # Theme names are typed by administrators; keep spreadsheets from running one as a formula.
-        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-    out.writerow(["theme", "name", *table.periods, "total"])
+    rows: list[list[Any]] = [["theme", "name", *table.periods, "total"]]
     for row in table.rows:
-        out.writerow([text(row.theme), text(row.name), *[cell(v) for v in row.counts], cell(row.total)])
-    out.writerow(["total", "All contacts", *[cell(v) for v in table.totals.counts], cell(table.totals.total)])
-    out.writerow(["untriaged", "Not yet triaged", *["" for _ in table.periods], cell(table.totals.untriaged)])
-    return buf.getvalue()
+        rows.append([row.theme, row.name, *row.counts, row.total])
+    rows.append(["total", "All contacts", *table.totals.counts, table.totals.total])
+    rows.append(["untriaged", "Not yet triaged", *["" for _ in table.periods], table.totals.untriaged])
+    return csvfile.write(rows)  # theme names are typed by administrators: never run as a formula
 
 
 def csv_response(table: ThemeTable) -> Response:

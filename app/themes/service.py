@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.errors import Conflict, Invalid, NotFound
+from app.schemas import text_problem
 from app.themes.models import Theme
 
 
@@ -61,6 +62,9 @@ def require_known(session: Session, slugs: list[str], *, field: str, active: boo
     wanted = list(dict.fromkeys(slugs))
     if not wanted:
         return []
+    unreadable = [s for s in wanted if text_problem(s, free_text=False) is not None]
+    if unreadable:  # no query with them: PostgreSQL refuses NUL in text
+        raise Invalid("Unknown theme: it holds characters no theme has.", field=field)
     q = select(Theme.slug).where(Theme.slug.in_(wanted))
     if active:
         q = q.where(Theme.active.is_(True))

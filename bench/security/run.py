@@ -59,7 +59,7 @@ def client(address: str) -> httpx.Client:
 
 
 class Serve:
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, extra_env: dict[str, str] | None = None) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="ss-security-"))
         self.db_name = None
         if backend == "sqlite":
@@ -73,7 +73,7 @@ class Serve:
             url = f"postgresql+psycopg://postgres@127.0.0.1/{self.db_name}"
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("SAFESHARE_")}, **FAST_ARGON2,
                     "SAFESHARE_DATABASE_URL": url, "SAFESHARE_KEY_FILE": str(self.tmp / "keys.json"),
-                    "SAFESHARE_LOG_LEVEL": "WARNING"}
+                    "SAFESHARE_LOG_LEVEL": "WARNING", **(extra_env or {})}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(self.tmp / "server.log", "wb")  # noqa: SIM115

@@ -1,7 +1,7 @@
 """console: case owner, safeguarding-only notes, reply templates, support directory (issue 25)
 
 Revision ID: 0013_i25
-Revises: 0014_i22
+Revises: 0015_i21
 Create Date: 2026-12-07 02:05:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_i25"
-down_revision: str | None = "0014_i22"
+down_revision: str | None = "0015_i21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -97,3 +97,19 @@ def login(client: TestClient, email: str, password: str, totp: str | None = None
     if totp is not None:
         body["totp"] = totp
     return client.post(LOGIN, json=body, **kw)
+
+
+def enrol_by_link(app: Any, mail: Outbox, email: str, password: str = "the owner's own passphrase") -> None:
+    """What the owner of a new account does: follow the link e-mailed to them and choose a password."""
+    import re
+
+    from tests.web.helpers import csrf
+
+    notice = [n for n in mail._all() if n.kind == "enrolment" and n.to == (email,)][-1]
+    found = re.search(r"/enrol/(\S+)", notice.body)
+    assert found is not None
+    path = f"/enrol/{found.group(1)}"
+    with TestClient(app) as owner:
+        r = owner.post(path, data={"csrf_token": csrf(owner, path), "new_password": password,
+                                   "confirm_password": password}, follow_redirects=False)
+        assert r.status_code == 303, r.text

@@ -135,7 +135,7 @@ def test_changing_the_password_on_the_page(client: TestClient, make_staff: Any) 
 
 
 def test_a_one_time_password_leads_to_the_password_form_only(client: TestClient, app: Any, make_staff: Any) -> None:
-    admin, hr = make_staff("admin"), make_staff("hr")
+    admin, hr = make_staff("admin"), make_staff("leadership")
     one_time = client.post(f"/api/v1/users/{hr.id}/password-reset", headers=admin.headers).json()["one_time_password"]
     with TestClient(app) as browser:
         r = _password_step(browser, hr.email, one_time)
@@ -182,3 +182,23 @@ def test_account_forms_need_the_csrf_token(client: TestClient, make_staff: Any) 
                                                      "new_password": NEW, "confirm_password": NEW})
     assert r.status_code == 403
     assert client.post("/api/v1/auth/login", json={"email": staff.email, "password": staff.password}).status_code == 200
+
+
+def test_the_account_page_asks_for_the_password_again_after_five_minutes(
+    app: Any, make_staff: Any, frozen: Any
+) -> None:
+    """Issue 21: a stolen session cannot enrol the thief's authenticator from the page either."""
+    lead = make_staff("leadership")
+    with TestClient(app) as browser:
+        assert _password_step(browser, lead.email, lead.password).status_code == 303
+        assert 'id="setup_password"' not in browser.get("/staff/account").text  # signed in just now: not asked
+        clock.set_frozen(T0 + timedelta(minutes=6))
+        page = browser.get("/staff/account").text
+        assert 'id="setup_password"' in page
+        _self_contained(page)
+        refused = _form(browser, "/staff/account/totp/setup")
+        assert refused.status_code == 403 and 'href="#setup_password"' in refused.text
+        wrong = _form(browser, "/staff/account/totp/setup", current_password="not my password at all")
+        assert wrong.status_code == 403 and "not right" in wrong.text
+        ok = _form(browser, "/staff/account/totp/setup", current_password=lead.password)
+        assert ok.status_code == 303 and 'id="totp-secret"' in browser.get("/staff/account").text

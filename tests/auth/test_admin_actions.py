@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
-from tests.auth.conftest import T0, code, login
+from tests.auth.conftest import T0, code, enrol_by_link, login
 
 NEW_HR = {"email": "new.hr@example.org", "name": "New HR", "roles": ["hr"], "password": "a long enough password"}
 
@@ -58,13 +58,21 @@ def test_the_last_active_admin_cannot_be_deactivated_by_another_who_is_going(
 
 
 def test_every_grant_of_safeguarding_or_hr_is_audited_and_told_to_safeguarding(
-    client: TestClient, make_staff: Any, db: Any, mail: Any
+    app: Any, client: TestClient, make_staff: Any, db: Any, mail: Any
 ) -> None:
     admin, sg1, sg2, lead = make_staff("admin"), make_staff("safeguarding"), make_staff("safeguarding"), make_staff("leadership")
     mail.clear()
     created = client.post("/api/v1/users", json=NEW_HR, headers=admin.headers).json()
-    assert client.patch(f"/api/v1/users/{lead.id}", json={"roles": ["leadership", "safeguarding"]}, headers=admin.headers).status_code == 200
+    assert created["pending_roles"] == ["hr"]
+    assert client.patch(f"/api/v1/users/{lead.id}", json={"roles": ["leadership", "safeguarding"]}, headers=admin.headers).status_code == 202
     assert client.patch(f"/api/v1/users/{lead.id}", json={"name": "Lee"}, headers=admin.headers).status_code == 200  # no grant
+    asked = [n for n in mail if n.kind == "role_grant_requested"]
+    assert len(asked) == 2 and all(set(n.to) == {sg1.email, sg2.email} for n in asked)
+    # The new account's owner has not chosen their own password yet: its grant cannot be confirmed.
+    assert client.post(f"/api/v1/users/{created['id']}/role-grant/confirm", headers=sg1.headers).status_code == 409
+    enrol_by_link(app, mail, NEW_HR["email"])
+    for uid in (created["id"], lead.id):
+        assert client.post(f"/api/v1/users/{uid}/role-grant/confirm", headers=sg1.headers).status_code == 200
     assert "user.role.granted.hr" in _actions(db, created["id"])
     assert "user.role.granted.safeguarding" in _actions(db, lead.id)
     grants = [n for n in mail if n.kind == "role_granted"]
@@ -82,7 +90,7 @@ def test_every_grant_of_safeguarding_or_hr_is_audited_and_told_to_safeguarding(
 def test_reset_by_another_admin_gives_a_one_time_password_that_must_be_changed(
     client: TestClient, make_staff: Any, frozen: Any, settings: Any, mail: Any
 ) -> None:
-    admin, hr = make_staff("admin"), make_staff("hr")
+    admin, hr = make_staff("admin"), make_staff("leadership")  # reads no case: no second person needed
     r = client.post(f"/api/v1/users/{hr.id}/password-reset", headers=admin.headers)
     assert r.status_code == 200
     one_time, expires = r.json()["one_time_password"], r.json()["expires_at"]
@@ -101,7 +109,7 @@ def test_reset_by_another_admin_gives_a_one_time_password_that_must_be_changed(
 
 
 def test_a_one_time_password_expires(client: TestClient, make_staff: Any, frozen: Any, settings: Any) -> None:
-    admin, hr = make_staff("admin"), make_staff("hr")
+    admin, hr = make_staff("admin"), make_staff("leadership")
     one_time = client.post(f"/api/v1/users/{hr.id}/password-reset", headers=admin.headers).json()["one_time_password"]
     clock.set_frozen(T0 + timedelta(hours=settings.one_time_password_hours, seconds=1))
     r = login(client, hr.email, one_time)
@@ -109,9 +117,11 @@ def test_a_one_time_password_expires(client: TestClient, make_staff: Any, frozen
 
 
 def test_a_password_reset_leaves_2fa_on(client: TestClient, make_staff: Any, frozen: Any, enable_totp: Any) -> None:
-    admin, sg = make_staff("admin"), make_staff("safeguarding")
+    admin, sg, sg2 = make_staff("admin"), make_staff("safeguarding"), make_staff("safeguarding")
     two = enable_totp(sg)
-    one_time = client.post(f"/api/v1/users/{sg.id}/password-reset", headers=admin.headers).json()["one_time_password"]
+    enable_totp(sg2)
+    assert client.post(f"/api/v1/users/{sg.id}/password-reset", headers=admin.headers).status_code == 202
+    one_time = client.post(f"/api/v1/users/{sg.id}/password-reset/confirm", headers=sg2.headers).json()["one_time_password"]
     assert login(client, sg.email, one_time).json()["type"].endswith("/totp-required")
     assert login(client, sg.email, one_time, code(two.secret, T0, 1)).status_code == 200
 

@@ -56,3 +56,10 @@ def test_cookies_are_secure_when_a_trusted_proxy_says_https(app: Any, make_staff
     untrusted = _sign_in_cookies(app, STRANGER, staff, "https")  # a plain-http peer claiming https
     plain = [c for c in untrusted if c.startswith(("ss_staff=", "ss_device_"))]
     assert len(plain) == 2 and not any("Secure" in c or c.startswith("__Host-") for c in untrusted)
+
+
+def test_values_that_are_not_addresses_never_become_buckets(app: Any, settings_overrides: Any) -> None:
+    """Made-up forwarded values are ignored: each falls back to the proxy's own bucket."""
+    with TestClient(app, client=(PROXY, 5000)) as proxy:
+        statuses = [_wrong_receipt(proxy, f"not-an-address-{i}") for i in range(3)]
+        assert statuses == [401, 401, 429]

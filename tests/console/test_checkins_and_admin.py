@@ -100,17 +100,15 @@ def _user(app: Any, email: str) -> User | None:
 def test_an_admin_creates_an_account_on_the_users_page(app: Any, world: World, as_: Any) -> None:
     admin = as_("admin")
     token = admin.token("/staff/users")
-    short = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia New", "role": ["hr"],
-                                        "password": "short"}, token=token)
-    assert short.status_code == 422 and 'href="#new-password"' in short.text and "Nia New" in short.text
-    assert _user(app, "new.hr@example.org") is None
-    ok = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia New", "role": ["hr"],
-                                     "password": "a long first passphrase"}, token=token)
-    assert ok.status_code == 303
+    bad = admin.post("/staff/users", {"email": "not-an-address", "name": "Nia New", "role": ["hr"]}, token=token)
+    assert bad.status_code == 422 and 'href="#new-email"' in bad.text and "Nia New" in bad.text
+    assert 'name="password"' not in bad.text  # the admin never chooses a password: the owner enrols by link
+    ok = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia New", "role": ["hr"]}, token=token)
+    assert ok.status_code == 303 and ok.headers["location"].endswith("done=created_waiting")
     created = _user(app, "new.hr@example.org")
-    assert created is not None and [r.value for r in created.roles] == ["hr"]
-    again = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia", "role": ["hr"],
-                                        "password": "a long first passphrase"}, token=token)
+    assert created is not None and created.roles == []  # HR waits for a safeguarding user
+    assert "Waiting for a safeguarding user" in admin.get("/staff/users").text
+    again = admin.post("/staff/users", {"email": "new.hr@example.org", "name": "Nia", "role": ["hr"]}, token=token)
     assert again.status_code == 422 and "already exists" in again.text
 
 
@@ -146,3 +144,29 @@ def test_an_admin_adds_and_retires_a_theme(app: Any, world: World, as_: Any) -> 
         theme = s.get(Theme, "shift_patterns")
         assert theme is not None and theme.active is False
     assert "shift_patterns" not in as_("none").client.get("/report").text
+
+
+def test_a_reset_asked_on_the_users_page_is_confirmed_on_the_approvals_page(app: Any, world: World, as_: Any) -> None:
+    """Issue 21: the administrator's reset of a case-reading account waits; a safeguarding user
+    confirms it on "Waiting for a second person" and alone sees the one-time password."""
+    admin, sg = as_("admin"), as_("safeguarding")
+    target = world.staff["assigned_hr"]
+    asked = admin.post(f"/staff/users/{target.id}/password-reset", {}, token=admin.token("/staff/users"))
+    assert asked.status_code == 303 and asked.headers["location"].endswith("done=password_reset_waiting#user-" + target.id)
+    page = admin.get("/staff/approvals")
+    assert page.status_code == 200 and target.email in page.text and "/confirm" not in page.text  # admins only cancel
+    waiting = sg.get("/staff/approvals").text
+    assert f"/staff/approvals/{target.id}/password_reset/confirm" in waiting
+    done = sg.post(f"/staff/approvals/{target.id}/password_reset/confirm", {}, token=sg.token("/staff/approvals"))
+    assert done.status_code == 200 and 'aria-label="One-time password"' in done.text
+    one_time = re.search(r'aria-label="One-time password">([^<]+)<', done.text)
+    assert one_time is not None and one_time.group(1) not in admin.get("/staff/approvals").text
+    assert "Nothing is waiting" in sg.get("/staff/approvals").text
+    # A grant asked for on the users page waits too, and can be cancelled.
+    lead = world.staff["leadership"]
+    admin.post(f"/staff/users/{lead.id}", {"role": ["leadership", "hr"], "active": "yes", "name": "Lee"},
+               token=admin.token("/staff/users"))
+    assert f"/staff/approvals/{lead.id}/role_grant/cancel" in admin.get("/staff/approvals").text
+    cancelled = admin.post(f"/staff/approvals/{lead.id}/role_grant/cancel", {}, token=admin.token("/staff/approvals"))
+    assert cancelled.status_code == 303
+    assert "Nothing is waiting" in admin.get("/staff/approvals").text

@@ -64,12 +64,16 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/users/{user_id}/password-reset": {"POST": (ADMIN,)},
     "/staff/users/{user_id}/totp-reset": {"POST": (ADMIN,)},
     "/staff/resets/{user_id}/confirm": {"POST": (SG,)},
+    "/staff/approvals": {"GET": (ADMIN, SG)},
+    "/staff/approvals/{user_id}/{kind}/confirm": {"POST": (SG,)},
+    "/staff/approvals/{user_id}/{kind}/cancel": {"POST": (ADMIN, SG)},
     "/staff/account": {"GET": EVERY_STAFF},
     "/staff/account/password": {"POST": EVERY_STAFF},
     "/staff/account/totp/setup": {"POST": EVERY_STAFF},
     "/staff/account/totp/confirm": {"POST": EVERY_STAFF},
     "/staff/account/totp/remove": {"POST": EVERY_STAFF},
     "/staff/account/sessions/{session_id}/end": {"POST": EVERY_STAFF},
+    "/staff/account/sessions/end-all": {"POST": EVERY_STAFF},
     "/staff/themes": {"GET": (ADMIN,), "POST": (ADMIN,)},
     "/staff/themes/{slug}": {"POST": (ADMIN,)},
     "/staff/locations": {"GET": (ADMIN,), "POST": (ADMIN,)},
@@ -117,7 +121,7 @@ def _actions_since(app: Any, count: int) -> list[str]:
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
               "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id,
-              "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4())}
+              "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()), "kind": "role_grant"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -38,7 +38,7 @@ def test_actions_write_entries(client: TestClient, make_staff: Any, db: Any) -> 
     client.patch("/api/v1/themes/car_parking", json={"active": False}, headers=admin.headers)
     client.post("/api/v1/auth/logout", headers=admin.headers)
     assert _actions(db)[-7:] == [
-        "auth.login", "user.create", "user.role.granted.hr", "user.update", "theme.create", "theme.update",
+        "auth.login", "user.create", "user.role.grant_requested.hr", "user.update", "theme.create", "theme.update",
         "auth.logout",
     ]
     entry = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))

@@ -67,3 +67,25 @@ def test_reset_2fa_turns_it_off_at_once_and_is_audited(
     assert r.status_code == 200 and r.json()["user"]["totp_enabled"] is False
     again = run_cli(["reset-2fa", admin.email], env_for(settings))
     assert again.exit_code != 0 and "no two-factor sign-in" in again.output
+
+
+def test_the_shell_acts_at_once_and_tells_safeguarding(
+    app: Any, client: TestClient, make_staff: Any, settings: Any, run_cli: Any
+) -> None:
+    """`create-user`, `set-password` (and `reset-2fa`) are the operator's own trust: no second
+    person, a password that is not one-time, and the safeguarding users are told."""
+    from tests.auth.conftest import Outbox, login
+
+    mail = Outbox(app)
+    sg = make_staff("safeguarding")
+    hr = make_staff("hr")
+    mail.clear()
+    env = env_for(settings)
+    made = run_cli(["create-user", "ops@example.org", "--role", "hr", "--password-stdin"], env, input="an operator passphrase\n")
+    assert made.exit_code == 0, made.output
+    signed_in = login(client, "ops@example.org", "an operator passphrase").json()
+    assert signed_in["user"]["roles"] == ["hr"] and signed_in["password_change_required"] is False
+    assert run_cli(["set-password", hr.email, "--password-stdin"], env, input="break glass passphrase\n").exit_code == 0
+    assert login(client, hr.email, "break glass passphrase").status_code == 200
+    kinds = sorted(n.kind for n in mail if sg.email in n.to)
+    assert kinds == ["password_reset", "role_granted"]

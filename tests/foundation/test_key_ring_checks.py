@@ -80,3 +80,42 @@ def test_rotate_key_names_the_case_whose_key_does_not_open_and_changes_nothing(
         after = sorted((str(a), b, bytes(w)) for a, b, w in c.execute(sa.text("SELECT case_id, kek_id, wrapped_key FROM case_keys")))
     assert after == before
     engine.dispose()
+
+
+def test_the_database_belongs_to_its_ring_and_refuses_any_other(
+    app: Any, settings: Any, make_case: Any, run_cli: Any, tmp_path: Any
+) -> None:
+    """The ring's random id is recorded at the first `migrate`; another ring is refused by `serve`
+    and `migrate` in one line, and a newer version of the same ring (after `rotate-key`) is accepted."""
+    import json
+
+    from app.crypto.keyring import KeyRing
+
+    make_case()
+    assert run_cli(["migrate"], env_for(settings)).exit_code == 0
+    own = json.loads(settings.key_file.read_text())
+    assert own["ring_id"].startswith("ring-")
+    other = KeyRing.load_or_create(tmp_path / "other" / "keys.json")
+    for command in (["serve", "--port", "0"], ["migrate"]):
+        result = run_cli(command, env_for(settings, SAFESHARE_KEY_FILE=str(other.path)))
+        assert result.exit_code != 0
+        line = _one_line(result.output)
+        assert "SAFESHARE_KEY_FILE" in line and own["ring_id"] in line and "belongs to key ring" in line
+    # rotate-key writes a newer ring with the same id: accepted.
+    assert run_cli(["rotate-key"], env_for(settings)).exit_code == 0
+    assert json.loads(settings.key_file.read_text())["ring_id"] == own["ring_id"]
+    assert run_cli(["migrate"], env_for(settings)).exit_code == 0
+
+
+def test_a_ring_with_the_right_key_ids_but_other_keys_is_refused_before_an_id_is_recorded(
+    app: Any, settings: Any, make_case: Any, run_cli: Any, tmp_path: Any
+) -> None:
+    import json
+
+    make_case()
+    own = json.loads(settings.key_file.read_text())
+    forged = {**own, "keks": {k: {**v, "key": "A" * 43 + "="} for k, v in own["keks"].items()}}
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged))
+    result = run_cli(["migrate"], env_for(settings, SAFESHARE_KEY_FILE=str(path)))
+    assert result.exit_code != 0 and "SAFESHARE_KEY_FILE" in _one_line(result.output)

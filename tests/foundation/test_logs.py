@@ -134,7 +134,7 @@ def test_sign_in_security_logs_no_code_secret_or_password(
     caplog.set_level(logging.DEBUG)
     t0 = datetime(2026, 3, 2, 10, 0, 5, tzinfo=UTC)
     with app.state.sessionmaker() as s, s.begin():
-        for email, role in (("pat@example.org", Role.ADMIN), ("sam@example.org", Role.HR)):
+        for email, role in (("pat@example.org", Role.ADMIN), ("sam@example.org", Role.LEADERSHIP)):
             auth.create_user(s, app.state.passwords, email=email, name=email[:3], password=PASSWORD, roles=[role],
                              by=Actor.system("test"))
     secrets: list[str] = [PASSWORD, CLIENT_IP]

@@ -26,10 +26,11 @@ def test_create_user(client: TestClient, make_staff: Any) -> None:
     r = client.post("/api/v1/users", json=NEW, headers=admin.headers)
     assert r.status_code == 201
     body = r.json()
-    assert body["email"] == "jo.bloggs@example.org" and body["roles"] == ["hr"] and body["active"] is True
-    assert "password" not in body and "password_hash" not in body
+    # The HR role waits for a safeguarding user's confirmation; the password given is one-time.
+    assert body["email"] == "jo.bloggs@example.org" and body["roles"] == [] and body["pending_roles"] == ["hr"]
+    assert body["active"] is True and "password" not in body and "password_hash" not in body
     login = client.post("/api/v1/auth/login", json={"email": NEW["email"], "password": NEW["password"]})
-    assert login.status_code == 200
+    assert login.status_code == 200 and login.json()["password_change_required"] is True
 
 
 def test_duplicate_email_is_409(client: TestClient, make_staff: Any, db: Any) -> None:
@@ -69,8 +70,10 @@ def test_bad_user_is_422_and_nothing_written(
 
 
 def test_patch_roles_and_active(client: TestClient, make_staff: Any) -> None:
-    admin, hr = make_staff("admin"), make_staff("hr")
+    admin, hr, sg = make_staff("admin"), make_staff("hr"), make_staff("safeguarding")
     r = client.patch(f"/api/v1/users/{hr.id}", json={"roles": ["safeguarding", "hr"]}, headers=admin.headers)
+    assert r.status_code == 202 and r.json()["status"] == "pending" and r.json()["pending_roles"] == ["safeguarding"]
+    r = client.post(f"/api/v1/users/{hr.id}/role-grant/confirm", headers=sg.headers)
     assert r.status_code == 200 and sorted(r.json()["roles"]) == ["hr", "safeguarding"]
     r = client.patch(f"/api/v1/users/{hr.id}", json={"active": False}, headers=admin.headers)
     assert r.status_code == 200 and r.json()["active"] is False
@@ -103,8 +106,8 @@ def test_cannot_remove_the_last_active_admin(app: Any, make_staff: Any, change: 
 
 def test_an_admin_can_step_down_when_another_remains(client: TestClient, make_staff: Any) -> None:
     first, second = make_staff("admin"), make_staff("admin")
-    assert client.patch(f"/api/v1/users/{first.id}", json={"roles": ["safeguarding"]}, headers=second.headers).status_code == 200
-    assert client.get("/api/v1/auth/me", headers=first.headers).json()["roles"] == ["safeguarding"]
+    assert client.patch(f"/api/v1/users/{first.id}", json={"roles": ["leadership"]}, headers=second.headers).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=first.headers).json()["roles"] == ["leadership"]
 
 
 def test_create_user_command(client: TestClient, settings: Any, run_cli: Any) -> None:

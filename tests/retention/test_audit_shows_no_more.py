@@ -41,6 +41,25 @@ def test_the_trail_names_no_theme_and_no_person_of_the_case(app: Any, client: An
         assert "misogyny" not in where and "bullying" not in where
 
 
+def test_administrators_see_that_something_happened_not_what_nor_who(app: Any, client: Any, world: World) -> None:
+    """Issue 21: no referral kind, no closure outcome, and on a case's entries the role, not the name."""
+    case_id = world.new_case()
+    sg, hr = world.headers("safeguarding"), world.headers("assigned_hr")
+    assert client.post(f"/api/v1/cases/{case_id}/referrals", json={"kind": "police", "note": "Called 101."},
+                       headers=hr).status_code == 201
+    assert client.post(f"/api/v1/cases/{case_id}/close", headers=sg,
+                       json={"outcome": "investigation", "summary": "Passed on."}).status_code == 200
+    r = client.get("/api/v1/audit", params={"case_id": str(case_id)}, headers=world.headers("admin"))
+    items = r.json()["items"]
+    assert {"referral.create", "case.close"} <= {i["action"] for i in items}
+    assert "police" not in r.text and "investigation" not in r.text
+    for person in ("safeguarding", "assigned_hr", "excluded_hr"):
+        assert world.staff[person].email not in r.text
+    actors = {i["action"]: i["actor"] for i in items}
+    assert actors["referral.create"] == "an HR contact" and actors["case.close"] == "the safeguarding team"
+    assert actors["case.create"] == "reporter"
+
+
 def test_the_reporters_activity_is_recorded_to_the_minute(app: Any, client: Any, world: World) -> None:
     clock.set_frozen(ODD_TIME)
     report = client.post("/api/v1/reports", json={"description": "The rota is rigged against me."})

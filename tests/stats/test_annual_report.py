@@ -157,6 +157,21 @@ def test_the_csv_report_gives_the_published_figures_and_leaves_withheld_ones_emp
     assert anonymous["count"] == "" and anonymous["share"] != ""
 
 
+def test_the_csv_report_never_lets_a_name_run_as_a_formula(db_url, year, db) -> None:
+    """Issue 21: the one CSV writer neutralises cells starting with = + - @ tab or CR."""
+    from sqlalchemy import update
+
+    from app.themes.models import Theme
+
+    db.execute(update(Theme).where(Theme.slug == "line_manager").values(name="=HYPERLINK(\"http://x\")"))
+    db.commit()
+    result = run(db_url, "--year", "2024", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert any(r["row"] == "'=HYPERLINK(\"http://x\")" for r in rows)
+    assert not any(v.startswith(("=", "+", "@", "\t", "\r")) for r in rows for v in r.values())
+
+
 def test_the_html_report_has_tables_and_svg_charts_and_no_withheld_figure(db_url, year, db) -> None:
     result = run(db_url, "--year", "2024", "--format", "html")
     assert result.exit_code == 0, result.output

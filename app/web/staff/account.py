@@ -49,11 +49,13 @@ from app.web.staff.common import home_for, staff_page
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 ACCOUNT = "/staff/account"
-FIELD_ORDER = ["current_password", "new_password", "confirm_password", "code", "remove_code"]
+FIELD_ORDER = ["current_password", "new_password", "confirm_password", "setup_password", "restart_password", "code",
+               "remove_code", "remove_password"]
 DONE = {
     "password": "Your password has been changed. Any other sessions of yours have been ended.",
     "totp-off": "Two-factor sign-in is off.",
     "session": "That session has been ended.",
+    "everywhere": "Every other session has ended, and browsers that signed in before must prove themselves again.",
 }
 
 
@@ -78,6 +80,7 @@ def _page(
         "must_change": must_change,
         "must_set_up": must_set_up,
         "restricted": must_change or must_set_up,
+        "fresh": auth.signed_in_recently(session, token=token),
         "required_by_role": auth.roles_require_totp(user, settings),
         "setup": setup,
         "qr": qr_svg(setup.otpauth_uri) if setup else None,
@@ -116,10 +119,10 @@ async def change_password(
     if not csrf_ok(request, csrf_token):
         return form_expired(request, ACCOUNT)
     errors = FormErrors()
-    if not current_password:
+    if not current_password and not auth.signed_in_recently(session, token=staff_token(request)):
         errors.add("current_password", "Enter your current password.")
     try:
-        PasswordChangeIn(current_password=current_password or "x", new_password=new_password)
+        PasswordChangeIn(current_password=current_password or None, new_password=new_password)
     except ValidationError as exc:
         for err in exc.errors():
             if err["loc"] == ("new_password",):
@@ -132,7 +135,8 @@ async def change_password(
         try:
             await run_slow(
                 limiter, auth.change_password, session, passwords, throttle, keys, settings, user=user,
-                current_password=current_password, new_password=new_password, keep_token=staff_token(request),
+                current_password=current_password or None, new_password=new_password,
+                keep_token=staff_token(request),
             )
             return RedirectResponse(ACCOUNT + "?done=password", status_code=303)
         except TooManyRequests as exc:
@@ -143,20 +147,29 @@ async def change_password(
 
 
 @router.post(ACCOUNT + "/totp/setup", response_class=HTMLResponse)
-def start_totp_setup(
+async def start_totp_setup(
     request: Request, user: TotpOwner, session: DbSession, settings: CurrentSettings, keys: Keys,
+    passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
+    current_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Start setting up two-factor sign-in: a new secret, shown as a QR code and as text."""
+    """Start setting up two-factor sign-in: a new secret, shown as a QR code and as text. The
+    current password first, unless you signed in with it in the last 5 minutes."""
     if not csrf_ok(request, csrf_token):
         return form_expired(request, ACCOUNT)
     errors = FormErrors()
+    restarting = auth.pending_totp_setup(keys, user=user) is not None
     try:
-        with attempt(session):
-            auth.start_totp_setup(session, keys, user=user)
+        await run_slow(limiter, auth.start_totp_setup, session, passwords, throttle, keys, settings, user=user,
+                       token=staff_token(request), current_password=current_password or None)
+    except TooManyRequests as exc:
+        field = "restart_password" if restarting else "setup_password"
+        errors.add(field, f"Too many attempts. Please wait {exc.headers.get('Retry-After', '60')} seconds.")
+        return _page(request, session, settings, keys, _fresh(session, user), errors=errors, status=429)
     except AppError as exc:
-        errors.add("code", exc.detail)
-        return _page(request, session, settings, keys, user, errors=errors, status=exc.status)
+        field = "code" if exc.status != 403 else "restart_password" if restarting else "setup_password"
+        errors.add(field, exc.detail)
+        return _page(request, session, settings, keys, _fresh(session, user), errors=errors, status=exc.status)
     return RedirectResponse(ACCOUNT + "#totp", status_code=303)
 
 
@@ -188,9 +201,11 @@ def _next(user: User, settings: Settings) -> str:
 
 
 @router.post(ACCOUNT + "/totp/remove", response_class=HTMLResponse)
-def remove_totp(
+async def remove_totp(
     request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
-    throttle: LoginThrottle, remove_code: Annotated[str, Form(max_length=64)] = "",
+    passwords: Hasher, throttle: LoginThrottle, limiter: SlowHashLimiter,
+    remove_code: Annotated[str, Form(max_length=64)] = "",
+    current_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Turn two-factor sign-in off with a current code or a recovery code (not for roles that require it)."""
@@ -201,13 +216,31 @@ def remove_totp(
         errors.add("remove_code", "Enter the 6-digit code your app shows, or a recovery code.")
     else:
         try:
-            auth.disable_totp(session, throttle, keys, settings, user=user, code=remove_code)
+            await run_slow(limiter, auth.disable_totp, session, passwords, throttle, keys, settings, user=user,
+                           code=remove_code, token=staff_token(request), current_password=current_password or None)
             return RedirectResponse(ACCOUNT + "?done=totp-off", status_code=303)
         except TooManyRequests as exc:
             errors.add("remove_code", f"Too many attempts. Please wait {exc.headers.get('Retry-After', '60')} seconds.")
         except AppError as exc:
-            errors.add("remove_code", exc.detail)
-    return _page(request, session, settings, keys, user, errors=errors, status=422)
+            errors.add("remove_password" if exc.slug == "wrong-password" else "remove_code", exc.detail)
+    return _page(request, session, settings, keys, _fresh(session, user), errors=errors, status=422)
+
+
+def _fresh(session: DbSession, user: User) -> User:
+    """The user again after a service ended the request's reading transaction."""
+    found = session.get(User, user.id)
+    return found if found is not None else user
+
+
+@router.post(ACCOUNT + "/sessions/end-all", response_class=HTMLResponse)
+def end_all_sessions(
+    request: Request, user: CurrentUser, session: DbSession, csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Sign out everywhere else (the API's `DELETE /api/v1/auth/sessions`)."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    auth.end_all_sessions(session, user=user, keep=staff_token(request))
+    return RedirectResponse(ACCOUNT + "?done=everywhere#sessions", status_code=303)
 
 
 @router.post(ACCOUNT + "/sessions/{session_id}/end", response_class=HTMLResponse)
@@ -230,3 +263,62 @@ def end_session(
         cookies.drop(response, request, STAFF_COOKIE)
         return response
     return RedirectResponse(ACCOUNT + "?done=session#sessions", status_code=303)
+
+
+# --- enrolment: the owner of a new account chooses their own password ------------------------------
+
+ENROL_FIELDS = ["new_password", "confirm_password"]
+
+
+def _enrol_page(request: Request, *, token: str, user: User | None, errors: FormErrors | None = None,
+                status: int = 200) -> HTMLResponse:
+    errors = errors or FormErrors()
+    ctx = {"token": token, "account": user, "errors": errors.messages, "problems": errors.summary(ENROL_FIELDS)}
+    return staff_page(request, "enrol.html", ctx, status_code=status)
+
+
+@router.get("/enrol/{token}", response_class=HTMLResponse)
+def enrol_page(request: Request, token: str, session: DbSession) -> HTMLResponse:
+    """The single-use link e-mailed to the owner of a new account: choose your own password."""
+    user = auth.enrolment_user(session, token=token) if _token_shaped(token) else None
+    return _enrol_page(request, token=token, user=user, status=200 if user else 404)
+
+
+@router.post("/enrol/{token}", response_class=HTMLResponse)
+async def enrol(
+    request: Request, token: str, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter,
+    new_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    confirm_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Set your own password with the enrolment link (once); then sign in and, if your role
+    requires it, set up two-factor sign-in."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, f"/enrol/{token}" if _token_shaped(token) else "/login")
+    user = auth.enrolment_user(session, token=token) if _token_shaped(token) else None
+    if user is None:
+        return _enrol_page(request, token=token, user=None, status=404)
+    errors = FormErrors()
+    try:
+        PasswordChangeIn(new_password=new_password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["loc"] == ("new_password",):
+                short = err["type"] == "string_too_short"
+                errors.add("new_password", "Your password must be at least 12 characters long." if short
+                           else str(err["msg"]).removeprefix("Value error, "))
+    if new_password and confirm_password != new_password:
+        errors.add("confirm_password", "The two passwords are not the same.")
+    if not errors:
+        try:
+            await run_slow(limiter, auth.enrol, session, passwords, token=token, new_password=new_password)
+            return RedirectResponse("/login?enrolled=1", status_code=303)
+        except AppError as exc:
+            if exc.status == 404:
+                return _enrol_page(request, token=token, user=None, status=404)
+            errors.add("new_password", exc.detail)
+    return _enrol_page(request, token=token, user=_fresh(session, user), errors=errors, status=422)
+
+
+def _token_shaped(token: str) -> bool:
+    return 20 <= len(token) <= 128 and all(c.isalnum() or c in "-_" for c in token)

@@ -8,20 +8,29 @@ the API's schemas from the forms and call the same services, so every change is 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.api.dependencies import Admin, CurrentSettings, DbSession, Hasher, Safeguarding, SlowHashLimiter
+from app.api.dependencies import (
+    Admin,
+    CurrentSettings,
+    DbSession,
+    Hasher,
+    Safeguarding,
+    SecondPerson,
+    SlowHashLimiter,
+)
 from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.auth.schemas import UserCreate, UserUpdate
+from app.auth.service import WHAT_WAITS
 from app.concurrency import run_slow
 from app.db import attempt
 from app.enums import Role
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.locations import service as locations
 from app.locations.schemas import LocationCreate, LocationUpdate
 from app.themes import service as themes
@@ -38,8 +47,16 @@ ROLE_LABELS = {
     Role.LEADERSHIP.value: ("Leadership", "Anonymised statistics only."),
 }
 NOTICES = {
-    "created": "Account created. Give the person their first password by a safe route; they choose their own at "
-               "their first sign-in if you reset it to a one-time password.",
+    "created": "Account created. The person gets a link by e-mail to choose their own password (it works once, for "
+               "72 hours). You never learn a password that works.",
+    "created_waiting": "Account created. The person gets a link by e-mail to choose their own password. The HR or "
+                       "safeguarding role takes effect only when a safeguarding user (not you) confirms it.",
+    "grant_waiting": "Account updated. The HR or safeguarding role takes effect only when a safeguarding user (not "
+                     "you) confirms it, within 7 days.",
+    "password_reset_waiting": "Reset asked for. Because this account read cases in the last 90 days, it takes effect "
+                              "only when a safeguarding user (not you) confirms it; the one-time password is shown "
+                              "to them. Their sessions have ended.",
+    "cancelled": "Cancelled: it will never take effect.",
     "totp_reset": "Two-factor sign-in reset: they set it up again at their next sign-in. Their sessions have ended.",
     "totp_reset_waiting": "Reset asked for. Because this account reads cases, it takes effect only when a "
                           "safeguarding user (not you) confirms it. Their sessions have ended.",
@@ -59,13 +76,18 @@ def _users_page(request: Request, session: DbSession, *, errors: FormErrors | No
                 values: dict[str, Any] | None = None, status_code: int = 200,
                 one_time: dict[str, Any] | None = None) -> HTMLResponse:
     errors = errors or FormErrors()
+    waiting = auth.waiting_for_a_second_person(session)
     ctx = {
         "users": auth.list_users(session),
-        "waiting": {r.user_id for r in auth.waiting_totp_resets(session)},
+        "waiting": {w.user.id for w in waiting if w.kind == "totp_reset"},
+        "pending": {w.user.id: w.roles for w in waiting if w.kind == "role_grant"},
+        "approvals": waiting,
+        "what_waits": WHAT_WAITS,
+        "few_safeguarding": auth.active_safeguarding_users(session) < 2,
         "one_time": one_time,
         "role_labels": ROLE_LABELS,
         "errors": errors.messages,
-        "problems": errors.summary(["new-email", "new-name", "new-roles", "new-password"]),
+        "problems": errors.summary(["new-email", "new-name", "new-roles"]),
         "values": values or {},
         "notice": NOTICES.get(request.query_params.get("done", "")),
     }
@@ -81,37 +103,39 @@ def users(request: Request, admin: Admin, session: DbSession) -> Response:
 @router.post("/staff/users", response_class=HTMLResponse)
 async def create_user(
     request: Request, admin: Admin, session: DbSession, passwords: Hasher, limiter: SlowHashLimiter,
-    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    settings: CurrentSettings, csrf: Annotated[str, Form(alias="csrf_token")] = "",
     email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
     role: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
-    password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Create an account: `POST /api/v1/users`."""
+    """Create an account: `POST /api/v1/users` with no password (the owner enrols by the link
+    e-mailed to them); case-reading roles wait for a safeguarding user's confirmation."""
     if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
         return refused
     values = {"email": email, "name": name, "role": role}
     errors = FormErrors()
+    waiting: list[Role] = []
     try:
-        body = UserCreate.model_validate({"email": email, "name": name, "roles": role, "password": password})
-        await run_slow(limiter, _create, session, passwords, body, admin)
+        body = UserCreate.model_validate({"email": email, "name": name, "roles": role})
+        waiting = await run_slow(limiter, _create, session, passwords, settings, body, admin)
     except ValidationError as exc:
         schema_errors(exc, errors, prefix="new", fallback="email")
     except AppError as exc:
         errors.add("new-email", exc.detail)
     if errors:
         return _users_page(request, session, errors=errors, values={"new": values}, status_code=422)
-    return done("/staff/users", "created")
+    return done("/staff/users", "created_waiting" if waiting else "created")
 
 
-def _create(session: DbSession, passwords: Hasher, body: UserCreate, admin: Any) -> None:
+def _create(session: DbSession, passwords: Hasher, settings: Any, body: UserCreate, admin: Any) -> list[Role]:
     with attempt(session):
-        auth.create_user(session, passwords, email=str(body.email), name=body.name, roles=body.roles,
-                         password=body.password, by=auth.actor(admin))
+        _user, waiting = auth.create_account(session, passwords, settings, email=str(body.email), name=body.name,
+                                             roles=body.roles, password=None, by=admin)
+    return waiting
 
 
 @router.post("/staff/users/{user_id}", response_class=HTMLResponse)
 def update_user(
-    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession,
+    request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession, settings: CurrentSettings,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
     role: Annotated[list[str], Form()] = [],  # noqa: B006
     active: Annotated[str, Form()] = "",
@@ -122,11 +146,12 @@ def update_user(
         return refused
     errors = FormErrors()
     prefix = f"u{user_id.hex[:8]}"
+    waiting: list[Role] = []
     try:
         body = UserUpdate.model_validate({"roles": role, "active": active == "yes", "name": name or None})
         with attempt(session):
-            auth.update_user(session, user_id=user_id, roles=body.roles, active=body.active, name=body.name,
-                             by=auth.actor(admin))
+            _user, waiting = auth.change_account(session, user_id=user_id, roles=body.roles, active=body.active,
+                                                 name=body.name, by=admin, settings=settings)
     except ValidationError as exc:
         schema_errors(exc, errors, prefix=prefix, fallback="roles")
     except AppError as exc:
@@ -136,7 +161,7 @@ def update_user(
     if errors:
         values = {str(user_id): {"role": role, "active": active, "name": name}}
         return _users_page(request, session, errors=errors, values=values, status_code=422)
-    return done("/staff/users", "updated", f"user-{user_id}")
+    return done("/staff/users", "grant_waiting" if waiting else "updated", f"user-{user_id}")
 
 
 @router.post("/staff/users/{user_id}/password-reset", response_class=HTMLResponse)
@@ -145,20 +170,25 @@ async def reset_password(
     passwords: Hasher, limiter: SlowHashLimiter, csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
     """A one-time password for someone else's account: `POST /api/v1/users/{id}/password-reset`.
-    It is shown on this page once, never stored in clear or e-mailed."""
+    It is shown on this page once, never stored in clear or e-mailed. For an account that read
+    cases in the last 90 days the reset waits for a safeguarding user, who sees the password."""
     if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
         return refused
     try:
-        one_time, expires = await run_slow(limiter, auth.reset_password, session, passwords, settings,
-                                           user_id=user_id, by=admin)
+        with attempt(session):
+            reset = await run_slow(limiter, auth.reset_password, session, passwords, settings, user_id=user_id,
+                                   by=admin)
     except AppError as exc:
         if exc.status == 404:
             raise
         errors = FormErrors()
         errors.add(f"u{user_id.hex[:8]}-roles", exc.detail)
         return _users_page(request, session, errors=errors, status_code=exc.status)
+    if reset.waiting is not None:
+        return done("/staff/users", "password_reset_waiting", f"user-{user_id}")
     target = next((u for u in auth.list_users(session) if u.id == user_id), None)
-    return _users_page(request, session, one_time={"user": target, "password": one_time, "expires_at": expires})
+    return _users_page(request, session, one_time={"user": target, "password": reset.one_time_password,
+                                                   "expires_at": reset.expires_at})
 
 
 @router.post("/staff/users/{user_id}/totp-reset", response_class=HTMLResponse)
@@ -192,6 +222,92 @@ def confirm_totp_reset(
         return refused
     auth.confirm_totp_reset(session, user_id=user_id, by=user)
     return done("/staff/cases", "reset_confirmed")
+
+
+@router.get("/staff/approvals", response_class=HTMLResponse)
+def approvals(request: Request, user: SecondPerson, session: DbSession) -> Response:
+    """What waits for a second person: role grants, password and two-factor resets (admin and
+    safeguarding see them; safeguarding confirms, either cancels): `GET /api/v1/account-approvals`."""
+    return _approvals_page(request, session, user)
+
+
+def _approvals_page(request: Request, session: DbSession, user: Any, *, one_time: dict[str, Any] | None = None,
+                    error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    ctx = {
+        "approvals": auth.waiting_for_a_second_person(session),
+        "what_waits": WHAT_WAITS,
+        "role_labels": ROLE_LABELS,
+        "may_confirm": user.has(Role.SAFEGUARDING),
+        "one_time": one_time,
+        "error": error,
+        "few_safeguarding": auth.active_safeguarding_users(session) < 2,
+        "notice": APPROVAL_NOTICES.get(request.query_params.get("done", "")),
+    }
+    return staff_page(request, "staff/approvals.html", ctx, status_code=status_code)
+
+
+APPROVAL_NOTICES = {
+    "role_grant": "Confirmed: the role is the person's now. The safeguarding users have been told.",
+    "totp_reset": "Two-factor reset confirmed: the person sets it up again at their next sign-in.",
+    "cancelled": "Cancelled: it will never take effect.",
+}
+KINDS = ("role_grant", "password_reset", "totp_reset")
+
+
+@router.post("/staff/approvals/{user_id}/{kind}/confirm", response_class=HTMLResponse)
+async def confirm_approval(
+    request: Request, user_id: uuid.UUID, kind: str, user: Safeguarding, session: DbSession,
+    settings: CurrentSettings, passwords: Hasher, limiter: SlowHashLimiter,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Confirm a grant or a reset (safeguarding, not the requester nor the account's owner):
+    `POST /api/v1/users/{id}/role-grant/confirm`, `.../password-reset/confirm`,
+    `.../totp-reset/confirm`. A password reset's one-time password is shown here, once."""
+    if (refused := csrf_refused(request, csrf, "/staff/approvals")) is not None:
+        return refused
+    if kind not in KINDS:
+        _not_found()
+    try:
+        with attempt(session):
+            if kind == "role_grant":
+                auth.confirm_role_grant(session, user_id=user_id, by=user)
+            elif kind == "totp_reset":
+                auth.confirm_totp_reset(session, user_id=user_id, by=user)
+            else:
+                one_time, expires = await run_slow(limiter, auth.confirm_password_reset, session, passwords, settings,
+                                                   user_id=user_id, by=user)
+                target = next((u for u in auth.list_users(session) if u.id == user_id), None)
+                return _approvals_page(request, session, user, one_time={
+                    "user": target, "password": one_time, "expires_at": expires})
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _approvals_page(request, session, user, error=exc.detail, status_code=exc.status)
+    return done("/staff/approvals", kind)
+
+
+@router.post("/staff/approvals/{user_id}/{kind}/cancel", response_class=HTMLResponse)
+def cancel_approval(
+    request: Request, user_id: uuid.UUID, kind: str, user: SecondPerson, session: DbSession,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Cancel a waiting grant or reset (admin or safeguarding): `POST /api/v1/users/{id}/.../cancel`."""
+    if (refused := csrf_refused(request, csrf, "/staff/approvals")) is not None:
+        return refused
+    if kind not in KINDS:
+        _not_found()
+    try:
+        with attempt(session):
+            auth.cancel_waiting(session, user_id=user_id, kind=kind, by=user)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _approvals_page(request, session, user, error=exc.detail, status_code=exc.status)
+    return done("/staff/approvals", "cancelled")
+
+
+def _not_found() -> NoReturn:
+    raise NotFound("No such request.")
 
 
 # --- themes ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/staff/reply-templates", "Reply templates", (Role.SAFEGUARDING,)),
     ("/dashboard", "Statistics", (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)),
     ("/staff/users", "Users", (Role.ADMIN,)),
+    ("/staff/approvals", "Waiting for a second person", (Role.ADMIN, Role.SAFEGUARDING)),
     ("/staff/themes", "Themes", (Role.ADMIN,)),
     ("/staff/locations", "Locations", (Role.ADMIN,)),
     ("/staff/support-directory", "Support directory", (Role.ADMIN,)),

@@ -34,7 +34,7 @@ from app.config import Settings
 from app.equality.schemas import NAMES as EQUALITY_LABELS
 from app.equality.schemas import VALUE_LABELS as EQUALITY_VALUES
 from app.errors import AppError, Invalid, TooManyRequests, Unauthorized
-from app.schemas import MAX_EMAIL, MAX_PASSWORD
+from app.schemas import MAX_EMAIL, MAX_PASSWORD, text_problem
 from app.stats import charts
 from app.stats import service as stats
 from app.stats.annual import REFERRAL_LABELS, REFERRAL_STATUS_LABELS
@@ -120,6 +120,9 @@ async def login_submit(
         else:
             if not email.strip() or not password:
                 return _login_page(request, email=email, error="Enter your e-mail address and your password.", status=422)
+            if text_problem(email, free_text=False) or text_problem(password, free_text=False):
+                return _login_page(request, error="That e-mail address or password holds characters that cannot be "
+                                   "typed. Enter them again.", status=422)
             signed_in = await sign_in(email=email, password=password)
     except TooManyRequests as exc:
         return _login_page(request, email=email, step=step, error=_wait_message(exc), status=429, headers=exc.headers)
