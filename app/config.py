@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     referral_local_authority_safeguarding_days: int = Field(default=1, ge=0, le=3650)
     referral_regulator_notification_days: int = Field(default=5, ge=0, le=3650)
     referral_occupational_health_days: int = Field(default=14, ge=0, le=3650)
+    referral_counselling_days: int = Field(default=14, ge=0, le=3650)
+    referral_third_sector_days: int = Field(default=14, ge=0, le=3650)
 
     # Sessions
     staff_token_minutes: int = Field(default=480, ge=1)

@@ -48,6 +48,9 @@ class ReferralKind(str, enum.Enum):
     LOCAL_AUTHORITY_SAFEGUARDING = "local_authority_safeguarding"
     OCCUPATIONAL_HEALTH = "occupational_health"
     REGULATOR_NOTIFICATION = "regulator_notification"
+    # Signposting (the service's own paper: "counselling, third sector signposting").
+    COUNSELLING = "counselling"
+    THIRD_SECTOR = "third_sector"
 
 
 class Risk(str, enum.Enum):
@@ -75,6 +78,13 @@ class Outcome(str, enum.Enum):
 class Sender(str, enum.Enum):
     REPORTER = "reporter"
     STAFF = "staff"
+
+
+class NoteVisibility(str, enum.Enum):
+    """Who reads an internal note: everyone on the case, or the safeguarding team only (never an HR contact)."""
+
+    CASE_TEAM = "case_team"
+    SAFEGUARDING = "safeguarding"
 
 
 class SentAs(str, enum.Enum):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from app.attachments import service as attachments
+from app.auth import service as auth
 from app.auth.models import User
 from app.cases import intake
 from app.cases import service as cases
@@ -24,12 +25,13 @@ from app.checkins import service as checkins
 from app.checkins.models import CheckIn
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, Outcome, Risk, Role, Sender
+from app.enums import Channel, NoteVisibility, Outcome, Risk, Role, Sender
 from app.equality import service as equality
 from app.notify import service as notify
 from app.reports import idempotency
 from app.reports import service as reports
 from app.reports.schemas import ReportOut
+from app.signposting import service as signposting
 
 
 def submit_report(
@@ -78,6 +80,24 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     if case.risk is Risk.URGENT and not was_urgent:
         notify.marked_urgent(session, case=case, by=user)
     return case
+
+
+def update_case(session: Session, ring: KeyRing, *, user: User, case: Case, data: CaseUpdate) -> Case:
+    """`PATCH /cases/{id}`: the owner (if given) and then triage (if any of its fields are given,
+    or nothing at all is, as before owners existed)."""
+    if "owner_id" in data.model_fields_set:
+        set_owner(session, ring, user=user, case=case, owner_id=data.owner_id, note=data.handover_note)
+    if data.triage_fields or not data.model_fields_set:
+        triage(session, user=user, case=case, data=data)
+    return case
+
+
+def set_owner(
+    session: Session, ring: KeyRing, *, user: User, case: Case, owner_id: uuid.UUID | None, note: str | None = None
+) -> None:
+    """A new owner other than the person acting is told by e-mail; the handover note is the case's."""
+    if cases.set_owner(session, ring, user=user, case=case, owner_id=owner_id, note=note):
+        notify.owner(session, case=case, by=user)
 
 
 def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID) -> None:
@@ -152,12 +172,25 @@ def staff_message(
 def add_note(
     session: Session, ring: KeyRing, *, user: User, case: Case, body: str, attachment_ids: Sequence[uuid.UUID] = (),
     settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
+    visibility: NoteVisibility = NoteVisibility.CASE_TEAM,
 ) -> Note:
     """An internal note, with files the writer uploaded on it (seen as the note is, never by the reporter)."""
-    note = cases.add_note(session, ring, user=user, case=case, body=body)
+    note = cases.add_note(session, ring, user=user, case=case, body=body, visibility=visibility)
     ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
     attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, note=note)
     return note
+
+
+def signpost(
+    session: Session, ring: KeyRing, *, user: User, case: Case, entry_ids: Sequence[uuid.UUID], message: str | None
+) -> tuple[Message, str]:
+    """Organisations from the support directory sent to the reporter in one message of the thread,
+    and recorded on the case (`case.signpost`, with how many). Returns the message and its text."""
+    entries = signposting.chosen(session, entry_ids)
+    body = signposting.compose(entries, message=message)
+    sent = cases.send_message(session, ring, user=user, case=case, body=body)
+    signposting.record_sent(session, by=auth.actor(user), case_id=case.id, entries=entries)
+    return sent, body
 
 
 def _store(

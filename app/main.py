@@ -25,7 +25,7 @@ from app.logs import SecurityAndAccessLog
 from app.throttle import RateLimit, Throttle
 from app.web import STATIC_DIR, docs, pages, problems
 from app.web.reporter.routes import router as reporter_pages
-from app.web.staff import admin, case, checkins, queue
+from app.web.staff import admin, case, checkins, queue, replies, support
 from app.web.staff.account import router as account_pages
 from app.web.staff.routes import router as staff_pages
 
@@ -163,7 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app, page_error=pages.page_error, unavailable=dialect.is_unavailable)
     for router in [*api.ROUTERS, reporter_pages, staff_pages, account_pages, docs.router, problems.router, queue.router,
-                   case.router, checkins.router, admin.router]:
+                   case.router, checkins.router, admin.router, replies.router,
+                   support.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.ASSETS_DIR), name="docs-assets")

@@ -10,7 +10,9 @@ from app.db import Base
 from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
 from app.locations.models import Location
 from app.notify.models import Notification
+from app.replies.models import ReplyTemplate
 from app.reports.models import IdempotencyRecord, ReporterSession
+from app.signposting.models import SupportEntry
 from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.themes.models import Theme
 from app.throttle import ThrottleBucket
@@ -18,7 +20,7 @@ from app.throttle import ThrottleBucket
 __all__ = [
     "Attachment", "AttachmentChunk", "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
     "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
-    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReporterSession", "StaffSession",
-    "StatsCell", "StatsFresh", "StatsStale",
+    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReplyTemplate", "ReporterSession", "StaffSession",
+    "StatsCell", "StatsFresh", "StatsStale", "SupportEntry",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

@@ -14,9 +14,11 @@ from app.api import (
     health,
     locations,
     referrals,
+    replies,
     reports,
     stats,
     stats_referrals,
+    support,
     themes,
 )
 
@@ -30,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     attachments.router,
     checkins.router,
     referrals.router,
+    replies.router,
+    support.router,
     stats.router,
     stats_referrals.router,
     equality.router,

@@ -30,7 +30,7 @@ from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
-from app.cases import service
+from app.cases import history, service
 from app.cases.models import Case
 from app.cases.schemas import (
     CaseCreate,
@@ -41,8 +41,10 @@ from app.cases.schemas import (
     CloseIn,
     ExclusionIn,
     ExclusionRead,
+    HistoryRead,
     HrContactIn,
     MessageRead,
+    NoteIn,
     NoteRead,
     TextIn,
 )
@@ -85,6 +87,11 @@ def list_cases(
         Query(max_length=40, description="The reference a reporter quotes (`SS-XXXX-XXXX`; any letter case, "
               "spaces or dashes): the one case, if you may see it."),
     ] = None,
+    owner: Annotated[
+        str | None,
+        Query(max_length=40, description="`me` for the cases you own; a user id; `none` for cases nobody owns; "
+              "`inactive` for open cases whose owner's account was deactivated."),
+    ] = None,
     open_referral: Annotated[
         bool, Query(description="Only cases (open or closed) with a referral not yet marked complete.")
     ] = False,
@@ -96,7 +103,7 @@ def list_cases(
     `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
     these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                          reference=reference, open_referral=open_referral)
+                          reference=reference, open_referral=open_referral, owner=owner, me=user)
     rows, total = service.list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
         also_overdue=checkins.overdue_clause(),
@@ -112,6 +119,7 @@ def list_cases(
 def case_filter(
     *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
     reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
+    owner: str | None = None, me: User | None = None,
 ) -> CaseFilter:
     """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
@@ -121,7 +129,17 @@ def case_filter(
         except ValueError:
             raise Invalid("Choose an HR contact from the list (`hr_contact`: a user id, `none` or `inactive`).",
                           field="hr_contact") from None
+    owner_id: uuid.UUID | None = None
+    if owner == "me" and me is not None:
+        owner_id = me.id
+    elif owner not in (None, "", "none", "inactive"):
+        try:
+            owner_id = uuid.UUID(owner)
+        except ValueError:
+            raise Invalid("Choose an owner from the list (`owner`: `me`, a user id, `none` or `inactive`).",
+                          field="owner") from None
     return CaseFilter(
+        owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
         statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
         unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
         reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
@@ -161,8 +179,10 @@ def triage_case(body: CaseUpdate, case: TriageCase, user: Safeguarding, session:
     """Triage (safeguarding): themes, primary theme, risk, wishes, location. Only the fields given change.
     The first primary theme moves the case from `received` to `triaged` and acknowledges it.
     New themes must be active; the primary theme is added to the themes if missing. A new location
-    must be active (`prefer_not_to_say` or null clears it). 409 if closed."""
-    flows.triage(session, user=user, case=case, data=body)
+    must be active (`prefer_not_to_say` or null clears it). 409 if closed (triage) or erased.
+    `owner_id` takes, hands over or lets go of the case (409 for a user who does not hold
+    `safeguarding`, is inactive or excluded; 422 for no such user); alone it works on a closed case too."""
+    flows.update_case(session, keys, user=user, case=case, data=body)
     return _detail(session, keys, user, case)
 
 
@@ -204,9 +224,19 @@ def list_exclusions(
     return [ExclusionRead.of(r, reason, people) for r, reason in paging.window(rows)]
 
 
+@router.get("/cases/{case_id}/history", response_model=list[HistoryRead])
+def case_history(case: SafeguardingCase, user: Safeguarding, session: DbSession, paging: Paged) -> list[HistoryRead]:
+    """Everything that happened to the case, oldest first, from the audit trail in plain words: who
+    opened it, read its notes or messages, changed it, wrote, referred, opened a file, or was
+    refused access (safeguarding; HR contacts get 403). Never what a note or message says. Reading
+    it is audited."""
+    return [HistoryRead.of(e) for e in paging.window(history.read(session, user=user, case=case))]
+
+
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])
 def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged) -> list[NoteRead]:
-    """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR contact; audited)."""
+    """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR
+    contact; audited). An HR contact never receives a note for the safeguarding team only."""
     rows = service.read_notes(session, keys, user=user, case=case)
     people = service.people(session, {n.author_id for n, _ in rows})
     on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
@@ -215,10 +245,12 @@ def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Ke
 
 
 @router.post("/cases/{case_id}/notes", response_model=NoteRead, status_code=201, responses={409: {"description": "The case is closed or erased."}})
-def add_note(body: TextIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> NoteRead:
+def add_note(body: NoteIn, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys) -> NoteRead:
     """Add an internal note (encrypted), with files you uploaded in `attachment_ids` (422 for a file
-    that is not yours, not this case's, or already shown). 409 once the case has been erased."""
-    note = flows.add_note(session, keys, user=user, case=case, body=body.body, attachment_ids=body.attachment_ids)
+    that is not yours, not this case's, or already shown). `visibility: safeguarding` keeps it from
+    the HR contact (403 for an HR contact who asks for it). 409 once the case has been erased."""
+    note = flows.add_note(session, keys, user=user, case=case, body=body.body, attachment_ids=body.attachment_ids,
+                          visibility=body.visibility)
     on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case))
     return NoteRead.of(note, body.body, user, on_notes.get(note.id))
 

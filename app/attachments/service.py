@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, dialect
@@ -29,6 +29,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases.models import Case, Message, Note
+from app.cases.service import notes_seen_by
 from app.config import Settings
 from app.crypto import keys
 from app.crypto.keyring import KeyRing
@@ -193,8 +194,13 @@ def _listed(session: Session, ring: KeyRing, case: Case, query: object, *, inclu
 def for_staff(session: Session, ring: KeyRing, *, user: User, case: Case, include_withdrawn: bool = False
               ) -> list[AttachmentView]:
     """The case's files for a member of staff who may see the case (the case loaded through
-    `app.cases.access`). A note's files follow the note: every note is seen by whoever sees the case."""
-    return _listed(session, ring, case, Attachment.case_id == case.id, include_withdrawn=include_withdrawn)
+    `app.cases.access`). A note's files follow the note: a safeguarding-only note's files are never an HR contact's."""
+    return _listed(session, ring, case, and_(Attachment.case_id == case.id, _staff_may_see(user)),
+                   include_withdrawn=include_withdrawn)
+
+
+def _staff_may_see(user: User) -> ColumnElement[bool]:
+    return or_(Attachment.note_id.is_(None), Attachment.note_id.in_(select(Note.id).where(notes_seen_by(user))))
 
 
 def for_reporter(session: Session, ring: KeyRing, *, case: Case, include_withdrawn: bool = False) -> list[AttachmentView]:
@@ -216,11 +222,14 @@ class Download:
         return open_chunks(self.key, ad, storage.read(makers, root, self.row), self.row.chunks)
 
 
-def _open(session: Session, ring: KeyRing, *, case: Case, attachment_id: uuid.UUID, reporter: bool) -> Download:
+def _open(session: Session, ring: KeyRing, *, case: Case, attachment_id: uuid.UUID, reporter: bool,
+          user: User | None = None) -> Download:
     query = select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id,
                                      Attachment.withdrawn_at.is_(None), Attachment.key_ct.is_not(None))
     if reporter:
         query = query.where(_reporter_may_see())  # type: ignore[arg-type]
+    if user is not None:
+        query = query.where(_staff_may_see(user))
     row = session.scalar(query) if case.purged_at is None else None
     if row is None or row.key_ct is None or row.filename_ct is None:
         raise NotFound("No such attachment.")
@@ -231,7 +240,7 @@ def _open(session: Session, ring: KeyRing, *, case: Case, attachment_id: uuid.UU
 
 def open_for_staff(session: Session, ring: KeyRing, *, user: User, case: Case, attachment_id: uuid.UUID) -> Download:
     """A file of a case this user may see, for download or preview (audited `attachment.download`)."""
-    download = _open(session, ring, case=case, attachment_id=attachment_id, reporter=False)
+    download = _open(session, ring, case=case, attachment_id=attachment_id, reporter=False, user=user)
     audit.record(session, actor(user), DOWNLOAD, case_id=case.id, target=str(attachment_id))
     return download
 

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin
-from app.enums import About, Channel, Outcome, ReferralKind, Risk, Sender, SentAs, Status, db_enum
+from app.enums import About, Channel, NoteVisibility, Outcome, ReferralKind, Risk, Sender, SentAs, Status, db_enum
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -39,6 +39,8 @@ class Case(IdMixin, TimestampMixin, Base):
     risk_flagged_at: Mapped[datetime | None]
     wishes: Mapped[list[str]] = mapped_column(JSON, default=list)
     hr_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The safeguarding user who answers for the case (null: nobody has taken it yet).
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     received_at: Mapped[datetime]
     # Kept after purge for statistics: the month only, never the day.
     received_month: Mapped[str] = mapped_column(String(7))
@@ -91,6 +93,11 @@ class Note(IdMixin, TimestampMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     body_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # `safeguarding`: never shown to an HR contact, through any page, route or e-mail.
+    visibility: Mapped[NoteVisibility] = mapped_column(
+        db_enum(NoteVisibility, "note_visibility"), default=NoteVisibility.CASE_TEAM,
+        server_default=NoteVisibility.CASE_TEAM.value,
+    )
 
 
 class Exclusion(IdMixin, TimestampMixin, Base):

@@ -29,7 +29,7 @@ from app.errors import Conflict, Invalid, NotFound
 def due_days(settings: Settings, kind: ReferralKind) -> int:
     """Days from the referral to its due date (`SAFESHARE_REFERRAL_<KIND>_DAYS`): formal
     investigation 28, police 1, local authority safeguarding 1, regulator notification 5,
-    occupational health 14 by default."""
+    occupational health 14, counselling 14, third sector 14 by default."""
     days: int = getattr(settings, f"referral_{kind.value}_days")
     return days
 

@@ -13,9 +13,10 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field, StringConstraints, model_validator
 
 from app.auth.models import User
+from app.cases.history import HistoryEntry
 from app.cases.models import Exclusion, Message, Note, Referral
 from app.cases.views import CaseContent, CaseRow
-from app.enums import About, Channel, Outcome, ReferralKind, Risk, Status, Wish
+from app.enums import About, Channel, NoteVisibility, Outcome, ReferralKind, Risk, Status, Wish
 from app.equality.schemas import EqualityIn
 from app.schemas import (
     MAX_THEMES,
@@ -112,6 +113,25 @@ class CaseUpdate(StrictModel):
         description="An active location's slug; `prefer_not_to_say` or null clears it (the case's current "
         "location may stay even if retired since).",
     )
+    owner_id: uuid.UUID | None = Field(
+        default=None,
+        description="The safeguarding user who owns the case (active, holding `safeguarding`, not excluded): "
+        "your own id to take it, a colleague's to hand it over, null to let it go. Records a handover note "
+        "(safeguarding only) and tells a new owner other than you by e-mail. Allowed on a closed case.",
+    )
+    handover_note: Reason | None = Field(
+        default=None, description="With `owner_id`: what the new owner should know, added to the handover note."
+    )
+
+    @model_validator(mode="after")
+    def _note_goes_with_owner(self) -> CaseUpdate:
+        if self.handover_note is not None and "owner_id" not in self.model_fields_set:
+            raise ValueError("handover_note: only with owner_id")
+        return self
+
+    @property
+    def triage_fields(self) -> set[str]:
+        return self.model_fields_set - {"owner_id", "handover_note"}
 
 
 class HrContactIn(StrictModel):
@@ -133,6 +153,14 @@ class TextIn(StrictModel):
     )
 
 
+class NoteIn(TextIn):
+    visibility: NoteVisibility = Field(
+        default=NoteVisibility.CASE_TEAM,
+        description="`case_team`: the safeguarding team and the case's HR contact; `safeguarding`: the "
+        "safeguarding team only, never an HR contact (only safeguarding may write one: 403).",
+    )
+
+
 class ReferralIn(StrictModel):
     kind: ReferralKind
     note: LongText | None = Field(default=None, description="Who it went to, what was asked (stored encrypted).")
@@ -140,7 +168,7 @@ class ReferralIn(StrictModel):
         default=None,
         description="When it must be done by (not in the past). Left out: the kind's default period from today "
         "(formal investigation 28 days, police 1, local authority safeguarding 1, regulator notification 5, "
-        "occupational health 14; `SAFESHARE_REFERRAL_<KIND>_DAYS`).",
+        "occupational health, counselling and third sector 14; `SAFESHARE_REFERRAL_<KIND>_DAYS`).",
     )
 
 
@@ -198,6 +226,10 @@ class CaseSummary(Deadlines):
     )
     location: str | None = Field(description="The location's slug; null when not given or the reporter preferred not to say.")
     referral_overdue: bool = Field(description="Open, with a referral not completed by its `due_on`.")
+    owner: Person | None = Field(description="The safeguarding user who owns the case; null when nobody has taken it.")
+    needs_new_owner: bool = Field(
+        description="Open, and its owner's account was deactivated: another safeguarding user must take it."
+    )
     possible_risk: bool = Field(description="Open, with risk words (`risk_signals`) that came in since a person last "
                                 "set `risk`; the queue shows these first.")
 
@@ -215,6 +247,7 @@ def _summary_fields(row: CaseRow) -> dict[str, object]:
         acknowledgement_overdue=d.acknowledgement_overdue, feedback_due=d.feedback_due,
         feedback_overdue=d.feedback_overdue, needs_new_hr_contact=row.needs_new_hr_contact,
         location=c.location, referral_overdue=row.referral_overdue, possible_risk=row.possible_risk,
+        owner=Person.of(row.owner), needs_new_owner=row.needs_new_owner,
     )
 
 
@@ -298,12 +331,26 @@ class NoteRead(BaseModel):
     body: str
     author: Person | None
     created_at: Timestamp
+    visibility: NoteVisibility
     attachments: list[FileRef] = Field(default_factory=list, description="Files on this note.")
 
     @classmethod
     def of(cls, note: Note, body: str, author: User | None, attachments: list[FileRef] | None = None) -> NoteRead:
         return cls(id=note.id, body=body, author=Person.of(author), created_at=note.created_at,
-                   attachments=attachments or [])
+                   visibility=note.visibility, attachments=attachments or [])
+
+
+class HistoryRead(BaseModel):
+    """One thing that happened to the case, from the audit trail (never what a note or message says)."""
+
+    at: Timestamp
+    actor: str = Field(description="Who: a staff member's name, `The reporter`, or `Safe Share (automatic)`.")
+    action: str = Field(description="What, in plain words.")
+    detail: str | None = Field(description="More about it where the trail has it (the channel, the outcome, ...).")
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryRead:
+        return cls(at=entry.at, actor=entry.actor, action=entry.action, detail=entry.detail)
 
 
 class MessageRead(BaseModel):

@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -40,8 +40,8 @@ from app.config import Settings
 from app.crypto import keys, receipts
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
-from app.enums import Outcome, Risk, Role, Sender, Status
-from app.errors import Conflict, Invalid
+from app.enums import NoteVisibility, Outcome, Risk, Role, Sender, Status
+from app.errors import Conflict, Forbidden, Invalid
 from app.locations import service as locations
 from app.themes.models import Theme
 
@@ -86,6 +86,11 @@ def _needs_new_contact() -> ColumnElement[bool]:
     return and_(Case.status != Status.CLOSED, Case.hr_contact_id.in_(inactive))
 
 
+def _needs_new_owner() -> ColumnElement[bool]:
+    inactive = select(User.id).where(User.active.is_(False))
+    return and_(Case.status != Status.CLOSED, Case.owner_id.in_(inactive))
+
+
 def list_cases(
     session: Session,
     *,
@@ -118,6 +123,12 @@ def list_cases(
     if filters.overdue:
         late = [_overdue(now), referrals.open_overdue(clock.today())]
         q = q.where(or_(*late) if also_overdue is None else or_(*late, also_overdue))
+    if filters.owner is not None:
+        q = q.where(Case.owner_id == filters.owner)
+    if filters.no_owner:
+        q = q.where(Case.owner_id.is_(None))
+    if filters.needs_new_owner:
+        q = q.where(_needs_new_owner())
     if filters.open_referral:
         q = q.where(referrals.any_open())
     if filters.reference is not None:
@@ -139,13 +150,14 @@ def list_cases(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
-    users = _users(session, {r[0].hr_contact_id for r in rows})
+    users = _users(session, {r[0].hr_contact_id for r in rows} | {r[0].owner_id for r in rows})
     return [
         CaseRow(
             c,
             users.get(c.hr_contact_id) if c.hr_contact_id else None,
             deadlines(c, last_staff_message_at=last, now=now),
             bool(late),
+            users.get(c.owner_id) if c.owner_id else None,
         )
         for c, last, late in rows
     ], total
@@ -207,11 +219,12 @@ def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> di
     rows = session.execute(
         access.visible_cases(user).where(Case.id.in_(case_ids)).add_columns(last_msg, late_referral)
     ).all()
-    users = _users(session, {r[0].hr_contact_id for r in rows})
+    users = _users(session, {r[0].hr_contact_id for r in rows} | {r[0].owner_id for r in rows})
     now = clock.now()
     return {
         c.id: CaseRow(c, users.get(c.hr_contact_id) if c.hr_contact_id else None,
-                      deadlines(c, last_staff_message_at=last, now=now), bool(late))
+                      deadlines(c, last_staff_message_at=last, now=now), bool(late),
+                      users.get(c.owner_id) if c.owner_id else None)
         for c, last, late in rows
     }
 
@@ -221,8 +234,9 @@ def case_row(session: Session, *, case: Case) -> CaseRow:
         select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
     )
     contact = session.get(User, case.hr_contact_id) if case.hr_contact_id else None
+    owner = session.get(User, case.owner_id) if case.owner_id else None
     return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()),
-                   referrals.is_overdue(session, case=case, today=clock.today()))
+                   referrals.is_overdue(session, case=case, today=clock.today()), owner)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -295,7 +309,7 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     the "possible risk" flag (a person has looked at the words). Themes already on the case may stay even if retired since;
     anything newly added must be an active theme."""
     _require_open(case)
-    given = data.model_fields_set
+    given = data.triage_fields
     if not given:
         return case
     if "primary_theme" in given and data.primary_theme is None:
@@ -341,10 +355,10 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
 # --- the HR point of contact -------------------------------------------------------------------
 
 
-def _existing_user(session: Session, user_id: uuid.UUID) -> User:
+def _existing_user(session: Session, user_id: uuid.UUID, *, field: str = "user_id") -> User:
     target = session.get(User, user_id)
     if target is None:
-        raise Invalid("No such user.", field="user_id")
+        raise Invalid("No such user.", field=field)
     return target
 
 
@@ -377,6 +391,49 @@ def _unassign(session: Session, *, user: User, case: Case) -> None:
         case.status = Status.TRIAGED if case.primary_theme is not None else Status.RECEIVED
     session.flush()
     audit.record(session, actor(user), "case.unassign", case_id=case.id)
+
+
+# --- the owner ---------------------------------------------------------------------------------
+
+
+def set_owner(
+    session: Session, ring: KeyRing, *, user: User, case: Case, owner_id: uuid.UUID | None, note: str | None = None
+) -> bool:
+    """Make `owner_id` (an active safeguarding user not excluded from the case) the case's owner,
+    or nobody (None). Taking a case, handing it over or letting it go records a safeguarding-only
+    handover note naming both people, with `note` under it; the audit entry says which of the three
+    it was (`case.owner`, target `take`, `handover` or `release`), never who. Returns whether the
+    owner changed (the same owner again changes nothing, and writes nothing)."""
+    _require_not_purged(case)
+    new: User | None = None
+    if owner_id is not None:
+        new = _existing_user(session, owner_id, field="owner_id")
+        if not new.has(Role.SAFEGUARDING):
+            raise Conflict("Only a member of the safeguarding team can own a case.")
+        if not new.active:
+            raise Conflict("This user's account is not active.")
+        if access.is_excluded(session, case_id=case.id, user_id=new.id):
+            raise Conflict("This user is excluded from the case.")
+    if case.owner_id == owner_id:
+        return False
+    before = session.get(User, case.owner_id) if case.owner_id else None
+    case.owner_id = owner_id
+    session.flush()
+    if new is None:
+        how, line = "release", f"{user.name} let the case go: nobody owns it now."
+    elif new.id == user.id:
+        how = "take"
+        line = f"{user.name} took this case" + (f" over from {before.name}." if before else ".")
+    else:
+        how = "handover"
+        line = f"{user.name} handed this case over to {new.name}" + (
+            f" (it was {before.name}'s)." if before is not None and before.id != user.id else ".")
+    if before is not None and not before.active:
+        line += f" {before.name}'s account had been deactivated."
+    body = line if not note else f"{line}\n\n{note}"
+    add_note(session, ring, user=user, case=case, body=body, visibility=NoteVisibility.SAFEGUARDING, audited=False)
+    audit.record(session, actor(user), "case.owner", case_id=case.id, target=how)  # never who
+    return True
 
 
 # --- exclusions --------------------------------------------------------------------------------
@@ -431,24 +488,42 @@ def _require_not_purged(case: Case) -> None:
         raise Conflict("This case has been erased after its retention date.")
 
 
-def add_note(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Note:
-    """An internal note, never shown to the reporter (encrypted)."""
+def add_note(
+    session: Session, ring: KeyRing, *, user: User, case: Case, body: str,
+    visibility: NoteVisibility = NoteVisibility.CASE_TEAM, audited: bool = True,
+) -> Note:
+    """An internal note, never shown to the reporter (encrypted). A `safeguarding` note is never
+    shown to an HR contact, and only the safeguarding team may write one (403)."""
     _require_not_purged(case)
-    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id)
+    if visibility is NoteVisibility.SAFEGUARDING and not user.has(Role.SAFEGUARDING):
+        raise Forbidden("Only the safeguarding team can write a note for the safeguarding team only.")
+    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id, visibility=visibility)
     note.body_ct = keys.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
     session.add(note)
     session.flush()
-    audit.record(session, actor(user), "note.create", case_id=case.id)
+    if audited:
+        target = "safeguarding" if visibility is NoteVisibility.SAFEGUARDING else None
+        audit.record(session, actor(user), "note.create", case_id=case.id, target=target)
     return note
 
 
+def notes_seen_by(user: User) -> ColumnElement[bool]:
+    """SQL over `Note`: the notes this user may read on a case they may see (an HR contact never
+    reads a safeguarding-only note; `app.attachments` hides such a note's files the same way)."""
+    if user.has(Role.SAFEGUARDING):
+        return true()
+    return Note.visibility == NoteVisibility.CASE_TEAM
+
+
 def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Note, str]]:
-    """The case's notes, oldest first, decrypted (audited as `case.read` of `notes`)."""
+    """The case's notes this user may read, oldest first, decrypted (audited as `case.read` of `notes`)."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="notes")
     if case.purged_at is not None:
         return []
     cipher = keys.case_cipher(session, ring, case.id)
-    rows = session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.created_at, Note.id)).all()
+    rows = session.scalars(
+        select(Note).where(Note.case_id == case.id, notes_seen_by(user)).order_by(Note.created_at, Note.id)
+    ).all()
     return [(n, cipher.decrypt("notes", "body", n.id, n.body_ct)) for n in rows if n.body_ct is not None]
 
 

@@ -72,6 +72,8 @@ class CaseRow:
     deadlines: Deadlines
     # Open, with a referral not completed by its due date (app.cases.referrals).
     referral_overdue: bool = False
+    # The safeguarding user who owns the case (None: nobody has taken it).
+    owner: User | None = None
 
     @property
     def possible_risk(self) -> bool:
@@ -88,6 +90,11 @@ class CaseRow:
         """Open, and its HR contact's account has been deactivated: safeguarding must assign another."""
         return self.case.status is not Status.CLOSED and self.hr_contact is not None and not self.hr_contact.active
 
+    @property
+    def needs_new_owner(self) -> bool:
+        """Open, and its owner's account has been deactivated: another safeguarding user must take it."""
+        return self.case.status is not Status.CLOSED and self.owner is not None and not self.owner.active
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -103,6 +110,9 @@ class CaseFilter:
     # Cases (open or closed) with a referral not yet marked complete.
     open_referral: bool = False
     reference: str | None = None
+    owner: uuid.UUID | None = None
+    no_owner: bool = False
+    needs_new_owner: bool = False
     # The queue shows the newest first (after the urgent ones); the API lists the oldest first.
     newest_first: bool = False
     # The queue's order on a real day: open cases with possible risk (urgent, or risk words a

@@ -53,6 +53,7 @@ class Kind(str, enum.Enum):
     URGENT = "urgent"
     REPORTER_MESSAGE = "reporter_message"
     ASSIGNMENT = "assignment"
+    OWNER = "owner"
     POSSIBLE_RISK = "possible_risk"
     SUPPORT_UNSUITABLE = "support_unsuitable"
     CLOSED_BY_HR = "closed_by_hr"
@@ -162,6 +163,12 @@ def assigned(session: Session, *, case: Case, by: User) -> None:
         enqueue(session, kind=Kind.ASSIGNMENT, user_ids=[case.hr_contact_id], case_id=case.id, exclude=by.id)
 
 
+def owner(session: Session, *, case: Case, by: User) -> None:
+    """A safeguarding user handed the case to another: the new owner is told (not someone who took it)."""
+    if case.owner_id is not None:
+        enqueue(session, kind=Kind.OWNER, user_ids=[case.owner_id], case_id=case.id, exclude=by.id)
+
+
 @event.listens_for(Session, "before_commit")
 def _account_notices(session: Session) -> None:
     """Security notices recorded by `app.auth.notices` during the transaction join the outbox in
@@ -183,6 +190,7 @@ _SUBJECTS = {
     Kind.URGENT: "{ref} has been marked urgent",
     Kind.REPORTER_MESSAGE: "a new message from the reporter of {ref}",
     Kind.ASSIGNMENT: "you are now the HR contact for {ref}",
+    Kind.OWNER: "{ref} has been handed over to you",
     Kind.POSSIBLE_RISK: "possible risk in a new entry on {ref}",
     Kind.SUPPORT_UNSUITABLE: "support not suitable on {ref}",
     Kind.CLOSED_BY_HR: "{ref} was closed by its HR contact",
@@ -192,6 +200,8 @@ _OPENINGS = {
     Kind.URGENT: "The safeguarding team has marked {ref} as urgent.",
     Kind.REPORTER_MESSAGE: "The person who raised {ref} has sent a new message.",
     Kind.ASSIGNMENT: "You have been made the HR point of contact for {ref}. Your first check-in is booked.",
+    Kind.OWNER: "A colleague in the safeguarding team has handed {ref} over to you: you own it now. "
+                "Their handover note is on the case.",
     Kind.POSSIBLE_RISK: "A new message or check-in on {ref} uses words that may mean someone is at risk. "
                         "Please look at it now.",
     Kind.SUPPORT_UNSUITABLE: "A check-in on {ref} recorded that the support offered is not suitable.",

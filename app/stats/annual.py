@@ -252,7 +252,8 @@ def locations(i: Inputs) -> Section:
 REFERRAL_LABELS = {
     "formal_investigation": "Formal investigation", "police": "Police",
     "local_authority_safeguarding": "Local authority safeguarding", "occupational_health": "Occupational health",
-    "regulator_notification": "Regulator notification",
+    "regulator_notification": "Regulator notification", "counselling": "Counselling",
+    "third_sector": "Third-sector signposting",
 }
 REFERRAL_STATUS_LABELS = {
     "open": "Open, not yet due", "overdue": "Open and overdue", "completed_on_time": "Completed on time",

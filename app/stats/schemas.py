@@ -127,7 +127,7 @@ class Summary(_Out):
 
 class ReferralKindRow(_Out):
     kind: str = Field(description="formal_investigation, police, local_authority_safeguarding, "
-                      "occupational_health or regulator_notification.")
+                      "occupational_health, regulator_notification, counselling or third_sector.")
     counts: list[int | None] = Field(description="Referrals of this kind made in each period; null = withheld.")
     total: int | None = Field(description="The row over the whole range; null = withheld.")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app import clock
 from tests.cases.conftest import World
@@ -26,6 +27,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /cases/{id}":             (200,      200,      404,      404,      404,      403,   403,  401,     401),
     "PATCH /cases/{id}":           (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "PUT /cases/{id}/hr-contact":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
+    "POST /cases/{id}/signposts":  (201,      201,      404,      404,      404,      403,   403,  401,     401),
+    "GET /cases/{id}/history":     (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "GET /cases/{id}/exclusions":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "POST /cases/{id}/exclusions": (201,      403,      403,      404,      403,      403,   403,  401,     401),
     "GET /cases/{id}/notes":       (200,      200,      404,      404,      404,      403,   403,  401,     401),
@@ -65,7 +68,12 @@ def _outcome(client: Any, world: World, endpoint: str, who: str) -> Any:
         made = client.post(f"/api/v1/cases/{case_id}/referrals", json={"kind": "police"},
                            headers=world.headers("safeguarding"))
         url = url.replace("{rid}", made.json()["id"])
-    r = client.request(method, url, json=_body(endpoint, world), headers=world.headers(who, case_id))
+    body = _body(endpoint, world)
+    if endpoint == "POST /cases/{id}/signposts":  # an organisation the admin put in the directory beforehand
+        entry = client.post("/api/v1/support-directory", headers=world.headers("admin"), json={
+            "name": f"Helpline {uuid.uuid4().hex[:6]}", "helps_with": "Debt advice", "contact": "0800 000 000"})
+        body = {"entry_ids": [entry.json()["id"]]}
+    r = client.request(method, url, json=body, headers=world.headers(who, case_id))
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/problem+json"), r.text
     if endpoint == "GET /cases" and r.status_code == 200:
@@ -95,3 +103,50 @@ def test_excluded_user_never_sees_the_case_in_any_filtered_list(client: Any, wor
         assert r.status_code == 200
         assert str(case_id) not in {i["id"] for i in r.json()["items"]}
         assert r.json()["total"] == 0
+
+
+def test_a_note_for_the_safeguarding_team_never_reaches_the_hr_contact(app: Any, client: Any, world: World) -> None:
+    """Not through the notes, the case page, a file on the note, the list of files or an e-mail;
+    and an HR contact cannot write one (403). Safeguarding sees it, marked as theirs alone."""
+    from sqlalchemy import select
+
+    from app.notify.models import Notification
+    from tests.attachments.files import screenshot_png
+
+    case_id = world.new_case()
+    base = f"/api/v1/cases/{case_id}"
+    sg, hr = world.headers("safeguarding"), world.headers("assigned_hr")
+    secret = "The HR contact's partner is the person named in this concern."
+    upload = client.post(f"{base}/attachments", headers=sg,
+                         files={"file": ("partner-rota.png", screenshot_png(), "image/png")})
+    assert upload.status_code == 201, upload.text
+    file_id = upload.json()["id"]
+    made = client.post(f"{base}/notes", headers=sg,
+                       json={"body": secret, "visibility": "safeguarding", "attachment_ids": [file_id]})
+    assert made.status_code == 201 and made.json()["visibility"] == "safeguarding"
+    shared = client.post(f"{base}/notes", headers=sg, json={"body": "Spoke to the reporter on Monday."})
+    assert shared.json()["visibility"] == "case_team"
+
+    assert [n["body"] for n in client.get(f"{base}/notes", headers=hr).json()] == ["Spoke to the reporter on Monday."]
+    assert file_id not in {f["id"] for f in client.get(f"{base}/attachments", headers=hr).json()}
+    assert client.get(f"{base}/attachments/{file_id}", headers=hr).status_code == 404
+    hr_page = TestClient(app)
+    hr_page.cookies.set("ss_staff", world.staff["assigned_hr"].token)
+    page = hr_page.get(f"/staff/cases/{case_id}").text
+    assert "Spoke to the reporter on Monday." in page
+    assert secret not in page and "partner-rota" not in page and "safeguarding team only" not in page
+    assert hr_page.get(f"/staff/cases/{case_id}/attachments/{file_id}").status_code == 404
+    refused = client.post(f"{base}/notes", headers=hr, json={"body": "Mine", "visibility": "safeguarding"})
+    assert refused.status_code == 403
+    with app.state.sessionmaker() as s:
+        bodies = [n.body or "" for n in s.scalars(select(Notification))]
+    assert not any(secret in b for b in bodies)
+
+    sg_notes = client.get(f"{base}/notes", headers=sg).json()
+    assert [(n["body"], n["visibility"]) for n in sg_notes][0] == (secret, "safeguarding")
+    assert client.get(f"{base}/attachments/{file_id}", headers=sg).status_code == 200
+    sg_page = TestClient(app)
+    sg_page.cookies.set("ss_staff", world.staff["safeguarding"].token)
+    assert "safeguarding team only" in sg_page.get(f"/staff/cases/{case_id}").text
+    hr_page.close()
+    sg_page.close()

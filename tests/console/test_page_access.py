@@ -33,6 +33,8 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff": {"GET": EVERY_STAFF},
     "/staff/cases": {"GET": CASEWORK},
     "/staff/cases/{case_id}": {"GET": CASEWORK},
+    "/staff/cases/{case_id}/history": {"GET": (SG,)},
+    "/staff/cases/{case_id}/owner": {"POST": (SG,)},
     "/staff/cases/{case_id}/triage": {"POST": (SG,)},
     "/staff/cases/{case_id}/themes": {"POST": (SG,)},
     "/staff/cases/{case_id}/hr-contact": {"POST": (SG,)},
@@ -50,6 +52,13 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/check-ins": {"GET": CASEWORK},
     "/staff/check-ins/{case_id}/{check_in_id}": {"POST": CASEWORK},
     "/staff/record": {"GET": (SG,), "POST": (SG,)},
+    "/staff/cases/{case_id}/signposts": {"POST": CASEWORK},
+    "/staff/support-directory": {"GET": (ADMIN,), "POST": (ADMIN,)},
+    "/staff/support-directory/{entry_id}": {"POST": (ADMIN,)},
+    "/staff/support-directory/{entry_id}/delete": {"POST": (ADMIN,)},
+    "/staff/reply-templates": {"GET": (SG,), "POST": (SG,)},
+    "/staff/reply-templates/{template_id}": {"POST": (SG,)},
+    "/staff/reply-templates/{template_id}/delete": {"POST": (SG,)},
     "/staff/users": {"GET": (ADMIN,), "POST": (ADMIN,)},
     "/staff/users/{user_id}": {"POST": (ADMIN,)},
     "/staff/users/{user_id}/password-reset": {"POST": (ADMIN,)},
@@ -112,7 +121,7 @@ def _actions_since(app: Any, count: int) -> list[str]:
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
               "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id,
-              "kind": "role_grant"}
+              "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()), "kind": "role_grant"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

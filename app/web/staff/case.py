@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -27,6 +27,7 @@ from app.api.dependencies import (
     DbSession,
     Keys,
     Safeguarding,
+    SafeguardingCase,
     Sessions,
     TriageCase,
     VisibleCase,
@@ -39,7 +40,7 @@ from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.auth import service as auth
 from app.auth.models import User
-from app.cases import access, referrals
+from app.cases import access, history, referrals
 from app.cases import risk as risk_words
 from app.cases import service as cases
 from app.cases.models import Case
@@ -49,6 +50,7 @@ from app.cases.schemas import (
     CloseIn,
     ExclusionIn,
     HrContactIn,
+    NoteIn,
     ReferralIn,
     ReferralUpdate,
     TextIn,
@@ -60,6 +62,9 @@ from app.db import attempt, end_reads
 from app.enums import About, Channel, Outcome, ReferralKind, Role, Sender, Status
 from app.errors import AppError, Invalid, NotFound
 from app.locations import service as locations
+from app.replies import service as replies
+from app.signposting import service as directory
+from app.signposting.schemas import SignpostIn
 from app.themes import service as themes
 from app.web import uploads
 from app.web.pages import FormErrors
@@ -87,6 +92,8 @@ REFERRAL_LABELS = {
     ReferralKind.LOCAL_AUTHORITY_SAFEGUARDING.value: "Local authority safeguarding",
     ReferralKind.REGULATOR_NOTIFICATION.value: "Notification to the regulator",
     ReferralKind.OCCUPATIONAL_HEALTH.value: "Occupational health",
+    ReferralKind.COUNSELLING.value: "Counselling",
+    ReferralKind.THIRD_SECTOR.value: "A third-sector organisation (signposting)",
 }
 assert set(REFERRAL_LABELS) == {k.value for k in ReferralKind}
 NOTICES = {
@@ -102,11 +109,13 @@ NOTICES = {
     "acknowledged": "The concern is acknowledged: the standard message was sent to the reporter.",
     "check_in": "Check-in recorded. The next one is booked.",
     "closed": "Case closed. The reporter can now give feedback.",
+    "signposted": "The organisations were sent to the reporter in a message.",
+    "owner": "Owner changed. The handover note is with the internal notes; a new owner is told by e-mail.",
 }
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
-    "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
-    "exclusion-user_id", "exclusion-reason", "note-body", "note-attachments", "message-body", "message-attachments", "check_in-summary",
+    "owner-owner_id", "owner-handover_note", "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
+    "exclusion-user_id", "exclusion-reason", "note-visibility", "note-body", "note-attachments", "message-template", "message-body", "message-attachments", "signpost-entry_ids", "signpost-message", "check_in-summary",
     "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
     "close-outcome", "close-summary", "close-confirm_open_referrals",
 ]
@@ -115,9 +124,12 @@ FIELD_ORDER = [
 def _page(
     request: Request, session: DbSession, keys: Keys, user: User, case: Case, *,
     errors: FormErrors | None = None, values: dict[str, Any] | None = None, status_code: int = 200,
+    template: str | None = None,
 ) -> HTMLResponse:
-    """The whole case for this user; every decrypted part read through the audited services."""
+    """The whole case for this user; every decrypted part read through the audited services.
+    `template`: a reply template's id, filled in for this case in the message box."""
     errors = errors or FormErrors()
+    values = dict(values or {})
     is_safeguarding = user.has(Role.SAFEGUARDING)
     row = cases.case_row(session, case=case)
     content = cases.read_content(session, keys, user=user, case=case)
@@ -131,7 +143,7 @@ def _page(
         session,
         {n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
         | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins}
-        | {r.created_by_id for r, _ in case_referrals},
+        | {r.created_by_id for r, _ in case_referrals} | {case.owner_id},
     )
     all_locations = locations.list_locations(session)
     all_themes = themes.list_themes(session)
@@ -142,7 +154,22 @@ def _page(
     mine = [v.row for v in case_files if v.row.author_id == user.id and v.row.withdrawn_at is None]
     opened = attachment_service.opened_ids(session, mine)
     settings = settings_of(request)
+    reply_templates = replies.list_templates(session)
+    if template:
+        chosen = next((t for t in reply_templates if str(t.id) == template), None)
+        if chosen is None:
+            errors.add("message-template", "That reply template has been removed. Choose another.")
+            status_code = 422 if status_code == 200 else status_code
+        elif "message" not in values:
+            first = min((c.due_on for c, _ in case_check_ins if c.cancelled_at is None), default=None)
+            values["message"] = {"body": replies.render(chosen.body, reference=case.reference, first_check_in=first),
+                                 "template": template}
+    fits = set(case.theme_slugs)
+    entries = directory.list_entries(session)
     ctx: dict[str, Any] = {
+        "support_entries": sorted(((e, bool(fits & set(e.themes))) for e in entries), key=lambda p: not p[1]),
+        "reply_templates": reply_templates,
+        "owners": [u for u in staff if u.has(Role.SAFEGUARDING) and u.active and u.id not in excluded],
         "files_on_messages": files.by_message(case_files),
         "files_on_notes": files.by_note(case_files),
         "loose_files": [files.ref(v) for v in case_files
@@ -186,16 +213,50 @@ def _page(
         "today": clock.today(),
         "errors": errors.messages,
         "problems": errors.summary(FIELD_ORDER),
-        "values": values or {},
+        "values": values,
         "notice": NOTICES.get(request.query_params.get("done", "")),
     }
     return staff_page(request, "staff/case.html", ctx, status_code=status_code)
 
 
 @router.get("/staff/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys) -> Response:
-    """Everything about one case (safeguarding, or the case's HR contact): reading it is audited."""
-    return _page(request, session, keys, user, case)
+def case_page(
+    request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys,
+    template: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """Everything about one case (safeguarding, or the case's HR contact): reading it is audited.
+    `?template=` starts the message box from a reply template, filled in for this case."""
+    return _page(request, session, keys, user, case, template=template or None)
+
+
+@router.get("/staff/cases/{case_id}/history", response_class=HTMLResponse)
+def history_page(request: Request, case: SafeguardingCase, user: Safeguarding, session: DbSession) -> Response:
+    """Everything that happened to the case, in plain words, to read or print:
+    `GET /api/v1/cases/{id}/history` (safeguarding; HR contacts are refused)."""
+    entries = history.read(session, user=user, case=case)
+    return staff_page(request, "staff/history.html", {"case": case, "entries": entries, "now": clock.now()})
+
+
+@router.post("/staff/cases/{case_id}/owner", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def set_owner(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    owner_id: Annotated[str, Form()] = "", handover_note: Annotated[str, Form()] = "",
+) -> Response:
+    """Take the case, hand it over or let it go, with a handover note: `PATCH /api/v1/cases/{id}`
+    with `owner_id` (safeguarding)."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    note = crlf(handover_note).strip()
+
+    def act() -> None:
+        if not owner_id:
+            raise Invalid("Choose who should own the case.", field="owner_id")
+        wanted = None if owner_id == "nobody" else owner_id
+        body = CaseUpdate.model_validate({"owner_id": wanted, "handover_note": note or None})
+        flows.set_owner(session, keys, user=user, case=case, owner_id=body.owner_id, note=body.handover_note)
+
+    values = {"owner_id": owner_id, "handover_note": note}
+    return _apply(request, session, keys, user, case, "owner", values, "owner", "owner", act, field="owner_id")
 
 
 def _failed(
@@ -298,12 +359,12 @@ Files = Annotated[list[UploadFile] | None, File(description="Photos, PDFs or tex
 
 def _with_files(
     request: Request, session: DbSession, keys: Keys, settings: Settings, user: User, case: Case, form: str,
-    text: str, chosen: list[UploadFile], notice: str, anchor: str, act: Any,
+    text: str, chosen: list[UploadFile], notice: str, anchor: str, act: Any, extra: dict[str, Any] | None = None,
 ) -> Response:
     """A note or message with files: the files are cleaned with no transaction held (it is slow),
     then the case is locked again and `act(case, prepared)` runs like any form's action."""
     files = uploads.chosen(chosen)
-    values = {"body": text, "rechoose": uploads.names(files)}
+    values = {"body": text, "rechoose": uploads.names(files), **(extra or {})}
     case_id = case.id
     end_reads(session)
     errors = FormErrors()
@@ -323,18 +384,21 @@ def _with_files(
 def add_note(
     request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, settings: CurrentSettings,
     csrf: CSRF = "", body: Annotated[str, Form()] = "", attachments: Files = None,
+    visibility: Annotated[str, Form()] = "case_team",
 ) -> Response:
-    """An internal note, never shown to the reporter, with files if chosen: `POST /api/v1/cases/{id}/notes`."""
+    """An internal note, never shown to the reporter, with files if chosen: `POST /api/v1/cases/{id}/notes`
+    (`visibility`: `safeguarding` keeps it from the HR contact; safeguarding only)."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(body)
 
     def act(locked: Case, prepared: list[attachment_service.Prepared]) -> None:
-        flows.add_note(session, keys, user=user, case=locked, body=TextIn.model_validate({"body": text}).body,
-                       settings=settings, files=prepared)
+        note = NoteIn.model_validate({"body": text, "visibility": visibility or "case_team"})
+        flows.add_note(session, keys, user=user, case=locked, body=note.body, settings=settings, files=prepared,
+                       visibility=note.visibility)
 
     return _with_files(request, session, keys, settings, user, case, "note", text, attachments or [], "note", "notes",
-                       act)
+                       act, extra={"visibility": visibility})
 
 
 @router.post("/staff/cases/{case_id}/messages", response_class=HTMLResponse, max_body_size=FORM_CEILING)
@@ -353,6 +417,29 @@ def send_message(
 
     return _with_files(request, session, keys, settings, user, case, "message", text, attachments or [], "message",
                        "thread", act)
+
+
+@router.post("/staff/cases/{case_id}/signposts", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
+def signpost(
+    request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
+    entry_id: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    message: Annotated[str, Form()] = "",
+) -> Response:
+    """Send chosen organisations from the support directory to the reporter in one message:
+    `POST /api/v1/cases/{id}/signposts`."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(message).strip()
+
+    def act() -> None:
+        if not entry_id:
+            raise Invalid("Choose at least one organisation to send.", field="entry_ids")
+        body = SignpostIn.model_validate({"entry_ids": entry_id, "message": text or None})
+        flows.signpost(session, keys, user=user, case=case, entry_ids=body.entry_ids, message=body.message)
+
+    values = {"entry_ids": entry_id, "message": text}
+    return _apply(request, session, keys, user, case, "signpost", values, "signposted", "thread", act,
+                  field="entry_ids")
 
 
 @router.get("/staff/cases/{case_id}/attachments/{attachment_id}")

@@ -21,11 +21,13 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/staff/cases", "Cases", (Role.SAFEGUARDING, Role.HR)),
     ("/staff/check-ins", "Check-ins", (Role.SAFEGUARDING, Role.HR)),
     ("/staff/record", "Record a contact", (Role.SAFEGUARDING,)),
+    ("/staff/reply-templates", "Reply templates", (Role.SAFEGUARDING,)),
     ("/dashboard", "Statistics", (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)),
     ("/staff/users", "Users", (Role.ADMIN,)),
     ("/staff/approvals", "Waiting for a second person", (Role.ADMIN, Role.SAFEGUARDING)),
     ("/staff/themes", "Themes", (Role.ADMIN,)),
     ("/staff/locations", "Locations", (Role.ADMIN,)),
+    ("/staff/support-directory", "Support directory", (Role.ADMIN,)),
     ("/staff/account", "Your account", (Role.ADMIN, Role.SAFEGUARDING, Role.HR, Role.LEADERSHIP)),
 ]
 

@@ -89,6 +89,7 @@ def queue(
     overdue: Annotated[str, Query()] = "",
     open_referral: Annotated[str, Query()] = "",
     reference: Annotated[str, Query()] = "",
+    owner: Annotated[str, Query()] = "",
     page: Annotated[str, Query()] = "1",
 ) -> Response:
     """The queue, with filters and a search by the reference a reporter quotes."""
@@ -102,7 +103,7 @@ def queue(
         level = _choice(risk, Risk)
         filters = case_filter(status=chosen, theme=theme.strip() or None, hr_contact=hr_contact.strip() or None,
                               risk=level, overdue=flag_overdue, reference=reference, open_referral=flag_referral,
-                              attention_first=True)
+                              attention_first=True, owner=owner.strip()[:40] or None, me=user)
     except Invalid as exc:
         error = plain(exc.detail)
         chosen, level = [], None
@@ -125,6 +126,7 @@ def queue(
         "status": [s.value for s in chosen], "theme": filters.theme or "", "risk": level.value if level else "",
         "hr_contact": hr_contact.strip() if not error else "", "overdue": "true" if filters.overdue else "",
         "open_referral": "true" if filters.open_referral else "", "reference": filters.reference or "",
+        "owner": owner.strip()[:40] if not error else "",
     }
     kept = {k: v for k, v in query.items() if v}
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -142,6 +144,7 @@ def queue(
         "page_link": lambda n: "/staff/cases?" + urlencode({**kept, "page": n}, doseq=True),
         "themes": themes.list_themes(session),
         "contacts": [u for u in auth.list_users(session, role=Role.HR)] if user.has(Role.SAFEGUARDING) else [],
+        "owners": auth.list_users(session, role=Role.SAFEGUARDING) if user.has(Role.SAFEGUARDING) else [],
         "status_labels": STATUS_LABELS,
         "statuses": list(Status),
         "error": error,

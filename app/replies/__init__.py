@@ -1,0 +1,1 @@
+"""Reply templates: the safeguarding team's reusable openings for a message to a reporter."""

@@ -1,0 +1,1 @@
+"""The support directory: organisations a reporter can be signposted to (admin-managed)."""
