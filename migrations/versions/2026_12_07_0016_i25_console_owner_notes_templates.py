@@ -1,6 +1,6 @@
 """console: case owner, safeguarding-only notes, reply templates, support directory (issue 25)
 
-Revision ID: 0013_i25
+Revision ID: 0016_i25
 Revises: 0015_i21
 Create Date: 2026-12-07 02:05:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_i25"
+revision: str = "0016_i25"
 down_revision: str | None = "0015_i21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
