@@ -37,6 +37,7 @@ from app.api.dependencies import STAFF_COOKIE, is_page, keyring_of, settings_of
 from app.config import Settings
 from app.errors import AppError
 from app.web import TEMPLATES_DIR
+from app.web.navigation import home_for, nav_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["rfc3339"] = clock.rfc3339
@@ -311,7 +312,6 @@ def page_error(request: Request, exc: AppError) -> Response | None:
     if exc.slug in RESTRICTED_SLUGS:
         # A one-time password to change, or two-factor sign-in to set up, comes first.
         return RedirectResponse("/staff/account", status_code=303)
-    from app.web.staff.common import home_for, nav_for  # the console's own links (it imports this module)
 
     viewer = getattr(request.state, "viewer", None)
     if exc.status == 403:

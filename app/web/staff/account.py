@@ -43,8 +43,9 @@ from app.db import attempt
 from app.enums import Role
 from app.errors import AppError, TooManyRequests
 from app.schemas import MAX_PASSWORD
+from app.web.navigation import home_for
 from app.web.pages import FormErrors, csrf_ok, form_expired
-from app.web.staff.common import home_for, staff_page
+from app.web.staff.common import staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 

@@ -25,8 +25,9 @@ from app.checkins import service as checkins
 from app.enums import Risk, Role, Status
 from app.errors import Invalid
 from app.themes import service as themes
+from app.web.navigation import home_for
 from app.web.pages import plain
-from app.web.staff.common import home_for, staff_page
+from app.web.staff.common import staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 

@@ -42,8 +42,9 @@ from app.stats.equality import equality_table
 from app.stats.export import csv_response
 from app.stats.referrals import referral_table
 from app.stats.schemas import Bucket
+from app.web.navigation import home_for
 from app.web.pages import csrf_ok, render
-from app.web.staff.common import home_for, staff_page
+from app.web.staff.common import staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
