@@ -153,14 +153,29 @@ READ_ONLY = "safeshare.read_only"
 _READ_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
+def read_only_engine(engine: Engine) -> Engine:
+    """The same engine for transactions that only read (on SQLite: a deferred BEGIN, no write lock)."""
+    reader = _READ_ENGINES.get(engine)
+    if reader is None:
+        reader = _READ_ENGINES[engine] = engine.execution_options(**dialect_rules.read_only_options(engine))
+    return reader
+
+
 def read_only_session(makers: sessionmaker[Session]) -> Session:
     """A session whose transactions only read (see above); `commit` ends it."""
     engine = makers.kw["bind"]
     assert isinstance(engine, Engine)
-    reader = _READ_ENGINES.get(engine)
-    if reader is None:
-        reader = _READ_ENGINES[engine] = engine.execution_options(**dialect_rules.read_only_options(engine))
-    return makers(bind=reader, info={READ_ONLY: makers})
+    return makers(bind=read_only_engine(engine), info={READ_ONLY: makers})
+
+
+def read_apart(session: Session, statement: Any) -> list[Any]:
+    """Rows of `statement` read on a connection of their own in a read-only transaction, before
+    `session` has begun: on SQLite a writing request's first statement takes the write lock, and
+    every other writer waits while it holds it, so reads that only feed CPU work go here first."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with read_only_engine(engine).connect() as conn:
+        return list(conn.execute(statement).all())
 
 
 def is_read_only(session: Session) -> bool:

@@ -109,8 +109,9 @@ def create_case(
     The description and the reporter's identity are encrypted under the case's own data key;
     the receipt is kept only as a keyed lookup hash.
     """
-    # The CPU-only work before the first statement: on SQLite that statement takes the write lock.
-    suggested = suggest_themes(data.description, extra=themes.admin_words(session))
+    # The CPU-only work before the first statement: on SQLite that statement takes the write lock,
+    # and every other report waits behind it (12 in parallel gave 503s when the suggester's query
+    # came first).
     signals = risk_words.find_signals(data.description)
     received_at = received_at or clock.now()
     receipt = receipts.new_receipt()
@@ -122,19 +123,24 @@ def create_case(
     if data.reporter is not None:
         identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
         reporter_ct = key.cipher.encrypt("cases", "reporter", case_id, identity)
+    description_ct = key.cipher.encrypt("cases", "description", case_id, data.description)
+    signals_ct = key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None
+    lookup = receipt_lookup(ring, normalised)
+    # The first statement (the write lock on SQLite): the words administrators gave the themes.
+    suggested = suggest_themes(data.description, extra=themes.admin_words(session))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
         "channel": channel,
         "status": Status.RECEIVED,
         "risk": risk,
-        "risk_signals_ct": key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None,
+        "risk_signals_ct": signals_ct,
         "risk_flagged_at": clock.now() if signals else None,
         "created_at": clock.now(),
         "anonymous": data.anonymous,
         "about": data.about,
-        "description_ct": key.cipher.encrypt("cases", "description", case_id, data.description),
+        "description_ct": description_ct,
         "reporter_ct": reporter_ct,
-        "receipt_lookup": receipt_lookup(ring, normalised),
+        "receipt_lookup": lookup,
         "reporter_themes": themes.require_known(session, data.themes, field="themes"),
         "location": locations.resolve(session, data.location),
         "suggested_themes": suggested,

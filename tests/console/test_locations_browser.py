@@ -113,7 +113,7 @@ def test_locations_and_referrals_in_the_browser(new_page: Any, make_staff: Any) 
     officer.get_by_role("button", name="Record the referral").click()  # nothing chosen: refused beside the field
     expect(officer.get_by_role("alert")).to_contain_text("There is a problem")
     officer.get_by_label("Referral to").select_option(label="Occupational health")
-    officer.get_by_label("Note (optional)").fill("Referred for a stress assessment; appointment letter sent.")
+    officer.get_by_label("Note (optional)", exact=True).fill("Referred for a stress assessment; appointment letter sent.")
     officer.get_by_role("button", name="Record the referral").click()
     expect(officer.get_by_role("status")).to_contain_text("Referral recorded.")
     expect(officer.locator("#referrals")).to_contain_text("Occupational health")
