@@ -70,10 +70,9 @@ def grids(session: Session, months: list[str], min_cell: int) -> dict[str, Linke
     }
     opaque = opaque_months(months_between(min(first or months[0], months[0]), max(last or months[-1], months[-1])))
     grid_end = min(settled_end, last or settled_end)
-    periods = suppression.grid_periods(first, grid_end, last) if first and first <= grid_end else []
-    settled = {k: suppression.TableIn(t.rows, {c: n for c, n in t.counts.items() if c[1] <= settled_end}, t.public,
-                                      t.neutral, t.levels) for k, t in tables.items()}
-    decision = suppression.decide(settled, periods, min_cell)
+    # answers come in as the service runs: live from the first month with any
+    decision = (suppression.decide_over_time(tables, first, grid_end, last, min_cell, first) if first
+                else suppression.Decision([]))
     return {key: LinkedGrid(key, t, decision, min_cell, first, opaque, last) for key, t in tables.items()}
 
 

@@ -265,13 +265,8 @@ def build_grids(
         tables[name] = suppression.TableIn([*rows, LATE], category_counts[name], frozenset([LATE]),
                                            levels=suppression.COARSE)
     grid_end = min(settled_end, last or first)
-    periods = suppression.grid_periods(first, grid_end, last) if first <= grid_end else []
-    settled_tables = {
-        name: suppression.TableIn(t.rows, {k: v for k, v in t.counts.items() if k[1] <= settled_end}, t.public,
-                                  t.neutral, t.levels)
-        for name, t in tables.items()
-    }
-    decision = suppression.decide(settled_tables, periods, min_cell)
+    live = _live_months((m, late, n) for m, _v, late, _t, n, _x in loaded.rows["channel"])
+    decision = suppression.decide_over_time(tables, first, grid_end, last, min_cell, min(live) if live else None)
     grids = {name: LinkedGrid(name, t, decision, min_cell, first, opaque, last) for name, t in tables.items()}
     return Grids(grids["themes"], grids["locations"], {name: grids[name] for name in CATEGORIES}, calls, small)
 

@@ -56,7 +56,7 @@ from app.stats.periods import index_of, month_of
 
 log = logging.getLogger("safeshare.stats")
 
-LEVELS = ("month", "quarter", "year", "fy", "since")
+LEVELS = ("month", "quarter", "year", "fy", "since", "past")  # past: a since-launch published before
 COARSE = frozenset(LEVELS[1:])  # tables only ever asked over ranges (the summary's shares, equality)
 GROUP_LIMIT = 10  # rule 3: a column under this many, all in one category, is a group disclosure
 MAX_ROUNDS = 60
@@ -184,6 +184,7 @@ class _Problem:
         self.spans: list[tuple[int, int]] = []
         self.levels: list[str] = []
         self.index: dict[tuple[str, Hashable, str], int] = {}
+        self.never: set[int] = set()  # month cells of tables never published by month
         prefix: dict[tuple[str, Hashable], np.ndarray] = {}
         for name, t in tables.items():
             for r in t.rows:
@@ -196,9 +197,13 @@ class _Problem:
         for p in periods:
             a, b = p.first - self.start, p.last - self.start + 1
             for name, t in tables.items():
-                if p.level not in t.levels:
+                if p.level not in t.levels and p.level != "month":
                     continue
                 for r in t.rows:
+                    if p.level not in t.levels:
+                        # never published (a table asked only over longer periods), but what the
+                        # published periods say about it is checked like a withheld cell's
+                        self.never.add(len(self.keys))
                     self._add((name, r, p.label), int(prefix[(name, r)][b] - prefix[(name, r)][a]), p)
             total = sum(int(prefix[(first_table, r)][b] - prefix[(first_table, r)][a]) for r in tables[first_table].rows)
             self._add(("", TOTAL, p.label), total, p)
@@ -219,7 +224,7 @@ class _Problem:
     def cost(self, j: int) -> float:
         row = self.keys[j][1]
         level = self.levels[j]
-        weight = {"month": 1.0, "quarter": 4.0, "year": 12.0, "fy": 16.0, "since": 60.0}[level]
+        weight = {"month": 1.0, "quarter": 4.0, "year": 12.0, "fy": 16.0, "since": 60.0, "past": 60.0}[level]
         if row == TOTAL:
             weight *= 200.0
         return weight * (1.0 + math.log1p(self.values[j]))
@@ -255,27 +260,81 @@ def _digest(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int,
 
 _cache: dict[str, Decision] = {}
 _cache_lock = threading.Lock()
-CACHE_SIZE = 64
+CACHE_SIZE = 512
 
 
-def decide(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) -> Decision:
-    """The withheld cells of the grid, cached by a digest of the counts."""
-    if not periods:
-        return Decision(periods)
-    key = _digest(tables, periods, min_cell, None)
+def _cached(key: str) -> Decision | None:
     with _cache_lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
-    decision = _solve(tables, periods, min_cell)
+        return _cache.get(key)
+
+
+def _keep(key: str, decision: Decision) -> None:
     with _cache_lock:
         if len(_cache) >= CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = decision
+
+
+def decide_over_time(tables: Mapping[str, TableIn], first_month: str, grid_end: str, since_end: str | None,
+                     min_cell: int, live_from: str | None) -> Decision:
+    """The decision as it stands at `grid_end`, every earlier decision held fixed (docs rule 4).
+
+    Month by month from the first settled month after going live (`live_from`, the first month
+    with a contact recorded as it came; history loaded before that is one snapshot), each month's
+    solve keeps every cell the previous month's decision showed shown and every cell it withheld
+    withheld, and carries the since-launch tables published before as periods of their own
+    (`past`), so the attacker compares the new since-launch with each of them. The counts of a
+    settled month do not change (late contacts go to their own public row), so the chain can be
+    worked out again from the counts alone; each step is cached by its digest.
+    """
+    end = index_of(grid_end)
+    if index_of(first_month) > end:
+        return Decision([])
+    full_key = _digest(tables, grid_periods(first_month, grid_end, since_end), min_cell, ("chain", live_from))
+    hit = _cached(full_key)
+    if hit is not None:
+        return hit
+    start = end if live_from is None else max(index_of(first_month), index_of(live_from) - 2)
+    start = min(start, end)
+    previous: Decision | None = None
+    prev_key: str | None = None
+    for h in range(start, end + 1):
+        month = month_of(h)
+        periods = grid_periods(first_month, month, since_end)
+        if previous is not None:
+            labels = {p.label for p in periods}
+            periods += [Period(p.label, p.first, p.last, "past") for p in previous.periods
+                        if p.level in ("since", "past") and p.label not in labels]
+        step_tables = {name: TableIn(t.rows, {k: v for k, v in t.counts.items() if k[1] <= month}, t.public,
+                                     t.neutral, t.levels) for name, t in tables.items()}
+        key = _digest(step_tables, periods, min_cell, prev_key)
+        decision = _cached(key)
+        if decision is None:
+            decision = _solve(step_tables, periods, min_cell, previous)
+            _keep(key, decision)
+        previous, prev_key = decision, key
+    assert previous is not None
+    _keep(full_key, previous)
+    return previous
+
+
+def decide(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) -> Decision:
+    """The withheld cells of one grid on its own (no earlier decisions), cached by a digest of the counts."""
+    if not periods:
+        return Decision(periods)
+    key = _digest(tables, periods, min_cell, None)
+    hit = _cached(key)
+    if hit is not None:
+        return hit
+    decision = _solve(tables, periods, min_cell)
+    _keep(key, decision)
     return decision
 
 
-def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) -> Decision:
+def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int,
+           previous: Decision | None = None) -> Decision:
+    if not periods:
+        return Decision(periods)
     pb = _Problem(tables, periods, min_cell)
     n = pb.n
     # One more binary per column (table x period) holding a zero: "withhold this column's zeros".
@@ -283,7 +342,7 @@ def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) 
     # zero (and then its withheld cells are known to be >= 1) or none.
     columns: dict[tuple[str, str], list[int]] = {}
     for j, (table, row, label) in enumerate(pb.keys):
-        if table and row not in tables[table].public:
+        if table and row not in tables[table].public and j not in pb.never:
             columns.setdefault((table, label), []).append(j)
     col_keys = [k for k, js in columns.items() if any(pb.values[j] == 0 for j in js) and not pb.known[js[0]]]
     col_index = {k: n + i for i, k in enumerate(col_keys)}
@@ -299,6 +358,17 @@ def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) 
             upper[j] = 0.0  # a zero total is never withheld
         elif 0 < v < min_cell:
             lower[j] = 1.0
+    if previous is not None:
+        # what was published stays published, what was withheld stays withheld
+        before = {p.label for p in previous.periods}
+        for j, key in enumerate(pb.keys):
+            if key[2] not in before or upper[j] == 0:
+                continue
+            if not previous.ok or key in previous.withheld:
+                lower[j] = 1.0
+            else:
+                upper[j] = 0.0
+                lower[j] = 0.0
     for p in periods:
         total = pb.values[pb.index[("", TOTAL, p.label)]]
         if not 0 < total < GROUP_LIMIT:
@@ -313,10 +383,16 @@ def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) 
                     lower[j] = 1.0
                 if (name, p.label) in col_index:
                     lower[col_index[(name, p.label)]] = 1.0
+    for k, i in col_index.items():
+        if any(upper[j] == 0 and pb.values[j] == 0 for j in columns[k]):
+            upper[i] = 0.0  # a zero already published stays shown, so its column's zeros do
+    np.minimum(lower, upper, out=lower)  # what was published stays published, whatever a rule now says
+    for j in pb.never:
+        lower[j] = upper[j] = 0.0 if pb.known[j] else 1.0  # never shown: no choice, no cost
     if not lower[:n].any():
         return Decision(periods, groups=groups)  # nothing small, no group: nothing to protect
     cost = np.zeros(n_all)
-    cost[:n] = [pb.cost(j) for j in range(n)]
+    cost[:n] = [0.0 if j in pb.never else pb.cost(j) for j in range(n)]
     for k, i in col_index.items():
         cost[i] = 0.25 * sum(pb.cost(j) for j in columns[k] if pb.values[j] == 0)
     rows_i: list[int] = []
@@ -421,7 +497,7 @@ class _LP:
         lp.a_matrix_.start_ = A.indptr
         lp.a_matrix_.index_ = A.indices
         lp.a_matrix_.value_ = A.data
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")  # keeps the basis between solves, and unboundedness exact
         h.passModel(lp)
@@ -561,9 +637,13 @@ class _Attacker:
         G = self.G[name]
         truth = self.truth[self.cols[name]]
         shown = np.array([j for j in scope if not s[j] and not pb.known[j]], dtype=int)
-        withheld = [int(j) for j in scope if s[j] and pb.values[j] > 0]
-        # what is checked: this table's cells (or, over every table, the withheld totals)
-        hidden = np.array([j for j in withheld if (pb.keys[j][0] == "") == (name == "")], dtype=int)
+        never = pb.never
+        withheld = [int(j) for j in scope if s[j] and pb.values[j] > 0 and j not in never]
+        # what is checked: this table's cells (or, over every table, the withheld totals), and the
+        # small cells of months never published (nothing may pin them either)
+        hidden = np.array([j for j in withheld if (pb.keys[j][0] == "") == (name == "")]
+                          + [int(j) for j in scope if j in never and 0 < pb.values[j] < pb.min_cell
+                             and pb.keys[j][0] == name], dtype=int)
         groups = sorted((g for g in self.groups if g[0] == name), key=repr)
         if len(hidden) == 0 and not groups:
             return []
