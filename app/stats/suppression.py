@@ -305,8 +305,11 @@ def decide_over_time(tables: Mapping[str, TableIn], first_month: str, grid_end: 
             labels = {p.label for p in periods}
             periods += [Period(p.label, p.first, p.last, "past") for p in previous.periods
                         if p.level in ("since", "past") and p.label not in labels]
-        step_tables = {name: TableIn(t.rows, {k: v for k, v in t.counts.items() if k[1] <= month}, t.public,
-                                     t.neutral, t.levels) for name, t in tables.items()}
+        # Rows always shown in full (contacts recorded late) take no part: the attacker subtracts
+        # them, and a late contact must not change a decision already published.
+        step_tables = {name: TableIn([r for r in t.rows if r not in t.public],
+                                     {k: v for k, v in t.counts.items() if k[1] <= month and k[0] not in t.public},
+                                     frozenset(), t.neutral, t.levels) for name, t in tables.items()}
         key = _digest(step_tables, periods, min_cell, prev_key)
         decision = _cached(key)
         if decision is None:
