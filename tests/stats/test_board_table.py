@@ -12,29 +12,11 @@ from sqlalchemy import select
 from app import clock
 from app.enums import Channel
 from app.stats import service, suppression
-from app.stats.periods import months_between
 from app.themes.models import Theme
+from bench.stats.board import BOARD, MONTHS, board_history  # noqa: F401  (the history, shared with the bench)
 from tests.stats.factory import add_case
 from tests.stats.grid_attack import GridAttack
 from tests.stats.test_report_command import run
-
-BOARD = {"domestic_abuse": 10, "financial_concern": 10, "misconduct": 9, "mental_health": 8, "other": 8,
-         "bullying": 7, "line_manager": 4, "matrimonial": 4, "substance_misuse": 3,
-         "gambling": 2, "promotion_process": 2, "industrial_action": 2, "misogyny": 1, "homophobia": 1}
-MONTHS = months_between("2023-01", "2024-09")
-
-
-def board_history(seed: int = 7) -> list[tuple[str, str]]:
-    rnd = random.Random(seed)
-    themes = [t for t, n in BOARD.items() for _ in range(n)]
-    rnd.shuffle(themes)
-    sizes = [3] * len(MONTHS)
-    for _ in range(len(themes) - 3 * len(MONTHS)):
-        sizes[rnd.randrange(len(MONTHS))] += 1
-    out, it = [], iter(themes)
-    for month, k in zip(MONTHS, sizes, strict=True):
-        out += [(month, next(it)) for _ in range(k)]
-    return out
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from app.stats import equality as equality_stats
 from app.stats import service
 from app.stats.periods import months_between
 from tests.equality.factory import add_respondents
-from tests.stats.factory import campaign_seeds
-from tests.stats.factory import add_case
+from tests.stats.factory import add_case, campaign_seeds
 from tests.stats.grid_attack import GridAttack
 
 MONTHS = months_between("2023-10", "2024-09")
