@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -187,4 +188,4 @@ class EqualityTable(_Out):
         "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
         "published ones inside it. Numbers that are not sums of published grid cells are null.",
     )
-    as_at: str = Field(default="", description="The date the figures are as at, YYYY-MM-DD.")
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +59,7 @@ class ThemeTable(_Out):
         "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
         "published ones inside it. Numbers that are not sums of published grid cells are null.",
     )
-    as_at: str = Field(default="", description="The date the figures are as at, YYYY-MM-DD.")
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
 
 
 class LocationRow(_Out):
@@ -99,7 +100,7 @@ class LocationTable(_Out):
         "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
         "published ones inside it. Numbers that are not sums of published grid cells are null.",
     )
-    as_at: str = Field(default="", description="The date the figures are as at, YYYY-MM-DD.")
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
 
 
 class FeedbackMeans(_Out):
@@ -153,7 +154,7 @@ class Summary(_Out):
         "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
         "published ones inside it. Numbers that are not sums of published grid cells are null.",
     )
-    as_at: str = Field(default="", description="The date the figures are as at, YYYY-MM-DD.")
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
 
 
 # --- referrals (app/stats/referrals.py) -------------------------------------------------------------
@@ -192,4 +193,4 @@ class ReferralTable(_Out):
         "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
         "published ones inside it. Numbers that are not sums of published grid cells are null.",
     )
-    as_at: str = Field(default="", description="The date the figures are as at, YYYY-MM-DD.")
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
