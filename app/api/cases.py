@@ -30,7 +30,7 @@ from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
-from app.cases import history, service
+from app.cases import history, search, service
 from app.cases.models import Case
 from app.cases.schemas import (
     CaseCreate,
@@ -70,6 +70,7 @@ def list_cases(
     user: CaseWorker,
     session: DbSession,
     makers: Sessions,
+    keys: Keys,
     paging: Annotated[Paging, paged(25, 100)],
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
@@ -95,6 +96,12 @@ def list_cases(
     open_referral: Annotated[
         bool, Query(description="Only cases (open or closed) with a referral not yet marked complete.")
     ] = False,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Words to find inside the cases: their reference, description, "
+              "reporter's name, notes you may read and messages. Every word must be there, in any letter case "
+              "and any form of it (`bullied` finds `bullying`); up to 10 words. Audited without the words."),
+    ] = None,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
@@ -103,10 +110,10 @@ def list_cases(
     `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
     these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                          reference=reference, open_referral=open_referral, owner=owner, me=user)
+                          reference=reference, open_referral=open_referral, owner=owner, me=user, q=q)
     rows, total = service.list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
-        also_overdue=checkins.overdue_clause(),
+        also_overdue=checkins.overdue_clause(), ring=keys,
     )
     if filters.reference is not None and total == 0:
         refused = service.refused_search(session, user=user, reference=filters.reference)
@@ -119,7 +126,7 @@ def list_cases(
 def case_filter(
     *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
     reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
-    owner: str | None = None, me: User | None = None,
+    owner: str | None = None, me: User | None = None, q: str | None = None,
 ) -> CaseFilter:
     """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
@@ -138,8 +145,11 @@ def case_filter(
         except ValueError:
             raise Invalid("Choose an owner from the list (`owner`: `me`, a user id, `none` or `inactive`).",
                           field="owner") from None
+    words = q.strip() if q and q.strip() else None
+    if words is not None and not search.stems_of(words):
+        raise Invalid("Type at least one word to search for (letters or digits).", field="q")
     return CaseFilter(
-        owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
+        search=words, owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
         statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
         unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
         reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,

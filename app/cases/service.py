@@ -22,7 +22,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.service import actor
-from app.cases import access, referrals, thread
+from app.cases import access, referrals, search, thread
 from app.cases import risk as risk_words
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
@@ -99,8 +99,12 @@ def list_cases(
     page: int,
     page_size: int,
     also_overdue: ColumnElement[bool] | None = None,
+    ring: KeyRing | None = None,
 ) -> tuple[list[CaseRow], int]:
     """The cases this user may see, urgent first, then oldest (or newest) first. No decrypted content.
+
+    `filters.search` keeps those whose texts hold its words (`app.cases.search`, with `ring`),
+    audited as `case.search` without the words.
 
     `also_overdue` widens the `overdue` filter with another package's deadlines (a check-in
     overdue), given as SQL over `Case`.
@@ -133,9 +137,6 @@ def list_cases(
         q = q.where(referrals.any_open())
     if filters.reference is not None:
         q = q.where(Case.reference == (receipts.normalise_reference(filters.reference) or filters.reference))
-    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
-    last_msg = _last_staff_message().label("last_staff_message_at")
-    late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
     if filters.attention_first:
         is_open = Case.status != Status.CLOSED
         risky = or_(Case.risk == Risk.URGENT, Case.risk_flagged_at.is_not(None))
@@ -144,12 +145,28 @@ def list_cases(
     else:
         received = Case.received_at.desc() if filters.newest_first else Case.received_at
         order = [sql_case((Case.risk == Risk.URGENT, 0), else_=1), received]
-    rows = session.execute(
-        q.add_columns(last_msg, late_referral)
-        .order_by(*order, Case.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+    last_msg = _last_staff_message().label("last_staff_message_at")
+    late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
+    if filters.search is not None:
+        if ring is None:
+            raise ValueError("a search inside cases needs the key ring")
+        # Visibility, exclusions and filters in SQL first; then the words, case by case, in order.
+        ordered = list(session.scalars(q.with_only_columns(Case.id).order_by(*order, Case.id)))
+        found = search.matching(session, ring, case_ids=ordered, stems=search.stems_of(filters.search),
+                                safeguarding=user.has(Role.SAFEGUARDING))
+        audit.record(session, actor(user), "case.search")  # that a search happened, never its words
+        total = len(found)
+        shown = found[(page - 1) * page_size:page * page_size]
+        rows = session.execute(q.where(Case.id.in_(shown)).add_columns(last_msg, late_referral)
+                               .order_by(*order, Case.id)).all() if shown else []
+    else:
+        total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+        rows = session.execute(
+            q.add_columns(last_msg, late_referral)
+            .order_by(*order, Case.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
     users = _users(session, {r[0].hr_contact_id for r in rows} | {r[0].owner_id for r in rows})
     return [
         CaseRow(

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import clock
 from app.api.cases import case_filter
-from app.api.dependencies import CaseWorker, CurrentUser, DbSession, Sessions
+from app.api.dependencies import CaseWorker, CurrentUser, DbSession, Keys, Sessions
 from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.auth import service as auth
 from app.auth.models import User
@@ -81,6 +81,7 @@ def queue(
     user: CaseWorker,
     session: DbSession,
     makers: Sessions,
+    keys: Keys,
     # Every parameter is taken as text, as the browser's own form sends it (an untouched select
     # is an empty string), and read here: a hand-edited address gets the page with a message.
     status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
@@ -91,11 +92,13 @@ def queue(
     open_referral: Annotated[str, Query()] = "",
     reference: Annotated[str, Query()] = "",
     owner: Annotated[str, Query()] = "",
+    q: Annotated[str, Query()] = "",
     page: Annotated[str, Query()] = "1",
 ) -> Response:
-    """The queue, with filters and a search by the reference a reporter quotes."""
+    """The queue, with filters, a search by the reference a reporter quotes and a search inside the cases."""
     error = None
     status, theme, risk, hr_contact, reference = status[:10], theme[:64], risk[:20], hr_contact[:40], reference[:40]
+    q = q[:200]
     page_no = int(page) if page.isdigit() and 1 <= int(page) <= 100_000 else 1
     flag_overdue = overdue.strip().lower() in ("true", "on", "yes", "1")
     flag_referral = open_referral.strip().lower() in ("true", "on", "yes", "1")
@@ -104,7 +107,7 @@ def queue(
         level = _choice(risk, Risk)
         filters = case_filter(status=chosen, theme=theme.strip() or None, hr_contact=hr_contact.strip() or None,
                               risk=level, overdue=flag_overdue, reference=reference, open_referral=flag_referral,
-                              attention_first=True, owner=owner.strip()[:40] or None, me=user)
+                              attention_first=True, owner=owner.strip()[:40] or None, me=user, q=q)
     except Invalid as exc:
         error = plain(exc.detail)
         chosen, level = [], None
@@ -112,7 +115,7 @@ def queue(
                               attention_first=True)
     rows, total = cases.list_cases(
         session, user=user, filters=filters, page=page_no, page_size=PAGE_SIZE,
-        also_overdue=checkins.overdue_clause(),
+        also_overdue=checkins.overdue_clause(), ring=keys,
     )
     if filters.reference is not None and total == 1 and page_no == 1:
         return RedirectResponse(f"/staff/cases/{rows[0].case.id}", status_code=303)
@@ -127,7 +130,7 @@ def queue(
         "status": [s.value for s in chosen], "theme": filters.theme or "", "risk": level.value if level else "",
         "hr_contact": hr_contact.strip() if not error else "", "overdue": "true" if filters.overdue else "",
         "open_referral": "true" if filters.open_referral else "", "reference": filters.reference or "",
-        "owner": owner.strip()[:40] if not error else "",
+        "owner": owner.strip()[:40] if not error else "", "q": filters.search or "",
     }
     kept = {k: v for k, v in query.items() if v}
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -142,6 +145,9 @@ def queue(
         "unsuitable": checkins.unsuitable_support(session, case_ids=ids),
         "filters": query,
         "filtered": bool(kept),
+        # The filters a search inside the cases keeps (as the filter form keeps the search).
+        "kept_without_q": [(k, item) for k, v in kept.items() if k not in ("q", "reference")
+                           for item in (v if isinstance(v, list) else [v])],
         "page_link": lambda n: "/staff/cases?" + urlencode({**kept, "page": n}, doseq=True),
         "themes": themes.list_themes(session),
         "contacts": [u for u in auth.list_users(session, role=Role.HR)] if user.has(Role.SAFEGUARDING) else [],

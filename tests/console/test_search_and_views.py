@@ -1,0 +1,78 @@
+"""Issue 25, second part: search inside cases, saved views, history paging, identity sharing,
+the PDF hand-off and redaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from app.audit.models import AuditEvent
+from tests.cases.conftest import World
+
+
+def _bullying_case(client: Any, world: World) -> uuid.UUID:
+    """A case about bullying at the station, with a note for the case team, one for the
+    safeguarding team only, and a message to the reporter."""
+    case_id = world.new_case(description="My manager keeps BULLYING me at the station.")
+    base, sg = f"/api/v1/cases/{case_id}", world.headers("safeguarding")
+    assert client.post(f"{base}/notes", headers=sg, json={"body": "Spoke about the rota."}).status_code == 201
+    assert client.post(f"{base}/notes", headers=sg, json={
+        "body": "The police are involved.", "visibility": "safeguarding"}).status_code == 201
+    assert client.post(f"{base}/messages", headers=sg, json={"body": "We will call you on Friday."}).status_code == 201
+    return case_id
+
+
+def _found(client: Any, world: World, who: str, q: str) -> list[str]:
+    r = client.get("/api/v1/cases", params={"q": q}, headers=world.headers(who))
+    assert r.status_code == 200, r.text
+    assert int(r.headers["X-Total-Count"]) == r.json()["total"]
+    return [c["id"] for c in r.json()["items"]]
+
+
+def test_search_finds_words_in_any_form_within_the_cases_each_person_may_see(
+    app: Any, client: Any, world: World, as_: Any
+) -> None:
+    bullying = str(_bullying_case(client, world))
+    debt = str(world.new_case(description="Debt worries since the divorce."))
+    named = client.post("/api/v1/cases", headers=world.headers("safeguarding"), json={
+        "channel": "phone", "received_at": "2026-01-05T10:00:00Z", "description": "Called about shifts.",
+        "anonymous": False, "reporter": {"name": "Morgan Quayle"}}).json()
+
+    # Stemmed and in any letter case, over description, notes, messages and the reporter's name;
+    # every word must be there.
+    assert _found(client, world, "safeguarding", "bullied") == [bullying]
+    assert _found(client, world, "safeguarding", "Station BULLY") == [bullying]
+    assert _found(client, world, "safeguarding", "rota friday") == [bullying]
+    assert _found(client, world, "safeguarding", "bullied debt") == []
+    assert _found(client, world, "safeguarding", "divorced") == [debt]
+    assert _found(client, world, "safeguarding", "quayle") == [named["id"]]
+    assert _found(client, world, "safeguarding", named["reference"]) == [named["id"]]
+    # The safeguarding-only note is searched for the safeguarding team only.
+    assert _found(client, world, "safeguarding", "police") == [bullying]
+    assert _found(client, world, "assigned_hr", "police") == []
+    assert _found(client, world, "assigned_hr", "bullied") == [bullying]
+    # Nobody finds a case they may not see; roles without cases are refused.
+    assert _found(client, world, "excluded_safeguarding", "bullied") == []
+    assert _found(client, world, "other_hr", "bullied") == []
+    assert client.get("/api/v1/cases?q=bullied", headers=world.headers("leadership")).status_code == 403
+    # Filters narrow a search as they narrow the list.
+    assert _found(client, world, "safeguarding", "station") == [bullying]
+    r = client.get("/api/v1/cases", params={"q": "station", "status": "closed"}, headers=world.headers("safeguarding"))
+    assert r.json()["total"] == 0
+
+    # A search with no word is refused; a search is audited, never with its words.
+    bad = client.get("/api/v1/cases", params={"q": "!!! ..."}, headers=world.headers("safeguarding"))
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    with app.state.sessionmaker() as s:
+        searches = s.scalars(select(AuditEvent).where(AuditEvent.action == "case.search")).all()
+        assert len(searches) >= 10 and all(e.target is None and e.case_id is None for e in searches)
+        trail = " ".join(f"{e.action} {e.target}" for e in s.scalars(select(AuditEvent)))
+    assert "bull" not in trail.lower() and "quayle" not in trail.lower()
+
+    # The queue's search box, without JavaScript, keeping the filters it was given.
+    page = as_("safeguarding").get("/staff/cases?q=bullied&risk=standard").text
+    assert bullying in page and debt not in page and 'value="bullied"' in page
+    assert 'name="risk" value="standard"' in page
+    assert "No case you can see holds all" in as_("safeguarding").get("/staff/cases?q=zebra").text
