@@ -151,8 +151,7 @@ def list_cases(
         if ring is None:
             raise ValueError("a search inside cases needs the key ring")
         # Visibility, exclusions and filters in SQL first; then the words, case by case, in order.
-        ordered = list(session.scalars(q.with_only_columns(Case.id).order_by(*order, Case.id)))
-        found = search.matching(session, ring, case_ids=ordered, stems=search.stems_of(filters.search),
+        found = search.matching(session, ring, scope=q, order=order, stems=search.stems_of(filters.search),
                                 safeguarding=user.has(Role.SAFEGUARDING))
         audit.record(session, actor(user), "case.search")  # that a search happened, never its words
         total = len(found)

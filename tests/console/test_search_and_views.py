@@ -76,3 +76,64 @@ def test_search_finds_words_in_any_form_within_the_cases_each_person_may_see(
     assert bullying in page and debt not in page and 'value="bullied"' in page
     assert 'name="risk" value="standard"' in page
     assert "No case you can see holds all" in as_("safeguarding").get("/staff/cases?q=zebra").text
+
+
+def test_saved_views_are_each_persons_own_with_the_words_sealed_and_one_default(
+    app: Any, client: Any, world: World, as_: Any
+) -> None:
+    bullying = str(_bullying_case(client, world))
+    sg, other = world.headers("safeguarding"), world.headers("excluded_safeguarding")
+    made = client.post("/api/v1/me/views", headers=sg, json={
+        "name": "Bullying, urgent first", "filters": {"status": ["received", "in_progress"], "owner": "me"},
+        "q": "bullied station", "default": True})
+    assert made.status_code == 201, made.text
+    view = made.json()
+    assert view["q"] == "bullied station" and view["default"] is True
+    assert view["filters"]["status"] == ["received", "in_progress"] and view["filters"]["owner"] == "me"
+    # Stored sealed: the words are nowhere in the row, and not in the audit trail.
+    with app.state.sessionmaker() as s:
+        from app.saved_views.models import SavedView
+
+        row = s.get(SavedView, uuid.UUID(view["id"]))
+        assert row is not None and row.search_ct is not None and b"bullied" not in row.search_ct
+        assert "bullied" not in str(row.filters)
+        assert "bullied" not in " ".join(str(e.target) for e in s.scalars(select(AuditEvent)))
+    # Any staff user has views of their own; nobody sees or removes another's (404).
+    assert client.post("/api/v1/me/views", headers=world.headers("admin"), json={"name": "Mine"}).status_code == 201
+    assert [v["name"] for v in client.get("/api/v1/me/views", headers=sg).json()] == ["Bullying, urgent first"]
+    assert client.get("/api/v1/me/views", headers=other).json() == []
+    assert client.delete(f"/api/v1/me/views/{view['id']}", headers=other).status_code == 404
+    # Bad input is refused and changes nothing.
+    for bad in ({"name": ""}, {"name": "Bullying, urgent first"}, {"name": "x", "filters": {"risk": "high"}},
+                {"name": "x", "filters": {"owner": "someone"}}, {"name": "x", "q": "!!!"}, {"name": "x", "extra": 1}):
+        r = client.post("/api/v1/me/views", headers=sg, json=bad)
+        assert r.status_code in (409, 422), (bad, r.status_code)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert len(client.get("/api/v1/me/views", headers=sg).json()) == 1
+
+    # The queue opens on the default view; another view saved from the page, picked from the list.
+    page = as_("safeguarding")
+    landing = page.get("/staff/cases")
+    assert landing.status_code == 303 and "q=bullied+station" in landing.headers["location"]
+    shown = page.get(landing.headers["location"]).text
+    assert "Bullying, urgent first (opens first)" in shown
+    assert page.get("/staff/cases?all=1").status_code == 200
+    token = page.token("/staff/cases?all=1")
+    saved = page.post("/staff/cases?form=/staff/views", {"name": "Rota words", "q": "rota", "risk": "standard"},
+                      token=token)
+    assert saved.status_code == 303 and "done=view_saved" in saved.headers["location"]
+    again = page.post("/staff/cases?form=/staff/views", {"name": "Rota words", "q": "rota"}, token=token)
+    assert again.status_code == 409 and "already have a saved view" in again.text
+    assert page.post("/staff/cases?form=/staff/views", {"name": " "}, token=token).status_code == 422
+    views = {v["name"]: v for v in client.get("/api/v1/me/views", headers=sg).json()}
+    assert views["Rota words"]["q"] == "rota" and views["Rota words"]["filters"]["risk"] == "standard"
+    picked = page.get(f"/staff/cases?view={views['Rota words']['id']}")
+    assert picked.status_code == 303
+    assert bullying in page.get(picked.headers["location"]).text
+    assert page.get(f"/staff/cases?view={uuid.uuid4()}").status_code == 404
+    # Removed: the default goes with it, and the queue opens on every case again.
+    gone = page.post(f"/staff/cases?form=/staff/views/{view['id']}/delete", token=token)
+    assert gone.status_code == 303
+    assert client.delete(f"/api/v1/me/views/{views['Rota words']['id']}", headers=sg).status_code == 204
+    assert client.get("/api/v1/me/views", headers=sg).json() == []
+    assert page.get("/staff/cases").status_code == 200
