@@ -137,3 +137,29 @@ def test_saved_views_are_each_persons_own_with_the_words_sealed_and_one_default(
     assert client.delete(f"/api/v1/me/views/{views['Rota words']['id']}", headers=sg).status_code == 204
     assert client.get("/api/v1/me/views", headers=sg).json() == []
     assert page.get("/staff/cases").status_code == 200
+
+
+def test_a_long_history_comes_in_pages_on_the_api_and_the_page(app: Any, client: Any, world: World, as_: Any) -> None:
+    from app.audit import service as audit
+
+    case_id = world.new_case()
+    with app.state.sessionmaker() as s, s.begin():
+        for _ in range(150):
+            audit.record(s, audit.Actor.system("test"), "check_in.remind", case_id=case_id)
+    url, sg = f"/api/v1/cases/{case_id}/history", world.headers("safeguarding")
+    whole = client.get(url, params={"page_size": 500}, headers=sg)
+    total = int(whole.headers["X-Total-Count"])
+    assert total == len(whole.json()) > 150
+    second = client.get(url, params={"page": 2, "page_size": 100}, headers=sg)
+    # Reading the history adds an entry at its end; the earlier ones stay where they were.
+    assert second.json()[:total - 100] == whole.json()[100:]
+    assert 'rel="prev"' in second.headers["Link"] and 'rel="first"' in second.headers["Link"]
+    assert client.get(url, params={"page_size": 1000}, headers=sg).status_code == 422
+
+    page = as_("safeguarding")
+    first = page.get(f"/staff/cases/{case_id}/history").text
+    assert "Entries 1 to 100 of" in first and 'rel="next"' in first
+    last = page.get(f"/staff/cases/{case_id}/history?page=2").text
+    assert "Entries 101 to" in last and 'rel="prev"' in last and "Read the case" in last
+    assert "All " in page.get(f"/staff/cases/{case_id}/history?page=all").text
+    assert page.get(f"/staff/cases/{case_id}/history?page=zzz").status_code == 200

@@ -10,6 +10,7 @@ each read is audited as it is on the API.
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -229,12 +230,26 @@ def case_page(
     return _page(request, session, keys, user, case, template=template or None)
 
 
+HISTORY_PAGE_SIZE = 100
+
+
 @router.get("/staff/cases/{case_id}/history", response_class=HTMLResponse)
-def history_page(request: Request, case: SafeguardingCase, user: Safeguarding, session: DbSession) -> Response:
-    """Everything that happened to the case, in plain words, to read or print:
-    `GET /api/v1/cases/{id}/history` (safeguarding; HR contacts are refused)."""
+def history_page(
+    request: Request, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    page: Annotated[str, Query(max_length=12)] = "1",
+) -> Response:
+    """Everything that happened to the case, in plain words, to read or print, 100 entries a page
+    (`?page=all`: every entry, to print): `GET /api/v1/cases/{id}/history` (safeguarding; HR
+    contacts are refused)."""
     entries = history.read(session, user=user, case=case)
-    return staff_page(request, "staff/history.html", {"case": case, "entries": entries, "now": clock.now()})
+    pages = max(1, math.ceil(len(entries) / HISTORY_PAGE_SIZE))
+    every = page.strip().lower() == "all"
+    number = min(int(page), pages) if page.strip().isdigit() and int(page) >= 1 else 1
+    shown = entries if every else entries[(number - 1) * HISTORY_PAGE_SIZE:number * HISTORY_PAGE_SIZE]
+    return staff_page(request, "staff/history.html", {
+        "case": case, "entries": shown, "now": clock.now(), "total": len(entries), "page": number,
+        "pages": 1 if every else pages, "all_pages": pages, "every": every,
+        "first": 1 if every else (number - 1) * HISTORY_PAGE_SIZE + 1})
 
 
 @router.post("/staff/cases/{case_id}/owner", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
