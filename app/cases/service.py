@@ -40,7 +40,7 @@ from app.config import Settings
 from app.crypto import keys, receipts
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
-from app.enums import NoteVisibility, Outcome, Risk, Role, Sender, Status
+from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Role, Sender, Status
 from app.errors import Conflict, Forbidden, Invalid
 from app.locations import service as locations
 from app.themes.models import Theme
@@ -449,6 +449,27 @@ def set_owner(
     body = line if not note else f"{line}\n\n{note}"
     add_note(session, ring, user=user, case=case, body=body, visibility=NoteVisibility.SAFEGUARDING, audited=False)
     audit.record(session, actor(user), "case.owner", case_id=case.id, target=how)  # never who
+    return True
+
+
+# --- identity sharing --------------------------------------------------------------------------
+
+
+def set_identity_sharing(session: Session, *, user: User, case: Case, answer: IdentitySharing | None) -> bool:
+    """Record the named reporter's answer about their identity going to a formal investigation, as
+    they gave it (in the thread, by phone). 409 for an anonymous report or an erased case; null is
+    refused (an answer, once given, is changed, not forgotten). Audited with the answer (not content).
+    Returns whether it changed."""
+    if answer is None:
+        raise Invalid("Choose yes, no or ask me.", field="identity_sharing")
+    _require_not_purged(case)
+    if case.anonymous:
+        raise Conflict("This report is anonymous: there is no identity to share.")
+    if case.identity_sharing is answer:
+        return False
+    case.identity_sharing = answer
+    session.flush()
+    audit.record(session, actor(user), "case.identity_sharing", case_id=case.id, target=answer.value)
     return True
 
 

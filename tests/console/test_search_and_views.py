@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
+from app.enums import IdentitySharing
 from tests.cases.conftest import World
 
 
@@ -163,3 +164,57 @@ def test_a_long_history_comes_in_pages_on_the_api_and_the_page(app: Any, client:
     assert "Entries 101 to" in last and 'rel="prev"' in last and "Read the case" in last
     assert "All " in page.get(f"/staff/cases/{case_id}/history?page=all").text
     assert page.get(f"/staff/cases/{case_id}/history?page=zzz").status_code == 200
+
+
+def test_identity_sharing_is_the_named_reporters_answer_and_safeguarding_records_changes(
+    app: Any, client: Any, world: World, as_: Any
+) -> None:
+    from app.cases.models import Case
+    from tests.web.helpers import csrf, receipt_in, report_form
+
+    sg = world.headers("safeguarding")
+    named = {"channel": "phone", "received_at": "2026-01-05T10:00:00Z", "description": "Called about shifts.",
+             "anonymous": False, "reporter": {"name": "Robin Hale"}}
+    made = client.post("/api/v1/cases", headers=sg, json={**named, "identity_sharing": "ask_me"})
+    assert made.status_code == 201 and made.json()["identity_sharing"] == "ask_me"
+    unasked = client.post("/api/v1/cases", headers=sg, json=named).json()
+    assert unasked["identity_sharing"] is None
+    anonymous = client.post("/api/v1/reports", json={"description": "x y z", "identity_sharing": "yes"})
+    assert anonymous.status_code == 422
+    bad = client.post("/api/v1/reports", json={"description": "x y z", "anonymous": False,
+                                               "reporter": {"name": "A"}, "identity_sharing": "maybe"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+    # Safeguarding records a changed answer; nobody else may; an anonymous case has none.
+    case_url = f"/api/v1/cases/{made.json()['id']}"
+    changed = client.patch(case_url, headers=sg, json={"identity_sharing": "yes"})
+    assert changed.status_code == 200 and changed.json()["identity_sharing"] == "yes"
+    assert client.patch(case_url, headers=sg, json={"identity_sharing": None}).status_code == 422
+    assert client.patch(case_url, headers=world.headers("assigned_hr"), json={"identity_sharing": "no"}).status_code == 403
+    anon_case = world.new_case()
+    assert client.patch(f"/api/v1/cases/{anon_case}", headers=sg, json={"identity_sharing": "no"}).status_code == 409
+    history = client.get(f"{case_url}/history", headers=sg).json()
+    assert any(h["action"].startswith("Recorded the reporter's answer") and h["detail"] == "yes, with a formal investigation"
+               for h in history)
+
+    # The case page shows the answer and records another without JavaScript.
+    page = as_("safeguarding")
+    url = f"/staff/cases/{made.json()['id']}"
+    assert "their identity may go with the case" in page.get(url).text
+    r = page.post(f"{url}?form={url}/identity-sharing", {"identity_sharing": "no"}, token=page.token(url))
+    assert r.status_code == 303
+    assert client.get(case_url, headers=sg).json()["identity_sharing"] == "no"
+    assert page.post(f"{url}?form={url}/identity-sharing", {"identity_sharing": "perhaps"},
+                     token=page.token(url)).status_code == 422
+
+    # The report form asks a named reporter; the answer of an anonymous one is never kept.
+    web = client
+    sent = web.post("/report", data=report_form(csrf(web), identity="named", name="Kit Moss",
+                                                identity_sharing="no"))
+    assert sent.status_code == 200 and receipt_in(sent.text)
+    anon = web.post("/report", data=report_form(csrf(web), identity_sharing="yes"))
+    assert anon.status_code == 200 and receipt_in(anon.text)
+    with app.state.sessionmaker() as s:
+        answers = [c.identity_sharing for c in s.scalars(select(Case).where(Case.channel == "web")
+                                                         .order_by(Case.created_at))]
+    assert answers[-2:] == [IdentitySharing.NO, None]

@@ -112,10 +112,11 @@ NOTICES = {
     "closed": "Case closed. The reporter can now give feedback.",
     "signposted": "The organisations were sent to the reporter in a message.",
     "owner": "Owner changed. The handover note is with the internal notes; a new owner is told by e-mail.",
+    "sharing": "The reporter's answer about sharing their identity is recorded.",
 }
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
-    "owner-owner_id", "owner-handover_note", "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
+    "sharing-identity_sharing", "owner-owner_id", "owner-handover_note", "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
     "exclusion-user_id", "exclusion-reason", "note-visibility", "note-body", "note-attachments", "message-template", "message-body", "message-attachments", "signpost-entry_ids", "signpost-message", "check_in-summary",
     "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
     "close-outcome", "close-summary", "close-confirm_open_referrals",
@@ -272,6 +273,25 @@ def set_owner(
 
     values = {"owner_id": owner_id, "handover_note": note}
     return _apply(request, session, keys, user, case, "owner", values, "owner", "owner", act, field="owner_id")
+
+
+@router.post("/staff/cases/{case_id}/identity-sharing", response_class=HTMLResponse)
+def set_identity_sharing(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    identity_sharing: Annotated[str, Form()] = "",
+) -> Response:
+    """Record the named reporter's answer about sharing their identity with a formal investigation:
+    `PATCH /api/v1/cases/{id}` with `identity_sharing` (safeguarding)."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+
+    def act() -> None:
+        body = CaseUpdate.model_validate({"identity_sharing": identity_sharing.strip() or None})
+        flows.update_case(session, keys, user=user, case=case, data=body)
+
+    values = {"identity_sharing": identity_sharing}
+    return _apply(request, session, keys, user, case, "sharing", values, "sharing", "who-raised-it", act,
+                  field="identity_sharing")
 
 
 def _failed(
@@ -679,6 +699,7 @@ def record(
     name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     phone: Annotated[str, Form()] = "",
+    identity_sharing: Annotated[str, Form()] = "",
     theme: Annotated[list[str], Form()] = [],  # noqa: B006
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
     risk: Annotated[str, Form()] = "standard",
@@ -689,7 +710,8 @@ def record(
         return refused
     values = {"channel": channel, "received_at": received_at, "duration_minutes": duration_minutes,
               "description": crlf(description), "about": about, "identity": identity, "name": name, "email": email,
-              "phone": phone, "theme": theme, "wish": wish, "risk": risk, "location": location}
+              "phone": phone, "theme": theme, "wish": wish, "risk": risk, "location": location,
+              "identity_sharing": identity_sharing[:20]}
     errors = FormErrors()
     when: datetime | str = received_at
     try:
@@ -705,6 +727,7 @@ def record(
         "channel": channel, "received_at": when, "duration_minutes": duration_minutes or None,
         "description": crlf(description), "about": about or About.SELF.value, "anonymous": not named,
         "reporter": {"name": name, "email": email.strip() or None, "phone": phone.strip() or None} if named else None,
+        "identity_sharing": (identity_sharing.strip() or None) if named else None,
         "themes": theme, "wishes": wish, "risk": risk or "standard", "location": location or None,
     }
     if errors:
