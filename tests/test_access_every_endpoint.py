@@ -68,6 +68,7 @@ ACCESS: dict[str, Any] = {
     "PATCH /cases/{case_id}": (SG,),
     "PUT /cases/{case_id}/hr-contact": (SG,),
     "GET /cases/{case_id}/history": (SG,),
+    "GET /cases/{case_id}/export.pdf": (SG,),
     "GET /cases/{case_id}/exclusions": (SG,),
     "POST /cases/{case_id}/exclusions": (SG,),
     "GET /cases/{case_id}/notes": CASEWORK,

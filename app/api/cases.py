@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from app import flows
 from app.api.dependencies import (
@@ -52,6 +52,8 @@ from app.cases.views import CaseFilter
 from app.checkins import service as checkins
 from app.enums import Risk, Status
 from app.errors import Invalid
+from app.handoff import service as handoff
+from app.handoff.service import ExportPart
 from app.schemas import Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
@@ -241,6 +243,23 @@ def case_history(case: SafeguardingCase, user: Safeguarding, session: DbSession,
     refused access (safeguarding; HR contacts get 403). Never what a note or message says. Reading
     it is audited."""
     return [HistoryRead.of(e) for e in paging.window(history.read(session, user=user, case=case))]
+
+
+@router.get("/cases/{case_id}/export.pdf", response_class=Response, responses={
+    200: {"content": {"application/pdf": {}}, "description": "The PDF."},
+    409: {"description": "The case has been erased."}})
+def export_case(
+    case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
+    parts: Annotated[list[ExportPart], Query(description="Repeat for each part wanted; none given: "
+                                             + ", ".join(handoff.DEFAULT_PARTS) + ".")] = [],  # noqa: B006
+) -> Response:
+    """The case as a PDF to hand to a formal investigation (safeguarding): the parts chosen, every
+    page marked with who exported it and when. The reporter's identity only when they agreed to it
+    being shared (`identity_sharing: yes`). Audited (`case.export`, with the parts); 409 once erased."""
+    chosen = [p.value for p in parts] or list(handoff.DEFAULT_PARTS)
+    made = handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz)
+    return Response(made.content, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})
 
 
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])

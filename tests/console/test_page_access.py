@@ -36,6 +36,7 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/history": {"GET": (SG,)},
     "/staff/cases/{case_id}/owner": {"POST": (SG,)},
     "/staff/cases/{case_id}/identity-sharing": {"POST": (SG,)},
+    "/staff/cases/{case_id}/export.pdf": {"GET": (SG,)},
     "/staff/cases/{case_id}/triage": {"POST": (SG,)},
     "/staff/cases/{case_id}/themes": {"POST": (SG,)},
     "/staff/cases/{case_id}/hr-contact": {"POST": (SG,)},

@@ -218,3 +218,96 @@ def test_identity_sharing_is_the_named_reporters_answer_and_safeguarding_records
         answers = [c.identity_sharing for c in s.scalars(select(Case).where(Case.channel == "web")
                                                          .order_by(Case.created_at))]
     assert answers[-2:] == [IdentitySharing.NO, None]
+
+
+def test_the_pdf_hand_off_holds_the_parts_chosen_marks_every_page_and_is_audited(
+    app: Any, client: Any, world: World, as_: Any
+) -> None:
+    import io
+
+    import pikepdf
+
+    sg = world.headers("safeguarding")
+    case = client.post("/api/v1/cases", headers=sg, json={
+        "channel": "phone", "received_at": "2026-01-05T10:00:00Z", "description": "Długi shift. " * 400,
+        "anonymous": False, "reporter": {"name": "Robin Hale"}, "identity_sharing": "ask_me"}).json()
+    url = f"/api/v1/cases/{case['id']}/export.pdf"
+    for body in ("See you on Friday.", "Call me after six."):
+        client.post(f"/api/v1/cases/{case['id']}/messages", headers=sg, json={"body": body})
+    client.post(f"/api/v1/cases/{case['id']}/notes", headers=sg, json={"body": "Police informed.",
+                                                                       "visibility": "safeguarding"})
+
+    r = client.get(url, headers=sg)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == f'attachment; filename="{case["reference"]}.pdf"'
+    assert r.content.startswith(b"%PDF")
+    with pikepdf.open(io.BytesIO(r.content)) as pdf:
+        pages = len(pdf.pages)
+    assert pages >= 2  # the long description runs over
+    # What a reader sees (fpdf2 embeds the font subset; its text is recoverable through the same library).
+    text = _extract(r.content)
+    assert text.count("Exported by Sam Safeguarding") >= 2 * pages  # a header and a footer on every page
+    assert "Robin Hale" not in text and "asked to be asked first" in text
+    assert "See you on Friday." in text and "Police informed." not in text
+    assert "Długi" in text  # the reporter's own script survives
+
+    # Chosen parts only; the identity once they said yes; audited with the parts, not the text.
+    client.patch(f"/api/v1/cases/{case['id']}", headers=sg, json={"identity_sharing": "yes"})
+    only = _extract(client.get(url, params={"parts": ["safeguarding_notes"]}, headers=sg).content)
+    assert "Robin Hale" in only and "Police informed." in only and "See you on Friday." not in only
+    assert client.get(url, params={"parts": ["everything"]}, headers=sg).status_code == 422
+    assert client.get(url, headers=world.headers("assigned_hr")).status_code in (403, 404)
+    history = client.get(f"/api/v1/cases/{case['id']}/history", headers=sg).json()
+    exports = [h for h in history if h["action"] == "Exported the case for a formal investigation"]
+    assert [h["detail"] for h in exports][-1] == "PDF: safeguarding notes"
+
+    # From the case page, without JavaScript.
+    page = as_("safeguarding")
+    assert "Download the PDF" in page.get(f"/staff/cases/{case['id']}").text
+    got = page.get(f"/staff/cases/{case['id']}/export.pdf?parts=description")
+    assert got.status_code == 200 and got.content.startswith(b"%PDF")
+
+
+def _extract(content: bytes) -> str:
+    """The PDF's text as a reader would copy it: the strings of its content streams (pikepdf, already
+    a dependency) through each font's ToUnicode map, which fpdf2 writes. Good enough to find words."""
+    import io
+    import re
+
+    import pikepdf
+
+    words: list[str] = []
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        for page in pdf.pages:
+            fonts = page.Resources.get("/Font", {})
+            maps = {}
+            for name, font in fonts.items():
+                cmap = font.get("/ToUnicode")
+                if cmap is not None:
+                    table = {}
+                    data = cmap.read_bytes().decode("latin-1")
+                    for block in re.findall(r"beginbfchar(.*?)endbfchar", data, re.S):
+                        for src, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                            table[int(src, 16)] = bytes.fromhex(dst).decode("utf-16-be")
+                    for block in re.findall(r"beginbfrange(.*?)endbfrange", data, re.S):
+                        for a, b, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                            start = int(dst, 16)
+                            for i, code in enumerate(range(int(a, 16), int(b, 16) + 1)):
+                                table[code] = chr(start + i)
+                    maps[str(name)] = table
+            current: dict[int, str] | None = None
+            for operands, op in pikepdf.parse_content_stream(page):
+                if str(op) == "Tf":
+                    current = maps.get(str(operands[0]))
+                elif str(op) in ("Tj", "TJ"):
+                    items = operands[0] if str(op) == "TJ" else [operands[0]]
+                    for item in items:
+                        if isinstance(item, pikepdf.String):
+                            raw = bytes(item)
+                            if current:
+                                words.append("".join(current.get(int.from_bytes(raw[i:i + 2], "big"), "?")
+                                                     for i in range(0, len(raw), 2)))
+                            else:
+                                words.append(raw.decode("latin-1"))
+                words.append(" ") if str(op) in ("Td", "TD", "T*", "Tm", "ET") else None
+    return re.sub(r"\s+", " ", "".join(words))

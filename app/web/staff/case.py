@@ -62,6 +62,7 @@ from app.config import Settings
 from app.db import attempt, end_reads
 from app.enums import About, Channel, Outcome, ReferralKind, Role, Sender, Status
 from app.errors import AppError, Invalid, NotFound
+from app.handoff import service as handoff
 from app.locations import service as locations
 from app.replies import service as replies
 from app.signposting import service as directory
@@ -273,6 +274,18 @@ def set_owner(
 
     values = {"owner_id": owner_id, "handover_note": note}
     return _apply(request, session, keys, user, case, "owner", values, "owner", "owner", act, field="owner_id")
+
+
+@router.get("/staff/cases/{case_id}/export.pdf")
+def export_pdf(
+    case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
+    parts: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> Response:
+    """The case as a PDF for a formal investigation: `GET /api/v1/cases/{id}/export.pdf` (safeguarding)."""
+    chosen = [p for p in parts[:10] if p in handoff.PARTS] or list(handoff.DEFAULT_PARTS)
+    made = handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz)
+    return Response(made.content, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})
 
 
 @router.post("/staff/cases/{case_id}/identity-sharing", response_class=HTMLResponse)
