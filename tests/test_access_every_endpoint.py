@@ -69,6 +69,8 @@ ACCESS: dict[str, Any] = {
     "PUT /cases/{case_id}/hr-contact": (SG,),
     "GET /cases/{case_id}/history": (SG,),
     "GET /cases/{case_id}/export.pdf": (SG,),
+    "POST /cases/{case_id}/notes/{note_id}/redactions": (SG,),
+    "POST /cases/{case_id}/messages/{message_id}/redactions": (SG,),
     "GET /cases/{case_id}/exclusions": (SG,),
     "POST /cases/{case_id}/exclusions": (SG,),
     "GET /cases/{case_id}/notes": CASEWORK,

@@ -6,7 +6,7 @@ case text writes a `case.read` audit entry."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -31,7 +31,7 @@ from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
 from app.cases import history, search, service
-from app.cases.models import Case
+from app.cases.models import Case, Message, Note
 from app.cases.schemas import (
     CaseCreate,
     CaseCreated,
@@ -46,6 +46,7 @@ from app.cases.schemas import (
     MessageRead,
     NoteIn,
     NoteRead,
+    RedactionIn,
     TextIn,
 )
 from app.cases.views import CaseFilter
@@ -282,6 +283,41 @@ def add_note(body: NoteIn, case: WorkCase, user: CaseWorker, session: DbSession,
                           visibility=body.visibility)
     on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case))
     return NoteRead.of(note, body.body, user, on_notes.get(note.id))
+
+
+_REDACT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case, or no such text on it."},
+    409: {"description": "The case has been erased."}}
+
+
+@router.post("/cases/{case_id}/notes/{note_id}/redactions", response_model=NoteRead, responses=_REDACT)
+def redact_note(
+    note_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys
+) -> NoteRead:
+    """Take a passage out of an internal note (safeguarding): every occurrence becomes `[redacted]`
+    and the note is sealed again without it. The history records that a redaction happened, by whom
+    and when, never what was removed. 422 when the note does not hold the passage."""
+    note, text = service.redact(session, keys, user=user, case=case, kind="note", row_id=note_id,
+                                passage=body.passage)
+    assert isinstance(note, Note)
+    on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
+    author = service.people(session, {note.author_id}).get(note.author_id) if note.author_id else None
+    return NoteRead.of(note, text, author, on_notes.get(note.id))
+
+
+@router.post("/cases/{case_id}/messages/{message_id}/redactions", response_model=MessageRead, responses=_REDACT)
+def redact_message(
+    message_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    keys: Keys,
+) -> MessageRead:
+    """Take a passage out of a message, from the reporter or to them (safeguarding): the reporter
+    then reads `[redacted]` in its place too. As for notes, the history says that, never what."""
+    message, text = service.redact(session, keys, user=user, case=case, kind="message", row_id=message_id,
+                                   passage=body.passage)
+    assert isinstance(message, Message)
+    on_messages = files.by_message(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
+    author = service.people(session, {message.author_id}).get(message.author_id) if message.author_id else None
+    return MessageRead.of(message, text, author, on_messages.get(message.id))
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])

@@ -154,6 +154,11 @@ class ExclusionIn(StrictModel):
     reason: Reason = Field(description="Why (stored encrypted), e.g. 'named in the concern'.")
 
 
+class RedactionIn(StrictModel):
+    passage: LongText = Field(description="The words to take out, exactly as the text has them; every "
+                              "occurrence becomes `[redacted]`.")
+
+
 class TextIn(StrictModel):
     body: LongText
     attachment_ids: AttachmentIds = Field(

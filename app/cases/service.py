@@ -41,7 +41,7 @@ from app.crypto import keys, receipts
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Role, Sender, Status
-from app.errors import Conflict, Forbidden, Invalid
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.locations import service as locations
 from app.themes.models import Theme
 
@@ -574,6 +574,41 @@ def read_messages(session: Session, ring: KeyRing, *, user: User, case: Case) ->
     """The two-way thread, oldest first, decrypted (audited as `case.read` of `messages`)."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="messages")
     return thread.read_messages(session, ring, case)
+
+
+# --- redaction --------------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+
+
+def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str, row_id: uuid.UUID,
+           passage: str) -> tuple[Note | Message, str]:
+    """Take a passage out of a note or a message (safeguarding): every occurrence of it becomes
+    "[redacted]" and the text is sealed again, so the database keeps no trace of it (backups made
+    before keep theirs until they expire). 404 for a note or message not of this case, 422 for a
+    passage the text does not hold, 409 once the case is erased. Audited as `case.redact` with
+    the kind of text, never the passage. Returns the row and its new text."""
+    _require_not_purged(case)
+    if not user.has(Role.SAFEGUARDING):
+        raise Forbidden("Only the safeguarding team can redact.")
+    table = "notes" if kind == "note" else "messages"
+    row: Note | Message | None
+    if kind == "note":
+        row = session.scalar(select(Note).where(Note.id == row_id, Note.case_id == case.id))
+    else:
+        row = session.scalar(select(Message).where(Message.id == row_id, Message.case_id == case.id))
+    if row is None or row.body_ct is None:
+        raise NotFound(f"No such {'note' if kind == 'note' else 'message'} on this case.")
+    cipher = keys.case_cipher(session, ring, case.id)
+    text = cipher.decrypt(table, "body", row.id, row.body_ct)
+    wanted = passage.strip()
+    if not wanted or wanted not in text:
+        raise Invalid("Copy the passage exactly as it is written in the text (it was not found).", field="passage")
+    cleaned = text.replace(wanted, REDACTED)
+    row.body_ct = cipher.encrypt(table, "body", row.id, cleaned)
+    session.flush()
+    audit.record(session, actor(user), "case.redact", case_id=case.id, target=kind)  # never the passage
+    return row, cleaned
 
 
 # --- closure -----------------------------------------------------------------------------------

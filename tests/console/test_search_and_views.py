@@ -311,3 +311,52 @@ def _extract(content: bytes) -> str:
                                 words.append(raw.decode("latin-1"))
                 words.append(" ") if str(op) in ("Td", "TD", "T*", "Tm", "ET") else None
     return re.sub(r"\s+", " ", "".join(words))
+
+
+def test_safeguarding_redacts_a_passage_and_the_history_says_so_never_what(
+    app: Any, client: Any, world: World, as_: Any
+) -> None:
+    case_id = world.new_case()
+    base, sg = f"/api/v1/cases/{case_id}", world.headers("safeguarding")
+    note = client.post(f"{base}/notes", headers=sg, json={"body": "Spoke to Jo. Her sister Amy Price is the manager."}).json()
+    msg = client.post(f"{base}/messages", headers=sg, json={"body": "Thanks. We have spoken to Amy Price today."}).json()
+
+    r = client.post(f"{base}/notes/{note['id']}/redactions", headers=sg, json={"passage": "Her sister Amy Price"})
+    assert r.status_code == 200 and r.json()["body"] == "Spoke to Jo. [redacted] is the manager."
+    assert [n["body"] for n in client.get(f"{base}/notes", headers=sg).json()][-1] == r.json()["body"]
+    # The stored text is sealed again without it: a search no longer finds it.
+    assert _found(client, world, "safeguarding", "sister") == []
+    # Messages too, and the reporter then reads the redacted text.
+    m = client.post(f"{base}/messages/{msg['id']}/redactions", headers=sg, json={"passage": "Amy Price"})
+    assert m.json()["body"] == "Thanks. We have spoken to [redacted] today."
+    reporter = client.get("/api/v1/reporter/case", headers=world.headers("reporter", case_id)).json()
+    assert "Amy" not in str(reporter)
+
+    # Bad input and the wrong people change nothing.
+    for url, body, status in ((f"{base}/notes/{note['id']}/redactions", {"passage": "not in it"}, 422),
+                              (f"{base}/notes/{note['id']}/redactions", {"passage": ""}, 422),
+                              (f"{base}/notes/{msg['id']}/redactions", {"passage": "Thanks"}, 404),
+                              (f"{base}/messages/{uuid.uuid4()}/redactions", {"passage": "Thanks"}, 404)):
+        bad = client.post(url, headers=sg, json=body)
+        assert bad.status_code == status, (url, body, bad.text)
+        assert bad.headers["content-type"].startswith("application/problem+json")
+    assert client.post(f"{base}/notes/{note['id']}/redactions", headers=world.headers("assigned_hr"),
+                       json={"passage": "Jo"}).status_code == 403
+    assert client.post(f"{base}/notes/{note['id']}/redactions", headers=world.headers("excluded_safeguarding"),
+                       json={"passage": "Jo"}).status_code == 404
+    assert client.get(f"{base}/notes", headers=sg).json()[-1]["body"] == "Spoke to Jo. [redacted] is the manager."
+
+    history = client.get(f"{base}/history", headers=sg).json()
+    redactions = [(h["actor"], h["detail"]) for h in history if h["action"] == "Redacted a passage"]
+    assert redactions == [("Sam Safeguarding", "of an internal note"), ("Sam Safeguarding", "of a message")]
+    assert "Amy" not in str(history) and "sister" not in str(history)
+
+    # On the case page, without JavaScript; a passage not in the text comes back with a message.
+    page, url = as_("safeguarding"), f"/staff/cases/{case_id}"
+    assert "Redact a passage" in page.get(url).text
+    missing = page.post(f"{url}?form={url}/notes/{note['id']}/redact", {"passage": "zzz"}, token=page.token(url))
+    assert missing.status_code == 422 and "Copy the passage exactly" in missing.text
+    done = page.post(f"{url}?form={url}/notes/{note['id']}/redact", {"passage": "Spoke to Jo."}, token=page.token(url))
+    assert done.status_code == 303
+    assert client.get(f"{base}/notes", headers=sg).json()[-1]["body"] == "[redacted] [redacted] is the manager."
+    assert "Redact a passage" not in as_("assigned_hr").get(url).text

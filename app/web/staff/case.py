@@ -52,6 +52,7 @@ from app.cases.schemas import (
     ExclusionIn,
     HrContactIn,
     NoteIn,
+    RedactionIn,
     ReferralIn,
     ReferralUpdate,
     TextIn,
@@ -114,6 +115,7 @@ NOTICES = {
     "signposted": "The organisations were sent to the reporter in a message.",
     "owner": "Owner changed. The handover note is with the internal notes; a new owner is told by e-mail.",
     "sharing": "The reporter's answer about sharing their identity is recorded.",
+    "redacted": "The passage was taken out. The history records that you redacted it, never what it said.",
 }
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
@@ -215,7 +217,7 @@ def _page(
         "open_check_in_id": open_check_ins[0].id if open_check_ins else None,
         "today": clock.today(),
         "errors": errors.messages,
-        "problems": errors.summary(FIELD_ORDER),
+        "problems": errors.summary(FIELD_ORDER + [k for k in errors.messages if k.startswith("redact-")]),
         "values": values,
         "notice": NOTICES.get(request.query_params.get("done", "")),
     }
@@ -274,6 +276,39 @@ def set_owner(
 
     values = {"owner_id": owner_id, "handover_note": note}
     return _apply(request, session, keys, user, case, "owner", values, "owner", "owner", act, field="owner_id")
+
+
+@router.post("/staff/cases/{case_id}/notes/{note_id}/redact", response_class=HTMLResponse)
+def redact_note(
+    request: Request, note_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    keys: Keys, csrf: CSRF = "", passage: Annotated[str, Form()] = "",
+) -> Response:
+    """Take a passage out of a note: `POST /api/v1/cases/{id}/notes/{note_id}/redactions` (safeguarding)."""
+    return _redact(request, "note", note_id, case, user, session, keys, csrf, passage)
+
+
+@router.post("/staff/cases/{case_id}/messages/{message_id}/redact", response_class=HTMLResponse)
+def redact_message(
+    request: Request, message_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    keys: Keys, csrf: CSRF = "", passage: Annotated[str, Form()] = "",
+) -> Response:
+    """Take a passage out of a message: `POST /api/v1/cases/{id}/messages/{message_id}/redactions` (safeguarding)."""
+    return _redact(request, "message", message_id, case, user, session, keys, csrf, passage)
+
+
+def _redact(request: Request, kind: str, row_id: uuid.UUID, case: Case, user: User, session: DbSession, keys: Keys,
+            csrf: str, passage: str) -> Response:
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(passage)
+
+    def act() -> None:
+        body = RedactionIn.model_validate({"passage": text})
+        cases.redact(session, keys, user=user, case=case, kind=kind, row_id=row_id, passage=body.passage)
+
+    anchor = "notes-title" if kind == "note" else "thread"
+    return _apply(request, session, keys, user, case, "redact", {"passage": text, "row": str(row_id)}, "redacted",
+                  anchor, act, field="passage")
 
 
 @router.get("/staff/cases/{case_id}/export.pdf")
