@@ -55,7 +55,7 @@ from app.enums import Risk, Status
 from app.errors import Invalid
 from app.handoff import service as handoff
 from app.handoff.service import ExportPart
-from app.schemas import Slug
+from app.schemas import FileRef, Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
@@ -258,7 +258,11 @@ def export_case(
     page marked with who exported it and when. The reporter's identity only when they agreed to it
     being shared (`identity_sharing: yes`). Audited (`case.export`, with the parts); 409 once erased."""
     chosen = [p.value for p in parts] or list(handoff.DEFAULT_PARTS)
-    made = handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz)
+    return pdf_response(handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz))
+
+
+def pdf_response(made: handoff.Export) -> Response:
+    """The hand-off as a download, never cached (the case page's link answers the same)."""
     return Response(made.content, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})
 
@@ -290,6 +294,16 @@ _REDACT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The case has been erased."}}
 
 
+def _redact(session: DbSession, keys: Keys, user: User, case: Case, *, kind: str, row_id: uuid.UUID, passage: str
+            ) -> tuple[Note | Message, str, User | None, list[FileRef] | None]:
+    """Redact, then what the answer shows: the row, its new text, its author and its files."""
+    row, text = service.redact(session, keys, user=user, case=case, kind=kind, row_id=row_id, passage=passage)
+    listed = attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True)
+    on = files.by_note(listed) if kind == "note" else files.by_message(listed)
+    author = service.people(session, {row.author_id}).get(row.author_id) if row.author_id else None
+    return row, text, author, on.get(row.id)
+
+
 @router.post("/cases/{case_id}/notes/{note_id}/redactions", response_model=NoteRead, responses=_REDACT)
 def redact_note(
     note_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys
@@ -297,12 +311,9 @@ def redact_note(
     """Take a passage out of an internal note (safeguarding): every occurrence becomes `[redacted]`
     and the note is sealed again without it. The history records that a redaction happened, by whom
     and when, never what was removed. 422 when the note does not hold the passage."""
-    note, text = service.redact(session, keys, user=user, case=case, kind="note", row_id=note_id,
-                                passage=body.passage)
+    note, text, author, on = _redact(session, keys, user, case, kind="note", row_id=note_id, passage=body.passage)
     assert isinstance(note, Note)
-    on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
-    author = service.people(session, {note.author_id}).get(note.author_id) if note.author_id else None
-    return NoteRead.of(note, text, author, on_notes.get(note.id))
+    return NoteRead.of(note, text, author, on)
 
 
 @router.post("/cases/{case_id}/messages/{message_id}/redactions", response_model=MessageRead, responses=_REDACT)
@@ -312,12 +323,10 @@ def redact_message(
 ) -> MessageRead:
     """Take a passage out of a message, from the reporter or to them (safeguarding): the reporter
     then reads `[redacted]` in its place too. As for notes, the history says that, never what."""
-    message, text = service.redact(session, keys, user=user, case=case, kind="message", row_id=message_id,
-                                   passage=body.passage)
+    message, text, author, on = _redact(session, keys, user, case, kind="message", row_id=message_id,
+                                        passage=body.passage)
     assert isinstance(message, Message)
-    on_messages = files.by_message(attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True))
-    author = service.people(session, {message.author_id}).get(message.author_id) if message.author_id else None
-    return MessageRead.of(message, text, author, on_messages.get(message.id))
+    return MessageRead.of(message, text, author, on)
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])

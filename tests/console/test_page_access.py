@@ -37,8 +37,7 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/owner": {"POST": (SG,)},
     "/staff/cases/{case_id}/identity-sharing": {"POST": (SG,)},
     "/staff/cases/{case_id}/export.pdf": {"GET": (SG,)},
-    "/staff/cases/{case_id}/notes/{note_id}/redact": {"POST": (SG,)},
-    "/staff/cases/{case_id}/messages/{message_id}/redact": {"POST": (SG,)},
+    "/staff/cases/{case_id}/{part}/{row_id}/redact": {"POST": (SG,)},
     "/staff/cases/{case_id}/triage": {"POST": (SG,)},
     "/staff/cases/{case_id}/themes": {"POST": (SG,)},
     "/staff/cases/{case_id}/hr-contact": {"POST": (SG,)},
@@ -128,8 +127,7 @@ def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, atta
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
               "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id,
               "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()), "kind": "role_grant",
-              "view_id": str(uuid.uuid4()), "note_id": str(uuid.uuid4()),
-              "message_id": str(uuid.uuid4())}
+              "view_id": str(uuid.uuid4()), "part": "notes", "row_id": str(uuid.uuid4())}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

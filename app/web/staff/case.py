@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from app import clock, flows
 from app.api.attachments import file_response
+from app.api.cases import pdf_response
 from app.api.dependencies import (
     INTAKE_CEILING,
     CaseWorker,
@@ -278,26 +279,16 @@ def set_owner(
     return _apply(request, session, keys, user, case, "owner", values, "owner", "owner", act, field="owner_id")
 
 
-@router.post("/staff/cases/{case_id}/notes/{note_id}/redact", response_class=HTMLResponse)
-def redact_note(
-    request: Request, note_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+@router.post("/staff/cases/{case_id}/{part}/{row_id}/redact", response_class=HTMLResponse)
+def redact(
+    request: Request, part: str, row_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
     keys: Keys, csrf: CSRF = "", passage: Annotated[str, Form()] = "",
 ) -> Response:
-    """Take a passage out of a note: `POST /api/v1/cases/{id}/notes/{note_id}/redactions` (safeguarding)."""
-    return _redact(request, "note", note_id, case, user, session, keys, csrf, passage)
-
-
-@router.post("/staff/cases/{case_id}/messages/{message_id}/redact", response_class=HTMLResponse)
-def redact_message(
-    request: Request, message_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
-    keys: Keys, csrf: CSRF = "", passage: Annotated[str, Form()] = "",
-) -> Response:
-    """Take a passage out of a message: `POST /api/v1/cases/{id}/messages/{message_id}/redactions` (safeguarding)."""
-    return _redact(request, "message", message_id, case, user, session, keys, csrf, passage)
-
-
-def _redact(request: Request, kind: str, row_id: uuid.UUID, case: Case, user: User, session: DbSession, keys: Keys,
-            csrf: str, passage: str) -> Response:
+    """Take a passage out of a note or a message (`part`: `notes` or `messages`):
+    `POST /api/v1/cases/{id}/{part}/{row_id}/redactions` (safeguarding)."""
+    if part not in ("notes", "messages"):
+        raise NotFound("No such page.")
+    kind = part.removesuffix("s")
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(passage)
@@ -318,9 +309,7 @@ def export_pdf(
 ) -> Response:
     """The case as a PDF for a formal investigation: `GET /api/v1/cases/{id}/export.pdf` (safeguarding)."""
     chosen = [p for p in parts[:10] if p in handoff.PARTS] or list(handoff.DEFAULT_PARTS)
-    made = handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz)
-    return Response(made.content, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})
+    return pdf_response(handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz))
 
 
 @router.post("/staff/cases/{case_id}/identity-sharing", response_class=HTMLResponse)
