@@ -247,7 +247,7 @@ def case_history(case: SafeguardingCase, user: Safeguarding, session: DbSession,
 
 
 @router.get("/cases/{case_id}/export.pdf", response_class=Response, responses={
-    200: {"content": {"application/pdf": {}}, "description": "The PDF."},
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}, "description": "The PDF."},
     409: {"description": "The case has been erased."}})
 def export_case(
     case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
