@@ -6,9 +6,9 @@ case text writes a `case.read` audit entry."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from app import flows
 from app.api.dependencies import (
@@ -30,8 +30,8 @@ from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
-from app.cases import history, service
-from app.cases.models import Case
+from app.cases import history, search, service
+from app.cases.models import Case, Message, Note
 from app.cases.schemas import (
     CaseCreate,
     CaseCreated,
@@ -46,13 +46,16 @@ from app.cases.schemas import (
     MessageRead,
     NoteIn,
     NoteRead,
+    RedactionIn,
     TextIn,
 )
 from app.cases.views import CaseFilter
 from app.checkins import service as checkins
 from app.enums import Risk, Status
 from app.errors import Invalid
-from app.schemas import Slug
+from app.handoff import service as handoff
+from app.handoff.service import ExportPart
+from app.schemas import FileRef, Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
@@ -70,6 +73,7 @@ def list_cases(
     user: CaseWorker,
     session: DbSession,
     makers: Sessions,
+    keys: Keys,
     paging: Annotated[Paging, paged(25, 100)],
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
@@ -95,6 +99,12 @@ def list_cases(
     open_referral: Annotated[
         bool, Query(description="Only cases (open or closed) with a referral not yet marked complete.")
     ] = False,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Words to find inside the cases: their reference, description, "
+              "reporter's name, notes you may read and messages. Every word must be there, in any letter case "
+              "and any form of it (`bullied` finds `bullying`); up to 10 words. Audited without the words."),
+    ] = None,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
@@ -103,10 +113,10 @@ def list_cases(
     `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
     these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                          reference=reference, open_referral=open_referral, owner=owner, me=user)
+                          reference=reference, open_referral=open_referral, owner=owner, me=user, q=q)
     rows, total = service.list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
-        also_overdue=checkins.overdue_clause(),
+        also_overdue=checkins.overdue_clause(), ring=keys,
     )
     if filters.reference is not None and total == 0:
         refused = service.refused_search(session, user=user, reference=filters.reference)
@@ -119,7 +129,7 @@ def list_cases(
 def case_filter(
     *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
     reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
-    owner: str | None = None, me: User | None = None,
+    owner: str | None = None, me: User | None = None, q: str | None = None,
 ) -> CaseFilter:
     """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
@@ -138,8 +148,11 @@ def case_filter(
         except ValueError:
             raise Invalid("Choose an owner from the list (`owner`: `me`, a user id, `none` or `inactive`).",
                           field="owner") from None
+    words = q.strip() if q and q.strip() else None
+    if words is not None and not search.stems_of(words):
+        raise Invalid("Type at least one word to search for (letters or digits).", field="q")
     return CaseFilter(
-        owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
+        search=words, owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
         statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
         unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
         reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
@@ -233,6 +246,27 @@ def case_history(case: SafeguardingCase, user: Safeguarding, session: DbSession,
     return [HistoryRead.of(e) for e in paging.window(history.read(session, user=user, case=case))]
 
 
+@router.get("/cases/{case_id}/export.pdf", response_class=Response, responses={
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}, "description": "The PDF."},
+    409: {"description": "The case has been erased."}})
+def export_case(
+    case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
+    parts: Annotated[list[ExportPart], Query(description="Repeat for each part wanted; none given: "
+                                             + ", ".join(handoff.DEFAULT_PARTS) + ".")] = [],  # noqa: B006
+) -> Response:
+    """The case as a PDF to hand to a formal investigation (safeguarding): the parts chosen, every
+    page marked with who exported it and when. The reporter's identity only when they agreed to it
+    being shared (`identity_sharing: yes`). Audited (`case.export`, with the parts); 409 once erased."""
+    chosen = [p.value for p in parts] or list(handoff.DEFAULT_PARTS)
+    return pdf_response(handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz))
+
+
+def pdf_response(made: handoff.Export) -> Response:
+    """The hand-off as a download, never cached (the case page's link answers the same)."""
+    return Response(made.content, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})
+
+
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])
 def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged) -> list[NoteRead]:
     """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR
@@ -253,6 +287,46 @@ def add_note(body: NoteIn, case: WorkCase, user: CaseWorker, session: DbSession,
                           visibility=body.visibility)
     on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case))
     return NoteRead.of(note, body.body, user, on_notes.get(note.id))
+
+
+_REDACT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case, or no such text on it."},
+    409: {"description": "The case has been erased."}}
+
+
+def _redact(session: DbSession, keys: Keys, user: User, case: Case, *, kind: str, row_id: uuid.UUID, passage: str
+            ) -> tuple[Note | Message, str, User | None, list[FileRef] | None]:
+    """Redact, then what the answer shows: the row, its new text, its author and its files."""
+    row, text = service.redact(session, keys, user=user, case=case, kind=kind, row_id=row_id, passage=passage)
+    listed = attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True)
+    on = files.by_note(listed) if kind == "note" else files.by_message(listed)
+    author = service.people(session, {row.author_id}).get(row.author_id) if row.author_id else None
+    return row, text, author, on.get(row.id)
+
+
+@router.post("/cases/{case_id}/notes/{note_id}/redactions", response_model=NoteRead, responses=_REDACT)
+def redact_note(
+    note_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys
+) -> NoteRead:
+    """Take a passage out of an internal note (safeguarding): every occurrence becomes `[redacted]`
+    and the note is sealed again without it. The history records that a redaction happened, by whom
+    and when, never what was removed. 422 when the note does not hold the passage."""
+    note, text, author, on = _redact(session, keys, user, case, kind="note", row_id=note_id, passage=body.passage)
+    assert isinstance(note, Note)
+    return NoteRead.of(note, text, author, on)
+
+
+@router.post("/cases/{case_id}/messages/{message_id}/redactions", response_model=MessageRead, responses=_REDACT)
+def redact_message(
+    message_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    keys: Keys,
+) -> MessageRead:
+    """Take a passage out of a message, from the reporter or to them (safeguarding): the reporter
+    then reads `[redacted]` in its place too. As for notes, the history says that, never what."""
+    message, text, author, on = _redact(session, keys, user, case, kind="message", row_id=message_id,
+                                        passage=body.passage)
+    assert isinstance(message, Message)
+    return MessageRead.of(message, text, author, on)
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
