@@ -340,7 +340,6 @@ def verify(url: str, key_file: Path, acknowledged: dict[str, str]) -> dict[str, 
     from app.audit.models import AuditEvent
     from app.cases.models import Case
     from app.crypto import keys
-    from app.crypto.blind import exclusion_key
     from app.crypto.keyring import KeyRing
     from app.crypto.models import CaseKey
     from app.db import make_engine, make_sessionmaker
@@ -351,7 +350,7 @@ def verify(url: str, key_file: Path, acknowledged: dict[str, str]) -> dict[str, 
     try:
         from app.audit.service import chain_key
 
-        with make_sessionmaker(engine, audit_key=chain_key(ring), exclusion_key=exclusion_key(ring))() as s:
+        with make_sessionmaker(engine, audit_key=chain_key(ring))() as s:
             cases = {c.reference: c for c in s.scalars(select(Case))}
             keyed = {k.case_id for k in s.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)))}
             created = set(s.scalars(select(AuditEvent.case_id).where(AuditEvent.action == "case.create")))

@@ -137,13 +137,12 @@ def audit_chain(url: str, key_file: Path) -> dict:
     """Walk the audit chain the load wrote: both workers appending at once must leave it unbroken.
     The chain is an HMAC under the key ring's audit key, so the walk needs the server's ring."""
     from app.audit import service as audit
-    from app.crypto.blind import exclusion_key
     from app.crypto.keyring import KeyRing
     from app.db import make_engine, make_sessionmaker
 
     engine = make_engine(url)
     try:
-        with make_sessionmaker(engine, audit_key=audit.chain_key(ring := KeyRing.load(key_file)), exclusion_key=exclusion_key(ring))() as session:
+        with make_sessionmaker(engine, audit_key=audit.chain_key(KeyRing.load(key_file)))() as session:
             intact, entries, _ = audit.verify(session)
     finally:
         engine.dispose()
