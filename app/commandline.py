@@ -30,6 +30,7 @@ from app.audit.service import chain_key
 from app.config import Settings, SettingsError, load_settings, unknown_settings
 from app.crypto.blind import exclusion_key
 from app.crypto.keyring import KeyRing, KeyRingError
+from app.crypto.keys import for_revisions
 from app.db import make_engine, make_sessionmaker
 
 
@@ -131,7 +132,8 @@ def migrate_or_exit(settings: Settings) -> None:
     # An audit trail from before its HMAC chain is sealed at its end with the key (migration 0009).
     ring = keyring_or_exit(settings) if settings.key_file.exists() else None
     try:
-        migrate.upgrade(settings.database_url, audit_key=chain_key(ring) if ring is not None else None, ring=ring)
+        migrate.upgrade(settings.database_url, audit_key=chain_key(ring) if ring is not None else None,
+                        ring_keys=for_revisions(ring) if ring is not None else None)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
         fail(f"SAFESHARE_DATABASE_URL: cannot migrate the database ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
 

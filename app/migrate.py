@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
-
-if TYPE_CHECKING:
-    from app.crypto.keyring import KeyRing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,28 +19,20 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head", *, audit_key: bytes | None = None, ring: KeyRing | None = None) -> None:
+def upgrade(url: str, revision: str = "head", *, audit_key: bytes | None = None,
+            ring_keys: Mapping[str, object] | None = None) -> None:
     """`audit_key` (the key ring's audit key) lets migration 0009 seal an existing audit trail's
     end; without it, an existing trail is left unsealed and `verify` reports it (docs/operations.md).
-    `ring` lets migration 0018 seal existing exclusions and theme suggestions under each case's key
-    (it refuses to run on a database that has some without it)."""
+    `ring_keys` (app.crypto.keys.for_revisions of the ring) lets migration 0018 seal existing
+    exclusions and theme suggestions under each case's key (it refuses to run on a database that
+    has some without them)."""
     cfg = alembic_config(url)
     cfg.attributes["audit_key"] = audit_key
-    if ring is not None:
-        _hand_in(cfg, ring)
+    cfg.attributes.update(ring_keys or {})
     command.upgrade(cfg, revision)
 
 
-def downgrade(url: str, revision: str, *, ring: KeyRing | None = None) -> None:
+def downgrade(url: str, revision: str, *, ring_keys: Mapping[str, object] | None = None) -> None:
     cfg = alembic_config(url)
-    if ring is not None:
-        _hand_in(cfg, ring)
+    cfg.attributes.update(ring_keys or {})
     command.downgrade(cfg, revision)
-
-
-def _hand_in(cfg: Config, ring: KeyRing) -> None:
-    from app.crypto.blind import exclusion_key
-    from app.crypto.keys import migration_cipher
-
-    cfg.attributes["exclusion_key"] = exclusion_key(ring)
-    cfg.attributes["case_cipher"] = migration_cipher(ring)

@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock
+from app.crypto import blind
 from app.crypto.envelope import (
     CaseCipher,
     Shredded,
@@ -233,6 +234,12 @@ def unopenable_keys(session: Session, ring: KeyRing) -> dict[str, int]:
         except Exception:  # noqa: BLE001 - any failure to open it is the answer
             found[kek_id] = count
     return found
+
+
+def for_revisions(ring: KeyRing) -> dict[str, object]:
+    """What a revision that seals existing rows needs from the ring (app.migrate hands it in
+    through Alembic's config attributes): the exclusions' blind-index key and `migration_cipher`."""
+    return {"exclusion_key": blind.exclusion_key(ring), "case_cipher": migration_cipher(ring)}
 
 
 def migration_cipher(ring: KeyRing) -> Callable[[Any, uuid.UUID], CaseCipher | None]:

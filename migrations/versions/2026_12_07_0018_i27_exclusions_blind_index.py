@@ -4,7 +4,7 @@ The database alone no longer links a person to a case: `exclusions.user_id` beco
 (HMAC of the user's id under a key derived from the key ring) and `user_ct` (the id sealed under the
 case's data key), and `cases.suggested_themes` becomes `suggested_themes_ct` (the JSON list sealed
 under the case's key). Existing rows are moved with the ring, which `safeshare migrate` / `serve`
-hand in (app.migrate.upgrade(..., ring=)); a database that has exclusions or suggestions is refused
+hand in (app.migrate.upgrade(..., ring_keys=)); a database that has exclusions or suggestions is refused
 without it, and a downgrade needs it too (it opens what it sealed).
 
 Revision ID: 0018_i27

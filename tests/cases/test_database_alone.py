@@ -54,11 +54,12 @@ def test_upgrade_seals_existing_exclusions_and_suggestions_with_the_ring(
     import pytest
 
     from app import migrate
+    from app.crypto.keys import for_revisions
 
     case_id = world.new_case(description=GAMBLING)
     app.state.engine.dispose()
-    ring = app.state.keyring
-    migrate.downgrade(db_url, "0017_i25", ring=ring)  # as main left it before this revision: in clear
+    ring = for_revisions(app.state.keyring)
+    migrate.downgrade(db_url, "0017_i25", ring_keys=ring)  # as main left it before this revision: in clear
     assert {str(r[0]).replace("-", "") for r in _raw(app, "SELECT user_id FROM exclusions")} == {
         uuid.UUID(world.id(w)).hex for w in ("excluded_hr", "excluded_safeguarding")}
     assert "gambling" in str(_raw(app, "SELECT suggested_themes FROM cases"))
@@ -67,7 +68,7 @@ def test_upgrade_seals_existing_exclusions_and_suggestions_with_the_ring(
     with pytest.raises(RuntimeError, match="key ring"):  # without the ring it cannot seal: nothing changes
         migrate.upgrade(db_url)
     app.state.engine.dispose()
-    migrate.upgrade(db_url, ring=ring)
+    migrate.upgrade(db_url, ring_keys=ring)
     app.state.engine.dispose()
 
     flat = b"".join(v if isinstance(v, bytes) else str(v).encode() for row in _raw(app, "SELECT * FROM exclusions") for v in row)
