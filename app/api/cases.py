@@ -5,28 +5,12 @@ case text writes a `case.read` audit entry."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from app import flows
-from app.api.dependencies import (
-    INTAKE_CEILING,
-    CaseWorker,
-    CurrentSettings,
-    DbSession,
-    Keys,
-    Safeguarding,
-    SafeguardingCase,
-    Sessions,
-    TriageCase,
-    VisibleCase,
-    WorkCase,
-    intake_body_limit,
-)
 from app.api.paging import Paged, Paging, paged
-from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
@@ -48,10 +32,13 @@ from app.cases.schemas import (
     NoteRead,
     TextIn,
 )
-from app.cases.views import CaseFilter
 from app.checkins import service as checkins
 from app.enums import Risk, Status
-from app.errors import Invalid
+from app.http.bodies import INTAKE_CEILING, intake_body_limit
+from app.http.cases import SafeguardingCase, TriageCase, VisibleCase, WorkCase, case_filter
+from app.http.state import CurrentSettings, Keys, Sessions
+from app.http.transactions import CommitInThreadRoute, DbSession, record_refusal
+from app.http.users import CaseWorker, Safeguarding
 from app.schemas import Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
@@ -114,37 +101,6 @@ def list_cases(
             record_refusal(makers, refused)
     paging.announce(total)
     return CasePage.of(rows, total)
-
-
-def case_filter(
-    *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
-    reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
-    owner: str | None = None, me: User | None = None,
-) -> CaseFilter:
-    """The list's query parameters as a filter (the queue page reads the same ones)."""
-    contact_id: uuid.UUID | None = None
-    if hr_contact not in (None, "", "none", "inactive"):
-        try:
-            contact_id = uuid.UUID(hr_contact)
-        except ValueError:
-            raise Invalid("Choose an HR contact from the list (`hr_contact`: a user id, `none` or `inactive`).",
-                          field="hr_contact") from None
-    owner_id: uuid.UUID | None = None
-    if owner == "me" and me is not None:
-        owner_id = me.id
-    elif owner not in (None, "", "none", "inactive"):
-        try:
-            owner_id = uuid.UUID(owner)
-        except ValueError:
-            raise Invalid("Choose an owner from the list (`owner`: `me`, a user id, `none` or `inactive`).",
-                          field="owner") from None
-    return CaseFilter(
-        owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
-        statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
-        unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
-        reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
-        open_referral=open_referral, attention_first=attention_first,
-    )
 
 
 @router.post(

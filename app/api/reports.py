@@ -6,26 +6,18 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import flows
-from app.api.dependencies import (
-    INTAKE_CEILING,
-    CurrentReporterCase,
-    CurrentSettings,
-    DbSession,
-    IdempotencyGuard,
-    Keys,
-    ReceiptThrottle,
-    ReportRate,
-    bearer_token,
-    client_host,
-    intake_body_limit,
-    report_rate_bucket,
-)
 from app.api.openapi import RETRY_AFTER
-from app.api.transactions import CommitInThreadRoute
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.cases import feedback
 from app.cases.schemas import ReportIn
+from app.http import signin
+from app.http.bodies import INTAKE_CEILING, intake_body_limit
+from app.http.idempotency import IdempotencyGuard
+from app.http.reporter import TOO_MANY_REPORTS, CurrentReporterCase, report_rate_bucket
+from app.http.state import CurrentSettings, Keys, ReceiptThrottle, ReportRate
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import bearer_token, client_host
 from app.reports import service, sessions
 from app.reports.schemas import (
     FeedbackIn,
@@ -40,10 +32,6 @@ from app.reports.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["reporters"], route_class=CommitInThreadRoute)
 
-TOO_MANY_REPORTS = (
-    "Several concerns have been sent from here in a short time. To keep Safe Share working for everyone, "
-    "please wait and send this one again later."
-)
 
 
 @router.post(
@@ -101,7 +89,7 @@ def start_reporter_session(
     that is wrong, malformed or unknown gets the same 401. Repeated failures get 429 with
     `Retry-After`, counted across every server process.
     """
-    token, expires = sessions.redeem_receipt(
+    token, expires = signin.redeem(
         session, keys, settings, throttle, receipt=body.receipt, client_host=client_host(request)
     )
     return ReporterSessionOut(token=token, expires_at=expires)

@@ -27,27 +27,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app import clock, flows
-from app.api import cookies
-from app.api.attachments import file_response
-from app.api.dependencies import (
-    FORM_ID_FIELD,
-    INTAKE_CEILING,
-    CurrentSettings,
-    DbSession,
-    FormIdempotencyGuard,
-    Keys,
-    ReceiptThrottle,
-    ReportRate,
-    Sessions,
-    body_too_large,
-    client_host,
-    new_form_id,
-    report_rate_bucket,
-    reporter_case_for,
-    settings_of,
-)
-from app.api.reports import TOO_MANY_REPORTS
-from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.cases import feedback as case_feedback
@@ -58,6 +37,14 @@ from app.crypto import receipts
 from app.db import attempt, end_reads, separately
 from app.enums import Sender
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
+from app.http import cookies, signin
+from app.http.bodies import INTAKE_CEILING, body_too_large
+from app.http.files import file_response
+from app.http.idempotency import FORM_ID_FIELD, FormIdempotencyGuard, new_form_id
+from app.http.reporter import TOO_MANY_REPORTS, report_rate_bucket, reporter_case_for
+from app.http.state import CurrentSettings, Keys, ReceiptThrottle, ReportRate, Sessions, settings_of
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import client_host
 from app.locations import service as locations
 from app.reports import idempotency, sessions
 from app.reports import service as reports
@@ -424,7 +411,7 @@ def follow_up_sign_in(
     if not receipt.strip():
         return _sign_in_page(request, error="Enter the receipt you were given when you raised your concern.", status_code=422)
     try:
-        token, expires_at = sessions.redeem_receipt(
+        token, expires_at = signin.redeem(
             session, ring, settings, throttle, receipt=receipt, client_host=client_host(request)
         )
     except TooManyRequests as exc:

@@ -15,15 +15,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import clock
-from app.api.cases import case_filter
-from app.api.dependencies import CaseWorker, CurrentUser, DbSession, Sessions
-from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.auth import service as auth
 from app.auth.models import User
 from app.cases import service as cases
 from app.checkins import service as checkins
 from app.enums import Risk, Role, Status
 from app.errors import Invalid
+from app.http.cases import case_filter
+from app.http.state import Sessions
+from app.http.transactions import CommitInThreadRoute, DbSession, record_refusal
+from app.http.users import CaseWorker, CurrentUser
 from app.themes import service as themes
 from app.web.navigation import home_for
 from app.web.pages import plain
