@@ -14,7 +14,7 @@ from app.cases.schemas import ReportIn
 from app.http import signin
 from app.http.bodies import INTAKE_CEILING, intake_body_limit
 from app.http.idempotency import IdempotencyGuard
-from app.http.reporter import TOO_MANY_REPORTS, CurrentReporterCase, report_rate_bucket
+from app.http.reporter import CurrentReporterCase, Replayed, send_report
 from app.http.state import CurrentSettings, Keys, ReceiptThrottle, ReportRate
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import bearer_token, client_host
@@ -66,13 +66,11 @@ def submit_report(
     One client may send `SAFESHARE_REPORT_RATE` new reports (10 an hour by default); past that
     the answer is 429 with `Retry-After` (replays do not count).
     """
-    replay = idem.claim(body)
-    if replay is not None:
-        return JSONResponse(ReportOut(**replay).model_dump(mode="json"), status_code=201,
+    sent = send_report(request, session, keys, settings, rate, idem, body)
+    if isinstance(sent, Replayed):
+        return JSONResponse(ReportOut(**sent.sent).model_dump(mode="json"), status_code=201,
                             headers={"Idempotent-Replayed": "true"})
-    # A replay is not a new report; anything else counts against SAFESHARE_REPORT_RATE.
-    rate.hit(report_rate_bucket(request, keys), detail=TOO_MANY_REPORTS)
-    created = ReportOut.of(flows.submit_report(session, keys, settings, data=body, idempotency_key=idem.key))
+    created = ReportOut.of(sent)
     # Returned as a ready response: the busiest route skips FastAPI's second validation of
     # a model it has just built (the schema in the docs still comes from response_model).
     return JSONResponse(created.model_dump(mode="json"), status_code=201)
