@@ -145,12 +145,10 @@ def redeem(session: Session, keys: KeyRing, settings: Settings, throttle: Thrott
     return sessions.redeem_receipt(session, keys, settings, throttle, receipt=receipt, buckets=buckets, tried=tried)
 
 
-
-
 @raises(Unauthorized, TooManyRequests)
 class SignIn:
     """Check a password (and a two-factor code) under the sign-in throttle and open a staff
-    session (`app.http.sign_in`), with the slow hash in its own small thread pool. The API's login and
+    session (`sign_in` above), with the slow hash in its own small thread pool. The API's login and
     the sign-in page both call it, and both set the device cookie it returns (`keep_device`)."""
 
     def __init__(
@@ -179,7 +177,6 @@ class SignIn:
 
 
 SignInFlow = Annotated[SignIn, Depends()]
-
 
 
 def keep_device(request: Request, response: Response, signed_in: auth.SignedIn) -> None:
