@@ -16,13 +16,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
+# fonts-dejavu-core: the PDF hand-off's font, with the scripts reporters write in (app/handoff).
 # Versions of Debian packages are not pinned: the security updates of the release are wanted,
 # and PostgreSQL's repository keeps only the newest minor release of each major.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends postgresql-common \
  && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
- && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" \
+ && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" fonts-dejavu-core \
  && pg_dump --version | grep -q " ${PG_MAJOR}\." \
  && rm -rf /var/lib/apt/lists/*
 

@@ -80,6 +80,14 @@ class Sender(str, enum.Enum):
     STAFF = "staff"
 
 
+class IdentitySharing(str, enum.Enum):
+    """A named reporter's answer: may their identity go with the case to a formal investigation?"""
+
+    YES = "yes"
+    NO = "no"
+    ASK_ME = "ask_me"
+
+
 class NoteVisibility(str, enum.Enum):
     """Who reads an internal note: everyone on the case, or the safeguarding team only (never an HR contact)."""
 

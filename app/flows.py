@@ -88,6 +88,8 @@ def update_case(session: Session, ring: KeyRing, *, user: User, case: Case, data
     or nothing at all is, as before owners existed)."""
     if "owner_id" in data.model_fields_set:
         set_owner(session, ring, user=user, case=case, owner_id=data.owner_id, note=data.handover_note)
+    if "identity_sharing" in data.model_fields_set:
+        cases.set_identity_sharing(session, user=user, case=case, answer=data.identity_sharing)
     if data.triage_fields or not data.model_fields_set:
         triage(session, user=user, case=case, data=data)
     return case

@@ -12,6 +12,7 @@ from app.locations.models import Location
 from app.notify.models import Notification
 from app.replies.models import ReplyTemplate
 from app.reports.models import IdempotencyRecord, ReporterSession
+from app.saved_views.models import SavedView
 from app.signposting.models import SupportEntry
 from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.themes.models import Theme
@@ -20,7 +21,7 @@ from app.throttle import ThrottleBucket
 __all__ = [
     "Attachment", "AttachmentChunk", "AuditEvent", "Base", "Case", "CaseKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
     "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
-    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReplyTemplate", "ReporterSession", "StaffSession",
+    "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReplyTemplate", "ReporterSession", "SavedView", "StaffSession",
     "StatsCell", "StatsFresh", "StatsStale", "SupportEntry",
     "Theme", "ThrottleBucket", "TotpReset", "User", "UserRole",
 ]

@@ -5,9 +5,10 @@ case text writes a `case.read` audit entry."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from app import flows
 from app.api.paging import Paged, Paging, paged
@@ -15,7 +16,7 @@ from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
 from app.cases import history, service
-from app.cases.models import Case
+from app.cases.models import Case, Message, Note
 from app.cases.schemas import (
     CaseCreate,
     CaseCreated,
@@ -30,16 +31,20 @@ from app.cases.schemas import (
     MessageRead,
     NoteIn,
     NoteRead,
+    RedactionIn,
     TextIn,
 )
 from app.checkins import service as checkins
 from app.enums import Risk, Status
+from app.handoff import service as handoff
+from app.handoff.service import ExportPart
 from app.http.bodies import INTAKE_CEILING, intake_body_limit
 from app.http.cases import SafeguardingCase, TriageCase, VisibleCase, WorkCase, case_filter
+from app.http.files import pdf_response
 from app.http.state import CurrentSettings, Keys, Sessions
 from app.http.transactions import CommitInThreadRoute, DbSession, record_refusal
 from app.http.users import CaseWorker, Safeguarding
-from app.schemas import Slug
+from app.schemas import FileRef, Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 
@@ -57,6 +62,7 @@ def list_cases(
     user: CaseWorker,
     session: DbSession,
     makers: Sessions,
+    keys: Keys,
     paging: Annotated[Paging, paged(25, 100)],
     status: Annotated[list[Status], Query(description="Repeat to match several statuses.")] = [],  # noqa: B006
     theme: Annotated[Slug | None, Query(description="Cases carrying this theme (slug).")] = None,
@@ -82,6 +88,12 @@ def list_cases(
     open_referral: Annotated[
         bool, Query(description="Only cases (open or closed) with a referral not yet marked complete.")
     ] = False,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Words to find inside the cases: their reference, description, "
+              "reporter's name, notes you may read and messages. Every word must be there, in any letter case "
+              "and any form of it (`bullied` finds `bullying`); up to 10 words. Audited without the words."),
+    ] = None,
 ) -> CasePage:
     """The cases you may see, urgent first and then oldest first, with the EU Whistleblowing
     Directive's deadline flags: `acknowledgement_overdue` (open, not acknowledged within 7 days of
@@ -90,10 +102,10 @@ def list_cases(
     `referral_overdue` (open, with a referral not completed by its due date; `overdue=true` includes
     these). No case text here, so listing is not audited. A page past the end is empty."""
     filters = case_filter(status=status, theme=theme, hr_contact=hr_contact, risk=risk, overdue=overdue,
-                          reference=reference, open_referral=open_referral, owner=owner, me=user)
+                          reference=reference, open_referral=open_referral, owner=owner, me=user, q=q)
     rows, total = service.list_cases(
         session, user=user, filters=filters, page=paging.page, page_size=paging.page_size,
-        also_overdue=checkins.overdue_clause(),
+        also_overdue=checkins.overdue_clause(), ring=keys,
     )
     if filters.reference is not None and total == 0:
         refused = service.refused_search(session, user=user, reference=filters.reference)
@@ -189,6 +201,21 @@ def case_history(case: SafeguardingCase, user: Safeguarding, session: DbSession,
     return [HistoryRead.of(e) for e in paging.window(history.read(session, user=user, case=case))]
 
 
+@router.get("/cases/{case_id}/export.pdf", response_class=Response, responses={
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}, "description": "The PDF."},
+    409: {"description": "The case has been erased."}})
+def export_case(
+    case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
+    parts: Annotated[list[ExportPart], Query(description="Repeat for each part wanted; none given: "
+                                             + ", ".join(handoff.DEFAULT_PARTS) + ".")] = [],  # noqa: B006
+) -> Response:
+    """The case as a PDF to hand to a formal investigation (safeguarding): the parts chosen, every
+    page marked with who exported it and when. The reporter's identity only when they agreed to it
+    being shared (`identity_sharing: yes`). Audited (`case.export`, with the parts); 409 once erased."""
+    chosen = [p.value for p in parts] or list(handoff.DEFAULT_PARTS)
+    return pdf_response(handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz))
+
+
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])
 def list_notes(case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, paging: Paged) -> list[NoteRead]:
     """Internal notes, oldest first; never shown to the reporter (safeguarding and the assigned HR
@@ -209,6 +236,46 @@ def add_note(body: NoteIn, case: WorkCase, user: CaseWorker, session: DbSession,
                           visibility=body.visibility)
     on_notes = files.by_note(attachments.for_staff(session, keys, user=user, case=case))
     return NoteRead.of(note, body.body, user, on_notes.get(note.id))
+
+
+_REDACT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case, or no such text on it."},
+    409: {"description": "The case has been erased."}}
+
+
+def _redact(session: DbSession, keys: Keys, user: User, case: Case, *, kind: str, row_id: uuid.UUID, passage: str
+            ) -> tuple[Note | Message, str, User | None, list[FileRef] | None]:
+    """Redact, then what the answer shows: the row, its new text, its author and its files."""
+    row, text = service.redact(session, keys, user=user, case=case, kind=kind, row_id=row_id, passage=passage)
+    listed = attachments.for_staff(session, keys, user=user, case=case, include_withdrawn=True)
+    on = files.by_note(listed) if kind == "note" else files.by_message(listed)
+    author = service.people(session, {row.author_id}).get(row.author_id) if row.author_id else None
+    return row, text, author, on.get(row.id)
+
+
+@router.post("/cases/{case_id}/notes/{note_id}/redactions", response_model=NoteRead, responses=_REDACT)
+def redact_note(
+    note_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys
+) -> NoteRead:
+    """Take a passage out of an internal note (safeguarding): every occurrence becomes `[redacted]`
+    and the note is sealed again without it. The history records that a redaction happened, by whom
+    and when, never what was removed. 422 when the note does not hold the passage."""
+    note, text, author, on = _redact(session, keys, user, case, kind="note", row_id=note_id, passage=body.passage)
+    assert isinstance(note, Note)
+    return NoteRead.of(note, text, author, on)
+
+
+@router.post("/cases/{case_id}/messages/{message_id}/redactions", response_model=MessageRead, responses=_REDACT)
+def redact_message(
+    message_id: uuid.UUID, body: RedactionIn, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    keys: Keys,
+) -> MessageRead:
+    """Take a passage out of a message, from the reporter or to them (safeguarding): the reporter
+    then reads `[redacted]` in its place too. As for notes, the history says that, never what."""
+    message, text, author, on = _redact(session, keys, user, case, kind="message", row_id=message_id,
+                                        passage=body.passage)
+    assert isinstance(message, Message)
+    return MessageRead.of(message, text, author, on)
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])

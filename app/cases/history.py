@@ -54,6 +54,7 @@ PLAIN: dict[str, str] = {
     "reporter.session.end": "Signed out",
     "integrity.failure": "Stored data failed its integrity check",
 }
+SHARING = {"yes": "yes, with a formal investigation", "no": "no", "ask_me": "ask them first"}
 OWNER = {"take": "Took the case", "handover": "Handed the case over", "release": "Let the case go (no owner)"}
 CHANNELS = {Channel.WEB.value: "online form", Channel.PHONE.value: "phone call", Channel.EMAIL.value: "e-mail",
             Channel.IN_PERSON.value: "in person"}
@@ -95,6 +96,15 @@ def describe(action: str, target: str | None, *, by_reporter: bool) -> tuple[str
         n = int(target) if target and target.isdigit() else 0
         return "Sent the reporter organisations that may help", (f"{n} organisation{'s' if n != 1 else ''}"
                                                                  if n else None)
+    if action == "case.export":
+        kind, _, chosen = (target or "").partition(":")
+        held = [p.replace("_", " ") for p in chosen.split(",") if p.replace("_", "").isalpha()]
+        return "Exported the case for a formal investigation", (
+            f"{kind.upper()}: {', '.join(held)}" if kind == "pdf" and held else None)
+    if action == "case.redact":
+        return "Redacted a passage", {"note": "of an internal note", "message": "of a message"}.get(target or "")
+    if action == "case.identity_sharing":
+        return "Recorded the reporter's answer about sharing their identity", SHARING.get(target or "")
     if action == "case.owner":
         return OWNER.get(target or "", "Changed the owner"), None
     if action == "case.refused":

@@ -137,6 +137,7 @@ def create_case(
         "risk_flagged_at": clock.now() if signals else None,
         "created_at": clock.now(),
         "anonymous": data.anonymous,
+        "identity_sharing": data.identity_sharing,
         "about": data.about,
         "description_ct": description_ct,
         "reporter_ct": reporter_ct,

@@ -7,7 +7,19 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin
-from app.enums import About, Channel, NoteVisibility, Outcome, ReferralKind, Risk, Sender, SentAs, Status, db_enum
+from app.enums import (
+    About,
+    Channel,
+    IdentitySharing,
+    NoteVisibility,
+    Outcome,
+    ReferralKind,
+    Risk,
+    Sender,
+    SentAs,
+    Status,
+    db_enum,
+)
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -23,6 +35,9 @@ class Case(IdMixin, TimestampMixin, Base):
     about: Mapped[About] = mapped_column(db_enum(About, "about"), default=About.SELF)
     description_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     reporter_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A named reporter's consent to their identity going with the case to a formal investigation
+    # (the PDF hand-off); null for an anonymous report. Not content: it says no more than `anonymous`.
+    identity_sharing: Mapped[IdentitySharing | None] = mapped_column(db_enum(IdentitySharing, "identity_sharing"))
     # HMAC of the normalised receipt, keyed from the key ring: one indexed lookup, never a scan.
     receipt_lookup: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     reporter_themes: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.cases.history import HistoryEntry
 from app.cases.models import Exclusion, Message, Note, Referral
 from app.cases.views import CaseContent, CaseRow
-from app.enums import About, Channel, NoteVisibility, Outcome, ReferralKind, Risk, Status, Wish
+from app.enums import About, Channel, IdentitySharing, NoteVisibility, Outcome, ReferralKind, Risk, Status, Wish
 from app.equality.schemas import EqualityIn
 from app.schemas import (
     MAX_THEMES,
@@ -53,6 +53,11 @@ class ReportIn(StrictModel):
         default=None, description="Required (with a name) when not anonymous; refused when anonymous."
     )
     about: About = About.SELF
+    identity_sharing: IdentitySharing | None = Field(
+        default=None, description="A named reporter's answer: may their identity go with the case to a formal "
+        "investigation (`yes`), never (`no`), or only once they have been asked about that one (`ask_me`)? "
+        "Refused for an anonymous report; left out: not asked.",
+    )
     themes: Annotated[list[str], Field(max_length=MAX_THEMES)] = Field(
         default_factory=list, description="The reporter's own theme hints (slugs)."
     )
@@ -74,6 +79,8 @@ class ReportIn(StrictModel):
             raise ValueError("reporter: leave out the reporter's details for an anonymous report, or set anonymous to false")
         if not self.anonymous and self.reporter is None:
             raise ValueError("reporter: a named report needs the reporter's name")
+        if self.anonymous and self.identity_sharing is not None:
+            raise ValueError("identity_sharing: an anonymous report has no identity to share")
         return self
 
 
@@ -122,6 +129,10 @@ class CaseUpdate(StrictModel):
     handover_note: Reason | None = Field(
         default=None, description="With `owner_id`: what the new owner should know, added to the handover note."
     )
+    identity_sharing: IdentitySharing | None = Field(
+        default=None, description="The named reporter's answer about sharing their identity with a formal "
+        "investigation, as they have given it in the thread (409 for an anonymous report). Allowed on a closed case.",
+    )
 
     @model_validator(mode="after")
     def _note_goes_with_owner(self) -> CaseUpdate:
@@ -131,7 +142,7 @@ class CaseUpdate(StrictModel):
 
     @property
     def triage_fields(self) -> set[str]:
-        return self.model_fields_set - {"owner_id", "handover_note"}
+        return self.model_fields_set - {"owner_id", "handover_note", "identity_sharing"}
 
 
 class HrContactIn(StrictModel):
@@ -141,6 +152,11 @@ class HrContactIn(StrictModel):
 class ExclusionIn(StrictModel):
     user_id: uuid.UUID
     reason: Reason = Field(description="Why (stored encrypted), e.g. 'named in the concern'.")
+
+
+class RedactionIn(StrictModel):
+    passage: LongText = Field(description="The words to take out, exactly as the text has them; every "
+                              "occurrence becomes `[redacted]`.")
 
 
 class TextIn(StrictModel):
@@ -265,6 +281,8 @@ class CaseRead(CaseSummary):
 
     anonymous: bool
     reporter: dict[str, str | None] | None = Field(description="The reporter's identity; null when anonymous.")
+    identity_sharing: IdentitySharing | None = Field(
+        description="A named reporter's answer: may their identity go to a formal investigation? Null: not asked.")
     about: About
     description: str | None = Field(description="Null once the case has been erased after its retention date.")
     themes: list[str]
@@ -290,7 +308,7 @@ def _detail_fields(row: CaseRow, content: CaseContent, next_check_in: date | Non
     case = row.case
     return dict(
         **_summary_fields(row),
-        anonymous=case.anonymous, reporter=content.reporter, about=case.about, description=content.description,
+        anonymous=case.anonymous, reporter=content.reporter, identity_sharing=case.identity_sharing, about=case.about, description=content.description,
         themes=case.theme_slugs, suggested_themes=case.suggested_themes, reporter_themes=case.reporter_themes,
         risk_signals=list(content.risk_signals),
         wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,

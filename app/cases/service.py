@@ -23,7 +23,7 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.permissions import Capability
 from app.auth.service import actor
-from app.cases import access, referrals, thread
+from app.cases import access, referrals, search, thread
 from app.cases import risk as risk_words
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
@@ -41,8 +41,8 @@ from app.config import Settings
 from app.crypto import keys, receipts
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
-from app.enums import NoteVisibility, Outcome, Risk, Sender, Status
-from app.errors import Conflict, Forbidden, Invalid
+from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Sender, Status
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.locations import service as locations
 from app.themes.models import Theme
 
@@ -100,8 +100,12 @@ def list_cases(
     page: int,
     page_size: int,
     also_overdue: ColumnElement[bool] | None = None,
+    ring: KeyRing | None = None,
 ) -> tuple[list[CaseRow], int]:
     """The cases this user may see, urgent first, then oldest (or newest) first. No decrypted content.
+
+    `filters.search` keeps those whose texts hold its words (`app.cases.search`, with `ring`),
+    audited as `case.search` without the words.
 
     `also_overdue` widens the `overdue` filter with another package's deadlines (a check-in
     overdue), given as SQL over `Case`.
@@ -134,9 +138,6 @@ def list_cases(
         q = q.where(referrals.any_open())
     if filters.reference is not None:
         q = q.where(Case.reference == (receipts.normalise_reference(filters.reference) or filters.reference))
-    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
-    last_msg = _last_staff_message().label("last_staff_message_at")
-    late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
     if filters.attention_first:
         is_open = Case.status != Status.CLOSED
         risky = or_(Case.risk == Risk.URGENT, Case.risk_flagged_at.is_not(None))
@@ -145,12 +146,27 @@ def list_cases(
     else:
         received = Case.received_at.desc() if filters.newest_first else Case.received_at
         order = [sql_case((Case.risk == Risk.URGENT, 0), else_=1), received]
-    rows = session.execute(
-        q.add_columns(last_msg, late_referral)
-        .order_by(*order, Case.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+    last_msg = _last_staff_message().label("last_staff_message_at")
+    late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
+    if filters.search is not None:
+        if ring is None:
+            raise ValueError("a search inside cases needs the key ring")
+        # Visibility, exclusions and filters in SQL first; then the words, case by case, in order.
+        found = search.matching(session, ring, scope=q, order=order, stems=search.stems_of(filters.search),
+                                safeguarding=user.may(Capability.READ_EVERY_CASE))
+        audit.record(session, actor(user), "case.search")  # that a search happened, never its words
+        total = len(found)
+        shown = found[(page - 1) * page_size:page * page_size]
+        rows = session.execute(q.where(Case.id.in_(shown)).add_columns(last_msg, late_referral)
+                               .order_by(*order, Case.id)).all() if shown else []
+    else:
+        total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+        rows = session.execute(
+            q.add_columns(last_msg, late_referral)
+            .order_by(*order, Case.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
     users = _users(session, {r[0].hr_contact_id for r in rows} | {r[0].owner_id for r in rows})
     return [
         CaseRow(
@@ -437,6 +453,27 @@ def set_owner(
     return True
 
 
+# --- identity sharing --------------------------------------------------------------------------
+
+
+def set_identity_sharing(session: Session, *, user: User, case: Case, answer: IdentitySharing | None) -> bool:
+    """Record the named reporter's answer about their identity going to a formal investigation, as
+    they gave it (in the thread, by phone). 409 for an anonymous report or an erased case; null is
+    refused (an answer, once given, is changed, not forgotten). Audited with the answer (not content).
+    Returns whether it changed."""
+    if answer is None:
+        raise Invalid("Choose yes, no or ask me.", field="identity_sharing")
+    _require_not_purged(case)
+    if case.anonymous:
+        raise Conflict("This report is anonymous: there is no identity to share.")
+    if case.identity_sharing is answer:
+        return False
+    case.identity_sharing = answer
+    session.flush()
+    audit.record(session, actor(user), "case.identity_sharing", case_id=case.id, target=answer.value)
+    return True
+
+
 # --- exclusions --------------------------------------------------------------------------------
 
 
@@ -538,6 +575,41 @@ def read_messages(session: Session, ring: KeyRing, *, user: User, case: Case) ->
     """The two-way thread, oldest first, decrypted (audited as `case.read` of `messages`)."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="messages")
     return thread.read_messages(session, ring, case)
+
+
+# --- redaction --------------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+
+
+def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str, row_id: uuid.UUID,
+           passage: str) -> tuple[Note | Message, str]:
+    """Take a passage out of a note or a message (safeguarding): every occurrence of it becomes
+    "[redacted]" and the text is sealed again, so the database keeps no trace of it (backups made
+    before keep theirs until they expire). 404 for a note or message not of this case, 422 for a
+    passage the text does not hold, 409 once the case is erased. Audited as `case.redact` with
+    the kind of text, never the passage. Returns the row and its new text."""
+    _require_not_purged(case)
+    if not user.may(Capability.READ_EVERY_CASE):
+        raise Forbidden("Only the safeguarding team can redact.")
+    table = "notes" if kind == "note" else "messages"
+    row: Note | Message | None
+    if kind == "note":
+        row = session.scalar(select(Note).where(Note.id == row_id, Note.case_id == case.id))
+    else:
+        row = session.scalar(select(Message).where(Message.id == row_id, Message.case_id == case.id))
+    if row is None or row.body_ct is None:
+        raise NotFound(f"No such {'note' if kind == 'note' else 'message'} on this case.")
+    cipher = keys.case_cipher(session, ring, case.id)
+    text = cipher.decrypt(table, "body", row.id, row.body_ct)
+    wanted = passage.strip()
+    if not wanted or wanted not in text:
+        raise Invalid("Copy the passage exactly as it is written in the text (it was not found).", field="passage")
+    cleaned = text.replace(wanted, REDACTED)
+    row.body_ct = cipher.encrypt(table, "body", row.id, cleaned)
+    session.flush()
+    audit.record(session, actor(user), "case.redact", case_id=case.id, target=kind)  # never the passage
+    return row, cleaned
 
 
 # --- closure -----------------------------------------------------------------------------------

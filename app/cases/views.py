@@ -110,6 +110,8 @@ class CaseFilter:
     # Cases (open or closed) with a referral not yet marked complete.
     open_referral: bool = False
     reference: str | None = None
+    # Words to find inside the cases (app.cases.search): never stored, never logged.
+    search: str | None = None
     owner: uuid.UUID | None = None
     no_owner: bool = False
     needs_new_owner: bool = False

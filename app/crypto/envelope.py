@@ -38,14 +38,18 @@ def seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
     return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, ad)
 
 
+def _where(ad: bytes) -> str | None:
+    return ".".join(ad.decode(errors="replace").split(":")[2:4]) or None
+
+
 def open_(key: bytes, blob: bytes, ad: bytes) -> bytes:
-    where = ".".join(ad.decode(errors="replace").split(":")[2:4]) or None
+    # `where` is worked out only on failure: a search opens tens of thousands of texts.
     if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
-        raise DecryptionError("not a Safe Share ciphertext", where=where)
+        raise DecryptionError("not a Safe Share ciphertext", where=_where(ad))
     try:
         return AESGCM(key).decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], ad)
     except InvalidTag:
-        raise DecryptionError("ciphertext does not authenticate", where=where) from None
+        raise DecryptionError("ciphertext does not authenticate", where=_where(ad)) from None
 
 
 def new_data_key() -> bytes:

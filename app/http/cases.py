@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.models import User
-from app.cases import access
+from app.cases import access, search
 from app.cases.models import Case
 from app.cases.views import CaseFilter
 from app.enums import Risk, Status
@@ -60,7 +60,7 @@ TriageCase = Annotated[Case, Depends(_case_to_triage)]
 def case_filter(
     *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
     reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
-    owner: str | None = None, me: User | None = None,
+    owner: str | None = None, me: User | None = None, q: str | None = None,
 ) -> CaseFilter:
     """The list's query parameters as a filter (the queue page reads the same ones)."""
     contact_id: uuid.UUID | None = None
@@ -79,8 +79,11 @@ def case_filter(
         except ValueError:
             raise Invalid("Choose an owner from the list (`owner`: `me`, a user id, `none` or `inactive`).",
                           field="owner") from None
+    words = q.strip() if q and q.strip() else None
+    if words is not None and not search.stems_of(words):
+        raise Invalid("Type at least one word to search for (letters or digits).", field="q")
     return CaseFilter(
-        owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
+        search=words, owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
         statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
         unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
         reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,

@@ -1,4 +1,4 @@
-"""A stored file as a download, for the API and the pages alike."""
+"""A stored file, or a case's hand-off PDF, as a download: for the API and the pages alike."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from app.attachments import service as attachments
 from app.config import Settings
 from app.crypto.stream import StreamDecryptionError
 from app.errors import integrity_log
+from app.handoff import service as handoff
 
 # Downloads: never rendered by the browser in our origin, nor allowed to run anything if they were.
 SANDBOX_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
@@ -50,3 +51,9 @@ def file_response(download: attachments.Download, makers: sessionmaker[Session],
         "Cache-Control": "no-store",
     }
     return StreamingResponse(rest(), media_type=row.content_type, headers=headers)
+
+
+def pdf_response(made: handoff.Export) -> Response:
+    """The hand-off as a download, never cached (the case page's link answers the same)."""
+    return Response(made.content, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})

@@ -10,6 +10,7 @@ published table once). A new section (locations, referrals) is one function appe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -75,17 +76,37 @@ class Section:
     charts: list[Markup] = field(default_factory=list)
 
 
+def year_span(year: str) -> tuple[str, str] | None:
+    """`2024` -> 2024-01..2024-12; `2024/25` (UK financial year) -> 2024-04..2025-03; else None."""
+    if re.fullmatch(r"(19|2\d)\d\d", year):
+        return f"{year}-01", f"{year}-12"
+    match = re.fullmatch(r"((?:19|2\d)\d\d)/(\d\d)", year)
+    if match and int(match.group(2)) == (int(match.group(1)) + 1) % 100:
+        start = int(match.group(1))
+        return f"{start:04d}-04", f"{start + 1:04d}-03"
+    return None
+
+
+def previous_span(from_: str, to: str) -> tuple[str, str]:
+    """The same months a year earlier."""
+    return f"{int(from_[:4]) - 1:04d}{from_[4:]}", f"{int(to[:4]) - 1:04d}{to[4:]}"
+
+
 @dataclass
 class Report:
     from_: str
     to: str
     min_cell: int
     sections: list[Section]
+    as_at: str = ""
 
     @property
     def title(self) -> str:
         if self.from_.endswith("-01") and self.to == f"{self.from_[:4]}-12":
             return f"Safe Share annual report {self.from_[:4]}"
+        if self.from_.endswith("-04") and self.to == f"{int(self.from_[:4]) + 1:04d}-03":
+            start = int(self.from_[:4])
+            return f"Safe Share annual report {start}/{(start + 1) % 100:02d}"
         return f"Safe Share report {self.from_} to {self.to}"
 
     @property
@@ -117,6 +138,11 @@ class Inputs:
         return service.summary(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end)
 
     @cached_property
+    def previous_summary(self) -> Summary:
+        start, end = previous_span(self.start, self.end)
+        return service.summary(self.session, min_cell=self.min_cell, from_month=start, to_month=end)
+
+    @cached_property
     def locations(self) -> LocationTable:
         return service.location_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end,
                                       bucket=Bucket.ALL)
@@ -129,6 +155,30 @@ class Inputs:
     @cached_property
     def equality(self) -> EqualityTable:
         return equality_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end)
+
+
+HEADLINE_CHANNELS = {"web": "By online form", "phone": "By phone", "email": "By e-mail", "in_person": "In person"}
+
+
+def headline(i: Inputs) -> Section:
+    """What a board asks first: contacts, anonymity, out of hours and channels, beside the same
+    months a year earlier where both are published."""
+    now, before = i.summary, i.previous_summary
+    compare = now.contacts is not None and before.contacts is not None and before.contacts > 0
+    columns = ["", f"{i.start} to {i.end}"] + ([f"{before.from_} to {before.to}"] if compare else [])
+
+    def row(label: str, a: int | float | None, b: int | float | None, kind: Kind) -> tuple[str, list[Figure]]:
+        return label, [Figure(a, kind)] + ([Figure(b, kind)] if compare else [])
+
+    rows = [
+        row("Contacts", now.contacts, before.contacts, "count"),
+        row("Made anonymously", now.anonymous_share, before.anonymous_share, "share"),
+        row("Out of hours", now.out_of_hours_share, before.out_of_hours_share, "share"),
+    ]
+    rows += [row(HEADLINE_CHANNELS.get(c, c), v, before.channel_shares.get(c), "share")
+             for c, v in now.channel_shares.items()]
+    intro = f"As at {now.as_at}." + (" Beside the same months a year earlier." if compare else "")
+    return Section("headline", "At a glance", intro, [Table("At a glance", columns, rows)])
 
 
 def contacts(i: Inputs) -> Section:
@@ -279,7 +329,7 @@ def referrals(i: Inputs) -> Section:
 
 # Each section, in order: a new one is one function appended here.
 SECTIONS: list[Callable[[Inputs], Section]] = [
-    contacts, themes, locations, channels, out_of_hours, responsiveness, satisfaction, referrals, equality,
+    headline, contacts, themes, locations, channels, out_of_hours, responsiveness, satisfaction, referrals, equality,
 ]
 
 
@@ -288,19 +338,19 @@ def annual_report(
     sections: Sequence[Callable[[Inputs], Section]] = SECTIONS,
 ) -> Report:
     inputs = Inputs(session, min_cell=min_cell, from_month=from_month, to_month=to_month)
-    return Report(inputs.start, inputs.end, min_cell, [build(inputs) for build in sections])
+    return Report(inputs.start, inputs.end, min_cell, [build(inputs) for build in sections], service.as_at())
 
 
 def footnote(report: Report) -> str:
-    return (f"* Withheld: fewer than {report.min_cell} cases in at least one month, or hidden so that such a "
-            "number cannot be worked out from the others. A withheld number is never zero.")
+    return (f"* Withheld: fewer than {report.min_cell} contacts, all of a small group in one category, or "
+            "hidden so that such a number cannot be worked out from the others.")
 
 
 # --- text ----------------------------------------------------------------------------------------
 
 
 def render_text(report: Report) -> str:
-    out = [report.title, "=" * len(report.title), f"{report.from_} to {report.to}", ""]
+    out = [report.title, "=" * len(report.title), f"{report.from_} to {report.to}, as at {report.as_at}", ""]
     for s in report.sections:
         out += [s.title, "-" * len(s.title), s.intro, ""]
         for t in s.tables:
@@ -364,7 +414,7 @@ svg.chart { max-width: 45rem; display: block; margin: 1rem 0; }
 </head>
 <body>
 <h1>{{ r.title }}</h1>
-<p>{{ r.from_ }} to {{ r.to }}. Counts under {{ r.min_cell }} are withheld, with any number that would reveal them.</p>
+<p>{{ r.from_ }} to {{ r.to }}, as at {{ r.as_at }}. Counts under {{ r.min_cell }} are withheld, with any number that would reveal them.</p>
 {% for s in r.sections %}
 <section id="{{ s.key }}">
 <h2>{{ s.title }}</h2>

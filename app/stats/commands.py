@@ -43,8 +43,8 @@ def board_table(table: ThemeTable) -> str:
     if any(n is None for _, n in lines):
         out += [
             "",
-            f"* Withheld: fewer than {table.min_cell} cases in at least one month, or hidden so that such a",
-            "  number cannot be worked out from the others. A withheld number is never zero.",
+            f"* Withheld: fewer than {table.min_cell} contacts, all of a small group in one category, or a",
+            "  number that would let one be worked out from the others.",
         ]
     return "\n".join(out)
 
@@ -62,7 +62,7 @@ class Format(str, enum.Enum):
 def report(
     from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: the first month with any case).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM (default: the last month with any case).")] = None,
-    year: Annotated[int | None, typer.Option("--year", min=1900, max=2999, help="The annual report for this calendar year.")] = None,
+    year: Annotated[str | None, typer.Option("--year", help="The annual report for a calendar year (2024) or a UK financial year, April to March (2024/25).")] = None,
     format_: Annotated[Format | None, typer.Option("--format", help="The annual report as text, csv or html (default text).")] = None,
 ) -> None:
     """Print the board-paper table: cases by theme over a range of months, and the total, ready to paste.
@@ -74,7 +74,10 @@ def report(
     if year is not None:
         if from_ is not None or to is not None:
             fail("--year cannot be combined with --from or --to.")
-        from_, to = f"{year:04d}-01", f"{year:04d}-12"
+        span = annual.year_span(year)
+        if span is None:
+            fail(f"--year must be a calendar year such as 2024 or a financial year such as 2024/25, not {year!r}.")
+        from_, to = span
     settings = settings_or_exit()
     sessions = sessionmaker_for(settings)
     try:

@@ -27,8 +27,11 @@ from app.equality.schemas import (
     EqualityRow,
     EqualityTable,
 )
-from app.stats.disclosure import Grid, share_grids_totals, share_or_none
-from app.stats.service import opaque_months, resolve_range
+from app.stats import suppression
+from app.stats.disclosure import share_or_none
+from app.stats.periods import months_between
+from app.stats.service import as_at, last_settled_month, opaque_months, resolve_range
+from app.stats.suppression import LinkedGrid
 
 Z95 = 1.959964  # the 97.5th percentile of the standard normal: a two-sided 95% interval
 
@@ -42,27 +45,35 @@ def wilson(count: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def grids(session: Session, months: list[str], min_cell: int) -> dict[str, Grid[str]]:
-    """One grid per characteristic over `months`, their month totals shared (rule 4)."""
+def grids(session: Session, months: list[str], min_cell: int) -> dict[str, LinkedGrid]:
+    """One table per characteristic, decided together over the grid of periods (they count the same
+    respondents each month, so they share their totals)."""
     # The monthly counts kept by each batch: at most (values + 2) x 9 rows a month, whatever the volume.
     result = session.execute(
         select(EqualityCount.month, EqualityCount.characteristic, EqualityCount.value, EqualityCount.respondents)
-        .where(EqualityCount.month.between(months[0], months[-1]))
     ).all()
     counts: dict[str, dict[tuple[str, str], int]] = {key: {} for key in CHARACTERISTICS}
+    seen: list[str] = []
     for month, key, value, n in result:
         if key in counts:
             counts[key][(value, month)] = n
+            seen.append(month)
     # A month's answers can still arrive until its pool has moved (at the latest early next month):
     # its cells are published only once it has settled, like the cases' tables, so the answers
     # before and after a late batch never give away the respondents in it.
-    opaque = opaque_months(months)
-    out = {
-        key: Grid(counts[key], [*values, PREFER_NOT_TO_SAY, NOT_ANSWERED], min_cell, opaque=opaque)
+    first, last = (min(seen), max(seen)) if seen else (None, None)
+    settled_end = last_settled_month()
+    tables = {
+        key: suppression.TableIn([*values, PREFER_NOT_TO_SAY, NOT_ANSWERED], counts[key], frozenset(),
+                                 frozenset([PREFER_NOT_TO_SAY, NOT_ANSWERED]), suppression.COARSE)
         for key, values in CHARACTERISTICS.items()
     }
-    share_grids_totals(out.values())
-    return out
+    opaque = opaque_months(months_between(min(first or months[0], months[0]), max(last or months[-1], months[-1])))
+    grid_end = min(settled_end, last or settled_end)
+    # answers come in as the service runs: live from the first month with any
+    decision = (suppression.decide_over_time(tables, first, grid_end, last, min_cell, first) if first
+                else suppression.Decision([]))
+    return {key: LinkedGrid(key, t, decision, min_cell, first, opaque, last) for key, t in tables.items()}
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -103,4 +114,6 @@ def equality_table(session: Session, *, min_cell: int, from_month: str | None, t
         ))
         respondents = gave_value if gave_value is not None and gave_value >= min_cell or gave_value == 0 else None
         characteristics.append(EqualityCharacteristic(key=key, respondents=respondents, rows=rows))
-    return EqualityTable(from_=rng.start, to=rng.end, min_cell=min_cell, characteristics=characteristics)
+    first = next(iter(by_key.values()))
+    return EqualityTable(from_=rng.start, to=rng.end, min_cell=min_cell, characteristics=characteristics,
+                         published_periods=first.published_periods(months), as_at=as_at())

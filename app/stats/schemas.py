@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +12,7 @@ class Bucket(str, enum.Enum):
     MONTH = "month"
     QUARTER = "quarter"
     YEAR = "year"
+    FY = "fy"
     ALL = "all"
 
 
@@ -48,9 +50,16 @@ class ThemeTable(_Out):
     to: str = Field(description="Last month, YYYY-MM.")
     bucket: Bucket
     min_cell: int = Field(description="Smallest count shown; smaller non-zero counts, and cells that would reveal them, are null.")
-    periods: list[str] = Field(description="Period labels: 2023-01, 2023-Q1, 2023, or 2023-01..2024-09 for the whole range.")
+    periods: list[str] = Field(description="Period labels: 2023-01, 2023-Q1, 2023, 2023/24 (financial year, April to March), or 2023-01..2024-09 for the whole range.")
     rows: list[ThemeRow]
     totals: ThemeTotals
+    published_periods: list[str] = Field(
+        default_factory=list,
+        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
+        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
+        "published ones inside it. Numbers that are not sums of published grid cells are null.",
+    )
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
 
 
 class LocationRow(_Out):
@@ -85,6 +94,13 @@ class LocationTable(_Out):
     periods: list[str]
     rows: list[LocationRow]
     totals: LocationTotals
+    published_periods: list[str] = Field(
+        default_factory=list,
+        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
+        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
+        "published ones inside it. Numbers that are not sums of published grid cells are null.",
+    )
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
 
 
 class FeedbackMeans(_Out):
@@ -92,6 +108,14 @@ class FeedbackMeans(_Out):
     kept_informed: float | None
     support_suitable: float | None
     would_recommend: float | None
+
+
+class PeriodFigures(_Out):
+    period: str = Field(description="A published grid period: 2023-01, 2023-Q1, 2023, 2023/24 or since launch.")
+    contacts: int | None
+    anonymous_share: float | None
+    out_of_hours_share: float | None
+    channel_shares: dict[str, float | None]
 
 
 class Summary(_Out):
@@ -114,12 +138,23 @@ class Summary(_Out):
     out_of_hours_call_minutes: int | None = Field(
         description="Total duration in minutes of phone contacts received outside office hours."
     )
+    by_period: list[PeriodFigures] = Field(
+        default_factory=list,
+        description="The headline figures for each published period that makes up the range (see published_periods).",
+    )
     answers_periods: dict[str, str | None] = Field(
         default_factory=dict,
         description="For the median, the check-in share and the feedback means: the whole quarters they cover "
         "(2024-Q1..2024-Q4), or null. They are computed over fixed pools of at least ten answers that lie "
         "wholly inside from..to and are over, so they can cover less than the range asked for.",
     )
+    published_periods: list[str] = Field(
+        default_factory=list,
+        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
+        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
+        "published ones inside it. Numbers that are not sums of published grid cells are null.",
+    )
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
 
 
 # --- referrals (app/stats/referrals.py) -------------------------------------------------------------
@@ -151,3 +186,11 @@ class ReferralTable(_Out):
     counts: list[int | None] = Field(description="Every referral made in each period; null = withheld.")
     total: int | None = Field(description="Every referral made in the range; null = withheld.")
     status: ReferralStatus
+
+    published_periods: list[str] = Field(
+        default_factory=list,
+        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
+        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
+        "published ones inside it. Numbers that are not sums of published grid cells are null.",
+    )
+    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")

@@ -22,10 +22,11 @@ from app.enums import About, Channel
 from app.errors import Invalid
 from app.locations.models import Location
 from app.schemas import check_month
-from app.stats import answers, rollup
+from app.stats import answers, rollup, suppression
 from app.stats.answers import median_of_histogram as _median_of_histogram  # noqa: F401  (tests)
-from app.stats.disclosure import Grid, share_grids_totals, share_or_none
+from app.stats.disclosure import share_or_none
 from app.stats.periods import Range, index_of, month_of, months_between
+from app.stats.suppression import LinkedGrid
 
 __all__ = ["Range", "months_between", "periods", "theme_table", "location_table", "summary", "build_grids"]
 from app.stats.schemas import (
@@ -34,6 +35,7 @@ from app.stats.schemas import (
     LocationRow,
     LocationTable,
     LocationTotals,
+    PeriodFigures,
     Summary,
     ThemeRow,
     ThemeTable,
@@ -102,6 +104,8 @@ def periods(rng: Range, bucket: Bucket) -> list[tuple[str, list[str]]]:
             label = m
         elif bucket == Bucket.QUARTER:
             label = f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}"
+        elif bucket == Bucket.FY:
+            label = suppression.fy_label(m)
         else:
             label = m[:4]
         grouped.setdefault(label, []).append(m)
@@ -139,15 +143,15 @@ def _live_months(rows: Iterable[tuple[str, bool, int]]) -> set[str]:
 
 @dataclass
 class Grids:
-    """Every grid of one range, with the shared decisions made (rule 4) once for all of them."""
+    """Every table of the service, answering from one decision over the grid of periods."""
 
-    themes: Grid[str | None]
-    locations: Grid[str | None]
-    categories: dict[str, Grid[object]]
+    themes: LinkedGrid
+    locations: LinkedGrid
+    categories: dict[str, LinkedGrid]
     calls: dict[str, tuple[int, int]]
     small_locations: frozenset[str]
 
-    def all(self) -> list[Grid[Any]]:
+    def all(self) -> list[LinkedGrid]:
         return [self.themes, self.locations, *self.categories.values()]
 
 
@@ -173,10 +177,10 @@ def _dimension_counts(result: Sequence[tuple[str, str | None, bool, bool, int, i
     return counts
 
 
-def _category_grids(
-    loaded: rollup.Counts, min_cell: int, opaque: set[str]
-) -> tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]]:
-    """The summary's categorical grids, and per month (phone calls out of hours, their minutes)."""
+def _category_counts(
+    loaded: rollup.Counts,
+) -> tuple[dict[str, dict[tuple[object, str], int]], dict[str, tuple[int, int]]]:
+    """The summary's categorical counts, and per month (phone calls out of hours, their minutes)."""
     # A month is live if it has a contact recorded in time (the same test as the themes table's).
     live = _live_months((m, late, n) for m, _v, late, _t, n, _x in loaded.rows["channel"])
     parse: dict[str, Any] = {"channel": str, "anonymous": lambda v: v == "1", "out_of_hours": lambda v: v == "1", "about": str}
@@ -191,8 +195,7 @@ def _category_grids(
             continue
         calls_n, calls_min = calls.get(month, (0, 0))
         calls[month] = (calls_n + n, calls_min + minutes)
-    grids = {name: Grid(counts[name], [*CATEGORIES[name], LATE], min_cell, opaque, [LATE]) for name in CATEGORIES}
-    return grids, calls
+    return counts, calls
 
 
 def _themes(session: Session) -> list[Theme]:
@@ -206,55 +209,66 @@ def _locations(session: Session) -> list[Location]:
 ALL_TABLES = ("themes", "locations", "categories")
 
 
+def as_at() -> str:
+    """The date every statistics answer is as at."""
+    return clock.today().isoformat()
+
+
+def last_settled_month(today: date | None = None) -> str:
+    """The last month whose cells may be published (settled: the month after next has begun)."""
+    today = today or clock.today()
+    return _month(_index(today.strftime("%Y-%m")) - 2)
+
+
+def case_extent(session: Session) -> tuple[str | None, str | None]:
+    """The first and the last month with any case."""
+    first, last = session.execute(select(func.min(Case.received_month), func.max(Case.received_month))).one()
+    return first, last
+
+
 def build_grids(
     session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location],
     want: Sequence[str] = ALL_TABLES,
 ) -> Grids:
-    """Every table's grid over `rng`, sharing month totals: the one place decisions are made.
+    """Every table's grid, decided together over the whole grid of periods (app/stats/suppression.py).
 
-    The tables in `want` are built over every month. The others matter only where they could
-    need a month's total hidden (rule 4), which happens only in a month whose contacts in rows
-    (total minus late) are at most max(their rows, min_cell): they are built over those months
-    alone (at national scale, none). So the themes table, the locations table and the summary
-    always make the same decisions for a month, whichever is asked first.
+    The decision covers every settled month from the first case on, whatever `rng` asks, so every
+    query answers from the same decisions (and the solve is cached by the counts). `want` is kept
+    for callers; every table takes part in the decision.
     """
-    opaque = opaque_months(rng.months)
+    del want
+    first, last = case_extent(session)
+    settled_end = last_settled_month()
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
     location_rows: list[str | None] = [loc.slug for loc in locations if loc.slug not in small]
-    sizes = {"themes": len(themes) + 1, "locations": len(location_rows) + 2, "categories": MAX_CATEGORY_ROWS}
-    dims = {"themes": ["theme"], "locations": ["location"], "categories": [*rollup.CATEGORY_DIMENSIONS, "calls"]}
-
-    def build(tables: Sequence[str], months: Sequence[str]) -> dict[str, Any]:
-        loaded = rollup.counts(session, months, [d for t in tables for d in dims[t]], opaque)
-        built: dict[str, Any] = {}
-        if "themes" in tables:
-            built["themes"] = Grid(_dimension_counts(loaded.rows["theme"], lambda v: v),
-                                   [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE])
-        if "locations" in tables:
-            built["locations"] = Grid(_dimension_counts(loaded.rows["location"], lambda v: SMALL if v in small else v),
-                                      [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE])
-        if "categories" in tables:
-            built["categories"] = _category_grids(loaded, min_cell, opaque)
-        return built
-
-    built = build(want, rng.months)
-    others = [t for t in ALL_TABLES if t not in want]
-    if others:
-        first = built[want[0]]
-        reference = first if isinstance(first, Grid) else first[0]["channel"]
-        limit = max(min_cell, *(sizes[t] for t in others))
-        months = [m for m in reference.months() if reference.true_total(m) - reference.count(LATE, m) <= limit]
-        if months:
-            built |= build(others, months)
-    empty_categories: tuple[dict[str, Grid[object]], dict[str, tuple[int, int]]] = ({name: Grid({}, [*rows, LATE], min_cell, opaque, [LATE]) for name, rows in CATEGORIES.items()}, {})
-    categories, calls = built.get("categories", empty_categories)
-    grids = Grids(
-        built.get("themes") or Grid({}, [t.slug for t in themes] + [UNTRIAGED, LATE], min_cell, opaque, [LATE]),
-        built.get("locations") or Grid({}, [*location_rows, SMALL, UNKNOWN, LATE], min_cell, opaque, [LATE]),
-        categories, calls, small,
-    )
-    share_grids_totals(grids.all())
-    return grids
+    theme_rows: list[str | None] = [*(t.slug for t in themes), UNTRIAGED, LATE]
+    if first is None:
+        empty = suppression.Decision([])
+        def blank(name: str, rows: list[Any], levels: frozenset[str] = frozenset(suppression.LEVELS)) -> LinkedGrid:
+            return LinkedGrid(name, suppression.TableIn(rows, {}, frozenset([LATE]), levels=levels), empty, min_cell, None,
+                              opaque_months(rng.months))
+        return Grids(blank("themes", theme_rows), blank("locations", [*location_rows, SMALL, UNKNOWN, LATE]),
+                     {name: blank(name, [*rows, LATE], suppression.COARSE) for name, rows in CATEGORIES.items()}, {}, small)
+    end = max(last or first, rng.end, settled_end)
+    load = months_between(min(first, rng.start), end)
+    opaque = opaque_months(load)
+    loaded = rollup.counts(session, [m for m in load if m >= first and m <= (last or first)], None, opaque)
+    theme_counts = _dimension_counts(loaded.rows["theme"], lambda v: v)
+    location_counts = _dimension_counts(loaded.rows["location"], lambda v: SMALL if v in small else v)
+    category_counts, calls = _category_counts(loaded)
+    tables: dict[str, suppression.TableIn] = {
+        "themes": suppression.TableIn(theme_rows, theme_counts, frozenset([LATE]), frozenset([UNTRIAGED])),
+        "locations": suppression.TableIn([*location_rows, SMALL, UNKNOWN, LATE], location_counts, frozenset([LATE]),
+                                         frozenset([UNKNOWN])),
+    }
+    for name, rows in CATEGORIES.items():
+        tables[name] = suppression.TableIn([*rows, LATE], category_counts[name], frozenset([LATE]),
+                                           levels=suppression.COARSE)
+    grid_end = min(settled_end, last or first)
+    live = _live_months((m, late, n) for m, _v, late, _t, n, _x in loaded.rows["channel"])
+    decision = suppression.decide_over_time(tables, first, grid_end, last, min_cell, min(live) if live else None)
+    grids = {name: LinkedGrid(name, t, decision, min_cell, first, opaque, last) for name, t in tables.items()}
+    return Grids(grids["themes"], grids["locations"], {name: grids[name] for name in CATEGORIES}, calls, small)
 
 
 def theme_table(
@@ -288,6 +302,7 @@ def theme_table(
     return ThemeTable(
         from_=rng.start, to=rng.end, bucket=bucket, min_cell=min_cell,
         periods=[label for label, _ in buckets], rows=rows, totals=totals,
+        published_periods=grid.published_periods(all_months), as_at=as_at(),
     )
 
 
@@ -328,6 +343,7 @@ def location_table(
     return LocationTable(
         from_=rng.start, to=rng.end, bucket=bucket, min_cell=min_cell,
         periods=[label for label, _ in buckets], rows=rows, totals=totals,
+        published_periods=grid.published_periods(all_months), as_at=as_at(),
     )
 
 
@@ -335,7 +351,7 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
     """Contacts and their mix, responsiveness and feedback over a range of months, under the same suppression."""
     rng = resolve_range(session, from_month, to_month)
     months = rng.months
-    grids_all = build_grids(session, rng, min_cell, _themes(session), _locations(session), want=["themes", "categories"])
+    grids_all = build_grids(session, rng, min_cell, _themes(session), _locations(session))
     grids, calls = grids_all.categories, grids_all.calls
     contacts = grids_all.themes.total(months)
 
@@ -344,8 +360,21 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
     late = grids["channel"].cell(LATE, months)
     in_rows = None if contacts is None or late is None else contacts - late
 
-    def share(name: str, value: object) -> float | None:
-        return share_or_none(grids[name].cell(value, months), in_rows, min_cell)
+    def share(name: str, value: object, over: list[str] | None = None, whole: int | None = None) -> float | None:
+        if over is None:
+            return share_or_none(grids[name].cell(value, months), in_rows, min_cell)
+        return share_or_none(grids[name].cell(value, over), whole, min_cell)
+
+    by_period = []
+    for label, piece in grids_all.themes.pieces(months):
+        n = grids_all.themes.total(piece)
+        late_n = grids["channel"].cell(LATE, piece)
+        whole = None if n is None or late_n is None else n - late_n
+        by_period.append(PeriodFigures(
+            period=label, contacts=n, anonymous_share=share("anonymous", True, piece, whole),
+            out_of_hours_share=share("out_of_hours", True, piece, whole),
+            channel_shares={c.value: share("channel", c.value, piece, whole) for c in Channel},
+        ))
 
     # Phone time out of hours is a sum over calls: a month with 1..min_cell-1 such calls would give
     # one call's length away by differencing, and so would a month still taking calls (not
@@ -375,4 +404,5 @@ def summary(session: Session, *, min_cell: int, from_month: str | None, to_month
             "check_ins_on_time_share": on_time_span,
             "feedback": feedback_span,
         },
+        by_period=by_period, published_periods=grids_all.themes.published_periods(months), as_at=as_at(),
     )

@@ -68,10 +68,12 @@ def client_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     application = create_app(load_settings(database_url=f"sqlite:///{where}/unused.db", key_file=where / "keys.json",
                                            **TEST_DEFAULTS))
     (where / "openapi.json").write_text(json.dumps(application.openapi()))
+    # The generator reads bytes only as application/octet-stream: a PDF (the case hand-off) is bytes too.
+    (where / "config.json").write_text(json.dumps({"content_type_overrides": {"application/pdf": "application/octet-stream"}}))
     application.state.engine.dispose()
     done = subprocess.run(
         [str(venv / "bin/openapi-python-client"), "generate", "--path", str(where / "openapi.json"), "--meta", "none",
-         "--output-path", str(where / "safeshare_client")],
+         "--config", str(where / "config.json"), "--output-path", str(where / "safeshare_client")],
         capture_output=True, text=True, timeout=300, env={**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"},
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -29,6 +29,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "PUT /cases/{id}/hr-contact":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "POST /cases/{id}/signposts":  (201,      201,      404,      404,      404,      403,   403,  401,     401),
     "GET /cases/{id}/history":     (200,      403,      403,      404,      403,      403,   403,  401,     401),
+    "GET /cases/{id}/export.pdf":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "GET /cases/{id}/exclusions":  (200,      403,      403,      404,      403,      403,   403,  401,     401),
     "POST /cases/{id}/exclusions": (201,      403,      403,      404,      403,      403,   403,  401,     401),
     "GET /cases/{id}/notes":       (200,      200,      404,      404,      404,      403,   403,  401,     401),

@@ -128,7 +128,9 @@ def test_the_history_says_who_did_what_in_plain_words_and_never_what_was_written
     # Entries this page does not know yet (refused attempts, later actions) still read as words.
     assert describe("case.refused", "open:excluded", by_reporter=False) == (
         "Was refused access", "opening it by its address; excluded from the case")
-    assert describe("case.export", "pdf", by_reporter=False) == ("Case (export)", None)
+    assert describe("case.archive", "x", by_reporter=False) == ("Case (archive)", None)  # not known yet: still words
+    assert describe("case.export", "pdf:description,notes", by_reporter=False) == (
+        "Exported the case for a formal investigation", "PDF: description, notes")
 
 
 def test_the_message_box_starts_from_a_reply_template_or_the_support_directory_without_javascript(

@@ -35,6 +35,9 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}": {"GET": CASEWORK},
     "/staff/cases/{case_id}/history": {"GET": (SG,)},
     "/staff/cases/{case_id}/owner": {"POST": (SG,)},
+    "/staff/cases/{case_id}/identity-sharing": {"POST": (SG,)},
+    "/staff/cases/{case_id}/export.pdf": {"GET": (SG,)},
+    "/staff/cases/{case_id}/{part}/{row_id}/redact": {"POST": (SG,)},
     "/staff/cases/{case_id}/triage": {"POST": (SG,)},
     "/staff/cases/{case_id}/themes": {"POST": (SG,)},
     "/staff/cases/{case_id}/hr-contact": {"POST": (SG,)},
@@ -49,6 +52,8 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/staff/cases/{case_id}/attachments/{attachment_id}/withdraw": {"POST": CASEWORK},
     "/staff/cases/{case_id}/referrals": {"POST": CASEWORK},
     "/staff/cases/{case_id}/referrals/{referral_id}/complete": {"POST": CASEWORK},
+    "/staff/views": {"POST": CASEWORK},
+    "/staff/views/{view_id}/delete": {"POST": CASEWORK},
     "/staff/check-ins": {"GET": CASEWORK},
     "/staff/check-ins/{case_id}/{check_in_id}": {"POST": CASEWORK},
     "/staff/record": {"GET": (SG,), "POST": (SG,)},
@@ -121,7 +126,8 @@ def _actions_since(app: Any, count: int) -> list[str]:
 def _url(template: str, case_id: uuid.UUID, check_in_id: str, user_id: str, attachment_id: str = "") -> str:
     values = {"case_id": str(case_id), "check_in_id": check_in_id, "user_id": user_id, "slug": "bullying",
               "session_id": str(uuid.uuid4()), "referral_id": str(uuid.uuid4()), "attachment_id": attachment_id,
-              "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()), "kind": "role_grant"}
+              "template_id": str(uuid.uuid4()), "entry_id": str(uuid.uuid4()), "kind": "role_grant",
+              "view_id": str(uuid.uuid4()), "part": "notes", "row_id": str(uuid.uuid4())}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -73,3 +73,12 @@ def add_check_in(db: Session, case: Case, hr_id: uuid.UUID, *, due: date, comple
     db.add(ci)
     db.flush()
     return ci
+
+
+def campaign_seeds(default: list[int]) -> list[int]:
+    """The seeds a randomised statistics test runs: `default` in the suite, range(N) when the
+    campaign (bench/stats/campaign.py) sets SAFESHARE_STATS_SEEDS=N."""
+    import os
+
+    n = os.environ.get("SAFESHARE_STATS_SEEDS")
+    return list(range(int(n))) if n else default

@@ -28,7 +28,7 @@ def test_leadership_signs_in_and_sees_the_charts(live_server, chromium, make_sta
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/dashboard")
     page.select_option("#bucket", "month")
-    page.click("text=Show")
+    page.get_by_role("button", name="Show", exact=True).click()
     page.wait_for_load_state()
 
     for chart in ("#chart-totals", "#chart-themes"):

@@ -22,7 +22,9 @@ def test_sign_in_sets_an_httponly_strict_cookie_and_opens_the_dashboard(client, 
     page = client.get("/dashboard")
     assert page.status_code == 200
     assert 'id="chart-totals"' in page.text and 'id="chart-themes"' in page.text
-    assert page.text.count('class="bar"') > 10
+    # it opens on since launch, then this financial year by quarter, with one line saying why
+    assert 'id="fy-table"' in page.text and 'id="withheld-why"' in page.text
+    assert client.get("/dashboard", params={"bucket": "month"}).text.count('class="bar"') >= 5
 
 
 def test_dashboard_has_no_inline_style_or_script(client, make_staff, hand_made):
@@ -107,7 +109,8 @@ def test_dashboard_groups_long_ranges_by_quarter_unless_asked(client, make_staff
     add_cases(db, {("bullying", "2023-01"): 3, ("bullying", "2024-06"): 4})
     staff = make_staff("leadership")
     sign_in(client, staff.email, staff.password)
-    assert '<option value="quarter" selected>' in client.get("/dashboard").text
+    assert '<option value="all" selected>' in client.get("/dashboard").text  # opens on since launch
+    assert '<option value="quarter" selected>' in client.get("/dashboard", params={"from": "2023-01", "to": "2024-06"}).text
     assert '<option value="month" selected>' in client.get("/dashboard", params={"bucket": "month"}).text
     assert '<option value="month" selected>' in client.get("/dashboard", params={"from": "2024-01", "to": "2024-06"}).text
 
@@ -146,8 +149,10 @@ def test_dashboard_shows_referrals_and_equality_under_the_same_suppression(clien
     assert ">1<" not in referrals
     equality = _section(html, "equality")
     assert "Disability" in equality and "Female" in equality
-    assert '<td class="num">8</td>' in equality  # eight answered "no" to disability
-    assert "80%" in equality and "1.25" in equality  # against a workforce of 80%: 1.25 times
+    # all eight answered "no" to disability: a small group in one category is never shown (rule 3)
+    assert '<td class="num">8</td>' not in equality and "1.25" not in equality
+    assert "80%" in equality  # the workforce's share is still shown
+    assert '<td class="num">4</td>' in equality  # four women and four men
     assert "No answers in this period: Age," in equality  # a question nobody answered takes one line
 
 

@@ -1,4 +1,8 @@
-"""No withheld month cell can be worked out from everything every query publishes.
+"""No withheld month cell of the per-month `Grid` (app/stats/disclosure.py, which the referrals
+table still uses) can be worked out from everything every query publishes. The themes, locations,
+summary and equality answers are decided over the grid of periods instead and are attacked by
+tests/stats/grid_attack.py (tests/stats/test_grid_attack.py, tests/stats/test_board_table.py).
+
 
 For each fixture, every query is made: every (from, to) pair of months and every bucket. Every
 number published (cells, row totals, period totals, grand totals, untriaged) becomes an equation
@@ -17,7 +21,6 @@ from app.stats.disclosure import Grid, share_grids_totals
 from app.stats.schemas import Bucket
 from app.stats.service import Range, months_between, periods
 from tests.stats.attack import Attacker, equation
-from tests.stats.factory import add_case
 
 MONTHS = months_between("2024-11", "2025-04")  # six months across a year end: quarters and years clip
 THEMES = ["t1", "t2", "t3", "t4"]
@@ -110,73 +113,6 @@ FIXTURE = {
 CHANNELS = ["web", "phone", "email"]
 
 
-def test_no_withheld_cell_can_be_worked_out_through_the_api(client, db, make_staff):
-    from app.enums import Channel
-
-    i = 0
-    for theme, counts in FIXTURE.items():
-        for month, n in zip(MONTHS, counts, strict=True):
-            for _ in range(n):
-                add_case(db, theme=theme, month=month, channel=Channel(CHANNELS[i % 3]))
-                i += 1
-    db.commit()
-    staff = make_staff("leadership")
-    rows = [t for t in FIXTURE if t is not None]
-    truth: dict = {}
-    for theme, counts in FIXTURE.items():
-        for m, n in zip(MONTHS, counts, strict=True):
-            truth[("themes", theme, m)] = n
-    k = 0
-    channel_truth = Counter()
-    for _theme, counts in FIXTURE.items():
-        for m, n in zip(MONTHS, counts, strict=True):
-            for _ in range(n):
-                channel_truth[(CHANNELS[k % 3], m)] += 1
-                k += 1
-    for c in CHANNELS:
-        for m in MONTHS:
-            truth[("channels", c, m)] = channel_truth[(c, m)]
-
-    eqs = []
-    for rng, bucket in all_queries(MONTHS):
-        body = client.get("/api/v1/stats/themes", headers=staff.headers,
-                          params={"from": rng.start, "to": rng.end, "bucket": bucket.value}).json()
-        spans = [ms for _, ms in periods(rng, bucket)]
-        for row in body["rows"]:
-            if row["theme"] not in FIXTURE:
-                assert row["total"] == 0
-                continue
-            for ms, v in zip(spans + [rng.months], row["counts"] + [row["total"]], strict=True):
-                if v is not None:
-                    eqs.append(equation({("themes", row["theme"], m): 1 for m in ms}, v))
-        every = rows + [None]
-        for ms, v in zip(spans + [rng.months], body["totals"]["counts"] + [body["totals"]["total"]], strict=True):
-            if v is not None:
-                eqs.append(equation({("themes", t, m): 1 for t in every for m in ms}, v))
-        if body["totals"]["untriaged"] is not None:
-            eqs.append(equation({("themes", None, m): 1 for m in rng.months}, body["totals"]["untriaged"]))
-        if bucket == Bucket.ALL:
-            s = client.get("/api/v1/stats/summary", headers=staff.headers,
-                           params={"from": rng.start, "to": rng.end}).json()
-            if s["contacts"] is not None:
-                eqs.append(equation({("themes", t, m): 1 for t in every for m in rng.months}, s["contacts"]))
-                for c in CHANNELS:
-                    share = s["channel_shares"][c]
-                    if share is not None:
-                        eqs.append(equation({("channels", c, m): 1 for m in rng.months}, round(share * s["contacts"])))
-    for m in MONTHS:
-        coefs = {("themes", t, m): 1 for t in rows + [None]}
-        coefs.update({("channels", c, m): -1 for c in CHANNELS})
-        eqs.append(equation(coefs, 0))
-
-    attacker = Attacker(truth, eqs)
-    withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
-    assert withheld, "the fixture is meant to exercise suppression"
-    assert attacker.disclosed(withheld) == []
-    # Zeros are always published as zeros.
-    assert all(v in attacker.known for v in truth if truth[v] == 0)
-
-
 class _PrimaryOnly(Grid):
     """A naive table: hides small cells but publishes every row and period total in full."""
 
@@ -216,111 +152,3 @@ def test_no_withheld_cell_can_be_worked_out_across_the_themes_and_locations_tabl
     places = Grid(Counter((p, m) for _t, p, m in cases), [*PLACES, None], 3)
     share_grids_totals([themes, places])
     check({"themes": themes, "locations": places}, MONTHS)
-
-
-def test_no_withheld_cell_can_be_worked_out_from_both_tables_through_the_api(client, db, make_staff):
-    from app.enums import LocationKind
-    from app.locations.models import Location
-
-    headers = make_staff("leadership").headers
-    places = ["north", "south", "east"]
-    db.add_all([Location(slug=s, name=s, kind=LocationKind.STATION, headcount=200, position=i) for i, s in enumerate(places)])
-    rng = random.Random(99)
-    truth: Counter = Counter()
-    themes = [t for t in FIXTURE if t is not None]
-    for theme, counts in FIXTURE.items():
-        for month, n in zip(MONTHS, counts, strict=True):
-            for _ in range(n):
-                place = rng.choice([*places, None])
-                add_case(db, theme=theme, month=month).location = place
-                truth[("themes", theme, month)] += 1
-                truth[("locations", place, month)] += 1
-    db.commit()
-    rows = {"themes": [*themes, None], "locations": [*places, None]}
-    for name, rs in rows.items():
-        for r in rs:
-            for m in MONTHS:
-                truth.setdefault((name, r, m), 0)
-    eqs = []
-    for rng_, bucket in all_queries(MONTHS):
-        spans = [ms for _, ms in periods(rng_, bucket)] + [rng_.months]
-        for name, key, extra in (("themes", "theme", "untriaged"), ("locations", "location", "unknown")):
-            body = client.get(f"/api/v1/stats/{name}", headers=headers,
-                              params={"from": rng_.start, "to": rng_.end, "bucket": bucket.value}).json()
-            for row in body["rows"]:
-                if row[key] not in rows[name]:
-                    assert row["total"] == 0
-                    continue
-                for ms, v in zip(spans, row["counts"] + [row["total"]], strict=True):
-                    if v is not None:
-                        eqs.append(equation({(name, row[key], m): 1 for m in ms}, v))
-            for ms, v in zip(spans, body["totals"]["counts"] + [body["totals"]["total"]], strict=True):
-                if v is not None:
-                    eqs.append(equation({(name, r, m): 1 for r in rows[name] for m in ms}, v))
-            if body["totals"][extra] is not None:
-                eqs.append(equation({(name, None, m): 1 for m in rng_.months}, body["totals"][extra]))
-    for m in MONTHS:
-        coefs = {("themes", t, m): 1 for t in rows["themes"]}
-        coefs.update({("locations", p, m): -1 for p in rows["locations"]})
-        eqs.append(equation(coefs, 0))
-    attacker = Attacker(dict(truth), eqs)
-    withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
-    assert withheld, "the fixture is meant to exercise suppression"
-    assert attacker.disclosed(withheld) == []
-
-
-
-def test_no_withheld_cell_can_be_worked_out_from_every_share_of_the_summary(client, db, make_staff):
-    """The summary's contacts and every share (channel, anonymous, about, out of hours) over every
-    range, with the themes table's totals, attacked together (each share times the contacts in
-    rows is a published count)."""
-    from app.enums import About, Channel
-
-    headers = make_staff("leadership").headers
-    rng = random.Random(5)
-    tables = {
-        "channel_shares": [c.value for c in Channel],
-        "about_shares": [a.value for a in About],
-        "anonymous_share": [True, False],
-        "out_of_hours_share": [True, False],
-    }
-    truth: Counter = Counter()
-    for month in MONTHS:
-        for _ in range(rng.choice([2, 4, 5, 7])):
-            values = {"channel_shares": rng.choice(["web", "web", "phone"]), "about_shares": rng.choice(["self", "colleague"]),
-                      "anonymous_share": rng.random() < 0.7, "out_of_hours_share": rng.random() < 0.3}
-            add_case(db, month=month, channel=Channel(values["channel_shares"]), about=About(values["about_shares"]),
-                     anonymous=values["anonymous_share"], out_of_hours=values["out_of_hours_share"])
-            for name, v in values.items():
-                truth[(name, v, month)] += 1
-    db.commit()
-    for name, rows in tables.items():
-        for r in rows:
-            for m in MONTHS:
-                truth.setdefault((name, r, m), 0)
-    eqs = []
-    for i, a in enumerate(MONTHS):
-        for b in MONTHS[i:]:
-            ms = months_between(a, b)
-            s = client.get("/api/v1/stats/summary", headers=headers, params={"from": a, "to": b}).json()
-            if s["contacts"] is None:
-                continue
-            for name, rows in tables.items():
-                eqs.append(equation({(name, r, m): 1 for r in rows for m in ms}, s["contacts"]))
-                for r in rows:
-                    if isinstance(s[name], dict):
-                        share = s[name].get(r)
-                    else:  # a yes/no share: its "no" part is the rest of the contacts
-                        share = s[name] if (r is True or s[name] is None) else 1 - s[name]
-                    if share is not None:
-                        eqs.append(equation({(name, r, m): 1 for m in ms}, round(share * s["contacts"])))
-    names = list(tables)
-    for other in names[1:]:
-        for m in MONTHS:
-            coefs = {(names[0], r, m): 1 for r in tables[names[0]]}
-            coefs.update({(other, r, m): -1 for r in tables[other]})
-            eqs.append(equation(coefs, 0))
-    attacker = Attacker(dict(truth), eqs)
-    withheld = [v for v in truth if v not in attacker.known and truth[v] > 0]
-    assert withheld, "the fixture is meant to exercise suppression"
-    assert attacker.disclosed(withheld) == []

@@ -15,7 +15,7 @@ from app.stats import rollup, service
 from app.stats.models import StatsFresh, StatsStale
 from app.stats.schemas import Bucket
 from app.stats.service import months_between
-from tests.stats.factory import add_case, add_feedback
+from tests.stats.factory import add_case, add_feedback, campaign_seeds
 
 MONTHS = months_between("2023-01", "2024-06")
 THEMES = ["bullying", "misconduct", "line_manager", None]
@@ -67,7 +67,8 @@ def random_fixture(db, rng: random.Random) -> list:
     return cases
 
 
-@pytest.mark.parametrize("seed", range(3))
+# One seed in the suite; bench/stats/campaign.py runs many (SAFESHARE_STATS_SEEDS=N).
+@pytest.mark.parametrize("seed", campaign_seeds([1]))
 def test_the_roll_up_publishes_exactly_what_the_raw_rows_give(db, seed):
     rng = random.Random(seed)
     cases = random_fixture(db, rng)

@@ -89,7 +89,7 @@ def test_figures_over_fewer_than_min_cell_cases_are_withheld(client, db, make_st
     assert body["channel_shares"]["email"] == 0.0
 
 
-def test_a_small_month_withholds_shares_over_any_range_containing_it(client, db, make_staff):
+def test_shares_are_published_over_quarters_and_longer_never_for_a_small_month(client, db, make_staff):
     for _ in range(5):
         add_case(db, month="2024-05", anonymous=True)
     add_case(db, month="2024-05", anonymous=False)
@@ -97,9 +97,12 @@ def test_a_small_month_withholds_shares_over_any_range_containing_it(client, db,
         add_case(db, month="2024-06", anonymous=False)
     db.commit()
     headers = make_staff("leadership").headers
-    assert client.get(URL, headers=headers).json()["anonymous_share"] is None
+    whole = client.get(URL, headers=headers).json()
+    assert whole["anonymous_share"] == 0.5 and whole["published_periods"] == ["2024-05..2024-06"]
+    assert [p["period"] for p in whole["by_period"]] == ["2024-05..2024-06"]
     june = client.get(URL, params={"from": "2024-06", "to": "2024-06"}, headers=headers).json()
-    assert june["anonymous_share"] == 0.0 and june["contacts"] == 4
+    # May's one named contact is never shown: shares are published for quarters and longer only
+    assert june["anonymous_share"] is None and june["contacts"] == 4
 
 
 def test_contacts_under_min_cell_are_withheld(client, db, make_staff):

@@ -61,7 +61,7 @@ RATING_SCALE: list[tuple[int, str]] = [(1, "Not at all"), (2, "Not really"), (3,
 assert [n for n, _ in RATING_SCALE] == list(range(RATING_MIN, RATING_MAX + 1))
 
 REPORT_FIELD_ORDER = [
-    "description", "about-self", "identity-anonymous", "name", "email", "phone", "location", "themes", "wishes",
+    "description", "about-self", "identity-anonymous", "name", "email", "phone", "identity_sharing-yes", "location", "themes", "wishes",
     *[f"equality-{key}" for key in CHARACTERISTICS], "attachments",
 ]
 LOCATION_KIND_LABELS: dict[str, str] = {
@@ -93,7 +93,7 @@ def crlf(text: str) -> str:
 
 
 def empty_report() -> dict[str, Any]:
-    return {"description": "", "identity": "anonymous", "name": "", "email": "", "phone": "",
+    return {"description": "", "identity": "anonymous", "name": "", "email": "", "phone": "", "identity_sharing": "",
             "about": About.SELF.value, "themes": [], "wishes": [], "location": "", "equality": {}}
 
 
@@ -132,6 +132,7 @@ class ReportForm:
     wishes: list[str]
     location: str = ""
     equality: dict[str, str] = field(default_factory=dict)
+    identity_sharing: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -155,6 +156,7 @@ class ReportForm:
             "reporter": None if anonymous else {
                 "name": self.name, "email": self.email.strip() or None, "phone": self.phone.strip() or None,
             },
+            "identity_sharing": None if anonymous else (self.identity_sharing.strip() or None),
             "about": self.about or About.SELF.value,
             "themes": self.themes,
             "wishes": self.wishes,
@@ -192,6 +194,8 @@ def _report_errors(exc: ValidationError, errors: FormErrors) -> None:
             errors.add("phone", "Enter a phone number using numbers, spaces, brackets, + or -, or leave it empty.")
         elif head == "about":
             errors.add("about-self", "Choose what your concern is about.")
+        elif head == "identity_sharing":
+            errors.add("identity_sharing-yes", "Choose one of the answers about sharing your name, or none.")
         elif head == "themes":
             errors.add("themes", "Choose topics from the list, or none.")
         elif head == "wishes":

@@ -177,6 +177,7 @@ def submit_report(
     name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     phone: Annotated[str, Form()] = "",
+    identity_sharing: Annotated[str, Form()] = "",
     about: Annotated[str, Form()] = "",
     theme: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
@@ -187,7 +188,7 @@ def submit_report(
     showing the receipt once and what was removed from each file; the same form sent again shows
     the same receipt (for a short while) and opens no second case."""
     form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish, location,
-                            equality)
+                            equality, identity_sharing=identity_sharing[:20])
     form_id = form_id if guard.key is not None else new_form_id()
     files = uploads.chosen(attachments)
     rechoose = uploads.names(files)

@@ -10,6 +10,7 @@ each read is audited as it is on the API.
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -36,6 +37,7 @@ from app.cases.schemas import (
     ExclusionIn,
     HrContactIn,
     NoteIn,
+    RedactionIn,
     ReferralIn,
     ReferralUpdate,
     TextIn,
@@ -46,9 +48,10 @@ from app.config import Settings
 from app.db import attempt, end_reads
 from app.enums import About, Channel, Outcome, ReferralKind, Sender, Status
 from app.errors import AppError, Invalid, NotFound
+from app.handoff import service as handoff
 from app.http.bodies import INTAKE_CEILING
 from app.http.cases import SafeguardingCase, TriageCase, VisibleCase, WorkCase
-from app.http.files import file_response
+from app.http.files import file_response, pdf_response
 from app.http.state import CurrentSettings, Keys, Sessions, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import CaseWorker, Safeguarding
@@ -102,10 +105,12 @@ NOTICES = {
     "closed": "Case closed. The reporter can now give feedback.",
     "signposted": "The organisations were sent to the reporter in a message.",
     "owner": "Owner changed. The handover note is with the internal notes; a new owner is told by e-mail.",
+    "sharing": "The reporter's answer about sharing their identity is recorded.",
+    "redacted": "The passage was taken out. The history records that you redacted it, never what it said.",
 }
 # The page's sections: each form's errors are listed in the summary in this order.
 FIELD_ORDER = [
-    "owner-owner_id", "owner-handover_note", "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
+    "sharing-identity_sharing", "owner-owner_id", "owner-handover_note", "triage-themes", "triage-primary_theme", "triage-risk", "triage-wishes", "triage-location", "contact-user_id",
     "exclusion-user_id", "exclusion-reason", "note-visibility", "note-body", "note-attachments", "message-template", "message-body", "message-attachments", "signpost-entry_ids", "signpost-message", "check_in-summary",
     "check_in-support_suitable", "referral-kind", "referral-note", "referral-due_on", "referral_done-completed_on",
     "close-outcome", "close-summary", "close-confirm_open_referrals",
@@ -203,7 +208,7 @@ def _page(
         "open_check_in_id": open_check_ins[0].id if open_check_ins else None,
         "today": clock.today(),
         "errors": errors.messages,
-        "problems": errors.summary(FIELD_ORDER),
+        "problems": errors.summary(FIELD_ORDER + [k for k in errors.messages if k.startswith("redact-")]),
         "values": values,
         "notice": NOTICES.get(request.query_params.get("done", "")),
     }
@@ -220,12 +225,26 @@ def case_page(
     return _page(request, session, keys, user, case, template=template or None)
 
 
+HISTORY_PAGE_SIZE = 100
+
+
 @router.get("/staff/cases/{case_id}/history", response_class=HTMLResponse)
-def history_page(request: Request, case: SafeguardingCase, user: Safeguarding, session: DbSession) -> Response:
-    """Everything that happened to the case, in plain words, to read or print:
-    `GET /api/v1/cases/{id}/history` (safeguarding; HR contacts are refused)."""
+def history_page(
+    request: Request, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    page: Annotated[str, Query(max_length=12)] = "1",
+) -> Response:
+    """Everything that happened to the case, in plain words, to read or print, 100 entries a page
+    (`?page=all`: every entry, to print): `GET /api/v1/cases/{id}/history` (safeguarding; HR
+    contacts are refused)."""
     entries = history.read(session, user=user, case=case)
-    return staff_page(request, "staff/history.html", {"case": case, "entries": entries, "now": clock.now()})
+    pages = max(1, math.ceil(len(entries) / HISTORY_PAGE_SIZE))
+    every = page.strip().lower() == "all"
+    number = min(int(page), pages) if page.strip().isdigit() and int(page) >= 1 else 1
+    shown = entries if every else entries[(number - 1) * HISTORY_PAGE_SIZE:number * HISTORY_PAGE_SIZE]
+    return staff_page(request, "staff/history.html", {
+        "case": case, "entries": shown, "now": clock.now(), "total": len(entries), "page": number,
+        "pages": 1 if every else pages, "all_pages": pages, "every": every,
+        "first": 1 if every else (number - 1) * HISTORY_PAGE_SIZE + 1})
 
 
 @router.post("/staff/cases/{case_id}/owner", response_class=HTMLResponse, max_body_size=INTAKE_CEILING)
@@ -248,6 +267,58 @@ def set_owner(
 
     values = {"owner_id": owner_id, "handover_note": note}
     return _apply(request, session, keys, user, case, "owner", values, "owner", "owner", act, field="owner_id")
+
+
+@router.post("/staff/cases/{case_id}/{part}/{row_id}/redact", response_class=HTMLResponse)
+def redact(
+    request: Request, part: str, row_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
+    keys: Keys, csrf: CSRF = "", passage: Annotated[str, Form()] = "",
+) -> Response:
+    """Take a passage out of a note or a message (`part`: `notes` or `messages`):
+    `POST /api/v1/cases/{id}/{part}/{row_id}/redactions` (safeguarding)."""
+    if part not in ("notes", "messages"):
+        raise NotFound("No such page.")
+    kind = part.removesuffix("s")
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+    text = crlf(passage)
+
+    def act() -> None:
+        body = RedactionIn.model_validate({"passage": text})
+        cases.redact(session, keys, user=user, case=case, kind=kind, row_id=row_id, passage=body.passage)
+
+    anchor = "notes-title" if kind == "note" else "thread"
+    return _apply(request, session, keys, user, case, "redact", {"passage": text, "row": str(row_id)}, "redacted",
+                  anchor, act, field="passage")
+
+
+@router.get("/staff/cases/{case_id}/export.pdf")
+def export_pdf(
+    case: SafeguardingCase, user: Safeguarding, session: DbSession, keys: Keys, settings: CurrentSettings,
+    parts: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> Response:
+    """The case as a PDF for a formal investigation: `GET /api/v1/cases/{id}/export.pdf` (safeguarding)."""
+    chosen = [p for p in parts[:10] if p in handoff.PARTS] or list(handoff.DEFAULT_PARTS)
+    return pdf_response(handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz))
+
+
+@router.post("/staff/cases/{case_id}/identity-sharing", response_class=HTMLResponse)
+def set_identity_sharing(
+    request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
+    identity_sharing: Annotated[str, Form()] = "",
+) -> Response:
+    """Record the named reporter's answer about sharing their identity with a formal investigation:
+    `PATCH /api/v1/cases/{id}` with `identity_sharing` (safeguarding)."""
+    if (refused := csrf_refused(request, csrf, _back(case))) is not None:
+        return refused
+
+    def act() -> None:
+        body = CaseUpdate.model_validate({"identity_sharing": identity_sharing.strip() or None})
+        flows.update_case(session, keys, user=user, case=case, data=body)
+
+    values = {"identity_sharing": identity_sharing}
+    return _apply(request, session, keys, user, case, "sharing", values, "sharing", "who-raised-it", act,
+                  field="identity_sharing")
 
 
 def _failed(
@@ -655,6 +726,7 @@ def record(
     name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     phone: Annotated[str, Form()] = "",
+    identity_sharing: Annotated[str, Form()] = "",
     theme: Annotated[list[str], Form()] = [],  # noqa: B006
     wish: Annotated[list[str], Form()] = [],  # noqa: B006
     risk: Annotated[str, Form()] = "standard",
@@ -665,7 +737,8 @@ def record(
         return refused
     values = {"channel": channel, "received_at": received_at, "duration_minutes": duration_minutes,
               "description": crlf(description), "about": about, "identity": identity, "name": name, "email": email,
-              "phone": phone, "theme": theme, "wish": wish, "risk": risk, "location": location}
+              "phone": phone, "theme": theme, "wish": wish, "risk": risk, "location": location,
+              "identity_sharing": identity_sharing[:20]}
     errors = FormErrors()
     when: datetime | str = received_at
     try:
@@ -681,6 +754,7 @@ def record(
         "channel": channel, "received_at": when, "duration_minutes": duration_minutes or None,
         "description": crlf(description), "about": about or About.SELF.value, "anonymous": not named,
         "reporter": {"name": name, "email": email.strip() or None, "phone": phone.strip() or None} if named else None,
+        "identity_sharing": (identity_sharing.strip() or None) if named else None,
         "themes": theme, "wishes": wish, "risk": risk or "standard", "location": location or None,
     }
     if errors:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app import clock
 from app.auth import service as auth
 from app.auth.devices import PENDING_MINUTES
 from app.auth.models import User
@@ -162,6 +163,13 @@ def _default_bucket(session: DbSession, from_: str | None, to: str | None) -> Bu
     return Bucket.MONTH if len(months) <= 12 else Bucket.QUARTER
 
 
+def _financial_year_by_quarter(session: DbSession, min_cell: int) -> Any:
+    """The current UK financial year (April to March) by quarter, up to this month."""
+    this_month = clock.today().strftime("%Y-%m")
+    start = f"{int(this_month[:4]) - (1 if int(this_month[5:7]) < 4 else 0):04d}-04"
+    return stats.theme_table(session, min_cell=min_cell, from_month=start, to_month=this_month, bucket=Bucket.QUARTER)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
@@ -175,8 +183,9 @@ def dashboard(
     """Theme counts over time as charts, the summary figures, a period picker and the CSV download."""
     error = None
     status = 200
+    opening = from_ is None and to is None and bucket is None  # what a board asks first: since launch
     try:
-        chosen = Bucket(bucket) if bucket else _default_bucket(session, from_, to)
+        chosen = Bucket.ALL if opening else Bucket(bucket) if bucket else _default_bucket(session, from_, to)
     except ValueError:
         chosen, error, status = Bucket.MONTH, "Choose month, quarter, year or the whole period.", 422
     try:
@@ -200,7 +209,9 @@ def dashboard(
         "equality_labels": EQUALITY_LABELS,
         "equality_values": EQUALITY_VALUES,
         "error": error,
-        "buckets": [(b.value, {"month": "Month", "quarter": "Quarter", "year": "Year", "all": "Whole period"}[b.value]) for b in Bucket],
+        "buckets": [(b.value, {"month": "Month", "quarter": "Quarter", "year": "Year", "fy": "Financial year",
+                               "all": "Whole period"}[b.value]) for b in Bucket],
+        "fy_table": _financial_year_by_quarter(session, settings.min_cell) if opening else None,
         "totals_chart": charts.totals_chart(table),
         "theme_charts": charts.theme_charts(table),
         "csv_query": f"from={table.from_}&to={table.to}&bucket={table.bucket.value}",
