@@ -18,6 +18,8 @@ from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.enums import Role
+
 PREFIX = "SAFESHARE_"
 ENV_FILE = ".env"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -33,8 +35,7 @@ def parse_rate(text: str) -> RateLimitItem:
     return items[0]
 
 
-# The values of app.enums.Role (a module this one may not import: same layer).
-STAFF_ROLES = frozenset({"admin", "safeguarding", "hr", "leadership"})
+STAFF_ROLES = frozenset(r.value for r in Role)
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _OFFICE_RE = re.compile(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.attachments import service as attachments
 from app.auth import service as auth
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.cases import intake
 from app.cases import service as cases
 from app.cases.models import Case, Exclusion, Message, Note
@@ -25,7 +26,7 @@ from app.checkins import service as checkins
 from app.checkins.models import CheckIn
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.enums import Channel, NoteVisibility, Outcome, Risk, Role, Sender
+from app.enums import Channel, NoteVisibility, Outcome, Risk, Sender
 from app.equality import service as equality
 from app.notify import service as notify
 from app.reports import idempotency
@@ -126,7 +127,7 @@ def close_case(
     is told to the safeguarding team."""
     cases.close(session, ring, settings, user=user, case=case, outcome=outcome, summary=summary)
     checkins.cancel_open(session, case_id=case.id)
-    if not user.has(Role.SAFEGUARDING):
+    if not user.may(Capability.READ_EVERY_CASE):
         notify.closed_by_hr(session, case=case, by=user)
     return case
 

@@ -13,7 +13,6 @@ from app import api, dialect, errors, limits, logs
 from app.api import attachments as attachments_api
 from app.api import openapi
 from app.api.parameters import check_parameters
-from app.api.transactions import make_ending_limiter
 from app.attachments.service import PER_MESSAGE
 from app.audit import service as audit
 from app.auth.passwords import Passwords
@@ -22,6 +21,7 @@ from app.config import Settings, load_settings
 from app.crypto import blind
 from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
+from app.http.transactions import make_ending_limiter
 from app.logs import SecurityAndAccessLog
 from app.throttle import RateLimit, Throttle
 from app.web import STATIC_DIR, docs, pages, problems
@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(check_parameters)],
         generate_unique_id_function=openapi.operation_id,
     )
-    # What the dependencies of app.api.dependencies hand to routes (nothing else reads app.state).
+    # What the dependencies of app.http.state hand to routes (nothing else reads app.state).
     engine = make_engine(settings.database_url, lock_timeout=settings.lock_timeout_seconds)
     app.state.settings = settings
     app.state.engine = engine

@@ -6,7 +6,9 @@
   INSERT/UPDATE/DELETE only inside the package that defines it. (Attribute writes on loaded
   rows are not visible to this reading; the services' docstrings say whose rows they touch.)
 - What differs between the databases is asked of `app.dialect` only, and what the application
-  holds (`app.state`) is read through `app.api.dependencies` only.
+  holds (`app.state`) is read through `app.http.state` only.
+- The pages never import the API: both stand on the request plumbing of `app.http` (also a
+  layer of the import-linter contract: `app.web | app.api`).
 """
 
 from __future__ import annotations
@@ -105,7 +107,22 @@ def test_only_app_dialect_asks_which_database_it_is() -> None:
     assert hits == []
 
 
-@pytest.mark.parametrize("allowed", [{"app/main.py", "app/api/dependencies.py", "app/api/transactions.py"}])
+@pytest.mark.parametrize("allowed", [{"app/main.py", "app/http/state.py", "app/http/transactions.py"}])
 def test_only_the_dependencies_read_what_the_application_holds(allowed: set[str]) -> None:
     hits = [h for h in _source_lines_with(r"app\.state\b") if h.split(":")[0] not in allowed]
     assert hits == []
+
+
+def test_pages_never_import_the_api() -> None:
+    found = []
+    for name, tree in _modules().items():
+        if not name.startswith("app.web"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and (node.module + ".").startswith("app.api."):
+                found.append(f"{name}: {node.module}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "app" and any(a.name == "api" for a in node.names):
+                found.append(f"{name}: app.api")
+            elif isinstance(node, ast.Import) and any((a.name + ".").startswith("app.api.") for a in node.names):
+                found.append(f"{name}: {node.names[0].name}")
+    assert found == []

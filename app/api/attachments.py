@@ -12,35 +12,25 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator
-from itertools import chain
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, UploadFile
-from fastapi.responses import Response, StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
+from fastapi.responses import Response
 
-from app.api.dependencies import (
-    CaseWorker,
-    CurrentReporterCase,
-    CurrentSettings,
-    DbSession,
-    Keys,
-    Sessions,
-    VisibleCase,
-    WorkCase,
-)
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachments
 from app.attachments.schemas import AttachmentCreated, AttachmentRead
 from app.cases import access
 from app.config import Settings
-from app.crypto.stream import StreamDecryptionError
 from app.db import end_reads
 from app.enums import Sender, Status
-from app.errors import Conflict, integrity_log
+from app.errors import Conflict
+from app.http.cases import VisibleCase, WorkCase
+from app.http.files import file_response
+from app.http.reporter import CurrentReporterCase
+from app.http.state import CurrentSettings, Keys, Sessions
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CaseWorker
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"], route_class=CommitInThreadRoute)
 log = logging.getLogger("safeshare.attachments")
@@ -49,8 +39,6 @@ log = logging.getLogger("safeshare.attachments")
 # app.limits applies the configured size, before the body is read when it is declared.
 UPLOAD_CEILING = 101 * 1024 * 1024
 API_UPLOADS = re.compile(r"^/api/v1/(reporter|cases/[^/]+)/attachments$")
-# Downloads: never rendered by the browser in our origin, nor allowed to run anything if they were.
-SANDBOX_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
     409: {"description": "The case is closed (a reporter) or erased."},
@@ -72,39 +60,6 @@ FileField = Annotated[UploadFile, File(description="The file. Its type is decide
 def upload_limit(settings: Settings) -> int:
     """Bytes an API upload may send: one file of the largest size, and the form's envelope."""
     return settings.attachment_max_bytes + 64 * 1024
-
-
-def content_disposition(kind: str, filename: str) -> str:
-    """RFC 6266: an ASCII fallback and the UTF-8 name."""
-    fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", filename) or "attachment"
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def file_response(download: attachments.Download, makers: sessionmaker[Session], settings: Settings, *,
-                  inline: bool = False) -> Response:
-    """The file as a download (`inline` only for an image preview on our own page). The first
-    chunk is opened here, so a file that fails its integrity check is a 500 problem, not a cut-off download."""
-    chunks = download.chunks(makers, settings.attachment_dir)
-    first = next(chunks)  # StreamDecryptionError here: the app's integrity handler answers
-    row = download.row
-
-    def rest() -> Iterator[bytes]:
-        try:
-            yield from chain([first], chunks)
-        except StreamDecryptionError as exc:
-            # Headers are sent: the only honest thing left is to stop (the client sees a short body).
-            integrity_log.error("integrity alert: stored data failed its integrity check",
-                                extra={"alert": "integrity", "where": exc.where, "case_id": str(row.case_id)})
-            return
-
-    headers = {
-        "Content-Disposition": content_disposition("inline" if inline else "attachment", download.filename),
-        "Content-Length": str(row.size),
-        "Content-Security-Policy": SANDBOX_CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    }
-    return StreamingResponse(rest(), media_type=row.content_type, headers=headers)
 
 
 # --- the reporter ---------------------------------------------------------------------------------

@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from app.api.dependencies import Admin, DbSession
 from app.api.paging import Paging, paged
-from app.api.transactions import CommitInThreadRoute
 from app.audit import service
 from app.audit.models import AuditEvent
 from app.audit.schemas import AuditItem, AuditPage, AuditVerify
+from app.auth.permissions import Capability, may
 from app.auth.service import actor, roles_of
 from app.enums import Role
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Admin
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=CommitInThreadRoute)
 
@@ -55,9 +56,9 @@ def _role_phrase(event: AuditEvent, roles: dict[uuid.UUID, list[Role]]) -> str:
     if event.actor_id is None:
         return event.actor  # the reporter, or a command ("system:remind")
     held = roles.get(event.actor_id, [])
-    if Role.SAFEGUARDING in held:
+    if may(held, Capability.READ_EVERY_CASE):
         return "the safeguarding team"
-    if Role.HR in held:
+    if may(held, Capability.READ_ASSIGNED_CASES):
         return "an HR contact"
     return "a staff member"
 

@@ -8,27 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.api.dependencies import (
-    Admin,
-    CurrentSettings,
-    CurrentUser,
-    DbSession,
-    Hasher,
-    Keys,
-    LoginThrottle,
-    PasswordOwner,
-    Safeguarding,
-    SecondPerson,
-    SignedInUser,
-    SignInFlow,
-    SlowHashLimiter,
-    TotpOwner,
-    keep_device,
-    staff_token,
-)
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.auth import service
+from app.auth.permissions import Capability
 from app.auth.schemas import (
     CodeIn,
     LoginIn,
@@ -52,6 +34,20 @@ from app.auth.schemas import (
 from app.concurrency import run_slow
 from app.enums import Role
 from app.errors import Forbidden
+from app.http import signin
+from app.http.signin import SignInFlow, keep_device
+from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, SlowHashLimiter
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import (
+    Admin,
+    Confirmer,
+    CurrentUser,
+    PasswordOwner,
+    SecondPerson,
+    SignedInUser,
+    TotpOwner,
+    staff_token,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], route_class=CommitInThreadRoute)
 
@@ -113,7 +109,7 @@ async def change_password(
     Safe Share, or the same as the current one.
     """
     await run_slow(
-        limiter, service.change_password, session, passwords, throttle, keys, settings, user=user,
+        limiter, signin.change_password, signin.Door(session, passwords, throttle, keys, settings), user=user,
         current_password=body.current_password, new_password=body.new_password, keep_token=staff_token(request),
     )
     return Response(status_code=204)
@@ -130,7 +126,7 @@ async def start_totp_setup(
     last 5 minutes (403 when missing or wrong): a stolen session cannot enrol its own
     authenticator. 409 if two-factor sign-in is already on (remove it first)."""
     setup = await run_slow(
-        limiter, service.start_totp_setup, session, passwords, throttle, keys, settings, user=user,
+        limiter, signin.start_totp_setup, signin.Door(session, passwords, throttle, keys, settings), user=user,
         token=staff_token(request), current_password=body.current_password if body else None,
     )
     return TotpSetupOut(secret=setup.secret, otpauth_uri=setup.otpauth_uri)
@@ -156,7 +152,7 @@ async def disable_totp(
     403 for a wrong code or a wrong or missing password (counted like a failed sign-in).
     """
     await run_slow(
-        limiter, service.disable_totp, session, passwords, throttle, keys, settings, user=user, code=body.code,
+        limiter, signin.disable_totp, signin.Door(session, passwords, throttle, keys, settings), user=user, code=body.code,
         token=staff_token(request), current_password=body.current_password,
     )
     return Response(status_code=204)
@@ -195,8 +191,8 @@ def list_users(
     the HR contacts, to choose one to assign: their list is `?role=hr` whether or not they say so,
     and asking for another role is 403. Any other role: 403. `pending_roles` are grants waiting
     for a safeguarding user's confirmation."""
-    if not user.has(Role.ADMIN):
-        if not user.has(Role.SAFEGUARDING):
+    if not user.may(Capability.ADMINISTER):
+        if not user.may(Capability.READ_EVERY_CASE):
             raise Forbidden("Your role does not allow this.")
         if role not in (None, Role.HR):
             raise Forbidden("Safeguarding users may list HR contacts only (role=hr, the default for them).")
@@ -249,7 +245,7 @@ def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbS
 
 @router.post("/users/{user_id}/role-grant/confirm", response_model=UserRead,
              responses={404: {}, 409: {"description": "No role grant is waiting."}})
-def confirm_role_grant(user_id: uuid.UUID, user: Safeguarding, session: DbSession) -> UserRead:
+def confirm_role_grant(user_id: uuid.UUID, user: Confirmer, session: DbSession) -> UserRead:
     """Confirm a waiting grant of `hr` or `safeguarding` (safeguarding): the roles are the
     account's now. 403 for the person who asked for it and for the account's owner; 409 if none
     is waiting (or it lapsed after 7 days)."""
@@ -300,7 +296,7 @@ async def reset_password(
 @router.post("/users/{user_id}/password-reset/confirm", response_model=PasswordResetOut,
              responses={404: {}, 409: {"description": "No password reset is waiting."}})
 async def confirm_password_reset(
-    user_id: uuid.UUID, user: Safeguarding, session: DbSession, settings: CurrentSettings, passwords: Hasher,
+    user_id: uuid.UUID, user: Confirmer, session: DbSession, settings: CurrentSettings, passwords: Hasher,
     limiter: SlowHashLimiter,
 ) -> PasswordResetOut:
     """Confirm a waiting password reset (safeguarding): it takes effect now, and the one-time
@@ -337,7 +333,7 @@ def reset_totp(user_id: uuid.UUID, admin: Admin, session: DbSession) -> TotpRese
 
 @router.post("/users/{user_id}/totp-reset/confirm", response_model=TotpResetOut,
              responses={404: {}, 409: {"description": "No reset is waiting."}})
-def confirm_totp_reset(user_id: uuid.UUID, user: Safeguarding, session: DbSession) -> TotpResetOut:
+def confirm_totp_reset(user_id: uuid.UUID, user: Confirmer, session: DbSession) -> TotpResetOut:
     """Confirm a waiting two-factor reset (safeguarding): it takes effect now. 403 for the person
     who asked for it and for the account's owner; 409 if none is waiting."""
     return TotpResetOut.of(service.confirm_totp_reset(session, user_id=user_id, by=user))

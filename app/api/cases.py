@@ -11,26 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from app import flows
-from app.api.dependencies import (
-    INTAKE_CEILING,
-    CaseWorker,
-    CurrentSettings,
-    DbSession,
-    Keys,
-    Safeguarding,
-    SafeguardingCase,
-    Sessions,
-    TriageCase,
-    VisibleCase,
-    WorkCase,
-    intake_body_limit,
-)
 from app.api.paging import Paged, Paging, paged
-from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.auth.models import User
-from app.cases import history, search, service
+from app.cases import history, service
 from app.cases.models import Case, Message, Note
 from app.cases.schemas import (
     CaseCreate,
@@ -49,12 +34,16 @@ from app.cases.schemas import (
     RedactionIn,
     TextIn,
 )
-from app.cases.views import CaseFilter
 from app.checkins import service as checkins
 from app.enums import Risk, Status
-from app.errors import Invalid
 from app.handoff import service as handoff
 from app.handoff.service import ExportPart
+from app.http.bodies import INTAKE_CEILING, intake_body_limit
+from app.http.cases import SafeguardingCase, TriageCase, VisibleCase, WorkCase, case_filter
+from app.http.files import pdf_response
+from app.http.state import CurrentSettings, Keys, Sessions
+from app.http.transactions import CommitInThreadRoute, DbSession, record_refusal
+from app.http.users import CaseWorker, Safeguarding
 from app.schemas import FileRef, Slug
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
@@ -124,40 +113,6 @@ def list_cases(
             record_refusal(makers, refused)
     paging.announce(total)
     return CasePage.of(rows, total)
-
-
-def case_filter(
-    *, status: list[Status], theme: str | None, hr_contact: str | None, risk: Risk | None, overdue: bool,
-    reference: str | None, newest_first: bool = False, open_referral: bool = False, attention_first: bool = False,
-    owner: str | None = None, me: User | None = None, q: str | None = None,
-) -> CaseFilter:
-    """The list's query parameters as a filter (the queue page reads the same ones)."""
-    contact_id: uuid.UUID | None = None
-    if hr_contact not in (None, "", "none", "inactive"):
-        try:
-            contact_id = uuid.UUID(hr_contact)
-        except ValueError:
-            raise Invalid("Choose an HR contact from the list (`hr_contact`: a user id, `none` or `inactive`).",
-                          field="hr_contact") from None
-    owner_id: uuid.UUID | None = None
-    if owner == "me" and me is not None:
-        owner_id = me.id
-    elif owner not in (None, "", "none", "inactive"):
-        try:
-            owner_id = uuid.UUID(owner)
-        except ValueError:
-            raise Invalid("Choose an owner from the list (`owner`: `me`, a user id, `none` or `inactive`).",
-                          field="owner") from None
-    words = q.strip() if q and q.strip() else None
-    if words is not None and not search.stems_of(words):
-        raise Invalid("Type at least one word to search for (letters or digits).", field="q")
-    return CaseFilter(
-        search=words, owner=owner_id, no_owner=owner == "none", needs_new_owner=owner == "inactive",
-        statuses=tuple(status), theme=theme or None, risk=risk, hr_contact=contact_id,
-        unassigned=hr_contact == "none", needs_new_hr_contact=hr_contact == "inactive", overdue=overdue,
-        reference=reference.strip() if reference and reference.strip() else None, newest_first=newest_first,
-        open_referral=open_referral, attention_first=attention_first,
-    )
 
 
 @router.post(
@@ -259,12 +214,6 @@ def export_case(
     being shared (`identity_sharing: yes`). Audited (`case.export`, with the parts); 409 once erased."""
     chosen = [p.value for p in parts] or list(handoff.DEFAULT_PARTS)
     return pdf_response(handoff.export_pdf(session, keys, user=user, case=case, parts=chosen, tz=settings.hours.tz))
-
-
-def pdf_response(made: handoff.Export) -> Response:
-    """The hand-off as a download, never cached (the case page's link answers the same)."""
-    return Response(made.content, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"})
 
 
 @router.get("/cases/{case_id}/notes", response_model=list[NoteRead])

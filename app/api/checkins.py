@@ -7,9 +7,7 @@ import uuid
 from fastapi import APIRouter, Query
 
 from app import flows
-from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.checkins import service
 from app.checkins.schemas import (
     CaseCheckInRead,
@@ -17,6 +15,10 @@ from app.checkins.schemas import (
     CheckInCompleted,
     CheckInRead,
 )
+from app.http.cases import VisibleCase
+from app.http.state import CurrentSettings, Keys
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CaseWorker
 from app.schemas import Day
 
 router = APIRouter(prefix="/api/v1", tags=["check-ins"], route_class=CommitInThreadRoute)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from app.api.dependencies import Admin, CurrentSettings, DbSession, StatsReader
-from app.api.transactions import CommitInThreadRoute
 from app.equality import service
 from app.equality.schemas import BaselineIn, BaselineOut, EqualityTable
+from app.http.state import CurrentSettings
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Admin, StatsReader
 from app.schemas import Month
 from app.stats.equality import equality_table
 

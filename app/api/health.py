@@ -13,9 +13,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.api.dependencies import DbSession
-from app.api.transactions import CommitInThreadRoute
 from app.errors import ServiceUnavailable
+from app.http.transactions import CommitInThreadRoute, DbSession
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 log = logging.getLogger("safeshare.health")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.dependencies import Admin, DbSession
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.auth.service import actor
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Admin
 from app.locations import service
 from app.locations.schemas import LocationCreate, LocationRead, LocationUpdate
 

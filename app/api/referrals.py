@@ -8,11 +8,13 @@ import uuid
 from fastapi import APIRouter
 
 from app import clock
-from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase, WorkCase
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.cases import referrals, service
 from app.cases.schemas import ReferralIn, ReferralRead, ReferralUpdate
+from app.http.cases import VisibleCase, WorkCase
+from app.http.state import CurrentSettings, Keys
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CaseWorker
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=CommitInThreadRoute)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.api.dependencies import CaseWorker, DbSession, Safeguarding
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.auth.service import actor
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CaseWorker, Safeguarding
 from app.replies import service
 from app.replies.schemas import ReplyTemplateIn, ReplyTemplateRead, ReplyTemplateUpdate
 

@@ -6,26 +6,18 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import flows
-from app.api.dependencies import (
-    INTAKE_CEILING,
-    CurrentReporterCase,
-    CurrentSettings,
-    DbSession,
-    IdempotencyGuard,
-    Keys,
-    ReceiptThrottle,
-    ReportRate,
-    bearer_token,
-    client_host,
-    intake_body_limit,
-    report_rate_bucket,
-)
 from app.api.openapi import RETRY_AFTER
-from app.api.transactions import CommitInThreadRoute
 from app.attachments import schemas as files
 from app.attachments import service as attachments
 from app.cases import feedback
 from app.cases.schemas import ReportIn
+from app.http import signin
+from app.http.bodies import INTAKE_CEILING, intake_body_limit
+from app.http.idempotency import IdempotencyGuard
+from app.http.reporter import CurrentReporterCase, Replayed, send_report
+from app.http.state import CurrentSettings, Keys, ReceiptThrottle, ReportRate
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import bearer_token, client_host
 from app.reports import service, sessions
 from app.reports.schemas import (
     FeedbackIn,
@@ -40,10 +32,6 @@ from app.reports.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["reporters"], route_class=CommitInThreadRoute)
 
-TOO_MANY_REPORTS = (
-    "Several concerns have been sent from here in a short time. To keep Safe Share working for everyone, "
-    "please wait and send this one again later."
-)
 
 
 @router.post(
@@ -78,13 +66,11 @@ def submit_report(
     One client may send `SAFESHARE_REPORT_RATE` new reports (10 an hour by default); past that
     the answer is 429 with `Retry-After` (replays do not count).
     """
-    replay = idem.claim(body)
-    if replay is not None:
-        return JSONResponse(ReportOut(**replay).model_dump(mode="json"), status_code=201,
+    sent = send_report(request, session, keys, settings, rate, idem, body)
+    if isinstance(sent, Replayed):
+        return JSONResponse(ReportOut(**sent.sent).model_dump(mode="json"), status_code=201,
                             headers={"Idempotent-Replayed": "true"})
-    # A replay is not a new report; anything else counts against SAFESHARE_REPORT_RATE.
-    rate.hit(report_rate_bucket(request, keys), detail=TOO_MANY_REPORTS)
-    created = ReportOut.of(flows.submit_report(session, keys, settings, data=body, idempotency_key=idem.key))
+    created = ReportOut.of(sent)
     # Returned as a ready response: the busiest route skips FastAPI's second validation of
     # a model it has just built (the schema in the docs still comes from response_model).
     return JSONResponse(created.model_dump(mode="json"), status_code=201)
@@ -101,7 +87,7 @@ def start_reporter_session(
     that is wrong, malformed or unknown gets the same 401. Repeated failures get 429 with
     `Retry-After`, counted across every server process.
     """
-    token, expires = sessions.redeem_receipt(
+    token, expires = signin.redeem(
         session, keys, settings, throttle, receipt=body.receipt, client_host=client_host(request)
     )
     return ReporterSessionOut(token=token, expires_at=expires)

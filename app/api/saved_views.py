@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.api.cases import case_filter
-from app.api.dependencies import CurrentUser, DbSession, Keys
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
 from app.auth.service import actor
+from app.http.cases import case_filter
+from app.http.state import Keys
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CurrentUser
 from app.saved_views import service
 from app.saved_views.schemas import SavedViewIn, SavedViewRead
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import Response
 
-from app.api.dependencies import CurrentSettings, DbSession, Sessions, StatsReader
-from app.api.transactions import CommitInThreadRoute
+from app.http.state import CurrentSettings, Sessions
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import StatsReader
 from app.schemas import Month
 from app.stats import rollup, service
 from app.stats.export import csv_response

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from app.api.dependencies import CurrentSettings, DbSession, StatsReader
-from app.api.transactions import CommitInThreadRoute
+from app.http.state import CurrentSettings
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import StatsReader
 from app.schemas import Month
 from app.stats import referrals
 from app.stats.schemas import Bucket, ReferralTable

@@ -4,25 +4,24 @@ and send chosen organisations to a reporter through the thread in one action."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app import flows
-from app.api.dependencies import Admin, CaseWorker, DbSession, Keys, WorkCase, require_role
 from app.api.paging import Paged
-from app.api.transactions import CommitInThreadRoute
-from app.auth.models import User
 from app.auth.service import actor
 from app.cases.schemas import MessageRead
-from app.enums import Role
+from app.http.cases import WorkCase
+from app.http.state import Keys
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Admin, CaseWorker, SupportReader
 from app.signposting import service
 from app.signposting.schemas import SignpostIn, SupportEntryIn, SupportEntryRead, SupportEntryUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["support directory"], route_class=CommitInThreadRoute)
 _DUPLICATE: dict[int | str, dict[str, Any]] = {409: {"description": "Another entry has this name."}}
 _MISSING: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry."}}
-SupportReader = Annotated[User, Depends(require_role(Role.SAFEGUARDING, Role.HR, Role.ADMIN))]
 
 
 @router.get("/support-directory", response_model=list[SupportEntryRead])

@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, false
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, Select, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.permissions import Capability, may, roles_with
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import Role, db_enum
 
@@ -50,6 +51,10 @@ class User(IdMixin, TimestampMixin, Base):
 
     def has(self, *roles: Role) -> bool:
         return any(r.role in roles for r in self.role_rows)
+
+    def may(self, capability: Capability) -> bool:
+        """Whether one of the user's roles has this capability (`app.auth.permissions`)."""
+        return may(self.roles, capability)
 
     def set_roles(self, roles: list[Role]) -> None:
         wanted = set(roles)
@@ -144,3 +149,8 @@ class EnrolmentLink(IdMixin, TimestampMixin, Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+def holders(capability: Capability) -> Select[uuid.UUID]:
+    """The ids of the users whose roles have this capability (active or not), for `User.id.in_(...)`."""
+    return select(UserRole.user_id).where(UserRole.role.in_(roles_with(capability)))

@@ -17,7 +17,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.auth.models import User, UserRole
+from app.auth.models import User, holders
+from app.auth.permissions import CASE_READING_ROLES, ROLES, Capability
 from app.enums import Role
 
 PENDING = "safeshare.auth.notices.pending"
@@ -49,8 +50,7 @@ def safeguarding_addresses(session: Session) -> list[str]:
     """Every active safeguarding user: they are told whenever someone may start reading cases."""
     rows = session.scalars(
         select(User.email)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.active.is_(True), UserRole.role == Role.SAFEGUARDING)
+        .where(User.active.is_(True), User.id.in_(holders(Capability.READ_EVERY_CASE)))
         .order_by(User.email)
     )
     return list(rows)
@@ -77,14 +77,6 @@ _FOOTER = (
 # --- the notices --------------------------------------------------------------------------------------
 
 
-_WHAT_A_ROLE_DOES = {
-    Role.SAFEGUARDING: "With this role they can read every concern.",
-    Role.HR: "With this role they can read the concerns assigned to them.",
-    Role.ADMIN: "With this role they manage accounts, themes and locations and read the audit trail (never a concern).",
-    Role.LEADERSHIP: "With this role they see anonymised statistics.",
-}
-
-
 def role_granted(session: Session, *, user: User, role: Role, by: str) -> Notice:
     subject = (f"Safe Share: {user.email} is now an administrator" if role == Role.ADMIN
                else f"Safe Share: {user.email} can now act as {role.value}")
@@ -93,7 +85,7 @@ def role_granted(session: Session, *, user: User, role: Role, by: str) -> Notice
         to=_to(safeguarding_addresses(session)),
         subject=subject,
         body=(f"{user.name} ({user.email}) was given the {role.value} role in Safe Share by {by} on {_when()}.\n"
-              + _WHAT_A_ROLE_DOES[role] + _FOOTER),
+              + ROLES[role].granted + _FOOTER),
     )
 
 
@@ -154,7 +146,7 @@ def enrolment(*, user: User, link: str, hours: int) -> Notice:
 
 def password_reset(session: Session, *, user: User, by: str, tell_safeguarding: bool = False,
                    one_time: bool = True) -> Notice:
-    reads_cases = tell_safeguarding or user.has(Role.SAFEGUARDING, Role.HR)
+    reads_cases = tell_safeguarding or user.has(*CASE_READING_ROLES)
     given = ("The new one-time password was given to the person who made the reset, not sent by e-mail; it must "
              "be changed at the next sign-in." if one_time else "The password was set from the server's command line.")
     return Notice(
@@ -181,7 +173,7 @@ def totp_reset(session: Session, *, user: User, by: str, awaiting_confirmation: 
             f"The two-factor sign-in of {user.name} ({user.email}) was reset by {by} on {_when()}.\n"
             "Every session of the account was ended; the account must set up two-factor sign-in again."
         )
-    reads_cases = tell_safeguarding or user.has(Role.SAFEGUARDING, Role.HR)
+    reads_cases = tell_safeguarding or user.has(*CASE_READING_ROLES)
     return Notice(
         kind="totp_reset_requested" if awaiting_confirmation else "totp_reset",
         to=_to(user.email, safeguarding_addresses(session) if reads_cases else []),

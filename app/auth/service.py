@@ -25,11 +25,13 @@ from app.auth.models import (
     TotpReset,
     User,
     UserRole,
+    holders,
 )
 from app.auth.passwords import Passwords, weakness
+from app.auth.permissions import CASE_READING_ROLES, Capability
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.db import end_reads, separately
+from app.db import separately
 from app.enums import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.schemas import text_problem
@@ -91,28 +93,6 @@ def user_for_token(
     return user
 
 
-def authenticate(session: Session, passwords: Passwords, *, email: str, password: str) -> User | None:
-    """The user if the password is right (and, for a one-time password, not expired), else None;
-    unknown e-mails take as long as wrong passwords.
-
-    The slow hash runs with no transaction open: on SQLite an open transaction holds the write
-    lock (BEGIN IMMEDIATE), and every other request would wait for the hash to finish.
-    """
-    row = session.execute(
-        select(User.id, User.password_hash).where(User.email == normalise_email(email))
-    ).first()
-    end_reads(session)
-    ok = passwords.verify(row.password_hash if row else None, password)
-    if not ok or row is None:
-        return None
-    user = session.get(User, row.id)
-    if user is None or not user.active:
-        return None
-    if user.password_expires_at is not None and user.password_expires_at <= clock.now():
-        return None
-    return user
-
-
 # --- signing in -------------------------------------------------------------------------------------
 
 BAD_LOGIN = "The e-mail address or password is not right."
@@ -166,81 +146,75 @@ def login_buckets(session: Session, ring: KeyRing, settings: Settings, *, email:
     ], None)
 
 
-def login(
-    session: Session,
-    passwords: Passwords,
-    throttle: Throttle,
-    ring: KeyRing,
-    settings: Settings,
-    *,
-    email: str,
-    password: str,
-    totp: str | None,
-    client_host: str | None,
+@dataclass(frozen=True)
+class LoginStart:
+    """What a sign-in reads before its slow hash: where its failures count, and whose password
+    it checks (`stored` None for an unknown address: the check then takes just as long)."""
+
+    where: LoginBuckets
+    user_id: uuid.UUID | None
+    stored: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeNeeded:
+    """A right password for an account with two-factor sign-in: the code is asked for next."""
+
+    pending: str
+
+
+CODE_NEEDED = "Enter the code from your authenticator app, or a recovery code."
+
+
+def login_start(
+    session: Session, ring: KeyRing, settings: Settings, *, email: str, client_host: str | None,
     cookies: dict[str, str],
-) -> SignedIn:
-    """Check the password (and the two-factor code) under the sign-in throttle; open a session.
-
-    Used by the API and the sign-in page alike. Every attempt is counted before the slow hash
-    (429 with a growing Retry-After once a bucket has used its free failures) and given back if
-    it was not a failure. A client holding this account's device cookie counts only its own
-    failures; any other client counts in its own bucket and in the account's.
-
-    401 `unauthorized` for a wrong password or unknown e-mail (the same either way); 401
-    `totp-required` for a right password with a missing or wrong code.
-    """
+) -> LoginStart:
+    """A sign-in's reads. The caller then ends them, counts the attempt under the sign-in throttle
+    (a known device in its own bucket, else the client's and the account's), checks the password
+    with no transaction open and calls `login_finish` (`app.http.signin`)."""
     email = normalise_email(email)
     if text_problem(email, free_text=False) is not None:
         raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
     where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
-    end_reads(session)
-    tried = throttle.attempt(where.buckets)
-    user = authenticate(session, passwords, email=email, password=password)
-    if user is None:
-        raise Unauthorized(BAD_LOGIN)
-    return _second_factor(session, passwords, throttle, ring, settings, user=user, password=password, totp=totp,
-                          where=where, tried=tried)
+    row = session.execute(select(User.id, User.password_hash).where(User.email == email)).first()
+    return LoginStart(where, row.id if row else None, row.password_hash if row else None)
 
 
-def login_with_pending(
-    session: Session,
-    passwords: Passwords,
-    throttle: Throttle,
-    ring: KeyRing,
-    settings: Settings,
-    *,
-    pending: str,
-    totp: str,
-    client_host: str | None,
+def pending_start(
+    session: Session, ring: KeyRing, settings: Settings, *, pending: str, client_host: str | None,
     cookies: dict[str, str],
-) -> SignedIn:
-    """The sign-in page's second step: the code, for a password checked a moment ago (`pending`).
-    Throttled exactly like `login`; a wrong code counts as a failed sign-in."""
+) -> LoginStart:
+    """The sign-in page's second step: the reads for a password checked a moment ago (`pending`)."""
     user_id = devices.pending_user_id(pending)
     user = session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active or not devices.pending_is_valid(ring, pending, password_hash=user.password_hash):
         raise Unauthorized("Your sign-in took too long. Start again with your e-mail address and password.")
-    email = user.email
-    where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
-    end_reads(session)
-    tried = throttle.attempt(where.buckets)
-    user = session.get(User, user_id)
-    assert user is not None
-    return _second_factor(session, passwords, throttle, ring, settings, user=user, password=None, totp=totp,
-                          where=where, tried=tried)
+    where = login_buckets(session, ring, settings, email=user.email, client_host=client_host, cookies=cookies)
+    return LoginStart(where, user.id)
 
 
-def _second_factor(
+def login_finish(
     session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
-    user: User, password: str | None, totp: str | None, where: LoginBuckets, tried: Attempt,
-) -> SignedIn:
+    start: LoginStart, password: str | None, password_ok: bool, totp: str | None, tried: Attempt,
+) -> SignedIn | CodeNeeded:
+    """Open a staff session once the password was right (`password` None: the pending second
+    step). 401 `unauthorized` for a wrong password or unknown e-mail (the same either way); 401
+    `totp-required` for a wrong code; `CodeNeeded` when the code is still to come."""
+    if password is not None:
+        user = session.get(User, start.user_id) if password_ok and start.user_id is not None else None
+        if user is None or not user.active:
+            raise Unauthorized(BAD_LOGIN)
+        if user.password_expires_at is not None and user.password_expires_at <= clock.now():
+            raise Unauthorized(BAD_LOGIN)
+    else:
+        user = session.get(User, start.user_id)
+        assert user is not None
+    where = start.where
     if user.totp_enabled:
         if totp is None:
-            # A right password is not a failure: give the attempt back, and ask for the code.
-            pending = devices.new_pending_sign_in(ring, user.id, user.password_hash)
-            end_reads(session)
-            throttle.forgive(where.keys, attempt=tried)
-            raise TotpRequired("Enter the code from your authenticator app, or a recovery code.", pending=pending)
+            # A right password is not a failure: the caller gives the attempt back.
+            return CodeNeeded(devices.new_pending_sign_in(ring, user.id, user.password_hash))
         if not accept_code(session, ring, user=user, code=totp):
             pending = devices.new_pending_sign_in(ring, user.id, user.password_hash)
             raise TotpRequired("That code is not right, or it has been used already. Try the next code.",
@@ -392,72 +366,66 @@ def signed_in_recently(session: Session, *, token: str | None) -> bool:
     return started is not None and started > clock.now() - REAUTH_GRACE
 
 
-def prove_it_is_them(
-    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
-    user: User, token: str | None, current_password: str | None,
-) -> None:
+@dataclass(frozen=True)
+class Proof:
+    """The current password to check before a change to the account's own sign-in, and the
+    bucket its failures count in (like a failed sign-in: a stolen session cannot guess it)."""
+
+    bucket: Bucket
+    stored: str
+    password: str
+
+
+WRONG_PASSWORD = "The current password is not right."
+
+
+def proof_needed(session: Session, ring: KeyRing, settings: Settings, *, user: User, token: str | None,
+                 current_password: str | None) -> Proof | None:
     """Re-authentication before a change to the account's own sign-in (2FA set-up or removal, a
-    new password): the current password, unless this session signed in with it in the last 5
-    minutes. 403 `wrong-password` when it is missing or wrong (counted like a failed sign-in, so
-    a stolen session cannot guess it). Ends the request's reading transaction when it checks."""
+    new password): None if the session behind `token` signed in with the password in the last 5
+    minutes; else the password to check (`app.http.signin.prove`). 403 `wrong-password` when it
+    is missing."""
     if signed_in_recently(session, token=token):
-        return
+        return None
     if not current_password:
         raise Forbidden("Enter your current password to do this.", slug="wrong-password")
-    bucket = reauth_bucket(ring, settings, user)
-    stored = user.password_hash
-    end_reads(session)
-    tried = throttle.attempt([bucket])
-    if not passwords.verify(stored, current_password):
-        raise Forbidden("The current password is not right.", slug="wrong-password")
-    throttle.forgive([bucket.key], attempt=tried)
+    return Proof(reauth_bucket(ring, settings, user), user.password_hash, current_password)
 
 
-def change_password(
-    session: Session,
-    passwords: Passwords,
-    throttle: Throttle,
-    ring: KeyRing,
-    settings: Settings,
-    *,
-    user: User,
-    current_password: str | None,
-    new_password: str,
-    keep_token: str | None,
-) -> None:
-    """Change the user's own password; every other session of theirs ends and every device
-    cookie of the account is revoked.
-
-    `current_password` may be left out within 5 minutes of a sign-in with the password. 403 for a
-    wrong (or missing) current password (counted like a failed sign-in); 422 for a new password
-    that is too easy to guess or the same as the current one.
-    """
+def password_change(session: Session, ring: KeyRing, settings: Settings, *, user: User, current_password: str | None,
+                    new_password: str, keep_token: str | None) -> Proof | None:
+    """The checks before the user changes their own password: 422 for a new password that is too
+    easy to guess or the same as the current one; 403 without `current_password` unless the
+    session signed in with it in the last 5 minutes. Returns the current password to check, if
+    given (always checked then)."""
     problem = weakness(new_password, email=user.email)
     if problem is None and current_password is not None and new_password == current_password:
-        problem = "Choose a password different from the current one."
+        problem = SAME_PASSWORD
     if problem is not None:
         raise Invalid(problem, field="new_password")
-    user_id, stored = user.id, user.password_hash
     if current_password is None:
-        prove_it_is_them(session, passwords, throttle, ring, settings, user=user, token=keep_token,
-                         current_password=None)
-        end_reads(session)
-        if passwords.verify(stored, new_password):
-            raise Invalid("Choose a password different from the current one.", field="new_password")
-    else:
-        bucket = reauth_bucket(ring, settings, user)
-        end_reads(session)
-        tried = throttle.attempt([bucket])
-        if not passwords.verify(stored, current_password):
-            raise Forbidden("The current password is not right.", slug="wrong-password")
-        throttle.forgive([bucket.key], attempt=tried)
-    new_hash = passwords.hash(new_password)
+        proof_needed(session, ring, settings, user=user, token=keep_token, current_password=None)
+        return None
+    return Proof(reauth_bucket(ring, settings, user), user.password_hash, current_password)
+
+
+SAME_PASSWORD = "Choose a password different from the current one."
+
+
+def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None) -> None:
+    """The user's own new password (hashed): every other session of theirs ends and every device
+    cookie of the account is revoked."""
     user = _user(session, user_id)
     user.password_hash = new_hash
     user.password_change_required = False
     user.password_expires_at = None
     _end_sessions(session, user_id=user.id, keep=keep_token, devices_too=True)
     audit.record(session, actor(user), "auth.password.changed", target=str(user.id))
+
+
+def user_by_id(session: Session, user_id: uuid.UUID) -> User:
+    """The account with this id (404 if there is none)."""
+    return _user(session, user_id)
 
 
 def _user(session: Session, user_id: uuid.UUID) -> User:
@@ -476,26 +444,21 @@ class TotpSetup:
     otpauth_uri: str
 
 
-def start_totp_setup(
-    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
-    user: User, token: str | None, current_password: str | None,
-) -> TotpSetup:
-    """A new secret for the user's authenticator, not active until confirmed with a code from it.
-
-    409 while two-factor sign-in is on: a stolen session cannot swap in its own authenticator.
-    403 without the current password, unless the session signed in with it in the last 5 minutes.
-    """
-    if user.totp_enabled:
-        raise Conflict("Two-factor sign-in is already on. Remove it first to set up a new authenticator.")
-    user_id = user.id
-    prove_it_is_them(session, passwords, throttle, ring, settings, user=user, token=token,
-                     current_password=current_password)
+def start_totp_setup(session: Session, ring: KeyRing, *, user_id: uuid.UUID) -> TotpSetup:
+    """A new secret for the user's authenticator, not active until confirmed with a code from it
+    (after `may_start_totp_setup` and the re-authentication)."""
     user = _user(session, user_id)
     secret = totp.new_secret()
     user.totp_secret_ct = totp.seal_secret(ring, user.id, secret)
     user.totp_last_step = None
     audit.record(session, actor(user), "auth.totp.setup_started", target=str(user.id))
     return TotpSetup(secret, totp.provisioning_uri(secret, email=user.email))
+
+
+def may_start_totp_setup(user: User) -> None:
+    """409 while two-factor sign-in is on: a stolen session cannot swap in its own authenticator."""
+    if user.totp_enabled:
+        raise Conflict("Two-factor sign-in is already on. Remove it first to set up a new authenticator.")
 
 
 def pending_totp_setup(ring: KeyRing, *, user: User) -> TotpSetup | None:
@@ -541,27 +504,18 @@ def remaining_recovery_codes(session: Session, *, user: User) -> int:
     ) or 0)
 
 
-def disable_totp(
-    session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
-    user: User, code: str, token: str | None, current_password: str | None,
-) -> None:
-    """Turn the user's own two-factor sign-in off, proven with a current code or a recovery code
-    and (unless the session signed in with it in the last 5 minutes) the current password.
-
-    409 for a user whose roles require it; 403 for a wrong code or password (counted like a
-    failed sign-in).
-    """
+def may_disable_totp(user: User, settings: Settings) -> None:
+    """409 for a user whose roles require two-factor sign-in, or who has it off."""
     if roles_require_totp(user, settings):
         raise Conflict("Your role requires two-factor sign-in, so it cannot be turned off.")
     if not user.totp_enabled:
         raise Conflict("Two-factor sign-in is not on.")
-    user_id = user.id
-    prove_it_is_them(session, passwords, throttle, ring, settings, user=user, token=token,
-                     current_password=current_password)
-    user = _user(session, user_id)
-    bucket = reauth_bucket(ring, settings, user)
-    end_reads(session)
-    tried = throttle.attempt([bucket])
+
+
+def disable_totp(session: Session, throttle: Throttle, ring: KeyRing, *, user_id: uuid.UUID, code: str,
+                 bucket: Bucket, tried: Attempt) -> None:
+    """Turn the user's own two-factor sign-in off, proven with a current code or a recovery code
+    (counted in `bucket` like a failed sign-in: 403 `wrong-code`)."""
     user = _user(session, user_id)
     if not accept_code(session, ring, user=user, code=code):
         raise Forbidden("That code is not right, or it has been used already.", slug="wrong-code")
@@ -579,8 +533,6 @@ def _remove_totp(session: Session, *, user: User) -> None:
 
 # --- an administrator's resets ------------------------------------------------------------------------
 
-# Two people for every path to case content (docs/security.md, "Nobody alone").
-CASE_READING_ROLES = (Role.SAFEGUARDING, Role.HR)
 APPROVAL_DAYS = 7  # a request nobody confirmed lapses
 RECENT_CASE_ROLES = timedelta(days=90)
 ROLE_GRANT, PASSWORD_RESET = "role_grant", "password_reset"
@@ -833,8 +785,8 @@ def waiting_for_a_second_person(session: Session) -> list[Waiting]:
 
 def active_safeguarding_users(session: Session) -> int:
     return int(session.scalar(
-        select(func.count()).select_from(User).join(UserRole, UserRole.user_id == User.id)
-        .where(User.active.is_(True), UserRole.role == Role.SAFEGUARDING)
+        select(func.count()).select_from(User)
+        .where(User.active.is_(True), User.id.in_(holders(Capability.CONFIRM_APPROVALS)))
     ) or 0)
 
 
@@ -877,10 +829,13 @@ def roles_of(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, list
     return found
 
 
-def list_users(session: Session, *, role: Role | None = None) -> list[User]:
+def list_users(session: Session, *, role: Role | None = None, may: Capability | None = None) -> list[User]:
+    """Every account, by name; only those holding `role`, or whose roles have the capability `may`."""
     q = select(User).order_by(User.name, User.email)
     if role is not None:
         q = q.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if may is not None:
+        q = q.where(User.id.in_(holders(may)))
     return list(session.scalars(q).all())
 
 
@@ -1042,8 +997,7 @@ def _active_admins(session: Session) -> int:
     return session.scalar(
         select(func.count())
         .select_from(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.active.is_(True), UserRole.role == Role.ADMIN)
+        .where(User.active.is_(True), User.id.in_(holders(Capability.ADMINISTER)))
     ) or 0
 
 
@@ -1066,7 +1020,7 @@ def update_user(
     ):
         # Nobody grants themself access to cases, or switches their own account on or off.
         raise Forbidden("You cannot change your own roles or switch your own account on or off. Ask another administrator.")
-    was_admin = user.active and user.has(Role.ADMIN)
+    was_admin = user.active and user.may(Capability.ADMINISTER)
     before = set(user.roles)
     if roles is not None:
         user.set_roles(roles)
@@ -1075,7 +1029,7 @@ def update_user(
     if name is not None:
         user.name = name
     session.flush()
-    demoted = was_admin and not (user.active and user.has(Role.ADMIN))
+    demoted = was_admin and not (user.active and user.may(Capability.ADMINISTER))
     if demoted:
         # Two admins demoting each other at once must not both see the other still in place.
         dialect.serialise(session, ADMIN_CHANGES_LOCK)
@@ -1101,25 +1055,31 @@ def enrolment_user(session: Session, *, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def enrol(session: Session, passwords: Passwords, *, token: str, new_password: str) -> User:
-    """The owner follows their enrolment link and chooses their own password: the link is used
-    up, any password an administrator set stops working, and they sign in next (and set up
-    two-factor sign-in if their roles require it). 404 for a used, lapsed or unknown link."""
+def enrolling(session: Session, *, token: str, new_password: str) -> uuid.UUID:
+    """The checks before the owner chooses their own password with their enrolment link: 404 for
+    a used, lapsed or unknown link, 422 for a weak password. Returns the account's id."""
     user = enrolment_user(session, token=token)
     if user is None:
-        raise NotFound("This link has been used already or has lapsed. Ask an administrator for a new account link.")
+        raise NotFound(LINK_GONE)
     problem = weakness(new_password, email=user.email)
     if problem is not None:
         raise Invalid(problem, field="new_password")
-    user_id = user.id
-    end_reads(session)
-    hashed = passwords.hash(new_password)
+    return user.id
+
+
+LINK_GONE = "This link has been used already or has lapsed. Ask an administrator for a new account link."
+
+
+def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str) -> User:
+    """The owner's own password (hashed) from their enrolment link: the link is used up, any
+    password an administrator set stops working, and they sign in next (and set up two-factor
+    sign-in if their roles require it)."""
     used = session.execute(
         update(EnrolmentLink).where(EnrolmentLink.token_hash == token_hash(token), EnrolmentLink.used_at.is_(None))
         .values(used_at=clock.now())
     )
     if _rows(used) != 1:
-        raise NotFound("This link has been used already or has lapsed. Ask an administrator for a new account link.")
+        raise NotFound(LINK_GONE)
     user = _user(session, user_id)
     user.password_hash = hashed
     user.password_change_required = False

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from app import dialect
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.cases.models import Case, Exclusion
 from app.crypto.blind import exclusion_index
 from app.db import EXCLUSION_KEY
-from app.enums import Role
 from app.errors import Forbidden, NotFound
 
 
@@ -40,23 +40,23 @@ def visible_cases(session: Session, user: User) -> Select[Case]:
     excluded = exists().where(and_(Exclusion.case_id == Case.id,
                                    Exclusion.user_lookup == exclusion_lookup(session, user.id)))
     q = select(Case).where(~excluded)
-    if user.has(Role.SAFEGUARDING):
+    if user.may(Capability.READ_EVERY_CASE):
         return q
-    if user.has(Role.HR):
+    if user.may(Capability.READ_ASSIGNED_CASES):
         return q.where(Case.hr_contact_id == user.id)
     return q.where(false())
 
 
 def require_caseworker(user: User) -> None:
     """Admin and leadership may never read case content: 403 (the role, not the case, is refused)."""
-    if not user.has(Role.SAFEGUARDING, Role.HR):
+    if not user.may(Capability.WORK_ON_CASES):
         raise Forbidden("Your role does not allow access to cases.")
 
 
 class CaseRefused(NotFound):
     """A case that exists, asked for by someone who may not see it (excluded, or an HR contact it is
     not assigned to): answered as 404 like any missing case, and recorded in the audit trail as
-    `case.refused` once the request's transaction has rolled back (`app.api.transactions`)."""
+    `case.refused` once the request's transaction has rolled back (`app.http.transactions`)."""
 
     def __init__(self, *, user: User, case_id: uuid.UUID, how: str) -> None:
         super().__init__("No such case.")

@@ -21,6 +21,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.auth.service import actor
 from app.cases import access, referrals, search, thread
 from app.cases import risk as risk_words
@@ -40,7 +41,7 @@ from app.config import Settings
 from app.crypto import keys, receipts
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
-from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Role, Sender, Status
+from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Sender, Status
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.locations import service as locations
 from app.themes.models import Theme
@@ -152,7 +153,7 @@ def list_cases(
             raise ValueError("a search inside cases needs the key ring")
         # Visibility, exclusions and filters in SQL first; then the words, case by case, in order.
         found = search.matching(session, ring, scope=q, order=order, stems=search.stems_of(filters.search),
-                                safeguarding=user.has(Role.SAFEGUARDING))
+                                safeguarding=user.may(Capability.READ_EVERY_CASE))
         audit.record(session, actor(user), "case.search")  # that a search happened, never its words
         total = len(found)
         shown = found[(page - 1) * page_size:page * page_size]
@@ -195,7 +196,7 @@ def recent_refusals(session: Session, *, user: User, case_id: uuid.UUID | None =
     """Refused attempts on cases (`case.refused`) of the last 30 days, newest first, for the
     safeguarding team: (entry, the case's reference, who tried). Never those of a case the viewer
     is excluded from. Only one case's with `case_id`."""
-    if not user.has(Role.SAFEGUARDING):
+    if not user.may(Capability.READ_EVERY_CASE):
         return []
     visible = access.visible_cases(session, user).with_only_columns(Case.id)
     q = (
@@ -388,7 +389,7 @@ def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid
     """
     _require_open(case)
     contact = _existing_user(session, user_id)
-    if not contact.has(Role.HR):
+    if not contact.may(Capability.READ_ASSIGNED_CASES):
         raise Conflict("This user does not hold the hr role.")
     if not contact.active:
         raise Conflict("This user's account is not active.")
@@ -426,7 +427,7 @@ def set_owner(
     new: User | None = None
     if owner_id is not None:
         new = _existing_user(session, owner_id, field="owner_id")
-        if not new.has(Role.SAFEGUARDING):
+        if not new.may(Capability.READ_EVERY_CASE):
             raise Conflict("Only a member of the safeguarding team can own a case.")
         if not new.active:
             raise Conflict("This user's account is not active.")
@@ -544,7 +545,7 @@ def add_note(
     """An internal note, never shown to the reporter (encrypted). A `safeguarding` note is never
     shown to an HR contact, and only the safeguarding team may write one (403)."""
     _require_not_purged(case)
-    if visibility is NoteVisibility.SAFEGUARDING and not user.has(Role.SAFEGUARDING):
+    if visibility is NoteVisibility.SAFEGUARDING and not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can write a note for the safeguarding team only.")
     note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id, visibility=visibility)
     note.body_ct = keys.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
@@ -559,7 +560,7 @@ def add_note(
 def notes_seen_by(user: User) -> ColumnElement[bool]:
     """SQL over `Note`: the notes this user may read on a case they may see (an HR contact never
     reads a safeguarding-only note; `app.attachments` hides such a note's files the same way)."""
-    if user.has(Role.SAFEGUARDING):
+    if user.may(Capability.READ_EVERY_CASE):
         return true()
     return Note.visibility == NoteVisibility.CASE_TEAM
 
@@ -601,7 +602,7 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
     passage the text does not hold, 409 once the case is erased. Audited as `case.redact` with
     the kind of text, never the passage. Returns the row and its new text."""
     _require_not_purged(case)
-    if not user.has(Role.SAFEGUARDING):
+    if not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can redact.")
     table = "notes" if kind == "note" else "messages"
     row: Note | Message | None

@@ -34,11 +34,12 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth import service as auth
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.cases import access
 from app.cases.models import Case, Exclusion
 from app.checkins.models import CheckIn
 from app.config import Settings
-from app.enums import Role, Status
+from app.enums import Status
 from app.mail import Mailer, new_message
 
 log = logging.getLogger("safeshare.remind")
@@ -131,7 +132,7 @@ def _recipients(
         session.execute(select(Exclusion.user_lookup, Exclusion.case_id).where(Exclusion.case_id.in_(case_ids))).tuples()
     )
     messages = []
-    for user in auth.list_users(session, role=Role.SAFEGUARDING):
+    for user in auth.list_users(session, may=Capability.READ_EVERY_CASE):
         if not user.active:
             continue
         lookup = access.exclusion_lookup(session, user.id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.audit import service as audit
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.auth.service import actor
 from app.cases import access
 from app.cases.models import Case
@@ -26,7 +27,7 @@ from app.config import Settings
 from app.crypto import keys
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
-from app.enums import Role, Status
+from app.enums import Status
 from app.errors import Conflict, NotFound
 
 SUMMARY_TABLE, SUMMARY_COLUMN = "check_ins", "summary"
@@ -226,7 +227,7 @@ def list_open(session: Session, user: User, *, due_before: date | None = None) -
     access.require_caseworker(user)
     visible_ids = access.visible_cases(session, user).where(Case.status != Status.CLOSED).with_only_columns(Case.id)
     q = select(CheckIn).where(_is_open(), CheckIn.case_id.in_(visible_ids))
-    if not user.has(Role.SAFEGUARDING):
+    if not user.may(Capability.READ_EVERY_CASE):
         q = q.where(CheckIn.hr_contact_id == user.id)
     if due_before is not None:
         q = q.where(CheckIn.due_on < due_before)

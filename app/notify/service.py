@@ -33,11 +33,12 @@ from app import clock, dialect
 from app.auth import notices
 from app.auth import service as auth
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.cases import access
 from app.cases.models import Case
 from app.config import Settings
 from app.db import separately
-from app.enums import Risk, Role
+from app.enums import Risk
 from app.mail import Mailer, describe_failure, new_message
 from app.notify.models import Notification
 
@@ -73,7 +74,7 @@ class Kind(str, enum.Enum):
 
 
 def _safeguarding(session: Session, *, case_id: uuid.UUID | None) -> list[uuid.UUID]:
-    users = [u.id for u in auth.list_users(session, role=Role.SAFEGUARDING) if u.active]
+    users = [u.id for u in auth.list_users(session, may=Capability.READ_EVERY_CASE) if u.active]
     if case_id is None:
         return users
     return [u for u in users if not access.is_excluded(session, case_id=case_id, user_id=u)]

@@ -19,10 +19,10 @@ from app.cases import intake
 from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import KeyRing
-from app.db import end_reads, separately
+from app.db import separately
 from app.errors import Unauthorized
 from app.reports.models import ReporterSession
-from app.throttle import Bucket, Throttle, client_bucket
+from app.throttle import Attempt, Bucket, Throttle, client_bucket
 
 PREFIX = "ssr_"
 BAD_RECEIPT = "That receipt was not recognised. Check it and try again."
@@ -34,35 +34,26 @@ def _token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def redeem_receipt(
-    session: Session,
-    ring: KeyRing,
-    settings: Settings,
-    throttle: Throttle,
-    *,
-    receipt: str,
-    client_host: str | None,
-) -> tuple[str, datetime]:
-    """Exchange a receipt for a short-lived reporter token. Returns (token, expires_at).
+def receipt_buckets(ring: KeyRing, settings: Settings, *, client_host: str | None) -> list[Bucket]:
+    """Where a receipt's failures count: the client's own bucket only. After
+    `SAFESHARE_RECEIPT_MAX_FAILURES` each further failure doubles the wait (429 with Retry-After).
+    There is no counter shared by all clients, so nobody's failures can refuse a reporter who has
+    made none (docs/reporters.md). The client's address is never stored."""
+    return [Bucket(client_bucket(ring, "receipt", client_host), settings.receipt_max_failures)]
 
-    No slow hash: a receipt has at least 115 random bits, so its keyed lookup hash cannot be searched.
-    Any wrong or malformed receipt is the same 401. Failures are counted in the database
-    (shared by every server process) in the client's own bucket only: after
-    `SAFESHARE_RECEIPT_MAX_FAILURES` each further failure doubles the wait (429 with
-    Retry-After). There is no counter shared by all clients, so nobody's failures can refuse a
-    reporter who has made none (docs/reporters.md shows why a global limit would protect
-    nothing). The client's address is never stored.
-    """
-    per_client = [Bucket(client_bucket(ring, "receipt", client_host), settings.receipt_max_failures)]
-    # Counted before the lookup, atomically (check and count under one row lock, in a transaction
-    # of its own): a burst of parallel wrong receipts cannot all pass the check before the first
-    # failure is stored. A right receipt gives its attempt back.
-    end_reads(session)
-    tried = throttle.attempt(per_client)
+
+def redeem_receipt(
+    session: Session, ring: KeyRing, settings: Settings, throttle: Throttle, *, receipt: str,
+    buckets: list[Bucket], tried: Attempt,
+) -> tuple[str, datetime]:
+    """Exchange a receipt for a short-lived reporter token, once its attempt was counted
+    (`app.http.signin.redeem`). Returns (token, expires_at). Any wrong or malformed receipt is
+    the same 401. No slow hash: a receipt has at least 115 random bits, so its keyed lookup hash
+    cannot be searched. A right receipt gives its attempt back."""
     case = intake.find_by_receipt(session, ring, receipt)
     if case is None or case.purged_at is not None:
         raise Unauthorized(BAD_RECEIPT)
-    throttle.forgive([b.key for b in per_client], session=session, attempt=tried)
+    throttle.forgive([b.key for b in buckets], session=session, attempt=tried)
     token = PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=settings.reporter_token_minutes)
     session.add(ReporterSession(token_hash=_token_hash(token), case_id=case.id, expires_at=expires))

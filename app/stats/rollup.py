@@ -216,10 +216,11 @@ def counts(
     out: dict[str, list[tuple[str, str | None, bool, bool, int, int]]] = {name: [] for name in names}
     if cached:
         c = StatsCell
-        for d, m, v, lt, t, n, mins in session.execute(
+        # On the connection: thousands of plain tuples, without the ORM's result processing (half the time)
+        for d, m, v, lt, t, n, mins in session.connection().execute(
             select(c.dimension, c.month, c.value, c.late, c.in_time, c.n, c.minutes)
             .where(c.dimension.in_(names), _in_months(c.month, cached))
-        ):
+        ).all():
             out[d].append((m, v or None, lt, t, n, mins))
     if raw:
         for dimension in DIMENSIONS:

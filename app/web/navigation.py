@@ -1,36 +1,44 @@
-"""The console's navigation: which pages each role sees, and where each user starts. Below both
-the shared page helpers (the error pages link to the user's own pages) and the console."""
+"""The console's navigation and each user's landing page, by capability (`app.auth.permissions`).
+Below both the shared page helpers (the error pages link to the user's own pages) and the console."""
 
 from __future__ import annotations
 
-from app.api.dependencies import Viewer
-from app.enums import Role
+from collections.abc import Iterable
 
-NAV: list[tuple[str, str, tuple[Role, ...]]] = [
-    ("/staff/cases", "Cases", (Role.SAFEGUARDING, Role.HR)),
-    ("/staff/check-ins", "Check-ins", (Role.SAFEGUARDING, Role.HR)),
-    ("/staff/record", "Record a contact", (Role.SAFEGUARDING,)),
-    ("/staff/reply-templates", "Reply templates", (Role.SAFEGUARDING,)),
-    ("/dashboard", "Statistics", (Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN)),
-    ("/staff/users", "Users", (Role.ADMIN,)),
-    ("/staff/approvals", "Waiting for a second person", (Role.ADMIN, Role.SAFEGUARDING)),
-    ("/staff/themes", "Themes", (Role.ADMIN,)),
-    ("/staff/locations", "Locations", (Role.ADMIN,)),
-    ("/staff/support-directory", "Support directory", (Role.ADMIN,)),
-    ("/staff/account", "Your account", (Role.ADMIN, Role.SAFEGUARDING, Role.HR, Role.LEADERSHIP)),
+from app.auth.permissions import Capability, may
+from app.enums import Role
+from app.http.users import Viewer
+
+C = Capability
+NAV: list[tuple[str, str, Capability]] = [
+    ("/staff/cases", "Cases", C.WORK_ON_CASES),
+    ("/staff/check-ins", "Check-ins", C.WORK_ON_CASES),
+    ("/staff/record", "Record a contact", C.READ_EVERY_CASE),
+    ("/staff/reply-templates", "Reply templates", C.READ_EVERY_CASE),
+    ("/dashboard", "Statistics", C.READ_STATISTICS),
+    ("/staff/users", "Users", C.ADMINISTER),
+    ("/staff/approvals", "Waiting for a second person", C.SEE_APPROVALS),
+    ("/staff/themes", "Themes", C.ADMINISTER),
+    ("/staff/locations", "Locations", C.ADMINISTER),
+    ("/staff/support-directory", "Support directory", C.ADMINISTER),
+    ("/staff/account", "Your account", C.OWN_ACCOUNT),
 ]
 
+# Where a user starts: the first of these their roles allow.
+HOMES: list[tuple[Capability, str]] = [
+    (C.WORK_ON_CASES, "/staff/cases"),
+    (C.ADMINISTER, "/staff/users"),
+]
+DEFAULT_HOME = "/dashboard"
 
-def home_for(roles: tuple[Role, ...] | list[Role]) -> str:
+
+def home_for(roles: Iterable[Role]) -> str:
     """Where a staff user starts: their cases, their accounts page, or the statistics."""
-    if Role.SAFEGUARDING in roles or Role.HR in roles:
-        return "/staff/cases"
-    if Role.ADMIN in roles:
-        return "/staff/users"
-    return "/dashboard"
+    held = list(roles)
+    return next((path for capability, path in HOMES if may(held, capability)), DEFAULT_HOME)
 
 
 def nav_for(who: Viewer | None) -> list[tuple[str, str]]:
     if who is None:
         return []
-    return [(href, label) for href, label, roles in NAV if any(r in who.roles for r in roles)]
+    return [(href, label) for href, label, capability in NAV if who.may(capability)]

@@ -8,7 +8,7 @@ in another browser, and it dies with the session it was issued for. A post that 
 came from another site (`Sec-Fetch-Site`, or an `Origin` of another site) is refused whatever its
 token. No JavaScript is involved.
 
-Pages use the API's own dependencies (`app.api.dependencies`), so their errors are the API's
+Pages use the same dependencies as the API (`app.http`), so their errors are the API's
 errors; `page_error` shows them to a browser as a browser expects: a staff page that needs a
 sign-in redirects to `/login`, a role that may not see a page gets a page that says so, and any
 other error (a mistyped address, a server fault) is an HTML page for a browser that asks for one.
@@ -32,10 +32,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.routing import Match
 
 from app import clock
-from app.api import cookies
-from app.api.dependencies import STAFF_COOKIE, is_page, keyring_of, settings_of
 from app.config import Settings
 from app.errors import AppError
+from app.http import cookies
+from app.http.state import keyring_of, settings_of
+from app.http.users import STAFF_COOKIE, is_page
 from app.web import TEMPLATES_DIR
 from app.web.navigation import home_for, nav_for
 
@@ -135,7 +136,7 @@ def drop_cookie(request: Request, base: str, *, path: str = "/") -> None:
 
 
 def secure(request: Request) -> bool:
-    """Whether cookies set on this response may travel over https only (see `app.api.cookies`)."""
+    """Whether cookies set on this response may travel over https only (see `app.http.cookies`)."""
     return cookies.is_https(request)
 
 

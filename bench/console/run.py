@@ -113,7 +113,7 @@ def _sequence(base: str, token: str, paths: list[str], runs: int = 200) -> dict[
     return {"p50_ms": round(statistics.median(samples), 1), "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 1)}
 
 
-def run(n: int, duration: int, connections: int, rounds: int) -> dict:
+def run(n: int, duration: int, connections: int, rounds: int, sequence_runs: int = 200) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="ss-bench-console-"))
     url, _floor, cleanup = database("postgresql", tmp)
     key_file = tmp / "keys.json"
@@ -149,7 +149,8 @@ def run(n: int, duration: int, connections: int, rounds: int) -> dict:
             one["case_api_five"] = wrk(base, HERE / "cycle.lua", duration, connections, {"PATHS": five, "TOKEN": token})
             out["rounds"].append(one)
         out["case_api_sequence"] = _sequence(base, token, [f"/api/v1/cases/{busy}{p}" for p in
-                                                           ("", "/notes", "/messages", "/check-ins", "/exclusions")])
+                                                           ("", "/notes", "/messages", "/check-ins", "/exclusions")],
+                                             runs=sequence_runs)
         out["safeshare_peak_rss_mib"] = round(server.stop() / 1024, 1)
         server = None
         return out

@@ -149,7 +149,7 @@ def audit_chain(url: str, key_file: Path) -> dict:
     return {"intact": intact, "entries": entries}
 
 
-def run_backend(backend: str, duration: int, connections: int, rounds: int) -> dict:
+def run_backend(backend: str, duration: int, connections: int, rounds: int, receipts: int = 200) -> dict:
     """Floor and submission measured alternately `rounds` times (both servers up, only one
     loaded at a time), so a slow or fast spell of a shared machine hits both; the ratio is
     taken per round and reported as the median."""
@@ -183,7 +183,7 @@ def run_backend(backend: str, duration: int, connections: int, rounds: int) -> d
         results["floor_insert"]["peak_rss_mib"] = round(floor.stop() / 1024, 1)
         floor = None
         # Receipts and tokens to replay (made through the API, as a reporter would).
-        receipts = [post(base + "/api/v1/reports", json.loads(BODY))["receipt"] for _ in range(200)]
+        receipts = [post(base + "/api/v1/reports", json.loads(BODY))["receipt"] for _ in range(receipts)]
         rfile, tfile = tmp / "receipts.txt", tmp / "tokens.txt"
         rfile.write_text("\n".join(receipts) + "\n")
         tokens = [post(base + "/api/v1/reporter/session", {"receipt": r})["token"] for r in receipts]

@@ -8,8 +8,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
-from app.api.dependencies import CurrentReporterCase, CurrentUser, DbSession, Safeguarding, VisibleCase
-from app.api.transactions import CommitInThreadRoute
+from app.http.cases import VisibleCase
+from app.http.reporter import CurrentReporterCase
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CurrentUser, Safeguarding
 
 
 def test_the_document_validates_against_the_openapi_schema(app: FastAPI) -> None:

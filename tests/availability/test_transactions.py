@@ -21,10 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from starlette.types import Receive, Scope, Send
 
-from app.api.dependencies import DbSession
-from app.api.transactions import CommitInThreadRoute
 from app.audit.models import AuditEvent
 from app.cases.models import Case
+from app.http.transactions import CommitInThreadRoute, DbSession
 from app.themes.models import Theme
 from tests.availability.conftest import write_lock_held
 

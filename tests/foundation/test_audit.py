@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.api.dependencies import DbSession
 from app.audit import service as audit
 from app.audit.models import AuditEvent
+from app.http.transactions import DbSession
 
 PASSWORD = "a long enough password"
 

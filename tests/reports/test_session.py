@@ -180,12 +180,12 @@ def test_throttle_is_shared_by_two_app_instances_on_one_database(app, client, se
 
 
 def _redeem(app, receipt: str, host: str):
-    from app.reports import sessions as service
+    from app.http import signin
 
-    # As the route does: the service counts the attempt in a transaction of its own first, so the
+    # As the route does: the attempt is counted in a transaction of its own first, so the
     # caller's session is not held in a `begin()` block around it.
     with app.state.sessionmaker() as s:
-        found = service.redeem_receipt(
+        found = signin.redeem(
             s, app.state.keyring, app.state.settings, app.state.throttle, receipt=receipt, client_host=host
         )
         s.commit()

@@ -18,7 +18,6 @@ SameSite=Strict cookie scoped to `/follow-up`, which works only in the browser t
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -27,27 +26,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app import clock, flows
-from app.api import cookies
-from app.api.attachments import file_response
-from app.api.dependencies import (
-    FORM_ID_FIELD,
-    INTAKE_CEILING,
-    CurrentSettings,
-    DbSession,
-    FormIdempotencyGuard,
-    Keys,
-    ReceiptThrottle,
-    ReportRate,
-    Sessions,
-    body_too_large,
-    client_host,
-    new_form_id,
-    report_rate_bucket,
-    reporter_case_for,
-    settings_of,
-)
-from app.api.reports import TOO_MANY_REPORTS
-from app.api.transactions import CommitInThreadRoute
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.cases import feedback as case_feedback
@@ -58,6 +36,19 @@ from app.crypto import receipts
 from app.db import attempt, end_reads, separately
 from app.enums import Sender
 from app.errors import AppError, Conflict, Invalid, TooManyRequests, Unauthorized
+from app.http import cookies, signin
+from app.http.bodies import INTAKE_CEILING, body_too_large
+from app.http.files import file_response
+from app.http.idempotency import FORM_ID_FIELD, FormIdempotencyGuard, new_form_id
+from app.http.reporter import (
+    ChangedResend,
+    Replayed,
+    reporter_case_for,
+    send_report,
+)
+from app.http.state import CurrentSettings, Keys, ReceiptThrottle, ReportRate, Sessions, settings_of
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import client_host
 from app.locations import service as locations
 from app.reports import idempotency, sessions
 from app.reports import service as reports
@@ -165,19 +156,6 @@ def _confirmation(request: Request, sent: dict[str, Any], *, again: bool = False
     })
 
 
-def _claim(guard: Any, report: ReportIn) -> dict[str, Any] | None:
-    """Claim the form's key; a double click's second request waits here for the first one's answer."""
-    deadline = time.monotonic() + WAIT_FOR_FIRST
-    while True:
-        try:
-            replay: dict[str, Any] | None = guard.claim(report)
-            return replay
-        except Conflict:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 # A form-encoded 20,000-character description can take up to ~240 KB (non-ASCII characters are
 # percent-encoded three bytes at a time), above the app-wide 64 KiB body limit, and the form may
 # carry files: the route accepts up to the upload ceiling, app.limits applies the configured size
@@ -252,20 +230,18 @@ def _send(
     form: forms.ReportForm, report: ReportIn, errors: FormErrors, form_id: str, prepared: list[attachment_service.Prepared],
     rechoose: list[str],
 ) -> HTMLResponse:
-    """The report, once the form and its files are good: claimed, counted, stored."""
+    """The report, once the form and its files are good: the API's own `send_report`, its refusals
+    shown as the form again with what to do."""
     try:
-        replay = _claim(guard, report)
-    except Invalid:  # the same form, sent again with something changed: the first one stands
+        case = send_report(request, session, ring, settings, rate, guard, report, files=prepared, wait=WAIT_FOR_FIRST,
+                           savepoint=True)
+    except ChangedResend:  # the same form, sent again with something changed: the first one stands
         assert guard.key is not None
         sent = idempotency.stored_response(guard.sessions, guard.key)
         if sent is None:
             raise
         return _confirmation(request, sent, again=True, unsent=form.description)
-    if replay is not None:  # a form sent again is not a new report: it does not count towards the rate
-        return _confirmation(request, replay, again=True)
-    try:  # SAFESHARE_REPORT_RATE, the API's own limit for this client
-        rate.hit(report_rate_bucket(request, ring), detail=TOO_MANY_REPORTS)
-    except TooManyRequests as exc:
+    except TooManyRequests as exc:  # SAFESHARE_REPORT_RATE, the API's own limit for this client
         guard.abandon()
         seconds = int(exc.headers.get("Retry-After", "60"))
         minutes = max(1, math.ceil(seconds / 60))
@@ -276,9 +252,8 @@ def _send(
             f"minute{'' if minutes == 1 else 's'}. If someone is in immediate danger, call 999."))
         response.headers["Retry-After"] = str(seconds)
         return response
-    try:
-        with attempt(session):
-            case = flows.submit_report(session, ring, settings, data=report, idempotency_key=guard.key, files=prepared)
+    except Conflict:  # the first of a double click still running after WAIT_FOR_FIRST
+        raise
     except Invalid as exc:  # a topic or a location retired a moment ago
         guard.abandon()
         if (exc.errors or [{}])[0].get("field") == "location":
@@ -290,6 +265,8 @@ def _send(
         guard.abandon()
         errors.add(uploads.FIELD, exc.detail)
         return _report_form(request, session, form.as_dict(), errors, exc.status, form_id=form_id, rechoose=rechoose)
+    if isinstance(case, Replayed):  # a form sent again is not a new report: it does not count towards the rate
+        return _confirmation(request, case.sent, again=True)
     sent = {"reference": case.reference, "receipt": case.receipt, "created_at": clock.rfc3339(case.received_at)}
     return _confirmation(request, sent, details_dropped=report.anonymous and form.details_given, files=prepared,
                          at_risk=bool(case.risk_signals))
@@ -425,7 +402,7 @@ def follow_up_sign_in(
     if not receipt.strip():
         return _sign_in_page(request, error="Enter the receipt you were given when you raised your concern.", status_code=422)
     try:
-        token, expires_at = sessions.redeem_receipt(
+        token, expires_at = signin.redeem(
             session, ring, settings, throttle, receipt=receipt, client_host=client_host(request)
         )
     except TooManyRequests as exc:

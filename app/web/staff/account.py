@@ -17,31 +17,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from app.api import cookies
-from app.api.dependencies import (
-    STAFF_COOKIE,
-    CurrentSettings,
-    CurrentUser,
-    DbSession,
-    Hasher,
-    Keys,
-    LoginThrottle,
-    PasswordOwner,
-    SignedInUser,
-    SlowHashLimiter,
-    TotpOwner,
-    staff_token,
-)
-from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.auth import totp
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.auth.schemas import PasswordChangeIn
 from app.concurrency import run_slow
 from app.config import Settings
 from app.db import attempt
-from app.enums import Role
 from app.errors import AppError, TooManyRequests
+from app.http import cookies, signin
+from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, SlowHashLimiter
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import STAFF_COOKIE, CurrentUser, PasswordOwner, SignedInUser, TotpOwner, staff_token
 from app.schemas import MAX_PASSWORD
 from app.web.navigation import home_for
 from app.web.pages import FormErrors, csrf_ok, form_expired
@@ -93,7 +81,7 @@ def _page(
         "errors": errors.messages,
         "problems": errors.summary(FIELD_ORDER),
         "notice": notice,
-        "can_see_dashboard": user.has(Role.LEADERSHIP, Role.SAFEGUARDING, Role.ADMIN),
+        "can_see_dashboard": user.may(Capability.READ_STATISTICS),
     }
     return staff_page(request, "account.html", ctx, status_code=status)
 
@@ -135,7 +123,7 @@ async def change_password(
     if not errors:
         try:
             await run_slow(
-                limiter, auth.change_password, session, passwords, throttle, keys, settings, user=user,
+                limiter, signin.change_password, signin.Door(session, passwords, throttle, keys, settings), user=user,
                 current_password=current_password or None, new_password=new_password,
                 keep_token=staff_token(request),
             )
@@ -161,7 +149,7 @@ async def start_totp_setup(
     errors = FormErrors()
     restarting = auth.pending_totp_setup(keys, user=user) is not None
     try:
-        await run_slow(limiter, auth.start_totp_setup, session, passwords, throttle, keys, settings, user=user,
+        await run_slow(limiter, signin.start_totp_setup, signin.Door(session, passwords, throttle, keys, settings), user=user,
                        token=staff_token(request), current_password=current_password or None)
     except TooManyRequests as exc:
         field = "restart_password" if restarting else "setup_password"
@@ -217,7 +205,7 @@ async def remove_totp(
         errors.add("remove_code", "Enter the 6-digit code your app shows, or a recovery code.")
     else:
         try:
-            await run_slow(limiter, auth.disable_totp, session, passwords, throttle, keys, settings, user=user,
+            await run_slow(limiter, signin.disable_totp, signin.Door(session, passwords, throttle, keys, settings), user=user,
                            code=remove_code, token=staff_token(request), current_password=current_password or None)
             return RedirectResponse(ACCOUNT + "?done=totp-off", status_code=303)
         except TooManyRequests as exc:
@@ -312,7 +300,7 @@ async def enrol(
         errors.add("confirm_password", "The two passwords are not the same.")
     if not errors:
         try:
-            await run_slow(limiter, auth.enrol, session, passwords, token=token, new_password=new_password)
+            await run_slow(limiter, signin.enrol, session, passwords, token=token, new_password=new_password)
             return RedirectResponse("/login?enrolled=1", status_code=303)
         except AppError as exc:
             if exc.status == 404:

@@ -14,23 +14,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.api.dependencies import (
-    Admin,
-    CurrentSettings,
-    DbSession,
-    Hasher,
-    Safeguarding,
-    SecondPerson,
-    SlowHashLimiter,
-)
-from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
+from app.auth.permissions import ROLES, Capability
 from app.auth.schemas import UserCreate, UserUpdate
 from app.auth.service import WHAT_WAITS
 from app.concurrency import run_slow
 from app.db import attempt
 from app.enums import Role
 from app.errors import AppError, NotFound
+from app.http.state import CurrentSettings, Hasher, SlowHashLimiter
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Admin, Confirmer, SecondPerson
 from app.locations import service as locations
 from app.locations.schemas import LocationCreate, LocationUpdate
 from app.themes import service as themes
@@ -40,12 +34,7 @@ from app.web.staff.common import csrf_refused, done, schema_errors, staff_page
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
-ROLE_LABELS = {
-    Role.ADMIN.value: ("Administrator", "Accounts, themes and the audit trail; never case content."),
-    Role.SAFEGUARDING.value: ("Safeguarding", "Triage: reads every case it is not excluded from."),
-    Role.HR.value: ("HR contact", "Reads only the cases assigned to them."),
-    Role.LEADERSHIP.value: ("Leadership", "Anonymised statistics only."),
-}
+ROLE_LABELS = {role.value: (text.label, text.summary) for role, text in ROLES.items()}
 NOTICES = {
     "created": "Account created. The person gets a link by e-mail to choose their own password (it works once, for "
                "72 hours). You never learn a password that works.",
@@ -213,7 +202,7 @@ def reset_totp(
 
 @router.post("/staff/resets/{user_id}/confirm", response_class=HTMLResponse)
 def confirm_totp_reset(
-    request: Request, user_id: uuid.UUID, user: Safeguarding, session: DbSession,
+    request: Request, user_id: uuid.UUID, user: Confirmer, session: DbSession,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
     """Confirm a waiting two-factor reset (safeguarding, not the requester nor the owner):
@@ -237,7 +226,7 @@ def _approvals_page(request: Request, session: DbSession, user: Any, *, one_time
         "approvals": auth.waiting_for_a_second_person(session),
         "what_waits": WHAT_WAITS,
         "role_labels": ROLE_LABELS,
-        "may_confirm": user.has(Role.SAFEGUARDING),
+        "may_confirm": user.may(Capability.CONFIRM_APPROVALS),
         "one_time": one_time,
         "error": error,
         "few_safeguarding": auth.active_safeguarding_users(session) < 2,
@@ -256,7 +245,7 @@ KINDS = ("role_grant", "password_reset", "totp_reset")
 
 @router.post("/staff/approvals/{user_id}/{kind}/confirm", response_class=HTMLResponse)
 async def confirm_approval(
-    request: Request, user_id: uuid.UUID, kind: str, user: Safeguarding, session: DbSession,
+    request: Request, user_id: uuid.UUID, kind: str, user: Confirmer, session: DbSession,
     settings: CurrentSettings, passwords: Hasher, limiter: SlowHashLimiter,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:

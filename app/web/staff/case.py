@@ -20,28 +20,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from app import clock, flows
-from app.api.attachments import file_response
-from app.api.cases import pdf_response
-from app.api.dependencies import (
-    INTAKE_CEILING,
-    CaseWorker,
-    CurrentSettings,
-    DbSession,
-    Keys,
-    Safeguarding,
-    SafeguardingCase,
-    Sessions,
-    TriageCase,
-    VisibleCase,
-    WorkCase,
-    settings_of,
-)
-from app.api.transactions import CommitInThreadRoute
 from app.attachments import schemas as files
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
 from app.auth import service as auth
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.cases import access, history, referrals
 from app.cases import risk as risk_words
 from app.cases import service as cases
@@ -62,9 +46,15 @@ from app.checkins import service as checkins
 from app.checkins.schemas import CheckInComplete
 from app.config import Settings
 from app.db import attempt, end_reads
-from app.enums import About, Channel, Outcome, ReferralKind, Role, Sender, Status
+from app.enums import About, Channel, Outcome, ReferralKind, Sender, Status
 from app.errors import AppError, Invalid, NotFound
 from app.handoff import service as handoff
+from app.http.bodies import INTAKE_CEILING
+from app.http.cases import SafeguardingCase, TriageCase, VisibleCase, WorkCase
+from app.http.files import file_response, pdf_response
+from app.http.state import CurrentSettings, Keys, Sessions, settings_of
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CaseWorker, Safeguarding
 from app.locations import service as locations
 from app.replies import service as replies
 from app.signposting import service as directory
@@ -136,7 +126,7 @@ def _page(
     `template`: a reply template's id, filled in for this case in the message box."""
     errors = errors or FormErrors()
     values = dict(values or {})
-    is_safeguarding = user.has(Role.SAFEGUARDING)
+    is_safeguarding = user.may(Capability.READ_EVERY_CASE)
     row = cases.case_row(session, case=case)
     content = cases.read_content(session, keys, user=user, case=case)
     notes = cases.read_notes(session, keys, user=user, case=case)
@@ -175,7 +165,7 @@ def _page(
     ctx: dict[str, Any] = {
         "support_entries": sorted(((e, bool(fits & set(e.themes))) for e in entries), key=lambda p: not p[1]),
         "reply_templates": reply_templates,
-        "owners": [u for u in staff if u.has(Role.SAFEGUARDING) and u.active and u.id not in excluded],
+        "owners": [u for u in staff if u.may(Capability.READ_EVERY_CASE) and u.active and u.id not in excluded],
         "files_on_messages": files.by_message(case_files),
         "files_on_notes": files.by_note(case_files),
         "loose_files": [files.ref(v) for v in case_files
@@ -208,7 +198,7 @@ def _page(
         "themes": {t.slug: t for t in all_themes},
         "triage_themes": [t for t in all_themes if t.active or t.slug in case.theme_slugs],
         "suggested": [s for s in content.suggested_themes if s not in case.theme_slugs],
-        "contacts": [u for u in staff if u.has(Role.HR) and u.active and u.id not in excluded],
+        "contacts": [u for u in staff if u.may(Capability.READ_ASSIGNED_CASES) and u.active and u.id not in excluded],
         "excludable": [u for u in staff if u.id not in excluded],
         "wish_labels": WISH_LABELS,
         "about_labels": ABOUT_LABELS,

@@ -16,14 +16,16 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from app import clock
-from app.api.dependencies import CaseWorker, CurrentSettings, DbSession, Keys, VisibleCase
-from app.api.transactions import CommitInThreadRoute
 from app.auth.models import User
+from app.auth.permissions import Capability
 from app.cases import service as cases
 from app.checkins import service as checkins
 from app.db import attempt
-from app.enums import Role
 from app.errors import AppError
+from app.http.cases import VisibleCase
+from app.http.state import CurrentSettings, Keys
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import CaseWorker
 from app.web.pages import FormErrors
 from app.web.reporter.forms import crlf
 from app.web.staff.case import complete
@@ -47,7 +49,7 @@ def _page(
         "due": [c for c in rows if c.due_on <= today + SOON],
         "later": [c for c in rows if c.due_on > today + SOON],
         "cases": case_rows,
-        "is_safeguarding": user.has(Role.SAFEGUARDING),
+        "is_safeguarding": user.may(Capability.READ_EVERY_CASE),
         "errors": errors.messages,
         "problems": errors.summary([]),
         "values": values or {},

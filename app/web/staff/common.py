@@ -1,6 +1,6 @@
 """What every console page shares: the layout context, CSRF on forms, notices and form errors.
 
-The console's routes take the API's own dependencies (`app.api.dependencies`): the same user, the
+The console's routes take the same dependencies as the API (`app.http`): the same user, the
 same roles, the same case loaded *and* authorised, and they call the same services and flows,
 so a page writes the same audit entries and can never do more than its API twin.
 """
@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from app.api.dependencies import Viewer
+from app.http.users import Viewer
 from app.web.navigation import nav_for
 from app.web.pages import FormErrors, csrf_ok, form_expired, plain, render
 

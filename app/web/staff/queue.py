@@ -17,9 +17,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import clock
-from app.api.cases import case_filter
-from app.api.dependencies import CaseWorker, CurrentUser, DbSession, Keys, Sessions
-from app.api.transactions import CommitInThreadRoute, record_refusal
 from app.auth import service as auth
 from app.auth.models import User
 from app.cases import service as cases
@@ -28,6 +25,10 @@ from app.crypto.keyring import KeyRing
 from app.db import attempt
 from app.enums import Risk, Role, Status
 from app.errors import AppError, Invalid, NotFound
+from app.http.cases import case_filter
+from app.http.state import Keys, Sessions
+from app.http.transactions import CommitInThreadRoute, DbSession, record_refusal
+from app.http.users import CaseWorker, CurrentUser
 from app.saved_views import service as saved_views
 from app.saved_views.models import SavedView
 from app.saved_views.schemas import SavedViewIn, ViewFilters

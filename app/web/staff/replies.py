@@ -11,11 +11,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.api.dependencies import DbSession, Safeguarding
-from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.db import attempt
 from app.errors import AppError
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Safeguarding
 from app.replies import service as replies
 from app.replies.schemas import PLACEHOLDERS, ReplyTemplateIn, unknown_placeholders
 from app.web.pages import FormErrors

@@ -3,7 +3,7 @@
 
 The staff token from the sign-in form lives in an HttpOnly, SameSite=Strict cookie, so it never
 reaches page scripts and is never sent with a request started by another site. Pages take the
-same user and role dependencies as the API (`app.api.dependencies`), which read that cookie for
+same user and role dependencies as the API (`app.http`), which read that cookie for
 pages only; the JSON API still takes bearer tokens only.
 """
 
@@ -16,17 +16,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import clock
-from app.api import cookies
-from app.api.dependencies import (
-    STAFF_COOKIE,
-    CurrentSettings,
-    DbSession,
-    SignInFlow,
-    StatsReader,
-    keep_device,
-    signed_in_user,
-)
-from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.auth.devices import PENDING_MINUTES
 from app.auth.models import User
@@ -35,6 +24,11 @@ from app.config import Settings
 from app.equality.schemas import NAMES as EQUALITY_LABELS
 from app.equality.schemas import VALUE_LABELS as EQUALITY_VALUES
 from app.errors import AppError, Invalid, TooManyRequests, Unauthorized
+from app.http import cookies
+from app.http.signin import SignInFlow, keep_device
+from app.http.state import CurrentSettings
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import STAFF_COOKIE, StatsReader, signed_in_user
 from app.schemas import MAX_EMAIL, MAX_PASSWORD, text_problem
 from app.stats import charts
 from app.stats import service as stats

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.api.dependencies import Admin, DbSession
-from app.api.transactions import CommitInThreadRoute
 from app.auth import service as auth
 from app.db import attempt
 from app.errors import AppError
+from app.http.transactions import CommitInThreadRoute, DbSession
+from app.http.users import Admin
 from app.signposting import service as directory
 from app.signposting.schemas import SupportEntryIn
 from app.themes import service as themes

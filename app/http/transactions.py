@@ -18,12 +18,12 @@ import logging
 import typing
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 import fastapi.routing
 from anyio import CapacityLimiter
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
@@ -210,3 +210,7 @@ def _rolling_back(call: Callable[..., Any], session_param: str) -> Callable[...,
             raise
 
     return guarded
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+"""The request's session: one transaction, committed before the response (`get_session`)."""

@@ -1,0 +1,135 @@
+"""Idempotency-Key for the report routes: the header's key (API) or the form's hidden id (page),
+claimed before the work and released if the request fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Header
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from app.errors import AppError, Conflict, Invalid, raises
+from app.http.state import (
+    Keys,
+    Sessions,
+)
+from app.reports import idempotency
+
+log = logging.getLogger("safeshare.api")
+
+
+class Idempotency:
+    """The request's Idempotency-Key, if any: claimed before the work, released if the request fails."""
+
+    def __init__(self, makers: sessionmaker[Session], key: idempotency.IdempotencyKey | None) -> None:
+        self.sessions = makers
+        self.key = key
+        self.claimed = False
+        self.abandoned = False
+
+    def claim(self, data: Any) -> dict[str, Any] | None:
+        """None if this request should do the work; the stored response if it is a replay."""
+        if self.key is None:
+            return None
+        replay = idempotency.claim(self.sessions, self.key, fingerprint=self.key.fingerprint(data))
+        self.claimed = replay is None
+        return replay
+
+    def abandon(self) -> None:
+        """The request answers without doing the work (a page that lists what to fix): the key is
+        released once its transaction has ended, so the next try starts afresh."""
+        self.abandoned = True
+
+
+@asynccontextmanager
+async def _guard(makers: sessionmaker[Session], key: idempotency.IdempotencyKey | None) -> AsyncIterator[Idempotency]:
+    # async: no thread hop for the common case of no key; the clean-up's DB work goes to the pool.
+    guard = Idempotency(makers, key)
+    try:
+        yield guard
+    except BaseException:
+        # Entered before the request's session, so this runs after its rollback: nothing of the
+        # failed request remains, and the released key lets the client's retry start afresh.
+        if guard.claimed and key is not None:
+            await _release(guard.sessions, key)
+        raise
+    if guard.claimed and guard.abandoned and key is not None:
+        await _release(guard.sessions, key)
+
+
+async def _release(makers: sessionmaker[Session], key: idempotency.IdempotencyKey) -> None:
+    try:
+        await run_in_threadpool(idempotency.release, makers, key)
+    except Exception as exc:  # noqa: BLE001 - the request's own answer stands
+        # The database is out of reach (a restart): keep trying for a while after the answer has
+        # gone, so the client's retry is not told "still running" for long.
+        log.warning("could not release an Idempotency-Key", extra={"error_type": type(exc).__name__})
+        _keep(asyncio.get_running_loop().create_task(_release_later(makers, key)))
+
+
+@raises(AppError, Conflict, Invalid)  # AppError: a malformed header is a 400
+async def _idempotency(
+    keys: Keys,
+    makers: Sessions,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Optional; 16 to 255 visible ASCII characters (a random UUID is ideal). A retry with "
+            "the same key and body gets the first answer again; another body is 422; a retry while the "
+            "first is still running is 409. Kept for 24 hours.",
+        ),
+    ] = None,
+) -> AsyncIterator[Idempotency]:
+    key = idempotency.IdempotencyKey.derive(keys, idempotency.parse_header(idempotency_key)) if idempotency_key else None
+    async with _guard(makers, key) as guard:
+        yield guard
+
+
+# The report form's own key: a random id in a hidden field, made when the form is shown.
+FORM_ID_FIELD = "form_id"
+_FORM_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def new_form_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def _form_idempotency(
+    keys: Keys, makers: Sessions, form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = ""
+) -> AsyncIterator[Idempotency]:
+    # A form from before this field existed, or a mangled one, simply goes without.
+    key = idempotency.IdempotencyKey.derive(keys, "report-form:" + form_id) if _FORM_ID.fullmatch(form_id) else None
+    async with _guard(makers, key) as guard:
+        yield guard
+
+
+_RELEASING: set[asyncio.Task[None]] = set()
+
+
+def _keep(task: asyncio.Task[None]) -> None:
+    _RELEASING.add(task)
+    task.add_done_callback(_RELEASING.discard)
+
+
+async def _release_later(makers: sessionmaker[Session], key: idempotency.IdempotencyKey) -> None:
+    """Release a claim once the database is back: every second for a minute (then the claim
+    simply goes stale, `idempotency.STALE`)."""
+    for _ in range(60):
+        await asyncio.sleep(1)
+        try:
+            await run_in_threadpool(idempotency.release, makers, key)
+            return
+        except Exception:  # noqa: BLE001, S112 - still out of reach; try again
+            continue
+
+
+IdempotencyGuard = Annotated[Idempotency, Depends(_idempotency, scope="function")]
+FormIdempotencyGuard = Annotated[Idempotency, Depends(_form_idempotency, scope="function")]

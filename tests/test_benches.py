@@ -1,0 +1,75 @@
+"""Every bench runs in the suite, in a short mode (tiny data, a second of load), so a bench that no
+longer runs fails here rather than on the day someone needs its figures. The figures themselves
+mean nothing at this size: only that each bench completes and its report is written. Already run
+elsewhere: bench/attachments (tests/attachments/test_bench.py) and bench/availability/faults
+(tests/availability/test_faults.py). bench/stats and bench/equality measure app.stats, which
+issue 19 is rewriting: their short runs are left to it."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CI
+
+
+@pytest.fixture
+def wrk() -> None:
+    if shutil.which("wrk") is None:
+        if CI:
+            pytest.fail("wrk is required under CI=true (scripts/test installs it with apt)")
+        pytest.skip("wrk is not installed")
+
+
+def test_the_reporter_bench_runs_and_leaves_an_intact_audit_chain(backend: Any, wrk: None, tmp_path: Path) -> None:
+    from bench.reporter import run as bench
+
+    result = bench.run_backend(backend.name, duration=1, connections=2, rounds=1, receipts=3)
+    assert result["submit"]["requests"] > 0 and result["submit"]["non_2xx"] == 0
+    assert result["redeem"]["non_2xx"] == 0 and result["read_case"]["non_2xx"] == 0
+    assert result["audit_chain"]["intact"] and result["audit_chain"]["entries"] > 0
+    out = tmp_path / "reporter.md"
+    bench.write_markdown([result], argparse.Namespace(connections=2, duration=1), out)
+    assert "anonymous submission" in out.read_text()
+
+
+def test_the_console_bench_runs(backend: Any, wrk: None, tmp_path: Path) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("the console bench runs on PostgreSQL only")
+    from bench.console import run as bench
+
+    result = bench.run(20, 3, 2, 1, sequence_runs=5)  # a page's first answers (templates compiling) can take a second
+    assert result["cases"] == 20 and len(result["rounds"]) == 1
+    out = tmp_path / "console.md"
+    bench.write_markdown(result, argparse.Namespace(cases=20, duration=3, connections=2, rounds=1), out)
+    assert out.read_text().strip()
+
+
+def test_the_burst_bench_runs(backend: Any, tmp_path: Path) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("one database is enough to see that it runs")
+    from bench.availability import burst as bench
+
+    args = argparse.Namespace(backends="sqlite", rounds=1, clients=5, duration=1,
+                              safeshare=str(bench.VENV_BIN / "safeshare"), out=str(tmp_path / "burst"))
+    result = bench.run_backend("sqlite", args)
+    assert len(result["bursts"]["safeshare"]) == 1 and set(result["sustained"]) == {"floor", "safeshare"}
+    bench.write_markdown([result], args, tmp_path / "burst.md")
+    assert (tmp_path / "burst.md").read_text().strip()
+
+
+def test_the_security_bench_runs_its_self_promotion_scenario(backend: Any) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("one database is enough to see that it runs")
+    from bench.security import run as bench
+
+    serve = bench.Serve("sqlite")
+    try:
+        result = bench.self_promotion(serve)
+    finally:
+        serve.stop()
+    assert result["patch_own_roles"]["status"] == 403 and result["get_cases_after"] == 403
