@@ -28,7 +28,9 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from app import logs
 from app.audit.service import chain_key
 from app.config import Settings, SettingsError, load_settings, unknown_settings
+from app.crypto.blind import exclusion_key
 from app.crypto.keyring import KeyRing, KeyRingError
+from app.crypto.keys import for_revisions
 from app.db import make_engine, make_sessionmaker
 
 
@@ -120,7 +122,8 @@ def sessionmaker_for(settings: Settings, ring: KeyRing | None = None, *, create_
     if ring is None and (create_ring or settings.key_file.exists()):
         ring = keyring_or_exit(settings, create=create_ring)
     key = chain_key(ring) if ring is not None else None
-    return make_sessionmaker(make_engine(settings.database_url), audit_key=key)
+    return make_sessionmaker(make_engine(settings.database_url), audit_key=key,
+                             exclusion_key=exclusion_key(ring) if ring is not None else None)
 
 
 def migrate_or_exit(settings: Settings) -> None:
@@ -129,7 +132,8 @@ def migrate_or_exit(settings: Settings) -> None:
     # An audit trail from before its HMAC chain is sealed at its end with the key (migration 0009).
     ring = keyring_or_exit(settings) if settings.key_file.exists() else None
     try:
-        migrate.upgrade(settings.database_url, audit_key=chain_key(ring) if ring is not None else None)
+        migrate.upgrade(settings.database_url, audit_key=chain_key(ring) if ring is not None else None,
+                        ring_keys=for_revisions(ring) if ring is not None else None)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
         fail(f"SAFESHARE_DATABASE_URL: cannot migrate the database ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
 

@@ -133,10 +133,15 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
             raise DisconnectionError("pooled connection is gone") from exc
 
 
-def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None, exclusion_key: bytes | None = None
+                      ) -> sessionmaker[Session]:
     """Sessions on `engine`. `audit_key` (app.audit.chain_key of the key ring) is what the audit
-    trail's HMAC chain is computed with: a session without it can read but not write audit entries."""
-    info = {AUDIT_KEY: audit_key} if audit_key is not None else {}
+    trail's HMAC chain is computed with: a session without it can read but not write audit entries.
+    `exclusion_key` (app.crypto.blind.exclusion_key of the ring) keys the exclusions' blind index:
+    a session without it cannot tell who is excluded from a case, and refuses to show any."""
+    info: dict[str, bytes] = {AUDIT_KEY: audit_key} if audit_key is not None else {}
+    if exclusion_key is not None:
+        info[EXCLUSION_KEY] = exclusion_key
     return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
 
 
@@ -237,6 +242,8 @@ def end_reads(session: Session) -> None:
 PENDING_AUDIT = "safeshare.audit.pending"
 # The audit chain's key, in the session's info (see make_sessionmaker).
 AUDIT_KEY = "safeshare.audit.key"
+# The key of the exclusions' blind index, in the session's info (see make_sessionmaker).
+EXCLUSION_KEY = "safeshare.exclusion.key"
 
 
 @contextmanager

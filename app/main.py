@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.auth.passwords import Passwords
 from app.concurrency import make_limiter
 from app.config import Settings, load_settings
+from app.crypto import blind
 from app.crypto.keyring import KeyRing
 from app.db import make_engine, make_sessionmaker
 from app.http.transactions import make_ending_limiter
@@ -151,7 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.keyring = KeyRing.load_or_create(settings.key_file)
-    app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit.chain_key(app.state.keyring))
+    app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit.chain_key(app.state.keyring),
+                                               exclusion_key=blind.exclusion_key(app.state.keyring))
     app.state.passwords = Passwords(settings)
     app.state.slow_hash_limiter = make_limiter(settings.slow_hash_concurrency)
     app.state.ending_limiter = make_ending_limiter()

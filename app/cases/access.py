@@ -5,6 +5,9 @@
 - anyone else (admin, leadership): no case content at all.
 
 A case the user may not see is reported as not existing (404), never as forbidden.
+
+Exclusions are found by a keyed blind index of the user's id (`exclusion_lookup`), never by the
+id itself: the key comes from the key ring, through the session (app.db.make_sessionmaker).
 """
 
 from __future__ import annotations
@@ -18,12 +21,24 @@ from app import dialect
 from app.auth.models import User
 from app.auth.permissions import Capability
 from app.cases.models import Case, Exclusion
+from app.crypto.blind import exclusion_index
+from app.db import EXCLUSION_KEY
 from app.errors import Forbidden, NotFound
 
 
-def visible_cases(user: User) -> Select[Case]:
+def exclusion_lookup(session: Session, user_id: uuid.UUID) -> bytes:
+    """The blind index of this user in `exclusions.user_lookup` (app.crypto.blind, keyed from the ring)."""
+    key = session.info.get(EXCLUSION_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError("this session cannot tell who is excluded: make it with the key ring's exclusion "
+                           "key (app.db.make_sessionmaker(..., exclusion_key=blind.exclusion_key(ring)))")
+    return exclusion_index(key, user_id)
+
+
+def visible_cases(session: Session, user: User) -> Select[Case]:
     """A SELECT of the cases this user may see; add filters and ordering to it."""
-    excluded = exists().where(and_(Exclusion.case_id == Case.id, Exclusion.user_id == user.id))
+    excluded = exists().where(and_(Exclusion.case_id == Case.id,
+                                   Exclusion.user_lookup == exclusion_lookup(session, user.id)))
     q = select(Case).where(~excluded)
     if user.may(Capability.READ_EVERY_CASE):
         return q
@@ -61,7 +76,7 @@ def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bo
     """The case if this user may see it, else 404 (whether it exists or not; a refused attempt on
     a case that exists is audited, see `CaseRefused`)."""
     require_caseworker(user)
-    q = visible_cases(user).where(Case.id == case_id)
+    q = visible_cases(session, user).where(Case.id == case_id)
     if for_update:
         q = dialect.for_update(q, session, of=Case)
     case = session.scalar(q)
@@ -73,10 +88,10 @@ def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bo
 
 def can_see(session: Session, user: User, case_id: uuid.UUID) -> bool:
     """Whether `get_case` would find the case for this user."""
-    return session.scalar(visible_cases(user).where(Case.id == case_id).with_only_columns(Case.id)) is not None
+    return session.scalar(visible_cases(session, user).where(Case.id == case_id).with_only_columns(Case.id)) is not None
 
 
 def is_excluded(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return session.scalar(
-        select(Exclusion.id).where(Exclusion.case_id == case_id, Exclusion.user_id == user_id)
+        select(Exclusion.id).where(Exclusion.case_id == case_id, Exclusion.user_lookup == exclusion_lookup(session, user_id))
     ) is not None

@@ -144,7 +144,7 @@ def create_case(
         "receipt_lookup": lookup,
         "reporter_themes": themes.require_known(session, data.themes, field="themes"),
         "location": locations.resolve(session, data.location),
-        "suggested_themes": suggested,
+        "suggested_themes_ct": key.cipher.encrypt("cases", "suggested_themes", case_id, json.dumps(suggested)),
         "wishes": [w.value for w in data.wishes],
         "received_at": received_at,
         "received_month": received_at.strftime("%Y-%m"),

@@ -41,7 +41,9 @@ class Case(IdMixin, TimestampMixin, Base):
     # HMAC of the normalised receipt, keyed from the key ring: one indexed lookup, never a scan.
     receipt_lookup: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     reporter_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    suggested_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The suggester's themes (a JSON list), sealed under the case's key: for an untriaged report
+    # they say what it is about. Read with the content (app.cases.service.read_content).
+    suggested_themes_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     primary_theme: Mapped[str | None] = mapped_column(ForeignKey("themes.slug"))
     # Where the concern is about (NULL: not given or "prefer not to say"). Survives purge, like the theme.
     location: Mapped[str | None] = mapped_column(ForeignKey("locations.slug"))
@@ -116,15 +118,31 @@ class Note(IdMixin, TimestampMixin, Base):
 
 
 class Exclusion(IdMixin, TimestampMixin, Base):
-    """A user who must never see, be assigned or be told of this case."""
+    """A user who must never see, be assigned or be told of this case.
+
+    The database alone does not say who: `user_lookup` is a keyed blind index of the user's id
+    (HMAC under a key derived from the key ring, app.crypto.blind), so SQL can
+    still leave out the cases a user is excluded from; `user_ct` is the user's id sealed under the
+    case's data key, opened for display only (`user_id`, set by app.cases.service.list_exclusions)."""
 
     __tablename__ = "exclusions"
-    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("case_id", "user_lookup"),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    user_lookup: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    user_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        """The excluded user, once opened with the case's key (None: not opened, or the case's key is gone)."""
+        opened: uuid.UUID | None = self.__dict__.get("_opened_user_id")
+        return opened
+
+    def opened_as(self, user_id: uuid.UUID | None) -> Exclusion:
+        self.__dict__["_opened_user_id"] = user_id
+        return self
 
 
 class Referral(IdMixin, TimestampMixin, Base):

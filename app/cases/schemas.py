@@ -309,7 +309,7 @@ def _detail_fields(row: CaseRow, content: CaseContent, next_check_in: date | Non
     return dict(
         **_summary_fields(row),
         anonymous=case.anonymous, reporter=content.reporter, identity_sharing=case.identity_sharing, about=case.about, description=content.description,
-        themes=case.theme_slugs, suggested_themes=case.suggested_themes, reporter_themes=case.reporter_themes,
+        themes=case.theme_slugs, suggested_themes=list(content.suggested_themes), reporter_themes=case.reporter_themes,
         risk_signals=list(content.risk_signals),
         wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,
         outcome=case.outcome, summary=content.summary, retain_until=case.retain_until, purged_at=case.purged_at,
@@ -336,6 +336,7 @@ class ExclusionRead(BaseModel):
 
     @classmethod
     def of(cls, row: Exclusion, reason: str | None, people: dict[uuid.UUID, User]) -> ExclusionRead:
+        assert row.user_id is not None, "the exclusion's user is opened by app.cases.service"
         user = Person.of(people[row.user_id])
         assert user is not None
         return cls(

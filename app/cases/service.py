@@ -112,7 +112,7 @@ def list_cases(
     """
     access.require_caseworker(user)
     now = clock.now()
-    q = access.visible_cases(user)
+    q = access.visible_cases(session, user)
     if filters.statuses:
         q = q.where(Case.status.in_(filters.statuses))
     if filters.theme is not None:
@@ -198,7 +198,7 @@ def recent_refusals(session: Session, *, user: User, case_id: uuid.UUID | None =
     is excluded from. Only one case's with `case_id`."""
     if not user.may(Capability.READ_EVERY_CASE):
         return []
-    visible = access.visible_cases(user).with_only_columns(Case.id)
+    visible = access.visible_cases(session, user).with_only_columns(Case.id)
     q = (
         select(AuditEvent, Case.reference, User.name)
         .join(Case, Case.id == AuditEvent.case_id)
@@ -234,7 +234,7 @@ def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> di
     last_msg = _last_staff_message().label("last_staff_message_at")
     late_referral = referrals.open_overdue(clock.today()).label("referral_overdue")
     rows = session.execute(
-        access.visible_cases(user).where(Case.id.in_(case_ids)).add_columns(last_msg, late_referral)
+        access.visible_cases(session, user).where(Case.id.in_(case_ids)).add_columns(last_msg, late_referral)
     ).all()
     users = _users(session, {r[0].hr_contact_id for r in rows} | {r[0].owner_id for r in rows})
     now = clock.now()
@@ -275,11 +275,13 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
 
     reporter = None if case.anonymous else clear("reporter", case.reporter_ct)
     signals = clear("risk_signals", case.risk_signals_ct)
+    suggested = clear("suggested_themes", case.suggested_themes_ct)
     return CaseContent(
         description=clear("description", case.description_ct),
         reporter=json.loads(reporter) if reporter is not None else None,
         summary=clear("closing_summary", case.closing_summary_ct),
         risk_signals=tuple(json.loads(signals)) if signals else (),
+        suggested_themes=tuple(json.loads(suggested)) if suggested else (),
     )
 
 
@@ -487,8 +489,12 @@ def exclude(
     target = _existing_user(session, user_id)
     if access.is_excluded(session, case_id=case.id, user_id=target.id):
         raise Conflict("This user is already excluded from the case.")
-    row = Exclusion(id=uuid.uuid4(), case_id=case.id, user_id=target.id, created_by_id=user.id)
-    row.reason_ct = keys.case_cipher(session, ring, case.id).encrypt("exclusions", "reason", row.id, reason)
+    cipher = keys.case_cipher(session, ring, case.id)
+    row = Exclusion(id=uuid.uuid4(), case_id=case.id, user_lookup=access.exclusion_lookup(session, target.id),
+                    created_by_id=user.id)
+    row.user_ct = cipher.encrypt("exclusions", "user_id", row.id, str(target.id))
+    row.reason_ct = cipher.encrypt("exclusions", "reason", row.id, reason)
+    row.opened_as(target.id)
     session.add(row)
     session.flush()
     audit.record(session, actor(user), "case.exclude", case_id=case.id)  # never who
@@ -499,7 +505,8 @@ def exclude(
 
 
 def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Exclusion, str | None]]:
-    """Every exclusion with its decrypted reason (audited as `case.read` of `exclusions`)."""
+    """Every exclusion, its user opened (`Exclusion.user_id`), with its decrypted reason (audited
+    as `case.read` of `exclusions`)."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="exclusions")
     rows = session.scalars(
         select(Exclusion).where(Exclusion.case_id == case.id).order_by(Exclusion.created_at, Exclusion.id)
@@ -507,8 +514,13 @@ def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) 
     if case.purged_at is not None:
         return [(r, None) for r in rows]
     cipher = keys.case_cipher(session, ring, case.id)
+
+    def opened(r: Exclusion) -> Exclusion:
+        who = cipher.decrypt("exclusions", "user_id", r.id, r.user_ct) if r.user_ct is not None else None
+        return r.opened_as(uuid.UUID(who) if who is not None else None)
+
     return [
-        (r, cipher.decrypt("exclusions", "reason", r.id, r.reason_ct) if r.reason_ct is not None else None)
+        (opened(r), cipher.decrypt("exclusions", "reason", r.id, r.reason_ct) if r.reason_ct is not None else None)
         for r in rows
     ]
 
@@ -662,7 +674,7 @@ def erase(session: Session, *, case: Case, by: Actor) -> None:
     case.risk_flagged_at = None
     case.receipt_lookup = None
     case.reporter_themes = []
-    case.suggested_themes = []
+    case.suggested_themes_ct = None
     case.wishes = []
     case.duration_minutes = None
     case.recorded_by_id = None

@@ -132,3 +132,5 @@ class CaseContent:
     summary: str | None
     # The words that raised the "possible risk" flag (app.cases.risk), oldest first.
     risk_signals: tuple[str, ...] = ()
+    # The suggester's themes made at intake (sealed under the case's key), never applied without a person.
+    suggested_themes: tuple[str, ...] = ()

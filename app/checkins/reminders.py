@@ -35,6 +35,7 @@ from app.audit.service import Actor
 from app.auth import service as auth
 from app.auth.models import User
 from app.auth.permissions import Capability
+from app.cases import access
 from app.cases.models import Case, Exclusion
 from app.checkins.models import CheckIn
 from app.config import Settings
@@ -54,7 +55,8 @@ class RemindResult:
 
 
 def _due_filter(today: date) -> ColumnElement[bool]:
-    excluded = exists().where(and_(Exclusion.case_id == CheckIn.case_id, Exclusion.user_id == CheckIn.hr_contact_id))
+    """Due and not reminded; whether the contact is excluded is asked per contact (`_claim`): the
+    exclusions' blind index is computed with the key, never in SQL."""
     return and_(
         CheckIn.completed_at.is_(None),
         CheckIn.cancelled_at.is_(None),
@@ -62,7 +64,6 @@ def _due_filter(today: date) -> ColumnElement[bool]:
         CheckIn.due_on <= today,
         Case.status != Status.CLOSED,
         Case.closed_at.is_(None),
-        ~excluded,
     )
 
 
@@ -80,6 +81,8 @@ def _claim(session: Session, contact_id: uuid.UUID, today: date) -> list[tuple[C
         select(CheckIn, Case.reference)
         .join(Case, Case.id == CheckIn.case_id)
         .where(_due_filter(today), CheckIn.hr_contact_id == contact_id)
+        .where(~exists().where(and_(Exclusion.case_id == CheckIn.case_id,
+                                    Exclusion.user_lookup == access.exclusion_lookup(session, contact_id))))
         .order_by(CheckIn.due_on, Case.reference)
     )
     q = dialect.for_update(q, session, of=CheckIn, skip_locked=True)
@@ -126,13 +129,14 @@ def _recipients(
         return [compose(settings, contact.email, items, today)]
     case_ids = {row.case_id for row, _ in claimed}
     excluded = set(
-        session.execute(select(Exclusion.user_id, Exclusion.case_id).where(Exclusion.case_id.in_(case_ids))).tuples()
+        session.execute(select(Exclusion.user_lookup, Exclusion.case_id).where(Exclusion.case_id.in_(case_ids))).tuples()
     )
     messages = []
     for user in auth.list_users(session, may=Capability.READ_EVERY_CASE):
         if not user.active:
             continue
-        theirs = [(ref, row.due_on) for row, ref in claimed if (user.id, row.case_id) not in excluded]
+        lookup = access.exclusion_lookup(session, user.id)
+        theirs = [(ref, row.due_on) for row, ref in claimed if (lookup, row.case_id) not in excluded]
         if theirs:
             messages.append(compose(settings, user.email, theirs, today, handover=True))
     return messages

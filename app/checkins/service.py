@@ -225,7 +225,7 @@ def list_open(session: Session, user: User, *, due_before: date | None = None) -
     exclusive: `due_before=2026-02-01` lists check-ins due on 31 January or earlier.
     """
     access.require_caseworker(user)
-    visible_ids = access.visible_cases(user).where(Case.status != Status.CLOSED).with_only_columns(Case.id)
+    visible_ids = access.visible_cases(session, user).where(Case.status != Status.CLOSED).with_only_columns(Case.id)
     q = select(CheckIn).where(_is_open(), CheckIn.case_id.in_(visible_ids))
     if not user.may(Capability.READ_EVERY_CASE):
         q = q.where(CheckIn.hr_contact_id == user.id)

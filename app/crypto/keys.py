@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app import clock
+from app.crypto import blind
 from app.crypto.envelope import (
     CaseCipher,
     Shredded,
@@ -233,3 +234,27 @@ def unopenable_keys(session: Session, ring: KeyRing) -> dict[str, int]:
         except Exception:  # noqa: BLE001 - any failure to open it is the answer
             found[kek_id] = count
     return found
+
+
+def for_revisions(ring: KeyRing) -> dict[str, object]:
+    """What a revision that seals existing rows needs from the ring (app.migrate hands it in
+    through Alembic's config attributes): the exclusions' blind-index key and `migration_cipher`."""
+    return {"exclusion_key": blind.exclusion_key(ring), "case_cipher": migration_cipher(ring)}
+
+
+def migration_cipher(ring: KeyRing) -> Callable[[Any, uuid.UUID], CaseCipher | None]:
+    """For a revision that must seal existing clear text under each case's key (a revision does not
+    import the application, so `app.migrate` hands it this): the case's cipher on the migration's
+    connection, or None when the case's key is destroyed."""
+    table = table_of(CaseKey)
+
+    def cipher(connection: Any, case_id: uuid.UUID) -> CaseCipher | None:
+        row = connection.execute(select(table.c.kek_id, table.c.wrapped_key).where(table.c.case_id == case_id)).first()
+        if row is None or row.wrapped_key is None:
+            return None
+        try:
+            return CaseCipher(case_id, unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key))
+        except Shredded:
+            return None
+
+    return cipher

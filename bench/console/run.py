@@ -43,6 +43,7 @@ def _load(url: str, key_file: Path, n: int) -> tuple[str, str]:
     from app.cases.models import Case
     from app.cases.schemas import CaseUpdate, ReportIn
     from app.config import load_settings
+    from app.crypto.blind import exclusion_key
     from app.crypto.keyring import KeyRing
     from app.db import make_engine, make_sessionmaker
     from app.enums import Channel, Risk, Role
@@ -53,7 +54,7 @@ def _load(url: str, key_file: Path, n: int) -> tuple[str, str]:
     engine = make_engine(url)
     from app.audit.service import chain_key
 
-    sessions = make_sessionmaker(engine, audit_key=chain_key(ring))
+    sessions = make_sessionmaker(engine, audit_key=chain_key(ring), exclusion_key=exclusion_key(ring))
     passwords = Passwords(settings)
     with sessions() as s, s.begin():
         sg = auth.create_user(s, passwords, email="sg@bench.example", name="Bench Safeguarding",

@@ -66,6 +66,7 @@ def load(url: str, key_file: Path, n: int) -> Any:
     from app.cases.models import Case
     from app.cases.schemas import ReportIn
     from app.config import load_settings
+    from app.crypto.blind import exclusion_key
     from app.crypto.keyring import KeyRing
     from app.db import make_engine, make_sessionmaker
     from app.enums import Channel, Role
@@ -73,7 +74,7 @@ def load(url: str, key_file: Path, n: int) -> Any:
     settings = load_settings(database_url=url, key_file=key_file, argon2_time_cost=1, argon2_memory_kib=8,
                              argon2_parallelism=1)
     ring = KeyRing.load_or_create(key_file)
-    sessions = make_sessionmaker(make_engine(url), audit_key=chain_key(ring))
+    sessions = make_sessionmaker(make_engine(url), audit_key=chain_key(ring), exclusion_key=exclusion_key(ring))
     with sessions() as s, s.begin():
         sg = auth.create_user(s, Passwords(settings), email=f"sg-{uuid.uuid4().hex[:6]}@bench.example",
                               name="Bench Safeguarding", roles=[Role.SAFEGUARDING], password=PASSWORD,

@@ -44,7 +44,7 @@ def _theme_case() -> str:
 
 INSERT = """
 INSERT INTO cases (id, created_at, reference, channel, status, anonymous, about, reporter_themes,
-                   suggested_themes, primary_theme, location, risk, wishes, received_at, received_month,
+                   primary_theme, location, risk, wishes, received_at, received_month,
                    out_of_hours, duration_minutes, acknowledged_at, triaged_at)
 SELECT gen_random_uuid(),
        r.received + CASE WHEN r.late < 0.03 THEN interval '40 days' ELSE interval '5 minutes' END,
@@ -52,7 +52,7 @@ SELECT gen_random_uuid(),
        r.channel, CASE WHEN r.u < 0.02 THEN 'received' ELSE 'closed' END,
        random() < 0.6,
        CASE WHEN r.a < 0.60 THEN 'self' WHEN r.a < 0.95 THEN 'colleague' ELSE 'other' END,
-       '[]', '[]',
+       '[]',
        CASE WHEN r.u < 0.02 THEN NULL ELSE {theme} END,
        CASE WHEN r.l < 0.7 THEN 'loc' || lpad((floor(r.l / 0.7 * {locations}))::int::text, 2, '0') END,
        'standard', '[]', r.received, to_char(r.received, 'YYYY-MM'),

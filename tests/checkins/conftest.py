@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.cases import access
 from app.cases.intake import create_case
 from app.cases.models import Case, Exclusion
 from app.cases.schemas import ReportIn
@@ -68,6 +69,6 @@ def close_case(app: Any) -> Callable[[str], None]:
 def exclude(app: Any) -> Callable[[str, str], None]:
     def do(case_id: str, user_id: str) -> None:
         with app.state.sessionmaker() as s, s.begin():
-            s.add(Exclusion(case_id=uuid.UUID(case_id), user_id=uuid.UUID(user_id)))
+            s.add(Exclusion(case_id=uuid.UUID(case_id), user_lookup=access.exclusion_lookup(s, uuid.UUID(user_id))))
 
     return do

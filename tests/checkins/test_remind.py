@@ -15,6 +15,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import chain_key
 from app.checkins.models import CheckIn
 from app.checkins.reminders import send_due_reminders
+from app.crypto.blind import exclusion_key
 from app.db import make_engine, make_sessionmaker
 from tests.checkins.conftest import SECRET_DESCRIPTION
 from tests.mailbox import Inbox, free_port
@@ -173,7 +174,7 @@ def test_concurrent_runs_send_every_reminder_exactly_once(app, settings, db, inb
 
     def run(engine: Any) -> None:
         start.wait()
-        results.append(send_due_reminders(make_sessionmaker(engine, audit_key=chain_key(app.state.keyring)), settings))
+        results.append(send_due_reminders(make_sessionmaker(engine, audit_key=chain_key(app.state.keyring), exclusion_key=exclusion_key(app.state.keyring)), settings))
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     for t in threads:
@@ -203,7 +204,7 @@ def test_a_second_host_skips_what_the_first_has_claimed(app, settings, inbox, ma
 
     engine = make_engine(settings.database_url)
     first: list[Any] = []
-    t = threading.Thread(target=lambda: first.append(send_due_reminders(make_sessionmaker(engine, audit_key=chain_key(app.state.keyring)), settings, after_claim=hold)))
+    t = threading.Thread(target=lambda: first.append(send_due_reminders(make_sessionmaker(engine, audit_key=chain_key(app.state.keyring), exclusion_key=exclusion_key(app.state.keyring)), settings, after_claim=hold)))
     t.start()
     assert claimed.wait(timeout=30)
     second = _remind(app, settings)  # runs while the first still holds the row

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from app import clock
 from app.audit import service as audit
 from app.cases.models import Case
+from app.cases.service import read_content
 from app.checkins.models import CheckIn
 from app.enums import Risk, Status
 from app.notify.models import Notification
@@ -291,6 +292,9 @@ def test_a_recorded_contact_never_drops_a_typed_name_and_theme_words_feed_the_su
     suicidal = world.new_case(assign=False, exclude=False,
                               description="He doesn't see the point anymore and I think he might hurt himself.")
     with app.state.sessionmaker() as s:
-        assert "racism" in s.get(Case, case_id).suggested_themes  # type: ignore[union-attr]
-        assert s.get(Case, suicidal).suggested_themes[:1] == ["mental_health"]  # type: ignore[union-attr]
+        def suggested(cid: Any) -> tuple[str, ...]:
+            return read_content(s, app.state.keyring, user=None, case=s.get(Case, cid), audited=False).suggested_themes  # type: ignore[arg-type]
+
+        assert "racism" in suggested(case_id)
+        assert suggested(suicidal)[:1] == ("mental_health",)
         assert s.get(Case, suicidal).risk is Risk.STANDARD  # type: ignore[union-attr]

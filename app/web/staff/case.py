@@ -197,7 +197,7 @@ def _page(
         "erased": case.purged_at is not None,
         "themes": {t.slug: t for t in all_themes},
         "triage_themes": [t for t in all_themes if t.active or t.slug in case.theme_slugs],
-        "suggested": [s for s in case.suggested_themes if s not in case.theme_slugs],
+        "suggested": [s for s in content.suggested_themes if s not in case.theme_slugs],
         "contacts": [u for u in staff if u.may(Capability.READ_ASSIGNED_CASES) and u.active and u.id not in excluded],
         "excludable": [u for u in staff if u.id not in excluded],
         "wish_labels": WISH_LABELS,

@@ -1,0 +1,26 @@
+"""Keyed blind indexes: equality in SQL on a value the database must not hold in clear.
+
+The excluded person of a case (`exclusions.user_lookup`, issue 27) is stored as an HMAC of the
+user's id under a key derived from the key ring for that purpose alone: SQL compares it with the
+index of the user asking, and nobody without the ring can tell whose it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+from app.crypto.keyring import KeyRing
+
+EXCLUSION_PURPOSE = "exclusion-user"
+
+
+def exclusion_key(ring: KeyRing) -> bytes:
+    """The key of the exclusions' blind index: derived from the ring's lookup key for this purpose alone."""
+    return ring.subkey(EXCLUSION_PURPOSE)
+
+
+def exclusion_index(key: bytes, user_id: uuid.UUID) -> bytes:
+    # Migration 0018_i27 computes the same formula (a revision does not import the application).
+    return hmac.new(key, b"safeshare:exclusion:" + user_id.bytes, hashlib.sha256).digest()
