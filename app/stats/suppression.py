@@ -59,7 +59,7 @@ log = logging.getLogger("safeshare.stats")
 LEVELS = ("month", "quarter", "year", "fy", "since", "past")  # past: a since-launch published before
 COARSE = frozenset(LEVELS[1:])  # tables only ever asked over ranges (the summary's shares, equality)
 GROUP_LIMIT = 10  # rule 3: a column under this many, all in one category, is a group disclosure
-MAX_ROUNDS = 60
+MAX_ROUNDS = 250  # a round is a few ms of LPs; small services with many small cells need 100+
 TOL = 1e-6
 
 
@@ -846,8 +846,8 @@ class LinkedGrid:
         return [(label, spans.get(label, [label])) for label in labels]
 
     def published_periods(self, months: Sequence[str]) -> list[str]:
-        """The grid periods whose totals make up `months` (or, if they do not, the largest
-        published ones inside it)."""
+        """The grid periods whose totals make up `months`; if they do not, the largest published ones
+        inside it; if none, the nearest published period around it (or overlapping it)."""
         ms = sorted(months)
         cover = self._cover(TOTAL, ms)
         if cover is not None:
@@ -861,7 +861,16 @@ class LinkedGrid:
             if p.first > reach:
                 out.append(p.label)
                 reach = p.last
-        return out
+        if out:
+            return out
+        # nothing published inside it: the nearest published period around it, or overlapping it
+        published = [p for p in self.decision.periods if self._published(TOTAL, p) and p.first <= b and p.last >= a]
+        around = [p for p in published if p.first <= a and p.last >= b]
+        pool = around or published
+        if not pool:
+            return []
+        best = min(pool, key=lambda p: (p.last - p.first, p.first))
+        return [best.label]
 
 
 def last_settled(months: Iterable[str], opaque: Iterable[str]) -> str | None:
