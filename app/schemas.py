@@ -217,3 +217,12 @@ class FileRef(BaseModel):
     content_type: str
     size: int = Field(description="Bytes, as stored (after cleaning).")
     withdrawn: bool = Field(default=False, description="Withdrawn by its sender: the content is gone.")
+
+
+# The two fields every statistics answer carries (contract section 7), written once.
+PublishedPeriods = Annotated[list[str], Field(
+    description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
+    "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
+    "published ones inside it, or else the nearest published period around it. Numbers that are not "
+    "sums of published grid cells are null.")]
+AsAt = Annotated[date | None, Field(description="The date the figures are as at (the contract's name; a date).")]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.schemas import StrictModel
+from app.schemas import AsAt, PublishedPeriods, StrictModel
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
 # Stored for a key a respondent left out, so every characteristic counts the same respondents
@@ -182,10 +181,5 @@ class EqualityTable(_Out):
     to: str = Field(description="Last month, YYYY-MM.")
     min_cell: int = Field(description="Smallest count shown; smaller non-zero counts, and numbers that would reveal them, are null.")
     characteristics: list[EqualityCharacteristic]
-    published_periods: list[str] = Field(
-        default_factory=list,
-        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
-        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
-        "published ones inside it. Numbers that are not sums of published grid cells are null.",
-    )
-    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
+    published_periods: PublishedPeriods = []
+    as_at: AsAt = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas import AsAt, PublishedPeriods
 
 
 class Bucket(str, enum.Enum):
@@ -53,13 +54,8 @@ class ThemeTable(_Out):
     periods: list[str] = Field(description="Period labels: 2023-01, 2023-Q1, 2023, 2023/24 (financial year, April to March), or 2023-01..2024-09 for the whole range.")
     rows: list[ThemeRow]
     totals: ThemeTotals
-    published_periods: list[str] = Field(
-        default_factory=list,
-        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
-        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
-        "published ones inside it. Numbers that are not sums of published grid cells are null.",
-    )
-    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
+    published_periods: PublishedPeriods = []
+    as_at: AsAt = None
 
 
 class LocationRow(_Out):
@@ -94,13 +90,8 @@ class LocationTable(_Out):
     periods: list[str]
     rows: list[LocationRow]
     totals: LocationTotals
-    published_periods: list[str] = Field(
-        default_factory=list,
-        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
-        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
-        "published ones inside it. Numbers that are not sums of published grid cells are null.",
-    )
-    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
+    published_periods: PublishedPeriods = []
+    as_at: AsAt = None
 
 
 class FeedbackMeans(_Out):
@@ -148,13 +139,8 @@ class Summary(_Out):
         "(2024-Q1..2024-Q4), or null. They are computed over fixed pools of at least ten answers that lie "
         "wholly inside from..to and are over, so they can cover less than the range asked for.",
     )
-    published_periods: list[str] = Field(
-        default_factory=list,
-        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
-        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
-        "published ones inside it. Numbers that are not sums of published grid cells are null.",
-    )
-    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
+    published_periods: PublishedPeriods = []
+    as_at: AsAt = None
 
 
 # --- referrals (app/stats/referrals.py) -------------------------------------------------------------
@@ -187,10 +173,5 @@ class ReferralTable(_Out):
     total: int | None = Field(description="Every referral made in the range; null = withheld.")
     status: ReferralStatus
 
-    published_periods: list[str] = Field(
-        default_factory=list,
-        description="The grid periods whose published numbers make up the range (2023-01, 2023-Q1, 2023, "
-        "2023/24, or 2023-01..2024-09 since launch); when the range is not a union of them, the largest "
-        "published ones inside it. Numbers that are not sums of published grid cells are null.",
-    )
-    as_at: date | None = Field(default=None, description="The date the figures are as at (the contract's name; a date).")
+    published_periods: PublishedPeriods = []
+    as_at: AsAt = None
