@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import Annotated
 
 import typer
 from pydantic import BaseModel, ValidationError
 
 from app.audit.service import Actor
-from app.auth import service
+from app.auth import keys, service
 from app.auth.passwords import Passwords
 from app.auth.schemas import CommandUserCreate, NewPassword
 from app.commandline import database_error, fail, sessionmaker_for, settings_or_exit
+from app.crypto import holders
 from app.errors import AppError
 
 commands = typer.Typer()
@@ -40,13 +42,19 @@ def create_user(
         err = exc.errors()[0]
         fail(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
     sessions = sessionmaker_for(settings, create_ring=True)
+    # Issue 27: an account that may work on cases gets its key pair now, sealed under this password.
+    user_id = uuid.uuid4()
+    pair = holders.new_key_pair(user_id, body.password, keys.argon2_params(settings)) \
+        if keys.needs_key_pair(body.roles) else None
     try:
         with sessions() as session, session.begin():
             user = service.create_user(
                 session, Passwords(settings), email=str(body.email), name=body.name, roles=body.roles,
-                password=body.password, by=Actor.system("create-user"),
+                password=body.password, by=Actor.system("create-user"), pair=pair, user_id=user_id,
             )
             typer.echo(f"created {user.email} ({', '.join(r.value for r in user.roles)})")
+            if pair is not None:
+                _show_recovery_key(pair.recovery_key)
     except AppError as exc:
         fail(exc.detail)
     except Exception as exc:  # noqa: BLE001
@@ -71,13 +79,20 @@ def set_password(
     sessions = sessionmaker_for(settings, create_ring=True)
     try:
         with sessions() as session, session.begin():
-            user = service.set_password(session, Passwords(settings), email=email, password=password,
-                                        by=Actor.system("set-password"))
+            user, recovery = service.set_password(session, Passwords(settings), email=email, password=password,
+                                                  by=Actor.system("set-password"), settings=settings)
             typer.echo(f"password set for {user.email}; every session of the account has ended")
+            if recovery is not None:
+                typer.echo("the account has a new key pair and holds no case key until a holder grants access")
+                _show_recovery_key(recovery)
     except AppError as exc:
         fail(exc.detail)
     except Exception as exc:  # noqa: BLE001
         database_error(exc, "set the password")
+
+
+def _show_recovery_key(recovery: str) -> None:
+    typer.echo(f"recovery key (shown once; give it to the account's owner to keep): {recovery}")
 
 
 @commands.command("reset-2fa")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.auth import devices, notices, totp
+from app.auth import devices, keys, notices, totp
 from app.auth.models import (
     AccountApproval,
     EnrolmentLink,
@@ -30,6 +30,8 @@ from app.auth.models import (
 from app.auth.passwords import Passwords, weakness
 from app.auth.permissions import CASE_READING_ROLES, Capability
 from app.config import Settings
+from app.crypto import holders as key_holders
+from app.crypto import people
 from app.crypto.keyring import KeyRing
 from app.db import separately
 from app.enums import Role
@@ -81,6 +83,7 @@ def user_for_token(
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
+    keys.from_session(session, row, token)  # the request holds the person's private key (issue 27)
     if seen < now - LAST_SEEN_EVERY:
         refresh = update(StaffSession).where(StaffSession.token_hash == row.token_hash).values(last_seen_at=now)
         if touch:
@@ -116,6 +119,7 @@ class SignedIn:
     token: str
     expires_at: datetime
     device_cookie: devices.DeviceCookie
+    recovery_key: str | None = None  # a new key pair's recovery key, shown this once (issue 27)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,8 @@ class LoginStart:
     where: LoginBuckets
     user_id: uuid.UUID | None
     stored: str | None = None
+    key: keys.KeyAtRest | None = None  # the person's sealed private key (issue 27)
+    needs_key: bool = False  # their roles call for a key pair
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,10 @@ def login_start(
         raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
     where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
     row = session.execute(select(User.id, User.password_hash).where(User.email == email)).first()
-    return LoginStart(where, row.id if row else None, row.password_hash if row else None)
+    if row is None:
+        return LoginStart(where, None, None)
+    key, needs = keys.at_rest(session, row.id)
+    return LoginStart(where, row.id, row.password_hash, key, needs)
 
 
 def pending_start(
@@ -197,6 +206,7 @@ def pending_start(
 def login_finish(
     session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
     start: LoginStart, password: str | None, password_ok: bool, totp: str | None, tried: Attempt,
+    unlocked: keys.Unlocked | None = None,
 ) -> SignedIn | CodeNeeded:
     """Open a staff session once the password was right (`password` None: the pending second
     step). 401 `unauthorized` for a wrong password or unknown e-mail (the same either way); 401
@@ -226,7 +236,19 @@ def login_finish(
     else:
         throttle.forgive(where.keys, session=session, attempt=tried)
     token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes)
-    return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device))
+    recovery = keys.keep(session, user=user, unlocked=unlocked, row=_session_row(session, token), token=token)
+    return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device), recovery)
+
+
+def _session_row(session: Session, token: str) -> StaffSession:
+    row = session.get(StaffSession, token_hash(token))
+    assert row is not None
+    return row
+
+
+def session_row(session: Session, token: str | None) -> StaffSession | None:
+    """The live staff session behind this token, if any."""
+    return session.get(StaffSession, token_hash(token)) if token else None
 
 
 def accept_code(session: Session, ring: KeyRing, *, user: User, code: str) -> bool:
@@ -412,10 +434,14 @@ def password_change(session: Session, ring: KeyRing, settings: Settings, *, user
 SAME_PASSWORD = "Choose a password different from the current one."
 
 
-def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None) -> None:
+def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None,
+                     sealed: people.Sealed | None = None) -> None:
     """The user's own new password (hashed): every other session of theirs ends and every device
-    cookie of the account is revoked."""
+    cookie of the account is revoked. Their private key, which this session holds, is sealed
+    again under the new password (`sealed`): the key pair and its case keys stay theirs."""
     user = _user(session, user_id)
+    if sealed is not None:
+        key_holders.reseal_password(session, user_id=user.id, sealed=sealed)
     user.password_hash = new_hash
     user.password_change_required = False
     user.password_expires_at = None
@@ -634,6 +660,7 @@ def _apply_password_reset(session: Session, passwords: Passwords, settings: Sett
     expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
     user.password_expires_at = expires
     _end_sessions(session, user_id=user.id, devices_too=True)
+    key_holders.drop_key_pair(session, user_id=user.id)  # issue 27: the next sign-in makes a fresh one, holding nothing
     notices.record(session, notices.password_reset(session, user=user, by=by.email))
     return one_time, expires
 
@@ -790,15 +817,25 @@ def active_safeguarding_users(session: Session) -> int:
     ) or 0)
 
 
-def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor) -> User:
+def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor,
+                 settings: Settings | None = None) -> tuple[User, str | None]:
     """Break-glass (`safeshare set-password`): set an account's password at once, end its
-    sessions and revoke its device cookies; audited and told to the owner and the safeguarding users."""
+    sessions and revoke its device cookies; audited and told to the owner and the safeguarding users.
+    An account that may work on cases gets a fresh key pair holding no case key (issue 27: the
+    operator who set the password reads nothing; a holder grants access again). Returns the user
+    and the new recovery key (None without a key pair)."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise NotFound("No user with this e-mail address.")
     problem = weakness(password, email=user.email)
     if problem is not None:
         raise Invalid(problem, field="password")
+    recovery = None
+    key_holders.drop_key_pair(session, user_id=user.id)
+    if settings is not None and keys.needs_key_pair(user.roles):
+        pair = key_holders.new_key_pair(user.id, password, keys.argon2_params(settings))
+        key_holders.store_key_pair(session, user_id=user.id, pair=pair)
+        recovery = pair.recovery_key
     user.password_hash = passwords.hash(password)
     user.password_change_required = False
     user.password_expires_at = None
@@ -807,7 +844,7 @@ def set_password(session: Session, passwords: Passwords, *, email: str, password
     audit.record(session, by, "user.password.set", target=str(user.id))
     notices.record(session, notices.password_reset(session, user=user, by=by.label, tell_safeguarding=True,
                                                    one_time=False))
-    return user
+    return user, recovery
 
 
 def user_by_email(session: Session, email: str) -> User:
@@ -848,13 +885,17 @@ def create_user(
     roles: list[Role],
     password: str,
     by: Actor,
+    pair: Any = None,
+    user_id: uuid.UUID | None = None,
 ) -> User:
     """Create an account with these roles at once: the shell's `safeshare create-user` (the
-    operator's own trust). The API and the console go through `create_account`."""
+    operator's own trust). The API and the console go through `create_account`. `pair`: the
+    account's key pair (`holders.NewKeyPair`, made beforehand: slow), when its roles need one."""
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail address already exists.")
-    user = User(email=email, name=name, password_hash=passwords.hash(password), owner_verified_at=clock.now())
+    user = User(id=user_id or uuid.uuid4(), email=email, name=name, password_hash=passwords.hash(password),
+                owner_verified_at=clock.now())
     user.set_roles(roles)
     session.add(user)
     try:
@@ -863,6 +904,8 @@ def create_user(
         raise Conflict("A user with this e-mail address already exists.") from None
     audit.record(session, by, "user.create", target=str(user.id))
     _granted(session, user=user, roles=set(user.roles), by=by)
+    if pair is not None:
+        keys.store_new(session, user=user, pair=pair)
     return user
 
 
@@ -1038,6 +1081,8 @@ def update_user(
     if active is False:
         # A deactivated account is signed out everywhere at once, its device cookies revoked.
         _end_sessions(session, user_id=user.id, devices_too=True)
+    if active is False or not keys.needs_key_pair(user.roles):
+        key_holders.drop_wraps_of(session, user_id=user.id)  # issue 27: its case keys go with it
     audit.record(session, by, "user.update", target=str(user.id))
     _granted(session, user=user, roles=set(user.roles) - before, by=by)
     _removed(session, user=user, roles=before - set(user.roles), by=by)
@@ -1070,7 +1115,7 @@ def enrolling(session: Session, *, token: str, new_password: str) -> uuid.UUID:
 LINK_GONE = "This link has been used already or has lapsed. Ask an administrator for a new account link."
 
 
-def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str) -> User:
+def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str, pair: Any = None) -> User:
     """The owner's own password (hashed) from their enrolment link: the link is used up, any
     password an administrator set stops working, and they sign in next (and set up two-factor
     sign-in if their roles require it)."""
@@ -1086,5 +1131,7 @@ def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str) -> U
     user.password_expires_at = None
     user.owner_verified_at = clock.now()
     _end_sessions(session, user_id=user.id, devices_too=True)
+    if pair is not None:  # issue 27: made with the new password (its recovery key is shown on the next page)
+        keys.store_new(session, user=user, pair=pair)
     audit.record(session, actor(user), "auth.enrolled", target=str(user.id))
     return user

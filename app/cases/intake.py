@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from app import clock, dialect
 from app.audit import service as audit
+from app.auth import keys as person_keys
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate, ReportIn
 from app.config import Settings
-from app.crypto import keys, receipts
+from app.crypto import holders, keys, receipts
 from app.crypto.keyring import KeyRing
 from app.crypto.models import CaseKey
 from app.db import table_of
@@ -118,7 +119,8 @@ def create_case(
     normalised = receipts.normalise(receipt)
     assert normalised is not None
     case_id = uuid.uuid4()
-    key = keys.new_case_key(ring, case_id)
+    master, recipients = person_keys.intake_recipients(session)  # issue 27: whom the case key is wrapped to
+    key = keys.new_case_key(ring, case_id, master=master, receipt=normalised)
     reporter_ct = None
     if data.reporter is not None:
         identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
@@ -171,6 +173,7 @@ def create_case(
     if insert_key is not None:
         session.execute(insert_key, values)
         audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
+    holders.insert_wraps(session, holders.wrap_rows(session, case_id, key.dek, recipients))
     return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at, receipt=receipt,
                    risk_signals=tuple(signals))
 

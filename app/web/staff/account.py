@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from app.auth import keys as person_keys
 from app.auth import service as auth
 from app.auth import totp
 from app.auth.models import User
@@ -24,10 +25,10 @@ from app.auth.permissions import Capability
 from app.auth.schemas import PasswordChangeIn
 from app.concurrency import run_slow
 from app.config import Settings
-from app.db import attempt
+from app.db import attempt, separately
 from app.errors import AppError, TooManyRequests
 from app.http import cookies, signin
-from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, SlowHashLimiter
+from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, Sessions, SlowHashLimiter, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import STAFF_COOKIE, CurrentUser, PasswordOwner, SignedInUser, TotpOwner, staff_token
 from app.schemas import MAX_PASSWORD
@@ -221,6 +222,35 @@ def _fresh(session: DbSession, user: User) -> User:
     return found if found is not None else user
 
 
+@router.get(ACCOUNT + "/recovery-key", response_class=HTMLResponse)
+def recovery_key_once(request: Request, user: SignedInUser, session: DbSession, settings: CurrentSettings,
+                      makers: Sessions) -> Response:
+    """A new key pair's recovery key, shown once after the sign-in that made it (issue 27)."""
+    token = staff_token(request)
+    shown = person_keys.waiting_recovery_key(session, row=auth.session_row(session, token), token=token or "")
+    if shown is None or token is None:
+        return RedirectResponse(_next(user, settings), status_code=303)
+    with separately(makers) as apart:  # a GET's transaction only reads
+        person_keys.forget_recovery_key(apart, token_hash=auth.token_hash(token))
+    return staff_page(request, "account_recovery_key.html", {"recovery_key": shown, "next": _next(user, settings)})
+
+
+@router.post(ACCOUNT + "/recovery-key", response_class=HTMLResponse)
+def reissue_recovery_key(
+    request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """A new recovery key (the API's `POST /api/v1/auth/recovery-key`): the old one stops working."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    try:
+        with attempt(session):
+            recovery = person_keys.reissue_recovery_key(session, user=user)
+    except AppError as exc:
+        return _page(request, session, settings, keys, user, notice=exc.detail, status=exc.status)
+    return staff_page(request, "account_recovery_key.html", {"recovery_key": recovery, "next": ACCOUNT})
+
+
 @router.post(ACCOUNT + "/sessions/end-all", response_class=HTMLResponse)
 def end_all_sessions(
     request: Request, user: CurrentUser, session: DbSession, csrf_token: Annotated[str, Form()] = "",
@@ -300,7 +330,11 @@ async def enrol(
         errors.add("confirm_password", "The two passwords are not the same.")
     if not errors:
         try:
-            await run_slow(limiter, signin.enrol, session, passwords, token=token, new_password=new_password)
+            _, recovery = await run_slow(limiter, signin.enrol, session, passwords, token=token,
+                                         new_password=new_password, settings=settings_of(request))
+            if recovery is not None:  # issue 27: shown this once, then sign in
+                return staff_page(request, "account_recovery_key.html",
+                                  {"recovery_key": recovery, "next": "/login?enrolled=1"})
             return RedirectResponse("/login?enrolled=1", status_code=303)
         except AppError as exc:
             if exc.status == 404:

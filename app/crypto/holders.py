@@ -1,0 +1,259 @@
+"""Who holds which case key (issue 27): the person keys, the wraps of case keys to people, the
+deployment's seal, and the private key a request holds.
+
+The tables `person_keys`, `case_key_wraps` and `case_key_seal` are written here and nowhere else.
+A wrap names its holder by a keyed blind index of the user's id (`holder_index`, a key derived from
+the ring for that purpose alone): the database alone cannot tell whose wrap a case lacks.
+
+A request signed in with a staff token holds its person's private key for that request only
+(`hold`, from the staff session, see app.auth.service.user_for_token); `app.crypto.keys.case_cipher`
+then opens a case key through that person's wrap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.crypto import people
+from app.crypto.envelope import DecryptionError
+from app.crypto.models import CaseKeySeal, CaseKeyWrap, PersonKey
+from app.db import EXCLUSION_KEY
+
+HOLDER_PURPOSE = "case-key-holder"
+_HELD = "safeshare.case_key_holder"
+SEAL_ROW = 1
+
+
+@lru_cache(maxsize=8)
+def _holder_key(exclusion_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"safeshare:" + HOLDER_PURPOSE.encode()).derive(exclusion_key)
+
+
+def holder_index(session: Session, user_id: uuid.UUID) -> bytes:
+    """The blind index of a person in `case_key_wraps.holder`: keyed from the ring (through the
+    session's exclusion key, app.db.make_sessionmaker), a purpose of its own."""
+    key = session.info.get(EXCLUSION_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
+    return hmac.new(_holder_key(key), b"safeshare:holder:" + user_id.bytes, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Holding:
+    """The private key the current request holds, and whose it is."""
+
+    user_id: uuid.UUID
+    private: X25519PrivateKey
+
+
+def hold(session: Session, user_id: uuid.UUID, private: X25519PrivateKey) -> None:
+    """This session (one request, one command) acts with this person's private key."""
+    session.info[_HELD] = Holding(user_id, private)
+
+
+def held(session: Session) -> Holding | None:
+    found = session.info.get(_HELD)
+    return found if isinstance(found, Holding) else None
+
+
+def let_go(session: Session) -> None:
+    session.info.pop(_HELD, None)
+
+
+_REPORTER = "safeshare.reporter_case_key"
+
+
+def hold_case_key(session: Session, case_id: uuid.UUID, dek: bytes) -> None:
+    """This session (a reporter's request) holds this one case's data key, from the reporter session."""
+    session.info[_REPORTER] = (case_id, dek)
+
+
+def held_case_key(session: Session, case_id: uuid.UUID) -> bytes | None:
+    found = session.info.get(_REPORTER)
+    return found[1] if isinstance(found, tuple) and found[0] == case_id else None
+
+
+# --- the deployment's seal ------------------------------------------------------------------------------
+
+def is_sealed(session: Session) -> bool:
+    """Whether `seal-cases` ran: from then on no case key is wrapped by the ring."""
+    return session.scalar(select(CaseKeySeal.id).where(CaseKeySeal.id == SEAL_ROW)) is not None
+
+
+def mark_sealed(session: Session, *, by: str) -> None:
+    if not is_sealed(session):
+        session.add(CaseKeySeal(id=SEAL_ROW, sealed_at=clock.now(), sealed_by=by))
+        session.flush()
+
+
+# --- person keys ----------------------------------------------------------------------------------------
+
+def person_key(session: Session, user_id: uuid.UUID) -> PersonKey | None:
+    return session.get(PersonKey, user_id)
+
+
+@dataclass(frozen=True)
+class NewKeyPair:
+    private: X25519PrivateKey
+    sealed: people.Sealed
+    by_recovery: bytes
+    recovery_key: str
+
+
+def new_key_pair(user_id: uuid.UUID, password: str, params: people.Argon2Params) -> NewKeyPair:
+    """A fresh key pair sealed under the password and a new recovery key (slow: argon2id; run it
+    with no transaction open)."""
+    private = X25519PrivateKey.generate()
+    recovery = people.new_recovery_key()
+    return NewKeyPair(private, people.seal_under_password(user_id, private, password, params),
+                      people.seal_under_recovery(user_id, private, recovery), recovery)
+
+
+def store_key_pair(session: Session, *, user_id: uuid.UUID, pair: NewKeyPair,
+                   certified_by: uuid.UUID | None = None, certified: bool = False) -> PersonKey:
+    """The person's key pair from now on. A different key pair than before loses every case key the
+    old one held (its wraps are deleted) and its certification."""
+    row = session.get(PersonKey, user_id)
+    if row is not None and row.public_key != pair.sealed.public:
+        drop_wraps_of(session, user_id=user_id)
+        session.delete(row)
+        session.flush()
+        row = None
+    if row is None:
+        row = PersonKey(user_id=user_id, public_key=pair.sealed.public, created_at=clock.now(),
+                        by_password=pair.sealed.by_password, password_kdf=pair.sealed.spec,
+                        by_recovery=pair.by_recovery)
+        session.add(row)
+    row.by_password, row.password_kdf, row.by_recovery = pair.sealed.by_password, pair.sealed.spec, pair.by_recovery
+    if certified:
+        row.certified_at, row.certified_by_id = clock.now(), certified_by
+    session.flush()
+    return row
+
+
+def reseal_password(session: Session, *, user_id: uuid.UUID, sealed: people.Sealed) -> bool:
+    """The private key under a new password (the same key pair). False when the person has none or
+    another one."""
+    row = session.get(PersonKey, user_id)
+    if row is None or row.public_key != sealed.public:
+        return False
+    row.by_password, row.password_kdf = sealed.by_password, sealed.spec
+    session.flush()
+    return True
+
+
+def reseal_recovery(session: Session, *, user_id: uuid.UUID, public: bytes, by_recovery: bytes) -> bool:
+    """A new recovery key for the same key pair: the old one opens nothing any more."""
+    row = session.get(PersonKey, user_id)
+    if row is None or row.public_key != public:
+        return False
+    row.by_recovery = by_recovery
+    session.flush()
+    return True
+
+
+def certify(session: Session, *, user_id: uuid.UUID, by: uuid.UUID | None) -> bool:
+    row = session.get(PersonKey, user_id)
+    if row is None:
+        return False
+    if row.certified_at is None:
+        row.certified_at, row.certified_by_id = clock.now(), by
+        session.flush()
+    return True
+
+
+def drop_key_pair(session: Session, *, user_id: uuid.UUID) -> None:
+    """The person's key pair and every case key wrapped to it are gone (a reset by someone else)."""
+    drop_wraps_of(session, user_id=user_id)
+    session.execute(delete(PersonKey).where(PersonKey.user_id == user_id))
+
+
+# --- wraps ----------------------------------------------------------------------------------------------
+
+def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]]
+              ) -> list[dict[str, object]]:
+    """The rows of `case_key_wraps` for a case key wrapped to each (user id, public key)."""
+    now = clock.now()
+    return [{"case_id": case_id, "holder": holder_index(session, user_id), "wrapped": people.wrap_to(public, case_id, dek),
+             "created_at": now} for user_id, public in recipients]
+
+
+def insert_wraps(session: Session, rows: list[dict[str, object]]) -> None:
+    if rows:
+        session.execute(insert(CaseKeyWrap), rows)
+
+
+def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, public: bytes,
+                   dek: bytes) -> None:
+    """The case's key wrapped to this person (replacing any earlier wrap of theirs)."""
+    index = holder_index(session, user_id)
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index))
+    insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)]))
+
+
+def drop_wrap(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id,
+                                              CaseKeyWrap.holder == holder_index(session, user_id)))
+
+
+def drop_wraps_of(session: Session, *, user_id: uuid.UUID) -> None:
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == holder_index(session, user_id)))
+
+
+def drop_case_wraps(session: Session, case_id: uuid.UUID) -> None:
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id))
+
+
+def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return session.scalar(select(CaseKeyWrap.case_id).where(
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, user_id))) is not None
+
+
+def held_cases(session: Session, *, user_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(session.scalars(select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder == holder_index(session, user_id))))
+
+
+def open_wrap(session: Session, case_id: uuid.UUID) -> bytes | None:
+    """The case's data key through the wrap of the person this session holds the key of, or None."""
+    holding = held(session)
+    if holding is None:
+        return None
+    blob = session.scalar(select(CaseKeyWrap.wrapped).where(
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, holding.user_id)))
+    if blob is None:
+        return None
+    try:
+        return people.unwrap_with(holding.private, case_id, blob)
+    except DecryptionError as exc:
+        exc.case_id = case_id
+        raise
+
+
+def open_wraps(session: Session, case_ids: Iterable[uuid.UUID] | object) -> dict[uuid.UUID, bytes]:
+    """The data keys of many cases through the held person's wraps (`case_ids`: ids or a SELECT of them)."""
+    holding = held(session)
+    if holding is None:
+        return {}
+    found: dict[uuid.UUID, bytes] = {}
+    rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped).where(
+        CaseKeyWrap.case_id.in_(case_ids),  # type: ignore[arg-type]
+        CaseKeyWrap.holder == holder_index(session, holding.user_id)))
+    for case_id, blob in rows:
+        try:
+            found[case_id] = people.unwrap_with(holding.private, case_id, blob)
+        except DecryptionError:
+            continue
+    return found
