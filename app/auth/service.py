@@ -1064,6 +1064,7 @@ def update_user(
         # Nobody grants themself access to cases, or switches their own account on or off.
         raise Forbidden("You cannot change your own roles or switch your own account on or off. Ask another administrator.")
     was_admin = user.active and user.may(Capability.ADMINISTER)
+    was_reader = user.may(Capability.READ_EVERY_CASE)
     before = set(user.roles)
     if roles is not None:
         user.set_roles(roles)
@@ -1081,8 +1082,11 @@ def update_user(
     if active is False:
         # A deactivated account is signed out everywhere at once, its device cookies revoked.
         _end_sessions(session, user_id=user.id, devices_too=True)
-    if active is False or not keys.needs_key_pair(user.roles):
-        key_holders.drop_wraps_of(session, user_id=user.id)  # issue 27: its case keys go with it
+    if active is False or not keys.needs_key_pair(user.roles) or (was_reader and not user.may(Capability.READ_EVERY_CASE)):
+        # Issue 27: its case keys go with it (a safeguarding user made HR only is given their assigned
+        # cases again by a holder), and its key is no longer vouched for.
+        key_holders.drop_wraps_of(session, user_id=user.id)
+        key_holders.uncertify(session, user_id=user.id)
     audit.record(session, by, "user.update", target=str(user.id))
     _granted(session, user=user, roles=set(user.roles) - before, by=by)
     _removed(session, user=user, roles=before - set(user.roles), by=by)

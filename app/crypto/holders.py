@@ -175,6 +175,14 @@ def certify(session: Session, *, user_id: uuid.UUID, by: uuid.UUID | None) -> bo
     return True
 
 
+def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
+    """The key is no longer vouched for (the account was switched off or lost its safeguarding role):
+    intake stops wrapping new cases to it until a holder grants again."""
+    row = session.get(PersonKey, user_id)
+    if row is not None:
+        row.certified_at, row.certified_by_id = None, None
+
+
 def drop_key_pair(session: Session, *, user_id: uuid.UUID) -> None:
     """The person's key pair and every case key wrapped to it are gone (a reset by someone else)."""
     drop_wraps_of(session, user_id=user_id)

@@ -179,6 +179,8 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     with app.state.sessionmaker() as s:
         from app.crypto import holders
         assert holders.held_cases(s, user_id=uuid.UUID(newcomer.id)) == []
+        gone = holders.person_key(s, uuid.UUID(newcomer.id))
+        assert gone is not None and gone.certified_at is None  # intake no longer wraps to it
         assert s.get(User, uuid.UUID(newcomer.id)) is not None and s.get(Case, after) is not None
 
 
