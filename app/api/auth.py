@@ -25,6 +25,8 @@ from app.auth.schemas import (
     ReauthIn,
     RecoveryCodesOut,
     RecoveryKeyOut,
+    RestoreIn,
+    RestoreOut,
     RoleGrantPending,
     SessionOut,
     TotpRemoveIn,
@@ -127,6 +129,15 @@ def reissue_recovery_key(user: CurrentUser, session: DbSession) -> RecoveryKeyOu
     """A new recovery key for your key pair (issue 27), shown this once: the earlier one no longer
     opens anything. Audited (`auth.recovery_key.reissued`)."""
     return RecoveryKeyOut(recovery_key=person_keys.reissue_recovery_key(session, user=user))
+
+
+@router.post("/auth/recovery-key/restore", response_model=RestoreOut, responses={
+    403: {"description": "The recovery key does not open the earlier key pair (`wrong-recovery-key`)."},
+    409: {"description": "Nothing waits for a recovery key, or this session holds no key pair (`no-person-key`)."}})
+def restore_access(body: RestoreIn, user: CurrentUser, session: DbSession) -> RestoreOut:
+    """After a password reset someone else made: your recovery key brings back every case key your
+    earlier key pair held, without anyone else (issue 27). Audited (`keys.recovered`)."""
+    return RestoreOut(cases=person_keys.restore_access(session, user=user, recovery_key=body.recovery_key))
 
 
 @router.post("/key-grants", response_model=KeyGrantOut, responses={

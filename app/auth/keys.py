@@ -29,7 +29,7 @@ from app.crypto.envelope import DecryptionError, open_, seal
 from app.crypto.keyring import KeyRing
 from app.crypto.models import PersonKey
 from app.enums import Role
-from app.errors import Conflict
+from app.errors import Conflict, Forbidden
 
 
 def argon2_params(settings: Settings) -> people.Argon2Params:
@@ -215,3 +215,23 @@ def reissue_recovery_key(session: Session, *, user: User) -> str:
                             by_recovery=people.seal_under_recovery(user.id, holding.private, recovery))
     audit.record(session, Actor(label=user.email, user_id=user.id), "auth.recovery_key.reissued", target=str(user.id))
     return recovery
+
+
+class WrongRecoveryKey(Forbidden):
+    title, slug = "Wrong recovery key", "wrong-recovery-key"
+
+
+def restore_access(session: Session, *, user: User, recovery_key: str) -> int:
+    """The owner's recovery key brings back the case keys their earlier key pair held before a reset
+    someone else made (issue 27: without anyone else). Audited (`keys.recovered`). 409 when nothing
+    waits or the session holds no key; 403 `wrong-recovery-key`. Returns how many case keys came back."""
+    holding = holders.held(session)
+    if holding is None or holding.user_id != user.id:
+        raise NoPersonKey("Sign out and sign in again with your password first: this session does not hold your key.")
+    if holders.dormant(session, user.id) is None:
+        raise Conflict("No earlier access waits for a recovery key on this account.")
+    moved = holders.restore(session, user_id=user.id, recovery_key=recovery_key)
+    if moved is None:
+        raise WrongRecoveryKey("That recovery key does not open your earlier access. Check it and try again.")
+    audit.record(session, Actor(label=user.email, user_id=user.id), "keys.recovered", target=f"{user.id}:{moved}")
+    return moved

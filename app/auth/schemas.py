@@ -104,6 +104,15 @@ class RecoveryKeyOut(BaseModel):
     recovery_key: str = Field(description="Shown this once; the account's earlier recovery key no longer works.")
 
 
+class RestoreIn(StrictModel):
+    recovery_key: Annotated[str, Field(min_length=1, max_length=64, description="The recovery key shown when your "
+                                       "earlier key pair was made (spaces, dashes and case do not matter).")]
+
+
+class RestoreOut(BaseModel):
+    cases: int = Field(description="How many case keys came back to you.")
+
+
 class KeyGrantIn(StrictModel):
     user_id: uuid.UUID = Field(description="An active safeguarding or HR account with a key pair.")
 

@@ -660,7 +660,9 @@ def _apply_password_reset(session: Session, passwords: Passwords, settings: Sett
     expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
     user.password_expires_at = expires
     _end_sessions(session, user_id=user.id, devices_too=True)
-    key_holders.drop_key_pair(session, user_id=user.id)  # issue 27: the next sign-in makes a fresh one, holding nothing
+    # Issue 27: the next sign-in makes a fresh key pair, holding nothing; the old one waits for the
+    # owner's recovery key.
+    key_holders.set_aside(session, user_id=user.id)
     notices.record(session, notices.password_reset(session, user=user, by=by.email))
     return one_time, expires
 
@@ -831,7 +833,7 @@ def set_password(session: Session, passwords: Passwords, *, email: str, password
     if problem is not None:
         raise Invalid(problem, field="password")
     recovery = None
-    key_holders.drop_key_pair(session, user_id=user.id)
+    key_holders.set_aside(session, user_id=user.id)  # only the owner's recovery key brings its case keys back
     if settings is not None and keys.needs_key_pair(user.roles):
         pair = key_holders.new_key_pair(user.id, password, keys.argon2_params(settings))
         key_holders.store_key_pair(session, user_id=user.id, pair=pair)

@@ -119,8 +119,7 @@ def create_case(
     normalised = receipts.normalise(receipt)
     assert normalised is not None
     case_id = uuid.uuid4()
-    master, recipients = person_keys.intake_recipients(session)  # issue 27: whom the case key is wrapped to
-    key = keys.new_case_key(ring, case_id, master=master, receipt=normalised)
+    key = keys.new_case_key(ring, case_id, receipt=normalised)
     reporter_ct = None
     if data.reporter is not None:
         identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
@@ -128,7 +127,10 @@ def create_case(
     description_ct = key.cipher.encrypt("cases", "description", case_id, data.description)
     signals_ct = key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None
     lookup = receipt_lookup(ring, normalised)
-    # The first statement (the write lock on SQLite): the words administrators gave the themes.
+    # The first statement (the write lock on SQLite): whom the case key is wrapped to (issue 27; no
+    # master wrap once the deployment is sealed), and the words administrators gave the themes.
+    master, recipients = person_keys.intake_recipients(session)
+    key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.dek, recipients)
     suggested = suggest_themes(data.description, extra=themes.admin_words(session))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
@@ -173,7 +175,7 @@ def create_case(
     if insert_key is not None:
         session.execute(insert_key, values)
         audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
-    holders.insert_wraps(session, holders.wrap_rows(session, case_id, key.dek, recipients))
+    holders.insert_wraps(session, wraps)
     return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at, receipt=receipt,
                    risk_signals=tuple(signals))
 

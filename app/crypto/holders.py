@@ -22,13 +22,13 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.crypto import people
 from app.crypto.envelope import DecryptionError
-from app.crypto.models import CaseKeySeal, CaseKeyWrap, PersonKey
+from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, PersonKey
 from app.db import EXCLUSION_KEY
 
 HOLDER_PURPOSE = "case-key-holder"
@@ -42,13 +42,19 @@ def _holder_key(exclusion_key: bytes) -> bytes:
                 info=b"safeshare:" + HOLDER_PURPOSE.encode()).derive(exclusion_key)
 
 
-def holder_index(session: Session, user_id: uuid.UUID) -> bytes:
+def holder_index(session: Session, user_id: uuid.UUID, *, dormant: bool = False) -> bytes:
     """The blind index of a person in `case_key_wraps.holder`: keyed from the ring (through the
-    session's exclusion key, app.db.make_sessionmaker), a purpose of its own."""
+    session's exclusion key, app.db.make_sessionmaker), a purpose of its own. `dormant`: the index
+    their set-aside key pair's wraps wait under (`set_aside`)."""
     key = session.info.get(EXCLUSION_KEY)
     if not isinstance(key, bytes):
         raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
-    return hmac.new(_holder_key(key), b"safeshare:holder:" + user_id.bytes, hashlib.sha256).digest()
+    label = b"safeshare:holder-dormant:" if dormant else b"safeshare:holder:"
+    return hmac.new(_holder_key(key), label + user_id.bytes, hashlib.sha256).digest()
+
+
+def _both(session: Session, user_id: uuid.UUID) -> list[bytes]:
+    return [holder_index(session, user_id), holder_index(session, user_id, dormant=True)]
 
 
 @dataclass(frozen=True)
@@ -124,13 +130,11 @@ def new_key_pair(user_id: uuid.UUID, password: str, params: people.Argon2Params)
 
 def store_key_pair(session: Session, *, user_id: uuid.UUID, pair: NewKeyPair,
                    certified_by: uuid.UUID | None = None, certified: bool = False) -> PersonKey:
-    """The person's key pair from now on. A different key pair than before loses every case key the
-    old one held (its wraps are deleted) and its certification."""
+    """The person's key pair from now on. A different key pair than before holds none of the case
+    keys the old one held, nor its certification: the old one is set aside for the recovery key."""
     row = session.get(PersonKey, user_id)
     if row is not None and row.public_key != pair.sealed.public:
-        drop_wraps_of(session, user_id=user_id)
-        session.delete(row)
-        session.flush()
+        set_aside(session, user_id=user_id)  # its case keys wait for the recovery key
         row = None
     if row is None:
         row = PersonKey(user_id=user_id, public_key=pair.sealed.public, created_at=clock.now(),
@@ -183,12 +187,6 @@ def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
         row.certified_at, row.certified_by_id = None, None
 
 
-def drop_key_pair(session: Session, *, user_id: uuid.UUID) -> None:
-    """The person's key pair and every case key wrapped to it are gone (a reset by someone else)."""
-    drop_wraps_of(session, user_id=user_id)
-    session.execute(delete(PersonKey).where(PersonKey.user_id == user_id))
-
-
 # --- wraps ----------------------------------------------------------------------------------------------
 
 def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]]
@@ -213,12 +211,67 @@ def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, 
 
 
 def drop_wrap(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """The person's wraps of this case's key are gone, their set-aside key pair's too."""
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id,
-                                              CaseKeyWrap.holder == holder_index(session, user_id)))
+                                              CaseKeyWrap.holder.in_(_both(session, user_id))))
 
 
 def drop_wraps_of(session: Session, *, user_id: uuid.UUID) -> None:
-    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == holder_index(session, user_id)))
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder.in_(_both(session, user_id))))
+
+
+# --- a reset by someone else, and the owner's recovery key --------------------------------------------
+
+def set_aside(session: Session, *, user_id: uuid.UUID) -> None:
+    """A reset someone else made (an administrator's, `set-password`): the account's key pair, which
+    the new password cannot open, is set aside with its case keys; only the owner's recovery key
+    brings them back (`restore`). The account gets a fresh key pair holding nothing. A key pair set
+    aside earlier and not yet restored stays the one kept (the fresh pair's grants are dropped)."""
+    row = session.get(PersonKey, user_id)
+    if row is None:
+        return
+    current, aside = _both(session, user_id)
+    if session.get(DormantKey, user_id) is None:
+        session.add(DormantKey(user_id=user_id, public_key=row.public_key, by_recovery=row.by_recovery,
+                               certified_at=row.certified_at, set_aside_at=clock.now()))
+        session.execute(update(CaseKeyWrap).where(CaseKeyWrap.holder == current).values(holder=aside))
+    else:
+        session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == current))
+    session.delete(row)
+    session.flush()
+
+
+def dormant(session: Session, user_id: uuid.UUID) -> DormantKey | None:
+    return session.get(DormantKey, user_id)
+
+
+def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int | None:
+    """The owner's recovery key opens their set-aside private key: every case key it held moves to
+    the key pair this session holds (and its certification with it). Returns how many case keys
+    moved; None when the recovery key does not open it."""
+    holding, aside_row = held(session), session.get(DormantKey, user_id)
+    if holding is None or holding.user_id != user_id or aside_row is None:
+        return None
+    old = people.open_under_recovery(user_id, aside_row.public_key, aside_row.by_recovery, recovery_key)
+    if old is None:
+        return None
+    current, aside = _both(session, user_id)
+    mine = set(held_cases(session, user_id=user_id))
+    public = people.public_bytes(holding.private)
+    moved = 0
+    for case_id, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
+                                         .where(CaseKeyWrap.holder == aside)).all():
+        if case_id not in mine:
+            insert_wraps(session, wrap_rows(session, case_id, people.unwrap_with(old, case_id, blob),
+                                            [(user_id, public)]))
+            moved += 1
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == aside))
+    row = session.get(PersonKey, user_id)
+    if row is not None and aside_row.certified_at is not None and row.certified_at is None:
+        row.certified_at = aside_row.certified_at
+    session.delete(aside_row)
+    session.flush()
+    return moved
 
 
 def drop_case_wraps(session: Session, case_id: uuid.UUID) -> None:

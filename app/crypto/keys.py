@@ -40,6 +40,10 @@ class NewCaseKey:
     dek: bytes  # to wrap it to people too (app.crypto.holders)
     reporter_wrapped: bytes | None = None
 
+    def people_only(self) -> NewCaseKey:
+        """The same key with no master wrap (a sealed deployment: only people's wraps open it)."""
+        return NewCaseKey(self.cipher, PEOPLE, None, self.dek, self.reporter_wrapped)
+
     @property
     def params(self) -> dict[str, Any]:
         """The bound parameters of `key_insert`."""

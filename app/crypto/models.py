@@ -77,3 +77,18 @@ class CaseKeySeal(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     sealed_at: Mapped[datetime]
     sealed_by: Mapped[str] = mapped_column(String(320))
+
+
+class DormantKey(Base):
+    """A key pair set aside by a reset someone else made (issue 27): its public key and its private
+    key sealed under the owner's recovery key only. Its case keys wait under a blind index of their
+    own until the owner's recovery key moves them to the account's new key pair
+    (`app.crypto.holders.restore`); nobody else can use them."""
+
+    __tablename__ = "dormant_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    by_recovery: Mapped[bytes] = mapped_column(LargeBinary)
+    certified_at: Mapped[datetime | None]
+    set_aside_at: Mapped[datetime]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -142,7 +143,9 @@ def run(rounds: int = 30, readers: int = 10, argon2: tuple[int, int, int] = (3, 
         sign_in_rounds: int = 10) -> dict[str, Any]:
     from app.crypto.people import Argon2Params
 
-    return {"sign_in": sign_in(Argon2Params(*argon2), sign_in_rounds), "database": in_database(rounds, readers)}
+    load = os.getloadavg()[0]
+    return {"load_average_before": round(load, 2), "cpus": os.cpu_count(),
+            "sign_in": sign_in(Argon2Params(*argon2), sign_in_rounds), "database": in_database(rounds, readers)}
 
 
 def write_markdown(result: dict[str, Any], out: Path) -> None:
@@ -151,7 +154,8 @@ def write_markdown(result: dict[str, Any], out: Path) -> None:
     lines = [
         "# Keys only people hold: what they cost (issue 27)",
         "",
-        "`.venv/bin/python -m bench.keys.run`, in-process, SQLite, on the shared 2-core machine. Medians (p90).",
+        f"`.venv/bin/python -m bench.keys.run`, in-process, SQLite, {result['cpus']} CPUs shared with other work "
+        f"(load average {result['load_average_before']} when it started). Medians (p90).",
         "",
         "| what | before | with keys only people hold | extra | target |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -1,7 +1,8 @@
 """keys only people hold (issue 27): person key pairs, case keys wrapped to people, the seal
 
 `person_keys`: each case-reading person's X25519 public key and their private key sealed under a
-password-derived key and under a recovery key. `case_key_wraps`: a case's data key wrapped to one
+password-derived key and under a recovery key; `dormant_keys`: a key pair set aside by someone
+else's reset, waiting for its owner's recovery key. `case_key_wraps`: a case's data key wrapped to one
 person (named by a keyed blind index). `case_key_seal`: one row once `safeshare seal-cases` ran.
 `staff_sessions` gain the private key sealed under the session token, and a new recovery key
 shown once; `case_keys` the key under the reporter's receipt (new cases; older ones at the
@@ -37,6 +38,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["certified_by_id"], ["users.id"], name=op.f("fk_person_keys_certified_by_id_users"),
                                 ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_person_keys")),
+    )
+    op.create_table(
+        "dormant_keys",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("by_recovery", sa.LargeBinary(), nullable=False),
+        sa.Column("certified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("set_aside_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_dormant_keys_user_id_users"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_dormant_keys")),
     )
     op.create_table(
         "case_key_wraps",
@@ -77,4 +88,5 @@ def downgrade() -> None:
     with op.batch_alter_table("case_key_wraps", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_key_wraps_holder"))
     op.drop_table("case_key_wraps")
+    op.drop_table("dormant_keys")
     op.drop_table("person_keys")

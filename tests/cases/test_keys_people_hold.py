@@ -265,3 +265,28 @@ def test_the_reporter_keeps_their_case_after_sealing_through_their_receipt(app: 
     case_id = client.get("/api/v1/cases", headers=_login(client, sg.email, sg.password)).json()["items"][0]["id"]
     thread = client.get(f"/api/v1/cases/{case_id}/messages", headers=_login(client, sg.email, sg.password)).json()
     assert [m["body"] for m in thread] == ["There is more."]
+
+
+def test_the_owners_recovery_key_brings_back_what_a_reset_set_aside(app: Any, world: World, client: Any) -> None:
+    from app.audit.service import Actor
+    from app.auth import service as auth
+
+    case_id = world.new_case(description=SECRET)
+    sg = world.staff["safeguarding"]
+    _seal(app, sg.email, sg.password)
+    recovery = client.post("/api/v1/auth/recovery-key", headers=_login(client, sg.email, sg.password)).json()
+    with app.state.sessionmaker() as s, s.begin():  # break-glass by the operator
+        auth.set_password(s, app.state.passwords, email=sg.email, password="the operator's choice now",
+                          by=Actor.system("set-password"), settings=app.state.settings)
+
+    headers = _login(client, sg.email, "the operator's choice now")
+    assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["content_access"] is False
+    page = client.get("/staff/account", headers=headers)
+    assert 'id="access-waiting"' in page.text
+    wrong = client.post("/api/v1/auth/recovery-key/restore", json={"recovery_key": "0" * 26}, headers=headers)
+    assert wrong.status_code == 403
+    r = client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers)
+    assert r.status_code == 200 and r.json() == {"cases": 1}
+    assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["description"] == SECRET
+    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.recovered'") == [(1,)]
+    assert client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers).status_code == 409

@@ -25,6 +25,7 @@ from app.auth.permissions import Capability
 from app.auth.schemas import PasswordChangeIn
 from app.concurrency import run_slow
 from app.config import Settings
+from app.crypto import holders
 from app.db import attempt, separately
 from app.errors import AppError, TooManyRequests
 from app.http import cookies, signin
@@ -39,7 +40,7 @@ from app.web.staff.common import staff_page
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 ACCOUNT = "/staff/account"
-FIELD_ORDER = ["current_password", "new_password", "confirm_password", "setup_password", "restart_password", "code",
+FIELD_ORDER = ["current_password", "new_password", "confirm_password", "setup_password", "restart_password", "code", "recovery_key",
                "remove_code", "remove_password"]
 DONE = {
     "password": "Your password has been changed. Any other sessions of yours have been ended.",
@@ -83,6 +84,9 @@ def _page(
         "problems": errors.summary(FIELD_ORDER),
         "notice": notice,
         "can_see_dashboard": user.may(Capability.READ_STATISTICS),
+        # Issue 27: the key pair's recovery key, and access set aside by someone else's reset.
+        "case_key": {"dormant": holders.dormant(session, user.id) is not None}
+        if holders.person_key(session, user.id) is not None else None,
     }
     return staff_page(request, "account.html", ctx, status_code=status)
 
@@ -249,6 +253,26 @@ def reissue_recovery_key(
     except AppError as exc:
         return _page(request, session, settings, keys, user, notice=exc.detail, status=exc.status)
     return staff_page(request, "account_recovery_key.html", {"recovery_key": recovery, "next": ACCOUNT})
+
+
+@router.post(ACCOUNT + "/recovery-key/restore", response_class=HTMLResponse)
+def restore_access(
+    request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
+    recovery_key: Annotated[str, Form(max_length=64)] = "", csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Your recovery key brings back the cases your earlier key pair held (the API's
+    `POST /api/v1/auth/recovery-key/restore`)."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    try:
+        with attempt(session):
+            moved = person_keys.restore_access(session, user=user, recovery_key=recovery_key)
+    except AppError as exc:
+        errors = FormErrors()
+        errors.add("recovery_key", exc.detail)
+        return _page(request, session, settings, keys, user, errors=errors, status=exc.status)
+    return _page(request, session, settings, keys, user,
+                 notice=f"Your access is back: {moved} case key{'s' if moved != 1 else ''} restored.")
 
 
 @router.post(ACCOUNT + "/sessions/end-all", response_class=HTMLResponse)
