@@ -127,6 +127,12 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     out = _seal(app, sg.email, sg.password)
     assert "1 case key(s) moved" in out
     assert _raw(app, "SELECT count(*) FROM case_keys WHERE wrapped_key IS NOT NULL") == [(0,)]
+    # The database alone names nobody who holds (or lacks: the excluded) a case's key.
+    flat = b"".join(v if isinstance(v, bytes) else str(v).encode() for row in _raw(app, "SELECT * FROM case_key_wraps")
+                    for v in row)
+    for who in world.staff.values():
+        u = uuid.UUID(who.id)
+        assert not any(form in flat for form in (u.bytes, u.hex.encode(), str(u).encode()))
 
     # After sealing: the holders read, the excluded stay out, a newcomer sees metadata only.
     def read(headers: dict[str, str], case_id: uuid.UUID) -> dict[str, Any]:
