@@ -70,13 +70,13 @@ def at_rest(session: Session, user_id: uuid.UUID) -> tuple[KeyAtRest | None, boo
 
 def unlock(user_id: uuid.UUID, key: KeyAtRest | None, needs: bool, password: str, settings: Settings) -> Unlocked | None:
     """Slow (argon2id): the private key opened with the password, or a new key pair when the account
-    needs one and has none (or one its password no longer opens: set by someone else). No
-    transaction may be open."""
+    needs one (`needs`: its roles call for one and the password is its owner's own, not a one-time
+    password) and has none, or one its password no longer opens. No transaction may be open."""
     if key is not None:
         private = people.open_under_password(user_id, key.public, key.by_password, key.spec, password)
         if private is not None:
             return Unlocked(private)
-    if not needs and key is None:
+    if not needs:
         return None
     pair = holders.new_key_pair(user_id, password, argon2_params(settings))
     return Unlocked(pair.private, pair)

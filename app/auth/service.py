@@ -160,6 +160,9 @@ class LoginStart:
     stored: str | None = None
     key: keys.KeyAtRest | None = None  # the person's sealed private key (issue 27)
     needs_key: bool = False  # their roles call for a key pair
+    # A one-time password (someone else's reset): no key pair is made with it; the owner's new
+    # password makes it (`app.http.signin.change_password`).
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,11 +186,12 @@ def login_start(
     if text_problem(email, free_text=False) is not None:
         raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
     where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
-    row = session.execute(select(User.id, User.password_hash).where(User.email == email)).first()
+    row = session.execute(select(User.id, User.password_hash, User.password_change_required)
+                          .where(User.email == email)).first()
     if row is None:
         return LoginStart(where, None, None)
     key, needs = keys.at_rest(session, row.id)
-    return LoginStart(where, row.id, row.password_hash, key, needs)
+    return LoginStart(where, row.id, row.password_hash, key, needs, bool(row.password_change_required))
 
 
 def pending_start(
@@ -236,6 +240,7 @@ def login_finish(
     else:
         throttle.forgive(where.keys, session=session, attempt=tried)
     token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes)
+    _forget_lapsed(session, idle=timedelta(minutes=settings.staff_idle_minutes))
     recovery = keys.keep(session, user=user, unlocked=unlocked, row=_session_row(session, token), token=token)
     return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device), recovery)
 
@@ -301,11 +306,28 @@ def start_session(session: Session, *, user: User, minutes: int) -> tuple[str, d
     return token, expires
 
 
+# Issue 27: an ended session's sealed private key (and recovery key) goes with it, so that a token
+# kept after its end opens nothing; those of sessions that lapsed go at the next sign-in (`_forget_lapsed`).
+_KEY_GONE: dict[str, None] = {"person_key_ct": None, "recovery_key_ct": None}
+
+
+def _forget_lapsed(session: Session, *, idle: timedelta) -> None:
+    now = clock.now()
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.person_key_ct.is_not(None),
+               or_(StaffSession.expires_at <= now, StaffSession.revoked_at.is_not(None),
+                   func.coalesce(StaffSession.last_seen_at, StaffSession.created_at) < now - idle))
+        .values(**_KEY_GONE)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def end_session(session: Session, *, user: User, token: str) -> None:
     session.execute(
         update(StaffSession)
         .where(StaffSession.token_hash == token_hash(token), StaffSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
+        .values(revoked_at=clock.now(), **_KEY_GONE)
     )
     audit.record(session, actor(user), "auth.logout", target=str(user.id))
 
@@ -344,7 +366,7 @@ def end_session_by_id(session: Session, *, user: User, session_id: uuid.UUID) ->
         update(StaffSession)
         .where(StaffSession.id == session_id, StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None),
                StaffSession.expires_at > clock.now())
-        .values(revoked_at=clock.now())
+        .values(revoked_at=clock.now(), **_KEY_GONE)
     )
     if _rows(ended) != 1:
         raise NotFound("No such session.")
@@ -356,7 +378,7 @@ def _end_sessions(session: Session, *, user_id: uuid.UUID, keep: str | None = No
     stmt = update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(StaffSession.token_hash != token_hash(keep))
-    session.execute(stmt.values(revoked_at=clock.now()))
+    session.execute(stmt.values(revoked_at=clock.now(), **_KEY_GONE))
     if devices_too:
         devices.forget_devices(session, user_id=user_id)
 
@@ -435,13 +457,18 @@ SAME_PASSWORD = "Choose a password different from the current one."
 
 
 def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None,
-                     sealed: people.Sealed | None = None) -> None:
+                     sealed: people.Sealed | None = None, pair: key_holders.NewKeyPair | None = None) -> None:
     """The user's own new password (hashed): every other session of theirs ends and every device
     cookie of the account is revoked. Their private key, which this session holds, is sealed
     again under the new password (`sealed`): the key pair and its case keys stay theirs."""
     user = _user(session, user_id)
     if sealed is not None:
         key_holders.reseal_password(session, user_id=user.id, sealed=sealed)
+    row = session_row(session, keep_token)
+    if pair is not None and row is not None and keep_token is not None:
+        # The key pair made with the owner's own password, held by this session from now on; its
+        # recovery key waits to be shown once.
+        keys.keep(session, user=user, unlocked=keys.Unlocked(pair.private, pair), row=row, token=keep_token)
     user.password_hash = new_hash
     user.password_change_required = False
     user.password_expires_at = None

@@ -52,8 +52,8 @@ def sign_in(door: Door, *, email: str, password: str, totp: str | None, client_h
     tried = door.throttle.attempt(start.where.buckets)
     ok = door.passwords.verify(start.stored, password)  # unknown e-mails take as long as wrong passwords
     # Issue 27: the private key opened with the password (a second argon2id), or a new key pair made.
-    unlocked = person_keys.unlock(start.user_id, start.key, start.needs_key, password, door.settings) \
-        if ok and start.user_id is not None else None
+    unlocked = person_keys.unlock(start.user_id, start.key, start.needs_key and not start.provisional, password,
+                                  door.settings) if ok and start.user_id is not None else None
     return _finish(door, start, password=password, password_ok=ok, totp=totp, tried=tried, unlocked=unlocked)
 
 
@@ -107,10 +107,13 @@ def prove(door: Door, proof: auth.Proof | None) -> None:
 
 
 def change_password(door: Door, *, user: User, current_password: str | None, new_password: str,
-                    keep_token: str | None) -> None:
+                    keep_token: str | None) -> bool:
     """The user's own new password: `current_password` may be left out within 5 minutes of a
-    sign-in with the password (403 when wrong or missing; 422 for a weak or unchanged one)."""
+    sign-in with the password (403 when wrong or missing; 422 for a weak or unchanged one). Returns
+    whether it made the account's key pair (issue 27: an account that signed in with a one-time
+    password gets it now, from the password its owner chose; its recovery key waits in the session)."""
     user_id, stored = user.id, user.password_hash
+    needs_pair = person_keys.needs_key_pair(user.roles)
     proof = auth.password_change(door.session, door.keys, door.settings, user=user,
                                  current_password=current_password, new_password=new_password, keep_token=keep_token)
     if proof is None:
@@ -120,7 +123,11 @@ def change_password(door: Door, *, user: User, current_password: str | None, new
     prove(door, proof)
     new_hash = door.passwords.hash(new_password)
     sealed = _reseal(door, user_id, current_password, new_password)
-    auth.set_own_password(door.session, user_id=user_id, new_hash=new_hash, keep_token=keep_token, sealed=sealed)
+    pair = holders.new_key_pair(user_id, new_password, person_keys.argon2_params(door.settings)) \
+        if sealed is None and needs_pair else None
+    auth.set_own_password(door.session, user_id=user_id, new_hash=new_hash, keep_token=keep_token, sealed=sealed,
+                          pair=pair)
+    return pair is not None
 
 
 def _reseal(door: Door, user_id: object, current_password: str | None, new_password: str) -> people.Sealed | None:

@@ -59,6 +59,8 @@ def redeem_receipt(
     expires = clock.now() + timedelta(minutes=settings.reporter_token_minutes)
     normalised = receipts.normalise(receipt)
     dek = keys.reporter_key(session, ring, case.id, normalised) if normalised is not None else None
+    session.execute(update(ReporterSession).where(  # lapsed sessions' case keys go (issue 27)
+        ReporterSession.case_key_ct.is_not(None), ReporterSession.expires_at <= clock.now()).values(case_key_ct=None))
     session.add(ReporterSession(token_hash=_token_hash(token), case_id=case.id, expires_at=expires,
                                 case_key_ct=people.seal_for_reporter_session(token, case.id, dek) if dek else None))
     session.flush()
@@ -121,6 +123,7 @@ def end(session: Session, token: str) -> None:
     if row is None:
         return
     row.revoked_at = clock.now()
+    row.case_key_ct = None  # issue 27: a token kept after sign-out opens nothing
     session.flush()
     audit.record(session, audit.REPORTER, "reporter.session.end", case_id=row.case_id)
 

@@ -246,10 +246,22 @@ def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, wo
             assert confirmer is not None and contact is not None
             one_time, _ = auth._apply_password_reset(s, stolen.state.passwords, settings, user=contact, by=confirmer)
         hr = _login(thief, world.staff["assigned_hr"].email, one_time)
+        from app.crypto import holders
+
+        def pair() -> object:
+            with stolen.state.sessionmaker() as s:
+                return holders.person_key(s, uuid.UUID(world.id("assigned_hr")))
+
+        assert pair() is None  # a one-time password makes no key pair
         assert thief.post("/api/v1/auth/password", headers=hr, json={
             "current_password": one_time, "new_password": "the administrator's own"}).status_code == 204
+        assert pair() is not None  # the password its owner chose does
         r = thief.get(f"/api/v1/cases/{ids[0]}", headers=hr)
         assert r.status_code == 200 and r.json()["content_access"] is False
+    # An ended session keeps no sealed private key: a token kept after its end opens nothing.
+    assert _raw(stolen, "SELECT count(*) FROM staff_sessions WHERE revoked_at IS NOT NULL"
+                        " AND person_key_ct IS NOT NULL") == [(0,)]
+    assert _raw(stolen, "SELECT count(*) FROM staff_sessions WHERE revoked_at IS NOT NULL") != [(0,)]
     stolen.state.engine.dispose()
 
 

@@ -127,11 +127,13 @@ async def change_password(
         errors.add("confirm_password", "The two new passwords are not the same.")
     if not errors:
         try:
-            await run_slow(
+            made = await run_slow(
                 limiter, signin.change_password, signin.Door(session, passwords, throttle, keys, settings), user=user,
                 current_password=current_password or None, new_password=new_password,
                 keep_token=staff_token(request),
             )
+            if made:  # issue 27: the key pair made with this password: its recovery key, once
+                return RedirectResponse(ACCOUNT + "/recovery-key", status_code=303)
             return RedirectResponse(ACCOUNT + "?done=password", status_code=303)
         except TooManyRequests as exc:
             errors.add("current_password", f"Too many attempts. Please wait {exc.headers.get('Retry-After', '60')} seconds.")
