@@ -5,12 +5,37 @@ answer. It never triages: it raises a flag (`Case.risk_signals`, the words that 
 puts the case at the top of the queue, highlights those words on the case page and, for an
 online report, shows the reporter crisis signposting at once. Only a person sets `risk`.
 
-Matching uses the theme suggester's tokenizer (`app.themes.suggest`): lower-cased words reduced
-to their Porter2 stems, phrases of consecutive words ("*" is any one word), a negator shortly
-before a term cancels it ("I have never felt unsafe") unless the term is listed as `unnegated`.
+It matches **concepts**, not a list of literal phrases, so that a way of saying it nobody listed
+is still found ("I keep driving past the reservoir", "she's handed over all her passwords"):
+
+1. **Normalising**: lower case, curly quotes made straight, contractions and text-speak spelled
+   out ("cant" and "can't" are "can not", "im" is "i am", "wld" is "would", "2nite" is "tonight"),
+   every word reduced to its Porter2 stem (the theme suggester's stemmer), sentences split at
+   . ! ? ; and line breaks.
+2. **Rules** (`RULES`): each is a small pattern over groups of words (`CONCEPTS`: a reference to
+   oneself, a means such as tablets or a rope, a place such as a bridge, a violent act, a
+   threat, a child, a weapon, a time that means now, ...) with gaps of a few words allowed inside
+   one sentence, e.g. "@hoard ~3 @pills" finds "stockpiling paracetamol" and "saved up my
+   tablets". A rule is *strong* (weight 2: flags on its own: "kill myself", "he said he'd
+   burn the house down with me in it") or *weak* (weight 1: needs a second sign: "tonight",
+   "nobody knows", "a rope", "went to the bridge", "not answering his phone").
+3. **Negation**: a negator shortly before a match in the same clause cancels it ("I have never
+   felt unsafe", "no thoughts of harming myself"); rules whose danger is the negation itself
+   start with it ("not ~2 feel safe", "can not go home").
+4. **Context that lowers a match**: a text about *work* (training, a course, an exercise, a call
+   attended, an RTC, a casualty) cancels the *mentions* (a weapon, the word suicide, a bridge, an
+   overdose) but not what someone says of themselves or a person; a *joke* (banter, "lol", the
+   telly) cancels threats against a third person; a *resolved past* ("years ago", "last year",
+   "in 2019" together with "I'm fine now", "doing well", "no contact since", "convicted") lowers
+   the score by 2 unless something says it is back ("again", "this week", "tonight").
+5. The text is flagged when its score (the weights of the distinct rules that matched, minus
+   what the context takes off) is 2 or more. The words of every rule that matched are then the
+   signals, overlapping matches joined into one phrase.
+
 Recall matters more than precision here: a missed risk can cost a life, a false flag costs a
-minute of a safeguarding officer's time. The list and its measured recall and false-flag rate
-are in docs/casework.md ("Possible risk").
+minute of a safeguarding officer's time. The measured recall and false-flag rate, on texts
+written by people who never saw these rules, are in docs/casework.md ("Possible risk");
+`bench/risk/measure.py` measures any set of texts.
 """
 
 from __future__ import annotations
@@ -19,178 +44,727 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.themes.suggest import TOKEN_PATTERN, WILDCARD, Token, is_negated, stem, tokenize
+from app.themes.suggest import stem
 
-# Each group is a kind of risk; the words are matched as stems, so list one form of each word.
-RISK_TERMS: dict[str, tuple[str, ...]] = {
-    "suicide or self-harm": (
-        # added after measuring on the second, held-out corpus (docs/casework.md): kinds of risk, not its texts
-        "paracetamol", "tablets lined up", "pills lined up", "how many tablets", "how many pills", "how many of my", "boxes of", "saved up my", "not wake up", "never wake up", "around much longer", "last shift", "whoever has to deal", "whoever finds", "edge of the platform", "edge of the bridge", "easy it would be", "drive into", "no way out", "nothing left", "can't see a way", "cannot see a way",
-        # added after measuring the first list on half of the corpus (docs/casework.md)
-        "see the point", "no point in anything", "point going on", "cutting again", "been cutting", "started cutting",
-        "ending it", "end it", "gave away his", "gave away her", "given away", "giving away", "gave away my",
-        "sorted her will", "sorted his will", "made a will", "affairs in order", "cleared my locker",
-        "cleared his locker", "cleared her locker", "said goodbye", "saying goodbye", "sorry for everything",
-        "love you all", "look after yourselves", "being around for", "be around much longer", "won't be around",
-        "be here much longer", "into a tree", "off a bridge", "off the bridge", "in front of a train",
-        "under a train", "rope in the", "bought a rope", "got a rope", "have a rope", "had a rope", "all my pills",
-        "pills with me", "took pills", "taken pills", "my tablets", "took a load of", "took an overdose",
-        "taken an overdose", "take an overdose", "overdosed", "do it properly", "a burden", "looking up ways", "looked up ways", "ways to end",
-        "ways to die", "want it all to stop", "want it to stop", "wrote letters", "written letters", "left a note",
-        "wrote a note",
-        "suicide", "suicidal", "kill myself", "kill himself", "kill herself", "killing myself", "end it all",
-        "end my life", "end his life", "end her life", "take my own life", "take his own life",
-        "take her own life", "better off without me", "better off dead", "better off without him",
-        "better off without her", "no reason to live", "nothing to live for", "want to die", "wants to die",
-        "wish i was dead", "wish i were dead", "self harm", "self harming", "harm myself", "hurt myself",
-        "hurt himself", "hurt herself", "harm himself", "harm herself", "cutting myself",
-        "can't go on", "cannot go on", "can't do this anymore", "can't do this any more", "no point anymore",
-        "no point any more", "no point in living", "see the point anymore", "see the point any more",
-        "see the point of living", "not be here", "won't be here", "goodbye letter", "suicide note",
-        "final goodbye", "jump off", "jump in front", "hang myself", "hanging myself", "pills saved",
-        "stockpiling", "don't want to be here", "don't want to live", "doesn't want to live",
-    ),
-    "afraid to go home": (
-        # added after measuring on the second, held-out corpus (docs/casework.md): kinds of risk, not its texts
-        "round the throat", "round my throat", "by the throat", "my throat", "smashed up", "hiding at", "hiding from", "cut head",
-        "feel safe at home", "feel safe", "safe at home", "scared to leave", "afraid to leave", "terrified",
-        "not allowed out", "not allowed to leave", "outside her house", "outside his house", "followed her",
-        "followed him", "marks on her neck", "marks on his neck", "on her neck", "on my neck", "split lip",
-        "black eye",
-        "scared to go home", "afraid to go home", "frightened to go home", "terrified to go home",
-        "can't go home", "cannot go home", "scared of going home", "afraid of going home",
-        "dread going home", "dreading going home", "not safe at home", "unsafe at home", "safe to go home",
-        "sleeping in my car", "sleep in my car", "nowhere to go", "nowhere safe", "scared of him",
-        "scared of her", "afraid of him", "afraid of her", "terrified of him", "terrified of her",
-        "frightened of him", "frightened of her", "what he'll do", "what she'll do", "what he will do",
-        "what she will do",
-    ),
-    "immediate danger": (
-        # added after measuring on the second, held-out corpus (docs/casework.md): kinds of risk, not its texts
-        "parked outside", "found my new address", "found my address", "knows where i live", "watching the house", "watching my house", "waiting outside", "over the limit", "stinks of drink", "smells of drink", "smelt of drink", "still drunk", "drunk on shift",
-        "finish it", "finish me", "burn the house", "burn down", "set fire to", "can't reach him", "can't reach her",
-        "not answered his phone", "not answered her phone", "not answering his phone", "not answering her phone",
-        "can't get hold of", "gone missing", "turned up at", "not allowed near me", "non mol", "non molestation",
-        "restraining order", "injunction", "tracks my", "checks my phone", "do me over", "done time",
-        "people with him", "people with her",
-        "in danger", "danger to", "immediate danger", "will kill", "would kill", "going to kill", "gonna kill",
-        "he'll kill", "she'll kill", "he'd kill", "she'd kill", "going to hurt", "gonna hurt", "threatened to kill", "threatens to kill", "threatening to kill",
-        "threatened to hurt", "threatens to hurt", "threaten to hurt", "strangled", "strangle", "choked me",
-        "choking me", "hands round my neck", "hands around my neck", "strangulation", "beat me", "beats me",
-        "beaten", "hit me", "hits me", "punched me", "kicked me", "pushed me down", "attacked me",
-        "assaulted me", "raped", "rape", "sexually assaulted", "locked me in", "won't let me leave",
-        "tonight", "right now", "followed me", "following me", "turned up at my house",
-        "outside my house", "stalking", "stalker", "fear for my life", "fear for my safety", "fearing for",
-        "scared for my life", "scared for my safety", "unsafe", "not safe", "help me", "please hurry",
-        "urgent",
-    ),
-    "a child at risk": (
-        # added after measuring on the second, held-out corpus (docs/casework.md): kinds of risk, not its texts
-        "older man", "older men", "not come home", "hasn't come home", "on their own since", "slap him", "slap her", "slapped him", "slapped her", "slapping",
-        "hits my", "hits her", "hits him", "hits them", "hitting my", "hitting her", "hitting him", "hit her",
-        "hit him", "bruise on", "bruises on", "bruising on", "left on their own", "left alone", "home alone",
-        "child is at risk", "children are at risk", "kids are at risk", "hurt the children", "hurt the kids",
-        "hurts the children", "hurts the kids", "hit the children", "hit the kids", "hits the kids",
-        "hits the children", "take the children", "take the kids", "the children are scared",
-        "the kids are scared", "in front of the children", "in front of the kids", "child abuse",
-        "abusing the", "neglected", "neglect", "grooming", "groomed", "underage", "child protection",
-        "social services",
-    ),
-    "weapons": (
-        "a knife", "his knife", "her knife", "the knife", "knife to", "knife in", "a gun", "his gun", "her gun",
-        "shotgun", "a weapon", "weapons", "a blade", "machete", "an axe", "crossbow", "stabbed", "stab me",
-        "stab him", "stab her", "shoot me", "shoot him", "shoot her", "shot at", "throw acid", "acid attack",
-    ),
+THRESHOLD = 2
+STRONG, WEAK = 2, 1
+NEGATION_WINDOW = 4
+PAST_RESOLVED_PENALTY = 2
+
+# ---------------------------------------------------------------------------------------------
+# 1. Normalising
+# ---------------------------------------------------------------------------------------------
+
+_SPELLED_OUT: dict[str, str] = {
+    # contractions, with and without the apostrophe
+    "can't": "can not", "cant": "can not", "cannot": "can not", "don't": "do not", "dont": "do not",
+    "doesn't": "does not", "doesnt": "does not", "didn't": "did not", "didnt": "did not",
+    "won't": "will not", "wont": "will not", "wouldn't": "would not", "wouldnt": "would not",
+    "isn't": "is not", "isnt": "is not", "wasn't": "was not", "wasnt": "was not", "aren't": "are not",
+    "arent": "are not", "weren't": "were not", "werent": "were not", "haven't": "have not",
+    "havent": "have not", "hasn't": "has not", "hasnt": "has not", "hadn't": "had not", "hadnt": "had not",
+    "shouldn't": "should not", "shouldnt": "should not", "couldn't": "could not", "couldnt": "could not",
+    "ain't": "is not", "aint": "is not", "mustn't": "must not",
+    "i'm": "i am", "im": "i am", "i've": "i have", "ive": "i have", "i'll": "i will", "i'd": "i would",
+    "he's": "he is", "hes": "he is", "she's": "she is", "shes": "she is", "he'll": "he will",
+    "she'll": "she will", "he'd": "he would", "hed": "he would", "she'd": "she would",
+    "they're": "they are", "theyre": "they are", "they've": "they have", "they'll": "they will",
+    "we're": "we are", "we've": "we have", "we'll": "we will", "you're": "you are", "youre": "you are",
+    "you'll": "you will", "it's": "it is", "its": "it is", "that's": "that is", "thats": "that is",
+    "there's": "there is", "theres": "there is", "what's": "what is", "whats": "what is",
+    "who's": "who is", "whos": "who is", "let's": "let us", "y'all": "you all",
+    # text-speak and common misspellings
+    "wld": "would", "cld": "could", "shld": "should", "pls": "please", "plz": "please", "u": "you",
+    "ur": "your", "coz": "because", "cos": "because", "cuz": "because", "bc": "because",
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "idk": "i do not know", "dunno": "do not know",
+    "tonite": "tonight", "2nite": "tonight", "2night": "tonight", "2day": "today", "tmrw": "tomorrow",
+    "tmr": "tomorrow", "tomoz": "tomorrow", "b4": "before", "yr": "year", "yrs": "years", "mam": "mum",
+    "mom": "mum", "mummy": "mum", "anymore": "any more", "alot": "a lot", "nite": "night", "nd": "and",
+    "thru": "through", "atm": "at the moment", "rn": "right now", "asap": "as soon as possible",
+    "kno": "know", "tho": "though", "bf": "boyfriend", "gf": "girlfriend", "sis": "sister",
+    "selfharm": "self harm", "selfharming": "self harming", "od": "overdose",
+    "od'd": "overdose", "paracetemol": "paracetamol", "paracetomol": "paracetamol",
+    "sucide": "suicide", "suicidle": "suicidal", "sucidal": "suicidal", "tablettes": "tablets",
 }
-# A negator before these does not cancel them ("I can't go home", "he wouldn't let me leave"
-# already carry the danger in the negation; "no point anymore" is the risk itself).
-UNNEGATED = frozenset({"can't go on", "cannot go on", "can't go home", "cannot go home", "not safe at home",
-                       "not safe", "no point anymore", "no point any more", "no point in living",
-                       "nothing to live for", "no reason to live", "won't let me leave", "nowhere to go",
-                       "nowhere safe", "don't want to be here", "don't want to live", "doesn't want to live",
-                       "can't do this anymore", "can't do this any more", "not be here", "won't be here",
-                       "see the point anymore", "see the point any more", "see the point of living",
-                       "see the point", "feel safe at home", "feel safe", "not allowed out", "not allowed to leave",
-                       "can't reach him", "can't reach her", "not answered his phone", "not answered her phone",
-                       "not answering his phone", "not answering her phone", "can't get hold of", "won't be around"})
-
-
-_UNNEGATED_PLAIN = frozenset(p.replace("'", "") for p in UNNEGATED)
+_ILL_AS_I_WILL = frozenset("be have do go never just probably kill end take not".split())
+_SENTENCE_END = frozenset(".!?;\n")
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()\"\n]", re.IGNORECASE)
+_NEGATORS = frozenset("no not never nobody nothing none neither nor without".split())
+_PSEUDO_NEGATED = frozenset("only just stop help wait doubt know sure".split())
+_SCOPE_END = frozenset("but although though however yet because whereas i he she they we you it".split())
 
 
 @dataclass(frozen=True)
-class _Term:
-    stems: tuple[str, ...]
-    negatable: bool
+class _Tok:
+    word: str  # the normalised word (or a punctuation mark)
+    stem: str
+    start: int  # where it stands in the original text
+    end: int
+    is_word: bool
+    breaks: bool  # a sentence ends here
+
+
+def _normalise(text: str) -> list[_Tok]:
+    """The text's words, spelled out and stemmed, each with its span in the original text."""
+    # Same length as the text: spans hold for the original.
+    plain = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00b4", "'").replace("`", "'")
+    raw = [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(plain)]
+    out: list[_Tok] = []
+    for n, (w, start, end) in enumerate(raw):
+        if not w[0].isalnum():
+            out.append(_Tok(w, w, start, end, False, w in _SENTENCE_END))
+            continue
+        if w == "ill" and n + 1 < len(raw) and raw[n + 1][0] in _ILL_AS_I_WILL:
+            words = ["i", "will"]
+        elif w in _SPELLED_OUT:
+            words = _SPELLED_OUT[w].split()
+        else:
+            if w.endswith("'s"):
+                w = w[:-2]  # "dave's", "ex's"
+            words = [p for p in w.split("'") if p]
+        for word in words:
+            out.append(_Tok(word, stem(word), start, end, True, False))
+    return out
+
+
+def _is_negated(tokens: list[_Tok], start: int) -> bool:
+    """Whether a negator shortly before `start`, in the same clause, governs what starts there."""
+    for back in range(1, NEGATION_WINDOW + 1):
+        i = start - back
+        if i < 0:
+            return False
+        tok = tokens[i]
+        if not tok.is_word or tok.word in _SCOPE_END:
+            return False
+        if tok.word in _NEGATORS:
+            following = tokens[i + 1].word if i + 1 < len(tokens) else ""
+            return following not in _PSEUDO_NEGATED
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Concepts: groups of words a rule refers to as @name (each a word or a phrase; matched as stems)
+# ---------------------------------------------------------------------------------------------
+
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "self": ("myself", "himself", "herself", "themselves", "themself", "yourself", "ourselves"),
+    "victim": ("me", "us", "him", "her", "them", "you", "myself", "mum", "my mum", "the kids", "the children",
+               "the baby", "my son", "my daughter", "my wife", "my husband", "my partner", "both of us",
+               "my little brother", "my little sister", "his wife", "her husband", "everyone", "my family",
+               "the station manager", "my manager", "his manager", "my dad", "my brother", "my sister"),
+    "victim1": ("me", "us", "you", "myself", "the kids", "the children", "the baby", "my son", "my daughter",
+                "my wife", "my husband", "my partner", "both of us", "my little brother", "my little sister",
+                "my family", "mum", "my mum", "all of us", "me and the kids", "the kids and me"),
+    "victim3": ("him", "her", "them", "someone", "somebody", "everyone", "people", "whoever", "anyone", "his wife",
+                "her husband", "the station manager", "his manager", "her manager", "my manager", "the boss",
+                "his boss", "the manager"),
+    "afraid": ("scared", "afraid", "frightened", "terrified", "petrified", "fear", "fearing", "dread", "dreading",
+               "too scared", "too frightened", "too afraid"),
+    "kin": ("kids", "children", "girls", "boys", "son", "daughter", "wife", "husband", "partner", "mum", "dad",
+            "family", "sister", "brother", "parents", "mother", "father", "two girls", "two boys", "little ones",
+            "my kids", "the kids", "my children", "my family", "my wife", "my husband", "my partner", "my mum"),
+    "owner": ("my", "his", "her", "their", "your", "our"),
+    "die": ("dead", "die", "not here", "not alive", "never born", "never been born", "disappear", "gone for good"),
+    "life": ("my life", "his life", "her life", "their life", "my own life", "his own life", "her own life",
+             "it all", "everything"),
+    "pills": ("tablets", "tablet", "pills", "pill", "paracetamol", "medication", "co codamol", "codeine",
+              "sleeping pills", "antidepressants", "sertraline", "insulin", "painkillers", "pain killers",
+              "ibuprofen", "aspirin", "tramadol", "diazepam", "meds"),
+    "means": ("rope", "noose", "ligature", "razor", "razor blades", "blades", "hosepipe", "exhaust", "charcoal",
+              "belt"),
+    "place": ("bridge", "platform", "edge", "cliff", "cliffs", "reservoir", "railway", "railway line", "tracks",
+              "train tracks", "level crossing", "viaduct", "multi storey", "roof", "motorway", "river",
+              "canal", "quarry", "pier", "the sea", "the lake"),
+    "hoard": ("stockpiling", "stockpile", "stockpiled", "saved up", "saving up", "saved", "saving", "hoarding",
+              "hoarded", "stash", "stashed", "lined up", "counted out", "boxes of", "packets of", "packs of",
+              "bottles of", "stash of", "been keeping"),
+    "lots": ("a load of", "loads of", "a lot of", "lots of", "a handful of", "handful", "all", "all of", "the whole",
+             "whole", "too many", "a bunch of", "a box of", "a packet of", "a bottle of", "a pile of", "a stack of",
+             "boxes of", "packets of", "every one of"),
+    "fear": ("scared", "afraid", "frightened", "terrified", "petrified", "fear", "fearing", "dread", "dreading",
+             "too scared", "too frightened", "worried", "nervous", "panicking", "panic"),
+    "violence": ("hit", "hits", "hitting", "punch", "punched", "punches", "punching", "kick", "kicked", "kicks",
+                 "kicking", "beat", "beats", "beating", "beaten", "slap", "slapped", "slaps", "slapping",
+                 "strangle", "strangled", "strangles", "strangling", "throttle", "throttled", "smacked", "smacks",
+                 "shoved", "pinned", "grabbed", "grabs", "dragged", "headbutted", "stamped on", "burns",
+                 "attacked", "assaulted", "raped", "rape", "sexually assaulted", "battered", "thumped", "stabbed",
+                 "scalded", "abused", "abuses", "abusing", "molested", "bites", "whacked", "whips", "belted"),
+    "harmverb": ("kill", "hurt", "harm", "stab", "shoot", "strangle", "burn", "finish", "batter", "beat", "attack",
+                 "murder", "smash", "torch", "run over", "throw acid at", "use it on", "do in", "beat up", "kill off",
+                 "break the neck of", "slit", "glass", "knife", "strangle"),
+    "will": ("will", "would", "going to", "is going to", "about to", "threatened to", "threatens to",
+             "threatening to", "threaten to", "wants to", "want to", "try to", "tried to", "says he will",
+             "said he would", "swore to", "swears he will", "promised to", "gets to"),
+    "said": ("said", "says", "saying", "told", "tells", "telling", "texted", "texting", "messaged", "messaging",
+             "shouted", "screamed", "warned", "threatened", "keeps saying", "wrote", "posted", "sent", "voicemail",
+             "voice note", "note saying"),
+    "weapon": ("knife", "knives", "blade", "hunting knife", "kitchen knife", "gun", "guns", "shotgun", "rifle",
+               "firearm", "pistol", "airgun", "air rifle", "machete", "axe", "crossbow", "baseball bat", "bat",
+               "hammer", "acid", "taser", "weapon", "weapons", "sword", "meat cleaver", "cleaver", "screwdriver",
+               "scissors"),
+    "child": ("child", "children", "kid", "kids", "son", "daughter", "baby", "toddler", "boy", "girl", "brother",
+              "sister", "stepson", "stepdaughter", "grandson", "granddaughter", "teenager", "teen", "infant",
+              "newborn", "year old", "years old", "niece", "nephew", "pupil", "little one", "little ones",
+              "apprentice", "schoolgirl", "schoolboy"),
+    "family": ("kids", "children", "girls", "boys", "son", "daughter", "wife", "husband", "partner", "mum", "dad",
+               "family", "sister", "brother", "parents", "mother", "father", "friends", "everyone", "all of you",
+               "the lads", "the crew", "the watch"),
+    "neck": ("neck", "throat", "windpipe", "airway"),
+    "home": ("home", "back home", "back", "back there", "back to the house", "back to him", "back to her",
+             "to the house", "the house", "in the house", "my house", "my flat", "the flat", "out", "outside",
+             "out of the house", "out to my car"),
+    "now": ("tonight", "right now", "now", "this evening", "later tonight", "within the hour", "in an hour",
+            "in a few hours", "as we speak", "at the moment", "this minute", "straight away", "today",
+            "this afternoon", "after shift", "after my shift", "when i get home", "when he gets home",
+            "when she gets home", "when i get back"),
+    "here": ("here", "there", "outside", "in the car park", "at the door", "at the station", "on his way",
+             "on her way", "on the way", "coming round", "coming over", "coming here"),
+    "possessions": ("things", "stuff", "belongings", "possessions", "tools", "gear", "kit", "dog", "cat", "pets",
+                    "car", "watch", "guitar", "clothes", "records", "medals", "bike", "money", "savings",
+                    "passwords", "books", "collection", "everything"),
+    "missing": ("not answering", "not answered", "not replying", "not replied", "not responding", "not picking up",
+                "not been seen", "not seen", "not heard from", "not come in", "not came in", "not turned up",
+                "not shown up", "not showed up", "not been in touch", "not come home", "not come back",
+                "not been home", "not been back", "not home", "not come in today", "gone missing",
+                "went missing", "missing", "went offline", "gone offline", "phone off", "phone is off",
+                "phone switched off", "no one can reach", "nobody can reach", "can not reach", "can not get hold",
+                "can not contact", "can not find", "no answer", "no reply", "no response", "unreachable",
+                "not answering the door", "not answering his phone", "not answering her phone"),
+    "alcohol": ("over the limit", "stinks of drink", "stank of drink", "smells of drink", "smelt of drink",
+                "smelled of drink", "stinks of booze", "smells of booze", "smelling of alcohol", "smells of alcohol",
+                "still drunk", "drunk", "off his face", "off her face", "off my face", "hammered",
+                "most of a bottle", "on the vodka", "on the whisky", "on the drink", "been drinking",
+                "drinking since", "had a lot to drink", "pissed", "coked up", "stoned", "drinking on shift",
+                "drinking on duty", "drinking at work"),
+    "duty": ("drove in", "driving in", "drive in", "driving", "drove", "drive", "riding the pump",
+             "riding", "taken the pump", "took the pump", "taken the appliance", "took the appliance",
+             "the pump out", "behind the wheel", "car keys", "on shift", "this shift", "on duty",
+             "on the run", "on the appliance", "taken the engine", "driving the appliance", "in charge of"),
+    "urgent_words": ("please hurry", "hurry", "help me", "please help", "someone help", "as soon as possible",
+                     "do something now", "needs to do something", "emergency", "urgently", "urgent", "now please",
+                     "please someone", "before it is too late", "too late"),
+    "secret": ("nobody knows", "no one knows", "noone knows", "not told anyone", "not told anybody",
+               "have not told", "not telling anyone", "do not tell anyone", "do not tell", "please do not tell",
+               "not sure why i am telling", "not sure why i am writing", "do not know why i am writing",
+               "do not know why i am telling", "so someone stops me", "someone to know", "somebody to know",
+               "wanted someone to know", "just need to tell someone", "keep it quiet", "not to tell anyone",
+               "tell no one", "do not want anyone to know", "in case someone sees", "in case anyone finds out"),
+    "work": ("training", "course", "courses", "awareness", "exercise", "exercises", "scenario", "scenarios",
+             "drill", "drills", "debrief", "defusing", "trim", "briefing", "presentation", "campaign", "leaflets",
+             "recruits", "attended", "attending", "call out", "callout", "shout", "rtc", "rta", "casualty",
+             "casualties", "patient", "patients", "first crew", "crew in", "fire safety visit", "first aid kit",
+             "first aid kits", "inspection", "prevention", "rescue", "abseil", "charity", "school talk", "lecture",
+             "module", "e learning", "workshop", "seminar", "documentary", "mandatory", "refresher",
+             "firearms officer", "police exercise", "mock", "dummy", "dummies", "simulation", "role play",
+             "knife crime", "out of date", "vetting", "licence", "license", "licensed", "locked up properly",
+             "gun cabinet", "gamekeeper", "shooting club", "clay pigeon", "the incident", "an incident", "the job",
+             "a job", "the call", "a call", "the casualty", "the patient", "crew", "appliance kit"),
+    "joke": ("joke", "joking", "jokes", "joked", "banter", "lol", "haha", "hahaha", "kidding", "telly",
+             "football", "the ref", "penalty", "obviously joking", "nobody meant", "no one meant", "figure of speech",
+             "not serious", "not literally", "in jest", "only messing", "taking the mick"),
+    "past": ("years ago", "year ago", "a year ago", "last year", "months ago", "in the past", "back in", "used to",
+             "when i was younger", "as a teenager", "when i was a teenager", "when i was at school", "historic",
+             "historical", "a while ago", "a long time ago", "long ago", "previously", "in 2015", "in 2016",
+             "in 2017", "in 2018", "in 2019", "in 2020", "in 2021", "in 2022", "in 2023", "in 2024",
+             "since 2015", "since 2016", "since 2017", "since 2018", "since 2019", "since 2020", "since 2021",
+             "since 2022", "since 2023", "a few years", "ten years", "two years", "three years", "five years",
+             "was violent", "was abusive", "had suicidal"),
+    "resolved": ("fine now", "well now", "ok now", "okay now", "better now", "good now", "safe now", "sorted now",
+                 "doing well", "doing better", "doing much better", "doing ok", "doing okay", "doing fine",
+                 "doing great", "much better", "been well", "been fine", "i am fine", "i am well", "i am ok",
+                 "i am okay", "i am safe", "she is safe", "he is safe", "no contact since", "convicted",
+                 "dealt with", "got help", "had help", "recovered", "coping ok", "coping well", "coping fine",
+                 "moved on", "left him", "left her", "court order is in place", "order in place", "in a good place",
+                 "well supported", "under control", "seeing a counsellor", "seeing my gp", "seeing her gp",
+                 "seeing his gp", "seeing a grief counsellor", "the eap is helping", "people round me",
+                 "people around me", "all behind me", "behind me now", "support in place", "is helping",
+                 "no problems", "no issues"),
+    "current": ("again", "are back", "is back", "it is back", "coming back", "came back", "worse", "this week",
+                "last night", "tonight", "right now", "currently", "at the moment", "these days", "every day",
+                "every night", "most nights"),
+}
+
+# ---------------------------------------------------------------------------------------------
+# 3. Rules. Syntax: words separated by spaces, each element one of
+#    word           the word (compared as its stem, after spelling out: "cant" is "can not")
+#    a|b|c          any one of these; "a_b" is the two words "a b"
+#    @concept       any phrase of CONCEPTS[concept]
+#    x?             the element may be missing
+#    ~N             up to N words of anything, in the same sentence
+#    !x             the next word is not x (looks, takes nothing)
+#    Each rule: (kind of risk, weight, pattern, soft). A soft rule is a *mention* that a work or
+#    a joke context cancels (a weapon named in a training course, a threat made at the telly).
+# ---------------------------------------------------------------------------------------------
+
+SUICIDE = "suicide or self-harm"
+HOME = "afraid to go home"
+DANGER = "immediate danger"
+CHILD = "a child at risk"
+WEAPONS = "weapons"
+SIGN = "a sign to read with others"  # weak signs of many kinds: now, secrecy, someone not answering
+
+# soft: "" (always counts), "work" (a mention a work context cancels), "joke" (a threat a joke
+# cancels), "any" (either cancels it)
+RULES: tuple[tuple[str, int, str, str], ...] = (
+    # --- suicide and self-harm, said outright
+    (SUICIDE, STRONG, "kill|killing|hang|hanging|top|topping|harm|harming|gas|gassing|drown|drowning|poison|poisoning|starve|starving @self", ""),
+    (SUICIDE, STRONG, "hurt|hurting|cut|cutting|burn|burning|burnt|burned @self !at !on !in !at_work !lifting !playing !during !while !when !cooking !falling !moving", ""),
+    (SUICIDE, STRONG, "end|ending|take|taking ~1 @life", ""),
+    (SUICIDE, STRONG, "ending it !with", ""),
+    (SUICIDE, STRONG, "end it all|end_it_all|finish_it_all|just_end_it|to_end_it|will_end_it|going_to_end_it|thinking_of_ending|thought_of_ending|thinking_about_ending_it", ""),
+    (SUICIDE, STRONG, "want|wants|wanted|wanting|wish|wished|rather|ready ~2 to? die", ""),
+    (SUICIDE, STRONG, "wish|wished ~3 @die", ""),
+    (SUICIDE, STRONG, "better off ~2 dead|without_me|without_him|without_her|without_us|if_i_was_gone|if_i_was_not_here|if_i_died|if_i_were_gone|if_i_was_dead|gone", ""),
+    (SUICIDE, STRONG, "feel|felt|feeling|am|is|been|having|have|had|get|getting|was|being ~3 =suicidal", ""),
+    (SUICIDE, WEAK, "=suicidal|=suicide", "work"),
+    (SUICIDE, STRONG, "commit|committed|attempt|attempted|tried ~2 suicide", "work"),
+    (SUICIDE, STRONG, "suicide ~1 note|letter|plan|attempt", "work"),
+    (SUICIDE, STRONG, "self harm|harmed|harming|injure|injuring|injury", "work"),
+    (SUICIDE, STRONG, "i|he|she|they|been|started|still|keep|keeps|again|am|is ~2 self harm|harmed|harming", ""),
+    (SUICIDE, STRONG, "been|started|still|keep|keeps|kept|began|begun ~1 cutting|burning|scratching", ""),
+    (SUICIDE, STRONG, "cutting|burning|cut|burnt|burned ~2 again|my_arms|his_arms|her_arms|my_legs|his_legs|her_legs|my_wrists|his_wrists|her_wrists|my_skin|her_skin|his_skin|my_thighs|her_thighs|his_thighs|deeper", ""),
+    (SUICIDE, STRONG, "keep|keeping ~1 @self ~1 safe", ""),
+    (SUICIDE, STRONG, "not|no|nothing ~3 point ~4 any_more|anything|going_on|go_on|carrying_on|carry_on|living|life|trying|in_me|existing|waking|being_here|being_alive|it_all|any_of_it", ""),
+    (SUICIDE, WEAK, "not|no ~3 see ~1 the? point", ""),
+    (SUICIDE, STRONG, "no|nothing ~2 reason|left ~1 to live", ""),
+    (SUICIDE, STRONG, "nothing_to_live_for|nothing_left_to_live_for|no_way_out|no_future_for_me|no_life_left|no_reason_to_go_on", ""),
+    (SUICIDE, STRONG, "can not ~1 go_on|carry_on|keep_going|do_this_any_more|do_it_any_more|live_like_this|cope_any_more|face_it_any_more|take_it_any_more|take_any_more|take_this_any_more|be_here_any_more", ""),
+    (SUICIDE, WEAK, "can not ~1 cope|do_this|take_it|face_it|face_anything|see_a_way|see_any_way", ""),
+    (SUICIDE, WEAK, "had_enough_of_life|had_enough_of_everything|given_up|give_up_on_life|tired_of_living|tired_of_life|tired_of_everything|tired_of_being_alive|tired_of_pretending|had_enough", ""),
+    (SUICIDE, STRONG, "want|wants|need|needs|wanted ~2 it|everything|it_all|this|the_pain ~1 to_stop|to_end|to_be_over", ""),
+    (SUICIDE, STRONG, "not|never ~1 wake up", ""),
+    (SUICIDE, STRONG, "not|never ~2 want|wants|wanted ~2 to ~1 be_here|be_alive|be_around|live|exist|wake_up|carry_on|go_on", ""),
+    (SUICIDE, STRONG, "am|is|feel|feels|felt|being|was|a|just|like ~2 a burden", ""),
+    (SUICIDE, STRONG, "burden to|on ~1 everyone|everybody|my_family|the_family|them|you_all|all_of_you|the_kids", ""),
+    (SUICIDE, STRONG, "easier|better ~3 for_everyone_if|for_everybody_if|if_i_was_gone|if_i_was_not_here|if_i_were_gone|without_me|if_i_died|if_i_was_dead|if_i_were_dead", ""),
+    (SUICIDE, STRONG, "dark_thoughts|darker_thoughts|black_thoughts|suicidal_thoughts|thoughts_of_suicide|dark_place|darkest_place", ""),
+    (SUICIDE, WEAK, "bad_place|intrusive_thoughts|bad_thoughts|low_place|rock_bottom|lowest_point|breaking_point|end_of_my_tether", ""),
+    (SUICIDE, STRONG, "thoughts|thinking|thought|think|thinks ~2 of|about ~1 ending_it|ending_things|ending_my_life|dying|killing_myself|killing_himself|killing_herself|suicide|not_being_here|not_waking_up|hanging|jumping|overdosing|taking_my_life", ""),
+    (SUICIDE, STRONG, "worked_out_how|know_how_i_would|know_how_i_will|planned_how|planned_it_out|a_date_in_mind|picked_a_date|set_a_date|chosen_a_date|know_how_and_when", ""),
+    (SUICIDE, WEAK, "got|have|had|made ~1 a plan", ""),
+    (SUICIDE, STRONG, "will|would|going_to ~1 do ~1 it properly", ""),
+    (SUICIDE, STRONG, "looking|looked|look|searching|searched|researching|researched|googling|googled|reading|read ~2 up? ~1 ways|methods ~2 online|on_the_internet|on_my_phone|to_die|to_end|to_kill|to_do_it|of_ending|of_dying|of_doing_it|it_could_be_done", ""),
+    (SUICIDE, STRONG, "looking|looked|searching|searched|researching|researched|googling|googled ~2 up? ~1 how_to_die|how_to_end_it|how_to_kill|how_many|how_much_it_would_take|how_long_it_takes|what_it_would_take|methods|suicide", ""),
+    (SUICIDE, WEAK, "looking|looked|searching|searched|googling|googled ~1 up ~1 ways|methods|how", ""),
+    (SUICIDE, STRONG, "how_many|how_much ~4 of? ~1 my|the|his|her|their ~1 @pills", ""),
+    (SUICIDE, STRONG, "how_many ~6 it_would_take|would_do_it|would_be_enough|to_kill|would_kill|it_takes|to_take", ""),
+    (SUICIDE, STRONG, "@hoard ~3 @pills", "work"),
+    (SUICIDE, STRONG, "@pills ~3 lined_up|saved|stashed|stockpiled|hidden|counted_out|in_my_locker|in_my_bag|in_the_car|in_my_car|in_my_pocket|with_me|on_the_side|on_the_table|in_a_pile", ""),
+    (SUICIDE, STRONG, "took|taken|take|taking|swallowed|swallow|had|necked|downed|tried ~2 @lots ~3 @pills", ""),
+    (SUICIDE, STRONG, "took|taken|take|taking|had|tried|attempted|done|did ~2 an? overdose", ""),
+    (SUICIDE, WEAK, "overdose", "work"),
+    (SUICIDE, STRONG, "=overdosed|=overdosing", ""),
+    (SUICIDE, WEAK, "@pills", "any"),
+    (SUICIDE, STRONG, "got|have|has|had|bought|buy|keep|keeps|kept|found|hidden|hid|hides ~3 a? rope|noose|ligature|hosepipe|razor_blades", "work"),
+    (SUICIDE, STRONG, "rope|noose|ligature ~2 in|under ~1 the|my|his|her ~1 boot|garage|shed|car|loft|house|bag|locker|van|room|bedroom|cupboard|wardrobe", "work"),
+    (SUICIDE, STRONG, "noose|ligature", "any"),
+    (SUICIDE, WEAK, "rope", "any"),
+    (SUICIDE, STRONG, "jump|jumping|jumped|throw_myself|throwing_myself|threw_myself ~2 off|in_front_of|into_the_river|into_the_sea|into_the_water|from_the_bridge|from_a_bridge|from_the_roof", "any"),
+    (SUICIDE, STRONG, "in_front_of ~1 a|the ~1 train|trains|lorry|bus|tube|truck", "any"),
+    (SUICIDE, STRONG, "drive|driving|drove|crash|crashing|steer|steering|swerve|swerving|plough|ploughing ~4 into|off ~2 a|the ~2 tree|wall|lorry|bridge|river|sea|barrier|oncoming|cliff|quarry|reservoir|truck|pillar|bollard", ""),
+    (SUICIDE, WEAK, "stood|standing|stand|sat|sitting|sit|went|go|going|gone|drive|driving|drove|walked|walking|been|parked|keep ~4 @place", "any"),
+    (SUICIDE, WEAK, "edge of", "any"),
+    (SUICIDE, WEAK, "did|do not ~1 do it", ""),
+    (SUICIDE, WEAK, "how_easy|how_close|how_quick|how_quickly|how_simple ~3 it|i|would|be|to|am", ""),
+    (SUICIDE, WEAK, "keep_going|just_keep_going|keep_on_going|carry_on_driving|keep_driving|not_stop_driving", ""),
+    (SUICIDE, WEAK, "next time", ""),
+    (SUICIDE, WEAK, "not|never ~3 see ~1 the? ~1 kids|children|family|my_kids|my_girls|my_boys ~2 again|grow_up", ""),
+    # goodbyes and putting things in order
+    (SUICIDE, STRONG, "sorry ~1 for everything", ""),
+    (SUICIDE, STRONG, "sorry ~1 to whoever", ""),
+    (SUICIDE, STRONG, "goodbye|farewell|bye ~2 forever|for_good|cruel_world|for_the_last_time", ""),
+    (SUICIDE, WEAK, "goodbye|farewell|said_bye|say_bye|saying_bye", ""),
+    (SUICIDE, WEAK, "love_you_all|love_you_guys|love_you_lads|love_you_both|love_you_always|tell_them_i_love_them|tell_the_kids", ""),
+    (SUICIDE, WEAK, "look after ~2 yourselves|each_other|the_kids|the_dog|mum|them|my_kids|my_girls|my_boys|my_family|her_for_me|him_for_me", ""),
+    (SUICIDE, WEAK, "last_shift|last_day|last_time ~3 ever|will_ever", ""),
+    (SUICIDE, STRONG, "whoever ~2 finds|find|found|has_to_deal_with_it|has_to_deal_with_me|has_to_clean|has_to_find", ""),
+    (SUICIDE, STRONG, "not|never ~3 be|being ~1 around|here ~2 much_longer|any_more|for_long|for_much_longer|long|longer|much", ""),
+    (SUICIDE, WEAK, "not|never ~3 be|being ~1 around|here", ""),
+    (SUICIDE, STRONG, "put_up_with_me|putting_up_with_me|deal_with_me ~2 much_longer|for_long|any_more|any_longer|for_much_longer", ""),
+    (SUICIDE, WEAK, "put_up_with_me|putting_up_with_me", ""),
+    (SUICIDE, STRONG, "made|making|make ~1 my|his|her|their ~1 peace", ""),
+    (SUICIDE, STRONG, "affairs ~1 in_order|sorted", ""),
+    (SUICIDE, WEAK, "sorted|sorting|made|making|wrote|written|writing|updated|updating|changed|done|did ~2 my|his|her|a|their ~1 will", ""),
+    (SUICIDE, STRONG, "gave|given|giving|give ~1 away ~3 @possessions|all|his|her|my|everything|stuff|things", ""),
+    (SUICIDE, WEAK, "given_away|gave_away|giving_away|handed_over|handing_over|handed_out|passed_on|rehomed|rehoming|rehome ~3 @possessions", ""),
+    (SUICIDE, WEAK, "gave|given|giving|asked ~4 @possessions ~2 to|away|have", ""),
+    (SUICIDE, WEAK, "cleared|clearing|emptied|emptying ~1 out? ~1 my|his|her|their ~1 locker|desk|room|flat|drawers", ""),
+    (SUICIDE, STRONG, "wrote|written|writing|write|left|leaving|leave ~2 letters|letter|notes|note|cards ~3 to|for ~2 @kin !school !teacher !nursery !council !club !dentist !solicitor", ""),
+    (SUICIDE, WEAK, "wrote|written|writing|left ~2 letters|letter|note|notes", ""),
+    (SUICIDE, WEAK, "when the time comes", ""),
+    (SUICIDE, STRONG, "not|no ~2 safe ~2 from_myself|from_himself|from_herself|around_myself|with_myself|on_my_own|alone|by_myself", ""),
+    (SUICIDE, WEAK, "hopeless|worthless|numb|trapped|no_hope|a_failure|a_waste_of_space|a_shell|a_mess|in_pieces", ""),
+    (SUICIDE, WEAK, "not|no|barely ~1 sleeping|eating", ""),
+    (SUICIDE, WEAK, "not ~1 himself|herself|myself|themselves|coping|ok|okay|right_in_the_head", ""),
+    (SUICIDE, WEAK, "feelings|thoughts|urges|voices ~1 are|is ~1 back|coming_back|worse|stronger|getting_worse|getting_stronger", ""),
+    (SUICIDE, WEAK, "tried ~1 to ~2 hang|kill|end|overdose|jump|cut", ""),
+    (SUICIDE, WEAK, "scared_of_myself|scares_me|scaring_me|frightens_me|frightening_me|scared_what_i_might_do|what_i_might_do", ""),
+    (SUICIDE, WEAK, "only_thing ~3 calm|peace|better|help|helps|relief", ""),
+    # --- afraid to go home, afraid of a person
+    (HOME, STRONG, "@afraid ~4 go|going|get|getting|be|being|return|returning|leave|leaving ~1 @home", ""),
+    (HOME, STRONG, "@afraid ~2 to ~1 leave|go_out|go_outside|go_back|move|get_out ~1 !job !the_service !work !my_job !the_job", ""),
+    (HOME, STRONG, "can not|not|never ~1 go|going|face_going|get ~1 home|back_there|back_home|back_to_him|back_to_her|back_to_the_house", ""),
+    (HOME, STRONG, "not|never ~3 feel|felt|feeling ~1 safe", ""),
+    (HOME, STRONG, "not|never safe ~3 home|at_home|there|with_him|with_her|tonight|here|in_the_house|in_my_house|going_home", ""),
+    (HOME, STRONG, "unsafe|in_danger ~3 home|at_home|there|with_him|with_her|tonight|here|in_the_house|in_my_house", ""),
+    (HOME, WEAK, "unsafe|not_safe", ""),
+    (HOME, STRONG, "@afraid ~1 of ~1 him|her|them|my_partner|my_husband|my_wife|my_ex|my_boyfriend|my_girlfriend|my_dad|my_stepdad|my_son|what_he|what_she|what_will_happen|going_home|what_they", ""),
+    (HOME, STRONG, "@afraid ~3 to ~1 leave ~1 him|her|them|the_kids|the_children|the_baby ~1 with", ""),
+    (HOME, WEAK, "@afraid", ""),
+    (HOME, STRONG, "sleep|sleeping|slept|stay|staying|stayed ~2 in|at ~1 my|the|a ~1 car|van|refuge", ""),
+    (HOME, WEAK, "sleep|sleeping|slept|stay|staying|stayed ~2 in|at ~1 my|the|a ~1 station|work", ""),
+    (HOME, WEAK, "staying|stay|sleeping|sleep ~1 at|with ~1 my? ~1 mum|sister|brother|friend|mate|nan|parents|neighbours|neighbour", ""),
+    (HOME, STRONG, "nowhere ~1 to_go|safe|else_to_go|to_stay|else", ""),
+    (HOME, STRONG, "hiding|hid|hide ~2 at|in|from|with|under|round", ""),
+    (HOME, STRONG, "locked|lock|locking ~1 @self|ourselves ~1 in", ""),
+    (HOME, STRONG, "know|knows|found|find|worked_out ~2 where ~2 i|she|he|we|they|you|my_mum ~1 live|lives|living|staying|stays", ""),
+    (HOME, STRONG, "found|tracked_down|knows|got_hold_of ~1 my|her|his|our ~1 new? ~1 address|flat|house", ""),
+    (HOME, WEAK, "sat|sitting|hiding|waiting ~1 in ~1 the|my ~1 car|van", ""),
+    (HOME, WEAK, "if_i_leave|if_i_go|if_she_leaves|if_he_leaves|if_i_tell|if_i_report|if_she_tells|if_he_tells|if_anyone_finds_out|if_i_ever_left|if_i_left", ""),
+    # --- violence and threats: what a person did, or said they would do
+    (DANGER, STRONG, "@violence @victim", ""),
+    (DANGER, STRONG, "@violence ~3 in|on|round|around|by|against|across|into ~1 the|my|her|his ~1 face|head|stomach|belly|neck|throat|chest|ribs|back|wall|fridge|floor|door|stairs|eye|mouth|arm|arms|legs", ""),
+    (DANGER, STRONG, "hand|hands|arm|fingers|grip|grabbed|grab|pinned|squeezed|squeezing|marks|fingermarks|bruises|bruising|round|around|by ~3 @neck", ""),
+    (DANGER, STRONG, "strangled|strangle|strangles|strangling|strangulation|throttled|choked_me|choking_me|choked_her", ""),
+    (DANGER, WEAK, "passed_out|pass_out|could_not_breathe|can_not_breathe|blacked_out", ""),
+    (DANGER, STRONG, "split_lip|black_eye|black_eyes|fat_lip|cut_head|fingermarks|fingertip_bruises|bite_marks", ""),
+    (DANGER, WEAK, "bleeding|concussion|broken_nose|broken_rib|broken_ribs|broken_arm|stitches|a_and_e", ""),
+    (DANGER, STRONG, "bruise|bruises|bruising|bruised|marks|burns|burn_marks|welts|cuts ~3 on|all_over ~1 his|her|their|my|the|the_baby ~2 face|legs|arms|body|back|neck|head|bottom|chest|tummy|hands|ear|ears", ""),
+    (DANGER, WEAK, "bruise|bruises|bruising|bruised|injury|injuries|covered_with_makeup|covered_up|said_she_fell|said_he_fell|says_she_fell|says_he_fell|walked_into_a_door", ""),
+    (DANGER, STRONG, "@will ~2 @harmverb ~3 @victim1", ""),
+    (DANGER, STRONG, "@will ~2 @harmverb ~3 @victim3", "joke"),
+    (DANGER, STRONG, "threatened|threatening|threatens|threats|threat ~4 to? ~1 kill|hurt|harm|stab|shoot|burn|attack|beat|smash|batter|kidnap|take_the_kids|take_the_children|acid|strangle|murder|petrol|finish|do_me|do_him|do_her", ""),
+    (DANGER, STRONG, "burn|burning|burnt|torch|torching|set_fire_to|petrol ~3 the|my|our|her|his ~1 house|flat|home|car|place", ""),
+    (DANGER, STRONG, "set_fire|set_light|pour_petrol|smoke_alarms_down|smoke_alarm_down|took_the_smoke_alarms|taken_the_smoke_alarms", "work"),
+    (DANGER, STRONG, "finish|finishes ~1 me|you|her|him|us ~1 off?", ""),
+    (DANGER, STRONG, "next time ~4 let_go|kill|finish|hurt|dead|not_stop|will_not_stop|really_hurt|do_it_properly|end_up|be_worse|worse", ""),
+    (DANGER, STRONG, "make|makes ~1 me|her|him|you|us ~1 pay|suffer|regret !for !to !the !more !extra !it", ""),
+    (DANGER, STRONG, "get|gets|got ~1 what ~1 is|was ~1 coming", ""),
+    (DANGER, STRONG, "do|doing ~1 me|you|her|him ~1 over|in", ""),
+    (DANGER, STRONG, "@said ~5 i_am_dead|you_are_dead|she_is_dead|he_is_dead|dead_meat|a_dead_man|a_dead_woman|i_will_be_dead|will_be_dead|be_sorry|regret_it", ""),
+    (DANGER, STRONG, "take|taking|bring|bringing ~1 a_few_people|some_people|people|others|everyone|a_few|a_few_of_us|some_of_us|a_few_of_them ~1 with ~1 him|her|me|them", ""),
+    (DANGER, STRONG, "use ~1 it|that|them|a_knife|the_gun|the_knife|the_shotgun|it_on_us ~1 on ~2 @victim", ""),
+    (DANGER, STRONG, "coming|come|comes ~3 to ~1 sort|do|hurt|kill|deal_with ~1 me|her|him|us|you|them", ""),
+    (DANGER, WEAK, "sort|sorted|sorting ~2 out ~1 !the_rota !it !this !the_problem !the_issue", ""),
+    (DANGER, WEAK, "sort ~1 it|me|you|him|her|them ~1 out", ""),
+    (DANGER, WEAK, "@said ~6 soon|watch_out|warning|you_will_see|regret|get_you|coming_for|watch_your_back|last_chance", ""),
+    (DANGER, STRONG, "locked|locks|lock|locking ~1 me|us|her|him|them ~1 in", ""),
+    (DANGER, STRONG, "locked|locks|lock|locking ~1 me|us|her|him|them ~1 out ~1 of_the_house|of_the_flat|of_my_home|of_the_home|overnight|all_night|in_the_cold", ""),
+    (DANGER, STRONG, "not|never ~1 let|lets|allowed|allow ~1 me|her|him|us|them? ~1 to? ~1 leave|out|go_out|have_a_phone|have_money|see_my_family|see_my_friends|see_anyone|talk_to_anyone|have_friends", ""),
+    (DANGER, WEAK, "took|takes|taken|take|smashed|hides|hid ~1 my|her|his ~1 phone|keys|car_keys|passport|bank_card|money", ""),
+    (DANGER, WEAK, "checks|checking|check|tracks|tracking|track|monitors|reads|goes_through|went_through ~1 my|her|his ~1 phone|car|location|messages|texts|emails|bank", ""),
+    (DANGER, WEAK, "@alcohol", ""),
+    (DANGER, STRONG, "@alcohol ~12 @duty", ""),
+    (DANGER, STRONG, "@duty ~12 @alcohol", ""),
+    (DANGER, STRONG, "in|into ~2 immediate|real|serious? ~1 danger", ""),
+    (DANGER, STRONG, "danger to ~2 himself|herself|myself|themselves|others|me|the_kids|the_children|the_public|her|him", ""),
+    (DANGER, STRONG, "fear|feared|fearing|scared|afraid|frightened|terrified ~2 for ~1 my|her|his|their|our ~1 life|lives|safety", ""),
+    (DANGER, STRONG, "@violence|smashed|smashing|punched|kicked ~2 up? ~1 the|my|our ~1 house|flat|door|wall|room|place|windows|car", ""),
+    (DANGER, WEAK, "smashed|smashing|smashes|throwing_things|threw_things|raging|kicking_off|kicked_off|went_for|lashed_out|violent|erratic|volatile", ""),
+    # being followed, watched, turned up on
+    (DANGER, STRONG, "followed|stalked|stalking|stalks|stalker ~1 me|her|him|us|home|to|them", ""),
+    (DANGER, STRONG, "following|follows ~1 me|her ~1 home|around|to|everywhere|in_his_car|in_a_car|from_work", ""),
+    (DANGER, STRONG, "stalking|stalker", ""),
+    (DANGER, STRONG, "being|been|was|am|is|were|getting ~1 followed|stalked|watched", ""),
+    (DANGER, STRONG, "parked|waiting|sitting|sat|standing|stood|hanging_around|lurking|watching|loitering ~3 outside|opposite|across_from|near ~2 my|her|his|our|the ~1 house|flat|home|door|window|school", ""),
+    (DANGER, WEAK, "parked|waiting|sitting|sat|standing|stood|hanging_around|lurking|watching|loitering ~3 outside ~2 my|her|his|our|the ~1 work|station|building|car", ""),
+    (DANGER, STRONG, "watching ~1 me|her|him|us|the_house|my_house|the_flat|my_flat|her_house|the_station|my_every_move", ""),
+    (DANGER, WEAK, "turned|turns|turning ~1 up ~3 at|outside|to", ""),
+    (DANGER, STRONG, "banging|hammering|kicking|pounding ~2 on|at|the ~2 door|doors|window|windows", ""),
+    (DANGER, STRONG, "photo|photos|picture|pictures|video ~2 of ~1 me|her|him|us ~2 through|taken_through|outside|from_outside|at|without", ""),
+    (DANGER, WEAK, "photo|photos|picture|pictures ~2 of_me|of_her|of_us", ""),
+    (DANGER, STRONG, "not allowed|banned ~2 near|to_contact|to_come_near|within", ""),
+    (DANGER, WEAK, "non_molestation|non_mol|restraining_order|injunction|bail_conditions|protective_order|protection_order|court_order|breached|breaching|breach", ""),
+    (DANGER, WEAK, "withheld|unknown|private|blocked ~1 number|numbers|calls|caller", ""),
+    (DANGER, WEAK, "in ~1 my|the ~1 garden|back_garden|driveway|porch|hallway|bedroom ~3 at|in_the_night|2am|3am|4am|1am|midnight|last_night", ""),
+    (DANGER, WEAK, "dead ~1 bird|animal|cat|rat|rabbit|fox|mouse|flowers", ""),
+    (DANGER, WEAK, "behind_me|cars_behind|on_my_tail|tailgating|tailing", ""),
+    (DANGER, WEAK, "done|did|served ~1 time|prison|jail|a_sentence", ""),
+    (DANGER, WEAK, "for_gbh|for_abh|for_assault|for_violence|for_wounding|violent_past|history_of_violence|record_for", ""),
+    # --- a child at risk
+    (CHILD, STRONG, "@child ~6 left|been|is|are|was|were|home ~3 on_their_own|on_his_own|on_her_own|alone|by_themselves|by_himself|by_herself|unsupervised|with_no_one|with_nobody|with_no_adult|with_no_food", ""),
+    (CHILD, STRONG, "left|leaves|leaving|been ~3 on_their_own|on_his_own|on_her_own|alone|by_themselves|home_alone|unsupervised ~3 since|for_days|all_night|all_weekend|overnight|for_hours", ""),
+    (CHILD, WEAK, "on_their_own|on_his_own|on_her_own|home_alone|by_themselves|unsupervised|alone", ""),
+    (CHILD, STRONG, "mum|mother|dad|father|parent|parents|carer|nobody|no_one ~3 not|never ~2 come_back|come_home|been_back|been_home|came_back|came_home|returned|back", ""),
+    (CHILD, STRONG, "@child ~8 @missing|run_away|ran_away|runs_away|not_come_home|not_came_home|not_back|out_all_night|staying_at_his|staying_at_hers|stay_at_his|sleep_at_his|sleeping_at_his|stays_at_his", ""),
+    (CHILD, STRONG, "@child ~10 older_man|older_men|older_boyfriend|much_older|older_guy|older_lads", ""),
+    (CHILD, STRONG, "older_man|older_men|older_boyfriend|older_guy ~10 @child", ""),
+    (CHILD, WEAK, "older_man|older_men|older_boyfriend|older_guy", ""),
+    (CHILD, WEAK, "boyfriend|girlfriend|man|guy ~2 is|aged ~1 18|19|20|21|22|23|24|25|26|27|28|29|30|31|32|33|34|35|40|45|50", ""),
+    (CHILD, WEAK, "she|he|daughter|son|girl|boy ~2 is|aged|only ~1 10|11|12|13|14|15", ""),
+    (CHILD, WEAK, "comes|coming|came|come ~1 home|back ~2 with ~2 new? ~1 phones|phone|cash|money|gifts|presents|clothes|stuff|trainers|things|drugs|alcohol", ""),
+    (CHILD, WEAK, "staying|stay|sleep|sleeping|stays ~1 at|over_at|round ~1 his|hers|his_place|his_house|his_flat|their_place", ""),
+    (CHILD, WEAK, "picks|picked|pick ~1 her|him|them ~1 up ~2 from ~1 school|college|the_park", ""),
+    (CHILD, STRONG, "@child ~8 @violence|bruise|bruises|bruised|bruising|injuries|burns|scared_of|frightened_of|terrified_of|does_not_want_to_go_home|will_not_go_home|not_safe|unsafe|cutting|wants_to_die|want_to_die|self_harm|self_harming|suicidal|hungry|starving|filthy|neglected", ""),
+    (CHILD, STRONG, "child_abuse|neglect|neglected|neglecting|grooming|groomed|underage|exploited|exploitation|trafficked|county_lines", "work"),
+    (CHILD, WEAK, "crying|screaming ~3 through|next_door|for_hours|all_night|all_day", ""),
+    (CHILD, WEAK, "told me ~4 @violence|touches|touched|hurts|hits|beats|burns|does_things|makes_her|makes_him", ""),
+    (CHILD, WEAK, "could|can|asked_if_he_could|asked_if_she_could ~3 sleep|stay ~2 at|here|over ~1 the? ~1 station|my|work|our", ""),
+    # --- weapons, with a person or an intent
+    (WEAPONS, STRONG, "got|has|have|had|keeps|keep|kept|carrying|carries|carry|carried|took|takes|pulled|pulls|produced|held|holding|holds|waving|waved|brandishing|brandished|put|puts|sat_with|bought|buys|sharpening|sharpened|hidden|hides|hid|showed|pointed|pointing|aimed|with|wielding|threatened_me_with|threatened_her_with|threatened_him_with|came_at_me_with|came_at_her_with|got_out|got_it_out ~3 a|his|her|the|my|their|an ~2 @weapon !licence !license !cabinet !safe !crime !amnesty !awareness !training !course !certificate", "any"),
+    (WEAPONS, STRONG, "@weapon ~4 to|at|against|on|in|into|for ~1 me|him|her|us|them|my_throat|his_throat|her_throat|my_neck|her_neck|my_head|her_head|his_head|my_face|her_face|the_table|the_bed|the_kids|his_chest", "any"),
+    (WEAPONS, STRONG, "stab|stabbed|shoot|shot|slash|slashed|glass|glassed ~1 me|him|her|us|them|my|his|you|someone|somebody|people|everyone ~1 !an !a !a_message !a_text !an_email !a_look !a_quick", "any"),
+    (WEAPONS, STRONG, "@weapon ~8 @will|said|says|saying|threatened|threatening|for_me|for_you|for_her|for_him|use_it|got_it_out|took_it_out|sat_with_it|waved_it|pointed_it|in_the_drawer|under_the_bed|under_the_pillow|in_his_bag|in_her_bag|in_the_car|in_his_car", "any"),
+    (WEAPONS, WEAK, "@weapon|acid", "any"),
+    # --- signs that mean something only with another: now, secrecy, someone not answering
+    (SIGN, WEAK, "tonight|right_now|as_we_speak|this_minute|in_an_hour|within_the_hour|in_the_next_hour|there_now|here_now|outside_now|happening_now|is_back_tonight|back_at_4|he_is_there_now", ""),
+    (SIGN, WEAK, "@urgent_words", ""),
+    (SIGN, WEAK, "@secret", ""),
+    (SIGN, WEAK, "@missing", ""),
+)
+
+_CONTEXT_RULES: dict[str, str] = {
+    "work": "@work",
+    "joke": "@joke",
+    "past": "@past",
+    "resolved": "@resolved",
+    "current": "@current",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The matcher
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Item:
+    by_first: dict[str, tuple[tuple[str, ...], ...]]  # alternatives by their first stem, longest first
+    exact: bool = False  # compare the spelled-out words, not their stems
+
+
+@dataclass(frozen=True)
+class _Elem:
+    kind: str  # "item", "gap", "not"
+    item: _Item | None = None
+    gap: int = 0
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    weight: int
+    pattern: str
+    soft: str
+    elems: tuple[_Elem, ...]
+
+    def firsts(self) -> tuple[bool, frozenset[str]] | None:
+        """(exact, the words a match can start with), or None when it can start anywhere."""
+        first = self.elems[0]
+        if first.kind != "item" or first.optional or first.item is None:
+            return None
+        return first.item.exact, frozenset(first.item.by_first)
+
+
+def _stems_of(phrase: str) -> tuple[str, ...]:
+    return tuple(t.stem for t in _normalise(phrase) if t.is_word)
+
+
+def _words_of(phrase: str) -> tuple[str, ...]:
+    return tuple(t.word for t in _normalise(phrase) if t.is_word)
+
+
+@lru_cache(maxsize=None)
+def _concept(name: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(p for p in {_stems_of(p) for p in CONCEPTS[name]} if p)
+
+
+def _parse(pattern: str) -> tuple[_Elem, ...]:
+    elems: list[_Elem] = []
+    for part in pattern.split():
+        if part.startswith("~"):
+            elems.append(_Elem("gap", gap=int(part[1:])))
+            continue
+        kind = "item"
+        if part.startswith("!"):
+            kind, part = "not", part[1:]
+        optional = part.endswith("?") and len(part) > 1
+        part = part.rstrip("?") if optional else part
+        exact = part.startswith("=")
+        phrases: set[tuple[str, ...]] = set()
+        for alt in part.lstrip("=").split("|"):
+            if alt.startswith("@"):
+                phrases.update(_concept(alt[1:]))
+            else:
+                text = alt.replace("_", " ")
+                phrases.add(_words_of(text) if exact else _stems_of(text))
+        by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in sorted((p for p in phrases if p), key=lambda p: (-len(p), p)):
+            by_first.setdefault(phrase[0], []).append(phrase)
+        item = _Item({k: tuple(v) for k, v in by_first.items()}, exact)
+        elems.append(_Elem(kind, item=item, optional=optional))
+    return tuple(elems)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    rules: tuple[Rule, ...]
+    contexts: dict[str, Rule]
+    by_stem: dict[str, tuple[int, ...]]  # the rules (by number) that can start at a word with this stem
+    by_word: dict[str, tuple[int, ...]]  # ... with this spelled-out word (rules on exact words)
+    anywhere: tuple[int, ...]  # ... at any word
 
 
 @lru_cache(maxsize=1)
-def _index() -> dict[str, list[_Term]]:
-    index: dict[str, list[_Term]] = {}
-    for listed in RISK_TERMS.values():
-        # People often type "cant", "dont", "im": each phrase is listed with and without apostrophes.
-        phrases = dict.fromkeys(p for phrase in listed for p in (phrase, phrase.replace("'", "")))
-        for phrase in phrases:
-            stems: list[str] = []
-            for part in phrase.split():
-                stems.extend([WILDCARD] if part == WILDCARD else [t.stem for t in tokenize(part) if t.is_word])
-            if stems:
-                negatable = phrase not in UNNEGATED and phrase not in _UNNEGATED_PLAIN
-                index.setdefault(stems[0], []).append(_Term(tuple(stems), negatable))
-    for terms in index.values():
-        terms.sort(key=lambda t: -len(t.stems))  # the longest phrase first
-    return index
-
-
-def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
-    if start + len(stems) > len(tokens):
-        return False
-    return all(tok.is_word and (stem == WILDCARD or tok.stem == stem)
-               for tok, stem in zip(tokens[start:start + len(stems)], stems, strict=False))
-
-
-_SPANNED = re.compile(TOKEN_PATTERN, re.IGNORECASE)
-
-
-def _tokens_with_spans(text: str) -> tuple[list[Token], list[tuple[int, int]]]:
-    """The suggester's tokens, each with where it stands in the text (to highlight it)."""
-    plain = text.replace("\u2019", "'").replace("\u2018", "'")  # same length: spans hold for the original
-    tokens, spans = [], []
-    for m in _SPANNED.finditer(plain):
-        w = m.group(0).lower()
-        word = w[0].isalnum()
-        tokens.append(Token(w, stem(w) if word else w, word))
-        spans.append(m.span())
-    return tokens, spans
-
-
-def _hits(tokens: list[Token]) -> list[tuple[int, int]]:
-    """(first token, token count) of each risk term found, left to right, the longest at each place."""
-    index = _index()
-    hits = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        hit = None
-        if tok.is_word:
-            for term in index.get(tok.stem, ()):
-                if _matches(tokens, i, term.stems) and not (term.negatable and is_negated(tokens, i)):
-                    hit = term
-                    break
-        if hit is None:
-            i += 1
+def _rules() -> _Rules:
+    rules = tuple(Rule(kind, weight, pattern, soft, _parse(pattern)) for kind, weight, pattern, soft in RULES)
+    contexts = {name: Rule(name, 0, pattern, "", _parse(pattern)) for name, pattern in _CONTEXT_RULES.items()}
+    by_stem: dict[str, list[int]] = {}
+    by_word: dict[str, list[int]] = {}
+    anywhere: list[int] = []
+    for n, rule in enumerate(rules):
+        firsts = rule.firsts()
+        if firsts is None:
+            anywhere.append(n)
             continue
-        hits.append((i, len(hit.stems)))
-        i += len(hit.stems)
-    return hits
+        exact, words = firsts
+        for word in words:
+            (by_word if exact else by_stem).setdefault(word, []).append(n)
+    return _Rules(rules, contexts, {k: tuple(v) for k, v in by_stem.items()},
+                  {k: tuple(v) for k, v in by_word.items()}, tuple(anywhere))
+
+
+def _item_at(tokens: list[_Tok], pos: int, item: _Item) -> list[int]:
+    """The end positions of the item's phrases that match at `pos` (longest first)."""
+    if pos >= len(tokens) or not tokens[pos].is_word:
+        return []
+    first = tokens[pos].word if item.exact else tokens[pos].stem
+    ends = []
+    for phrase in item.by_first.get(first, ()):
+        end = pos + len(phrase)
+        if end > len(tokens):
+            continue
+        for tok, want in zip(tokens[pos + 1:end], phrase[1:], strict=True):
+            if not tok.is_word or (tok.word if item.exact else tok.stem) != want:
+                break
+        else:
+            ends.append(end)
+    return ends
+
+
+def _match(tokens: list[_Tok], pos: int, elems: tuple[_Elem, ...], k: int) -> int:
+    """The end of a match of elems[k:] starting at `pos`, or -1."""
+    if k == len(elems):
+        return pos
+    elem = elems[k]
+    if elem.kind == "gap":
+        at = pos
+        for _ in range(elem.gap + 1):
+            end = _match(tokens, at, elems, k + 1)
+            if end >= 0:
+                return end
+            if at >= len(tokens) or tokens[at].breaks:
+                break
+            at += 1
+        return -1
+    assert elem.item is not None
+    if elem.kind == "not":
+        return -1 if _item_at(tokens, pos, elem.item) else _match(tokens, pos, elems, k + 1)
+    for end in _item_at(tokens, pos, elem.item):
+        found = _match(tokens, end, elems, k + 1)
+        if found >= 0:
+            return found
+    if elem.optional:
+        return _match(tokens, pos, elems, k + 1)
+    return -1
+
+
+def _find(tokens: list[_Tok], rule: Rule, starts: list[int] | range, negatable: bool = True) -> list[tuple[int, int]]:
+    """Where the rule matches from these starts, as (first token, end) runs that do not overlap;
+    negated ones left out."""
+    found: list[tuple[int, int]] = []
+    after = 0
+    for pos in starts:
+        if pos < after or not tokens[pos].is_word:
+            continue
+        end = _match(tokens, pos, rule.elems, 0)
+        if end > pos and not (negatable and _is_negated(tokens, pos)):
+            last = end  # a match ends on a word: trim the gaps' punctuation at its edge
+            while last > pos and not tokens[last - 1].is_word:
+                last -= 1
+            found.append((pos, last))
+            after = end
+    return found
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the check found in one text: the score, the rules that matched, and why."""
+
+    score: int
+    flagged: bool
+    matches: tuple[tuple[Rule, int, int], ...]  # rule, first token, end token
+    context: frozenset[str]
+
+
+def _read(tokens: list[_Tok]) -> Reading:
+    index = _rules()
+    everywhere = range(len(tokens))
+    context = frozenset(name for name, rule in index.contexts.items()
+                        if _find(tokens, rule, everywhere, negatable=name != "current"))
+    joking = "joke" in context
+    starts: dict[int, list[int]] = {n: list(everywhere) for n in index.anywhere}
+    for pos, tok in enumerate(tokens):
+        if tok.is_word:
+            for n in (*index.by_stem.get(tok.stem, ()), *index.by_word.get(tok.word, ())):
+                starts.setdefault(n, []).append(pos)
+    matches: list[tuple[Rule, int, int]] = []
+    for n in sorted(starts):
+        rule = index.rules[n]
+        if (rule.soft in ("work", "any") and "work" in context) or (rule.soft in ("joke", "any") and joking):
+            continue
+        matches.extend((rule, start, end) for start, end in _find(tokens, rule, sorted(set(starts[n]))))
+    matches.sort(key=lambda m: (m[1], -m[2]))
+    # Matches that share words are one sign, as strong as the strongest of them; each rule counts once.
+    score = 0
+    counted: set[str] = set()
+    cluster: list[Rule] = []
+    reach = -1
+
+    def close(cluster: list[Rule]) -> int:
+        fresh = [r for r in cluster if r.pattern not in counted]
+        counted.update(r.pattern for r in cluster)
+        return max((r.weight for r in fresh), default=0)
+
+    for rule, start, end in matches:
+        if start > reach and cluster:
+            score += close(cluster)
+            cluster = []
+        cluster.append(rule)
+        reach = max(reach, end)
+    score += close(cluster)
+    if {"past", "resolved"} <= context and "current" not in context:
+        score -= PAST_RESOLVED_PENALTY
+    return Reading(score, score >= THRESHOLD, tuple(matches), context)
+
+
+def read(text: str | None) -> Reading:
+    """The whole reading of a text (for measuring and explaining: bench/risk/measure.py)."""
+    return _read(_normalise(text or ""))
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """The character spans of the words that raised the flag, overlapping ones joined; [] if none."""
+    tokens = _normalise(text)
+    reading = _read(tokens)
+    if not reading.flagged:
+        return []
+    spans = sorted((tokens[start].start, tokens[end - 1].end) for _, start, end in reading.matches)
+    joined: list[tuple[int, int]] = []
+    for start, end in spans:
+        if joined and start <= joined[-1][1] + 1:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def find_signals(text: str | None) -> list[str]:
-    """The risk phrases in the text, as the person wrote them (lower-cased), in order, no repeats."""
+    """The words that raised the "possible risk" flag, as the person wrote them (lower-cased), in
+    order, no repeats; [] when the text is not flagged."""
     if not text:
         return []
-    tokens, _ = _tokens_with_spans(text)
-    return list(dict.fromkeys(" ".join(t.word for t in tokens[i:i + n]) for i, n in _hits(tokens)))
+    return list(dict.fromkeys(" ".join(text[s:e].lower().split()) for s, e in _spans(text)))
 
 
 def highlight(text: str | None) -> list[tuple[str, bool]]:
@@ -198,11 +772,9 @@ def highlight(text: str | None) -> list[tuple[str, bool]]:
     in <mark>); joined, the pieces are the text unchanged."""
     if not text:
         return []
-    tokens, spans = _tokens_with_spans(text)
     pieces: list[tuple[str, bool]] = []
     at = 0
-    for i, n in _hits(tokens):
-        start, end = spans[i][0], spans[i + n - 1][1]
+    for start, end in _spans(text):
         if start > at:
             pieces.append((text[at:start], False))
         pieces.append((text[start:end], True))

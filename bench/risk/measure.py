@@ -1,0 +1,63 @@
+"""Measure the "possible risk" check (app.cases.risk) on sets of texts.
+
+    .venv/bin/python -m bench.risk.measure tests/data/risk_corpus.json [more.json ...]
+    .venv/bin/python -m bench.risk.measure --cv        # the cross-validation table over sets 1-3
+
+A set is a JSON list of {"text": ..., "risk": true|false}. For each file it prints recall (the
+share of texts with a risk that are flagged) and the false-flag rate (the share of texts without
+one that are flagged). `--show` also prints the misses and the false flags with the rules that
+matched: never use it on a set kept apart as a measure (reading its misses is tuning on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.cases import risk
+
+DATA = Path(__file__).parents[2] / "tests" / "data"
+SETS = {"first": DATA / "risk_corpus.json", "second": DATA / "risk_corpus_second.json",
+        "third": DATA / "risk_corpus_third.json"}
+
+
+def measure(path: Path) -> tuple[int, int, int, int, list[dict], list[dict]]:
+    """(found, at risk, false flags, without risk, missed texts, falsely flagged texts)."""
+    corpus = json.loads(path.read_text(encoding="utf-8"))
+    at_risk = [c for c in corpus if c["risk"]]
+    safe = [c for c in corpus if not c["risk"]]
+    missed = [c for c in at_risk if not risk.read(c["text"]).flagged]
+    flagged = [c for c in safe if risk.read(c["text"]).flagged]
+    return len(at_risk) - len(missed), len(at_risk), len(flagged), len(safe), missed, flagged
+
+
+def _explain(text: str) -> str:
+    reading = risk.read(text)
+    rules = sorted({(r.weight, r.pattern[:60]) for r, _, _ in reading.matches}, reverse=True)
+    return f"score {reading.score} context {sorted(reading.context)}: " + "; ".join(f"{w}:{p}" for w, p in rules)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--show", action="store_true", help="print the misses and false flags (never on a held-out set)")
+    args = parser.parse_args(argv)
+    files = args.files or list(SETS.values())
+    print("| set | recall (risk found) | false flags (no risk) |")
+    print("| --- | --- | --- |")
+    for path in files:
+        found, at_risk, false, safe, missed, flagged = measure(path)
+        print(f"| {path.name} ({at_risk + safe} texts) | {found}/{at_risk} = {found / at_risk:.2f} "
+              f"| {false}/{safe} = {false / safe:.0%} |")
+        if args.show:
+            for c in missed:
+                print("  MISSED:", c["text"][:150], "\n     ", _explain(c["text"]))
+            for c in flagged:
+                print("  FLAGGED:", c["text"][:150], "\n     ", _explain(c["text"]), "\n      signals:", risk.find_signals(c["text"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
