@@ -503,7 +503,7 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     # --- weapons, with a person or an intent
     (WEAPONS, STRONG, "got|has|have|had|keeps|keep|kept|carrying|carries|carry|carried|took|takes|pulled|pulls|produced|held|holding|holds|waving|waved|brandishing|brandished|put|puts|sat_with|bought|buys|sharpening|sharpened|hidden|hides|hid|showed|pointed|pointing|aimed|with|wielding|threatened_me_with|threatened_her_with|threatened_him_with|came_at_me_with|came_at_her_with|got_out|got_it_out ~3 a|his|her|the|my|their|an ~2 @weapon !licence !license !cabinet !safe !crime !amnesty !awareness !training !course !certificate", "any"),
     (WEAPONS, STRONG, "@weapon ~4 to|at|against|on|in|into|for ~1 me|him|her|us|them|my_throat|his_throat|her_throat|my_neck|her_neck|my_head|her_head|his_head|my_face|her_face|the_table|the_bed|the_kids|his_chest", "any"),
-    (WEAPONS, STRONG, "stab|stabbed|shoot|shot|slash|slashed|glass|glassed ~1 me|him|her|us|them|my|his|you|someone|somebody|people|everyone ~1 !an !a !a_message !a_text !an_email !a_look !a_quick", "any"),
+    (WEAPONS, STRONG, "stab|stabbed|shoot|shot|slash|slashed|glassed me|him|her|us|them|my|his|you|someone|somebody|people|everyone !an !a !a_message !a_text !an_email !a_look !a_quick", "any"),
     (WEAPONS, STRONG, "@weapon ~8 @will|said|says|saying|threatened|threatening|for_me|for_you|for_her|for_him|use_it|got_it_out|took_it_out|sat_with_it|waved_it|pointed_it|in_the_drawer|under_the_bed|under_the_pillow|in_his_bag|in_her_bag|in_the_car|in_his_car", "any"),
     (WEAPONS, WEAK, "@weapon|acid", "any"),
     # --- signs that mean something only with another: now, secrecy, someone not answering
