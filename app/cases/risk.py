@@ -46,10 +46,11 @@ from functools import lru_cache
 
 from app.themes.suggest import stem
 
-THRESHOLD = 2
-STRONG, WEAK = 2, 1
+THRESHOLD = 3
+STRONG, WEAK, FAINT = 3, 2, 1
 NEGATION_WINDOW = 4
-PAST_RESOLVED_PENALTY = 2
+PAST_RESOLVED_PENALTY = 3
+DENIAL_PENALTY = 1
 
 # ---------------------------------------------------------------------------------------------
 # 1. Normalising
@@ -152,6 +153,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                "the baby", "my son", "my daughter", "my wife", "my husband", "my partner", "both of us",
                "my little brother", "my little sister", "his wife", "her husband", "everyone", "my family",
                "the station manager", "my manager", "his manager", "my dad", "my brother", "my sister"),
+    "person": ("he", "she", "they", "him", "her", "colleague", "mate", "friend", "partner", "husband", "wife", "son",
+               "daughter", "brother", "sister", "dad", "mum", "father", "mother", "child", "boy", "girl", "baby", "kid",
+               "teenager", "nan", "grandad", "grandma", "uncle", "aunt", "neighbour", "lad", "crewmate", "old", "yr old",
+               "year old", "someone", "firefighter", "ff", "manager", "carer", "client", "resident", "he is", "she is"),
     "victim1": ("me", "us", "you", "myself", "the kids", "the children", "the baby", "my son", "my daughter",
                 "my wife", "my husband", "my partner", "both of us", "my little brother", "my little sister",
                 "my family", "mum", "my mum", "all of us", "me and the kids", "the kids and me"),
@@ -183,10 +188,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
              "boxes of", "packets of", "every one of"),
     "fear": ("scared", "afraid", "frightened", "terrified", "petrified", "fear", "fearing", "dread", "dreading",
              "too scared", "too frightened", "worried", "nervous", "panicking", "panic"),
-    "violence": ("hit", "hits", "hitting", "punch", "punched", "punches", "punching", "kick", "kicked", "kicks",
-                 "kicking", "beat", "beats", "beating", "beaten", "slap", "slapped", "slaps", "slapping",
-                 "strangle", "strangled", "strangles", "strangling", "throttle", "throttled", "smacked", "smacks",
-                 "shoved", "pinned", "grabbed", "grabs", "dragged", "headbutted", "stamped on", "burns",
+    "violence": ("hit", "hits", "hitting", "punched", "punches", "punching", "kicked", "kicks",
+                 "kicking", "beat", "beats", "beating", "beaten", "slapped", "slaps", "slapping",
+                 "strangled", "strangles", "strangling", "throttled", "smacked", "smacks",
+                 "shoved", "pinned", "grabbed", "grabs", "dragged", "headbutted", "stamped on", "burns", "punch", "kick", "slap",
                  "attacked", "assaulted", "raped", "rape", "sexually assaulted", "battered", "thumped", "stabbed",
                  "scalded", "abused", "abuses", "abusing", "molested", "bites", "whacked", "whips", "belted"),
     "harmverb": ("kill", "hurt", "harm", "stab", "shoot", "strangle", "burn", "finish", "batter", "beat", "attack",
@@ -225,11 +230,14 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "missing": ("not answering", "not answered", "not replying", "not replied", "not responding", "not picking up",
                 "not been seen", "not seen", "not heard from", "not come in", "not came in", "not turned up",
                 "not shown up", "not showed up", "not been in touch", "not come home", "not come back",
-                "not been home", "not been back", "not home", "not come in today", "gone missing",
-                "went missing", "missing", "went offline", "gone offline", "phone off", "phone is off",
+                "not been home", "not been back", "not come in today", "gone missing",
+                "went missing", "been missing", "is missing", "reported missing", "went offline", "gone offline", "phone off", "phone is off",
                 "phone switched off", "no one can reach", "nobody can reach", "can not reach", "can not get hold",
                 "can not contact", "can not find", "no answer", "no reply", "no response", "unreachable",
-                "not answering the door", "not answering his phone", "not answering her phone"),
+                "not answering the door", "not answering his phone", "not answering her phone",
+                "straight to voicemail", "going to voicemail", "goes to voicemail", "location off", "location is off",
+                "turned his location off", "turned her location off", "not been seen since", "nobody has seen",
+                "no one has seen", "not been in contact", "not heard from him", "not heard from her"),
     "alcohol": ("over the limit", "stinks of drink", "stank of drink", "smells of drink", "smelt of drink",
                 "smelled of drink", "stinks of booze", "smells of booze", "smelling of alcohol", "smells of alcohol",
                 "still drunk", "drunk", "off his face", "off her face", "off my face", "hammered",
@@ -240,6 +248,17 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
              "riding", "taken the pump", "took the pump", "taken the appliance", "took the appliance",
              "the pump out", "behind the wheel", "car keys", "on shift", "this shift", "on duty",
              "on the run", "on the appliance", "taken the engine", "driving the appliance", "in charge of"),
+    "duty_now": ("just been paged", "been paged", "paged", "shift starts", "starts in", "on in", "next shout", "the next shout",
+                 "down as driver", "down as the driver", "driver on the pump", "driving the pump", "driving the appliance",
+                 "ride the aerial", "riding the aerial", "riding the pump", "ride the pump", "ride the appliance",
+                 "riding the appliance", "taken the pump out", "took the pump out", "going to drive", "about to drive",
+                 "drive himself in", "drive herself in", "drive in", "drove in", "driving in", "driving home",
+                 "about to go on", "on the run now", "in charge of the watch", "in charge of the crew", "on call tonight",
+                 "behind the wheel", "car keys in", "got my car keys", "just turned up for", "turned up for nights",
+                 "turned up for days", "in 20 mins", "in 10 mins", "in 20 minutes", "in 10 minutes", "in half an hour",
+                 "in 30 mins", "just taken"),
+    "impairing": ("codeine", "diazepam", "valium", "tramadol", "cocaine", "coke", "ketamine", "pills", "tablets",
+                  "sleeping tablets", "drink", "drinking", "beer", "vodka", "wine", "whisky", "spliff", "weed"),
     "urgent_words": ("please hurry", "hurry", "help me", "please help", "someone help", "as soon as possible",
                      "do something now", "needs to do something", "emergency", "urgently", "urgent", "now please",
                      "please someone", "before it is too late", "too late"),
@@ -279,6 +298,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                  "seeing his gp", "seeing a grief counsellor", "the eap is helping", "people round me",
                  "people around me", "all behind me", "behind me now", "support in place", "is helping",
                  "no problems", "no issues"),
+    "denial": ("not in any danger", "not in danger", "no danger", "no violence", "nothing physical", "no safety worries",
+               "no safety issue", "no safety issues", "no safety concern", "no safety concerns", "i feel safe",
+               "feel safe", "i am safe", "not urgent", "nothing urgent", "no risk", "not a risk", "not a risk thing",
+               "no worries at all", "had no worries", "not a concern", "no concern", "she is fine", "he is fine",
+               "they are fine", "absolutely fine", "all fine", "no threat", "not threatening", "no immediate risk",
+               "nothing like that", "no thoughts of"),
     "current": ("again", "are back", "is back", "it is back", "coming back", "came back", "worse", "this week",
                 "last night", "tonight", "right now", "currently", "at the moment", "these days", "every day",
                 "every night", "most nights"),
@@ -341,7 +366,7 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (SUICIDE, WEAK, "bad_place|intrusive_thoughts|bad_thoughts|low_place|rock_bottom|lowest_point|breaking_point|end_of_my_tether", ""),
     (SUICIDE, STRONG, "thoughts|thinking|thought|think|thinks ~2 of|about ~1 ending_it|ending_things|ending_my_life|dying|killing_myself|killing_himself|killing_herself|suicide|not_being_here|not_waking_up|hanging|jumping|overdosing|taking_my_life", ""),
     (SUICIDE, STRONG, "worked_out_how|know_how_i_would|know_how_i_will|planned_how|planned_it_out|a_date_in_mind|picked_a_date|set_a_date|chosen_a_date|know_how_and_when", ""),
-    (SUICIDE, WEAK, "got|have|had|made ~1 a plan", ""),
+    (SUICIDE, FAINT, "got|have|had|made ~1 a plan", ""),
     (SUICIDE, STRONG, "will|would|going_to ~1 do ~1 it properly", ""),
     (SUICIDE, STRONG, "looking|looked|look|searching|searched|researching|researched|googling|googled|reading|read ~2 up? ~1 ways|methods ~2 online|on_the_internet|on_my_phone|to_die|to_end|to_kill|to_do_it|of_ending|of_dying|of_doing_it|it_could_be_done", ""),
     (SUICIDE, STRONG, "looking|looked|searching|searched|researching|researched|googling|googled ~2 up? ~1 how_to_die|how_to_end_it|how_to_kill|how_many|how_much_it_would_take|how_long_it_takes|what_it_would_take|methods|suicide", ""),
@@ -352,34 +377,57 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (SUICIDE, STRONG, "@pills ~3 lined_up|saved|stashed|stockpiled|hidden|counted_out|in_my_locker|in_my_bag|in_the_car|in_my_car|in_my_pocket|with_me|on_the_side|on_the_table|in_a_pile", ""),
     (SUICIDE, STRONG, "took|taken|take|taking|swallowed|swallow|had|necked|downed|tried ~2 @lots ~3 @pills", ""),
     (SUICIDE, STRONG, "took|taken|take|taking|had|tried|attempted|done|did ~2 an? overdose", ""),
+    (SUICIDE, STRONG, "took|taken|take|taking|swallowed|swallow|had|necked|downed ~3 8|10|12|14|15|16|20|24|25|30|32|40|48|50|60|100|ten|twelve|fifteen|twenty|thirty|forty|fifty|a_hundred|dozens ~2 @pills", ""),
     (SUICIDE, WEAK, "overdose", "work"),
     (SUICIDE, STRONG, "=overdosed|=overdosing", ""),
-    (SUICIDE, WEAK, "@pills", "any"),
+    (SUICIDE, FAINT, "@pills", "any"),
     (SUICIDE, STRONG, "got|have|has|had|bought|buy|keep|keeps|kept|found|hidden|hid|hides ~3 a? rope|noose|ligature|hosepipe|razor_blades", "work"),
     (SUICIDE, STRONG, "rope|noose|ligature ~2 in|under ~1 the|my|his|her ~1 boot|garage|shed|car|loft|house|bag|locker|van|room|bedroom|cupboard|wardrobe", "work"),
     (SUICIDE, STRONG, "noose|ligature", "any"),
-    (SUICIDE, WEAK, "rope", "any"),
+    (SUICIDE, FAINT, "rope", "any"),
     (SUICIDE, STRONG, "jump|jumping|jumped|throw_myself|throwing_myself|threw_myself ~2 off|in_front_of|into_the_river|into_the_sea|into_the_water|from_the_bridge|from_a_bridge|from_the_roof", "any"),
     (SUICIDE, STRONG, "in_front_of ~1 a|the ~1 train|trains|lorry|bus|tube|truck", "any"),
     (SUICIDE, STRONG, "drive|driving|drove|crash|crashing|steer|steering|swerve|swerving|plough|ploughing ~4 into|off ~2 a|the ~2 tree|wall|lorry|bridge|river|sea|barrier|oncoming|cliff|quarry|reservoir|truck|pillar|bollard", ""),
     (SUICIDE, WEAK, "stood|standing|stand|sat|sitting|sit|went|go|going|gone|drive|driving|drove|walked|walking|been|parked|keep ~4 @place", "any"),
-    (SUICIDE, WEAK, "edge of", "any"),
-    (SUICIDE, WEAK, "did|do not ~1 do it", ""),
-    (SUICIDE, WEAK, "how_easy|how_close|how_quick|how_quickly|how_simple ~3 it|i|would|be|to|am", ""),
-    (SUICIDE, WEAK, "keep_going|just_keep_going|keep_on_going|carry_on_driving|keep_driving|not_stop_driving", ""),
-    (SUICIDE, WEAK, "next time", ""),
+    (SUICIDE, FAINT, "edge of", "any"),
+    (SUICIDE, FAINT, "did|do not ~1 do it", ""),
+    (SUICIDE, FAINT, "how_easy|how_close|how_quick|how_quickly|how_simple ~3 it|i|would|be|to|am", ""),
+    (SUICIDE, FAINT, "keep_going|just_keep_going|keep_on_going|carry_on_driving|keep_driving|not_stop_driving", ""),
+    (SUICIDE, FAINT, "next time", ""),
     (SUICIDE, WEAK, "not|never ~3 see ~1 the? ~1 kids|children|family|my_kids|my_girls|my_boys ~2 again|grow_up", ""),
+    (SUICIDE, STRONG, "can not|could_not|never ~1 see ~2 a_way_out|any_way_out|way_out|a_way_forward|any_way_forward|a_future|any_future|any_point|an_end_to_it", ""),
+    (SUICIDE, STRONG, "everyone|everybody|they|the_kids|my_kids|my_family|the_family|my_wife|my_husband|my_partner|she|he|you_all|the_world ~2 would|will|would_all|be ~2 better_off", ""),
+    (SUICIDE, WEAK, "life_insurance|life_insurance_payout|death_in_service|my_policy_pays_out|pays_out_if", ""),
+    (SUICIDE, STRONG, "nothing_left_for_me|nothing_left_to_live|nothing_to_live|nothing_left_in_me|nothing_left_to_give|no_reason_to_stay", ""),
+    (SUICIDE, WEAK, "what_is_the_point|whats_the_point|what_s_the_point|no_point|pointless_going_on", ""),
+    (SUICIDE, STRONG, "looking|looked|look|searching|searched|researching|researched|googling|googled|reading|read|checking|checked|working_out|worked_out ~2 up? ~1 how_much|how_many|how_long|how_high|how_to|where_to|what_dose|the_dose ~4 @means|@pills|@place|rope|you_would_need|it_would_take|it_takes|to_die|to_do_it", ""),
+    (SUICIDE, STRONG, "@means|hose|hose_pipe|pipe|tube|cable|flex|charcoal ~4 in|under ~1 the|my|his|her ~1 boot|garage|shed|car|loft|bag|locker|van|bedroom|cupboard|wardrobe|glovebox", "work"),
+    (SUICIDE, FAINT, "not_decided|not_decided_yet|not_made_up_my_mind|still_deciding|undecided|have_not_decided|not_sure_if_i_will|not_sure_when", ""),
+    (SUICIDE, WEAK, "working_out|worked_out|picked|picking|chosen|choosing ~3 where|when|how|the_spot|a_spot|the_place|the_day", ""),
+    (SUICIDE, WEAK, "tired|sick ~2 of ~1 waking_up|being_here|being_alive|existing|breathing|everything|it_all|fighting", ""),
+    (SUICIDE, WEAK, "would_not_mind|wouldnt_mind|would_not_care|not_bothered|a_relief|would_be_a_relief|be_a_relief|would_be_easier|be_easier ~6 wake|waking|here|alive|died|dead|gone|it_all|to_end|over", ""),
+    (SUICIDE, WEAK, "if ~1 i|he|she ~1 did_not|never ~1 wake|woke", ""),
+    (SUICIDE, WEAK, "not|never ~2 be|going_to_be|will_be ~1 needing|need|needing_them|using ~1 them|it|these|those|any_more", ""),
+    (SUICIDE, WEAK, "not|never ~3 have|need ~1 to ~1 worry|put_up|deal|bother ~2 about|with ~2 me|the_rota|anything|this|it|much_longer|after|any_more", ""),
+    (SUICIDE, WEAK, "something ~1 not|wrong ~1 right|with_him|with_her|going_on", ""),
+    (SUICIDE, FAINT, "laughed|laughing|brushed|shrugged ~1 it ~1 off", ""),
+    (SUICIDE, WEAK, "not|no ~3 anyone_s|anybody_s|anyones|anybodys|your|anyone|anything_you_did|something_you_did|because_of_you ~1 fault|did|do", ""),
+    (SUICIDE, WEAK, "not ~2 think ~2 it ~1 is|was ~1 anything_you|your_fault|because_of_you|anyone", ""),
+    (SUICIDE, WEAK, "sorted|sorting|sort|put|putting|got|get ~2 my|his|her|their|all ~1 paperwork|affairs|finances|things|stuff|papers|documents|accounts|passwords|bills ~1 in_order|sorted|out|together|done|straight", ""),
+    (SUICIDE, WEAK, "been_good_to_me|been_so_good_to_me|thank_you_for_everything|thanks_for_everything|been_a_good_run|good_run|it_has_been_good|been_a_pleasure|been_an_honour|best_mates_i_could|thanks_for_putting_up", ""),
+    (SUICIDE, WEAK, "gave|given|giving|give|handed|handing|passed|passing|left ~2 me|us|them|away|his|her|my|all|the_lads ~4 @possessions|signed|rugby_shirt|shirt|medals|ring|jewellery|photos|helmet|bike|tools|records|collection ~3 away|to|on|over", ""),
+    (SUICIDE, WEAK, "gave|given|giving|handed|handing ~2 me|us|her|him ~1 his|her|their ~2 @possessions|signed|shirt|medals|ring|jewellery|photos|helmet|bike|tools|watch", ""),
     # goodbyes and putting things in order
     (SUICIDE, STRONG, "sorry ~1 for everything", ""),
     (SUICIDE, STRONG, "sorry ~1 to whoever", ""),
     (SUICIDE, STRONG, "goodbye|farewell|bye ~2 forever|for_good|cruel_world|for_the_last_time", ""),
-    (SUICIDE, WEAK, "goodbye|farewell|said_bye|say_bye|saying_bye", ""),
-    (SUICIDE, WEAK, "love_you_all|love_you_guys|love_you_lads|love_you_both|love_you_always|tell_them_i_love_them|tell_the_kids", ""),
-    (SUICIDE, WEAK, "look after ~2 yourselves|each_other|the_kids|the_dog|mum|them|my_kids|my_girls|my_boys|my_family|her_for_me|him_for_me", ""),
+    (SUICIDE, FAINT, "goodbye|farewell|said_bye|say_bye|saying_bye", ""),
+    (SUICIDE, FAINT, "love_you_all|love_you_guys|love_you_lads|love_you_both|love_you_always|tell_them_i_love_them|tell_the_kids", ""),
+    (SUICIDE, FAINT, "look after ~2 yourselves|each_other|the_kids|the_dog|mum|them|my_kids|my_girls|my_boys|my_family|her_for_me|him_for_me", ""),
     (SUICIDE, WEAK, "last_shift|last_day|last_time ~3 ever|will_ever", ""),
     (SUICIDE, STRONG, "whoever ~2 finds|find|found|has_to_deal_with_it|has_to_deal_with_me|has_to_clean|has_to_find", ""),
     (SUICIDE, STRONG, "not|never ~3 be|being ~1 around|here ~2 much_longer|any_more|for_long|for_much_longer|long|longer|much", ""),
-    (SUICIDE, WEAK, "not|never ~3 be|being ~1 around|here", ""),
+    (SUICIDE, FAINT, "not|never ~3 be|being ~1 around|here", ""),
     (SUICIDE, STRONG, "put_up_with_me|putting_up_with_me|deal_with_me ~2 much_longer|for_long|any_more|any_longer|for_much_longer", ""),
     (SUICIDE, WEAK, "put_up_with_me|putting_up_with_me", ""),
     (SUICIDE, STRONG, "made|making|make ~1 my|his|her|their ~1 peace", ""),
@@ -387,19 +435,19 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (SUICIDE, WEAK, "sorted|sorting|made|making|wrote|written|writing|updated|updating|changed|done|did ~2 my|his|her|a|their ~1 will", ""),
     (SUICIDE, STRONG, "gave|given|giving|give ~1 away ~3 @possessions|all|his|her|my|everything|stuff|things", ""),
     (SUICIDE, WEAK, "given_away|gave_away|giving_away|handed_over|handing_over|handed_out|passed_on|rehomed|rehoming|rehome ~3 @possessions", ""),
-    (SUICIDE, WEAK, "gave|given|giving|asked ~4 @possessions ~2 to|away|have", ""),
-    (SUICIDE, WEAK, "cleared|clearing|emptied|emptying ~1 out? ~1 my|his|her|their ~1 locker|desk|room|flat|drawers", ""),
+    (SUICIDE, FAINT, "gave|given|giving|asked ~4 @possessions ~2 to|away|have", ""),
+    (SUICIDE, FAINT, "cleared|clearing|emptied|emptying ~1 out? ~1 my|his|her|their ~1 locker|desk|room|flat|drawers", ""),
     (SUICIDE, STRONG, "wrote|written|writing|write|left|leaving|leave ~2 letters|letter|notes|note|cards ~3 to|for ~2 @kin !school !teacher !nursery !council !club !dentist !solicitor", ""),
-    (SUICIDE, WEAK, "wrote|written|writing|left ~2 letters|letter|note|notes", ""),
-    (SUICIDE, WEAK, "when the time comes", ""),
+    (SUICIDE, FAINT, "wrote|written|writing|left ~2 letters|letter|note|notes", ""),
+    (SUICIDE, FAINT, "when the time comes", ""),
     (SUICIDE, STRONG, "not|no ~2 safe ~2 from_myself|from_himself|from_herself|around_myself|with_myself|on_my_own|alone|by_myself", ""),
     (SUICIDE, WEAK, "hopeless|worthless|numb|trapped|no_hope|a_failure|a_waste_of_space|a_shell|a_mess|in_pieces", ""),
-    (SUICIDE, WEAK, "not|no|barely ~1 sleeping|eating", ""),
-    (SUICIDE, WEAK, "not ~1 himself|herself|myself|themselves|coping|ok|okay|right_in_the_head", ""),
+    (SUICIDE, FAINT, "not|no|barely ~1 sleeping|eating", ""),
+    (SUICIDE, FAINT, "not ~1 himself|herself|myself|themselves|coping|ok|okay|right_in_the_head", ""),
     (SUICIDE, WEAK, "feelings|thoughts|urges|voices ~1 are|is ~1 back|coming_back|worse|stronger|getting_worse|getting_stronger", ""),
     (SUICIDE, WEAK, "tried ~1 to ~2 hang|kill|end|overdose|jump|cut", ""),
-    (SUICIDE, WEAK, "scared_of_myself|scares_me|scaring_me|frightens_me|frightening_me|scared_what_i_might_do|what_i_might_do", ""),
-    (SUICIDE, WEAK, "only_thing ~3 calm|peace|better|help|helps|relief", ""),
+    (SUICIDE, FAINT, "scared_of_myself|scares_me|scaring_me|frightens_me|frightening_me|scared_what_i_might_do|what_i_might_do", ""),
+    (SUICIDE, FAINT, "only_thing ~3 calm|peace|better|help|helps|relief", ""),
     # --- afraid to go home, afraid of a person
     (HOME, STRONG, "@afraid ~4 go|going|get|getting|be|being|return|returning|leave|leaving ~1 @home", ""),
     (HOME, STRONG, "@afraid ~2 to ~1 leave|go_out|go_outside|go_back|move|get_out ~1 !job !the_service !work !my_job !the_job", ""),
@@ -410,28 +458,28 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (HOME, WEAK, "unsafe|not_safe", ""),
     (HOME, STRONG, "@afraid ~1 of ~1 him|her|them|my_partner|my_husband|my_wife|my_ex|my_boyfriend|my_girlfriend|my_dad|my_stepdad|my_son|what_he|what_she|what_will_happen|going_home|what_they", ""),
     (HOME, STRONG, "@afraid ~3 to ~1 leave ~1 him|her|them|the_kids|the_children|the_baby ~1 with", ""),
-    (HOME, WEAK, "@afraid", ""),
+    (HOME, FAINT, "@afraid", ""),
     (HOME, STRONG, "sleep|sleeping|slept|stay|staying|stayed ~2 in|at ~1 my|the|a ~1 car|van|refuge", ""),
-    (HOME, WEAK, "sleep|sleeping|slept|stay|staying|stayed ~2 in|at ~1 my|the|a ~1 station|work", ""),
-    (HOME, WEAK, "staying|stay|sleeping|sleep ~1 at|with ~1 my? ~1 mum|sister|brother|friend|mate|nan|parents|neighbours|neighbour", ""),
+    (HOME, FAINT, "sleep|sleeping|slept|stay|staying|stayed ~2 in|at ~1 my|the|a ~1 station|work", ""),
+    (HOME, FAINT, "staying|stay|sleeping|sleep ~1 at|with ~1 my? ~1 mum|sister|brother|friend|mate|nan|parents|neighbours|neighbour", ""),
     (HOME, STRONG, "nowhere ~1 to_go|safe|else_to_go|to_stay|else", ""),
     (HOME, STRONG, "hiding|hid|hide ~2 at|in|from|with|under|round", ""),
     (HOME, STRONG, "locked|lock|locking ~1 @self|ourselves ~1 in", ""),
     (HOME, STRONG, "know|knows|found|find|worked_out ~2 where ~2 i|she|he|we|they|you|my_mum ~1 live|lives|living|staying|stays", ""),
     (HOME, STRONG, "found|tracked_down|knows|got_hold_of ~1 my|her|his|our ~1 new? ~1 address|flat|house", ""),
-    (HOME, WEAK, "sat|sitting|hiding|waiting ~1 in ~1 the|my ~1 car|van", ""),
-    (HOME, WEAK, "if_i_leave|if_i_go|if_she_leaves|if_he_leaves|if_i_tell|if_i_report|if_she_tells|if_he_tells|if_anyone_finds_out|if_i_ever_left|if_i_left", ""),
+    (HOME, FAINT, "sat|sitting|hiding|waiting ~1 in ~1 the|my ~1 car|van", ""),
+    (HOME, FAINT, "if_i_leave|if_i_go|if_she_leaves|if_he_leaves|if_i_tell|if_i_report|if_she_tells|if_he_tells|if_anyone_finds_out|if_i_ever_left|if_i_left", ""),
     # --- violence and threats: what a person did, or said they would do
-    (DANGER, STRONG, "@violence @victim", ""),
-    (DANGER, STRONG, "@violence ~3 in|on|round|around|by|against|across|into ~1 the|my|her|his ~1 face|head|stomach|belly|neck|throat|chest|ribs|back|wall|fridge|floor|door|stairs|eye|mouth|arm|arms|legs", ""),
+    (DANGER, STRONG, "=@violence @victim", ""),
+    (DANGER, STRONG, "=@violence ~3 in|on|round|around|by|against|across|into ~1 the|my|her|his ~1 face|head|stomach|belly|neck|throat|chest|ribs|back|wall|fridge|floor|door|stairs|eye|mouth|arm|arms|legs", ""),
     (DANGER, STRONG, "hand|hands|arm|fingers|grip|grabbed|grab|pinned|squeezed|squeezing|marks|fingermarks|bruises|bruising|round|around|by ~3 @neck", ""),
-    (DANGER, STRONG, "strangled|strangle|strangles|strangling|strangulation|throttled|choked_me|choking_me|choked_her", ""),
+    (DANGER, STRONG, "=strangled|strangles|strangling|strangulation|throttled|choked_me|choking_me|choked_her|chokes_me|chokes_her", ""),
     (DANGER, WEAK, "passed_out|pass_out|could_not_breathe|can_not_breathe|blacked_out", ""),
     (DANGER, STRONG, "split_lip|black_eye|black_eyes|fat_lip|cut_head|fingermarks|fingertip_bruises|bite_marks", ""),
-    (DANGER, WEAK, "bleeding|concussion|broken_nose|broken_rib|broken_ribs|broken_arm|stitches|a_and_e", ""),
+    (DANGER, FAINT, "bleeding|concussion|broken_nose|broken_rib|broken_ribs|broken_arm|stitches|a_and_e", ""),
     (DANGER, STRONG, "bruise|bruises|bruising|bruised|marks|burns|burn_marks|welts|cuts ~3 on|all_over ~1 his|her|their|my|the|the_baby ~2 face|legs|arms|body|back|neck|head|bottom|chest|tummy|hands|ear|ears", ""),
-    (DANGER, WEAK, "bruise|bruises|bruising|bruised|injury|injuries|covered_with_makeup|covered_up|said_she_fell|said_he_fell|says_she_fell|says_he_fell|walked_into_a_door", ""),
-    (DANGER, STRONG, "@will ~2 @harmverb ~3 @victim1", ""),
+    (DANGER, WEAK, "bruise|bruises|bruising|bruised|covered_with_makeup|covered_up|said_she_fell|said_he_fell|says_she_fell|says_he_fell|walked_into_a_door", ""),
+    (DANGER, STRONG, "@will ~2 @harmverb ~3 @victim1", "joke"),
     (DANGER, STRONG, "@will ~2 @harmverb ~3 @victim3", "joke"),
     (DANGER, STRONG, "threatened|threatening|threatens|threats|threat ~4 to? ~1 kill|hurt|harm|stab|shoot|burn|attack|beat|smash|batter|kidnap|take_the_kids|take_the_children|acid|strangle|murder|petrol|finish|do_me|do_him|do_her", ""),
     (DANGER, STRONG, "burn|burning|burnt|torch|torching|set_fire_to|petrol ~3 the|my|our|her|his ~1 house|flat|home|car|place", ""),
@@ -445,72 +493,86 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (DANGER, STRONG, "take|taking|bring|bringing ~1 a_few_people|some_people|people|others|everyone|a_few|a_few_of_us|some_of_us|a_few_of_them ~1 with ~1 him|her|me|them", ""),
     (DANGER, STRONG, "use ~1 it|that|them|a_knife|the_gun|the_knife|the_shotgun|it_on_us ~1 on ~2 @victim", ""),
     (DANGER, STRONG, "coming|come|comes ~3 to ~1 sort|do|hurt|kill|deal_with ~1 me|her|him|us|you|them", ""),
-    (DANGER, WEAK, "sort|sorted|sorting ~2 out ~1 !the_rota !it !this !the_problem !the_issue", ""),
-    (DANGER, WEAK, "sort ~1 it|me|you|him|her|them ~1 out", ""),
-    (DANGER, WEAK, "@said ~6 soon|watch_out|warning|you_will_see|regret|get_you|coming_for|watch_your_back|last_chance", ""),
+    (DANGER, FAINT, "sort|sorted|sorting ~2 out ~1 !the_rota !it !this !the_problem !the_issue", ""),
+    (DANGER, FAINT, "sort ~1 it|me|you|him|her|them ~1 out", ""),
+    (DANGER, FAINT, "@said ~6 soon|watch_out|warning|you_will_see|regret|get_you|coming_for|watch_your_back|last_chance", ""),
     (DANGER, STRONG, "locked|locks|lock|locking ~1 me|us|her|him|them ~1 in", ""),
     (DANGER, STRONG, "locked|locks|lock|locking ~1 me|us|her|him|them ~1 out ~1 of_the_house|of_the_flat|of_my_home|of_the_home|overnight|all_night|in_the_cold", ""),
     (DANGER, STRONG, "not|never ~1 let|lets|allowed|allow ~1 me|her|him|us|them? ~1 to? ~1 leave|out|go_out|have_a_phone|have_money|see_my_family|see_my_friends|see_anyone|talk_to_anyone|have_friends", ""),
     (DANGER, WEAK, "took|takes|taken|take|smashed|hides|hid ~1 my|her|his ~1 phone|keys|car_keys|passport|bank_card|money", ""),
     (DANGER, WEAK, "checks|checking|check|tracks|tracking|track|monitors|reads|goes_through|went_through ~1 my|her|his ~1 phone|car|location|messages|texts|emails|bank", ""),
-    (DANGER, WEAK, "@alcohol", ""),
+    (DANGER, FAINT, "@alcohol", ""),
     (DANGER, STRONG, "@alcohol ~12 @duty", ""),
     (DANGER, STRONG, "@duty ~12 @alcohol", ""),
+    (DANGER, WEAK, "stink|stinking|stinks|stank|smell|smelling|smelt|smells|reek|reeking|reeks ~1 of ~1 drink|booze|alcohol|beer|whisky|vodka|cannabis|weed|wine", ""),
+    (DANGER, WEAK, "slurring|slurred|swaying|staggering|unsteady|can_not_stand|could_not_stand|falling_over|taken_something|had_something|pupils|off_his_head|off_her_head|out_of_it|spaced_out|not_fit_to_drive|unfit_to_drive|not_fit_to_ride|not_fit_for_duty|unfit_for_duty|not_fit", ""),
+    (DANGER, WEAK, "@duty_now", ""),
+    (DANGER, FAINT, "@impairing", ""),
     (DANGER, STRONG, "in|into ~2 immediate|real|serious? ~1 danger", ""),
     (DANGER, STRONG, "danger to ~2 himself|herself|myself|themselves|others|me|the_kids|the_children|the_public|her|him", ""),
     (DANGER, STRONG, "fear|feared|fearing|scared|afraid|frightened|terrified ~2 for ~1 my|her|his|their|our ~1 life|lives|safety", ""),
-    (DANGER, STRONG, "@violence|smashed|smashing|punched|kicked ~2 up? ~1 the|my|our ~1 house|flat|door|wall|room|place|windows|car", ""),
-    (DANGER, WEAK, "smashed|smashing|smashes|throwing_things|threw_things|raging|kicking_off|kicked_off|went_for|lashed_out|violent|erratic|volatile", ""),
+    (DANGER, STRONG, "=@violence|smashed|smashing|punched|kicked ~2 up? ~1 the|my|our ~1 house|flat|door|wall|room|place|windows|car", ""),
+    (DANGER, FAINT, "smashed|smashing|smashes|throwing_things|threw_things|raging|kicking_off|kicked_off|went_for|lashed_out|violent|erratic|volatile", ""),
     # being followed, watched, turned up on
     (DANGER, STRONG, "followed|stalked|stalking|stalks|stalker ~1 me|her|him|us|home|to|them", ""),
     (DANGER, STRONG, "following|follows ~1 me|her ~1 home|around|to|everywhere|in_his_car|in_a_car|from_work", ""),
     (DANGER, STRONG, "stalking|stalker", ""),
     (DANGER, STRONG, "being|been|was|am|is|were|getting ~1 followed|stalked|watched", ""),
     (DANGER, STRONG, "parked|waiting|sitting|sat|standing|stood|hanging_around|lurking|watching|loitering ~3 outside|opposite|across_from|near ~2 my|her|his|our|the ~1 house|flat|home|door|window|school", ""),
-    (DANGER, WEAK, "parked|waiting|sitting|sat|standing|stood|hanging_around|lurking|watching|loitering ~3 outside ~2 my|her|his|our|the ~1 work|station|building|car", ""),
+    (DANGER, FAINT, "parked|waiting|sitting|sat|standing|stood|hanging_around|lurking|watching|loitering ~3 outside ~2 my|her|his|our|the ~1 work|station|building|car", ""),
     (DANGER, STRONG, "watching ~1 me|her|him|us|the_house|my_house|the_flat|my_flat|her_house|the_station|my_every_move", ""),
-    (DANGER, WEAK, "turned|turns|turning ~1 up ~3 at|outside|to", ""),
+    (DANGER, FAINT, "turned|turns|turning ~1 up ~3 at|outside|to", ""),
     (DANGER, STRONG, "banging|hammering|kicking|pounding ~2 on|at|the ~2 door|doors|window|windows", ""),
     (DANGER, STRONG, "photo|photos|picture|pictures|video ~2 of ~1 me|her|him|us ~2 through|taken_through|outside|from_outside|at|without", ""),
-    (DANGER, WEAK, "photo|photos|picture|pictures ~2 of_me|of_her|of_us", ""),
+    (DANGER, FAINT, "photo|photos|picture|pictures ~2 of_me|of_her|of_us", ""),
     (DANGER, STRONG, "not allowed|banned ~2 near|to_contact|to_come_near|within", ""),
-    (DANGER, WEAK, "non_molestation|non_mol|restraining_order|injunction|bail_conditions|protective_order|protection_order|court_order|breached|breaching|breach", ""),
-    (DANGER, WEAK, "withheld|unknown|private|blocked ~1 number|numbers|calls|caller", ""),
+    (DANGER, FAINT, "non_molestation|non_mol|restraining_order|injunction|bail_conditions|protective_order|protection_order|court_order|breached|breaching|breach", ""),
+    (DANGER, FAINT, "withheld|unknown|private|blocked ~1 number|numbers|calls|caller", ""),
     (DANGER, WEAK, "in ~1 my|the ~1 garden|back_garden|driveway|porch|hallway|bedroom ~3 at|in_the_night|2am|3am|4am|1am|midnight|last_night", ""),
     (DANGER, WEAK, "dead ~1 bird|animal|cat|rat|rabbit|fox|mouse|flowers", ""),
-    (DANGER, WEAK, "behind_me|cars_behind|on_my_tail|tailgating|tailing", ""),
-    (DANGER, WEAK, "done|did|served ~1 time|prison|jail|a_sentence", ""),
+    (DANGER, FAINT, "behind_me|cars_behind|on_my_tail|tailgating|tailing", ""),
+    (DANGER, FAINT, "done|did|served ~1 time|prison|jail|a_sentence", ""),
     (DANGER, WEAK, "for_gbh|for_abh|for_assault|for_violence|for_wounding|violent_past|history_of_violence|record_for", ""),
+    (DANGER, STRONG, "@person ~4 been|is|gone|went|reported|has_been|now ~1 missing", ""),
+    (DANGER, STRONG, "know|knows|knew|found_out|worked_out ~1 my|her ~1 shift_pattern|shifts|shift|routine|movements|rota|where_i_park|car|address|new_address|new_number|every_move", ""),
+    (DANGER, WEAK, "left|leaving|leaves|put|stuck ~2 a_note|notes|flowers|a_message|something|a_card|a_letter|a_photo ~2 on|at|under|through ~1 my|her|the ~1 car|door|doorstep|step|windscreen|letterbox|locker|wipers", ""),
+    (DANGER, WEAK, "see_you_at_home|see_you_soon|see_you_later|i_know_where_you|know_where_you_live|i_am_watching|watching_you|you_will_pay|not_over|this_is_not_over", ""),
+    (DANGER, WEAK, "he|she|they|partner|husband|wife|ex ~3 back_at|home_at|gets_back|gets_home|back_from_the_pub|is_back|will_be_back|comes_home|home_soon|due_home|due_back|back_tonight|back_later|picks_me_up|picking_me_up", ""),
+    (DANGER, WEAK, "getting_worse|worse_than_usual|worse_than_before|worse_than_last_time|more_often|escalating|gone_that_far|further_than_ever|worst_yet|never_been_this_bad", ""),
+    (DANGER, WEAK, "taking|takes|took|taken|controls|control|keeps ~2 her|his|my ~1 pension|wages|money|benefits|bank_card|savings", ""),
+    (DANGER, WEAK, "locked|locking|lock ~1 in|inside ~1 the|my ~1 bathroom|bedroom|toilet|car|room|loo|cupboard", ""),
+    (DANGER, STRONG, "locked|locks|lock|locking|locked_in ~2 in|into ~2 the|a|his|her|my? ~1 cupboard|cellar|shed|room|bedroom|bathroom|car|boot|loft|cage", ""),
+    (DANGER, STRONG, "=@violence ~2 the|my|our|his|her ~1 dog|cat|pets|puppy", ""),
     # --- a child at risk
     (CHILD, STRONG, "@child ~6 left|been|is|are|was|were|home ~3 on_their_own|on_his_own|on_her_own|alone|by_themselves|by_himself|by_herself|unsupervised|with_no_one|with_nobody|with_no_adult|with_no_food", ""),
     (CHILD, STRONG, "left|leaves|leaving|been ~3 on_their_own|on_his_own|on_her_own|alone|by_themselves|home_alone|unsupervised ~3 since|for_days|all_night|all_weekend|overnight|for_hours", ""),
-    (CHILD, WEAK, "on_their_own|on_his_own|on_her_own|home_alone|by_themselves|unsupervised|alone", ""),
+    (CHILD, FAINT, "@child ~8 on_their_own|on_his_own|on_her_own|home_alone|by_themselves|unsupervised|alone", ""),
     (CHILD, STRONG, "mum|mother|dad|father|parent|parents|carer|nobody|no_one ~3 not|never ~2 come_back|come_home|been_back|been_home|came_back|came_home|returned|back", ""),
     (CHILD, STRONG, "@child ~8 @missing|run_away|ran_away|runs_away|not_come_home|not_came_home|not_back|out_all_night|staying_at_his|staying_at_hers|stay_at_his|sleep_at_his|sleeping_at_his|stays_at_his", ""),
     (CHILD, STRONG, "@child ~10 older_man|older_men|older_boyfriend|much_older|older_guy|older_lads", ""),
     (CHILD, STRONG, "older_man|older_men|older_boyfriend|older_guy ~10 @child", ""),
     (CHILD, WEAK, "older_man|older_men|older_boyfriend|older_guy", ""),
-    (CHILD, WEAK, "boyfriend|girlfriend|man|guy ~2 is|aged ~1 18|19|20|21|22|23|24|25|26|27|28|29|30|31|32|33|34|35|40|45|50", ""),
-    (CHILD, WEAK, "she|he|daughter|son|girl|boy ~2 is|aged|only ~1 10|11|12|13|14|15", ""),
+    (CHILD, FAINT, "boyfriend|girlfriend|man|guy ~2 is|aged ~1 18|19|20|21|22|23|24|25|26|27|28|29|30|31|32|33|34|35|40|45|50", ""),
+    (CHILD, FAINT, "she|he|daughter|son|girl|boy ~2 is|aged|only ~1 10|11|12|13|14|15", ""),
     (CHILD, WEAK, "comes|coming|came|come ~1 home|back ~2 with ~2 new? ~1 phones|phone|cash|money|gifts|presents|clothes|stuff|trainers|things|drugs|alcohol", ""),
-    (CHILD, WEAK, "staying|stay|sleep|sleeping|stays ~1 at|over_at|round ~1 his|hers|his_place|his_house|his_flat|their_place", ""),
-    (CHILD, WEAK, "picks|picked|pick ~1 her|him|them ~1 up ~2 from ~1 school|college|the_park", ""),
-    (CHILD, STRONG, "@child ~8 @violence|bruise|bruises|bruised|bruising|injuries|burns|scared_of|frightened_of|terrified_of|does_not_want_to_go_home|will_not_go_home|not_safe|unsafe|cutting|wants_to_die|want_to_die|self_harm|self_harming|suicidal|hungry|starving|filthy|neglected", ""),
+    (CHILD, FAINT, "staying|stay|sleep|sleeping|stays ~1 at|over_at|round ~1 his|hers|his_place|his_house|his_flat|their_place", ""),
+    (CHILD, FAINT, "picks|picked|pick ~1 her|him|them ~1 up ~2 from ~1 school|college|the_park", ""),
+    (CHILD, STRONG, "@child ~8 =@violence|bruise|bruises|bruised|bruising|injuries|burns|scared_of|frightened_of|terrified_of|does_not_want_to_go_home|will_not_go_home|not_safe|unsafe|cutting|wants_to_die|want_to_die|self_harm|self_harming|suicidal|hungry|starving|filthy|neglected", ""),
     (CHILD, STRONG, "child_abuse|neglect|neglected|neglecting|grooming|groomed|underage|exploited|exploitation|trafficked|county_lines", "work"),
-    (CHILD, WEAK, "crying|screaming ~3 through|next_door|for_hours|all_night|all_day", ""),
-    (CHILD, WEAK, "told me ~4 @violence|touches|touched|hurts|hits|beats|burns|does_things|makes_her|makes_him", ""),
-    (CHILD, WEAK, "could|can|asked_if_he_could|asked_if_she_could ~3 sleep|stay ~2 at|here|over ~1 the? ~1 station|my|work|our", ""),
+    (CHILD, FAINT, "crying|screaming ~3 through|next_door|for_hours|all_night|all_day", ""),
+    (CHILD, WEAK, "told me ~4 =@violence|touches|touched|hurts|hits|beats|burns|does_things|makes_her|makes_him", ""),
+    (CHILD, FAINT, "could|can|asked_if_he_could|asked_if_she_could ~3 sleep|stay ~2 at|here|over ~1 the? ~1 station|my|work|our", ""),
     # --- weapons, with a person or an intent
-    (WEAPONS, STRONG, "got|has|have|had|keeps|keep|kept|carrying|carries|carry|carried|took|takes|pulled|pulls|produced|held|holding|holds|waving|waved|brandishing|brandished|put|puts|sat_with|bought|buys|sharpening|sharpened|hidden|hides|hid|showed|pointed|pointing|aimed|with|wielding|threatened_me_with|threatened_her_with|threatened_him_with|came_at_me_with|came_at_her_with|got_out|got_it_out ~3 a|his|her|the|my|their|an ~2 @weapon !licence !license !cabinet !safe !crime !amnesty !awareness !training !course !certificate", "any"),
+    (WEAPONS, STRONG, "got|has|have|had|keeps|keep|kept|carrying|carries|carry|carried|took|takes|pulled|pulls|produced|held|holding|holds|waving|waved|brandishing|brandished|put|puts|sat_with|bought|buys|sharpening|sharpened|hidden|hides|hid|showed|pointed|pointing|aimed|with|wielding|threatened_me_with|threatened_her_with|threatened_him_with|came_at_me_with|came_at_her_with|got_out|got_it_out ~3 a|his|her|the|my|their|an ~3 @weapon !licence !license !cabinet !safe !crime !amnesty !awareness !training !course !certificate", "any"),
     (WEAPONS, STRONG, "@weapon ~4 to|at|against|on|in|into|for ~1 me|him|her|us|them|my_throat|his_throat|her_throat|my_neck|her_neck|my_head|her_head|his_head|my_face|her_face|the_table|the_bed|the_kids|his_chest", "any"),
     (WEAPONS, STRONG, "stab|stabbed|shoot|shot|slash|slashed|glassed me|him|her|us|them|my|his|you|someone|somebody|people|everyone !an !a !a_message !a_text !an_email !a_look !a_quick", "any"),
-    (WEAPONS, STRONG, "@weapon ~8 @will|said|says|saying|threatened|threatening|for_me|for_you|for_her|for_him|use_it|got_it_out|took_it_out|sat_with_it|waved_it|pointed_it|in_the_drawer|under_the_bed|under_the_pillow|in_his_bag|in_her_bag|in_the_car|in_his_car", "any"),
-    (WEAPONS, WEAK, "@weapon|acid", "any"),
+    (WEAPONS, STRONG, "@weapon ~8 @will|said|says|saying|threatened|threatening|what_it_is_for|what_it_was_for|for_when|for_me|for_you|for_her|for_him|use_it|got_it_out|took_it_out|sat_with_it|waved_it|pointed_it|in_the_drawer|under_the_bed|under_the_pillow|in_his_bag|in_her_bag|in_the_car|in_his_car", "any"),
+    (WEAPONS, FAINT, "@weapon|acid", "any"),
     # --- signs that mean something only with another: now, secrecy, someone not answering
-    (SIGN, WEAK, "tonight|right_now|as_we_speak|this_minute|in_an_hour|within_the_hour|in_the_next_hour|there_now|here_now|outside_now|happening_now|is_back_tonight|back_at_4|he_is_there_now", ""),
-    (SIGN, WEAK, "@urgent_words", ""),
-    (SIGN, WEAK, "@secret", ""),
-    (SIGN, WEAK, "@missing", ""),
+    (SIGN, FAINT, "tonight|right_now|as_we_speak|this_minute|in_an_hour|within_the_hour|in_the_next_hour|there_now|here_now|outside_now|happening_now|is_back_tonight|back_at_4|he_is_there_now", ""),
+    (SIGN, FAINT, "@urgent_words", ""),
+    (SIGN, FAINT, "@secret", ""),
+    (SIGN, FAINT, "@missing", ""),
 )
 
 _CONTEXT_RULES: dict[str, str] = {
@@ -519,6 +581,7 @@ _CONTEXT_RULES: dict[str, str] = {
     "past": "@past",
     "resolved": "@resolved",
     "current": "@current",
+    "denial": "@denial",
 }
 
 
@@ -565,8 +628,8 @@ def _words_of(phrase: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
-def _concept(name: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(p for p in {_stems_of(p) for p in CONCEPTS[name]} if p)
+def _concept(name: str, exact: bool = False) -> tuple[tuple[str, ...], ...]:
+    return tuple(p for p in {(_words_of if exact else _stems_of)(p) for p in CONCEPTS[name]} if p)
 
 
 def _parse(pattern: str) -> tuple[_Elem, ...]:
@@ -584,7 +647,7 @@ def _parse(pattern: str) -> tuple[_Elem, ...]:
         phrases: set[tuple[str, ...]] = set()
         for alt in part.lstrip("=").split("|"):
             if alt.startswith("@"):
-                phrases.update(_concept(alt[1:]))
+                phrases.update(_concept(alt[1:], exact))
             else:
                 text = alt.replace("_", " ")
                 phrases.add(_words_of(text) if exact else _stems_of(text))
@@ -694,10 +757,11 @@ class Reading:
     score: int
     flagged: bool
     matches: tuple[tuple[Rule, int, int], ...]  # rule, first token, end token
-    context: frozenset[str]
+    rules: frozenset[int]  # the numbers (in RULES) of the rules that matched
+    context: frozenset[str]  # work, joke, past, resolved, current, denial
 
 
-def _read(tokens: list[_Tok]) -> Reading:
+def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
     index = _rules()
     everywhere = range(len(tokens))
     context = frozenset(name for name, rule in index.contexts.items()
@@ -709,11 +773,17 @@ def _read(tokens: list[_Tok]) -> Reading:
             for n in (*index.by_stem.get(tok.stem, ()), *index.by_word.get(tok.word, ())):
                 starts.setdefault(n, []).append(pos)
     matches: list[tuple[Rule, int, int]] = []
+    matched: set[int] = set()
     for n in sorted(starts):
+        if only is not None and n not in only:
+            continue
         rule = index.rules[n]
         if (rule.soft in ("work", "any") and "work" in context) or (rule.soft in ("joke", "any") and joking):
             continue
-        matches.extend((rule, start, end) for start, end in _find(tokens, rule, sorted(set(starts[n]))))
+        found = _find(tokens, rule, sorted(set(starts[n])))
+        if found:
+            matched.add(n)
+        matches.extend((rule, start, end) for start, end in found)
     matches.sort(key=lambda m: (m[1], -m[2]))
     # Matches that share words are one sign, as strong as the strongest of them; each rule counts once.
     score = 0
@@ -735,12 +805,15 @@ def _read(tokens: list[_Tok]) -> Reading:
     score += close(cluster)
     if {"past", "resolved"} <= context and "current" not in context:
         score -= PAST_RESOLVED_PENALTY
-    return Reading(score, score >= THRESHOLD, tuple(matches), context)
+    if "denial" in context:
+        score -= DENIAL_PENALTY
+    return Reading(score, score >= THRESHOLD, tuple(matches), frozenset(matched), context)
 
 
-def read(text: str | None) -> Reading:
-    """The whole reading of a text (for measuring and explaining: bench/risk/measure.py)."""
-    return _read(_normalise(text or ""))
+def read(text: str | None, only: frozenset[int] | None = None) -> Reading:
+    """The whole reading of a text (for measuring and explaining: bench/risk/measure.py); `only`
+    keeps these rules (their numbers in RULES) and leaves the others out."""
+    return _read(_normalise(text or ""), only)
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
