@@ -46,7 +46,7 @@ from functools import lru_cache
 
 from app.themes.suggest import stem
 
-THRESHOLD = 3
+THRESHOLD = 2
 STRONG, WEAK, FAINT = 3, 2, 1
 NEGATION_WINDOW = 4
 PAST_RESOLVED_PENALTY = 3
@@ -277,8 +277,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
              "firearms officer", "police exercise", "mock", "dummy", "dummies", "simulation", "role play",
              "knife crime", "out of date", "vetting", "licence", "license", "licensed", "locked up properly",
              "gun cabinet", "gamekeeper", "shooting club", "clay pigeon", "the incident", "an incident", "the job",
-             "a job", "the call", "a call", "the casualty", "the patient", "crew", "appliance kit"),
-    "joke": ("joke", "joking", "jokes", "joked", "banter", "lol", "haha", "hahaha", "kidding", "telly",
+             "a job", "the casualty", "the patient", "appliance kit", "story", "stories", "book", "novel", "film",
+             "programme", "tv", "series", "character", "episode", "podcast", "homework", "essay", "set topic",
+             "shouts", "jobs", "drama", "soap", "course", "trainer",
+             "instructor", "session", "sessions", "students", "pupils", "assembly", "school talk"),
+    "joke": ("joke", "joking", "jokes", "joked", "banter", "lol", "haha", "hahaha", "kidding", "telly", "jokingly", "joker", "lolz", "lmao", "rofl",
              "football", "the ref", "penalty", "obviously joking", "nobody meant", "no one meant", "figure of speech",
              "not serious", "not literally", "in jest", "only messing", "taking the mick"),
     "past": ("years ago", "year ago", "a year ago", "last year", "months ago", "in the past", "back in", "used to",
@@ -298,11 +301,15 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                  "seeing his gp", "seeing a grief counsellor", "the eap is helping", "people round me",
                  "people around me", "all behind me", "behind me now", "support in place", "is helping",
                  "no problems", "no issues"),
+    "leaving": ("retiring", "retire", "retired", "retirement", "leaving do", "leaving the service", "new job",
+                "moving station", "moving stations", "transfer", "transferring", "promotion", "promoted",
+                "moving to", "relocating", "emigrating", "moving house", "maternity leave", "career break",
+                "handing over to", "probationers", "my replacement", "leaving party", "last day before",
+                "after 30 years", "after 25 years", "after 20 years", "pension forecast"),
     "denial": ("not in any danger", "not in danger", "no danger", "no violence", "nothing physical", "no safety worries",
                "no safety issue", "no safety issues", "no safety concern", "no safety concerns", "i feel safe",
                "feel safe", "i am safe", "not urgent", "nothing urgent", "no risk", "not a risk", "not a risk thing",
-               "no worries at all", "had no worries", "not a concern", "no concern", "she is fine", "he is fine",
-               "they are fine", "absolutely fine", "all fine", "no threat", "not threatening", "no immediate risk",
+               "no worries at all", "had no worries", "not a concern", "no concern", "absolutely fine", "all fine", "no threat", "not threatening", "no immediate risk",
                "nothing like that", "no thoughts of"),
     "current": ("again", "are back", "is back", "it is back", "coming back", "came back", "worse", "this week",
                 "last night", "tonight", "right now", "currently", "at the moment", "these days", "every day",
@@ -380,16 +387,16 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (SUICIDE, STRONG, "took|taken|take|taking|swallowed|swallow|had|necked|downed ~3 8|10|12|14|15|16|20|24|25|30|32|40|48|50|60|100|ten|twelve|fifteen|twenty|thirty|forty|fifty|a_hundred|dozens ~2 @pills", ""),
     (SUICIDE, WEAK, "overdose", "work"),
     (SUICIDE, STRONG, "=overdosed|=overdosing", ""),
-    (SUICIDE, FAINT, "@pills", "any"),
+    (SUICIDE, FAINT, "@pills", "work+joke"),
     (SUICIDE, STRONG, "got|have|has|had|bought|buy|keep|keeps|kept|found|hidden|hid|hides ~3 a? rope|noose|ligature|hosepipe|razor_blades", "work"),
     (SUICIDE, STRONG, "rope|noose|ligature ~2 in|under ~1 the|my|his|her ~1 boot|garage|shed|car|loft|house|bag|locker|van|room|bedroom|cupboard|wardrobe", "work"),
-    (SUICIDE, STRONG, "noose|ligature", "any"),
-    (SUICIDE, FAINT, "rope", "any"),
-    (SUICIDE, STRONG, "jump|jumping|jumped|throw_myself|throwing_myself|threw_myself ~2 off|in_front_of|into_the_river|into_the_sea|into_the_water|from_the_bridge|from_a_bridge|from_the_roof", "any"),
-    (SUICIDE, STRONG, "in_front_of ~1 a|the ~1 train|trains|lorry|bus|tube|truck", "any"),
+    (SUICIDE, STRONG, "noose|ligature", "work+joke"),
+    (SUICIDE, FAINT, "rope", "work+joke"),
+    (SUICIDE, STRONG, "jump|jumping|jumped|throw_myself|throwing_myself|threw_myself ~2 off|in_front_of|into_the_river|into_the_sea|into_the_water|from_the_bridge|from_a_bridge|from_the_roof", "work+joke"),
+    (SUICIDE, STRONG, "in_front_of ~1 a|the ~1 train|trains|lorry|bus|tube|truck", "work+joke"),
     (SUICIDE, STRONG, "drive|driving|drove|crash|crashing|steer|steering|swerve|swerving|plough|ploughing ~4 into|off ~2 a|the ~2 tree|wall|lorry|bridge|river|sea|barrier|oncoming|cliff|quarry|reservoir|truck|pillar|bollard", ""),
-    (SUICIDE, WEAK, "stood|standing|stand|sat|sitting|sit|went|go|going|gone|drive|driving|drove|walked|walking|been|parked|keep ~4 @place", "any"),
-    (SUICIDE, FAINT, "edge of", "any"),
+    (SUICIDE, WEAK, "stood|standing|stand|sat|sitting|sit|went|go|going|gone|drive|driving|drove|walked|walking|been|parked|keep ~4 @place", "work+joke"),
+    (SUICIDE, FAINT, "edge of", "work+joke"),
     (SUICIDE, FAINT, "did|do not ~1 do it", ""),
     (SUICIDE, FAINT, "how_easy|how_close|how_quick|how_quickly|how_simple ~3 it|i|would|be|to|am", ""),
     (SUICIDE, FAINT, "keep_going|just_keep_going|keep_on_going|carry_on_driving|keep_driving|not_stop_driving", ""),
@@ -414,29 +421,29 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (SUICIDE, WEAK, "not|no ~3 anyone_s|anybody_s|anyones|anybodys|your|anyone|anything_you_did|something_you_did|because_of_you ~1 fault|did|do", ""),
     (SUICIDE, WEAK, "not ~2 think ~2 it ~1 is|was ~1 anything_you|your_fault|because_of_you|anyone", ""),
     (SUICIDE, WEAK, "sorted|sorting|sort|put|putting|got|get ~2 my|his|her|their|all ~1 paperwork|affairs|finances|things|stuff|papers|documents|accounts|passwords|bills ~1 in_order|sorted|out|together|done|straight", ""),
-    (SUICIDE, WEAK, "been_good_to_me|been_so_good_to_me|thank_you_for_everything|thanks_for_everything|been_a_good_run|good_run|it_has_been_good|been_a_pleasure|been_an_honour|best_mates_i_could|thanks_for_putting_up", ""),
-    (SUICIDE, WEAK, "gave|given|giving|give|handed|handing|passed|passing|left ~2 me|us|them|away|his|her|my|all|the_lads ~4 @possessions|signed|rugby_shirt|shirt|medals|ring|jewellery|photos|helmet|bike|tools|records|collection ~3 away|to|on|over", ""),
-    (SUICIDE, WEAK, "gave|given|giving|handed|handing ~2 me|us|her|him ~1 his|her|their ~2 @possessions|signed|shirt|medals|ring|jewellery|photos|helmet|bike|tools|watch", ""),
+    (SUICIDE, WEAK, "been_good_to_me|been_so_good_to_me|thank_you_for_everything|thanks_for_everything|been_a_good_run|good_run|it_has_been_good|been_a_pleasure|been_an_honour|best_mates_i_could|thanks_for_putting_up", "leaving"),
+    (SUICIDE, WEAK, "gave|given|giving|give|handed|handing|passed|passing|left ~2 me|us|them|away|his|her|my|all|the_lads ~4 @possessions|signed|rugby_shirt|shirt|medals|ring|jewellery|photos|helmet|bike|tools|records|collection ~3 away|to|on|over", "leaving"),
+    (SUICIDE, WEAK, "gave|given|giving|handed|handing ~2 me|us|her|him ~1 his|her|their ~2 @possessions|signed|shirt|medals|ring|jewellery|photos|helmet|bike|tools|watch", "leaving"),
     # goodbyes and putting things in order
     (SUICIDE, STRONG, "sorry ~1 for everything", ""),
     (SUICIDE, STRONG, "sorry ~1 to whoever", ""),
     (SUICIDE, STRONG, "goodbye|farewell|bye ~2 forever|for_good|cruel_world|for_the_last_time", ""),
-    (SUICIDE, FAINT, "goodbye|farewell|said_bye|say_bye|saying_bye", ""),
+    (SUICIDE, FAINT, "goodbye|farewell|said_bye|say_bye|saying_bye", "leaving"),
     (SUICIDE, FAINT, "love_you_all|love_you_guys|love_you_lads|love_you_both|love_you_always|tell_them_i_love_them|tell_the_kids", ""),
     (SUICIDE, FAINT, "look after ~2 yourselves|each_other|the_kids|the_dog|mum|them|my_kids|my_girls|my_boys|my_family|her_for_me|him_for_me", ""),
-    (SUICIDE, WEAK, "last_shift|last_day|last_time ~3 ever|will_ever", ""),
+    (SUICIDE, WEAK, "last_shift|last_day|last_time ~3 ever|will_ever", "leaving"),
     (SUICIDE, STRONG, "whoever ~2 finds|find|found|has_to_deal_with_it|has_to_deal_with_me|has_to_clean|has_to_find", ""),
     (SUICIDE, STRONG, "not|never ~3 be|being ~1 around|here ~2 much_longer|any_more|for_long|for_much_longer|long|longer|much", ""),
-    (SUICIDE, FAINT, "not|never ~3 be|being ~1 around|here", ""),
+    (SUICIDE, FAINT, "not|never ~3 be|being ~1 around|here", "leaving"),
     (SUICIDE, STRONG, "put_up_with_me|putting_up_with_me|deal_with_me ~2 much_longer|for_long|any_more|any_longer|for_much_longer", ""),
     (SUICIDE, WEAK, "put_up_with_me|putting_up_with_me", ""),
     (SUICIDE, STRONG, "made|making|make ~1 my|his|her|their ~1 peace", ""),
     (SUICIDE, STRONG, "affairs ~1 in_order|sorted", ""),
     (SUICIDE, WEAK, "sorted|sorting|made|making|wrote|written|writing|updated|updating|changed|done|did ~2 my|his|her|a|their ~1 will", ""),
-    (SUICIDE, STRONG, "gave|given|giving|give ~1 away ~3 @possessions|all|his|her|my|everything|stuff|things", ""),
-    (SUICIDE, WEAK, "given_away|gave_away|giving_away|handed_over|handing_over|handed_out|passed_on|rehomed|rehoming|rehome ~3 @possessions", ""),
-    (SUICIDE, FAINT, "gave|given|giving|asked ~4 @possessions ~2 to|away|have", ""),
-    (SUICIDE, FAINT, "cleared|clearing|emptied|emptying ~1 out? ~1 my|his|her|their ~1 locker|desk|room|flat|drawers", ""),
+    (SUICIDE, STRONG, "gave|given|giving|give ~1 away ~3 @possessions|all|his|her|my|everything|stuff|things", "leaving"),
+    (SUICIDE, WEAK, "given_away|gave_away|giving_away|handed_over|handing_over|handed_out|passed_on|rehomed|rehoming|rehome ~3 @possessions", "leaving"),
+    (SUICIDE, FAINT, "gave|given|giving|asked ~4 @possessions ~2 to|away|have", "leaving"),
+    (SUICIDE, FAINT, "cleared|clearing|emptied|emptying ~1 out? ~1 my|his|her|their ~1 locker|desk|room|flat|drawers", "leaving"),
     (SUICIDE, STRONG, "wrote|written|writing|write|left|leaving|leave ~2 letters|letter|notes|note|cards ~3 to|for ~2 @kin !school !teacher !nursery !council !club !dentist !solicitor", ""),
     (SUICIDE, FAINT, "wrote|written|writing|left ~2 letters|letter|note|notes", ""),
     (SUICIDE, FAINT, "when the time comes", ""),
@@ -504,10 +511,10 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (DANGER, FAINT, "@alcohol", ""),
     (DANGER, STRONG, "@alcohol ~12 @duty", ""),
     (DANGER, STRONG, "@duty ~12 @alcohol", ""),
-    (DANGER, WEAK, "stink|stinking|stinks|stank|smell|smelling|smelt|smells|reek|reeking|reeks ~1 of ~1 drink|booze|alcohol|beer|whisky|vodka|cannabis|weed|wine", ""),
+    (DANGER, FAINT, "stink|stinking|stinks|stank|smell|smelling|smelt|smells|reek|reeking|reeks ~1 of ~1 drink|booze|alcohol|beer|whisky|vodka|cannabis|weed|wine", ""),
     (DANGER, WEAK, "slurring|slurred|swaying|staggering|unsteady|can_not_stand|could_not_stand|falling_over|taken_something|had_something|pupils|off_his_head|off_her_head|out_of_it|spaced_out|not_fit_to_drive|unfit_to_drive|not_fit_to_ride|not_fit_for_duty|unfit_for_duty|not_fit", ""),
     (DANGER, WEAK, "@duty_now", ""),
-    (DANGER, FAINT, "@impairing", ""),
+    (DANGER, WEAK, "@impairing ~10 @duty_now", ""),
     (DANGER, STRONG, "in|into ~2 immediate|real|serious? ~1 danger", ""),
     (DANGER, STRONG, "danger to ~2 himself|herself|myself|themselves|others|me|the_kids|the_children|the_public|her|him", ""),
     (DANGER, STRONG, "fear|feared|fearing|scared|afraid|frightened|terrified ~2 for ~1 my|her|his|their|our ~1 life|lives|safety", ""),
@@ -563,11 +570,11 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (CHILD, WEAK, "told me ~4 =@violence|touches|touched|hurts|hits|beats|burns|does_things|makes_her|makes_him", ""),
     (CHILD, FAINT, "could|can|asked_if_he_could|asked_if_she_could ~3 sleep|stay ~2 at|here|over ~1 the? ~1 station|my|work|our", ""),
     # --- weapons, with a person or an intent
-    (WEAPONS, STRONG, "got|has|have|had|keeps|keep|kept|carrying|carries|carry|carried|took|takes|pulled|pulls|produced|held|holding|holds|waving|waved|brandishing|brandished|put|puts|sat_with|bought|buys|sharpening|sharpened|hidden|hides|hid|showed|pointed|pointing|aimed|with|wielding|threatened_me_with|threatened_her_with|threatened_him_with|came_at_me_with|came_at_her_with|got_out|got_it_out ~3 a|his|her|the|my|their|an ~3 @weapon !licence !license !cabinet !safe !crime !amnesty !awareness !training !course !certificate", "any"),
-    (WEAPONS, STRONG, "@weapon ~4 to|at|against|on|in|into|for ~1 me|him|her|us|them|my_throat|his_throat|her_throat|my_neck|her_neck|my_head|her_head|his_head|my_face|her_face|the_table|the_bed|the_kids|his_chest", "any"),
-    (WEAPONS, STRONG, "stab|stabbed|shoot|shot|slash|slashed|glassed me|him|her|us|them|my|his|you|someone|somebody|people|everyone !an !a !a_message !a_text !an_email !a_look !a_quick", "any"),
-    (WEAPONS, STRONG, "@weapon ~8 @will|said|says|saying|threatened|threatening|what_it_is_for|what_it_was_for|for_when|for_me|for_you|for_her|for_him|use_it|got_it_out|took_it_out|sat_with_it|waved_it|pointed_it|in_the_drawer|under_the_bed|under_the_pillow|in_his_bag|in_her_bag|in_the_car|in_his_car", "any"),
-    (WEAPONS, FAINT, "@weapon|acid", "any"),
+    (WEAPONS, STRONG, "got|has|have|had|keeps|keep|kept|carrying|carries|carry|carried|took|takes|pulled|pulls|produced|held|holding|holds|waving|waved|brandishing|brandished|put|puts|sat_with|bought|buys|sharpening|sharpened|hidden|hides|hid|showed|pointed|pointing|aimed|with|wielding|threatened_me_with|threatened_her_with|threatened_him_with|came_at_me_with|came_at_her_with|got_out|got_it_out ~3 a|his|her|the|my|their|an ~3 @weapon !licence !license !cabinet !safe !crime !amnesty !awareness !training !course !certificate", "work+joke"),
+    (WEAPONS, STRONG, "@weapon ~4 to|at|against|on|in|into|for ~1 me|him|her|us|them|my_throat|his_throat|her_throat|my_neck|her_neck|my_head|her_head|his_head|my_face|her_face|the_table|the_bed|the_kids|his_chest", "work+joke"),
+    (WEAPONS, STRONG, "stab|stabbed|shoot|shot|slash|slashed|glassed me|him|her|us|them|my|his|you|someone|somebody|people|everyone !an !a !a_message !a_text !an_email !a_look !a_quick", "work+joke"),
+    (WEAPONS, STRONG, "@weapon ~8 @will|said|says|saying|threatened|threatening|what_it_is_for|what_it_was_for|for_when|for_me|for_you|for_her|for_him|use_it|got_it_out|took_it_out|sat_with_it|waved_it|pointed_it|in_the_drawer|under_the_bed|under_the_pillow|in_his_bag|in_her_bag|in_the_car|in_his_car", "work+joke"),
+    (WEAPONS, FAINT, "@weapon|acid", "work+joke"),
     # --- signs that mean something only with another: now, secrecy, someone not answering
     (SIGN, FAINT, "tonight|right_now|as_we_speak|this_minute|in_an_hour|within_the_hour|in_the_next_hour|there_now|here_now|outside_now|happening_now|is_back_tonight|back_at_4|he_is_there_now", ""),
     (SIGN, FAINT, "@urgent_words", ""),
@@ -576,12 +583,13 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
 )
 
 _CONTEXT_RULES: dict[str, str] = {
-    "work": "@work",
-    "joke": "@joke",
+    "work": "=@work",
+    "joke": "=@joke",
     "past": "@past",
     "resolved": "@resolved",
     "current": "@current",
     "denial": "@denial",
+    "leaving": "@leaving",
 }
 
 
@@ -766,7 +774,6 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
     everywhere = range(len(tokens))
     context = frozenset(name for name, rule in index.contexts.items()
                         if _find(tokens, rule, everywhere, negatable=name != "current"))
-    joking = "joke" in context
     starts: dict[int, list[int]] = {n: list(everywhere) for n in index.anywhere}
     for pos, tok in enumerate(tokens):
         if tok.is_word:
@@ -778,7 +785,7 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
         if only is not None and n not in only:
             continue
         rule = index.rules[n]
-        if (rule.soft in ("work", "any") and "work" in context) or (rule.soft in ("joke", "any") and joking):
+        if any(name in context for name in rule.soft.split("+") if name):
             continue
         found = _find(tokens, rule, sorted(set(starts[n])))
         if found:
