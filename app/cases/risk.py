@@ -5,44 +5,49 @@ answer. It never triages: it raises a flag (`Case.risk_signals`, the words that 
 puts the case at the top of the queue, highlights those words on the case page and, for an
 online report, shows the reporter crisis signposting at once. Only a person sets `risk`.
 
-It matches **concepts**, not a list of literal phrases, so that a way of saying it nobody listed
-is still found ("I keep driving past the reservoir", "she's handed over all her passwords"):
+It matches **kinds of risk**, not a list of literal phrases, so that a way of saying it nobody
+listed may still be found ("I keep driving past the reservoir", "handed over all her passwords"):
 
 1. **Normalising**: lower case, curly quotes made straight, contractions and text-speak spelled
    out ("cant" and "can't" are "can not", "im" is "i am", "wld" is "would", "2nite" is "tonight"),
-   every word reduced to its Porter2 stem (the theme suggester's stemmer), sentences split at
+   every word reduced to its Porter2 stem (the theme suggester's stemmer); sentences end at
    . ! ? ; and line breaks.
-2. **Rules** (`RULES`): each is a small pattern over groups of words (`CONCEPTS`: a reference to
-   oneself, a means such as tablets or a rope, a place such as a bridge, a violent act, a
-   threat, a child, a weapon, a time that means now, ...) with gaps of a few words allowed inside
-   one sentence, e.g. "@hoard ~3 @pills" finds "stockpiling paracetamol" and "saved up my
-   tablets". A rule is *strong* (weight 2: flags on its own: "kill myself", "he said he'd
-   burn the house down with me in it") or *weak* (weight 1: needs a second sign: "tonight",
-   "nobody knows", "a rope", "went to the bridge", "not answering his phone").
+2. **Rules** (`RULES`): small patterns over groups of words (`CONCEPTS`: oneself, a means such as
+   tablets or a rope, a place such as a bridge, a violent act, a victim, a threat, a child, a
+   weapon, someone about to drive, ...) with gaps of a few words allowed inside one sentence:
+   "@hoard ~3 @pills" finds "stockpiling paracetamol" and "saved up my tablets". Each rule is a
+   **strong** sign (3: "kill myself", "he said he'd burn the house down with me in it"), a
+   **distinctive** one (2: "a burden", "bruises on her arms", "slurring") or a **faint** one (1:
+   "tonight", "nobody knows", "a rope", "went to the bridge", "not answering his phone").
 3. **Negation**: a negator shortly before a match in the same clause cancels it ("I have never
    felt unsafe", "no thoughts of harming myself"); rules whose danger is the negation itself
    start with it ("not ~2 feel safe", "can not go home").
-4. **Context that lowers a match**: a text about *work* (training, a course, an exercise, a call
-   attended, an RTC, a casualty) cancels the *mentions* (a weapon, the word suicide, a bridge, an
-   overdose) but not what someone says of themselves or a person; a *joke* (banter, "lol", the
-   telly) cancels threats against a third person; a *resolved past* ("years ago", "last year",
-   "in 2019" together with "I'm fine now", "doing well", "no contact since", "convicted") lowers
-   the score by 2 unless something says it is back ("again", "this week", "tonight").
-5. The text is flagged when its score (the weights of the distinct rules that matched, minus
-   what the context takes off) is 2 or more. The words of every rule that matched are then the
-   signals, overlapping matches joined into one phrase.
+4. **What lowers a match**: a *figure of speech* (`IDIOMS`: "this rota will kill me", "could
+   murder a brew", "stabbed me in the back") cancels the matches it overlaps. Some rules are
+   *soft*: the words around cancel them when the text is about *work* (training, a course, an
+   exercise, a call attended, an RTC, a story or a film: a weapon or an overdose named there is not
+   a risk), a *joke* (banter, "lol", the telly: a threat said in jest) or *leaving* (retiring, a
+   new job: goodbyes and giving kit away). A *resolved past* ("years ago", "last year" together
+   with "I'm fine now", "doing well", "no contact since") takes 3 off the score unless something
+   says it is back ("again", "this week", "tonight"); a plain *denial* ("not in any danger",
+   "nothing urgent") takes 1 off.
+5. **Score**: matches that share words are one sign, as strong as the strongest of them; each
+   rule counts once. The text is flagged when the sum is at least `THRESHOLD` (2): one strong
+   or distinctive sign, or two faint ones. The words of every sign then become the signals
+   (overlapping ones joined into one phrase).
 
 Recall matters more than precision here: a missed risk can cost a life, a false flag costs a
 minute of a safeguarding officer's time. The measured recall and false-flag rate, on texts
-written by people who never saw these rules, are in docs/casework.md ("Possible risk");
-`bench/risk/measure.py` measures any set of texts.
+written by people who never saw these rules, and how well the rules carry over to texts they
+were not written from, are in docs/casework.md ("Possible risk"); `bench/risk/measure.py`
+measures any set of texts.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from app.themes.suggest import stem
 
@@ -337,11 +342,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 #    word           the word (compared as its stem, after spelling out: "cant" is "can not")
 #    a|b|c          any one of these; "a_b" is the two words "a b"
 #    @concept       any phrase of CONCEPTS[concept]
+#    =...           compare the spelled-out words, not their stems ("=slurring" is not "slurs")
 #    x?             the element may be missing
 #    ~N             up to N words of anything, in the same sentence
 #    !x             the next word is not x (looks, takes nothing)
-#    Each rule: (kind of risk, weight, pattern, soft). A soft rule is a *mention* that a work or
-#    a joke context cancels (a weapon named in a training course, a threat made at the telly).
+#    Each rule: (kind of risk, weight, pattern, soft): soft names the contexts that cancel it
+#    ("work", "joke", "leaving", joined by "+"), "" when nothing does.
 # ---------------------------------------------------------------------------------------------
 
 SUICIDE = "suicide or self-harm"
@@ -351,8 +357,6 @@ CHILD = "a child at risk"
 WEAPONS = "weapons"
 SIGN = "a sign to read with others"  # weak signs of many kinds: now, secrecy, someone not answering
 
-# soft: "" (always counts), "work" (a mention a work context cancels), "joke" (a threat a joke
-# cancels), "any" (either cancels it)
 RULES: tuple[tuple[str, int, str, str], ...] = (
     # --- suicide and self-harm, said outright
     (SUICIDE, STRONG, "kill|killing|hang|hanging|top|topping|harm|harming|gas|gassing|drown|drowning|poison|poisoning|starve|starving @self", ""),
@@ -527,7 +531,7 @@ RULES: tuple[tuple[str, int, str, str], ...] = (
     (DANGER, STRONG, "=strangled|strangles|strangling|strangulation|throttled|choked_me|choking_me|choked_her|chokes_me|chokes_her", ""),
     (DANGER, WEAK, "passed_out|pass_out|could_not_breathe|can_not_breathe|blacked_out", "work"),
     (DANGER, STRONG, "split_lip|black_eye|black_eyes|fat_lip|cut_head|fingermarks|fingertip_bruises|bite_marks", ""),
-    (DANGER, FAINT, "bleeding|concussion|broken_nose|broken_rib|broken_ribs|broken_arm|stitches|a_and_e", ""),
+    (DANGER, FAINT, "=bleeding|concussion|broken_nose|broken_rib|broken_ribs|broken_arm|stitches|a_and_e", ""),
     (DANGER, STRONG, "bruise|bruises|bruising|bruised|marks|burns|burn_marks|welts|cuts ~3 on|all_over ~1 his|her|their|my|the|the_baby ~2 face|legs|arms|body|back|neck|head|bottom|chest|tummy|hands|ear|ears", ""),
     (DANGER, WEAK, "covered_with_makeup|covered_up_the_bruises|covered_up_the_marks|said_she_fell|said_he_fell|says_she_fell|says_he_fell|walked_into_a_door|fell_down_the_stairs_again", ""),
     (DANGER, FAINT, "bruise|bruises|bruising|bruised", "work"),
@@ -717,7 +721,7 @@ def _words_of(phrase: str) -> tuple[str, ...]:
     return tuple(t.word for t in _normalise(phrase) if t.is_word)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _concept(name: str, exact: bool = False) -> tuple[tuple[str, ...], ...]:
     return tuple(p for p in {(_words_of if exact else _stems_of)(p) for p in CONCEPTS[name]} if p)
 
