@@ -20,6 +20,9 @@ from bench.risk.measure import cross_validate
 
 DATA = Path(__file__).parents[1] / "data"
 SETS = ("risk_corpus.json", "risk_corpus_second.json", "risk_corpus_third.json")
+# Texts the rules' author wrote himself to find gaps (not a measure: he knew the rules); kept so
+# that the kinds of risk they taught stay found.
+AUTHOR = "risk_corpus_author.json"
 
 
 def _measure(name: str) -> tuple[float, float, list[str], list[str]]:
@@ -32,7 +35,7 @@ def _measure(name: str) -> tuple[float, float, list[str], list[str]]:
     return 1 - len(missed) / len(at_risk), len(flagged) / len(safe), missed, flagged
 
 
-@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize("name", [*SETS, AUTHOR])
 def test_the_texts_the_rules_were_written_from_stay_found(name: str) -> None:
     """Measured 1.00 recall and 0% false flags on each: a change may not lose what is found
     (a little room, so that a change made for a new kind of risk is not refused for one text)."""
