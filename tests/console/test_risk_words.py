@@ -5,8 +5,8 @@ promises: normalising, negation, figures of speech, contexts that lower a match,
 All three sets have now been read to write the rules, so on them the check finds everything; the
 figures that say how it does on new texts are the cross-validation (rules chosen on two sets,
 measured on the third) and the blind measurements in docs/casework.md ("Possible risk").
-`bench/risk/measure.py` prints them all. A fourth set, never read by anyone working on the rules,
-is kept outside the repository as the honest measure."""
+`bench/risk/measure.py` prints them all. A fourth set, written by someone who saw no code and
+measured once (0.76 recall, 6% false flags), is the honest figure; nobody may read its misses."""
 
 from __future__ import annotations
 
@@ -102,3 +102,11 @@ def test_the_score_explains_itself() -> None:
     assert reading.flagged and reading.score >= risk.THRESHOLD
     assert {rule.kind for rule, _, _ in reading.matches} >= {risk.SUICIDE}
     assert not risk.read("Years ago I took an overdose. I'm doing much better now.").flagged
+
+
+def test_the_set_nobody_has_read_keeps_what_was_measured() -> None:
+    """The fourth set, measured once and never read (docs/casework.md): 38 of 50 risks found, 3 of
+    50 ordinary concerns flagged. A change may not lose one of those risks or add a false flag."""
+    recall, false_flags, _, _ = _measure("risk_corpus_fourth.json")
+    assert recall >= 38 / 50  # the misses are not printed: reading them would be tuning on the set
+    assert false_flags <= 3 / 50
