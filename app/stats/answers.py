@@ -24,14 +24,13 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.cases.feedback import RATING_KEYS
 from app.cases.models import Case
 from app.checkins.models import CheckIn
 from app.stats import rollup
 from app.stats.periods import Range, first_day, index_of, month_of, quarter_label, quarter_start
 
 A = TypeVar("A")
-WINDOW_TENTHS = 280  # as app.stats.service: a contact recorded later than this is not timed
-RATINGS = ("listened_to", "kept_informed", "support_suitable", "would_recommend")
 
 
 def answer_min(min_cell: int) -> int:
@@ -217,7 +216,7 @@ def check_ins_on_time(session: Session, rng: Range, min_cell: int) -> tuple[floa
 
 def feedback_means(session: Session, rng: Range, min_cell: int) -> tuple[dict[str, float | None], str | None]:
     """Mean ratings of the feedback given in the pools inside `rng`."""
-    none: dict[str, float | None] = dict.fromkeys(RATINGS)
+    none: dict[str, float | None] = dict.fromkeys(RATING_KEYS)
     quarters = settled_quarters(_first_month(session))
     if not quarters:
         return none, None
@@ -234,5 +233,5 @@ def feedback_means(session: Session, rng: Range, min_cell: int) -> tuple[dict[st
     if not chosen:
         return none, None
     n = sum(p.n for p in chosen)
-    totals = [sum(p.value[k] for p in chosen) for k in range(4)]
-    return {r: round(v / n, 1) for r, v in zip(RATINGS, totals, strict=True)}, span(chosen)
+    totals = [sum(p.value[k] for p in chosen) for k in range(len(RATING_KEYS))]
+    return {r: round(v / n, 1) for r, v in zip(RATING_KEYS, totals, strict=True)}, span(chosen)

@@ -23,12 +23,11 @@ from app.errors import Invalid
 from app.locations.models import Location
 from app.schemas import check_month
 from app.stats import answers, rollup, suppression
-from app.stats.answers import median_of_histogram as _median_of_histogram  # noqa: F401  (tests)
 from app.stats.disclosure import share_or_none
 from app.stats.periods import Range, index_of, month_of, months_between
 from app.stats.suppression import LinkedGrid
 
-__all__ = ["Range", "months_between", "periods", "theme_table", "location_table", "summary", "build_grids"]
+__all__ = ["periods", "theme_table", "location_table", "summary", "build_grids"]
 from app.stats.schemas import (
     Bucket,
     FeedbackMeans,
@@ -55,10 +54,6 @@ CATEGORIES: dict[str, list[object]] = {
     "about": [a.value for a in About],
 }
 MAX_CATEGORY_ROWS = max(len(v) for v in CATEGORIES.values())
-
-
-_index = index_of
-_month = month_of
 
 
 def parse_month(value: str | None, field: str) -> str | None:
@@ -88,7 +83,7 @@ def resolve_range(session: Session, from_month: str | None, to_month: str | None
             end = last or this_month
             if end < start:
                 end = start
-    if _index(end) - _index(start) + 1 > MAX_MONTHS:
+    if index_of(end) - index_of(start) + 1 > MAX_MONTHS:
         raise Invalid(f"The range may cover at most {MAX_MONTHS} months.", field="to")
     return Range(start, end)
 
@@ -113,18 +108,17 @@ def periods(rng: Range, bucket: Bucket) -> list[tuple[str, list[str]]]:
 
 
 # --- settling ---------------------------------------------------------------------------------
-# A contact recorded more than this long after it was received is "recorded late"; a case first
-# triaged more than this long after it was received counts as not triaged by its month. 28 days
-# after the last moment of a month is still inside the following month, so by the first day of
-# the month after next (`settles_on`) nothing can change which row a contact of that month is in.
-WINDOW_TENTHS = 280
+# A contact recorded, or first triaged, later than `rollup.WINDOW_TENTHS` (28 days) after it was
+# received does not count in its month's rows. 28 days after the last moment of a month is still
+# inside the following month, so by the first day of the month after next (`settles_on`) nothing
+# can change which row a contact of that month is in.
 LATE = "__late__"  # the grid row of contacts recorded late into a month that already had contacts
 SMALL = "__small__"  # the grid row of every location with too few staff to be shown on its own
 
 
 def settles_on(month: str) -> date:
     """The day from which `month` is settled and its cells are published: the month after next."""
-    i = _index(month) + 2
+    i = index_of(month) + 2
     return date(i // 12, i % 12 + 1, 1)
 
 
@@ -217,7 +211,7 @@ def as_at() -> str:
 def last_settled_month(today: date | None = None) -> str:
     """The last month whose cells may be published (settled: the month after next has begun)."""
     today = today or clock.today()
-    return _month(_index(today.strftime("%Y-%m")) - 2)
+    return month_of(index_of(today.strftime("%Y-%m")) - 2)
 
 
 def case_extent(session: Session) -> tuple[str | None, str | None]:

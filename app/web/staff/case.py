@@ -46,7 +46,7 @@ from app.checkins import service as checkins
 from app.checkins.schemas import CheckInComplete
 from app.config import Settings
 from app.db import attempt, end_reads
-from app.enums import About, Channel, Outcome, ReferralKind, Sender, Status
+from app.enums import About, Sender, Status
 from app.errors import AppError, Invalid, NotFound
 from app.handoff import service as handoff
 from app.http.bodies import INTAKE_CEILING
@@ -55,6 +55,7 @@ from app.http.files import file_response, pdf_response
 from app.http.state import CurrentSettings, Keys, Sessions, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import CaseWorker, Safeguarding
+from app.labels import CHANNEL_LABELS, OUTCOME_LABELS, REFERRAL_LABELS
 from app.locations import service as locations
 from app.replies import service as replies
 from app.signposting import service as directory
@@ -70,26 +71,6 @@ router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 CSRF = Annotated[str, Form(alias="csrf_token")]
 
-OUTCOME_LABELS = {
-    Outcome.RESOLVED_INFORMALLY.value: "Resolved informally",
-    Outcome.SIGNPOSTED.value: "Signposted to other support",
-    Outcome.REFERRED.value: "Referred elsewhere",
-    Outcome.INVESTIGATION.value: "Formal investigation",
-    Outcome.WITHDRAWN.value: "Withdrawn by the reporter",
-    Outcome.NO_FURTHER_ACTION.value: "No further action",
-}
-CHANNEL_LABELS = {Channel.WEB.value: "Online form", Channel.PHONE.value: "Phone call",
-                  Channel.EMAIL.value: "E-mail", Channel.IN_PERSON.value: "In person"}
-REFERRAL_LABELS = {
-    ReferralKind.FORMAL_INVESTIGATION.value: "Formal investigation",
-    ReferralKind.POLICE.value: "Police",
-    ReferralKind.LOCAL_AUTHORITY_SAFEGUARDING.value: "Local authority safeguarding",
-    ReferralKind.REGULATOR_NOTIFICATION.value: "Notification to the regulator",
-    ReferralKind.OCCUPATIONAL_HEALTH.value: "Occupational health",
-    ReferralKind.COUNSELLING.value: "Counselling",
-    ReferralKind.THIRD_SECTOR.value: "A third-sector organisation (signposting)",
-}
-assert set(REFERRAL_LABELS) == {k.value for k in ReferralKind}
 NOTICES = {
     "triaged": "Triage saved.",
     "referral": "Referral recorded. The case is flagged if it is not completed by its due date.",
