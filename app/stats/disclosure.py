@@ -205,13 +205,6 @@ def share_grids_totals(grids: Iterable[Grid[Any]]) -> None:
         g.hide_totals(hidden)
 
 
-def mean_or_none(values: Sequence[float], min_cell: int, ndigits: int = 2) -> float | None:
-    """The mean of `values`, or None over fewer than `min_cell` of them."""
-    if not values or len(values) < min_cell:
-        return None
-    return round(sum(values) / len(values), ndigits)
-
-
 def share_or_none(part: int | None, whole: int | None, min_cell: int, ndigits: int = 4) -> float | None:
     """part / whole, or None when either is withheld or the whole is under `min_cell`."""
     if part is None or whole is None or whole < min_cell:

@@ -84,11 +84,6 @@ def fy_label(month: str) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
-def fy_first(label: str) -> str:
-    """The first month (April) of a financial year `2024/25`."""
-    return f"{int(label[:4]):04d}-04"
-
-
 def grid_start(first_month: str) -> int:
     """The first month of the grid: the earlier of the calendar and the financial year's start
     holding the first case (months before the first case are zeros everyone knows)."""
@@ -319,19 +314,6 @@ def decide_over_time(tables: Mapping[str, TableIn], first_month: str, grid_end: 
     assert previous is not None
     _keep(full_key, previous)
     return previous
-
-
-def decide(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) -> Decision:
-    """The withheld cells of one grid on its own (no earlier decisions), cached by a digest of the counts."""
-    if not periods:
-        return Decision(periods)
-    key = _digest(tables, periods, min_cell, None)
-    hit = _cached(key)
-    if hit is not None:
-        return hit
-    decision = _solve(tables, periods, min_cell)
-    _keep(key, decision)
-    return decision
 
 
 def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int,
