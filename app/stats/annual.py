@@ -1,12 +1,8 @@
 """`safeshare report --year`: the annual report for the board, as text, CSV or HTML with SVG charts.
 
-Every figure comes from the published statistics (`service.theme_table`, `service.summary`,
-`equality.equality_table`), so each is under the one disclosure rule: a withheld number is
-printed as "withheld", never as its value, and a chart draws a grey marker instead of its bar.
-
-A report is a list of sections; each is built by one function of `Inputs` (which fetches each
-published table once). A new section (locations, referrals) is one function appended to SECTIONS.
-"""
+Every figure is a published statistic, so a withheld number prints as "withheld" and a chart
+draws a grey marker instead of its bar. A report is a list of sections, each one function of
+`Inputs` (every published table fetched once): a new section is a function appended to SECTIONS."""
 
 from __future__ import annotations
 

@@ -1,16 +1,7 @@
-"""Figures over reporters' answers and staff's handling: median days to acknowledgement, the share
-of check-ins done on time, and the mean feedback ratings. Differencing-safe by construction.
-
-Each answer is put in the calendar quarter in which it *happened* (the acknowledgement, the
-check-in's due date, the feedback), so once a quarter is over its answers never change. Quarters
-are pooled in time order into *pools* of at least `answer_min(min_cell)` answers (a quiet quarter
-joins the next); a pool is closed, and published, only once its last quarter is over. A figure
-for `from..to` is computed over the pools lying wholly inside it, and says which quarters those
-are (`answers_periods`). So every published figure is an aggregate over a union of fixed pools of
-at least ten answers each, and no two published figures (two ranges, or the same range before and
-after any change) differ by fewer than ten answers: one reporter's answer is never isolated.
-Means are rounded to one decimal, the median to a tenth of a day.
-"""
+"""Figures over answers (median days to acknowledgement, check-ins on time, mean feedback ratings),
+published only over fixed pools of at least `answer_min(min_cell)` answers, so that no two
+published figures differ by one reporter's answer. The pooling: docs/statistics.md, "Differencing
+over time and between ranges"."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Read-only aggregates for leadership, under the disclosure rules of app/stats/disclosure.py.
+"""Read-only aggregates for leadership, each under the grid decision of `suppression.py`.
 
-Everything is keyed by the month in which a case was received (`cases.received_month`), which
-survives retention purges, so purged cases still count. Counting is done in SQL (GROUP BY month
-and category); suppression and bucketing happen in Python over at most a few thousand groups.
-"""
+Keyed by the month a case was received (`cases.received_month`), which outlives retention purges,
+so purged cases still count. SQL counts by month and category; suppression and bucketing run in
+Python over at most a few thousand groups."""
 
 from __future__ import annotations
 
@@ -200,9 +199,6 @@ def _locations(session: Session) -> list[Location]:
     return list(session.scalars(select(Location).order_by(Location.position, Location.slug)).all())
 
 
-ALL_TABLES = ("themes", "locations", "categories")
-
-
 def as_at() -> str:
     """The date every statistics answer is as at."""
     return clock.today().isoformat()
@@ -222,15 +218,12 @@ def case_extent(session: Session) -> tuple[str | None, str | None]:
 
 def build_grids(
     session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location],
-    want: Sequence[str] = ALL_TABLES,
 ) -> Grids:
     """Every table's grid, decided together over the whole grid of periods (app/stats/suppression.py).
 
     The decision covers every settled month from the first case on, whatever `rng` asks, so every
-    query answers from the same decisions (and the solve is cached by the counts). `want` is kept
-    for callers; every table takes part in the decision.
+    query answers from the same decisions (and the solve is cached by the counts).
     """
-    del want
     first, last = case_extent(session)
     settled_end = last_settled_month()
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
@@ -271,7 +264,7 @@ def theme_table(
     """Cases by primary theme and period, with suppression (contract section 5)."""
     rng = resolve_range(session, from_month, to_month)
     themes = _themes(session)
-    grid = build_grids(session, rng, min_cell, themes, _locations(session), want=["themes"]).themes
+    grid = build_grids(session, rng, min_cell, themes, _locations(session)).themes
 
     buckets = periods(rng, bucket)
     all_months = rng.months
@@ -310,7 +303,7 @@ def location_table(
     """
     rng = resolve_range(session, from_month, to_month)
     locations = _locations(session)
-    grids = build_grids(session, rng, min_cell, _themes(session), locations, want=["locations"])
+    grids = build_grids(session, rng, min_cell, _themes(session), locations)
     grid = grids.locations
     buckets = periods(rng, bucket)
     all_months = rng.months

@@ -1,9 +1,6 @@
-"""Administration (admin only): staff accounts (`/staff/users`), the theme list (`/staff/themes`)
-and the locations (`/staff/locations`).
-
-The same rules as `POST/PATCH /api/v1/users`, `/themes` and `/locations`: the pages build
-the API's schemas from the forms and call the same services, so every change is audited alike.
-"""
+"""Administration (admin only): staff accounts (`/staff/users`), the theme list (`/staff/themes`) and
+the locations (`/staff/locations`), through the API's schemas and services, so every change is
+validated and audited alike."""
 
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""One case on one page (`/staff/cases/{id}`), in the order a safeguarding officer works, and the
+"""One case on one page (`/staff/cases/{id}`), in the order a safeguarding officer works, with the
 forms that act on it; and `/staff/record`, a contact received by phone, e-mail or in person.
-
-Every route takes the same dependencies as its API twin (`VisibleCase`, `TriageCase`,
-`WorkCase`, `Safeguarding`, `CaseWorker`) and calls the same service or flow, so the page reads
-and changes exactly what the API would for this user, and writes the same audit entries: the
-page's GET reads the content, notes, thread, check-ins (and, for safeguarding, exclusions) and
-each read is audited as it is on the API.
-"""
+Each route takes its API twin's dependencies and calls the same service or flow, so it reads,
+changes and audits exactly what the API would for this user."""
 
 from __future__ import annotations
 

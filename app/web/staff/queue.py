@@ -1,9 +1,5 @@
-"""The queue (`/staff/cases`): the cases a safeguarding officer or HR contact may see, newest
-and most urgent first, with the deadlines, the next check-in and unread messages from reporters.
-
-The same query and the same rules as `GET /api/v1/cases` (`app.cases.service.list_cases`):
-an HR contact sees only their own cases, nobody sees a case they are excluded from.
-"""
+"""The queue (`/staff/cases`): the cases this user may see, newest and most urgent first, with the
+deadlines, the next check-in and unread messages; the same query as `GET /api/v1/cases`."""
 
 from __future__ import annotations
 

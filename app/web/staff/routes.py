@@ -1,11 +1,8 @@
-"""Staff pages: sign-in (with two-factor sign-in), sign-out and the leadership dashboard
-(server-rendered, no JavaScript).
+"""Staff pages: sign-in (with two-factor sign-in), sign-out and the leadership dashboard.
 
-The staff token from the sign-in form lives in an HttpOnly, SameSite=Strict cookie, so it never
-reaches page scripts and is never sent with a request started by another site. Pages take the
-same user and role dependencies as the API (`app.http`), which read that cookie for
-pages only; the JSON API still takes bearer tokens only.
-"""
+The staff token lives in an HttpOnly, SameSite=Strict cookie, so page scripts never see it and
+another site's request never carries it; only pages read that cookie, the JSON API takes bearer
+tokens only."""
 
 from __future__ import annotations
 
