@@ -50,7 +50,7 @@ from app.http.files import file_response, pdf_response
 from app.http.state import CurrentSettings, Keys, Sessions, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import CaseWorker, Safeguarding
-from app.labels import CHANNEL_LABELS, OUTCOME_LABELS, REFERRAL_LABELS
+from app.labels import CHANNEL_LABELS, OUTCOME_LABELS, REFERRAL_LABELS, STATUS_LABELS
 from app.locations import service as locations
 from app.replies import service as replies
 from app.signposting import service as directory
@@ -179,6 +179,7 @@ def _page(
         "wish_labels": WISH_LABELS,
         "about_labels": ABOUT_LABELS,
         "outcome_labels": OUTCOME_LABELS,
+        "status_labels": STATUS_LABELS,
         "channel_labels": CHANNEL_LABELS,
         "next_check_in": min((c.due_on for c in open_check_ins), default=None),
         "open_check_in_id": open_check_ins[0].id if open_check_ins else None,
