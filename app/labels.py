@@ -4,7 +4,7 @@ the annual report and a case's history name a thing alike. The reporter's plaine
 
 from __future__ import annotations
 
-from app.enums import About, Channel, Outcome, ReferralKind, Status
+from app.enums import About, Channel, LocationKind, Outcome, ReferralKind, Status
 
 CHANNEL_LABELS: dict[str, str] = {
     Channel.WEB.value: "Online form",
@@ -23,6 +23,12 @@ ABOUT_SHARE_LABELS: dict[str, str] = {
     About.SELF.value: "About the reporter themself",
     About.COLLEAGUE.value: "About a colleague",
     About.OTHER.value: "About someone else",
+}
+LOCATION_KIND_LABELS: dict[str, str] = {
+    LocationKind.STATION.value: "Station",
+    LocationKind.DEPARTMENT.value: "Department",
+    LocationKind.TEAM.value: "Team",
+    LocationKind.WATCH.value: "Watch",
 }
 STATUS_LABELS: dict[str, str] = {
     Status.RECEIVED.value: "New",
@@ -63,5 +69,5 @@ FEEDBACK_LABELS: dict[str, str] = {
 }
 
 for _labels, _enum in ((CHANNEL_LABELS, Channel), (CHANNEL_SHARE_LABELS, Channel), (ABOUT_SHARE_LABELS, About),
-                       (STATUS_LABELS, Status), (OUTCOME_LABELS, Outcome), (REFERRAL_LABELS, ReferralKind)):
+                       (LOCATION_KIND_LABELS, LocationKind), (STATUS_LABELS, Status), (OUTCOME_LABELS, Outcome), (REFERRAL_LABELS, ReferralKind)):
     assert list(_labels) == [m.value for m in _enum], _enum  # every value named, in the enum's order

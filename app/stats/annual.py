@@ -17,7 +17,14 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from app.equality.schemas import NAMES, PREFER_NOT_TO_SAY, VALUE_LABELS, EqualityTable
-from app.labels import CHANNEL_LABELS, CHANNEL_SHARE_LABELS, FEEDBACK_LABELS, REFERRAL_LABELS, REFERRAL_STATUS_LABELS
+from app.labels import (
+    CHANNEL_LABELS,
+    CHANNEL_SHARE_LABELS,
+    FEEDBACK_LABELS,
+    LOCATION_KIND_LABELS,
+    REFERRAL_LABELS,
+    REFERRAL_STATUS_LABELS,
+)
 from app.stats import csvfile, service
 from app.stats.charts import bar_chart, totals_chart
 from app.stats.disclosure import share_or_none
@@ -268,7 +275,7 @@ def equality(i: Inputs) -> Section:
 def locations(i: Inputs) -> Section:
     t = i.locations
     contacts_n = t.totals.total
-    rows = [(f"{r.name} ({r.kind})", [Figure(r.total), Figure(share_or_none(r.total, contacts_n, i.min_cell), "share")])
+    rows = [(f"{r.name} ({LOCATION_KIND_LABELS.get(r.kind, r.kind).lower()})", [Figure(r.total), Figure(share_or_none(r.total, contacts_n, i.min_cell), "share")])
             for r in t.rows]
     rows += [
         ("Places with too few staff to show alone, together", [Figure(t.totals.small_locations), Figure("-", "text")]),

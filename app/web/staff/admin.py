@@ -22,6 +22,7 @@ from app.errors import AppError, NotFound
 from app.http.state import CurrentSettings, Hasher, SlowHashLimiter
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import Admin, Confirmer, SecondPerson
+from app.labels import LOCATION_KIND_LABELS
 from app.locations import service as locations
 from app.locations.schemas import LocationCreate, LocationUpdate
 from app.themes import service as themes
@@ -52,7 +53,6 @@ NOTICES = {
     "location_created": "Location added.",
     "location_updated": "Location updated.",
 }
-LOCATION_KINDS = {"station": "Station", "department": "Department", "team": "Team", "watch": "Watch"}
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def _locations_page(request: Request, session: DbSession, *, errors: FormErrors 
     errors = errors or FormErrors()
     ctx = {
         "locations": locations.list_locations(session),
-        "kinds": LOCATION_KINDS,
+        "kinds": LOCATION_KIND_LABELS,
         "errors": errors.messages,
         "problems": errors.summary(["new-slug", "new-name", "new-kind", "new-headcount"]),
         "values": values or {},

@@ -204,6 +204,7 @@ def dashboard(
         "referral_status_labels": labels.REFERRAL_STATUS_LABELS,
         "channel_share_labels": labels.CHANNEL_SHARE_LABELS,
         "about_share_labels": labels.ABOUT_SHARE_LABELS,
+        "location_kind_labels": labels.LOCATION_KIND_LABELS,
         "feedback_labels": labels.FEEDBACK_LABELS,
         "equality_labels": EQUALITY_LABELS,
         "equality_values": EQUALITY_VALUES,
