@@ -35,7 +35,7 @@ from tests.mailbox import Inbox, free_port
 PG_ADMIN_URL = os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CI = os.environ.get("CI", "").lower() == "true"
 
-# Fast argon2 inside tests only (STYLE: "fast argon2 parameters only inside tests").
+# Fast argon2 parameters, for tests only.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
 
