@@ -28,6 +28,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.sql import Delete, Insert, Update
 
 from app import clock, db, dialect
+from app.cases.feedback import RATING_KEYS as RATINGS
 from app.cases.models import Case, Feedback
 from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.stats.periods import index_of, month_of
@@ -36,7 +37,6 @@ WINDOW_TENTHS = 280  # a contact recorded, or first triaged, more than 28 days a
 ACK_WINDOW_TENTHS = 900  # an acknowledgement more than 90 days after receipt is not timed
 REFRESH_LOCK = 7302153
 log = logging.getLogger("safeshare.stats")
-RATINGS = ("listened_to", "kept_informed", "support_suitable", "would_recommend")
 CATEGORY_SEP = "|"
 
 
