@@ -142,7 +142,7 @@ def standing(session: Session) -> list[KeyStanding]:
             continue
         row = holders.person_key(session, user.id)
         found.append(KeyStanding(user, row is not None, row is not None and row.certified_at is not None,
-                                 len(holders.held_cases(session, user_id=user.id)) if row is not None else 0))
+                                 holders.count_held(session, user_id=user.id) if row is not None else 0))
     return found
 
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -281,6 +281,11 @@ def drop_case_wraps(session: Session, case_id: uuid.UUID) -> None:
 def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return session.scalar(select(CaseKeyWrap.case_id).where(
         CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, user_id))) is not None
+
+
+def count_held(session: Session, *, user_id: uuid.UUID) -> int:
+    return int(session.scalar(select(func.count()).select_from(CaseKeyWrap)
+                              .where(CaseKeyWrap.holder == holder_index(session, user_id))) or 0)
 
 
 def held_cases(session: Session, *, user_id: uuid.UUID) -> list[uuid.UUID]:
