@@ -82,6 +82,13 @@ def unlock(user_id: uuid.UUID, key: KeyAtRest | None, needs: bool, password: str
     return Unlocked(pair.private, pair)
 
 
+def seal_into(row: StaffSession, *, token: str, unlocked: Unlocked) -> None:
+    """The private key (and a new key pair's recovery key) into a staff session's row, sealed under its token."""
+    row.person_key_ct = people.seal_for_session(token, row.user_id, unlocked.private)
+    if unlocked.new is not None:
+        row.recovery_key_ct = people.seal_text_for_session(token, row.user_id, unlocked.new.recovery_key)
+
+
 def keep(session: Session, *, user: User, unlocked: Unlocked | None, row: StaffSession,
          token: str) -> str | None:
     """Store what a sign-in unlocked: a new key pair (certified if it is the deployment's first

@@ -28,11 +28,12 @@ from app.auth.models import (
     holders,
 )
 from app.auth.passwords import Passwords, weakness
-from app.auth.permissions import CASE_READING_ROLES, Capability
+from app.auth.permissions import CASE_READING_ROLES, Capability, roles_with
 from app.config import Settings
 from app.crypto import holders as key_holders
 from app.crypto import people
 from app.crypto.keyring import KeyRing
+from app.crypto.models import PersonKey
 from app.db import separately
 from app.enums import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -186,12 +187,17 @@ def login_start(
     if text_problem(email, free_text=False) is not None:
         raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
     where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
-    row = session.execute(select(User.id, User.password_hash, User.password_change_required)
-                          .where(User.email == email)).first()
+    # One query: the account, its sealed private key and whether its roles call for one (issue 27).
+    reads_cases = select(UserRole.user_id).where(UserRole.user_id == User.id,
+                                                 UserRole.role.in_(roles_with(Capability.WORK_ON_CASES))).exists()
+    row = session.execute(
+        select(User.id, User.password_hash, User.password_change_required, PersonKey.public_key,
+               PersonKey.by_password, PersonKey.password_kdf, reads_cases.label("needs"))
+        .outerjoin(PersonKey, PersonKey.user_id == User.id).where(User.email == email)).first()
     if row is None:
         return LoginStart(where, None, None)
-    key, needs = keys.at_rest(session, row.id)
-    return LoginStart(where, row.id, row.password_hash, key, needs, bool(row.password_change_required))
+    key = keys.KeyAtRest(row.public_key, row.by_password, row.password_kdf) if row.public_key is not None else None
+    return LoginStart(where, row.id, row.password_hash, key, bool(row.needs), bool(row.password_change_required))
 
 
 def pending_start(
@@ -239,16 +245,12 @@ def login_finish(
         throttle.clear(where.keys, session=session)  # the owner's own earlier typos are forgiven
     else:
         throttle.forgive(where.keys, session=session, attempt=tried)
-    token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes)
+    if unlocked is not None and unlocked.new is not None:
+        keys.store_new(session, user=user, pair=unlocked.new)  # issue 27: the account's first key pair
+    token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes, unlocked=unlocked)
     _forget_lapsed(session, idle=timedelta(minutes=settings.staff_idle_minutes))
-    recovery = keys.keep(session, user=user, unlocked=unlocked, row=_session_row(session, token), token=token)
+    recovery = unlocked.new.recovery_key if unlocked is not None and unlocked.new is not None else None
     return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device), recovery)
-
-
-def _session_row(session: Session, token: str) -> StaffSession:
-    row = session.get(StaffSession, token_hash(token))
-    assert row is not None
-    return row
 
 
 def session_row(session: Session, token: str | None) -> StaffSession | None:
@@ -297,10 +299,17 @@ def _rows(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def start_session(session: Session, *, user: User, minutes: int) -> tuple[str, datetime]:
+def start_session(session: Session, *, user: User, minutes: int, unlocked: keys.Unlocked | None = None
+                  ) -> tuple[str, datetime]:
+    """A new staff session; with `unlocked` (issue 27) it holds the person's private key, sealed
+    under the token (and a new key pair's recovery key, to show once)."""
     token = STAFF_PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=minutes)
-    session.add(StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires, last_seen_at=clock.now()))
+    row = StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires, last_seen_at=clock.now())
+    if unlocked is not None:
+        keys.seal_into(row, token=token, unlocked=unlocked)
+        key_holders.hold(session, user.id, unlocked.private)
+    session.add(row)
     audit.record(session, actor(user), "auth.login", target=str(user.id))
     session.flush()
     return token, expires
