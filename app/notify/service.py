@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, dialect
@@ -170,11 +170,11 @@ def owner(session: Session, *, case: Case, by: User) -> None:
         enqueue(session, kind=Kind.OWNER, user_ids=[case.owner_id], case_id=case.id, exclude=by.id)
 
 
-@event.listens_for(Session, "before_commit")
-def _account_notices(session: Session) -> None:
+def account_notices(session: Session) -> None:
     """Security notices recorded by `app.auth.notices` during the transaction join the outbox in
-    it, one row for each recipient (a staff user, found by e-mail address)."""
-    pending = session.info.pop(notices.PENDING, None)
+    it, one row for each recipient (a staff user, found by e-mail address). Called by
+    `app.flows.finish` before every commit."""
+    pending = notices.take(session)
     if not pending:
         return
     now = clock.now()
