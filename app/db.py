@@ -174,9 +174,12 @@ def read_only_session(makers: sessionmaker[Session]) -> Session:
 
 
 def read_apart(session: Session, statement: Any) -> list[Any]:
-    """Rows of `statement` read on a connection of their own in a read-only transaction, before
-    `session` has begun: on SQLite a writing request's first statement takes the write lock, and
-    every other writer waits while it holds it, so reads that only feed CPU work go here first."""
+    """Rows of `statement` read before `session` writes anything. On SQLite a writing request's
+    first statement takes the write lock, and every other writer waits while it holds it, so reads
+    that only feed CPU work go first, on a connection of their own in a read-only transaction. On
+    PostgreSQL nothing is held by a read: it runs on the session itself (no second connection)."""
+    if not dialect_rules.writer_locks_from_first_statement(session):
+        return list(session.execute(statement).all())
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     with read_only_engine(engine).connect() as conn:

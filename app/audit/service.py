@@ -44,6 +44,7 @@ def _key_of(session: Session) -> bytes:
     return key
 
 
+@cache
 def _pads(key: bytes) -> dict[str, bytes]:
     """HMAC-SHA256's inner and outer keys: HMAC(k, m) = sha256(outer || sha256(inner || m)),
     which PostgreSQL computes with its built-in sha256() (see `_advance`)."""
@@ -188,7 +189,7 @@ _EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
 def entry_params(ev: Entry, key: bytes) -> dict[str, Any]:
     """The bound parameters of one entry: its columns, its canonical payload and the chain's key
     (as HMAC's two pads for PostgreSQL, as itself for SQLite's function)."""
-    return {**ev.__dict__, "payload": _payload(ev), "mac_key": key, **_pads(key)}
+    return {**ev.__dict__, "payload": _payload(ev), "mac_key": key, **_pads(key)}  # _pads: computed once per key
 
 
 def session_key(session: Session) -> bytes:
