@@ -66,18 +66,22 @@ def submit_report(
     key is completed in this same transaction, holding the answer (encrypted) for a retry.
     Equality answers, if any, go to `app.equality`'s pool with nothing but the month. Files sent
     with the form (already cleaned) are stored on the new case."""
-    new = intake.create_case(session, ring, settings, data=data, channel=Channel.WEB)
-    rollup.mark_stale(session, [new.received_at.strftime("%Y-%m")])
+    ready = intake.prepare(session, ring, settings, data=data, channel=Channel.WEB)
+    # What needs no case id goes before it: on PostgreSQL the case's statement takes the audit
+    # chain's head lock, held to the COMMIT, and every other report waits for it.
+    rollup.mark_stale(session, [ready.month])
+    team = notify.safeguarding_team(session)
+    new = intake.store(session, ready)
     if files:
         case = session.get(Case, new.id)
         assert case is not None
-        for prepared in files:
-            attachments.store(session, ring, settings, case=case, prepared=prepared, sender=Sender.REPORTER)
+        for file in files:
+            attachments.store(session, ring, settings, case=case, prepared=file, sender=Sender.REPORTER)
     if data.equality is not None:
         equality.pool(session, ring, answers=data.equality, month=new.received_at.strftime("%Y-%m"), min_cell=settings.min_cell)
     if idempotency_key is not None:
         idempotency.complete(session, idempotency_key, case_id=new.id, response=ReportOut.of(new).model_dump(mode="json"))
-    notify.new_concern(session, case_id=new.id, urgent=False)
+    notify.new_concern(session, case_id=new.id, urgent=False, to=team)
     return new
 
 
