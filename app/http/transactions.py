@@ -1,7 +1,7 @@
 """One transaction per request: the session dependency, committed before the response is sent.
 
 `get_session` gives each request one session: read-only for GET and HEAD (`app.db.read_only_session`),
-a writer otherwise. `CommitInThreadRoute` commits a sync endpoint's session in the endpoint's own
+a writer otherwise. Every commit here is `app.flows.commit` (the steps before it, then the commit). `CommitInThreadRoute` commits a sync endpoint's session in the endpoint's own
 worker thread, and rolls it back in the thread where the work failed, whether in the endpoint or
 in one of its dependencies. Every router of the API and the pages uses both.
 
