@@ -1,22 +1,7 @@
-"""`safeshare backup` and `safeshare restore`: a consistent copy of the database, taken while the
-service runs, and its return into an empty database. The key ring is never part of it.
-
-SQLite: the online backup API (`sqlite3.Connection.backup`) copies a consistent snapshot page by
-page while others keep writing, and the copy is checked with `PRAGMA quick_check`. PostgreSQL:
-`pg_dump --format=custom` (one consistent snapshot), restored with `pg_restore`. Either way the
-file is written under a temporary name, with mode 0600, and renamed into place once complete. A
-PostgreSQL password goes to pg_dump and pg_restore in a password file of the run's own, never in
-their arguments.
-
-Attachments kept in the database (the default) are in its backup. With `SAFESHARE_ATTACHMENT_DIR`
-set, their sealed files are written beside it as `<file>.attachments.tar` (ciphertext only, taken
-after the database's snapshot, so every file the snapshot names that still exists is in it), and
-`restore` puts them back when it finds that file beside the backup.
-
-A database backup without the key ring reveals no case text; the key ring without a backup
-reveals nothing either. Keep them apart (different places, different people). The command names
-the master keys the backup needs, so the right key ring can be found when restoring.
-"""
+"""`safeshare backup` and `safeshare restore`: a consistent copy of the database taken while the
+service runs (SQLite's online backup API, or `pg_dump`), and its return into an empty database.
+Never the key ring: a backup without it reveals no case text, so keep the two apart. How, and
+the attachment files beside it: docs/operations.md, "Backup and restore"."""
 
 from __future__ import annotations
 

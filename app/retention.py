@@ -1,11 +1,8 @@
 """Erasure after the retention date (`safeshare purge`): every package erases its own part.
 
-A closed case is kept until `retain_until` (closure + `SAFESHARE_RETENTION_YEARS`). Erasing it
-destroys its data key (crypto-shredding: every ciphertext under it becomes unrecoverable), and
-each package that holds something of the case drops it: the case's text and identity (cases),
-check-in summaries (checkins), reporter sessions and stored idempotent answers (reports). What
-statistics need stays.
-"""
+A closed case is kept until `retain_until` (closure + `SAFESHARE_RETENTION_YEARS`); erasing it
+destroys its data key, so every ciphertext under it is unrecoverable, and each package drops what
+it holds of the case. What statistics need stays (docs/casework.md, "Retention and `safeshare purge`")."""
 
 from __future__ import annotations
 

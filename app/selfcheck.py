@@ -1,12 +1,6 @@
-"""`safeshare check`: what an operator wants to know before trusting an installation.
-
-Each check is one line, `ok`, `warn` or `FAIL`, naming the setting or file to fix: the settings,
-the database (reachable, migrated), the key ring (there, readable, private, and the one the
-database's cases need), the mail server (answers, STARTTLS and sign-in if set; a mail catcher is
-pointed out), `pg_dump` (present, and as new as the PostgreSQL server, or backups fail) and the
-modes of the files that hold secrets. Run it after installing, inside the container
-(`docker compose exec app safeshare check`) and after every change; it changes nothing.
-"""
+"""`safeshare check`: what an operator wants to know before trusting an installation, one line
+(`ok`, `warn` or `FAIL`) per check, naming the setting or file to fix; it changes nothing.
+What it checks: docs/operations.md, "Checking an installation"."""
 
 from __future__ import annotations
 

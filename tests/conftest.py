@@ -35,7 +35,7 @@ from tests.mailbox import Inbox, free_port
 PG_ADMIN_URL = os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CI = os.environ.get("CI", "").lower() == "true"
 
-# Fast argon2 inside tests only (STYLE: "fast argon2 parameters only inside tests").
+# Fast argon2 parameters, for tests only.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
 
@@ -107,7 +107,14 @@ def db_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
     eng = sa.create_engine(backend.template_url)
     tables = [t for t in _tables_in_order(backend.template_url)]
     with eng.begin() as c:
-        c.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        # DELETE, not TRUNCATE: TRUNCATE gives each of the ~40 tables a new file, about ten times
+        # the cost of deleting the few rows a test leaves (0.1-0.8 s against 0.04-0.07 s per test).
+        # Foreign keys are not checked for this cleanup alone (the role is PostgreSQL's superuser).
+        c.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for table in tables:
+            c.execute(sa.text(f'DELETE FROM "{table}"'))
+        for (sequence,) in c.execute(sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).all():
+            c.execute(sa.text(f'ALTER SEQUENCE "{sequence}" RESTART'))
         c.execute(sa.text("INSERT INTO audit_head (id, prev_hash, hash) VALUES (1, :g, :g)"), {"g": b"\x00" * 32})
         if backend.themes_snapshot:
             c.execute(sa.text("INSERT INTO themes (slug, name, description, active, position) "

@@ -2,8 +2,9 @@
 longer runs fails here rather than on the day someone needs its figures. The figures themselves
 mean nothing at this size: only that each bench completes and its report is written. Already run
 elsewhere: bench/attachments (tests/attachments/test_bench.py) and bench/availability/faults
-(tests/availability/test_faults.py). bench/stats and bench/equality measure app.stats, which
-issue 19 is rewriting: their short runs are left to it."""
+(tests/availability/test_faults.py), bench/search (tests/console/test_search_bench.py),
+bench/risk (tests/console/test_risk_words.py), bench/stats/board.py, utility.py and campaign.py
+(tests/stats)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,21 @@ def test_the_security_bench_runs_its_self_promotion_scenario(backend: Any) -> No
     finally:
         serve.stop()
     assert result["patch_own_roles"]["status"] == 403 and result["get_cases_after"] == 403
+
+
+def test_the_statistics_and_equality_benches_run(backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("the statistics and equality benches load PostgreSQL only")
+    import sys
+
+    # 20,000 rows load in a second; fewer cases would be slower (small counts make the suppression
+    # work hard) and no more telling.
+    from bench.equality import run as equality
+    from bench.stats import run as stats
+
+    monkeypatch.setattr(sys, "argv", ["run.py", "--cases", "20000", "--runs", "1", "--out", str(tmp_path / "stats.md")])
+    stats.main()
+    assert "| " in (tmp_path / "stats.md").read_text()
+    monkeypatch.setattr(sys, "argv", ["run.py", "--respondents", "20000", "--runs", "1", "--out", str(tmp_path / "equality.md")])
+    equality.main()
+    assert "Monthly counts identical to the raw GROUP BY: True" in (tmp_path / "equality.md").read_text()

@@ -105,10 +105,14 @@ def _create_user_examples() -> list[tuple[str, str]]:
 def test_every_create_user_example_is_one_line_that_works(tmp_path: Path) -> None:
     examples = _create_user_examples()
     assert len(examples) >= 4  # README (first steps, Docker) and docs/operations.md
+    tried: set[str] = set()
     for where, line in examples:
         m = re.search(r"(echo '[^']+' \| )(\.venv/bin/safeshare|docker compose exec -T app safeshare) (create-user .*)$",
                       line)
         assert m, f"{where}: not one `echo '…' | … safeshare create-user EMAIL …` line: {line}"
+        if m.group(1) + m.group(3) in tried:
+            continue  # the same command in the container or another document: tried once
+        tried.add(m.group(1) + m.group(3))
         home = tmp_path / f"example{len(list(tmp_path.iterdir()))}"
         home.mkdir()
         (home / ".venv").symlink_to(VENV)

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.models import Attachment
 from app.attachments.service import AttachmentView
-from app.enums import Sender
 from app.schemas import FileRef, Timestamp
 
 
@@ -75,5 +74,3 @@ def by_note(views: list[AttachmentView]) -> dict[uuid.UUID, list[FileRef]]:
             out[view.row.note_id].append(ref(view))
     return out
 
-
-SENDERS = {Sender.REPORTER.value, Sender.STAFF.value}

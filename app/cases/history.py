@@ -21,7 +21,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases.models import Case
-from app.enums import Channel, Outcome, ReferralKind
+from app.labels import CHANNEL_LABELS, OUTCOME_LABELS, REFERRAL_LABELS
 
 READS = {
     "case": "Opened the case",
@@ -56,8 +56,6 @@ PLAIN: dict[str, str] = {
 }
 SHARING = {"yes": "yes, with a formal investigation", "no": "no", "ask_me": "ask them first"}
 OWNER = {"take": "Took the case", "handover": "Handed the case over", "release": "Let the case go (no owner)"}
-CHANNELS = {Channel.WEB.value: "online form", Channel.PHONE.value: "phone call", Channel.EMAIL.value: "e-mail",
-            Channel.IN_PERSON.value: "in person"}
 REFUSED_HOW = {"open": "opening it by its address", "search": "searching for its reference"}
 REFUSED_WHY = {"excluded": "excluded from the case", "not_assigned": "not the case's HR contact"}
 
@@ -80,18 +78,16 @@ def describe(action: str, target: str | None, *, by_reporter: bool) -> tuple[str
     if action == "case.read":
         return READS.get(target or "", "Read part of the case"), None if target in READS else target
     if action == "case.create":
-        how = CHANNELS.get(target or "", target)
+        how = CHANNEL_LABELS[target].lower() if target in CHANNEL_LABELS else target
         return ("Sent the concern" if by_reporter else "Recorded the concern"), how
     if action == "message.create":
         return ("Wrote to the team" if by_reporter else "Wrote to the reporter"), None
     if action == "note.create":
         return PLAIN[action], "for the safeguarding team only" if target == "safeguarding" else None
     if action == "case.close":
-        outcome = target if target in {o.value for o in Outcome} else None
-        return PLAIN[action], _label(outcome).capitalize() if outcome else None
+        return PLAIN[action], OUTCOME_LABELS.get(target or "")
     if action == "referral.create":
-        kind = target if target in {k.value for k in ReferralKind} else None
-        return PLAIN[action], _label(kind).capitalize() if kind else None
+        return PLAIN[action], REFERRAL_LABELS.get(target or "")
     if action == "case.signpost":
         n = int(target) if target and target.isdigit() else 0
         return "Sent the reporter organisations that may help", (f"{n} organisation{'s' if n != 1 else ''}"

@@ -1,21 +1,6 @@
-"""`safeshare remind`: e-mail each HR contact the check-ins that are due today or overdue.
-
-The check-ins of a contact whose account was deactivated go to the safeguarding users until a
-new contact is assigned (a handover; each is told only of cases they are not excluded from).
-
-Safe on several hosts at once. For each contact, one transaction claims their unreminded
-rows, marks them `reminded_at`, sends the mail, and only then commits:
-
-- PostgreSQL: `SELECT ... FOR UPDATE OF check_ins SKIP LOCKED`. A second host skips rows the
-  first holds; once the first commits, the re-checked `reminded_at IS NULL` excludes them.
-- SQLite: every transaction starts with `BEGIN IMMEDIATE` (app.db), so runs take turns.
-
-If sending fails the transaction rolls back and the next run retries. A crash after the mail
-left but before the commit means that contact may get the same reminder once more on the
-next run: at most one duplicate, never a lost reminder.
-
-The mail lists case references and due dates only: no case content, no reporter identity.
-"""
+"""`safeshare remind`: e-mail each HR contact (or, after a handover, the safeguarding users) the
+check-ins due today or overdue: references and dates only. Safe on several hosts at once; a crash
+after sending can repeat a reminder once, never lose one (docs/checkins.md, "`safeshare remind`")."""
 
 from __future__ import annotations
 

@@ -1,21 +1,6 @@
-"""Equality answers: pooled with the concern, then published in shuffled batches with no link back.
-
-The one writer of `equality_pending`, `equality_answers`, `equality_counts` and `equality_baseline`. The rules (see
-docs/statistics.md, "Equality monitoring"):
-
-* `pool` runs in the concern's own transaction. It stores the answers and the concern's month
-  sealed (AES-GCM under a key derived from the key ring, so the database alone cannot read them)
-  under a random key, with only the month they were pooled in readable. It writes no audit entry,
-  no timestamp, no case id.
-* `publish_due` moves the whole pool into `equality_answers` when it holds at least `min_cell`
-  respondents, or when anything in it was pooled in an earlier calendar month (month end: checked
-  on the next pooling and by `safeshare publish-equality`, run daily from cron). Each respondent
-  becomes one row per characteristic under a fresh random key; all rows of the batch are
-  shuffled (the operating system's random source) before one INSERT, so neither the keys, the
-  physical order (`rowid` does not exist, `ctid` follows the shuffle) nor the transaction id
-  (one for the whole batch) tells which rows came from which concern. The same transaction adds
-  the batch to `equality_counts` (by month, characteristic and value), which the statistics read.
-"""
+"""Equality answers: pooled, sealed, with the concern, then published in shuffled batches with no
+link back to it. The one writer of `equality_pending`, `equality_answers`, `equality_counts` and
+`equality_baseline`; why each step keeps the link broken: docs/statistics.md, "Equality monitoring"."""
 
 from __future__ import annotations
 

@@ -1,12 +1,8 @@
 """`safeshare report --year`: the annual report for the board, as text, CSV or HTML with SVG charts.
 
-Every figure comes from the published statistics (`service.theme_table`, `service.summary`,
-`equality.equality_table`), so each is under the one disclosure rule: a withheld number is
-printed as "withheld", never as its value, and a chart draws a grey marker instead of its bar.
-
-A report is a list of sections; each is built by one function of `Inputs` (which fetches each
-published table once). A new section (locations, referrals) is one function appended to SECTIONS.
-"""
+Every figure is a published statistic, so a withheld number prints as "withheld" and a chart
+draws a grey marker instead of its bar. A report is a list of sections, each one function of
+`Inputs` (every published table fetched once): a new section is a function appended to SECTIONS."""
 
 from __future__ import annotations
 
@@ -16,13 +12,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from jinja2 import Environment
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from app.enums import Channel
-from app.equality.schemas import LABELS as EQUALITY_LABELS
-from app.equality.schemas import PREFER_NOT_TO_SAY, VALUE_LABELS, EqualityTable
+from app.equality.schemas import NAMES, PREFER_NOT_TO_SAY, VALUE_LABELS, EqualityTable
+from app.labels import (
+    CHANNEL_LABELS,
+    CHANNEL_SHARE_LABELS,
+    FEEDBACK_LABELS,
+    LOCATION_KIND_LABELS,
+    REFERRAL_LABELS,
+    REFERRAL_STATUS_LABELS,
+)
 from app.stats import csvfile, service
 from app.stats.charts import bar_chart, totals_chart
 from app.stats.disclosure import share_or_none
@@ -157,9 +159,6 @@ class Inputs:
         return equality_table(self.session, min_cell=self.min_cell, from_month=self.start, to_month=self.end)
 
 
-HEADLINE_CHANNELS = {"web": "By online form", "phone": "By phone", "email": "By e-mail", "in_person": "In person"}
-
-
 def headline(i: Inputs) -> Section:
     """What a board asks first: contacts, anonymity, out of hours and channels, beside the same
     months a year earlier where both are published."""
@@ -175,7 +174,7 @@ def headline(i: Inputs) -> Section:
         row("Made anonymously", now.anonymous_share, before.anonymous_share, "share"),
         row("Out of hours", now.out_of_hours_share, before.out_of_hours_share, "share"),
     ]
-    rows += [row(HEADLINE_CHANNELS.get(c, c), v, before.channel_shares.get(c), "share")
+    rows += [row(CHANNEL_SHARE_LABELS.get(c, c), v, before.channel_shares.get(c), "share")
              for c, v in now.channel_shares.items()]
     intro = f"As at {now.as_at}." + (" Beside the same months a year earlier." if compare else "")
     return Section("headline", "At a glance", intro, [Table("At a glance", columns, rows)])
@@ -203,10 +202,6 @@ def themes(i: Inputs) -> Section:
                       i.min_cell)
     return Section("themes", "Themes", "Contacts by their primary theme.",
                    [Table("Contacts by theme", ["Theme", "Number", "Share of contacts"], rows)], [chart])
-
-
-CHANNEL_LABELS = {Channel.WEB.value: "Online form", Channel.PHONE.value: "Phone", Channel.EMAIL.value: "E-mail",
-                  Channel.IN_PERSON.value: "In person"}
 
 
 def _percent(share: float | None) -> int | None:
@@ -242,12 +237,6 @@ def responsiveness(i: Inputs) -> Section:
                    ])])
 
 
-FEEDBACK_LABELS = {
-    "listened_to": "Felt listened to", "kept_informed": "Kept informed",
-    "support_suitable": "Support was right for them", "would_recommend": "Would recommend Safe Share",
-}
-
-
 def satisfaction(i: Inputs) -> Section:
     f = i.summary.feedback.model_dump()
     return Section("satisfaction", "Satisfaction", "Mean closing-survey ratings, 1 (not at all) to 5 (very much).",
@@ -269,7 +258,7 @@ def equality(i: Inputs) -> Section:
                 Figure(r.ratio, "ratio") if r.baseline_share is not None else Figure("-", "text"),
                 Figure(interval, "text") if r.baseline_share is not None else Figure("-", "text"),
             ]))
-        caption = EQUALITY_LABELS[c.key]
+        caption = NAMES[c.key]
         tables.append(Table(caption, ["Answer", "Number", "Share", "Workforce", "Ratio", "95% interval"], rows))
         values = [r for r in c.rows if r.value != PREFER_NOT_TO_SAY]
         charts.append(bar_chart([VALUE_LABELS.get(r.value, r.value) for r in values], [r.count for r in values],
@@ -286,7 +275,7 @@ def equality(i: Inputs) -> Section:
 def locations(i: Inputs) -> Section:
     t = i.locations
     contacts_n = t.totals.total
-    rows = [(f"{r.name} ({r.kind})", [Figure(r.total), Figure(share_or_none(r.total, contacts_n, i.min_cell), "share")])
+    rows = [(f"{r.name} ({LOCATION_KIND_LABELS.get(r.kind, r.kind).lower()})", [Figure(r.total), Figure(share_or_none(r.total, contacts_n, i.min_cell), "share")])
             for r in t.rows]
     rows += [
         ("Places with too few staff to show alone, together", [Figure(t.totals.small_locations), Figure("-", "text")]),
@@ -297,18 +286,6 @@ def locations(i: Inputs) -> Section:
     return Section("locations", "Locations", "Contacts by the station, department, team or watch they are about. "
                    "A place whose headcount is small is never shown on its own.",
                    [Table("Contacts by location", ["Location", "Number", "Share of contacts"], rows)], [chart])
-
-
-REFERRAL_LABELS = {
-    "formal_investigation": "Formal investigation", "police": "Police",
-    "local_authority_safeguarding": "Local authority safeguarding", "occupational_health": "Occupational health",
-    "regulator_notification": "Regulator notification", "counselling": "Counselling",
-    "third_sector": "Third-sector signposting",
-}
-REFERRAL_STATUS_LABELS = {
-    "open": "Open, not yet due", "overdue": "Open and overdue", "completed_on_time": "Completed on time",
-    "completed_late": "Completed late",
-}
 
 
 def referrals(i: Inputs) -> Section:
@@ -397,48 +374,9 @@ def render_csv(report: Report) -> str:
 
 # --- HTML ----------------------------------------------------------------------------------------
 
-_HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{{ r.title }}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1b1f24; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #c9d1d6; padding: .3rem .8rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-td.withheld { color: #4a5560; font-style: italic; }
-caption { text-align: left; font-weight: 600; }
-svg.chart { max-width: 45rem; display: block; margin: 1rem 0; }
-</style>
-</head>
-<body>
-<h1>{{ r.title }}</h1>
-<p>{{ r.from_ }} to {{ r.to }}, as at {{ r.as_at }}. Counts under {{ r.min_cell }} are withheld, with any number that would reveal them.</p>
-{% for s in r.sections %}
-<section id="{{ s.key }}">
-<h2>{{ s.title }}</h2>
-<p>{{ s.intro }}</p>
-{% for t in s.tables %}
-<table>
-<caption>{{ t.caption }}</caption>
-<thead><tr>{% for c in t.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for label, figures in t.rows %}
-<tr><th scope="row">{{ label }}</th>{% for f in figures %}<td{% if f.value is none %} class="withheld"{% endif %}>{{ f.text() }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-{% endfor %}
-{% for chart in s.charts %}
-{{ chart }}
-{% endfor %}
-</section>
-{% endfor %}
-{% if r.any_withheld %}<p class="footnote">{{ footnote }}</p>{% endif %}
-</body>
-</html>
-""")
+# The page lives in app/stats/templates (stats renders its own page: it never imports app.web).
+_HTML = Environment(loader=PackageLoader("app.stats"), autoescape=True, trim_blocks=True,
+                    lstrip_blocks=True).get_template("annual.html")
 
 
 def render_html(report: Report) -> str:

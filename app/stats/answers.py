@@ -1,16 +1,7 @@
-"""Figures over reporters' answers and staff's handling: median days to acknowledgement, the share
-of check-ins done on time, and the mean feedback ratings. Differencing-safe by construction.
-
-Each answer is put in the calendar quarter in which it *happened* (the acknowledgement, the
-check-in's due date, the feedback), so once a quarter is over its answers never change. Quarters
-are pooled in time order into *pools* of at least `answer_min(min_cell)` answers (a quiet quarter
-joins the next); a pool is closed, and published, only once its last quarter is over. A figure
-for `from..to` is computed over the pools lying wholly inside it, and says which quarters those
-are (`answers_periods`). So every published figure is an aggregate over a union of fixed pools of
-at least ten answers each, and no two published figures (two ranges, or the same range before and
-after any change) differ by fewer than ten answers: one reporter's answer is never isolated.
-Means are rounded to one decimal, the median to a tenth of a day.
-"""
+"""Figures over answers (median days to acknowledgement, check-ins on time, mean feedback ratings),
+published only over fixed pools of at least `answer_min(min_cell)` answers, so that no two
+published figures differ by one reporter's answer. The pooling: docs/statistics.md, "Differencing
+over time and between ranges"."""
 
 from __future__ import annotations
 
@@ -24,14 +15,13 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.cases.feedback import RATING_KEYS
 from app.cases.models import Case
 from app.checkins.models import CheckIn
 from app.stats import rollup
 from app.stats.periods import Range, first_day, index_of, month_of, quarter_label, quarter_start
 
 A = TypeVar("A")
-WINDOW_TENTHS = 280  # as app.stats.service: a contact recorded later than this is not timed
-RATINGS = ("listened_to", "kept_informed", "support_suitable", "would_recommend")
 
 
 def answer_min(min_cell: int) -> int:
@@ -217,7 +207,7 @@ def check_ins_on_time(session: Session, rng: Range, min_cell: int) -> tuple[floa
 
 def feedback_means(session: Session, rng: Range, min_cell: int) -> tuple[dict[str, float | None], str | None]:
     """Mean ratings of the feedback given in the pools inside `rng`."""
-    none: dict[str, float | None] = dict.fromkeys(RATINGS)
+    none: dict[str, float | None] = dict.fromkeys(RATING_KEYS)
     quarters = settled_quarters(_first_month(session))
     if not quarters:
         return none, None
@@ -234,5 +224,5 @@ def feedback_means(session: Session, rng: Range, min_cell: int) -> tuple[dict[st
     if not chosen:
         return none, None
     n = sum(p.n for p in chosen)
-    totals = [sum(p.value[k] for p in chosen) for k in range(4)]
-    return {r: round(v / n, 1) for r, v in zip(RATINGS, totals, strict=True)}, span(chosen)
+    totals = [sum(p.value[k] for p in chosen) for k in range(len(RATING_KEYS))]
+    return {r: round(v / n, 1) for r, v in zip(RATING_KEYS, totals, strict=True)}, span(chosen)

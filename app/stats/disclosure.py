@@ -1,48 +1,7 @@
-"""Disclosure control for the anonymised statistics. Pure functions: no database, no clock.
-
-The model
----------
-Every published table is a grid of *rows* (themes, plus a pseudo-row for cases not yet
-triaged; or channels, or anonymous/named, ...) by *calendar months*. Every number any query can
-publish is a sum of grid cells over a set of whole months:
-
-* a cell of a period (month, quarter, year or the whole range, clipped to ``from..to``) is a row
-  summed over that period's months; a row total is the same over all months of the query;
-* a column total (and the grand total) is every row summed over a set of months.
-
-Because ``from``, ``to`` and the bucket are free, any contiguous run of months can be asked for,
-so anything published for a run of months is as good as published for each month in it (two
-overlapping queries can be differenced). The rules below are therefore decided once per month,
-from that month's column alone, and every query derives its numbers from the same decisions:
-
-1. Primary suppression: a month cell with ``0 < n < min_cell`` is hidden.
-2. A month's column total (all rows) is hidden if ``0 < total < min_cell``.
-3. Complementary suppression: if a month's total is shown, a hidden cell must not be recoverable
-   from it. An attacker knows every hidden cell is at least 1 (zeros are never hidden: a
-   published 0 is exact, so a zero can never serve as a complementary cell), so the hidden
-   cells of a column must number at least two *and* must not all be 1 (a hidden sum of 2 over
-   two cells pins both). While that fails, the smallest non-zero shown cell of the column is
-   hidden too; if no such cell is left, the month's total is hidden instead.
-4. Several tables (themes; channel, anonymity, ... in the summary) share each month's total.
-   If any of them needs it hidden, it is hidden for all, and a table that would otherwise show
-   that month in full hides its smallest non-zero cell, so the total cannot be rebuilt from it.
-   (The hidden cells of the different tables in that month are then tied only by "every column
-   has the same unknown sum", which pins none of them.)
-5. Derived numbers: a row summed over some months is published only if none of its month
-   cells is hidden; a column total over some months only if none of those months' totals is
-   hidden. Otherwise it is ``None``.
-
-Why no suppressed month cell can be worked out: by rule 5, a hidden month cell never enters
-any published row sum, so the only published equations that contain it are its own month's
-column total (directly, or inside a sum of column totals over several months, each of which
-is published on its own as well). If that total is shown, the column's hidden cells (at least
-two, each >= 1, summing to more than their number) share one equation, so each can take at
-least two values. If it is hidden, the cell is tied only to the other tables' hidden cells of
-that month through their common unknown total, and each of those columns has a hidden cell.
-Rows never need complementary cells, because a row sum containing a hidden cell is hidden
-(the "or the total itself suppressed" alternative), so nothing has to iterate to a fixed point.
-tests/stats/test_disclosure_bruteforce.py checks this over every query of small fixtures.
-"""
+"""Per-month disclosure control for the referrals table (the other tables use the grid of
+`suppression.py`), and the share rule every table uses. Pure functions: no database, no clock.
+The rules, and why no withheld month cell can be worked out: docs/statistics.md, "Disclosure
+rules for the referrals table"."""
 
 from __future__ import annotations
 
@@ -203,13 +162,6 @@ def share_grids_totals(grids: Iterable[Grid[Any]]) -> None:
         hidden |= g.hidden_totals()
     for g in grids:
         g.hide_totals(hidden)
-
-
-def mean_or_none(values: Sequence[float], min_cell: int, ndigits: int = 2) -> float | None:
-    """The mean of `values`, or None over fewer than `min_cell` of them."""
-    if not values or len(values) < min_cell:
-        return None
-    return round(sum(values) / len(values), ndigits)
 
 
 def share_or_none(part: int | None, whole: int | None, min_cell: int, ndigits: int = 4) -> float | None:

@@ -1,14 +1,7 @@
-"""The equality monitoring table: respondents by answer over a range of months, beside the
-workforce baseline, under the one disclosure rule (app/stats/disclosure.py).
-
-Each characteristic is a grid of values (with `prefer_not_to_say` and the unpublished
-`not_answered`) by month. Every characteristic counts the same respondents each month, so the
-nine grids share their month totals (rule 4). Every published number is a function of numbers
-the grids would publish: a value's count (a cell), `respondents` (the column total less the
-`prefer_not_to_say` and `not_answered` cells), shares (a cell over such a total, or null when
-either is withheld or the total is under `min_cell`), and the ratio and its interval (of those
-and the admin-entered baseline).
-"""
+"""The equality monitoring table: respondents by answer over a range of months beside the workforce
+baseline, with a ratio and its 95% interval. The nine characteristics count the same respondents,
+so they are decided together on the grid of `suppression.py` (docs/statistics.md, "Equality
+monitoring")."""
 
 from __future__ import annotations
 

@@ -1,13 +1,7 @@
-"""The statistics roll-up (issue 15): counts by month, kept by app.stats alone.
-
-`stats_cells` holds, for each *fresh* month, exactly what the counting queries of
-app/stats/service.py and app/stats/answers.py would return for that month from the raw rows.
-`stats_fresh` lists the months whose cells are complete; `stats_stale` the months something has
-changed in since (marked in the same transaction as the change, by the session hooks of
-app/stats/rollup.py). A month is read from the roll-up only if it is fresh and not stale; any
-other month is counted from the raw rows, so a published figure never depends on whether the
-roll-up is up to date.
-"""
+"""The statistics roll-up's tables (issue 15), kept by app.stats alone: each fresh month's counts
+(`stats_cells`), the months that are complete (`stats_fresh`) and those changed since
+(`stats_stale`). A month is read from here only when fresh and not stale, so a published figure
+never depends on whether the roll-up is up to date (docs/statistics.md, "Performance: the monthly roll-up")."""
 
 from __future__ import annotations
 

@@ -1,15 +1,6 @@
-"""Referral counts for the statistics: by kind and by month the referral was made, and how they
-stand (open, overdue, completed on time, completed late), under the one disclosure rule of
-`app.stats.disclosure`.
-
-The two tables count the same referrals month by month, so they share each month's total (rule
-4): a count withheld in one cannot be rebuilt from the other's. Referrals are few beside cases,
-so the rows of the range are read once and grouped here. A referral's standing changes as it is
-completed, so the status table is as of today; the kinds table never changes once a month is over.
-Like the cases' tables, a month's cells are published only once it has settled (the month after
-next): until then only its total may show, so the snapshots before and after one referral never
-give away its kind.
-"""
+"""Referral counts by kind and how they stand today, month by month under the per-month rules of
+`disclosure.py` (the two tables share each month's total). Why a month's cells wait until it has
+settled: docs/statistics.md, under `GET /api/v1/stats/referrals`."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, inser
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, db, dialect
+from app.cases.feedback import RATING_KEYS as RATINGS
 from app.cases.models import Case, Feedback
 from app.db import table_of
 from app.stats.models import StatsCell, StatsFresh, StatsStale
@@ -37,7 +38,6 @@ WINDOW_TENTHS = 280  # a contact recorded, or first triaged, more than 28 days a
 ACK_WINDOW_TENTHS = 900  # an acknowledgement more than 90 days after receipt is not timed
 REFRESH_LOCK = 7302153
 log = logging.getLogger("safeshare.stats")
-RATINGS = ("listened_to", "kept_informed", "support_suitable", "would_recommend")
 CATEGORY_SEP = "|"
 
 

@@ -1,9 +1,8 @@
-"""Read-only aggregates for leadership, under the disclosure rules of app/stats/disclosure.py.
+"""Read-only aggregates for leadership, each under the grid decision of `suppression.py`.
 
-Everything is keyed by the month in which a case was received (`cases.received_month`), which
-survives retention purges, so purged cases still count. Counting is done in SQL (GROUP BY month
-and category); suppression and bucketing happen in Python over at most a few thousand groups.
-"""
+Keyed by the month a case was received (`cases.received_month`), which outlives retention purges,
+so purged cases still count. SQL counts by month and category; suppression and bucketing run in
+Python over at most a few thousand groups."""
 
 from __future__ import annotations
 
@@ -23,12 +22,11 @@ from app.errors import Invalid
 from app.locations.models import Location
 from app.schemas import check_month
 from app.stats import answers, rollup, suppression
-from app.stats.answers import median_of_histogram as _median_of_histogram  # noqa: F401  (tests)
 from app.stats.disclosure import share_or_none
 from app.stats.periods import Range, index_of, month_of, months_between
 from app.stats.suppression import LinkedGrid
 
-__all__ = ["Range", "months_between", "periods", "theme_table", "location_table", "summary", "build_grids"]
+__all__ = ["periods", "theme_table", "location_table", "summary", "build_grids"]
 from app.stats.schemas import (
     Bucket,
     FeedbackMeans,
@@ -55,10 +53,6 @@ CATEGORIES: dict[str, list[object]] = {
     "about": [a.value for a in About],
 }
 MAX_CATEGORY_ROWS = max(len(v) for v in CATEGORIES.values())
-
-
-_index = index_of
-_month = month_of
 
 
 def parse_month(value: str | None, field: str) -> str | None:
@@ -88,7 +82,7 @@ def resolve_range(session: Session, from_month: str | None, to_month: str | None
             end = last or this_month
             if end < start:
                 end = start
-    if _index(end) - _index(start) + 1 > MAX_MONTHS:
+    if index_of(end) - index_of(start) + 1 > MAX_MONTHS:
         raise Invalid(f"The range may cover at most {MAX_MONTHS} months.", field="to")
     return Range(start, end)
 
@@ -113,18 +107,17 @@ def periods(rng: Range, bucket: Bucket) -> list[tuple[str, list[str]]]:
 
 
 # --- settling ---------------------------------------------------------------------------------
-# A contact recorded more than this long after it was received is "recorded late"; a case first
-# triaged more than this long after it was received counts as not triaged by its month. 28 days
-# after the last moment of a month is still inside the following month, so by the first day of
-# the month after next (`settles_on`) nothing can change which row a contact of that month is in.
-WINDOW_TENTHS = 280
+# A contact recorded, or first triaged, later than `rollup.WINDOW_TENTHS` (28 days) after it was
+# received does not count in its month's rows. 28 days after the last moment of a month is still
+# inside the following month, so by the first day of the month after next (`settles_on`) nothing
+# can change which row a contact of that month is in.
 LATE = "__late__"  # the grid row of contacts recorded late into a month that already had contacts
 SMALL = "__small__"  # the grid row of every location with too few staff to be shown on its own
 
 
 def settles_on(month: str) -> date:
     """The day from which `month` is settled and its cells are published: the month after next."""
-    i = _index(month) + 2
+    i = index_of(month) + 2
     return date(i // 12, i % 12 + 1, 1)
 
 
@@ -206,9 +199,6 @@ def _locations(session: Session) -> list[Location]:
     return list(session.scalars(select(Location).order_by(Location.position, Location.slug)).all())
 
 
-ALL_TABLES = ("themes", "locations", "categories")
-
-
 def as_at() -> str:
     """The date every statistics answer is as at."""
     return clock.today().isoformat()
@@ -217,7 +207,7 @@ def as_at() -> str:
 def last_settled_month(today: date | None = None) -> str:
     """The last month whose cells may be published (settled: the month after next has begun)."""
     today = today or clock.today()
-    return _month(_index(today.strftime("%Y-%m")) - 2)
+    return month_of(index_of(today.strftime("%Y-%m")) - 2)
 
 
 def case_extent(session: Session) -> tuple[str | None, str | None]:
@@ -228,15 +218,12 @@ def case_extent(session: Session) -> tuple[str | None, str | None]:
 
 def build_grids(
     session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location],
-    want: Sequence[str] = ALL_TABLES,
 ) -> Grids:
     """Every table's grid, decided together over the whole grid of periods (app/stats/suppression.py).
 
     The decision covers every settled month from the first case on, whatever `rng` asks, so every
-    query answers from the same decisions (and the solve is cached by the counts). `want` is kept
-    for callers; every table takes part in the decision.
+    query answers from the same decisions (and the solve is cached by the counts).
     """
-    del want
     first, last = case_extent(session)
     settled_end = last_settled_month()
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
@@ -277,7 +264,7 @@ def theme_table(
     """Cases by primary theme and period, with suppression (contract section 5)."""
     rng = resolve_range(session, from_month, to_month)
     themes = _themes(session)
-    grid = build_grids(session, rng, min_cell, themes, _locations(session), want=["themes"]).themes
+    grid = build_grids(session, rng, min_cell, themes, _locations(session)).themes
 
     buckets = periods(rng, bucket)
     all_months = rng.months
@@ -316,7 +303,7 @@ def location_table(
     """
     rng = resolve_range(session, from_month, to_month)
     locations = _locations(session)
-    grids = build_grids(session, rng, min_cell, _themes(session), locations, want=["locations"])
+    grids = build_grids(session, rng, min_cell, _themes(session), locations)
     grid = grids.locations
     buckets = periods(rng, bucket)
     all_months = rng.months

@@ -1,41 +1,6 @@
-"""Secondary cell suppression over the whole linked grid of periods (issue 19; docs/statistics.md).
-
-The published grid
-------------------
-Every statistics answer is built from one grid of *periods* over the settled months: each month,
-each complete calendar quarter, each complete calendar year, each complete UK financial year
-(April to March, labelled ``2024/25``) and "since launch" (the first month with a case to the last
-settled month). For each table (themes, locations, channel, ...; or the nine equality questions)
-a grid cell is a row summed over a period, and a period's total is every row summed over it. All
-the tables of one solve count the same units each month, so they share one total per period.
-
-A query's number (any ``from``/``to``/bucket) is published only if it is a sum of published grid
-cells over disjoint periods (`LinkedGrid.cell`), so no query publishes anything the grid does not:
-the attacker's equations are the grid's, whatever is asked.
-
-The decision
-------------
-1. Primary: a cell or total with ``0 < n < min_cell`` is withheld.
-2. Group disclosure (rule 3): in a column (a table's cells of one period) whose total is
-   ``1..GROUP_LIMIT-1``, a category holding the whole total withholds every cell of the column,
-   zeros included (a shown zero beside a withheld cell would give the value away). Rows that carry
-   nothing about anyone (late, untriaged, unknown) are exempt.
-3. Complementary: a cost-minimising integer program (the cell-suppression problem of tau-ARGUS,
-   solved by HiGHS through `scipy.optimize.milp`) picks the cheapest further cells: every grid
-   relation (a quarter is its months, a year or financial year its quarters, since-launch its
-   quarters and months, a total its rows) holding a withheld cell holds at least two. Headline
-   cells cost most (totals over cells, since launch over years over quarters over months).
-4. The attacker's check, then cuts: for every withheld cell the attacker's linear programme (the
-   true month cells unknown, every published cell an equation, the shared totals tied, a withheld
-   cell at least 1, or at least 0 in a rule-3 column) gives its feasible interval; a cell whose
-   interval holds one integer only is pinned, and a rule-3 column whose other categories must be
-   0 is disclosed. Each failure adds a cut from the LP's dual certificate: one of the published
-   cells the proof used must be withheld too (valid: a certificate that uses none of the newly
-   withheld cells still proves the same). Repeat until nothing is pinned.
-
-Zeros are never withheld outside rule-3 columns, so a withheld cell elsewhere is known to be >= 1.
-The decision depends only on the counts (and `min_cell`), and is cached by their digest.
-"""
+"""Which cells of the whole linked grid of periods are withheld, decided once for every table
+together so that no query can reveal a small count (issue 19). The grid, the four steps of the
+decision and why each is safe: docs/statistics.md, "The query model and the suppression decision"."""
 
 from __future__ import annotations
 
@@ -82,11 +47,6 @@ def fy_label(month: str) -> str:
     y, m = int(month[:4]), int(month[5:7])
     start = y if m >= 4 else y - 1
     return f"{start}/{(start + 1) % 100:02d}"
-
-
-def fy_first(label: str) -> str:
-    """The first month (April) of a financial year `2024/25`."""
-    return f"{int(label[:4]):04d}-04"
 
 
 def grid_start(first_month: str) -> int:
@@ -319,19 +279,6 @@ def decide_over_time(tables: Mapping[str, TableIn], first_month: str, grid_end: 
     assert previous is not None
     _keep(full_key, previous)
     return previous
-
-
-def decide(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) -> Decision:
-    """The withheld cells of one grid on its own (no earlier decisions), cached by a digest of the counts."""
-    if not periods:
-        return Decision(periods)
-    key = _digest(tables, periods, min_cell, None)
-    hit = _cached(key)
-    if hit is not None:
-        return hit
-    decision = _solve(tables, periods, min_cell)
-    _keep(key, decision)
-    return decision
 
 
 def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int,

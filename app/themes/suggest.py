@@ -1,26 +1,7 @@
-"""Suggested themes for a new case, computed on the server with no external service.
-
-A transparent word-list scorer that triage can read and correct:
-
-1. The text is lower-cased and split into words and punctuation.
-2. Every word is reduced to its stem with the Porter2 (Snowball English) stemmer, so
-   "bullied", "bullying" and "bully" all match one listed term.
-3. Each default theme has a maintained list of words and phrases (app/themes/keywords.json):
-   a strong term scores 2, a weak one 1. Phrases match consecutive stems, never across
-   punctuation; a "*" in a phrase stands for any one word ("my * manager" matches "my watch
-   manager" and "my new manager"). Each term counts once per text, and not again inside a
-   longer term of the same theme.
-4. Negation: a term is ignored when a negator ("not", "no", "never", "isn't", "without"...)
-   comes at most NEGATION_WINDOW words before it in the same clause. A clause ends at
-   punctuation, at "but"/"although"/..., or at a new subject ("I", "he", "she", ...), so
-   "I haven't told anyone I'm gay" still counts "gay". "Can't stop" and "not only" are not
-   negations. Slurs and identity words ('unnegated' in the list) are never cancelled.
-5. Themes scoring at least THRESHOLD are suggested, best first (ties in the contract's
-   order), at most MAX_SUGGESTIONS. `other` is never suggested.
-
-Suggestions are shown to triage and never applied without a person confirming them.
-The measured precision and recall are in docs/checkins.md and tests/themes/.
-"""
+"""Suggested themes for a new case: a transparent word-list scorer (stems, phrases, negation) that
+triage can read and correct, with no external service; never applied without a person
+confirming. How it scores, and its measured precision and recall: docs/checkins.md, "Theme
+suggester"."""
 
 from __future__ import annotations
 

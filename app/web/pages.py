@@ -1,18 +1,9 @@
 """What every page shares: Jinja2, the CSRF token, cookies, form errors, and errors shown as pages.
 
-CSRF: every browser gets a random id in a cookie of its own (`ss_csrf`: HttpOnly, SameSite=Strict,
-`__Host-` over https, gone when the browser closes). A form's token is an HMAC, under a key from
-the key ring, of that id *and* of the session cookies the browser sent (the staff sign-in, the
-reporter's follow-up session): it cannot be made up without the server's key, it is worth nothing
-in another browser, and it dies with the session it was issued for. A post that the browser says
-came from another site (`Sec-Fetch-Site`, or an `Origin` of another site) is refused whatever its
-token. No JavaScript is involved.
-
-Pages use the same dependencies as the API (`app.http`), so their errors are the API's
-errors; `page_error` shows them to a browser as a browser expects: a staff page that needs a
-sign-in redirects to `/login`, a role that may not see a page gets a page that says so, and any
-other error (a mistyped address, a server fault) is an HTML page for a browser that asks for one.
-"""
+A form's CSRF token is an HMAC, under a key-ring key, of the browser's own random id and of its
+session cookies, so it is worth nothing in another browser or after sign-out; a post another site
+sent is refused whatever its token (docs/reporters.md, "Cookies and CSRF"). `page_error` shows the
+API's errors as a browser expects: a sign-in page, a page saying why, or an HTML error page."""
 
 from __future__ import annotations
 

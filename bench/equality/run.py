@@ -1,6 +1,6 @@
 """Equality-table benchmark: N respondents (default one million, nine rows each) over three years in PostgreSQL.
 
-    .venv/bin/python bench/equality/run.py [--respondents N] [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/equality/run.py [--respondents N] [--out FILE] [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Creates a database of its own, migrates it, loads the published answers with one INSERT ... SELECT
 over generate_series (random values, uniform over 36 months) and their monthly counts, as the
@@ -35,6 +35,7 @@ PERIODS = [
     ("one month 2024-06", "2024-06", "2024-06"),
 ]
 RUNS = 7
+_RUNS = [RUNS]  # --runs
 HERE = Path(__file__).resolve().parent
 RAW = sa.text(
     "SELECT month, characteristic, value, count(*) FROM equality_answers "
@@ -42,7 +43,8 @@ RAW = sa.text(
 )
 
 
-def timed(fn, runs: int = RUNS) -> tuple[float, float]:
+def timed(fn, runs: int | None = None) -> tuple[float, float]:
+    runs = _RUNS[0] if runs is None else runs
     fn()  # warm-up
     samples = []
     for _ in range(runs):
@@ -80,8 +82,11 @@ def load(url: str, n: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--respondents", type=int, default=1_000_000)
+    p.add_argument("--out", default=str(HERE / "results.md"))
+    p.add_argument("--runs", type=int, default=RUNS, help="timed runs of each figure after one warm-up (the suite's short run: 1)")
     p.add_argument("--admin-url", default=os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     a = p.parse_args()
+    _RUNS[0] = a.runs
     name = f"safeshare_bench_equality_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(a.admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -96,7 +101,7 @@ def main() -> None:
             "# Equality table: monthly counts vs the raw GROUP BY",
             "",
             f"{a.respondents:,} respondents ({a.respondents * len(CHARACTERISTICS):,} published answers) over 36 months, "
-            f"PostgreSQL, {platform.machine()} {os.cpu_count()} CPUs shared with other work; median (max) of {RUNS} runs, ms.",
+            f"PostgreSQL, {platform.machine()} {os.cpu_count()} CPUs shared with other work; median (max) of {_RUNS[0]} runs, ms.",
             "",
             "| period | `equality_table` (monthly counts, with suppression) | raw GROUP BY over every answer |",
             "| --- | ---: | ---: |",
@@ -110,14 +115,14 @@ def main() -> None:
                 with sessions() as s:
                     s.execute(RAW, {"a": f, "b": t}).all()
 
-            (tm, tx), (rm, rx) = timed(table), timed(raw, runs=3)
+            (tm, tx), (rm, rx) = timed(table), timed(raw, runs=min(3, _RUNS[0]))
             lines.append(f"| {label} | {tm:.1f} ({tx:.1f}) | {rm:.0f} ({rx:.0f}) |")
             print(lines[-1], flush=True)
         with sessions() as s:
             same = dict(((m, c, v), n) for m, c, v, n in s.execute(RAW, {"a": "2023-01", "b": "2025-12"})) == dict(
                 ((m, c, v), n) for m, c, v, n in s.execute(sa.text("SELECT month, characteristic, value, respondents FROM equality_counts")))
         lines += ["", f"Monthly counts identical to the raw GROUP BY: {same}. Load: {load_s:.0f} s."]
-        (HERE / "results.md").write_text("\n".join(lines) + "\n")
+        Path(a.out).write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
     finally:
         with admin.connect() as c:

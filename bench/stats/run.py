@@ -48,10 +48,12 @@ PERIODS = [
     ("one month 2024-06", "2024-06", "2024-06"),
 ]
 RUNS = 7
+_RUNS = [RUNS]  # --runs
 HERE = Path(__file__).resolve().parent
 
 
-def timed(fn, runs: int = RUNS) -> tuple[float, float]:
+def timed(fn, runs: int | None = None) -> tuple[float, float]:
+    runs = _RUNS[0] if runs is None else runs
     fn()  # warm-up
     samples = []
     for _ in range(runs):
@@ -71,8 +73,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=1_000_000)
     p.add_argument("--out", default=None)
+    p.add_argument("--runs", type=int, default=RUNS, help="timed runs of each figure after one warm-up (the suite's short run: 1)")
     p.add_argument("--admin-url", default=os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     a = p.parse_args()
+    _RUNS[0] = a.runs
 
     name = f"safeshare_bench_stats_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(a.admin_url, isolation_level="AUTOCOMMIT")
@@ -159,7 +163,7 @@ def measure(url: str, n_cases: int, load_s: float) -> list[str]:
         f"Python {platform.python_version()}, {os.cpu_count()} CPU(s) shared with other work; "
         f"generated in the database in {load_s:.0f} s. Roll-up built from scratch in {refresh_s:.1f} s "
         f"({len(months)} months); one month re-rolled in {one_month_s * 1000:.0f} ms. "
-        f"Each figure: median and worst of {RUNS} runs after one warm-up, in ms. The first themes table "
+        f"Each figure: median and worst of {_RUNS[0]} runs after one warm-up, in ms. The first themes table "
         f"after a start (the suppression decisions of every settled month worked out and cached) took "
         f"{cold_s:.1f} s.",
         "",

@@ -10,8 +10,10 @@ problem document, against a real server on each database.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,10 +57,22 @@ print(json.dumps({"reference": out.reference, "read_back": case.reference, "stat
 '''
 
 
-@pytest.fixture(scope="module")
-def client_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temporary environment with openapi-python-client, and the client it generated."""
-    where = tmp_path_factory.mktemp("generated-client")
+@pytest.fixture(scope="session")
+def client_env(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A temporary environment with openapi-python-client, and the client it generated: built once
+    for the run, by whichever test worker gets there first (the others wait on a lock)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    where = shared / "generated-client"
+    with open(shared / "generated-client.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (where / "use_it.py").exists():
+            shutil.rmtree(where, ignore_errors=True)  # a build another worker left half-done
+            where.mkdir()
+            _build_client(where)
+    return where
+
+
+def _build_client(where: Path) -> None:
     venv = where / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     install = subprocess.run(
@@ -79,7 +93,6 @@ def client_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr  # every operation and model generated
     (where / "use_it.py").write_text(SCRIPT)
-    return where
 
 
 def test_a_generated_client_submits_a_report_and_reads_it_back_with_the_receipt(

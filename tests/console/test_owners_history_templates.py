@@ -102,7 +102,7 @@ def test_the_history_says_who_did_what_in_plain_words_and_never_what_was_written
                 ("Sam Safeguarding", "Wrote an internal note", "for the safeguarding team only"),
                 ("Alex Assigned", "Wrote to the reporter", None),
                 ("Sam Safeguarding", "Made a referral", "Police"),
-                ("Alex Assigned", "Made a referral", "Third sector"),
+                ("Alex Assigned", "Made a referral", "Third-sector signposting"),
                 ("Alex Assigned", "Opened the case", None),
                 ("Sam Safeguarding", "Took the case", None)]:
         assert row in rows, row

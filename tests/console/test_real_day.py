@@ -128,9 +128,9 @@ def test_urgent_first_risk_words_flag_but_never_decide(app: Any, world: World, a
     # The words are on the case, highlighted, and the risk is still a person's to set.
     api = client.get(f"/api/v1/cases/{urgent}", headers=world.headers("safeguarding")).json()
     assert api["risk"] == "standard" and api["possible_risk"] is True
-    assert {"will kill", "scared to go home", "tonight"} <= set(api["risk_signals"])
+    assert {"if i leave he will kill me", "scared to go home tonight", "nowhere else to go"} <= set(api["risk_signals"])
     case_page = sg.get(f"/staff/cases/{urgent}").text
-    assert "<mark>scared to go home</mark>" in case_page and 'href="#closure"' in case_page
+    assert "<mark>scared to go home tonight</mark>" in case_page and 'href="#closure"' in case_page
     # Stored under the case's key like the text it comes from, never in clear.
     with app.state.sessionmaker() as s:
         row = s.get(Case, urgent)

@@ -199,7 +199,7 @@ def test_the_html_report_has_tables_and_svg_charts_and_no_withheld_figure(db_url
     assert not [t for t in page.titles if t.startswith(("Gambling: 3", "Female: 5", "Male: 1"))]
     sex = {row[0]: row[1:] for row in page.tables["Sex"][1:]}
     assert sex["Female"][:2] == ["9", "withheld*"] and sex["Male"][:2] == ["withheld*", "withheld*"]
-    disability = {row[0]: row[1:] for row in page.tables["Do you consider yourself to have a disability?"][1:]}
+    disability = {row[0]: row[1:] for row in page.tables["Disability"][1:]}
     assert disability["No"][:4] == ["8", "100.0%", "80.0%", "1.25"]
     assert re.fullmatch(r"0\.8[45] to 1\.25", disability["No"][4])  # Wilson interval of 8/8, over 0.8
     assert disability["Yes"] == ["0", "0.0%", "none", "-", "-"]

@@ -21,8 +21,8 @@ from app.enums import LocationKind
 from app.locations.models import Location
 from app.stats import service
 from app.stats.answers import answer_min
+from app.stats.periods import months_between
 from app.stats.schemas import Bucket
-from app.stats.service import months_between
 from tests.stats.factory import add_case, add_check_in, add_feedback, campaign_seeds
 
 MONTHS = months_between("2024-01", "2024-06")

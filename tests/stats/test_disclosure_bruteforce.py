@@ -18,8 +18,9 @@ from collections import Counter
 import pytest
 
 from app.stats.disclosure import Grid, share_grids_totals
+from app.stats.periods import Range, months_between
 from app.stats.schemas import Bucket
-from app.stats.service import Range, months_between, periods
+from app.stats.service import periods
 from tests.stats.attack import Attacker, equation
 
 MONTHS = months_between("2024-11", "2025-04")  # six months across a year end: quarters and years clip

@@ -16,7 +16,7 @@ from app import clock
 from app.enums import Channel
 from app.stats import equality as equality_stats
 from app.stats import service
-from app.stats.periods import months_between
+from app.stats.periods import Range, months_between
 from tests.equality.factory import add_respondents
 from tests.stats.factory import add_case, campaign_seeds
 from tests.stats.grid_attack import GridAttack
@@ -40,7 +40,7 @@ def test_a_small_service_publishes_nothing_that_can_be_worked_out(client, db, ma
     headers = make_staff("leadership").headers
     for params in ({"bucket": "quarter"}, {"bucket": "fy"}, {"from": "2023-11", "to": "2024-06", "bucket": "all"}):
         body = client.get("/api/v1/stats/themes", params=params, headers=headers).json()
-        periods = service.periods(service.Range(body["from"], body["to"]), service.Bucket(body["bucket"]))
+        periods = service.periods(Range(body["from"], body["to"]), service.Bucket(body["bucket"]))
         for row in body["rows"]:
             for (_label, months), v in zip(periods, row["counts"], strict=True):
                 assert v is None or v == sum(truth.get((row["theme"], m), 0) for m in months)

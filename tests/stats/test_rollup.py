@@ -13,8 +13,8 @@ from app.enums import About, Channel, LocationKind
 from app.locations.models import Location
 from app.stats import rollup, service
 from app.stats.models import StatsFresh, StatsStale
+from app.stats.periods import months_between
 from app.stats.schemas import Bucket
-from app.stats.service import months_between
 from tests.stats.factory import add_case, add_feedback, campaign_seeds
 
 MONTHS = months_between("2023-01", "2024-06")

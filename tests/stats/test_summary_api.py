@@ -115,8 +115,8 @@ def test_contacts_under_min_cell_are_withheld(client, db, make_staff):
 
 
 def test_median_of_a_histogram():
-    from app.stats.service import _median_of_histogram
+    from app.stats.answers import median_of_histogram
 
-    assert _median_of_histogram([(10, 1), (20, 1), (40, 1)], 3) == 2.0
-    assert _median_of_histogram([(10, 2), (20, 1), (30, 1)], 3) == 1.5
-    assert _median_of_histogram([(10, 2)], 3) is None
+    assert median_of_histogram([(10, 1), (20, 1), (40, 1)], 3) == 2.0
+    assert median_of_histogram([(10, 2), (20, 1), (30, 1)], 3) == 1.5
+    assert median_of_histogram([(10, 2)], 3) is None

@@ -1,10 +1,6 @@
-"""`/staff/account`: every staff user's own security — change the password, set up or remove
-two-factor sign-in (QR code drawn on the server, no JavaScript), see and end sessions.
-
-Each form calls the same service as its API twin in `app/api/auth.py` and takes the same
-dependency, so a page can never do what the API would refuse: a user who must first change a
-one-time password or set up two-factor sign-in is sent here, and only what clears that is offered.
-"""
+"""`/staff/account`: every staff user's own security: the password, two-factor sign-in (QR code drawn
+on the server) and sessions. Each form calls its API twin's service with the same dependency, so a
+user who must first change a one-time password or set up two-factor sign-in is offered only that."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Administration (admin only): staff accounts (`/staff/users`), the theme list (`/staff/themes`)
-and the locations (`/staff/locations`).
-
-The same rules as `POST/PATCH /api/v1/users`, `/themes` and `/locations`: the pages build
-the API's schemas from the forms and call the same services, so every change is audited alike.
-"""
+"""Administration (admin only): staff accounts (`/staff/users`), the theme list (`/staff/themes`) and
+the locations (`/staff/locations`), through the API's schemas and services, so every change is
+validated and audited alike."""
 
 from __future__ import annotations
 
@@ -25,6 +22,7 @@ from app.errors import AppError, NotFound
 from app.http.state import CurrentSettings, Hasher, SlowHashLimiter
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import Admin, Confirmer, SecondPerson
+from app.labels import LOCATION_KIND_LABELS
 from app.locations import service as locations
 from app.locations.schemas import LocationCreate, LocationUpdate
 from app.themes import service as themes
@@ -55,7 +53,6 @@ NOTICES = {
     "location_created": "Location added.",
     "location_updated": "Location updated.",
 }
-LOCATION_KINDS = {"station": "Station", "department": "Department", "team": "Team", "watch": "Watch"}
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -399,7 +396,7 @@ def _locations_page(request: Request, session: DbSession, *, errors: FormErrors 
     errors = errors or FormErrors()
     ctx = {
         "locations": locations.list_locations(session),
-        "kinds": LOCATION_KINDS,
+        "kinds": LOCATION_KIND_LABELS,
         "errors": errors.messages,
         "problems": errors.summary(["new-slug", "new-name", "new-kind", "new-headcount"]),
         "values": values or {},

@@ -1,12 +1,7 @@
-"""One case on one page (`/staff/cases/{id}`), in the order a safeguarding officer works, and the
+"""One case on one page (`/staff/cases/{id}`), in the order a safeguarding officer works, with the
 forms that act on it; and `/staff/record`, a contact received by phone, e-mail or in person.
-
-Every route takes the same dependencies as its API twin (`VisibleCase`, `TriageCase`,
-`WorkCase`, `Safeguarding`, `CaseWorker`) and calls the same service or flow, so the page reads
-and changes exactly what the API would for this user, and writes the same audit entries: the
-page's GET reads the content, notes, thread, check-ins (and, for safeguarding, exclusions) and
-each read is audited as it is on the API.
-"""
+Each route takes its API twin's dependencies and calls the same service or flow, so it reads,
+changes and audits exactly what the API would for this user."""
 
 from __future__ import annotations
 
@@ -46,7 +41,7 @@ from app.checkins import service as checkins
 from app.checkins.schemas import CheckInComplete
 from app.config import Settings
 from app.db import attempt, end_reads
-from app.enums import About, Channel, Outcome, ReferralKind, Sender, Status
+from app.enums import About, Sender, Status
 from app.errors import AppError, Invalid, NotFound
 from app.handoff import service as handoff
 from app.http.bodies import INTAKE_CEILING
@@ -55,6 +50,7 @@ from app.http.files import file_response, pdf_response
 from app.http.state import CurrentSettings, Keys, Sessions, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import CaseWorker, Safeguarding
+from app.labels import CHANNEL_LABELS, OUTCOME_LABELS, REFERRAL_LABELS, STATUS_LABELS
 from app.locations import service as locations
 from app.replies import service as replies
 from app.signposting import service as directory
@@ -70,26 +66,6 @@ router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 CSRF = Annotated[str, Form(alias="csrf_token")]
 
-OUTCOME_LABELS = {
-    Outcome.RESOLVED_INFORMALLY.value: "Resolved informally",
-    Outcome.SIGNPOSTED.value: "Signposted to other support",
-    Outcome.REFERRED.value: "Referred elsewhere",
-    Outcome.INVESTIGATION.value: "Formal investigation",
-    Outcome.WITHDRAWN.value: "Withdrawn by the reporter",
-    Outcome.NO_FURTHER_ACTION.value: "No further action",
-}
-CHANNEL_LABELS = {Channel.WEB.value: "Online form", Channel.PHONE.value: "Phone call",
-                  Channel.EMAIL.value: "E-mail", Channel.IN_PERSON.value: "In person"}
-REFERRAL_LABELS = {
-    ReferralKind.FORMAL_INVESTIGATION.value: "Formal investigation",
-    ReferralKind.POLICE.value: "Police",
-    ReferralKind.LOCAL_AUTHORITY_SAFEGUARDING.value: "Local authority safeguarding",
-    ReferralKind.REGULATOR_NOTIFICATION.value: "Notification to the regulator",
-    ReferralKind.OCCUPATIONAL_HEALTH.value: "Occupational health",
-    ReferralKind.COUNSELLING.value: "Counselling",
-    ReferralKind.THIRD_SECTOR.value: "A third-sector organisation (signposting)",
-}
-assert set(REFERRAL_LABELS) == {k.value for k in ReferralKind}
 NOTICES = {
     "triaged": "Triage saved.",
     "referral": "Referral recorded. The case is flagged if it is not completed by its due date.",
@@ -203,6 +179,7 @@ def _page(
         "wish_labels": WISH_LABELS,
         "about_labels": ABOUT_LABELS,
         "outcome_labels": OUTCOME_LABELS,
+        "status_labels": STATUS_LABELS,
         "channel_labels": CHANNEL_LABELS,
         "next_check_in": min((c.due_on for c in open_check_ins), default=None),
         "open_check_in_id": open_check_ins[0].id if open_check_ins else None,

@@ -1,9 +1,5 @@
-"""`/staff/check-ins`: an HR contact's due and overdue check-ins, each completed on the page.
-
-The same list as `GET /api/v1/check-ins` (an HR contact: their own; safeguarding: all, so the
-check-ins of a deactivated contact are seen to until someone new is assigned), and the same
-completion as `POST /api/v1/cases/{id}/check-ins/{check_in_id}/complete`.
-"""
+"""`/staff/check-ins`: the due and overdue check-ins this user may see, each completed on the page;
+the same list and completion as `GET /api/v1/check-ins` and its `complete` route."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""What every console page shares: the layout context, CSRF on forms, notices and form errors.
-
-The console's routes take the same dependencies as the API (`app.http`): the same user, the
-same roles, the same case loaded *and* authorised, and they call the same services and flows,
-so a page writes the same audit entries and can never do more than its API twin.
-"""
+"""What every console page shares: the layout context, CSRF on forms, notices and form errors."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The queue (`/staff/cases`): the cases a safeguarding officer or HR contact may see, newest
-and most urgent first, with the deadlines, the next check-in and unread messages from reporters.
-
-The same query and the same rules as `GET /api/v1/cases` (`app.cases.service.list_cases`):
-an HR contact sees only their own cases, nobody sees a case they are excluded from.
-"""
+"""The queue (`/staff/cases`): the cases this user may see, newest and most urgent first, with the
+deadlines, the next check-in and unread messages; the same query as `GET /api/v1/cases`."""
 
 from __future__ import annotations
 
@@ -29,6 +25,7 @@ from app.http.cases import case_filter
 from app.http.state import Keys, Sessions
 from app.http.transactions import CommitInThreadRoute, DbSession, record_refusal
 from app.http.users import CaseWorker, CurrentUser
+from app.labels import STATUS_LABELS
 from app.saved_views import service as saved_views
 from app.saved_views.models import SavedView
 from app.saved_views.schemas import SavedViewIn, ViewFilters
@@ -40,12 +37,6 @@ from app.web.staff.common import csrf_refused, done, staff_page
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 PAGE_SIZE = 25
-STATUS_LABELS = {
-    Status.RECEIVED.value: "New",
-    Status.TRIAGED.value: "Triaged",
-    Status.IN_PROGRESS.value: "With HR contact",
-    Status.CLOSED.value: "Closed",
-}
 
 
 NOTICES = {

@@ -1,11 +1,8 @@
-"""Staff pages: sign-in (with two-factor sign-in), sign-out and the leadership dashboard
-(server-rendered, no JavaScript).
+"""Staff pages: sign-in (with two-factor sign-in), sign-out and the leadership dashboard.
 
-The staff token from the sign-in form lives in an HttpOnly, SameSite=Strict cookie, so it never
-reaches page scripts and is never sent with a request started by another site. Pages take the
-same user and role dependencies as the API (`app.http`), which read that cookie for
-pages only; the JSON API still takes bearer tokens only.
-"""
+The staff token lives in an HttpOnly, SameSite=Strict cookie, so page scripts never see it and
+another site's request never carries it; only pages read that cookie, the JSON API takes bearer
+tokens only."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import clock
+from app import clock, labels
 from app.auth import service as auth
 from app.auth.devices import PENDING_MINUTES
 from app.auth.models import User
@@ -32,7 +29,6 @@ from app.http.users import STAFF_COOKIE, StatsReader, signed_in_user
 from app.schemas import MAX_EMAIL, MAX_PASSWORD, text_problem
 from app.stats import charts
 from app.stats import service as stats
-from app.stats.annual import REFERRAL_LABELS, REFERRAL_STATUS_LABELS
 from app.stats.equality import equality_table
 from app.stats.export import csv_response
 from app.stats.referrals import referral_table
@@ -204,8 +200,12 @@ def dashboard(
         "referrals": referral_table(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to,
                                     bucket=Bucket.ALL),
         "equality": equality_table(session, min_cell=settings.min_cell, from_month=table.from_, to_month=table.to),
-        "referral_labels": REFERRAL_LABELS,
-        "referral_status_labels": REFERRAL_STATUS_LABELS,
+        "referral_labels": labels.REFERRAL_LABELS,
+        "referral_status_labels": labels.REFERRAL_STATUS_LABELS,
+        "channel_share_labels": labels.CHANNEL_SHARE_LABELS,
+        "about_share_labels": labels.ABOUT_SHARE_LABELS,
+        "location_kind_labels": labels.LOCATION_KIND_LABELS,
+        "feedback_labels": labels.FEEDBACK_LABELS,
         "equality_labels": EQUALITY_LABELS,
         "equality_values": EQUALITY_VALUES,
         "error": error,
