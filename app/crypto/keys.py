@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, event, func, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.crypto import blind
@@ -26,7 +26,7 @@ from app.crypto.envelope import (
 )
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey, RingIdentity
-from app.db import table_of
+from app.db import table_of, transaction_info
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ _OPENED = "safeshare.opened_case_keys"
 def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
     """The case's cipher, its data key unwrapped once per transaction (a case page reads six parts
     of one case): kept in the session until the transaction ends, and dropped when shredded."""
-    opened: dict[uuid.UUID, CaseCipher] = session.info.setdefault(_OPENED, {})
+    opened: dict[uuid.UUID, CaseCipher] = transaction_info(session).setdefault(_OPENED, {})
     cipher = opened.get(case_id)
     if cipher is not None:
         return cipher
@@ -100,18 +100,12 @@ def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dic
     return found
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_opened(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_OPENED, None)
-
-
 def shred(session: Session, case_id: uuid.UUID) -> None:
     """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
     row = session.get(CaseKey, case_id)
     if row is not None and row.wrapped_key is not None:
         row.wrapped_key = None
-        session.info.get(_OPENED, {}).pop(case_id, None)
+        transaction_info(session).get(_OPENED, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
 
 

@@ -1,4 +1,7 @@
-"""`safeshare create-user`, and the break-glass `safeshare set-password` and `safeshare reset-2fa`."""
+"""`safeshare create-user`, and the break-glass `safeshare set-password` and `safeshare reset-2fa`.
+
+Above `app.flows` (not in `app.auth`) because each commits: `flows.finish` writes the security
+e-mails the change recorded to the outbox before the commit, as a request's transaction does."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel, ValidationError
 
+from app import flows
 from app.audit.service import Actor
 from app.auth import service
 from app.auth.passwords import Passwords
@@ -46,6 +50,7 @@ def create_user(
                 session, Passwords(settings), email=str(body.email), name=body.name, roles=body.roles,
                 password=body.password, by=Actor.system("create-user"),
             )
+            flows.finish(session)
             typer.echo(f"created {user.email} ({', '.join(r.value for r in user.roles)})")
     except AppError as exc:
         fail(exc.detail)
@@ -73,6 +78,7 @@ def set_password(
         with sessions() as session, session.begin():
             user = service.set_password(session, Passwords(settings), email=email, password=password,
                                         by=Actor.system("set-password"))
+            flows.finish(session)
             typer.echo(f"password set for {user.email}; every session of the account has ended")
     except AppError as exc:
         fail(exc.detail)
@@ -90,6 +96,7 @@ def reset_2fa(email: str) -> None:
         with sessions() as session, session.begin():
             user = service.user_by_email(session, email)
             service.request_totp_reset(session, user_id=user.id, by=Actor.system("reset-2fa"), by_user=None)
+            flows.finish(session)
             typer.echo(f"two-factor sign-in reset for {user.email}; every session of the account has ended")
     except AppError as exc:
         fail(exc.detail)
