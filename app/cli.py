@@ -14,10 +14,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
-from app import backup, clock, retention, selfcheck
+from app import accounts, backup, clock, retention, selfcheck
 from app.audit import service as audit
-from app.auth import commands as auth_commands
-from app.cases import commands as cases_commands
 from app.cases.models import Case
 from app.checkins import commands as checkins_commands
 from app.commandline import (
@@ -188,8 +186,7 @@ def audit_head() -> None:
 
 
 for _domain_commands in (
-    auth_commands.commands,
-    cases_commands.commands,
+    accounts.commands,
     checkins_commands.commands,
     equality_commands.commands,
     stats_commands.commands,

@@ -174,9 +174,12 @@ def read_only_session(makers: sessionmaker[Session]) -> Session:
 
 
 def read_apart(session: Session, statement: Any) -> list[Any]:
-    """Rows of `statement` read on a connection of their own in a read-only transaction, before
-    `session` has begun: on SQLite a writing request's first statement takes the write lock, and
-    every other writer waits while it holds it, so reads that only feed CPU work go here first."""
+    """Rows of `statement` read before `session` writes anything. On SQLite a writing request's
+    first statement takes the write lock, and every other writer waits while it holds it, so reads
+    that only feed CPU work go first, on a connection of their own in a read-only transaction. On
+    PostgreSQL nothing is held by a read: it runs on the session itself (no second connection)."""
+    if not dialect_rules.writer_locks_from_first_statement(session):
+        return list(session.execute(statement).all())
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     with read_only_engine(engine).connect() as conn:
@@ -195,22 +198,52 @@ def commit(session: Session) -> None:
     if writer is None:
         session.commit()
         return
-    pending = session.info.pop(PENDING_AUDIT, None)
-    session.commit()  # writes nothing (the guard below makes sure)
+    pending = transaction_info(session).pop(PENDING_AUDIT, None)
+    session.commit()  # writes nothing (`refuse_unfinished` makes sure)
     if pending:
         with writer() as audit_session, audit_session.begin():
-            audit_session.info[PENDING_AUDIT] = pending  # chained and inserted by app.audit at commit
+            transaction_info(audit_session)[PENDING_AUDIT] = pending  # chained and inserted by app.audit at commit
 
 
-@event.listens_for(Session, "before_commit")
-def _refuse_writes_when_read_only(session: Session) -> None:
-    """Fail loudly if a read-only request changed anything (the database refuses statements that
-    write; this catches what the ORM has not flushed yet, and audit entries that would be lost)."""
+def refuse_unfinished(session: Session) -> None:
+    """Checked at every commit (by app.audit's hook, the one global `Session` listener): a read-only
+    (GET/HEAD) transaction must not have written, and a transaction must not commit with account
+    notices that `app.flows.finish` has not written to the outbox (they would be lost)."""
     if is_read_only(session) and (session.new or session.dirty or session.deleted or _has_pending_audit(session)):
         raise RuntimeError(
             "a read-only (GET/HEAD) transaction has writes: write through app.db.separately, "
             "or make the route a POST"
         )
+    if _transaction_info_if_any(session).get(PENDING_NOTICES):
+        raise RuntimeError("a transaction with account notices committed without app.flows.finish: "
+                           "commit through app.flows.commit (or call app.flows.finish first)")
+
+
+# --- what a transaction carries until it ends ----------------------------------------------------
+# Audit entries, account notices and opened case keys belong to one transaction: they are kept in
+# a dict tied to the session's root transaction, so a transaction that rolls back (anywhere, for
+# any reason) leaves nothing behind for the next one on the same session, with no hook to run.
+
+_TRANSACTION_INFO = "safeshare.transaction_info"
+
+
+def transaction_info(session: Session) -> dict[str, Any]:
+    """The current transaction's own dict (the transaction is begun if none is: no I/O)."""
+    transaction = session.get_transaction() or session.begin()
+    held = session.info.get(_TRANSACTION_INFO)
+    if held is None or held[0] is not transaction:
+        held = session.info[_TRANSACTION_INFO] = (transaction, {})
+    info: dict[str, Any] = held[1]
+    return info
+
+
+def _transaction_info_if_any(session: Session) -> dict[str, Any]:
+    """The current transaction's dict, or an empty one if it has kept nothing."""
+    held = session.info.get(_TRANSACTION_INFO)
+    if held is None or held[0] is not session.get_transaction():
+        return {}
+    info: dict[str, Any] = held[1]
+    return info
 
 
 # --- transactions outside the request's own ------------------------------------------------------
@@ -238,8 +271,11 @@ def end_reads(session: Session) -> None:
     session.rollback()
 
 
-# Where app.audit keeps a transaction's entries until its commit (they are writes, too).
+# Where app.audit keeps a transaction's entries until its commit (they are writes, too), and
+# app.auth.notices the account notices that `app.flows.finish` writes to the outbox: both in
+# `transaction_info(session)`.
 PENDING_AUDIT = "safeshare.audit.pending"
+PENDING_NOTICES = "safeshare.auth.notices.pending"
 # The audit chain's key, in the session's info (see make_sessionmaker).
 AUDIT_KEY = "safeshare.audit.key"
 # The key of the exclusions' blind index, in the session's info (see make_sessionmaker).
@@ -251,7 +287,7 @@ def attempt(session: Session) -> Iterator[None]:
     """Run a service call whose `AppError` the caller turns into a message instead of an error
     response: on such an error only what the call wrote is undone (a savepoint, and the audit
     entries it recorded), and the rest of the request can still commit."""
-    pending = session.info.get(PENDING_AUDIT) or []
+    pending = transaction_info(session).get(PENDING_AUDIT) or []
     mark = len(pending)
     savepoint = session.begin_nested()
     try:
@@ -259,10 +295,10 @@ def attempt(session: Session) -> Iterator[None]:
     except AppError:
         if savepoint.is_active:
             savepoint.rollback()
-        del (session.info.get(PENDING_AUDIT) or [])[mark:]
+        del (transaction_info(session).get(PENDING_AUDIT) or [])[mark:]
         raise
     savepoint.commit()
 
 
 def _has_pending_audit(session: Session) -> bool:
-    return bool(session.info.get(PENDING_AUDIT))
+    return bool(_transaction_info_if_any(session).get(PENDING_AUDIT))

@@ -53,6 +53,12 @@ def writable_ctes(bind: Session | str) -> bool:
     return is_postgresql(bind)
 
 
+def writer_locks_from_first_statement(bind: Session | str) -> bool:
+    """Whether a writing transaction holds the database's one write lock from its first statement
+    (SQLite's BEGIN IMMEDIATE): then reads that only feed CPU work go before it, apart."""
+    return not is_postgresql(bind)
+
+
 def stores_naive_datetimes(dialect: Dialect) -> bool:
     """SQLite has no time zones: UTC datetimes are stored without one and read back as UTC."""
     return dialect.name == SQLITE

@@ -4,7 +4,10 @@ A domain never calls a domain above it. When an action in one domain has a conse
 another (an HR contact assigned books a check-in and is told by e-mail; a case closed cancels its
 check-ins), the interfaces (`app.api`, `app.web`) call the operation here, which calls each
 domain in turn, in the request's one transaction. Reading this module tells the whole story of
-side effects.
+side effects: each is a call here, in the order written. Statistics: every operation that
+changes what the roll-up counts (a new case, triage, the first message to the reporter, feedback)
+marks its month stale (`rollup.mark_stale`). Before any transaction commits, `finish` writes the
+account notices it recorded to the outbox; `commit` is both (docs/architecture.md, "Side effects").
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from app import db
 from app.attachments import service as attachments
 from app.auth import service as auth
 from app.auth.models import User
 from app.auth.permissions import Capability
-from app.cases import intake, keyholders
+from app.cases import feedback, intake, keyholders
 from app.cases import service as cases
-from app.cases.models import Case, Exclusion, Message, Note
+from app.cases.models import Case, Exclusion, Feedback, Message, Note
 from app.cases.schemas import CaseCreate, CaseUpdate, ReportIn
 from app.checkins import service as checkins
 from app.checkins.models import CheckIn
@@ -33,6 +37,20 @@ from app.reports import idempotency
 from app.reports import service as reports
 from app.reports.schemas import ReportOut
 from app.signposting import service as signposting
+from app.stats import rollup
+
+
+def finish(session: Session) -> None:
+    """What every transaction does last, before its COMMIT: the account notices recorded in it
+    (`app.auth.notices`) join the e-mail outbox. A commit that skips this is refused
+    (`app.db.refuse_unfinished`), so no path can lose one. (The audit chain follows at COMMIT.)"""
+    notify.account_notices(session)
+
+
+def commit(session: Session) -> None:
+    """`finish`, then the commit (`app.db.commit`: a read-only request's audit entries after it)."""
+    finish(session)
+    db.commit(session)
 
 
 def submit_report(
@@ -48,17 +66,22 @@ def submit_report(
     key is completed in this same transaction, holding the answer (encrypted) for a retry.
     Equality answers, if any, go to `app.equality`'s pool with nothing but the month. Files sent
     with the form (already cleaned) are stored on the new case."""
-    new = intake.create_case(session, ring, settings, data=data, channel=Channel.WEB)
+    ready = intake.prepare(session, ring, settings, data=data, channel=Channel.WEB)
+    # What needs no case id goes before it: on PostgreSQL the case's statement takes the audit
+    # chain's head lock, held to the COMMIT, and every other report waits for it.
+    rollup.mark_stale(session, [ready.month])
+    team = notify.safeguarding_team(session)
+    new = intake.store(session, ready)
     if files:
         case = session.get(Case, new.id)
         assert case is not None
-        for prepared in files:
-            attachments.store(session, ring, settings, case=case, prepared=prepared, sender=Sender.REPORTER)
+        for file in files:
+            attachments.store(session, ring, settings, case=case, prepared=file, sender=Sender.REPORTER)
     if data.equality is not None:
         equality.pool(session, ring, answers=data.equality, month=new.received_at.strftime("%Y-%m"), min_cell=settings.min_cell)
     if idempotency_key is not None:
         idempotency.complete(session, idempotency_key, case_id=new.id, response=ReportOut.of(new).model_dump(mode="json"))
-    notify.new_concern(session, case_id=new.id, urgent=False)
+    notify.new_concern(session, case_id=new.id, urgent=False, to=team)
     return new
 
 
@@ -68,6 +91,7 @@ def record_contact(
     """A contact received by phone, e-mail or in person: the rest of the safeguarding team is told.
     Equality answers, if any, go to `app.equality`'s pool with nothing but the month."""
     case, receipt = intake.record_contact(session, ring, settings, user=user, data=data)
+    rollup.mark_case(session, case)
     if data.equality is not None:
         equality.pool(session, ring, answers=data.equality, month=case.received_month, min_cell=settings.min_cell)
     notify.new_concern(session, case_id=case.id, urgent=case.risk is Risk.URGENT, by=user)
@@ -78,6 +102,7 @@ def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Cas
     """A case newly marked urgent is announced to the rest of the safeguarding team at once."""
     was_urgent = case.risk is Risk.URGENT
     cases.triage(session, user=user, case=case, data=data)
+    rollup.mark_case(session, case)  # the primary theme, the location, when triaged
     if case.risk is Risk.URGENT and not was_urgent:
         notify.marked_urgent(session, case=case, by=user)
     return case
@@ -169,7 +194,7 @@ def staff_message(
     settings: Settings | None = None, files: Sequence[attachments.Prepared] = (),
 ) -> Message:
     """A message to the reporter, with files the writer uploaded shown on it (the reporter may download them)."""
-    message = cases.send_message(session, ring, user=user, case=case, body=body)
+    message = _to_reporter(session, ring, user=user, case=case, body=body)
     ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
     attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, message=message)
     return message
@@ -194,9 +219,26 @@ def signpost(
     and recorded on the case (`case.signpost`, with how many). Returns the message and its text."""
     entries = signposting.chosen(session, entry_ids)
     body = signposting.compose(entries, message=message)
-    sent = cases.send_message(session, ring, user=user, case=case, body=body)
+    sent = _to_reporter(session, ring, user=user, case=case, body=body)
     signposting.record_sent(session, by=auth.actor(user), case_id=case.id, entries=entries)
     return sent, body
+
+
+def give_feedback(session: Session, ring: KeyRing, *, case: Case, ratings: dict[str, int], comment: str | None
+                  ) -> Feedback:
+    """The reporter's feedback on a closed case: its month's figures are stale."""
+    given = feedback.give(session, ring, case=case, ratings=ratings, comment=comment)
+    rollup.mark_stale(session, [given.created_at.strftime("%Y-%m")])
+    return given
+
+
+def _to_reporter(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Message:
+    """A staff message in the thread; the first one acknowledges the case (a counted date)."""
+    acknowledged = case.acknowledged_at is not None
+    message = cases.send_message(session, ring, user=user, case=case, body=body)
+    if not acknowledged:
+        rollup.mark_case(session, case)
+    return message
 
 
 def _store(

@@ -30,6 +30,7 @@ from app.crypto.models import CaseKey
 from app.enums import Status
 from app.reports import idempotency, sessions
 from app.reports.models import IdempotencyRecord, ReporterSession
+from app.stats import rollup
 
 BATCH = 50
 
@@ -49,6 +50,7 @@ def erase_case(session: Session, *, case: Case, by: Actor, attachment_dir: Path 
     sessions.erase(session, case_id=case.id)
     idempotency.erase(session, case_id=case.id)
     cases.erase(session, case=case, by=by)
+    rollup.mark_case(session, case)  # its times are cut to the day
 
 
 commands = typer.Typer()

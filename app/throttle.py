@@ -278,23 +278,27 @@ class DatabaseStorage(Storage):
             return row if row is not None and row.expires_at > clock.now() else None
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        with separately(self.sessions) as s:
+            return self.incr_in(s, key, expiry, amount)
+
+    @classmethod
+    def incr_in(cls, s: Session, key: str, expiry: int, amount: int = 1) -> int:
         now = clock.now()
-        bucket = self._bucket(key)
+        bucket = cls._bucket(key)
         t = table_of(ThrottleBucket)
         when = literal(now, UTCDateTime())
         ends = now + timedelta(seconds=expiry)
-        with separately(self.sessions) as s:
-            ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket, count=amount, last_at=now, expires_at=ends)
-            s.execute(ins.on_conflict_do_update(
-                index_elements=["bucket"],
-                set_={
-                    # A window that has ended starts again.
-                    "count": case((t.c.expires_at <= when, amount), else_=t.c.count + amount),
-                    "expires_at": case((t.c.expires_at <= when, literal(ends, UTCDateTime())), else_=t.c.expires_at),
-                    "last_at": when,
-                },
-            ))
-            return int(s.scalar(select(ThrottleBucket.count).where(ThrottleBucket.bucket == bucket)) or 0)
+        ins = dialect.insert(s, ThrottleBucket).values(bucket=bucket, count=amount, last_at=now, expires_at=ends)
+        s.execute(ins.on_conflict_do_update(
+            index_elements=["bucket"],
+            set_={
+                # A window that has ended starts again.
+                "count": case((t.c.expires_at <= when, amount), else_=t.c.count + amount),
+                "expires_at": case((t.c.expires_at <= when, literal(ends, UTCDateTime())), else_=t.c.expires_at),
+                "last_at": when,
+            },
+        ))
+        return int(s.scalar(select(ThrottleBucket.count).where(ThrottleBucket.bucket == bucket)) or 0)
 
     def get(self, key: str) -> int:
         row = self._row(key)
@@ -329,3 +333,16 @@ class RateLimit:
         if not self.limiter.hit(self.item, bucket.hex()):
             reset, _ = self.limiter.get_window_stats(self.item, bucket.hex())
             raise TooManyRequests(retry_after=math.ceil(reset - clock.now().timestamp()), detail=detail)
+
+    def count(self, session: Session, bucket: bytes, *, detail: str) -> TooManyRequests | None:
+        """`hit` in a short transaction the caller holds (the Idempotency-Key's claim): the same
+        counter, the same window. Returns the 429 to raise once that transaction has committed
+        (the hit stays counted), or None."""
+        if self.item is None:
+            return None
+        key = self.item.key_for(bucket.hex())
+        if DatabaseStorage.incr_in(session, key, self.item.get_expiry()) <= self.item.amount:
+            return None
+        ends = session.scalar(select(ThrottleBucket.expires_at).where(ThrottleBucket.bucket == DatabaseStorage._bucket(key)))
+        reset = (ends or clock.now()).timestamp()
+        return TooManyRequests(retry_after=math.ceil(reset - clock.now().timestamp()), detail=detail)

@@ -228,6 +228,7 @@ class Staff:
 @pytest.fixture
 def make_staff(app: Any, client: TestClient) -> Callable[..., Staff]:
     """Create a staff user with the given roles and sign them in through the API."""
+    from app import flows
     from app.audit.service import Actor
     from app.auth import service as auth
     from app.enums import Role
@@ -241,6 +242,7 @@ def make_staff(app: Any, client: TestClient) -> Callable[..., Staff]:
                 roles=[Role(r) for r in roles], by=Actor.system("test"),
             )
             uid = str(user.id)
+            flows.finish(s)  # the notices of the new accounts join the outbox
         r = client.post("/api/v1/auth/login", json={"email": email, "password": password})
         assert r.status_code == 200, r.text
         return Staff(id=uid, email=email, password=password, token=r.json()["token"])

@@ -9,7 +9,6 @@ from app import flows
 from app.api.openapi import RETRY_AFTER
 from app.attachments import schemas as files
 from app.attachments import service as attachments
-from app.cases import feedback
 from app.cases.schemas import ReportIn
 from app.http import signin
 from app.http.bodies import INTAKE_CEILING, intake_body_limit
@@ -122,5 +121,5 @@ def give_feedback(body: FeedbackIn, case: CurrentReporterCase, session: DbSessio
     Only once per case; 409 before the case is closed and 409 the second time.
     """
     comment = body.comment or None
-    given = feedback.give(session, keys, case=case, ratings=body.ratings.model_dump(), comment=comment)
+    given = flows.give_feedback(session, keys, case=case, ratings=body.ratings.model_dump(), comment=comment)
     return FeedbackOut(ratings=body.ratings, comment=comment, created_at=given.created_at)

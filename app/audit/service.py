@@ -20,12 +20,12 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, event, func, insert, select, true, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from app import clock, dialect
 from app.audit.models import AuditEvent, AuditHead
 from app.crypto.keyring import KeyRing
-from app.db import AUDIT_KEY, PENDING_AUDIT, table_of
+from app.db import AUDIT_KEY, PENDING_AUDIT, refuse_unfinished, table_of, transaction_info
 
 GENESIS = b"\x00" * 32
 KEY_PURPOSE = "audit-chain"
@@ -44,6 +44,7 @@ def _key_of(session: Session) -> bytes:
     return key
 
 
+@cache
 def _pads(key: bytes) -> dict[str, bytes]:
     """HMAC-SHA256's inner and outer keys: HMAC(k, m) = sha256(outer || sha256(inner || m)),
     which PostgreSQL computes with its built-in sha256() (see `_advance`)."""
@@ -117,9 +118,9 @@ def record(
 
     The entry joins the hash chain when the transaction commits (`_chain_pending`), so the
     lock that serialises writers of the chain is held for the commit only, not for the rest
-    of the request. A transaction that rolls back leaves no entry.
+    of the request. A transaction that rolls back leaves no entry (`app.db.transaction_info`).
     """
-    session.info.setdefault(PENDING_AUDIT, []).append(entry(actor, action, case_id=case_id, target=target))
+    transaction_info(session).setdefault(PENDING_AUDIT, []).append(entry(actor, action, case_id=case_id, target=target))
 
 
 def entry(actor: Actor, action: str, *, case_id: uuid.UUID | None = None, target: str | None = None) -> Entry:
@@ -136,12 +137,19 @@ def entry(actor: Actor, action: str, *, case_id: uuid.UUID | None = None, target
 def _chain_pending(session: Session) -> None:
     """Chain and insert the transaction's entries, last thing before COMMIT.
 
+    The one global `Session` listener of the service (docs/architecture.md): every transaction
+    that commits, on whatever path, must chain its entries, or they would be lost. It first
+    refuses a commit that `app.db.refuse_unfinished` finds unfinished.
+
     Each entry advances the head row and is inserted with the head's previous and new hash.
     The head row's lock, taken by the first entry, is held until the COMMIT that follows at
     once: one writer at a time extends the chain. One statement per entry on both databases
     (see `_append_statement`).
     """
-    pending = session.info.pop(PENDING_AUDIT, None)
+    refuse_unfinished(session)
+    if session.get_transaction() is None:
+        return
+    pending = transaction_info(session).pop(PENDING_AUDIT, None)
     if not pending:
         return
     key = _key_of(session)
@@ -181,7 +189,7 @@ _EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
 def entry_params(ev: Entry, key: bytes) -> dict[str, Any]:
     """The bound parameters of one entry: its columns, its canonical payload and the chain's key
     (as HMAC's two pads for PostgreSQL, as itself for SQLite's function)."""
-    return {**ev.__dict__, "payload": _payload(ev), "mac_key": key, **_pads(key)}
+    return {**ev.__dict__, "payload": _payload(ev), "mac_key": key, **_pads(key)}  # _pads: computed once per key
 
 
 def session_key(session: Session) -> bytes:
@@ -251,12 +259,6 @@ def _append_statement(one_statement: bool) -> Any:
     advanced = func.safeshare_chain(bindparam("mac_key", type_=LargeBinary), head.c.hash,
                                     bindparam("payload", type_=LargeBinary))  # see app.dialect
     return _insert_entry(head.c.hash, advanced, where=head.c.id == HEAD_ID)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # rolled back (a commit has already taken them)
-        session.info.pop(PENDING_AUDIT, None)
 
 
 def verify(session: Session) -> tuple[bool, int, int | None]:

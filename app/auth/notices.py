@@ -3,9 +3,10 @@ two-factor reset. They name the account, who did what and when, and never carry 
 one-time password, a code or anything from a case.
 
 `record(session, notice)` is the one call that sends a notice. It keeps the notice with the
-transaction; when the transaction commits, the notification outbox (`app.notify`, a package
-above this one, which listens for it) writes it as one row for each recipient in that same
-commit, and `safeshare deliver` sends it. A notice exists only if its action was committed.
+transaction (`app.db.transaction_info`); before the transaction commits, `app.flows.finish` has
+the notification outbox (`app.notify`, a package above this one) write it as one row for each
+recipient, in that same commit, and `safeshare deliver` sends it. A notice exists only if its
+action was committed; a commit that skips `finish` is refused (`app.db.refuse_unfinished`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.models import User, holders
 from app.auth.permissions import CASE_READING_ROLES, ROLES, Capability
+from app.db import PENDING_NOTICES, transaction_info
 from app.enums import Role
-
-PENDING = "safeshare.auth.notices.pending"
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,15 @@ class Notice:
 def record(session: Session, notice: Notice) -> None:
     """Send `notice` once the transaction commits (see the module's docstring)."""
     if notice.to:
-        session.info.setdefault(PENDING, []).append(notice)
+        transaction_info(session).setdefault(PENDING_NOTICES, []).append(notice)
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(PENDING, None)
+def take(session: Session) -> list[Notice]:
+    """The notices recorded in this transaction, handed over once (to `app.notify.account_notices`)."""
+    if not session.in_transaction():
+        return []
+    taken: list[Notice] = transaction_info(session).pop(PENDING_NOTICES, [])
+    return taken
 
 
 # --- who is told ------------------------------------------------------------------------------------

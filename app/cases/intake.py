@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -93,6 +93,23 @@ def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any
     return audit.append_from(head, case_id=new_key.c.case_id, source=new_key), None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A new case with its CPU work done (encryption, receipt, suggestion), not yet written."""
+
+    columns: dict[str, Any]
+    key_params: dict[str, Any]
+    receipt: str
+    signals: tuple[str, ...]
+    who: audit.Actor
+    wraps: list[dict[str, Any]] = field(default_factory=list)  # issue 27: `case_key_wraps` rows
+
+    @property
+    def month(self) -> str:
+        month: str = self.columns["received_month"]
+        return month
+
+
 def create_case(
     session: Session,
     ring: KeyRing,
@@ -105,10 +122,28 @@ def create_case(
     recorded_by: User | None = None,
     risk: Risk = Risk.STANDARD,
 ) -> NewCase:
-    """Store a new concern and return it with its receipt (shown once, never stored in clear).
+    """Store a new concern and return it with its receipt (`prepare`, then `store`)."""
+    return store(session, prepare(session, ring, settings, data=data, channel=channel, received_at=received_at,
+                                  duration_minutes=duration_minutes, recorded_by=recorded_by, risk=risk))
+
+
+def prepare(
+    session: Session,
+    ring: KeyRing,
+    settings: Settings,
+    *,
+    data: ReportIn,
+    channel: Channel,
+    received_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    recorded_by: User | None = None,
+    risk: Risk = Risk.STANDARD,
+) -> Prepared:
+    """A new concern made ready to store, with its receipt (shown once, never stored in clear).
 
     The description and the reporter's identity are encrypted under the case's own data key;
-    the receipt is kept only as a keyed lookup hash.
+    the receipt is kept only as a keyed lookup hash. Reads only (the themes' words apart, and
+    the chosen themes and location).
     """
     # The CPU-only work before the first statement: on SQLite that statement takes the write lock,
     # and every other report waits behind it (12 in parallel gave 503s when the suggester's query
@@ -156,11 +191,20 @@ def create_case(
         "duration_minutes": duration_minutes,
         "recorded_by_id": recorded_by.id if recorded_by else None,
     }
+    return Prepared(columns=columns, key_params=key.params, receipt=receipt, signals=tuple(signals),
+                    who=actor(recorded_by) if recorded_by else audit.REPORTER, wraps=wraps)
+
+
+def store(session: Session, prepared: Prepared) -> NewCase:
+    """The writes of a prepared case: on PostgreSQL one statement (case, key and audit entry, which
+    takes the audit chain's head lock until the COMMIT: the caller's other statements go first)."""
+    columns = prepared.columns
+    case_id, channel, received_at = columns["id"], columns["channel"], columns["received_at"]
     insert_case, insert_key = _intake_statements(dialect.name_of(session), (*columns, "reference"))
     one_statement = insert_key is None
     values = {f"new_case_{name}": value for name, value in columns.items()}
-    values.update(key.params)
-    who = actor(recorded_by) if recorded_by else audit.REPORTER
+    values.update(prepared.key_params)
+    who = prepared.who
     if one_statement:  # the audit entry goes in with the case (see _intake_statements)
         values.update(audit.entry_params(audit.entry(who, "case.create", case_id=case_id, target=channel.value),
                                          audit.session_key(session)))
@@ -175,9 +219,9 @@ def create_case(
     if insert_key is not None:
         session.execute(insert_key, values)
         audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
-    holders.insert_wraps(session, wraps)
-    return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at, receipt=receipt,
-                   risk_signals=tuple(signals))
+    holders.insert_wraps(session, prepared.wraps)  # issue 27: the case key wrapped to people
+    return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at,
+                   receipt=prepared.receipt, risk_signals=prepared.signals)
 
 
 def record_contact(

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -190,14 +191,14 @@ def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
 # --- wraps ----------------------------------------------------------------------------------------------
 
 def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]]
-              ) -> list[dict[str, object]]:
+              ) -> list[dict[str, Any]]:
     """The rows of `case_key_wraps` for a case key wrapped to each (user id, public key)."""
     now = clock.now()
     return [{"case_id": case_id, "holder": holder_index(session, user_id), "wrapped": people.wrap_to(public, case_id, dek),
              "created_at": now} for user_id, public in recipients]
 
 
-def insert_wraps(session: Session, rows: list[dict[str, object]]) -> None:
+def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(CaseKeyWrap), rows)
 

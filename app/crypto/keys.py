@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, event, func, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.crypto import blind, holders, people
@@ -27,7 +27,7 @@ from app.crypto.envelope import (
 )
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey, RingIdentity
-from app.db import table_of
+from app.db import table_of, transaction_info
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ _OPENED = "safeshare.opened_case_keys"
 def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
     """The case's cipher, its data key unwrapped once per transaction (a case page reads six parts
     of one case): kept in the session until the transaction ends, and dropped when shredded."""
-    opened: dict[uuid.UUID, CaseCipher] = session.info.setdefault(_OPENED, {})
+    opened: dict[uuid.UUID, CaseCipher] = transaction_info(session).setdefault(_OPENED, {})
     cipher = opened.get(case_id)
     if cipher is not None:
         return cipher
@@ -169,7 +169,7 @@ def seal_all(session: Session, ring: KeyRing, *, recipients: Callable[[uuid.UUID
                 for user_id, public in recipients(row.case_id):
                     holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=dek)
             row.kek_id, row.wrapped_key = PEOPLE, None
-            session.info.get(_OPENED, {}).pop(row.case_id, None)
+            transaction_info(session).get(_OPENED, {}).pop(row.case_id, None)
             moved += 1
         session.flush()
         if done is not None:
@@ -195,12 +195,6 @@ def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dic
     return found
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_opened(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_OPENED, None)
-
-
 def shred(session: Session, case_id: uuid.UUID) -> None:
     """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
     row = session.get(CaseKey, case_id)
@@ -208,7 +202,7 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
     if row is not None and row.destroyed_at is None:
         row.wrapped_key = None
         row.reporter_wrapped = None
-        session.info.get(_OPENED, {}).pop(case_id, None)
+        transaction_info(session).get(_OPENED, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
 
 

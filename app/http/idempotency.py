@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from fastapi import Depends, Form, Header
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.db import separately
 from app.errors import AppError, Conflict, Invalid, raises
 from app.http.state import (
     Keys,
@@ -34,11 +35,23 @@ class Idempotency:
         self.claimed = False
         self.abandoned = False
 
-    def claim(self, data: Any) -> dict[str, Any] | None:
-        """None if this request should do the work; the stored response if it is a replay."""
+    def claim(self, data: Any, *, count: Callable[[Session], AppError | None] | None = None) -> dict[str, Any] | None:
+        """None if this request should do the work; the stored response if it is a replay.
+
+        `count` runs in the claim's own short transaction when this request takes the key (the
+        report rate: one transaction for both, not two); the refusal it returns is raised once that
+        transaction has committed, with the count kept and the claim undone."""
         if self.key is None:
             return None
-        replay = idempotency.claim(self.sessions, self.key, fingerprint=self.key.fingerprint(data))
+        refused = None
+        with separately(self.sessions) as s:
+            replay = idempotency.claim_in(s, self.key, fingerprint=self.key.fingerprint(data))
+            if replay is None and count is not None:
+                refused = count(s)
+                if refused is not None:
+                    idempotency.unclaim(s, self.key)
+        if refused is not None:
+            raise refused
         self.claimed = replay is None
         return replay
 

@@ -19,7 +19,7 @@ from app.cases.schemas import ReportIn
 from app.config import Settings
 from app.crypto.keyring import KeyRing
 from app.db import attempt
-from app.errors import Conflict, Invalid, Unauthorized, raises
+from app.errors import Conflict, Invalid, TooManyRequests, Unauthorized, raises
 from app.http.idempotency import Idempotency
 from app.http.state import (
     held,
@@ -95,9 +95,17 @@ def send_report(
     `flows.submit_report`. `savepoint`: a refused submission undoes only its own writes, so the
     caller can answer with a page (`app.db.attempt`)."""
     deadline = time.monotonic() + wait
+    bucket = report_rate_bucket(request, keys)
+    counted = False
+
+    def count(s: Session) -> TooManyRequests | None:
+        nonlocal counted
+        counted = True
+        return rate.count(s, bucket, detail=TOO_MANY_REPORTS)
+
     while True:
         try:
-            replay = guard.claim(report)
+            replay = guard.claim(report, count=count)
             break
         except Conflict:
             if time.monotonic() > deadline:
@@ -107,7 +115,8 @@ def send_report(
             raise ChangedResend(exc.detail, errors=exc.errors) from exc
     if replay is not None:
         return Replayed(replay)
-    rate.hit(report_rate_bucket(request, keys), detail=TOO_MANY_REPORTS)
+    if not counted:  # no key to claim: the rate is counted in a transaction of its own
+        rate.hit(bucket, detail=TOO_MANY_REPORTS)
     if not savepoint:
         return flows.submit_report(session, keys, settings, data=report, idempotency_key=guard.key, files=files)
     with attempt(session):

@@ -1,7 +1,7 @@
 """One transaction per request: the session dependency, committed before the response is sent.
 
 `get_session` gives each request one session: read-only for GET and HEAD (`app.db.read_only_session`),
-a writer otherwise. `CommitInThreadRoute` commits a sync endpoint's session in the endpoint's own
+a writer otherwise. Every commit here is `app.flows.commit` (the steps before it, then the commit). `CommitInThreadRoute` commits a sync endpoint's session in the endpoint's own
 worker thread, and rolls it back in the thread where the work failed, whether in the endpoint or
 in one of its dependencies. Every router of the API and the pages uses both.
 
@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app import db, dialect
+from app import db, dialect, flows
 from app.audit import service as audit
 from app.auth import service as auth
 from app.cases import access
@@ -86,7 +86,7 @@ def record_refusal(makers: sessionmaker[Session], refused: access.CaseRefused, s
     after the request's has rolled back (on `session`, if given): the safeguarding team sees these."""
     if session is not None:
         audit.record(session, auth.actor(refused.user), "case.refused", case_id=refused.case_id, target=refused.how)
-        db.commit(session)
+        flows.commit(session)
         return
     with db.separately(makers) as s:
         audit.record(s, auth.actor(refused.user), "case.refused", case_id=refused.case_id, target=refused.how)
@@ -96,7 +96,7 @@ def _end(session: Session, *, commit: bool) -> None:
     """Commit (or roll back) and close, in one trip to the thread pool."""
     try:
         if commit:
-            db.commit(session)
+            flows.commit(session)
         else:
             session.rollback()
     except BaseException:
@@ -173,7 +173,7 @@ def _committing(endpoint: Callable[..., Any], session_param: str) -> Callable[..
         session = kwargs[session_param]
         try:
             result = endpoint(*args, **kwargs)
-            db.commit(session)
+            flows.commit(session)
         except BaseException:
             session.rollback()
             raise

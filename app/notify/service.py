@@ -25,14 +25,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from functools import cache
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, dialect
 from app.auth import notices
-from app.auth import service as auth
-from app.auth.models import User
+from app.auth.models import User, holders
 from app.auth.permissions import Capability
 from app.cases import access
 from app.cases.models import Case
@@ -73,8 +73,14 @@ class Kind(str, enum.Enum):
 # --- who is told --------------------------------------------------------------------------------
 
 
+@cache
+def _safeguarding_query() -> Select[uuid.UUID]:
+    """The active users who may read every case (built once: it is on the busiest write path)."""
+    return select(User.id).where(User.active.is_(True), User.id.in_(holders(Capability.READ_EVERY_CASE)))
+
+
 def _safeguarding(session: Session, *, case_id: uuid.UUID | None) -> list[uuid.UUID]:
-    users = [u.id for u in auth.list_users(session, may=Capability.READ_EVERY_CASE) if u.active]
+    users = list(session.scalars(_safeguarding_query()))
     if case_id is None:
         return users
     return [u for u in users if not access.is_excluded(session, case_id=case_id, user_id=u)]
@@ -108,10 +114,23 @@ def enqueue(
     return len(wanted - waiting)
 
 
-def new_concern(session: Session, *, case_id: uuid.UUID, urgent: bool, by: User | None = None) -> None:
-    """A concern has arrived (online or recorded by staff): the safeguarding team is told."""
-    enqueue(session, kind=Kind.NEW_CONCERN, user_ids=_safeguarding(session, case_id=case_id), case_id=case_id,
-            urgent=urgent, exclude=by.id if by else None)
+def safeguarding_team(session: Session) -> list[uuid.UUID]:
+    """Whom `new_concern` tells (read before the new case is written: see `app.flows.submit_report`)."""
+    return _safeguarding(session, case_id=None)
+
+
+def new_concern(session: Session, *, case_id: uuid.UUID, urgent: bool, by: User | None = None,
+                to: list[uuid.UUID] | None = None) -> None:
+    """A concern has arrived (online or recorded by staff): the safeguarding team (`to`, if read
+    already) is told. The case was created in this transaction, so nobody is excluded from it yet
+    and nothing about it waits in the outbox: one query for the recipients, one INSERT."""
+    now = clock.now()
+    team = safeguarding_team(session) if to is None else to
+    rows = [{"kind": Kind.NEW_CONCERN.value, "user_id": user_id, "case_id": case_id, "urgent": urgent,
+             "next_attempt_at": now}
+            for user_id in sorted(set(team) - {by.id if by else None})]
+    if rows:
+        session.execute(insert(Notification), rows)
 
 
 def marked_urgent(session: Session, *, case: Case, by: User) -> None:
@@ -170,11 +189,11 @@ def owner(session: Session, *, case: Case, by: User) -> None:
         enqueue(session, kind=Kind.OWNER, user_ids=[case.owner_id], case_id=case.id, exclude=by.id)
 
 
-@event.listens_for(Session, "before_commit")
-def _account_notices(session: Session) -> None:
+def account_notices(session: Session) -> None:
     """Security notices recorded by `app.auth.notices` during the transaction join the outbox in
-    it, one row for each recipient (a staff user, found by e-mail address)."""
-    pending = session.info.pop(notices.PENDING, None)
+    it, one row for each recipient (a staff user, found by e-mail address). Called by
+    `app.flows.finish` before every commit."""
+    pending = notices.take(session)
     if not pending:
         return
     now = clock.now()

@@ -98,44 +98,56 @@ def claim(sessions: sessionmaker[Session], key: IdempotencyKey, *, fingerprint: 
     that request is still running. Takes a sessionmaker, not the request's session: the marker
     must be visible to a concurrent retry before this request's own transaction commits.
     """
+    with separately(sessions) as s:
+        return claim_in(s, key, fingerprint=fingerprint)
+
+
+def claim_in(s: Session, key: IdempotencyKey, *, fingerprint: bytes) -> dict[str, Any] | None:
+    """`claim` in a short transaction the caller holds (and commits before any work): the report
+    rate is counted in the same one (`app.http.reporter.send_report`)."""
     now = clock.now()
     table = table_of(IdempotencyRecord)
-    with separately(sessions) as s:
-        s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
-        ins = (
-            dialect.insert(s, table)
-            .values(key_hash=key.lookup, request_hash=fingerprint, state="in_progress", expires_at=now + TTL,
-                    created_at=now)
-            .on_conflict_do_nothing(index_elements=["key_hash"])
-            .returning(table.c.key_hash)
+    s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
+    ins = (
+        dialect.insert(s, table)
+        .values(key_hash=key.lookup, request_hash=fingerprint, state="in_progress", expires_at=now + TTL,
+                created_at=now)
+        .on_conflict_do_nothing(index_elements=["key_hash"])
+        .returning(table.c.key_hash)
+    )
+    if s.execute(ins).first() is not None:  # rowcount is not reliable here on every driver
+        return None
+    row = s.get(IdempotencyRecord, key.lookup)
+    if row is None:  # released by the other request between our insert and this read
+        raise Conflict("A request with this Idempotency-Key was just being processed. Please try again.")
+    if not hmac.compare_digest(row.request_hash, fingerprint):
+        raise Invalid(
+            "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
         )
-        if s.execute(ins).first() is not None:  # rowcount is not reliable here on every driver
+    if row.state == "done" and row.response_ct is not None:
+        return key.open(row.response_ct)
+    if row.created_at <= now - STALE:
+        taken = s.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.key_hash == key.lookup,
+                IdempotencyRecord.state == "in_progress",
+                IdempotencyRecord.created_at == row.created_at,
+            )
+            .values(created_at=now)
+        )
+        if getattr(taken, "rowcount", 0) == 1:
             return None
-        row = s.get(IdempotencyRecord, key.lookup)
-        if row is None:  # released by the other request between our insert and this read
-            raise Conflict("A request with this Idempotency-Key was just being processed. Please try again.")
-        if not hmac.compare_digest(row.request_hash, fingerprint):
-            raise Invalid(
-                "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
-            )
-        if row.state == "done" and row.response_ct is not None:
-            return key.open(row.response_ct)
-        if row.created_at <= now - STALE:
-            taken = s.execute(
-                update(IdempotencyRecord)
-                .where(
-                    IdempotencyRecord.key_hash == key.lookup,
-                    IdempotencyRecord.state == "in_progress",
-                    IdempotencyRecord.created_at == row.created_at,
-                )
-                .values(created_at=now)
-            )
-            if getattr(taken, "rowcount", 0) == 1:
-                return None
-        # Retryable: a live request holds its claim for seconds (its lock waits are bounded); a dead one's
-        # claim is taken over once it is STALE. Either way, the same request again soon gets the answer.
-        raise Conflict("A request with this Idempotency-Key is still being processed. Please try again shortly.",
-                       slug="still-processing", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    # Retryable: a live request holds its claim for seconds (its lock waits are bounded); a dead one's
+    # claim is taken over once it is STALE. Either way, the same request again soon gets the answer.
+    raise Conflict("A request with this Idempotency-Key is still being processed. Please try again shortly.",
+                   slug="still-processing", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def unclaim(s: Session, key: IdempotencyKey) -> None:
+    """Undo this transaction's claim (`claim_in`) before it commits: the request will not do the work."""
+    s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key_hash == key.lookup,
+                                              IdempotencyRecord.state == "in_progress"))
 
 
 def complete(session: Session, key: IdempotencyKey, *, case_id: uuid.UUID, response: dict[str, Any]) -> None:

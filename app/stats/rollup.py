@@ -7,11 +7,11 @@ with the very same query restricted to those months, so the two always agree (te
 them on random fixtures). `refresh` recomputes the stale and missing months (the GET routes run it
 after answering, in a transaction of its own; `safeshare stats-refresh` does it from cron).
 
-Staleness is marked in the transaction of the change itself, by session hooks this module
-registers (app.cases and app.checkins sit below app.stats and never call it): any flush that
-inserts, changes or deletes a case or a feedback marks its month(s), and so does the intake's
-INSERT statement. Marking too much is harmless (a month is counted from raw rows until the next
-refresh); a change made behind SQLAlchemy's back (hand-written SQL) is not seen: run
+Staleness is marked in the transaction of the change itself, by an explicit call: app.cases
+sits below app.stats and never calls it, so the operations of `app.flows` (a report, a recorded
+contact, triage, a first message to the reporter, feedback) and `app.retention` (an erasure) call
+`mark_stale` with the month they changed. Marking too much is harmless (a month is counted from
+raw rows until the next refresh); a change made elsewhere (hand-written SQL) is not seen: run
 `safeshare stats-refresh --all` after one.
 """
 
@@ -21,15 +21,16 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, event, func, insert, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
-from sqlalchemy.sql import Delete, Insert, Update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, db, dialect
 from app.cases.feedback import RATING_KEYS as RATINGS
 from app.cases.models import Case, Feedback
+from app.db import table_of
 from app.stats.models import StatsCell, StatsFresh, StatsStale
 from app.stats.periods import index_of, month_of
 
@@ -320,60 +321,24 @@ def refresh(session: Session, months: Sequence[str] | None = None) -> list[str]:
 
 # --- marking stale, in the transaction of the change -----------------------------------------
 
-def _month_of_time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m") if value is not None else None
-
-
 def mark_stale(session: Session, months: Iterable[str | None]) -> None:
-    wanted = sorted({m for m in months if m})
-    if wanted:
-        stmt = dialect.insert(session, StatsStale.__table__).values([{"month": m} for m in wanted])
-        session.execute(stmt.on_conflict_do_nothing())
+    """The roll-up of these months no longer holds (a case or a feedback of theirs changed): they
+    are counted from the raw rows until the next refresh. In the caller's transaction."""
+    for month in sorted({m for m in months if m}):
+        session.execute(_mark_statement(dialect.name_of(session)), {"month": month})
 
 
-def _changed_months(session: Session) -> set[str | None]:
-    months: set[str | None] = set()
-    for obj in [*session.new, *session.dirty, *session.deleted]:
-        if isinstance(obj, Case):
-            months.add(obj.received_month)
-            history = inspect(obj).attrs.received_month.history
-            months.update(history.deleted or ())
-        elif isinstance(obj, Feedback):
-            months.add(_month_of_time(obj.created_at) or clock.now().strftime("%Y-%m"))
-    return months
+@cache
+def _mark_statement(dialect_name: str) -> Any:
+    """INSERT INTO stats_stale (month) VALUES (:month) ON CONFLICT DO NOTHING, built once."""
+    table = table_of(StatsStale)
+    return dialect.insert(dialect_name, table).values(month=bindparam("month", type_=table.c.month.type)) \
+        .on_conflict_do_nothing()
 
 
-@event.listens_for(Session, "before_flush")
-def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
-    months = _changed_months(session)
-    if months:
-        mark_stale(session, months)
-
-
-STATS_TABLES = {"cases", "feedback"}
-UNSEEN_COLUMNS = {"comment_ct", "description_ct", "reporter_ct", "closing_summary_ct", "receipt_lookup"}
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _do_orm_execute(state: ORMExecuteState) -> None:
-    statement = state.statement
-    if isinstance(statement, Insert | Update | Delete):
-        table = getattr(statement, "table", None)
-        name = getattr(table, "name", None)
-        params = state.parameters if isinstance(state.parameters, dict) else {}
-        if "new_case_received_month" in params:  # the intake's INSERT (app/cases/intake.py)
-            mark_stale(state.session, [params["new_case_received_month"]])
-        elif name in STATS_TABLES and not isinstance(statement, Insert):
-            touched = {c.key for c in getattr(statement, "_values", None) or {}} if isinstance(statement, Update) else set()
-            if isinstance(statement, Delete) or not touched or not touched <= UNSEEN_COLUMNS:
-                _mark_everything(state.session)
-        elif name in STATS_TABLES:
-            _mark_everything(state.session)
-
-
-def _mark_everything(session: Session) -> None:
-    months = session.scalars(select(StatsFresh.month)).all()
-    mark_stale(session, months)
+def mark_case(session: Session, case: Case) -> None:
+    """The month of `case` is stale (its counted columns changed)."""
+    mark_stale(session, [case.received_month])
 
 
 def refresh_separately(sessions: sessionmaker[Session]) -> None:

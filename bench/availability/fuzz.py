@@ -30,7 +30,7 @@ def main() -> None:
     import sqlalchemy as sa
     from fastapi.testclient import TestClient
 
-    from app import migrate
+    from app import flows, migrate
     from app.audit.service import Actor
     from app.auth import service as auth
     from app.config import load_settings
@@ -58,6 +58,7 @@ def main() -> None:
         with app.state.sessionmaker() as s, s.begin():
             auth.create_user(s, app.state.passwords, email="fuzz@example.org", name="Fuzz", roles=list(Role),
                              password="correct horse battery staple", by=Actor.system("fuzz"))
+            flows.finish(s)  # the notices of the new accounts join the outbox
         staff = client.post("/api/v1/auth/login", json={"email": "fuzz@example.org",
                                                         "password": "correct horse battery staple"}).json()["token"]
         receipt = client.post("/api/v1/reports", json={"description": "One case to follow up."}).json()["receipt"]

@@ -91,6 +91,7 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
     from app.crypto import holders, keys
     from app.crypto.models import CaseKey, CaseKeyWrap
     from app.enums import Channel, Role
+    from app.db import transaction_info
     from app.main import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,7 +116,7 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
         before = _timed(submit, rounds)
         case_id = submit()
         with makers() as s:
-            master_open = _timed(lambda: (s.info.pop("safeshare.opened_case_keys", None),
+            master_open = _timed(lambda: (transaction_info(s).pop("safeshare.opened_case_keys", None),
                                           keys.case_cipher(s, ring, case_id)), rounds)
 
         privates = {}
@@ -140,7 +141,7 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
             assert row is not None and row.wrapped_key is None
             wraps = len(list(s.scalars(select(CaseKeyWrap.holder).where(CaseKeyWrap.case_id == case_id))))
             holders.hold(s, first, privates[first])
-            people_open = _timed(lambda: (s.info.pop("safeshare.opened_case_keys", None),
+            people_open = _timed(lambda: (transaction_info(s).pop("safeshare.opened_case_keys", None),
                                           keys.case_cipher(s, ring, case_id)), rounds)
         app.state.engine.dispose()
     return {"readers": readers, "wraps_per_case": wraps,

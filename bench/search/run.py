@@ -80,6 +80,7 @@ def load(url: str, key_file: Path, n: int) -> Any:
                               name="Bench Safeguarding", roles=[Role.SAFEGUARDING], password=PASSWORD,
                               by=Actor.system("bench"))
         sg_id = sg.id
+        flows.finish(s)  # the notices of the new accounts join the outbox
     rng = random.Random(25)
     start = datetime(2024, 12, 1, 9, 0, tzinfo=UTC)
     try:

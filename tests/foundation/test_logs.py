@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app import logs
+from app import flows, logs
 from app.audit.service import Actor
 from app.auth import service as auth
 from app.enums import Role
@@ -43,6 +43,7 @@ def test_logs_carry_no_password_token_or_address(
     with app.state.sessionmaker() as s, s.begin():
         auth.create_user(s, app.state.passwords, email="pat@example.org", name="Pat", password=PASSWORD,
                          roles=[Role.ADMIN], by=Actor.system("test"))
+        flows.finish(s)  # the notices of the new accounts join the outbox
     forwarded = {"X-Forwarded-For": CLIENT_IP, "X-Real-IP": CLIENT_IP, "Forwarded": f"for={CLIENT_IP}"}
     with TestClient(app, client=(CLIENT_IP, 5000), raise_server_exceptions=False) as client:
         r = client.post("/api/v1/auth/login", json={"email": "pat@example.org", "password": PASSWORD}, headers=forwarded)
@@ -137,6 +138,7 @@ def test_sign_in_security_logs_no_code_secret_or_password(
         for email, role in (("pat@example.org", Role.ADMIN), ("sam@example.org", Role.LEADERSHIP)):
             auth.create_user(s, app.state.passwords, email=email, name=email[:3], password=PASSWORD, roles=[role],
                              by=Actor.system("test"))
+        flows.finish(s)  # the notices of the new accounts join the outbox
     secrets: list[str] = [PASSWORD, CLIENT_IP]
     with TestClient(app, client=(CLIENT_IP, 5000), raise_server_exceptions=False) as client, clock.frozen(t0):
         r = client.post("/api/v1/auth/login", json={"email": "pat@example.org", "password": PASSWORD})

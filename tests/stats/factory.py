@@ -1,4 +1,5 @@
-"""Arrange statistics fixtures by inserting rows directly (the casework endpoints are built elsewhere)."""
+"""Arrange statistics fixtures by inserting rows directly (the casework endpoints are built elsewhere).
+Like the flows that write them in the service, each marks its month stale (`rollup.mark_stale`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.cases.models import Case, Feedback
 from app.checkins.models import CheckIn
 from app.enums import About, Channel, Status
+from app.stats import rollup
 
 
 def add_case(
@@ -46,6 +48,7 @@ def add_case(
     )
     db.add(case)
     db.flush()
+    rollup.mark_stale(db, [month])
     return case
 
 
@@ -59,8 +62,10 @@ def add_cases(db: Session, table: Mapping[tuple[str | None, str], int], **kw: An
 
 def add_feedback(db: Session, case: Case, ratings: tuple[int, int, int, int]) -> None:
     a, b, c, d = ratings
-    db.add(Feedback(case_id=case.id, listened_to=a, kept_informed=b, support_suitable=c, would_recommend=d))
+    given = Feedback(case_id=case.id, listened_to=a, kept_informed=b, support_suitable=c, would_recommend=d)
+    db.add(given)
     db.flush()
+    rollup.mark_stale(db, [given.created_at.strftime("%Y-%m")])
 
 
 def add_check_in(db: Session, case: Case, hr_id: uuid.UUID, *, due: date, completed: date | None = None,

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, flows
 from app.audit.service import Actor
 from app.auth import service as auth
 from app.cases import intake, thread
@@ -84,6 +84,7 @@ def staff_message(app: Any, receipt: str, body: str, *, by_hr_contact: bool = Fa
                                       by=Actor.system("test"))
             case.hr_contact_id = author.id
         thread.add_message(s, app.state.keyring, case=case, sender=Sender.STAFF, body=body, author=author)
+        flows.finish(s)  # the notices of the new accounts join the outbox
 
 
 def close_case(app: Any, receipt: str, outcome: Outcome = Outcome.SIGNPOSTED) -> None:

@@ -28,7 +28,6 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from app import clock, flows
 from app.attachments import service as attachment_service
 from app.attachments.service import PER_MESSAGE
-from app.cases import feedback as case_feedback
 from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import ReportIn
@@ -549,7 +548,7 @@ def follow_up_feedback(
     if answer is not None:
         try:
             with attempt(session):
-                case_feedback.give(session, ring, case=case, ratings=answer.ratings.model_dump(), comment=answer.comment)
+                flows.give_feedback(session, ring, case=case, ratings=answer.ratings.model_dump(), comment=answer.comment)
         except Conflict:
             return RedirectResponse(FOLLOW_UP_PATH, status_code=303)
     if errors:

@@ -29,7 +29,7 @@ PASSWORD = "upgrade fixture passphrase 7"
 
 
 def build(url: str, key_file: Path) -> dict[str, Any]:
-    from app import migrate
+    from app import flows, migrate
     from app.audit.service import Actor
     from app.auth import service as auth
     from app.config import load_settings
@@ -45,6 +45,7 @@ def build(url: str, key_file: Path) -> dict[str, Any]:
         for role, email in people.items():
             auth.create_user(s, app.state.passwords, email=email, name=email.split("@")[0], password=PASSWORD,
                              roles=[Role(role)], by=Actor.system("fixture"))
+        flows.finish(s)  # the notices of the new accounts join the outbox
     cases = []
     with TestClient(app) as client:
         def login(email: str) -> dict[str, str]:
