@@ -90,8 +90,8 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
     from app.config import load_settings
     from app.crypto import holders, keys
     from app.crypto.models import CaseKey, CaseKeyWrap
-    from app.enums import Channel, Role
     from app.db import transaction_info
+    from app.enums import Channel, Role
     from app.main import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
