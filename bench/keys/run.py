@@ -81,6 +81,7 @@ def sign_in(params: Any, rounds: int) -> dict[str, Any]:
 def in_database(rounds: int, readers: int) -> dict[str, Any]:
     from sqlalchemy import select
 
+    from app import flows
     from app.audit.service import Actor
     from app.auth import keys as person_keys
     from app.auth import service as auth
@@ -128,6 +129,7 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
                 pair = holders.new_key_pair(user.id, "correct horse battery staple", person_keys.argon2_params(settings))
                 holders.store_key_pair(s, user_id=user.id, pair=pair, certified=True)
                 privates[user.id] = pair.private
+            flows.finish(s)
         first = next(iter(privates))
         with makers() as s, s.begin():
             by = s.get(User, first)

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select, text
 
+from app import flows
 from app.crypto import people
 from app.crypto.envelope import DecryptionError
 from tests.cases.conftest import World
@@ -182,6 +183,7 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
         from app.auth import service as auth
         auth.update_user(s, user_id=uuid.UUID(newcomer.id), roles=None, active=False, name=None,
                          by=Actor.system("test"))
+        flows.finish(s)
     with app.state.sessionmaker() as s:
         from app.crypto import holders
         assert holders.held_cases(s, user_id=uuid.UUID(newcomer.id)) == []
@@ -228,6 +230,7 @@ def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, wo
         _, recovery = auth.set_password(s, stolen.state.passwords, email=sg.email, password="taken over by the admin",
                                         by=Actor.system("set-password"), settings=settings)
         assert recovery is not None
+        flows.finish(s)
     from fastapi.testclient import TestClient
     with TestClient(stolen) as thief:
         headers = _login(thief, sg.email, "taken over by the admin")
@@ -245,6 +248,7 @@ def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, wo
             confirmer, contact = (s.get(User, uuid.UUID(world.id(w))) for w in ("excluded_safeguarding", "assigned_hr"))
             assert confirmer is not None and contact is not None
             one_time, _ = auth._apply_password_reset(s, stolen.state.passwords, settings, user=contact, by=confirmer)
+            flows.finish(s)
         hr = _login(thief, world.staff["assigned_hr"].email, one_time)
         from app.crypto import holders
 
@@ -296,6 +300,7 @@ def test_the_owners_recovery_key_brings_back_what_a_reset_set_aside(app: Any, wo
     with app.state.sessionmaker() as s, s.begin():  # break-glass by the operator
         auth.set_password(s, app.state.passwords, email=sg.email, password="the operator's choice now",
                           by=Actor.system("set-password"), settings=app.state.settings)
+        flows.finish(s)
 
     headers = _login(client, sg.email, "the operator's choice now")
     assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["content_access"] is False
