@@ -208,7 +208,10 @@ def commit(session: Session) -> None:
 def refuse_unfinished(session: Session) -> None:
     """Checked at every commit (by app.audit's hook, the one global `Session` listener): a read-only
     (GET/HEAD) transaction must not have written, and a transaction must not commit with account
-    notices that `app.flows.finish` has not written to the outbox (they would be lost)."""
+    notices that `app.flows.finish` has not written to the outbox (they would be lost). A savepoint
+    (`attempt`) is not the commit: the notices wait for the transaction's own."""
+    if session.get_nested_transaction() is not None:
+        return
     if is_read_only(session) and (session.new or session.dirty or session.deleted or _has_pending_audit(session)):
         raise RuntimeError(
             "a read-only (GET/HEAD) transaction has writes: write through app.db.separately, "

@@ -99,7 +99,7 @@ def test_the_statistics_and_equality_benches_run(backend: Any, tmp_path: Path, m
     from bench.equality import run as equality
     from bench.stats import run as stats
 
-    monkeypatch.setattr(sys, "argv", ["run.py", "--cases", "20000", "--runs", "1", "--out", str(tmp_path / "stats.md")])
+    monkeypatch.setattr(sys, "argv", ["run.py", "--cases", "20000", "--runs", "1", "--periods", "1", "--out", str(tmp_path / "stats.md")])
     stats.main()
     assert "| " in (tmp_path / "stats.md").read_text()
     monkeypatch.setattr(sys, "argv", ["run.py", "--respondents", "20000", "--runs", "1", "--out", str(tmp_path / "equality.md")])

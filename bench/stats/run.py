@@ -73,10 +73,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=1_000_000)
     p.add_argument("--out", default=None)
+    p.add_argument("--periods", type=int, default=len(PERIODS), help="measure only the first N periods (the suite's short run: 1)")
     p.add_argument("--runs", type=int, default=RUNS, help="timed runs of each figure after one warm-up (the suite's short run: 1)")
     p.add_argument("--admin-url", default=os.environ.get("SAFESHARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     a = p.parse_args()
     _RUNS[0] = a.runs
+    del PERIODS[a.periods:]
 
     name = f"safeshare_bench_stats_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(a.admin_url, isolation_level="AUTOCOMMIT")
