@@ -53,6 +53,18 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "wrong-code": ProblemType(
         403, "Code not right", "The two-factor code or recovery code is not right, or was used already. It counts "
         "as a failed sign-in.", "Use the code your authenticator app shows now, or an unused recovery code."),
+    "no-case-key": ProblemType(
+        403, "No key for this case", "This case's content is sealed with keys that only people hold, and you do not "
+        "hold its key yet (a new account, or one whose password was reset).",
+        "Ask a safeguarding user who holds it (the case page names them) to grant you access: POST "
+        "/api/v1/key-grants. After a reset, your own recovery key brings your access back: POST "
+        "/api/v1/auth/recovery-key/restore."),
+    "no-person-key": ProblemType(
+        409, "Sign in again", "This session holds no key pair of yours (it began before your key pair existed).",
+        "Sign out and sign in again with your password."),
+    "wrong-recovery-key": ProblemType(
+        403, "Wrong recovery key", "The recovery key you sent does not open your earlier key pair.",
+        "Check the key you kept (spaces, dashes and case do not matter) and send it again."),
     "password-change-required": ProblemType(
         403, "Password change needed", "Your account has a one-time password: until you choose your own, your "
         "token may only change the password, read /api/v1/auth/me and sign out.",

@@ -22,7 +22,7 @@ from app.attachments import service as attachments
 from app.auth import service as auth
 from app.auth.models import User
 from app.auth.permissions import Capability
-from app.cases import feedback, intake
+from app.cases import feedback, intake, keyholders
 from app.cases import service as cases
 from app.cases.models import Case, Exclusion, Feedback, Message, Note
 from app.cases.schemas import CaseCreate, CaseUpdate, ReportIn
@@ -128,11 +128,14 @@ def set_owner(
         notify.owner(session, case=case, by=user)
 
 
-def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID) -> None:
+def assign_hr_contact(session: Session, settings: Settings, *, user: User, case: Case, user_id: uuid.UUID,
+                      ring: KeyRing | None = None) -> None:
     """A new HR point of contact books the first check-in (the previous contact's open ones are
-    cancelled) and is told by e-mail."""
+    cancelled), is told by e-mail, and gets the case's key from the assigner (issue 27)."""
     if cases.assign_hr_contact(session, user=user, case=case, user_id=user_id):
         assert case.hr_contact_id is not None
+        if ring is not None:
+            keyholders.share(session, ring, case_id=case.id, user_id=case.hr_contact_id)
         checkins.schedule_first(session, settings, case_id=case.id, hr_contact_id=case.hr_contact_id)
         notify.assigned(session, case=case, by=user)
 

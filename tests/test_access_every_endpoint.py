@@ -40,6 +40,9 @@ ACCESS: dict[str, Any] = {
     "GET /auth/sessions": ANY_STAFF,
     "DELETE /auth/sessions/{session_id}": ANY_STAFF,
     "DELETE /auth/sessions": ANY_STAFF,
+    "POST /auth/recovery-key": ANY_STAFF,
+    "POST /auth/recovery-key/restore": ANY_STAFF,
+    "POST /key-grants": TRIAGE,
     "GET /users": (C.ADMINISTER, TRIAGE),  # safeguarding: the HR contacts only, checked below
     "POST /users": C.ADMINISTER,
     "PATCH /users/{user_id}": C.ADMINISTER,

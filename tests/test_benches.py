@@ -79,6 +79,16 @@ def test_the_security_bench_runs_its_self_promotion_scenario(backend: Any) -> No
     assert result["patch_own_roles"]["status"] == 403 and result["get_cases_after"] == 403
 
 
+def test_the_keys_bench_runs(tmp_path: Path) -> None:
+    from bench.keys import run as bench
+
+    result = bench.run(rounds=2, readers=2, argon2=(1, 8, 1), sign_in_rounds=1)
+    assert result["database"]["wraps_per_case"] == 2
+    out = tmp_path / "keys.md"
+    bench.write_markdown(result, out)
+    assert "opening a case key" in out.read_text()
+
+
 def test_the_statistics_and_equality_benches_run(backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if backend.name != "postgresql":
         pytest.skip("the statistics and equality benches load PostgreSQL only")

@@ -83,3 +83,20 @@ def test_the_documented_upgrade_keeps_every_case_readable(
         assert [m["body"] for m in mine["messages"]] == first["messages"]
         verified = http.get("/api/v1/audit/verify", headers=staff)
         assert verified.status_code == 403  # safeguarding may not; the block's audit-head verified it
+
+        # Issue 27: the safeguarding user's sign-in above made their key pair; `seal-cases` moves every
+        # case key from the ring to it (and the reporter's follow-up above gave their case its receipt
+        # wrap). Afterwards the same reads work, and no case key is wrapped by the ring any more.
+        sealed = run_line(f"printf '%s\\n' '{facts['password']}' | .venv/bin/safeshare seal-cases "
+                          f"--as {facts['staff']['safeguarding']} --password-stdin", home, env)
+        assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+        assert f"sealed: {len(facts['cases'])} case key(s)" in sealed.stdout
+        again = http.post("/api/v1/auth/login", json={"email": facts["staff"]["safeguarding"],
+                                                      "password": facts["password"]})
+        staff = {"Authorization": "Bearer " + again.json()["token"]}
+        for case in facts["cases"]:
+            item = next(c for c in listed if c["reference"] == case["reference"])
+            assert http.get(f"/api/v1/cases/{item['id']}", headers=staff).json()["description"] == case["description"]
+        token = http.post("/api/v1/reporter/session", json={"receipt": first["receipt"]}).json()["token"]
+        mine = http.get("/api/v1/reporter/case", headers={"Authorization": f"Bearer {token}"}).json()
+        assert [m["body"] for m in mine["messages"]] == first["messages"]

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.paging import Paged
+from app.auth import keys as person_keys
 from app.auth import service
 from app.auth.permissions import Capability
 from app.auth.schemas import (
     CodeIn,
+    KeyGrantIn,
+    KeyGrantOut,
     LoginIn,
     LoginOut,
     MeOut,
@@ -21,6 +24,9 @@ from app.auth.schemas import (
     PasswordResetWaiting,
     ReauthIn,
     RecoveryCodesOut,
+    RecoveryKeyOut,
+    RestoreIn,
+    RestoreOut,
     RoleGrantPending,
     SessionOut,
     TotpRemoveIn,
@@ -31,6 +37,7 @@ from app.auth.schemas import (
     UserUpdate,
     WaitingOut,
 )
+from app.cases import keyholders
 from app.concurrency import run_slow
 from app.enums import Role
 from app.errors import Forbidden
@@ -43,6 +50,7 @@ from app.http.users import (
     Confirmer,
     CurrentUser,
     PasswordOwner,
+    Safeguarding,
     SecondPerson,
     SignedInUser,
     TotpOwner,
@@ -72,7 +80,7 @@ async def login(body: LoginIn, request: Request, response: Response, sign_in: Si
     """
     signed_in = await sign_in(email=body.email, password=body.password, totp=body.totp)
     keep_device(request, response, signed_in)
-    return LoginOut.of(signed_in.user, signed_in.token, signed_in.expires_at, settings)
+    return LoginOut.of(signed_in.user, signed_in.token, signed_in.expires_at, settings, signed_in.recovery_key)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -113,6 +121,33 @@ async def change_password(
         current_password=body.current_password, new_password=body.new_password, keep_token=staff_token(request),
     )
     return Response(status_code=204)
+
+
+@router.post("/auth/recovery-key", response_model=RecoveryKeyOut,
+             responses={409: {"description": "This session holds no key pair (`no-person-key`): sign in again."}})
+def reissue_recovery_key(user: CurrentUser, session: DbSession) -> RecoveryKeyOut:
+    """A new recovery key for your key pair (issue 27), shown this once: the earlier one no longer
+    opens anything. Audited (`auth.recovery_key.reissued`)."""
+    return RecoveryKeyOut(recovery_key=person_keys.reissue_recovery_key(session, user=user))
+
+
+@router.post("/auth/recovery-key/restore", response_model=RestoreOut, responses={
+    403: {"description": "The recovery key does not open the earlier key pair (`wrong-recovery-key`)."},
+    409: {"description": "Nothing waits for a recovery key, or this session holds no key pair (`no-person-key`)."}})
+def restore_access(body: RestoreIn, user: CurrentUser, session: DbSession) -> RestoreOut:
+    """After a password reset someone else made: your recovery key brings back every case key your
+    earlier key pair held, without anyone else (issue 27). Audited (`keys.recovered`)."""
+    return RestoreOut(cases=person_keys.restore_access(session, user=user, recovery_key=body.recovery_key))
+
+
+@router.post("/key-grants", response_model=KeyGrantOut, responses={
+    409: {"description": "The account has no key pair yet, may not read cases, or this session holds no key."}})
+def grant_keys(body: KeyGrantIn, user: Safeguarding, session: DbSession, keys: Keys) -> KeyGrantOut:
+    """Grant another safeguarding or HR account the keys of every case you hold that they may see
+    (issue 27: access comes from someone who has it). A safeguarding grantee's key is certified: new
+    cases are wrapped to it too. Audited (`keys.granted`); 403 for yourself."""
+    done = keyholders.grant(session, keys, by=user, user_id=body.user_id)
+    return KeyGrantOut(user_id=done.grantee.id, cases=done.cases)
 
 
 @router.post("/auth/totp/setup", response_model=TotpSetupOut,

@@ -163,7 +163,7 @@ def assign_hr_contact(
     (audited `case.assign`), and book the first check-in. The case becomes `in_progress`.
     409 if the user does not hold `hr`, is inactive or is excluded, or if the case is closed;
     422 if there is no such user. Assigning the current contact again changes nothing."""
-    flows.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id)
+    flows.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id, ring=keys)
     return _detail(session, keys, user, case)
 
 

@@ -82,6 +82,11 @@ class StaffSession(TimestampMixin, Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
+    # Issue 27: the person's private key for this session, sealed under a key derived from the token
+    # (which the server never stores): the row alone opens nothing. And a new recovery key, sealed
+    # the same way, until its owner has seen it once.
+    person_key_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recovery_key_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class RecoveryCode(IdMixin, TimestampMixin, Base):

@@ -89,10 +89,37 @@ class LoginOut(Restrictions):
     token: str
     expires_at: Timestamp
     user: UserRead
+    recovery_key: str | None = Field(default=None, description=(
+        "Only when this sign-in made the account's key pair (issue 27): its recovery key, shown this once. Keep it "
+        "safe: with it alone the account's owner gets their access to cases back after a forgotten password."))
 
     @classmethod
-    def of(cls, user: User, token: str, expires_at: datetime, settings: Settings) -> LoginOut:
-        return cls(token=token, expires_at=expires_at, user=UserRead.of(user), **Restrictions.flags(user, settings))
+    def of(cls, user: User, token: str, expires_at: datetime, settings: Settings,
+           recovery_key: str | None = None) -> LoginOut:
+        return cls(token=token, expires_at=expires_at, user=UserRead.of(user), recovery_key=recovery_key,
+                   **Restrictions.flags(user, settings))
+
+
+class RecoveryKeyOut(BaseModel):
+    recovery_key: str = Field(description="Shown this once; the account's earlier recovery key no longer works.")
+
+
+class RestoreIn(StrictModel):
+    recovery_key: Annotated[str, Field(min_length=1, max_length=64, description="The recovery key shown when your "
+                                       "earlier key pair was made (spaces, dashes and case do not matter).")]
+
+
+class RestoreOut(BaseModel):
+    cases: int = Field(description="How many case keys came back to you.")
+
+
+class KeyGrantIn(StrictModel):
+    user_id: uuid.UUID = Field(description="An active safeguarding or HR account with a key pair.")
+
+
+class KeyGrantOut(BaseModel):
+    user_id: uuid.UUID
+    cases: int = Field(description="How many case keys were wrapped to them now.")
 
 
 class UserCreate(StrictModel):

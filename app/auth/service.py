@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import clock, dialect
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.auth import devices, notices, totp
+from app.auth import devices, keys, notices, totp
 from app.auth.models import (
     AccountApproval,
     EnrolmentLink,
@@ -28,9 +28,12 @@ from app.auth.models import (
     holders,
 )
 from app.auth.passwords import Passwords, weakness
-from app.auth.permissions import CASE_READING_ROLES, Capability
+from app.auth.permissions import CASE_READING_ROLES, Capability, roles_with
 from app.config import Settings
+from app.crypto import holders as key_holders
+from app.crypto import people
 from app.crypto.keyring import KeyRing
+from app.crypto.models import PersonKey
 from app.db import separately
 from app.enums import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -81,6 +84,7 @@ def user_for_token(
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
+    keys.from_session(session, row, token)  # the request holds the person's private key (issue 27)
     if seen < now - LAST_SEEN_EVERY:
         refresh = update(StaffSession).where(StaffSession.token_hash == row.token_hash).values(last_seen_at=now)
         if touch:
@@ -116,6 +120,7 @@ class SignedIn:
     token: str
     expires_at: datetime
     device_cookie: devices.DeviceCookie
+    recovery_key: str | None = None  # a new key pair's recovery key, shown this once (issue 27)
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,11 @@ class LoginStart:
     where: LoginBuckets
     user_id: uuid.UUID | None
     stored: str | None = None
+    key: keys.KeyAtRest | None = None  # the person's sealed private key (issue 27)
+    needs_key: bool = False  # their roles call for a key pair
+    # A one-time password (someone else's reset): no key pair is made with it; the owner's new
+    # password makes it (`app.http.signin.change_password`).
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,8 +187,17 @@ def login_start(
     if text_problem(email, free_text=False) is not None:
         raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
     where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
-    row = session.execute(select(User.id, User.password_hash).where(User.email == email)).first()
-    return LoginStart(where, row.id if row else None, row.password_hash if row else None)
+    # One query: the account, its sealed private key and whether its roles call for one (issue 27).
+    reads_cases = select(UserRole.user_id).where(UserRole.user_id == User.id,
+                                                 UserRole.role.in_(roles_with(Capability.WORK_ON_CASES))).exists()
+    row = session.execute(
+        select(User.id, User.password_hash, User.password_change_required, PersonKey.public_key,
+               PersonKey.by_password, PersonKey.password_kdf, reads_cases.label("needs"))
+        .outerjoin(PersonKey, PersonKey.user_id == User.id).where(User.email == email)).first()
+    if row is None:
+        return LoginStart(where, None, None)
+    key = keys.KeyAtRest(row.public_key, row.by_password, row.password_kdf) if row.public_key is not None else None
+    return LoginStart(where, row.id, row.password_hash, key, bool(row.needs), bool(row.password_change_required))
 
 
 def pending_start(
@@ -197,6 +216,7 @@ def pending_start(
 def login_finish(
     session: Session, passwords: Passwords, throttle: Throttle, ring: KeyRing, settings: Settings, *,
     start: LoginStart, password: str | None, password_ok: bool, totp: str | None, tried: Attempt,
+    unlocked: keys.Unlocked | None = None,
 ) -> SignedIn | CodeNeeded:
     """Open a staff session once the password was right (`password` None: the pending second
     step). 401 `unauthorized` for a wrong password or unknown e-mail (the same either way); 401
@@ -225,8 +245,17 @@ def login_finish(
         throttle.clear(where.keys, session=session)  # the owner's own earlier typos are forgiven
     else:
         throttle.forgive(where.keys, session=session, attempt=tried)
-    token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes)
-    return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device))
+    if unlocked is not None and unlocked.new is not None:
+        keys.store_new(session, user=user, pair=unlocked.new)  # issue 27: the account's first key pair
+    token, expires = start_session(session, user=user, minutes=settings.staff_token_minutes, unlocked=unlocked)
+    _forget_lapsed(session, idle=timedelta(minutes=settings.staff_idle_minutes))
+    recovery = unlocked.new.recovery_key if unlocked is not None and unlocked.new is not None else None
+    return SignedIn(user, token, expires, devices.new_device_cookie(session, ring, user, shown=where.device), recovery)
+
+
+def session_row(session: Session, token: str | None) -> StaffSession | None:
+    """The live staff session behind this token, if any."""
+    return session.get(StaffSession, token_hash(token)) if token else None
 
 
 def accept_code(session: Session, ring: KeyRing, *, user: User, code: str) -> bool:
@@ -270,20 +299,44 @@ def _rows(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def start_session(session: Session, *, user: User, minutes: int) -> tuple[str, datetime]:
+def start_session(session: Session, *, user: User, minutes: int, unlocked: keys.Unlocked | None = None
+                  ) -> tuple[str, datetime]:
+    """A new staff session; with `unlocked` (issue 27) it holds the person's private key, sealed
+    under the token (and a new key pair's recovery key, to show once)."""
     token = STAFF_PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=minutes)
-    session.add(StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires, last_seen_at=clock.now()))
+    row = StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires, last_seen_at=clock.now())
+    if unlocked is not None:
+        keys.seal_into(row, token=token, unlocked=unlocked)
+        key_holders.hold(session, user.id, unlocked.private)
+    session.add(row)
     audit.record(session, actor(user), "auth.login", target=str(user.id))
     session.flush()
     return token, expires
+
+
+# Issue 27: an ended session's sealed private key (and recovery key) goes with it, so that a token
+# kept after its end opens nothing; those of sessions that lapsed go at the next sign-in (`_forget_lapsed`).
+_KEY_GONE: dict[str, None] = {"person_key_ct": None, "recovery_key_ct": None}
+
+
+def _forget_lapsed(session: Session, *, idle: timedelta) -> None:
+    now = clock.now()
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.person_key_ct.is_not(None),
+               or_(StaffSession.expires_at <= now, StaffSession.revoked_at.is_not(None),
+                   func.coalesce(StaffSession.last_seen_at, StaffSession.created_at) < now - idle))
+        .values(**_KEY_GONE)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def end_session(session: Session, *, user: User, token: str) -> None:
     session.execute(
         update(StaffSession)
         .where(StaffSession.token_hash == token_hash(token), StaffSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
+        .values(revoked_at=clock.now(), **_KEY_GONE)
     )
     audit.record(session, actor(user), "auth.logout", target=str(user.id))
 
@@ -322,7 +375,7 @@ def end_session_by_id(session: Session, *, user: User, session_id: uuid.UUID) ->
         update(StaffSession)
         .where(StaffSession.id == session_id, StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None),
                StaffSession.expires_at > clock.now())
-        .values(revoked_at=clock.now())
+        .values(revoked_at=clock.now(), **_KEY_GONE)
     )
     if _rows(ended) != 1:
         raise NotFound("No such session.")
@@ -334,7 +387,7 @@ def _end_sessions(session: Session, *, user_id: uuid.UUID, keep: str | None = No
     stmt = update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(StaffSession.token_hash != token_hash(keep))
-    session.execute(stmt.values(revoked_at=clock.now()))
+    session.execute(stmt.values(revoked_at=clock.now(), **_KEY_GONE))
     if devices_too:
         devices.forget_devices(session, user_id=user_id)
 
@@ -412,10 +465,19 @@ def password_change(session: Session, ring: KeyRing, settings: Settings, *, user
 SAME_PASSWORD = "Choose a password different from the current one."
 
 
-def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None) -> None:
+def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None,
+                     sealed: people.Sealed | None = None, pair: key_holders.NewKeyPair | None = None) -> None:
     """The user's own new password (hashed): every other session of theirs ends and every device
-    cookie of the account is revoked."""
+    cookie of the account is revoked. Their private key, which this session holds, is sealed
+    again under the new password (`sealed`): the key pair and its case keys stay theirs."""
     user = _user(session, user_id)
+    if sealed is not None:
+        key_holders.reseal_password(session, user_id=user.id, sealed=sealed)
+    row = session_row(session, keep_token)
+    if pair is not None and row is not None and keep_token is not None:
+        # The key pair made with the owner's own password, held by this session from now on; its
+        # recovery key waits to be shown once.
+        keys.keep(session, user=user, unlocked=keys.Unlocked(pair.private, pair), row=row, token=keep_token)
     user.password_hash = new_hash
     user.password_change_required = False
     user.password_expires_at = None
@@ -634,6 +696,9 @@ def _apply_password_reset(session: Session, passwords: Passwords, settings: Sett
     expires = clock.now() + timedelta(hours=settings.one_time_password_hours)
     user.password_expires_at = expires
     _end_sessions(session, user_id=user.id, devices_too=True)
+    # Issue 27: the next sign-in makes a fresh key pair, holding nothing; the old one waits for the
+    # owner's recovery key.
+    key_holders.set_aside(session, user_id=user.id)
     notices.record(session, notices.password_reset(session, user=user, by=by.email))
     return one_time, expires
 
@@ -790,15 +855,25 @@ def active_safeguarding_users(session: Session) -> int:
     ) or 0)
 
 
-def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor) -> User:
+def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor,
+                 settings: Settings | None = None) -> tuple[User, str | None]:
     """Break-glass (`safeshare set-password`): set an account's password at once, end its
-    sessions and revoke its device cookies; audited and told to the owner and the safeguarding users."""
+    sessions and revoke its device cookies; audited and told to the owner and the safeguarding users.
+    An account that may work on cases gets a fresh key pair holding no case key (issue 27: the
+    operator who set the password reads nothing; a holder grants access again). Returns the user
+    and the new recovery key (None without a key pair)."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise NotFound("No user with this e-mail address.")
     problem = weakness(password, email=user.email)
     if problem is not None:
         raise Invalid(problem, field="password")
+    recovery = None
+    key_holders.set_aside(session, user_id=user.id)  # only the owner's recovery key brings its case keys back
+    if settings is not None and keys.needs_key_pair(user.roles):
+        pair = key_holders.new_key_pair(user.id, password, keys.argon2_params(settings))
+        key_holders.store_key_pair(session, user_id=user.id, pair=pair)
+        recovery = pair.recovery_key
     user.password_hash = passwords.hash(password)
     user.password_change_required = False
     user.password_expires_at = None
@@ -807,7 +882,7 @@ def set_password(session: Session, passwords: Passwords, *, email: str, password
     audit.record(session, by, "user.password.set", target=str(user.id))
     notices.record(session, notices.password_reset(session, user=user, by=by.label, tell_safeguarding=True,
                                                    one_time=False))
-    return user
+    return user, recovery
 
 
 def user_by_email(session: Session, email: str) -> User:
@@ -848,13 +923,17 @@ def create_user(
     roles: list[Role],
     password: str,
     by: Actor,
+    pair: Any = None,
+    user_id: uuid.UUID | None = None,
 ) -> User:
     """Create an account with these roles at once: the shell's `safeshare create-user` (the
-    operator's own trust). The API and the console go through `create_account`."""
+    operator's own trust). The API and the console go through `create_account`. `pair`: the
+    account's key pair (`holders.NewKeyPair`, made beforehand: slow), when its roles need one."""
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail address already exists.")
-    user = User(email=email, name=name, password_hash=passwords.hash(password), owner_verified_at=clock.now())
+    user = User(id=user_id or uuid.uuid4(), email=email, name=name, password_hash=passwords.hash(password),
+                owner_verified_at=clock.now())
     user.set_roles(roles)
     session.add(user)
     try:
@@ -863,6 +942,8 @@ def create_user(
         raise Conflict("A user with this e-mail address already exists.") from None
     audit.record(session, by, "user.create", target=str(user.id))
     _granted(session, user=user, roles=set(user.roles), by=by)
+    if pair is not None:
+        keys.store_new(session, user=user, pair=pair)
     return user
 
 
@@ -1021,6 +1102,7 @@ def update_user(
         # Nobody grants themself access to cases, or switches their own account on or off.
         raise Forbidden("You cannot change your own roles or switch your own account on or off. Ask another administrator.")
     was_admin = user.active and user.may(Capability.ADMINISTER)
+    was_reader = user.may(Capability.READ_EVERY_CASE)
     before = set(user.roles)
     if roles is not None:
         user.set_roles(roles)
@@ -1038,6 +1120,11 @@ def update_user(
     if active is False:
         # A deactivated account is signed out everywhere at once, its device cookies revoked.
         _end_sessions(session, user_id=user.id, devices_too=True)
+    if active is False or not keys.needs_key_pair(user.roles) or (was_reader and not user.may(Capability.READ_EVERY_CASE)):
+        # Issue 27: its case keys go with it (a safeguarding user made HR only is given their assigned
+        # cases again by a holder), and its key is no longer vouched for.
+        key_holders.drop_wraps_of(session, user_id=user.id)
+        key_holders.uncertify(session, user_id=user.id)
     audit.record(session, by, "user.update", target=str(user.id))
     _granted(session, user=user, roles=set(user.roles) - before, by=by)
     _removed(session, user=user, roles=before - set(user.roles), by=by)
@@ -1070,7 +1157,7 @@ def enrolling(session: Session, *, token: str, new_password: str) -> uuid.UUID:
 LINK_GONE = "This link has been used already or has lapsed. Ask an administrator for a new account link."
 
 
-def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str) -> User:
+def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str, pair: Any = None) -> User:
     """The owner's own password (hashed) from their enrolment link: the link is used up, any
     password an administrator set stops working, and they sign in next (and set up two-factor
     sign-in if their roles require it)."""
@@ -1086,5 +1173,7 @@ def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str) -> U
     user.password_expires_at = None
     user.owner_verified_at = clock.now()
     _end_sessions(session, user_id=user.id, devices_too=True)
+    if pair is not None:  # issue 27: made with the new password (its recovery key is shown on the next page)
+        keys.store_new(session, user=user, pair=pair)
     audit.record(session, actor(user), "auth.enrolled", target=str(user.id))
     return user

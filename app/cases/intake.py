@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from app import clock, dialect
 from app.audit import service as audit
+from app.auth import keys as person_keys
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate, ReportIn
 from app.config import Settings
-from app.crypto import keys, receipts
+from app.crypto import holders, keys, receipts
 from app.crypto.keyring import KeyRing
 from app.crypto.models import CaseKey
 from app.db import table_of
@@ -101,6 +102,7 @@ class Prepared:
     receipt: str
     signals: tuple[str, ...]
     who: audit.Actor
+    wraps: list[dict[str, Any]] = field(default_factory=list)  # issue 27: `case_key_wraps` rows
 
     @property
     def month(self) -> str:
@@ -152,7 +154,7 @@ def prepare(
     normalised = receipts.normalise(receipt)
     assert normalised is not None
     case_id = uuid.uuid4()
-    key = keys.new_case_key(ring, case_id)
+    key = keys.new_case_key(ring, case_id, receipt=normalised)
     reporter_ct = None
     if data.reporter is not None:
         identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
@@ -160,7 +162,10 @@ def prepare(
     description_ct = key.cipher.encrypt("cases", "description", case_id, data.description)
     signals_ct = key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None
     lookup = receipt_lookup(ring, normalised)
-    # The first statement (the write lock on SQLite): the words administrators gave the themes.
+    # The first statement (the write lock on SQLite): whom the case key is wrapped to (issue 27; no
+    # master wrap once the deployment is sealed), and the words administrators gave the themes.
+    master, recipients = person_keys.intake_recipients(session)
+    key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.dek, recipients)
     suggested = suggest_themes(data.description, extra=themes.admin_words(session))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
@@ -187,7 +192,7 @@ def prepare(
         "recorded_by_id": recorded_by.id if recorded_by else None,
     }
     return Prepared(columns=columns, key_params=key.params, receipt=receipt, signals=tuple(signals),
-                    who=actor(recorded_by) if recorded_by else audit.REPORTER)
+                    who=actor(recorded_by) if recorded_by else audit.REPORTER, wraps=wraps)
 
 
 def store(session: Session, prepared: Prepared) -> NewCase:
@@ -214,6 +219,7 @@ def store(session: Session, prepared: Prepared) -> NewCase:
     if insert_key is not None:
         session.execute(insert_key, values)
         audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
+    holders.insert_wraps(session, prepared.wraps)  # issue 27: the case key wrapped to people
     return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at,
                    receipt=prepared.receipt, risk_signals=prepared.signals)
 

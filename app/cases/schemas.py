@@ -298,6 +298,9 @@ class CaseRead(CaseSummary):
     retain_until: date | None
     purged_at: Timestamp | None
     next_check_in: date | None
+    content_access: bool = Field(default=True, description=(
+        "False when you hold no key to this case's content: its content fields are then null, and a safeguarding "
+        "user who holds the key can grant you access (`POST /api/v1/key-grants`)."))
 
     @classmethod
     def of(cls, row: CaseRow, content: CaseContent, *, next_check_in: date | None) -> CaseRead:  # type: ignore[override]
@@ -313,7 +316,7 @@ def _detail_fields(row: CaseRow, content: CaseContent, next_check_in: date | Non
         risk_signals=list(content.risk_signals),
         wishes=case.wishes, duration_minutes=case.duration_minutes, triaged_at=case.triaged_at,
         outcome=case.outcome, summary=content.summary, retain_until=case.retain_until, purged_at=case.purged_at,
-        next_check_in=next_check_in,
+        next_check_in=next_check_in, content_access=content.access,
     )
 
 

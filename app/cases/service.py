@@ -38,8 +38,8 @@ from app.cases.views import (
     deadlines,
 )
 from app.config import Settings
-from app.crypto import keys, receipts
-from app.crypto.envelope import Shredded
+from app.crypto import holders, keys, receipts
+from app.crypto.envelope import NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Sender, Status
 from app.errors import Conflict, Forbidden, Invalid, NotFound
@@ -269,6 +269,8 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
         cipher = keys.case_cipher(session, ring, case.id)
     except Shredded:  # an erased case in a copy made before its purge: its key is destroyed
         return CaseContent(None, None, None)
+    except NoCaseKey:  # issue 27: the reader holds no key to it; a holder may grant one
+        return CaseContent(None, None, None, access=False)
 
     def clear(column: str, blob: bytes | None) -> str | None:
         return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
@@ -397,6 +399,8 @@ def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid
         raise Conflict("This user is excluded from the case.")
     if case.hr_contact_id == contact.id:
         return False
+    if case.hr_contact_id is not None:  # issue 27: the earlier contact's key to the case goes
+        holders.drop_wrap(session, case_id=case.id, user_id=case.hr_contact_id)
     case.hr_contact_id = contact.id
     case.status = Status.IN_PROGRESS
     session.flush()
@@ -405,6 +409,8 @@ def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid
 
 
 def _unassign(session: Session, *, user: User, case: Case) -> None:
+    if case.hr_contact_id is not None:
+        holders.drop_wrap(session, case_id=case.id, user_id=case.hr_contact_id)
     case.hr_contact_id = None
     if case.status is Status.IN_PROGRESS:
         case.status = Status.TRIAGED if case.primary_theme is not None else Status.RECEIVED
@@ -497,6 +503,7 @@ def exclude(
     row.opened_as(target.id)
     session.add(row)
     session.flush()
+    holders.drop_wrap(session, case_id=case.id, user_id=target.id)  # issue 27: their key to the case goes
     audit.record(session, actor(user), "case.exclude", case_id=case.id)  # never who
     unassigned = case.hr_contact_id == target.id
     if unassigned:

@@ -134,3 +134,5 @@ class CaseContent:
     risk_signals: tuple[str, ...] = ()
     # The suggester's themes made at intake (sealed under the case's key), never applied without a person.
     suggested_themes: tuple[str, ...] = ()
+    # Issue 27: False when the reader holds no key to the case (the content above is then None).
+    access: bool = True

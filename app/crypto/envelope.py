@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.crypto.keyring import KeyDestroyed, KeyRing
-from app.errors import IntegrityFailure
+from app.errors import Forbidden, IntegrityFailure
 
 _VERSION = b"\x01"
 _NONCE = 12
@@ -27,6 +27,18 @@ class DecryptionError(IntegrityFailure):
 
 class Shredded(Exception):
     """The case's data key was destroyed; its text is gone for good."""
+
+
+class NoCaseKey(Forbidden):
+    """No key this session holds opens the case's data key (issue 27: keys only people hold): 403
+    `no-case-key`; a holder of the case's key grants access."""
+
+    title, slug = "No key for this case", "no-case-key"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__("You hold no key to this case's content. A safeguarding user who holds it can grant you "
+                         "access from the case page.")
+        self.case_ref = case_id
 
 
 def _ad(table: str, column: str, row_id: uuid.UUID | str) -> bytes:

@@ -16,9 +16,10 @@ from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.crypto import blind
+from app.crypto import blind, holders, people
 from app.crypto.envelope import (
     CaseCipher,
+    NoCaseKey,
     Shredded,
     new_data_key,
     unwrap_data_key,
@@ -35,18 +36,34 @@ class NewCaseKey:
 
     cipher: CaseCipher
     kek_id: str
-    wrapped: bytes
+    wrapped: bytes | None
+    dek: bytes  # to wrap it to people too (app.crypto.holders)
+    reporter_wrapped: bytes | None = None
+
+    def people_only(self) -> NewCaseKey:
+        """The same key with no master wrap (a sealed deployment: only people's wraps open it)."""
+        return NewCaseKey(self.cipher, PEOPLE, None, self.dek, self.reporter_wrapped)
 
     @property
     def params(self) -> dict[str, Any]:
         """The bound parameters of `key_insert`."""
-        return {"kek_id": self.kek_id, "wrapped_key": self.wrapped}
+        return {"kek_id": self.kek_id, "wrapped_key": self.wrapped, "reporter_wrapped": self.reporter_wrapped}
 
 
-def new_case_key(ring: KeyRing, case_id: uuid.UUID) -> NewCaseKey:
+# The kek_id of a case key no master key wraps any more (`seal-cases`): only people's wraps open it.
+PEOPLE = "people"
+
+
+def new_case_key(ring: KeyRing, case_id: uuid.UUID, *, master: bool = True, receipt: str | None = None) -> NewCaseKey:
+    """A fresh data key; wrapped by the ring's active master key unless the deployment is sealed
+    (`master` False: its only wraps are to people, app.crypto.holders), and under the case's
+    receipt (`receipt`, normalised) for the reporter."""
     dek = new_data_key()
+    for_reporter = people.wrap_to_receipt(receipt, case_id, dek) if receipt is not None else None
+    if not master:
+        return NewCaseKey(CaseCipher(case_id, dek), PEOPLE, None, dek, for_reporter)
     kek_id, wrapped = wrap_data_key(ring, case_id, dek)
-    return NewCaseKey(CaseCipher(case_id, dek), kek_id, wrapped)
+    return NewCaseKey(CaseCipher(case_id, dek), kek_id, wrapped, dek, for_reporter)
 
 
 def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
@@ -59,10 +76,12 @@ def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
     table = table_of(CaseKey)
     kek_id = bindparam("kek_id", type_=table.c.kek_id.type)
     wrapped_key = bindparam("wrapped_key", type_=table.c.wrapped_key.type)
+    reporter = bindparam("reporter_wrapped", type_=table.c.reporter_wrapped.type)
     if source is not None:
-        return insert(table).from_select(["case_id", "kek_id", "wrapped_key"], select(source.c.id, kek_id, wrapped_key))
+        return insert(table).from_select(["case_id", "kek_id", "wrapped_key", "reporter_wrapped"],
+                                         select(source.c.id, kek_id, wrapped_key, reporter))
     case_id = case_id if case_id is not None else bindparam("new_case_id", type_=table.c.case_id.type)
-    return insert(table).values(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped_key)
+    return insert(table).values(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped_key, reporter_wrapped=reporter)
 
 
 _OPENED = "safeshare.opened_case_keys"
@@ -76,17 +95,93 @@ def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCiph
     if cipher is not None:
         return cipher
     row = session.get(CaseKey, case_id)
-    if row is None or row.wrapped_key is None:
+    if row is None or row.destroyed_at is not None or (row.wrapped_key is None and row.kek_id != PEOPLE):
         raise Shredded(str(case_id))
-    cipher = opened[case_id] = CaseCipher(case_id, unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key))
+    cipher = opened[case_id] = CaseCipher(case_id, _open(session, ring, row))
     return cipher
+
+
+def _open(session: Session, ring: KeyRing, row: CaseKey) -> bytes:
+    """The data key: by the master key while one wraps it (before `seal-cases`), else through the
+    wrap of the person this session holds the key of (NoCaseKey when there is none)."""
+    if row.wrapped_key is not None:
+        return unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+    dek = holders.held_case_key(session, row.case_id) or holders.open_wrap(session, row.case_id)
+    if dek is None:
+        raise NoCaseKey(str(row.case_id))
+    return dek
+
+
+def data_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bytes:
+    """The case's data key itself, to wrap it to someone (a grant, an assignment, `seal-cases`)."""
+    row = session.get(CaseKey, case_id)
+    if row is None or row.destroyed_at is not None or (row.wrapped_key is None and row.kek_id != PEOPLE):
+        raise Shredded(str(case_id))
+    return _open(session, ring, row)
+
+
+def reporter_key(session: Session, ring: KeyRing, case_id: uuid.UUID, normalised_receipt: str) -> bytes | None:
+    """The case's data key for its reporter, opened with the receipt they typed. A case from before
+    issue 27 gets its receipt wrap now, while the master key still wraps it (before `seal-cases`)."""
+    row = session.get(CaseKey, case_id)
+    if row is None or row.destroyed_at is not None:
+        return None
+    if row.reporter_wrapped is not None:
+        return people.unwrap_with_receipt(normalised_receipt, case_id, row.reporter_wrapped)
+    if row.wrapped_key is None:
+        return None
+    try:
+        dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
+    except Shredded:
+        return None
+    row.reporter_wrapped = people.wrap_to_receipt(normalised_receipt, case_id, dek)
+    session.flush()
+    return dek
+
+
+def has_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bool:
+    """Whether this session can open the case's key (master wrap, or the held person's wrap)."""
+    try:
+        case_cipher(session, ring, case_id)
+    except (NoCaseKey, Shredded):
+        return False
+    return True
+
+
+def seal_all(session: Session, ring: KeyRing, *, recipients: Callable[[uuid.UUID], list[tuple[uuid.UUID, bytes]]],
+             batch: int = 200, done: Callable[[int], None] | None = None) -> int:
+    """`seal-cases`: every live case key still wrapped by a master key is wrapped to each of the
+    case's recipients (user id, public key) and its master wrap deleted. Returns how many moved. Safe to
+    re-run: what moved has no master wrap left."""
+    moved = 0
+    while True:
+        rows = session.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id)
+                               .limit(batch)).all()
+        if not rows:
+            return moved
+        for row in rows:
+            assert row.wrapped_key is not None
+            try:
+                dek = unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+            except Shredded:
+                dek = None
+            if dek is not None:
+                for user_id, public in recipients(row.case_id):
+                    holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=dek)
+            row.kek_id, row.wrapped_key = PEOPLE, None
+            transaction_info(session).get(_OPENED, {}).pop(row.case_id, None)
+            moved += 1
+        session.flush()
+        if done is not None:
+            done(len(rows))
 
 
 def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dict[uuid.UUID, CaseCipher]:
     """The ciphers of many cases in one query: those whose ids `within` (a SELECT of case ids)
     gives; a case whose key was destroyed is left out. Not kept in the session (a search opens
     thousands)."""
-    found: dict[uuid.UUID, CaseCipher] = {}
+    found: dict[uuid.UUID, CaseCipher] = {
+        case_id: CaseCipher(case_id, dek) for case_id, dek in holders.open_wraps(session, within).items()}
     rows = session.execute(
         select(CaseKey.case_id, CaseKey.kek_id, CaseKey.wrapped_key)
         .where(CaseKey.case_id.in_(within), CaseKey.wrapped_key.is_not(None))
@@ -103,8 +198,10 @@ def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dic
 def shred(session: Session, case_id: uuid.UUID) -> None:
     """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
     row = session.get(CaseKey, case_id)
-    if row is not None and row.wrapped_key is not None:
+    holders.drop_case_wraps(session, case_id)
+    if row is not None and row.destroyed_at is None:
         row.wrapped_key = None
+        row.reporter_wrapped = None
         transaction_info(session).get(_OPENED, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
 

@@ -21,6 +21,9 @@ class CaseKey(Base):
     kek_id: Mapped[str] = mapped_column(String(32), index=True)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     destroyed_at: Mapped[datetime | None]
+    # Issue 27: the key under a key derived from the case's receipt, which only the reporter holds
+    # (app.crypto.people.wrap_to_receipt): their session opens the case with it.
+    reporter_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class RingIdentity(Base):
@@ -32,3 +35,60 @@ class RingIdentity(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     ring_id: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime]
+
+
+class PersonKey(Base):
+    """A case-reading person's X25519 key pair (issue 27, app.crypto.people): the public key, and the
+    private key only sealed, under a key derived from their password and under their recovery key.
+    `certified_at`: an existing holder (or the bootstrap) vouched for it; intake wraps new cases to
+    certified keys only."""
+
+    __tablename__ = "person_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    by_password: Mapped[bytes] = mapped_column(LargeBinary)
+    password_kdf: Mapped[str] = mapped_column(String(128))
+    by_recovery: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    certified_at: Mapped[datetime | None]
+    certified_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class CaseKeyWrap(Base):
+    """A case's data key wrapped to one person's public key. The person is named by a keyed blind
+    index of their id (`holder`, app.crypto.holders), so the database alone does not say whose
+    wrap is missing from a case (an excluded person's)."""
+
+    __tablename__ = "case_key_wraps"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True, index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class CaseKeySeal(Base):
+    """One row once `safeshare seal-cases` ran: no case key is wrapped by the ring's master key any
+    more, and intake makes no master wrap."""
+
+    __tablename__ = "case_key_seal"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sealed_at: Mapped[datetime]
+    sealed_by: Mapped[str] = mapped_column(String(320))
+
+
+class DormantKey(Base):
+    """A key pair set aside by a reset someone else made (issue 27): its public key and its private
+    key sealed under the owner's recovery key only. Its case keys wait under a blind index of their
+    own until the owner's recovery key moves them to the account's new key pair
+    (`app.crypto.holders.restore`); nobody else can use them."""
+
+    __tablename__ = "dormant_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    by_recovery: Mapped[bytes] = mapped_column(LargeBinary)
+    certified_at: Mapped[datetime | None]
+    set_aside_at: Mapped[datetime]

@@ -4,6 +4,7 @@ with the request's session; the API and the pages call the same ones."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -11,11 +12,13 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from app.auth import keys as person_keys
 from app.auth import service as auth
 from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.concurrency import run_slow
 from app.config import Settings
+from app.crypto import holders, people
 from app.crypto.keyring import KeyRing
 from app.db import end_reads
 from app.errors import Forbidden, Invalid, TooManyRequests, Unauthorized, raises
@@ -48,28 +51,46 @@ def sign_in(door: Door, *, email: str, password: str, totp: str | None, client_h
     end_reads(door.session)  # on SQLite an open transaction would hold the write lock through the hash
     tried = door.throttle.attempt(start.where.buckets)
     ok = door.passwords.verify(start.stored, password)  # unknown e-mails take as long as wrong passwords
-    return _finish(door, start, password=password, password_ok=ok, totp=totp, tried=tried)
+    # Issue 27: the private key opened with the password (a second argon2id), or a new key pair made.
+    unlocked = person_keys.unlock(start.user_id, start.key, start.needs_key and not start.provisional, password,
+                                  door.settings) if ok and start.user_id is not None else None
+    return _finish(door, start, password=password, password_ok=ok, totp=totp, tried=tried, unlocked=unlocked)
 
 
 def second_step(door: Door, *, pending: str, totp: str, client_host: str | None,
                 cookies: dict[str, str]) -> auth.SignedIn:
     """The sign-in page's code step, after `TotpRequired` gave it a pending sign-in; throttled
     like `sign_in` (a wrong code counts as a failed sign-in)."""
+    pending, _, carry = pending.partition(CARRY)
     start = auth.pending_start(door.session, door.keys, door.settings, pending=pending, client_host=client_host,
                                cookies=cookies)
+    unlocked = person_keys.carried(door.keys, start.user_id, carry)
     end_reads(door.session)
     tried = door.throttle.attempt(start.where.buckets)
-    return _finish(door, start, password=None, password_ok=True, totp=totp, tried=tried)
+    return _finish(door, start, password=None, password_ok=True, totp=totp, tried=tried, unlocked=unlocked)
+
+
+# Between the pending sign-in and the key it carries to the code step (not in base64url, nor in a pending token).
+CARRY = "~"
 
 
 def _finish(door: Door, start: auth.LoginStart, *, password: str | None, password_ok: bool, totp: str | None,
-            tried: Attempt) -> auth.SignedIn:
-    done = auth.login_finish(door.session, door.passwords, door.throttle, door.keys, door.settings, start=start,
-                             password=password, password_ok=password_ok, totp=totp, tried=tried)
+            tried: Attempt, unlocked: person_keys.Unlocked | None = None) -> auth.SignedIn:
+    def carrying(pending: str | None) -> str | None:
+        extra = person_keys.carry(door.keys, start.user_id, unlocked) if start.user_id is not None else ""
+        return f"{pending}{CARRY}{extra}" if pending and extra else pending
+
+    try:
+        done = auth.login_finish(door.session, door.passwords, door.throttle, door.keys, door.settings, start=start,
+                                 password=password, password_ok=password_ok, totp=totp, tried=tried,
+                                 unlocked=unlocked)
+    except auth.TotpRequired as exc:
+        exc.pending = carrying(exc.pending)
+        raise
     if isinstance(done, auth.CodeNeeded):
         end_reads(door.session)
         door.throttle.forgive(start.where.keys, attempt=tried)
-        raise auth.TotpRequired(auth.CODE_NEEDED, pending=done.pending)
+        raise auth.TotpRequired(auth.CODE_NEEDED, pending=carrying(done.pending))
     return done
 
 
@@ -86,10 +107,13 @@ def prove(door: Door, proof: auth.Proof | None) -> None:
 
 
 def change_password(door: Door, *, user: User, current_password: str | None, new_password: str,
-                    keep_token: str | None) -> None:
+                    keep_token: str | None) -> bool:
     """The user's own new password: `current_password` may be left out within 5 minutes of a
-    sign-in with the password (403 when wrong or missing; 422 for a weak or unchanged one)."""
+    sign-in with the password (403 when wrong or missing; 422 for a weak or unchanged one). Returns
+    whether it made the account's key pair (issue 27: an account that signed in with a one-time
+    password gets it now, from the password its owner chose; its recovery key waits in the session)."""
     user_id, stored = user.id, user.password_hash
+    needs_pair = person_keys.needs_key_pair(user.roles)
     proof = auth.password_change(door.session, door.keys, door.settings, user=user,
                                  current_password=current_password, new_password=new_password, keep_token=keep_token)
     if proof is None:
@@ -98,7 +122,28 @@ def change_password(door: Door, *, user: User, current_password: str | None, new
             raise Invalid(auth.SAME_PASSWORD, field="new_password")
     prove(door, proof)
     new_hash = door.passwords.hash(new_password)
-    auth.set_own_password(door.session, user_id=user_id, new_hash=new_hash, keep_token=keep_token)
+    sealed = _reseal(door, user_id, current_password, new_password)
+    pair = holders.new_key_pair(user_id, new_password, person_keys.argon2_params(door.settings)) \
+        if sealed is None and needs_pair else None
+    auth.set_own_password(door.session, user_id=user_id, new_hash=new_hash, keep_token=keep_token, sealed=sealed,
+                          pair=pair)
+    return pair is not None
+
+
+def _reseal(door: Door, user_id: object, current_password: str | None, new_password: str) -> people.Sealed | None:
+    """Issue 27: the private key sealed again under the new password. The session holds it unsealed
+    (so the old password is not needed); a session that does not opens it with the current password."""
+    assert isinstance(user_id, uuid.UUID)
+    holding = holders.held(door.session)
+    private = holding.private if holding is not None and holding.user_id == user_id else None
+    if private is None and current_password:
+        key, _ = person_keys.at_rest(door.session, user_id)
+        end_reads(door.session)
+        if key is not None:
+            private = people.open_under_password(user_id, key.public, key.by_password, key.spec, current_password)
+    if private is None:
+        return None
+    return people.seal_under_password(user_id, private, new_password, person_keys.argon2_params(door.settings))
 
 
 def start_totp_setup(door: Door, *, user: User, token: str | None,
@@ -126,12 +171,19 @@ def disable_totp(door: Door, *, user: User, code: str, token: str | None,
     auth.disable_totp(door.session, door.throttle, door.keys, user_id=user_id, code=code, bucket=bucket, tried=tried)
 
 
-def enrol(session: Session, passwords: Passwords, *, token: str, new_password: str) -> User:
-    """The owner's own password from their enrolment link (404 for a used or lapsed link)."""
+def enrol(session: Session, passwords: Passwords, *, token: str, new_password: str,
+          settings: Settings | None = None) -> tuple[User, str | None]:
+    """The owner's own password from their enrolment link (404 for a used or lapsed link). An
+    account that may work on cases gets its key pair now (issue 27): returns the user and the
+    recovery key to show once (None without a key pair)."""
     user_id = auth.enrolling(session, token=token, new_password=new_password)
+    _, needs = person_keys.at_rest(session, user_id)
     end_reads(session)
     hashed = passwords.hash(new_password)
-    return auth.enrol(session, user_id=user_id, token=token, hashed=hashed)
+    pair = holders.new_key_pair(user_id, new_password, person_keys.argon2_params(settings)) \
+        if needs and settings is not None else None
+    user = auth.enrol(session, user_id=user_id, token=token, hashed=hashed, pair=pair)
+    return user, pair.recovery_key if pair is not None else None
 
 
 def redeem(session: Session, keys: KeyRing, settings: Settings, throttle: Throttle, *, receipt: str,

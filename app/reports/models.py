@@ -20,6 +20,9 @@ class ReporterSession(TimestampMixin, Base):
     revoked_at: Mapped[datetime | None]
     # Its last use, to the minute: a session idle for SAFESHARE_REPORTER_IDLE_MINUTES has ended.
     last_seen_at: Mapped[datetime | None]
+    # Issue 27: the case's data key, opened with the receipt at redemption, sealed under a key derived
+    # from this session's token (never stored): the reporter reads and writes their case with it.
+    case_key_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class IdempotencyRecord(TimestampMixin, Base):

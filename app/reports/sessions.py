@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.cases import intake
 from app.cases.models import Case
 from app.config import Settings
+from app.crypto import holders, keys, people, receipts
 from app.crypto.keyring import KeyRing
 from app.db import separately
 from app.errors import Unauthorized
@@ -56,7 +57,12 @@ def redeem_receipt(
     throttle.forgive([b.key for b in buckets], session=session, attempt=tried)
     token = PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=settings.reporter_token_minutes)
-    session.add(ReporterSession(token_hash=_token_hash(token), case_id=case.id, expires_at=expires))
+    normalised = receipts.normalise(receipt)
+    dek = keys.reporter_key(session, ring, case.id, normalised) if normalised is not None else None
+    session.execute(update(ReporterSession).where(  # lapsed sessions' case keys go (issue 27)
+        ReporterSession.case_key_ct.is_not(None), ReporterSession.expires_at <= clock.now()).values(case_key_ct=None))
+    session.add(ReporterSession(token_hash=_token_hash(token), case_id=case.id, expires_at=expires,
+                                case_key_ct=people.seal_for_reporter_session(token, case.id, dek) if dek else None))
     session.flush()
     audit.record(session, audit.REPORTER, "reporter.session.start", case_id=case.id)
     return token, expires
@@ -76,7 +82,7 @@ def case_for_token(
         return None
     now = clock.now()
     row = session.execute(
-        select(Case, ReporterSession.created_at, ReporterSession.last_seen_at)
+        select(Case, ReporterSession.created_at, ReporterSession.last_seen_at, ReporterSession.case_key_ct)
         .join(ReporterSession, ReporterSession.case_id == Case.id)
         .where(
             ReporterSession.token_hash == _token_hash(token),
@@ -87,10 +93,14 @@ def case_for_token(
     ).first()
     if row is None:
         return None
-    case, created, last_seen = row
+    case, created, last_seen, sealed_key = row
     seen = last_seen or created
     if idle is not None and seen < now - idle:
         return None
+    if sealed_key is not None:  # issue 27: the request holds the case's key, opened with the token
+        dek = people.open_for_reporter_session(token, case.id, sealed_key)
+        if dek is not None:
+            holders.hold_case_key(session, case.id, dek)
     if seen < now - LAST_SEEN_EVERY:
         refresh = (update(ReporterSession).where(ReporterSession.token_hash == _token_hash(token))
                    .values(last_seen_at=now))
@@ -113,6 +123,7 @@ def end(session: Session, token: str) -> None:
     if row is None:
         return
     row.revoked_at = clock.now()
+    row.case_key_ct = None  # issue 27: a token kept after sign-out opens nothing
     session.flush()
     audit.record(session, audit.REPORTER, "reporter.session.end", case_id=row.case_id)
 

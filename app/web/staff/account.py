@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from app.auth import keys as person_keys
 from app.auth import service as auth
 from app.auth import totp
 from app.auth.models import User
@@ -20,10 +21,11 @@ from app.auth.permissions import Capability
 from app.auth.schemas import PasswordChangeIn
 from app.concurrency import run_slow
 from app.config import Settings
-from app.db import attempt
+from app.crypto import holders
+from app.db import attempt, separately
 from app.errors import AppError, TooManyRequests
 from app.http import cookies, signin
-from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, SlowHashLimiter
+from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, Sessions, SlowHashLimiter, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import STAFF_COOKIE, CurrentUser, PasswordOwner, SignedInUser, TotpOwner, staff_token
 from app.schemas import MAX_PASSWORD
@@ -34,7 +36,7 @@ from app.web.staff.common import staff_page
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
 ACCOUNT = "/staff/account"
-FIELD_ORDER = ["current_password", "new_password", "confirm_password", "setup_password", "restart_password", "code",
+FIELD_ORDER = ["current_password", "new_password", "confirm_password", "setup_password", "restart_password", "code", "recovery_key",
                "remove_code", "remove_password"]
 DONE = {
     "password": "Your password has been changed. Any other sessions of yours have been ended.",
@@ -78,6 +80,9 @@ def _page(
         "problems": errors.summary(FIELD_ORDER),
         "notice": notice,
         "can_see_dashboard": user.may(Capability.READ_STATISTICS),
+        # Issue 27: the key pair's recovery key, and access set aside by someone else's reset.
+        "case_key": {"dormant": holders.dormant(session, user.id) is not None}
+        if holders.person_key(session, user.id) is not None else None,
     }
     return staff_page(request, "account.html", ctx, status_code=status)
 
@@ -118,11 +123,13 @@ async def change_password(
         errors.add("confirm_password", "The two new passwords are not the same.")
     if not errors:
         try:
-            await run_slow(
+            made = await run_slow(
                 limiter, signin.change_password, signin.Door(session, passwords, throttle, keys, settings), user=user,
                 current_password=current_password or None, new_password=new_password,
                 keep_token=staff_token(request),
             )
+            if made:  # issue 27: the key pair made with this password: its recovery key, once
+                return RedirectResponse(ACCOUNT + "/recovery-key", status_code=303)
             return RedirectResponse(ACCOUNT + "?done=password", status_code=303)
         except TooManyRequests as exc:
             errors.add("current_password", f"Too many attempts. Please wait {exc.headers.get('Retry-After', '60')} seconds.")
@@ -217,6 +224,55 @@ def _fresh(session: DbSession, user: User) -> User:
     return found if found is not None else user
 
 
+@router.get(ACCOUNT + "/recovery-key", response_class=HTMLResponse)
+def recovery_key_once(request: Request, user: SignedInUser, session: DbSession, settings: CurrentSettings,
+                      makers: Sessions) -> Response:
+    """A new key pair's recovery key, shown once after the sign-in that made it (issue 27)."""
+    token = staff_token(request)
+    shown = person_keys.waiting_recovery_key(session, row=auth.session_row(session, token), token=token or "")
+    if shown is None or token is None:
+        return RedirectResponse(_next(user, settings), status_code=303)
+    with separately(makers) as apart:  # a GET's transaction only reads
+        person_keys.forget_recovery_key(apart, token_hash=auth.token_hash(token))
+    return staff_page(request, "account_recovery_key.html", {"recovery_key": shown, "next": _next(user, settings)})
+
+
+@router.post(ACCOUNT + "/recovery-key", response_class=HTMLResponse)
+def reissue_recovery_key(
+    request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """A new recovery key (the API's `POST /api/v1/auth/recovery-key`): the old one stops working."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    try:
+        with attempt(session):
+            recovery = person_keys.reissue_recovery_key(session, user=user)
+    except AppError as exc:
+        return _page(request, session, settings, keys, user, notice=exc.detail, status=exc.status)
+    return staff_page(request, "account_recovery_key.html", {"recovery_key": recovery, "next": ACCOUNT})
+
+
+@router.post(ACCOUNT + "/recovery-key/restore", response_class=HTMLResponse)
+def restore_access(
+    request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
+    recovery_key: Annotated[str, Form(max_length=64)] = "", csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Your recovery key brings back the cases your earlier key pair held (the API's
+    `POST /api/v1/auth/recovery-key/restore`)."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, ACCOUNT)
+    try:
+        with attempt(session):
+            moved = person_keys.restore_access(session, user=user, recovery_key=recovery_key)
+    except AppError as exc:
+        errors = FormErrors()
+        errors.add("recovery_key", exc.detail)
+        return _page(request, session, settings, keys, user, errors=errors, status=exc.status)
+    return _page(request, session, settings, keys, user,
+                 notice=f"Your access is back: {moved} case key{'s' if moved != 1 else ''} restored.")
+
+
 @router.post(ACCOUNT + "/sessions/end-all", response_class=HTMLResponse)
 def end_all_sessions(
     request: Request, user: CurrentUser, session: DbSession, csrf_token: Annotated[str, Form()] = "",
@@ -296,7 +352,11 @@ async def enrol(
         errors.add("confirm_password", "The two passwords are not the same.")
     if not errors:
         try:
-            await run_slow(limiter, signin.enrol, session, passwords, token=token, new_password=new_password)
+            _, recovery = await run_slow(limiter, signin.enrol, session, passwords, token=token,
+                                         new_password=new_password, settings=settings_of(request))
+            if recovery is not None:  # issue 27: shown this once, then sign in
+                return staff_page(request, "account_recovery_key.html",
+                                  {"recovery_key": recovery, "next": "/login?enrolled=1"})
             return RedirectResponse("/login?enrolled=1", status_code=303)
         except AppError as exc:
             if exc.status == 404:

@@ -15,13 +15,14 @@ from app.auth import service as auth
 from app.auth.permissions import ROLES, Capability
 from app.auth.schemas import UserCreate, UserUpdate
 from app.auth.service import WHAT_WAITS
+from app.cases import keyholders
 from app.concurrency import run_slow
 from app.db import attempt
 from app.enums import Role
 from app.errors import AppError, NotFound
-from app.http.state import CurrentSettings, Hasher, SlowHashLimiter
+from app.http.state import CurrentSettings, Hasher, Keys, SlowHashLimiter
 from app.http.transactions import CommitInThreadRoute, DbSession
-from app.http.users import Admin, Confirmer, SecondPerson
+from app.http.users import Admin, Confirmer, Safeguarding, SecondPerson
 from app.labels import LOCATION_KIND_LABELS
 from app.locations import service as locations
 from app.locations.schemas import LocationCreate, LocationUpdate
@@ -229,10 +230,30 @@ def _approvals_page(request: Request, session: DbSession, user: Any, *, one_time
         "few_safeguarding": auth.active_safeguarding_users(session) < 2,
         "notice": APPROVAL_NOTICES.get(request.query_params.get("done", "")),
     }
+    if user.may(Capability.READ_EVERY_CASE):  # issue 27: who holds case keys, and the grant button
+        ctx["key_standing"] = keyholders.standing(session)
+        ctx["few_holders"] = keyholders.few_holders(ctx["key_standing"])
     return staff_page(request, "staff/approvals.html", ctx, status_code=status_code)
 
 
+@router.post("/staff/approvals/keys/{user_id}/grant", response_class=HTMLResponse)
+def grant_keys(
+    request: Request, user_id: uuid.UUID, user: Safeguarding, session: DbSession, keys: Keys,
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Grant an account the keys of every case you hold that it may see: `POST /api/v1/key-grants`."""
+    if (refused := csrf_refused(request, csrf, "/staff/approvals")) is not None:
+        return refused
+    try:
+        with attempt(session):
+            keyholders.grant(session, keys, by=user, user_id=user_id)
+    except AppError as exc:
+        return _approvals_page(request, session, user, error=exc.detail, status_code=exc.status)
+    return done("/staff/approvals", "keys_granted", "case-keys")
+
+
 APPROVAL_NOTICES = {
+    "keys_granted": "Granted: they hold the keys of the cases you hold that they may see.",
     "role_grant": "Confirmed: the role is the person's now. The safeguarding users have been told.",
     "totp_reset": "Two-factor reset confirmed: the person sets it up again at their next sign-in.",
     "cancelled": "Cancelled: it will never take effect.",

@@ -21,7 +21,7 @@ from app.attachments.service import PER_MESSAGE
 from app.auth import service as auth
 from app.auth.models import User
 from app.auth.permissions import Capability
-from app.cases import access, history, referrals
+from app.cases import access, history, keyholders, referrals
 from app.cases import risk as risk_words
 from app.cases import service as cases
 from app.cases.models import Case
@@ -105,6 +105,9 @@ def _page(
     is_safeguarding = user.may(Capability.READ_EVERY_CASE)
     row = cases.case_row(session, case=case)
     content = cases.read_content(session, keys, user=user, case=case)
+    if not content.access:  # issue 27: the metadata, and who can grant the key
+        return staff_page(request, "staff/case_no_key.html",
+                          {"case": case, "row": row, "grantors": keyholders.who_can_grant(session, case=case)})
     notes = cases.read_notes(session, keys, user=user, case=case)
     messages = cases.read_messages(session, keys, user=user, case=case)
     case_check_ins = checkins.list_for_case(session, keys, user, case=case)
@@ -363,7 +366,7 @@ def assign(
 
     def act() -> None:
         body = HrContactIn.model_validate({"user_id": user_id})
-        flows.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id)
+        flows.assign_hr_contact(session, settings, user=user, case=case, user_id=body.user_id, ring=keys)
 
     return _apply(request, session, keys, user, case, "contact", {"user_id": user_id}, "assigned", "contact", act,
                   field="user_id")

@@ -126,7 +126,8 @@ async def login_submit(
         return response
     except Unauthorized as exc:
         return _login_page(request, email=email, error=exc.detail, status=401)
-    response = RedirectResponse(_landing(signed_in.user, settings), status_code=303)
+    landing = "/staff/account/recovery-key" if signed_in.recovery_key else _landing(signed_in.user, settings)
+    response = RedirectResponse(landing, status_code=303)
     cookies.put(response, request, STAFF_COOKIE, signed_in.token, max_age=settings.staff_token_minutes * 60)
     keep_device(request, response, signed_in)
     if cookies.read(request, PENDING_COOKIE, path="/login"):

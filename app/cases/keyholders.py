@@ -1,0 +1,152 @@
+"""Who holds each case's key (issue 27), decided by the case's rules: every safeguarding user not
+excluded from it, and its HR contact. The key is wrapped to a person by someone who holds it (the
+session's own key, or the ring's master wrap before `seal-cases`), never by the server alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth import keys as person_keys
+from app.auth.models import User
+from app.auth.permissions import Capability
+from app.auth.service import actor
+from app.cases import access
+from app.cases.models import Case
+from app.crypto import holders, keys
+from app.crypto.envelope import NoCaseKey, Shredded
+from app.crypto.keyring import KeyRing
+from app.errors import Conflict, Forbidden
+
+
+def share(session: Session, ring: KeyRing, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Wrap the case's key to this person (a new HR contact) if they have a key pair and the acting
+    session opens the key. False when it could not (they then ask a holder for a grant)."""
+    public = person_keys.public_key(session, user_id)
+    if public is None:
+        return False
+    try:
+        dek = keys.data_key(session, ring, case_id)
+    except (NoCaseKey, Shredded):
+        return False
+    holders.wrap_to_person(session, case_id=case_id, user_id=user_id, public=public, dek=dek)
+    return True
+
+
+def unshare(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """The person's wrap of this case's key is gone (reassigned away, excluded)."""
+    holders.drop_wrap(session, case_id=case_id, user_id=user_id)
+
+
+def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return holders.holds(session, case_id=case_id, user_id=user_id)
+
+
+def who_can_grant(session: Session, *, case: Case) -> list[User]:
+    """The active safeguarding users who hold this case's key (the case page names them)."""
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    return [u for u in users if u.may(Capability.READ_EVERY_CASE) and holders.holds(session, case_id=case.id, user_id=u.id)]
+
+
+@dataclass(frozen=True)
+class Granted:
+    grantee: User
+    cases: int
+
+
+def grant(session: Session, ring: KeyRing, *, by: User, user_id: uuid.UUID) -> Granted:
+    """One action for every case the grantor holds: each such case the grantee may see (a
+    safeguarding user not excluded from it, or an HR contact assigned to it) is wrapped to the
+    grantee's key, which is then certified (intake wraps new cases to it). Audited
+    (`keys.granted`). 403 for oneself; 409 when the grantee has no key pair yet or may not read
+    cases."""
+    if user_id == by.id:
+        raise Forbidden("You cannot grant yourself access. Another holder must.")
+    grantee = session.get(User, user_id)
+    if grantee is None or not grantee.active or not grantee.may(Capability.WORK_ON_CASES):
+        raise Conflict("This account is not an active safeguarding or HR account.")
+    public = person_keys.public_key(session, grantee.id)
+    if public is None:
+        raise Conflict("This account has no key pair yet: its owner must sign in with their own password first.")
+    holding = holders.held(session)
+    if holding is None or holding.user_id != by.id:
+        raise person_keys.NoPersonKey("Sign out and sign in again with your password first: this session does not "
+                                      "hold your key.")
+    mine = set(holders.held_cases(session, user_id=by.id))
+    visible = set(session.scalars(access.visible_cases(session, grantee).with_only_columns(Case.id)))
+    theirs = set(holders.held_cases(session, user_id=grantee.id))
+    count = 0
+    for case_id in sorted(mine & visible - theirs):
+        dek = holders.open_wrap(session, case_id)
+        if dek is not None:
+            holders.wrap_to_person(session, case_id=case_id, user_id=grantee.id, public=public, dek=dek)
+            count += 1
+    if grantee.may(Capability.READ_EVERY_CASE):
+        holders.certify(session, user_id=grantee.id, by=by.id)
+    audit.record(session, actor(by), "keys.granted", target=f"{grantee.id}:{count}")
+    return Granted(grantee, count)
+
+
+def seal_cases(session: Session, ring: KeyRing, *, by: User, done: Callable[[int], None] | None = None) -> int:
+    """`safeshare seal-cases`: every case key the master key still wraps is wrapped to each active
+    account with a key pair that may see the case (safeguarding users not excluded, the HR contact),
+    its master wrap deleted, those safeguarding keys certified, and the deployment marked sealed.
+    Returns how many case keys moved."""
+    if not by.may(Capability.READ_EVERY_CASE):
+        raise Forbidden("Only a safeguarding user may seal the cases.")
+    holders_now = person_keys.all_key_holders(session)
+    if by.id not in {uid for uid, _ in holders_now}:
+        raise Conflict(f"{by.email} has no key pair yet: sign in once with the password first.")
+    readers = [(session.get(User, uid), pub) for uid, pub in holders_now]
+    people = [(u, pub) for u, pub in readers if u is not None]
+    every = [(u, pub) for u, pub in people if u.may(Capability.READ_EVERY_CASE)]
+    hr = {u.id: pub for u, pub in people if not u.may(Capability.READ_EVERY_CASE)}
+
+    def recipients(case_id: uuid.UUID) -> list[tuple[uuid.UUID, bytes]]:
+        found = [(u.id, pub) for u, pub in every if not access.is_excluded(session, case_id=case_id, user_id=u.id)]
+        contact = session.scalar(select(Case.hr_contact_id).where(Case.id == case_id))
+        if contact is not None and contact in hr:
+            found.append((contact, hr[contact]))
+        return found
+
+    moved = keys.seal_all(session, ring, recipients=recipients, done=done)
+    for u, _ in every:
+        holders.certify(session, user_id=u.id, by=by.id)
+    holders.mark_sealed(session, by=by.email)
+    audit.record(session, actor(by), "keys.sealed", target=str(moved))
+    return moved
+
+
+@dataclass(frozen=True)
+class KeyStanding:
+    """A case-reading account as the console's key section shows it."""
+
+    user: User
+    has_key: bool
+    certified: bool
+    cases: int
+
+
+def standing(session: Session) -> list[KeyStanding]:
+    """Every active case-reading account: whether it has a key pair, is certified, and how many case
+    keys it holds (the console's "Case keys" section, where holders grant)."""
+    found = []
+    for user in session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)):
+        if not user.may(Capability.WORK_ON_CASES):
+            continue
+        row = holders.person_key(session, user.id)
+        found.append(KeyStanding(user, row is not None, row is not None and row.certified_at is not None,
+                                 holders.count_held(session, user_id=user.id) if row is not None else 0))
+    return found
+
+
+def few_holders(rows: list[KeyStanding]) -> bool:
+    """Fewer than two active safeguarding users hold certified keys: one lost password and recovery
+    key would lose the cases."""
+    return sum(1 for r in rows if r.certified and r.user.may(Capability.READ_EVERY_CASE)) < 2

@@ -1,0 +1,326 @@
+"""Who holds which case key (issue 27): the person keys, the wraps of case keys to people, the
+deployment's seal, and the private key a request holds.
+
+The tables `person_keys`, `case_key_wraps` and `case_key_seal` are written here and nowhere else.
+A wrap names its holder by a keyed blind index of the user's id (`holder_index`, a key derived from
+the ring for that purpose alone): the database alone cannot tell whose wrap a case lacks.
+
+A request signed in with a staff token holds its person's private key for that request only
+(`hold`, from the staff session, see app.auth.service.user_for_token); `app.crypto.keys.case_cipher`
+then opens a case key through that person's wrap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.crypto import people
+from app.crypto.envelope import DecryptionError
+from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, PersonKey
+from app.db import EXCLUSION_KEY
+
+HOLDER_PURPOSE = "case-key-holder"
+_HELD = "safeshare.case_key_holder"
+SEAL_ROW = 1
+
+
+@lru_cache(maxsize=8)
+def _holder_key(exclusion_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"safeshare:" + HOLDER_PURPOSE.encode()).derive(exclusion_key)
+
+
+def holder_index(session: Session, user_id: uuid.UUID, *, dormant: bool = False) -> bytes:
+    """The blind index of a person in `case_key_wraps.holder`: keyed from the ring (through the
+    session's exclusion key, app.db.make_sessionmaker), a purpose of its own. `dormant`: the index
+    their set-aside key pair's wraps wait under (`set_aside`)."""
+    key = session.info.get(EXCLUSION_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
+    label = b"safeshare:holder-dormant:" if dormant else b"safeshare:holder:"
+    return hmac.new(_holder_key(key), label + user_id.bytes, hashlib.sha256).digest()
+
+
+def _both(session: Session, user_id: uuid.UUID) -> list[bytes]:
+    return [holder_index(session, user_id), holder_index(session, user_id, dormant=True)]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """The private key the current request holds, and whose it is."""
+
+    user_id: uuid.UUID
+    private: X25519PrivateKey
+
+
+def hold(session: Session, user_id: uuid.UUID, private: X25519PrivateKey) -> None:
+    """This session (one request, one command) acts with this person's private key."""
+    session.info[_HELD] = Holding(user_id, private)
+
+
+def held(session: Session) -> Holding | None:
+    found = session.info.get(_HELD)
+    return found if isinstance(found, Holding) else None
+
+
+def let_go(session: Session) -> None:
+    session.info.pop(_HELD, None)
+
+
+_REPORTER = "safeshare.reporter_case_key"
+
+
+def hold_case_key(session: Session, case_id: uuid.UUID, dek: bytes) -> None:
+    """This session (a reporter's request) holds this one case's data key, from the reporter session."""
+    session.info[_REPORTER] = (case_id, dek)
+
+
+def held_case_key(session: Session, case_id: uuid.UUID) -> bytes | None:
+    found = session.info.get(_REPORTER)
+    return found[1] if isinstance(found, tuple) and found[0] == case_id else None
+
+
+# --- the deployment's seal ------------------------------------------------------------------------------
+
+def is_sealed(session: Session) -> bool:
+    """Whether `seal-cases` ran: from then on no case key is wrapped by the ring."""
+    return session.scalar(select(CaseKeySeal.id).where(CaseKeySeal.id == SEAL_ROW)) is not None
+
+
+def mark_sealed(session: Session, *, by: str) -> None:
+    if not is_sealed(session):
+        session.add(CaseKeySeal(id=SEAL_ROW, sealed_at=clock.now(), sealed_by=by))
+        session.flush()
+
+
+# --- person keys ----------------------------------------------------------------------------------------
+
+def person_key(session: Session, user_id: uuid.UUID) -> PersonKey | None:
+    return session.get(PersonKey, user_id)
+
+
+@dataclass(frozen=True)
+class NewKeyPair:
+    private: X25519PrivateKey
+    sealed: people.Sealed
+    by_recovery: bytes
+    recovery_key: str
+
+
+def new_key_pair(user_id: uuid.UUID, password: str, params: people.Argon2Params) -> NewKeyPair:
+    """A fresh key pair sealed under the password and a new recovery key (slow: argon2id; run it
+    with no transaction open)."""
+    private = X25519PrivateKey.generate()
+    recovery = people.new_recovery_key()
+    return NewKeyPair(private, people.seal_under_password(user_id, private, password, params),
+                      people.seal_under_recovery(user_id, private, recovery), recovery)
+
+
+def store_key_pair(session: Session, *, user_id: uuid.UUID, pair: NewKeyPair,
+                   certified_by: uuid.UUID | None = None, certified: bool = False) -> PersonKey:
+    """The person's key pair from now on. A different key pair than before holds none of the case
+    keys the old one held, nor its certification: the old one is set aside for the recovery key."""
+    row = session.get(PersonKey, user_id)
+    if row is not None and row.public_key != pair.sealed.public:
+        set_aside(session, user_id=user_id)  # its case keys wait for the recovery key
+        row = None
+    if row is None:
+        row = PersonKey(user_id=user_id, public_key=pair.sealed.public, created_at=clock.now(),
+                        by_password=pair.sealed.by_password, password_kdf=pair.sealed.spec,
+                        by_recovery=pair.by_recovery)
+        session.add(row)
+    row.by_password, row.password_kdf, row.by_recovery = pair.sealed.by_password, pair.sealed.spec, pair.by_recovery
+    if certified:
+        row.certified_at, row.certified_by_id = clock.now(), certified_by
+    session.flush()
+    return row
+
+
+def reseal_password(session: Session, *, user_id: uuid.UUID, sealed: people.Sealed) -> bool:
+    """The private key under a new password (the same key pair). False when the person has none or
+    another one."""
+    row = session.get(PersonKey, user_id)
+    if row is None or row.public_key != sealed.public:
+        return False
+    row.by_password, row.password_kdf = sealed.by_password, sealed.spec
+    session.flush()
+    return True
+
+
+def reseal_recovery(session: Session, *, user_id: uuid.UUID, public: bytes, by_recovery: bytes) -> bool:
+    """A new recovery key for the same key pair: the old one opens nothing any more."""
+    row = session.get(PersonKey, user_id)
+    if row is None or row.public_key != public:
+        return False
+    row.by_recovery = by_recovery
+    session.flush()
+    return True
+
+
+def certify(session: Session, *, user_id: uuid.UUID, by: uuid.UUID | None) -> bool:
+    row = session.get(PersonKey, user_id)
+    if row is None:
+        return False
+    if row.certified_at is None:
+        row.certified_at, row.certified_by_id = clock.now(), by
+        session.flush()
+    return True
+
+
+def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
+    """The key is no longer vouched for (the account was switched off or lost its safeguarding role):
+    intake stops wrapping new cases to it until a holder grants again."""
+    row = session.get(PersonKey, user_id)
+    if row is not None:
+        row.certified_at, row.certified_by_id = None, None
+
+
+# --- wraps ----------------------------------------------------------------------------------------------
+
+def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]]
+              ) -> list[dict[str, Any]]:
+    """The rows of `case_key_wraps` for a case key wrapped to each (user id, public key)."""
+    now = clock.now()
+    return [{"case_id": case_id, "holder": holder_index(session, user_id), "wrapped": people.wrap_to(public, case_id, dek),
+             "created_at": now} for user_id, public in recipients]
+
+
+def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(CaseKeyWrap), rows)
+
+
+def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, public: bytes,
+                   dek: bytes) -> None:
+    """The case's key wrapped to this person (replacing any earlier wrap of theirs)."""
+    index = holder_index(session, user_id)
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index))
+    insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)]))
+
+
+def drop_wrap(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """The person's wraps of this case's key are gone, their set-aside key pair's too."""
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id,
+                                              CaseKeyWrap.holder.in_(_both(session, user_id))))
+
+
+def drop_wraps_of(session: Session, *, user_id: uuid.UUID) -> None:
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder.in_(_both(session, user_id))))
+
+
+# --- a reset by someone else, and the owner's recovery key --------------------------------------------
+
+def set_aside(session: Session, *, user_id: uuid.UUID) -> None:
+    """A reset someone else made (an administrator's, `set-password`): the account's key pair, which
+    the new password cannot open, is set aside with its case keys; only the owner's recovery key
+    brings them back (`restore`). The account gets a fresh key pair holding nothing. A key pair set
+    aside earlier and not yet restored stays the one kept (the fresh pair's grants are dropped)."""
+    row = session.get(PersonKey, user_id)
+    if row is None:
+        return
+    current, aside = _both(session, user_id)
+    if session.get(DormantKey, user_id) is None:
+        session.add(DormantKey(user_id=user_id, public_key=row.public_key, by_recovery=row.by_recovery,
+                               certified_at=row.certified_at, set_aside_at=clock.now()))
+        session.execute(update(CaseKeyWrap).where(CaseKeyWrap.holder == current).values(holder=aside))
+    else:
+        session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == current))
+    session.delete(row)
+    session.flush()
+
+
+def dormant(session: Session, user_id: uuid.UUID) -> DormantKey | None:
+    return session.get(DormantKey, user_id)
+
+
+def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int | None:
+    """The owner's recovery key opens their set-aside private key: every case key it held moves to
+    the key pair this session holds (and its certification with it). Returns how many case keys
+    moved; None when the recovery key does not open it."""
+    holding, aside_row = held(session), session.get(DormantKey, user_id)
+    if holding is None or holding.user_id != user_id or aside_row is None:
+        return None
+    old = people.open_under_recovery(user_id, aside_row.public_key, aside_row.by_recovery, recovery_key)
+    if old is None:
+        return None
+    current, aside = _both(session, user_id)
+    mine = set(held_cases(session, user_id=user_id))
+    public = people.public_bytes(holding.private)
+    moved = 0
+    for case_id, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
+                                         .where(CaseKeyWrap.holder == aside)).all():
+        if case_id not in mine:
+            insert_wraps(session, wrap_rows(session, case_id, people.unwrap_with(old, case_id, blob),
+                                            [(user_id, public)]))
+            moved += 1
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == aside))
+    row = session.get(PersonKey, user_id)
+    if row is not None and aside_row.certified_at is not None and row.certified_at is None:
+        row.certified_at = aside_row.certified_at
+    session.delete(aside_row)
+    session.flush()
+    return moved
+
+
+def drop_case_wraps(session: Session, case_id: uuid.UUID) -> None:
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id))
+
+
+def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return session.scalar(select(CaseKeyWrap.case_id).where(
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, user_id))) is not None
+
+
+def count_held(session: Session, *, user_id: uuid.UUID) -> int:
+    return int(session.scalar(select(func.count()).select_from(CaseKeyWrap)
+                              .where(CaseKeyWrap.holder == holder_index(session, user_id))) or 0)
+
+
+def held_cases(session: Session, *, user_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(session.scalars(select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder == holder_index(session, user_id))))
+
+
+def open_wrap(session: Session, case_id: uuid.UUID) -> bytes | None:
+    """The case's data key through the wrap of the person this session holds the key of, or None."""
+    holding = held(session)
+    if holding is None:
+        return None
+    blob = session.scalar(select(CaseKeyWrap.wrapped).where(
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, holding.user_id)))
+    if blob is None:
+        return None
+    try:
+        return people.unwrap_with(holding.private, case_id, blob)
+    except DecryptionError as exc:
+        exc.case_id = case_id
+        raise
+
+
+def open_wraps(session: Session, case_ids: Iterable[uuid.UUID] | object) -> dict[uuid.UUID, bytes]:
+    """The data keys of many cases through the held person's wraps (`case_ids`: ids or a SELECT of them)."""
+    holding = held(session)
+    if holding is None:
+        return {}
+    found: dict[uuid.UUID, bytes] = {}
+    rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped).where(
+        CaseKeyWrap.case_id.in_(case_ids),  # type: ignore[arg-type]
+        CaseKeyWrap.holder == holder_index(session, holding.user_id)))
+    for case_id, blob in rows:
+        try:
+            found[case_id] = people.unwrap_with(holding.private, case_id, blob)
+        except DecryptionError:
+            continue
+    return found

@@ -1,0 +1,315 @@
+"""Keys only people hold (issue 27): key pairs, the session's key, case keys wrapped to people,
+`seal-cases`, grants, and the stolen server that reads nothing."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import select, text
+
+from app import flows
+from app.crypto import people
+from app.crypto.envelope import DecryptionError
+from tests.cases.conftest import World
+
+SECRET = "The station manager has been taking fuel cards home; I saw the receipts myself."
+FAST = people.Argon2Params(1, 8, 1)
+
+
+# --- the primitives (no database) -----------------------------------------------------------------------
+
+def test_a_private_key_opens_with_its_password_its_recovery_key_and_its_session_token_only() -> None:
+    user_id, other = uuid.uuid4(), uuid.uuid4()
+    private = X25519PrivateKey.generate()
+    pub = people.public_bytes(private)
+    sealed = people.seal_under_password(user_id, private, "a long enough password", FAST)
+    assert people.open_under_password(user_id, pub, sealed.by_password, sealed.spec, "a long enough password") is not None
+    assert people.open_under_password(user_id, pub, sealed.by_password, sealed.spec, "another password") is None
+    assert people.open_under_password(other, pub, sealed.by_password, sealed.spec, "a long enough password") is None
+
+    recovery = people.new_recovery_key()
+    blob = people.seal_under_recovery(user_id, private, recovery)
+    opened = people.open_under_recovery(user_id, pub, blob, recovery.lower().replace("-", " "))
+    assert opened is not None and people.public_bytes(opened) == pub
+    assert people.open_under_recovery(user_id, pub, blob, people.new_recovery_key()) is None
+
+    token = "sst_" + "x" * 43
+    held = people.seal_for_session(token, user_id, private)
+    assert people.open_for_session(token, user_id, held) is not None
+    assert people.open_for_session(token + "y", user_id, held) is None
+
+
+def test_a_wrapped_case_key_opens_for_its_person_and_case_only() -> None:
+    mine, theirs = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+    case_id, dek = uuid.uuid4(), b"k" * 32
+    wrapped = people.wrap_to(people.public_bytes(mine), case_id, dek)
+    assert people.unwrap_with(mine, case_id, wrapped) == dek
+    with pytest.raises(DecryptionError):
+        people.unwrap_with(theirs, case_id, wrapped)
+    with pytest.raises(DecryptionError):
+        people.unwrap_with(mine, uuid.uuid4(), wrapped)
+
+
+def test_the_sign_in_page_carries_the_key_to_the_code_step_sealed(tmp_path: Any) -> None:
+    from app.auth import keys as person_keys
+    from app.crypto import holders
+    from app.crypto.keyring import KeyRing
+
+    ring, user_id = KeyRing.load_or_create(tmp_path / "keys.json"), uuid.uuid4()
+    pair = holders.new_key_pair(user_id, "a long enough password", FAST)
+    text = person_keys.carry(ring, user_id, person_keys.Unlocked(pair.private, pair))
+    back = person_keys.carried(ring, user_id, text)
+    assert back is not None and back.new is not None and back.new.recovery_key == pair.recovery_key
+    assert people.public_bytes(back.private) == pair.sealed.public
+    assert person_keys.carried(ring, uuid.uuid4(), text) is None  # bound to the account
+    assert person_keys.carried(ring, user_id, text[:-4] + "AAAA") is None
+
+
+# --- through the service ----------------------------------------------------------------------------------
+
+def _raw(app: Any, sql: str) -> list[tuple[Any, ...]]:
+    with app.state.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def _cli(settings: Any, *args: str, stdin: str | None = None) -> str:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    env = {"SAFESHARE_DATABASE_URL": settings.database_url, "SAFESHARE_KEY_FILE": str(settings.key_file),
+           "SAFESHARE_ARGON2_TIME_COST": "1", "SAFESHARE_ARGON2_MEMORY_KIB": "8", "SAFESHARE_ARGON2_PARALLELISM": "1"}
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = CliRunner().invoke(cli, list(args), env=env, input=stdin)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert result.exit_code == 0, (args, result.output)
+    return result.output
+
+
+def _seal(app: Any, email: str, password: str) -> str:
+    return _cli(app.state.settings, "seal-cases", "--as", email, "--password-stdin", stdin=password + "\n")
+
+
+def _login(client: Any, email: str, password: str) -> dict[str, str]:
+    r = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, world: World, client: Any,
+                                                                   make_staff: Any) -> None:
+    from app.auth.models import User
+    from app.cases.models import Case
+    from app.crypto.models import CaseKey, PersonKey
+
+    # Sign-in made key pairs; the first safeguarding key is certified (the bootstrap), and the
+    # session row holds the private key only sealed under the token.
+    with app.state.sessionmaker() as s:
+        keys_by_user = {str(r.user_id): r for r in s.scalars(select(PersonKey))}
+    assert keys_by_user[world.id("safeguarding")].certified_at is not None
+    assert keys_by_user[world.id("excluded_safeguarding")].certified_at is None
+    assert world.id("admin") not in keys_by_user and world.id("leadership") not in keys_by_user
+    assert all(ct is not None for (ct,) in _raw(app, "SELECT person_key_ct FROM staff_sessions"
+                                                     " WHERE person_key_ct IS NOT NULL"))
+
+    before = world.new_case(description=SECRET)  # assigned to assigned_hr, before sealing
+    ring = app.state.keyring
+    with app.state.sessionmaker() as s, s.begin():  # the assigner's session opens the key for the HR contact
+        from app.cases import keyholders
+        assert keyholders.share(s, ring, case_id=before, user_id=uuid.UUID(world.id("assigned_hr")))
+    sg = world.staff["safeguarding"]
+    out = _seal(app, sg.email, sg.password)
+    assert "1 case key(s) moved" in out
+    assert _raw(app, "SELECT count(*) FROM case_keys WHERE wrapped_key IS NOT NULL") == [(0,)]
+    # The database alone names nobody who holds (or lacks: the excluded) a case's key.
+    flat = b"".join(v if isinstance(v, bytes) else str(v).encode() for row in _raw(app, "SELECT * FROM case_key_wraps")
+                    for v in row)
+    for who in world.staff.values():
+        u = uuid.UUID(who.id)
+        assert not any(form in flat for form in (u.bytes, u.hex.encode(), str(u).encode()))
+
+    # After sealing: the holders read, the excluded stay out, a newcomer sees metadata only.
+    def read(headers: dict[str, str], case_id: uuid.UUID) -> dict[str, Any]:
+        r = client.get(f"/api/v1/cases/{case_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    sg_headers = _login(client, sg.email, sg.password)
+    assert read(sg_headers, before)["description"] == SECRET
+    assert read(world.headers("assigned_hr"), before)["content_access"] is True
+    assert client.get(f"/api/v1/cases/{before}", headers=world.headers("excluded_safeguarding")).status_code == 404
+
+    newcomer = make_staff("safeguarding", name="Nia Newcomer")
+    blank = read({"Authorization": f"Bearer {newcomer.token}"}, before)
+    assert blank["content_access"] is False and blank["description"] is None and blank["reference"]
+    assert client.get(f"/api/v1/cases/{before}/messages",
+                      headers={"Authorization": f"Bearer {newcomer.token}"}).status_code == 403
+    page = client.get(f"/staff/cases/{before}", headers={"Authorization": f"Bearer {newcomer.token}"})
+    assert page.status_code == 200 and 'id="no-case-key"' in page.text and "Sam Safeguarding" in page.text
+    assert 'Grant the cases I hold' in client.get("/staff/approvals", headers=sg_headers).text
+
+    # New cases after sealing: no master wrap; wrapped to the certified safeguarding users only.
+    after = world.new_case(description=SECRET, assign=False, exclude=False)
+    with app.state.sessionmaker() as s:
+        row = s.get(CaseKey, after)
+        assert row is not None and row.wrapped_key is None
+    assert read(sg_headers, after)["description"] == SECRET
+    assert read({"Authorization": f"Bearer {newcomer.token}"}, after)["content_access"] is False
+
+    # A holder grants the newcomer everything they hold, in one action; it is audited.
+    r = client.post("/api/v1/key-grants", json={"user_id": newcomer.id}, headers=sg_headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["cases"] == 2
+    assert read({"Authorization": f"Bearer {newcomer.token}"}, before)["description"] == SECRET
+    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.granted'") == [(1,)]
+    assert client.post("/api/v1/key-grants", json={"user_id": sg.id}, headers=sg_headers).status_code == 403
+
+    # Changing one's password keeps the key pair: sealed again, with no need to retype the old one.
+    fresh = _login(client, newcomer.email, newcomer.password)
+    r = client.post("/api/v1/auth/password", json={"new_password": "a different long passphrase"}, headers=fresh)
+    assert r.status_code == 204, r.text
+    assert read(_login(client, newcomer.email, "a different long passphrase"), after)["description"] == SECRET
+
+    # Deactivating an account removes its wraps.
+    with app.state.sessionmaker() as s, s.begin():
+        from app.audit.service import Actor
+        from app.auth import service as auth
+        auth.update_user(s, user_id=uuid.UUID(newcomer.id), roles=None, active=False, name=None,
+                         by=Actor.system("test"))
+        flows.finish(s)
+    with app.state.sessionmaker() as s:
+        from app.crypto import holders
+        assert holders.held_cases(s, user_id=uuid.UUID(newcomer.id)) == []
+        gone = holders.person_key(s, uuid.UUID(newcomer.id))
+        assert gone is not None and gone.certified_at is None  # intake no longer wraps to it
+        assert s.get(User, uuid.UUID(newcomer.id)) is not None and s.get(Case, after) is not None
+
+
+def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, world: World, client: Any,
+                                                                     settings: Any) -> None:
+    from app.audit.service import Actor
+    from app.auth import service as auth
+    from app.cases import search
+    from app.cases.models import Case
+    from app.crypto import keys
+    from app.crypto.envelope import NoCaseKey
+    from app.main import create_app
+
+    ids = [world.new_case(description=SECRET) for _ in range(2)]
+    sg = world.staff["safeguarding"]
+    _seal(app, sg.email, sg.password)
+    app.state.engine.dispose()
+
+    # The database, the ring and the settings in a fresh process with no live session.
+    stolen = create_app(settings)
+    ring = stolen.state.keyring
+    with stolen.state.sessionmaker() as s:
+        for case_id in ids:
+            with pytest.raises(NoCaseKey):
+                keys.case_cipher(s, ring, case_id)
+        assert keys.case_ciphers(s, ring, within=select(Case.id)) == {}
+        assert keys.migration_cipher(ring)(s.connection(), ids[0]) is None
+        assert keys.first_unreadable(s, ring) is None  # nothing left for the ring to open
+        assert search is not None
+    flat = b"".join(v for (v,) in _raw(stolen, "SELECT description_ct FROM cases"))
+    assert SECRET.encode() not in flat
+    # Every command that runs with the database and the ring alone: none needs (or finds) a case key.
+    for command in (["remind"], ["publish-equality"], ["stats-refresh"], ["report"], ["purge"], ["rotate-key"],
+                    ["audit-head"]):
+        assert "fuel cards" not in _cli(settings, *command)
+
+    # An administrator's break-glass set-password: a fresh key pair holding no case key.
+    with stolen.state.sessionmaker() as s, s.begin():
+        _, recovery = auth.set_password(s, stolen.state.passwords, email=sg.email, password="taken over by the admin",
+                                        by=Actor.system("set-password"), settings=settings)
+        assert recovery is not None
+        flows.finish(s)
+    from fastapi.testclient import TestClient
+    with TestClient(stolen) as thief:
+        headers = _login(thief, sg.email, "taken over by the admin")
+        for case_id in ids:
+            r = thief.get(f"/api/v1/cases/{case_id}", headers=headers)
+            assert r.status_code == 200 and r.json()["content_access"] is False and r.json()["description"] is None
+        found = thief.get("/api/v1/cases", params={"q": "fuel cards"}, headers=headers)
+        assert found.status_code == 200 and found.json()["items"] == []
+        queue = thief.get("/api/v1/cases", headers=headers)  # the queue needs no key
+        assert queue.status_code == 200 and len(queue.json()["items"]) == 2
+
+        # The review's chain: an administrator's reset of the HR contact (as applied once confirmed).
+        from app.auth.models import User
+        with stolen.state.sessionmaker() as s, s.begin():
+            confirmer, contact = (s.get(User, uuid.UUID(world.id(w))) for w in ("excluded_safeguarding", "assigned_hr"))
+            assert confirmer is not None and contact is not None
+            one_time, _ = auth._apply_password_reset(s, stolen.state.passwords, settings, user=contact, by=confirmer)
+            flows.finish(s)
+        hr = _login(thief, world.staff["assigned_hr"].email, one_time)
+        from app.crypto import holders
+
+        def pair() -> object:
+            with stolen.state.sessionmaker() as s:
+                return holders.person_key(s, uuid.UUID(world.id("assigned_hr")))
+
+        assert pair() is None  # a one-time password makes no key pair
+        assert thief.post("/api/v1/auth/password", headers=hr, json={
+            "current_password": one_time, "new_password": "the administrator's own"}).status_code == 204
+        assert pair() is not None  # the password its owner chose does
+        r = thief.get(f"/api/v1/cases/{ids[0]}", headers=hr)
+        assert r.status_code == 200 and r.json()["content_access"] is False
+    # An ended session keeps no sealed private key: a token kept after its end opens nothing.
+    assert _raw(stolen, "SELECT count(*) FROM staff_sessions WHERE revoked_at IS NOT NULL"
+                        " AND person_key_ct IS NOT NULL") == [(0,)]
+    assert _raw(stolen, "SELECT count(*) FROM staff_sessions WHERE revoked_at IS NOT NULL") != [(0,)]
+    stolen.state.engine.dispose()
+
+
+def test_the_reporter_keeps_their_case_after_sealing_through_their_receipt(app: Any, world: World, client: Any) -> None:
+    from app.crypto.models import CaseKey
+
+    made = client.post("/api/v1/reports", json={"description": SECRET})
+    assert made.status_code == 201, made.text
+    receipt = made.json()["receipt"]
+    sg = world.staff["safeguarding"]
+    _seal(app, sg.email, sg.password)
+    with app.state.sessionmaker() as s:
+        assert all(r.wrapped_key is None and r.reporter_wrapped is not None for r in s.scalars(select(CaseKey)))
+
+    token = client.post("/api/v1/reporter/session", json={"receipt": receipt}).json()["token"]
+    reporter = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/reporter/case", headers=reporter).json()["description"] == SECRET
+    assert client.post("/api/v1/reporter/messages", json={"body": "There is more."}, headers=reporter).status_code == 201
+    case_id = client.get("/api/v1/cases", headers=_login(client, sg.email, sg.password)).json()["items"][0]["id"]
+    thread = client.get(f"/api/v1/cases/{case_id}/messages", headers=_login(client, sg.email, sg.password)).json()
+    assert [m["body"] for m in thread] == ["There is more."]
+
+
+def test_the_owners_recovery_key_brings_back_what_a_reset_set_aside(app: Any, world: World, client: Any) -> None:
+    from app.audit.service import Actor
+    from app.auth import service as auth
+
+    case_id = world.new_case(description=SECRET)
+    sg = world.staff["safeguarding"]
+    _seal(app, sg.email, sg.password)
+    recovery = client.post("/api/v1/auth/recovery-key", headers=_login(client, sg.email, sg.password)).json()
+    with app.state.sessionmaker() as s, s.begin():  # break-glass by the operator
+        auth.set_password(s, app.state.passwords, email=sg.email, password="the operator's choice now",
+                          by=Actor.system("set-password"), settings=app.state.settings)
+        flows.finish(s)
+
+    headers = _login(client, sg.email, "the operator's choice now")
+    assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["content_access"] is False
+    page = client.get("/staff/account", headers=headers)
+    assert 'id="access-waiting"' in page.text
+    wrong = client.post("/api/v1/auth/recovery-key/restore", json={"recovery_key": "0" * 26}, headers=headers)
+    assert wrong.status_code == 403
+    r = client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers)
+    assert r.status_code == 200 and r.json() == {"cases": 1}
+    assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["description"] == SECRET
+    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.recovered'") == [(1,)]
+    assert client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers).status_code == 409
