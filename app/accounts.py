@@ -23,7 +23,7 @@ from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.schemas import CommandUserCreate, NewPassword
 from app.cases import keyholders
-from app.commandline import database_error, fail, keyring_or_exit, sessionmaker_for, settings_or_exit
+from app.commandline import PlainHelpGroup, database_error, fail, keyring_or_exit, sessionmaker_for, settings_or_exit
 from app.config import Settings
 from app.crypto import escrow, holders, people
 from app.db import end_reads
@@ -192,7 +192,8 @@ def _hold_as(session: Session, user_id: uuid.UUID, unlocked: keys.Unlocked) -> U
 # --- the escrow key (off by default) --------------------------------------------------------------------
 
 escrow_commands = typer.Typer(help="The optional escrow key kept offline in two shares (off by default; see "
-                                   "docs/operations.md, \"The escrow key\").", no_args_is_help=True)
+                                   "docs/operations.md, \"The escrow key\").", no_args_is_help=True,
+                            cls=PlainHelpGroup, rich_markup_mode="markdown")
 commands.add_typer(escrow_commands, name="escrow")
 
 NO_ESCROW = "no escrow key is configured (escrow is off): `safeshare escrow create` turns it on"
