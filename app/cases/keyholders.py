@@ -142,9 +142,7 @@ def seal_cases(session: Session, ring: KeyRing, *, by: User, done: Callable[[int
 def sg_holders(session: Session, *, case_id: uuid.UUID) -> list[tuple[uuid.UUID, bytes]]:
     """(user id, public key) of the active safeguarding users who hold the case's key: whom its
     safeguarding-only key is wrapped to when it is made."""
-    readers = [(uid, pub) for uid, pub in person_keys.all_key_holders(session)
-               if (u := session.get(User, uid)) is not None and u.may(Capability.READ_EVERY_CASE)]
-    return holders.holding_among(session, case_id=case_id, people_=readers)
+    return holders.holding_among(session, case_id=case_id, people_=person_keys.case_readers(session))
 
 
 def sg_cipher_for_writing(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> CaseCipher:
