@@ -166,6 +166,7 @@ def prepare(
     # master wrap once the deployment is sealed), and the words administrators gave the themes.
     master, recipients = person_keys.intake_recipients(session)
     key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.dek, recipients)
+    wraps += holders.escrow_rows(session, case_id, key.dek, holders.escrow_public(session))  # when escrow is on
     suggested = suggest_themes(data.description, extra=themes.admin_words(session))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app import clock, dialect
 from app.audit import service as audit
@@ -59,10 +60,16 @@ def _last_staff_message() -> Any:
 
 
 def _users(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, User]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+    """These users, from the session's identity map where a page has already loaded them."""
+    found: dict[uuid.UUID, User] = {}
+    for i in {i for i in ids if i is not None}:
+        held = session.identity_map.get(identity_key(User, i))
+        if isinstance(held, User):
+            found[i] = held
+    wanted = {i for i in ids if i is not None and i not in found}
+    if wanted:
+        found.update({u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))})
+    return found
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:

@@ -196,6 +196,7 @@ def new_sg_key(session: Session, ring: KeyRing, case_id: uuid.UUID,
                                               column=SG_COLUMN)
     row.sg_created_at = clock.now()
     holders.insert_wraps(session, holders.wrap_rows(session, case_id, dek, recipients, SAFEGUARDING_PART))
+    holders.escrow_wrap(session, case_id=case_id, dek=dek, part=SAFEGUARDING_PART)  # when escrow is on
     session.flush()
     cipher = transaction_info(session).setdefault(_OPENED_SG, {})[case_id] = CaseCipher(case_id, dek)
     return cipher
@@ -232,8 +233,9 @@ def seal_all(session: Session, ring: KeyRing, *,
     """`seal-cases`: every live case key still wrapped by a master key is wrapped to each of the
     case's recipients (user id, public key, whether a safeguarding user) and its master wrap
     deleted; its safeguarding-only key likewise, to the safeguarding recipients only. Returns how
-    many moved. Safe to re-run: what moved has no master wrap left."""
-    moved = 0
+    many moved. Safe to re-run: what moved has no master wrap left. With escrow on, each key is
+    wrapped to the escrow key too."""
+    moved, escrow = 0, holders.escrow_public(session)
     while True:
         rows = session.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id)
                                .limit(batch)).all()
@@ -257,6 +259,9 @@ def seal_all(session: Session, ring: KeyRing, *,
                     if sg is not None and safeguarding:
                         holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=sg,
                                                part=SAFEGUARDING_PART)
+                holders.escrow_wrap(session, case_id=row.case_id, dek=dek, public=escrow)
+                if sg is not None:
+                    holders.escrow_wrap(session, case_id=row.case_id, dek=sg, public=escrow, part=SAFEGUARDING_PART)
             row.kek_id, row.wrapped_key, row.sg_wrapped_key = PEOPLE, None, None
             transaction_info(session).get(_OPENED, {}).pop(row.case_id, None)
             transaction_info(session).get(_OPENED_SG, {}).pop(row.case_id, None)

@@ -6,8 +6,8 @@ primary key; `notes` and `attachments` say which key seals them (`under_sg_key`)
 keep the case key: `seal-cases` (run again in a deployment already sealed) moves the existing
 safeguarding-only notes and their files under the new key, and so does the case's next such note.
 
-Revision ID: 0020_sgkey
-Revises: 0019_i27
+Revision ID: 0021_sgkey
+Revises: 0020_escrow
 Create Date: 2026-12-07 10:20:00
 """
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_sgkey"
-down_revision: str | None = "0019_i27"
+revision: str = "0021_sgkey"
+down_revision: str | None = "0020_escrow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
