@@ -411,6 +411,8 @@ def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any
     settings, sg = app.state.settings, world.staff["safeguarding"]
     before = world.new_case(description=SECRET)  # excludes excluded_safeguarding
     _seal(app, sg.email, sg.password)
+    assert client.post(f"/api/v1/cases/{before}/notes", json={"body": SG_NOTE, "visibility": "safeguarding"},
+                       headers=world.headers("safeguarding")).status_code == 201
 
     def escrowed() -> set[uuid.UUID]:
         with app.state.sessionmaker() as s:
@@ -457,6 +459,9 @@ def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any
     # but never a case to someone excluded from it.
     assert "recovered: 2 case key(s)" in _cli(settings, "escrow", "recover", "--to", newcomer.email, stdin=f"{b}\n{a}\n")
     assert client.get(f"/api/v1/cases/{before}", headers=newcomer_headers).json()["description"] == SECRET
+    # ...with its safeguarding-only key (covered with the case key), so its safeguarding-only note.
+    notes = client.get(f"/api/v1/cases/{before}/notes", headers=newcomer_headers).json()
+    assert [n["body"] for n in notes] == [SG_NOTE]
     excluded = world.staff["excluded_safeguarding"].email
     assert "recovered: 0 case key(s)" in _cli(settings, "escrow", "recover", "--to", excluded, stdin=f"{a}\n{b}\n")
     with app.state.sessionmaker() as s:
@@ -467,6 +472,6 @@ def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any
     with app.state.sessionmaker() as s, s.begin():
         erase_case(s, case=s.get(Case, after), by=Actor.system("purge"))
     assert escrowed() == {before}
-    assert "1 case key wrap(s)" in _cli(settings, "escrow", "remove", "--yes")
+    assert "2 case key wrap(s)" in _cli(settings, "escrow", "remove", "--yes")  # the case key's and its second key's
     world.new_case(description=SECRET, assign=False, exclude=False)
     assert escrowed() == set() and _raw(app, "SELECT count(*) FROM escrow_key") == [(0,)]
