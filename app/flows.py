@@ -36,6 +36,7 @@ from app.notify import service as notify
 from app.reports import idempotency
 from app.reports import service as reports
 from app.reports.schemas import ReportOut
+from app.saved_views import service as saved_views
 from app.signposting import service as signposting
 from app.stats import rollup
 
@@ -223,6 +224,7 @@ def seal_cases(session: Session, ring: KeyRing, *, user: User,
     notes = keyholders.seal_older_notes(session, ring)
     for case_id in notes.cases:
         attachments.seal_note_files(session, ring, case_id=case_id)
+    saved_views.seal_to_owners(session, ring)  # saved searches: to their owners' own keys
     return keyholders.seal_cases(session, ring, by=user, done=done), notes
 
 

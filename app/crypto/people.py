@@ -192,6 +192,30 @@ def unwrap_with(private: X25519PrivateKey, case_id: uuid.UUID, blob: bytes, part
     return open_(key, rest, _wrap_ad(case_id, recipient, part))
 
 
+# --- small texts sealed to a person (their saved searches) -----------------------------------------------
+
+def seal_to(recipient: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    """`plaintext` sealed to the holder of the X25519 public key `recipient` (ephemeral X25519,
+    HKDF-SHA256, AES-256-GCM; `ad` binds it to its row): anyone may seal, only that person opens."""
+    ephemeral = X25519PrivateKey.generate()
+    eph_pub = public_bytes(ephemeral)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    key = _hkdf(shared, b"safeshare:sealed-to-person:v1", salt=eph_pub + recipient)
+    return eph_pub + seal(key, plaintext, ad + b":" + recipient)
+
+
+def open_sealed(private: X25519PrivateKey, blob: bytes, ad: bytes) -> bytes:
+    """What `seal_to` sealed, or DecryptionError (another person's key, another row, tampered)."""
+    eph_pub, rest = blob[:32], blob[32:]
+    recipient = public_bytes(private)
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    except ValueError:
+        raise DecryptionError("not a sealed text", where=None) from None
+    key = _hkdf(shared, b"safeshare:sealed-to-person:v1", salt=eph_pub + recipient)
+    return open_(key, rest, ad + b":" + recipient)
+
+
 def fingerprint(public: bytes) -> str:
     """A short, readable name of a public key (the console shows it beside a grant)."""
     digest = hashlib.sha256(public).digest()

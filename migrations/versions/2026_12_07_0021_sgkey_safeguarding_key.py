@@ -2,7 +2,8 @@
 
 `case_keys` gain the second key's master wrap (`sg_wrapped_key`, until `seal-cases`) and when it
 was made (`sg_created_at`); `case_key_wraps` gain `part` (`case` or `safeguarding`) in their
-primary key; `notes` and `attachments` say which key seals them (`under_sg_key`). Existing rows
+primary key; `notes` and `attachments` say which key seals them (`under_sg_key`); `saved_views`
+gain the public key their search words are sealed to (`search_to`; NULL: the ring's key). Existing rows
 keep the case key: `seal-cases` (run again in a deployment already sealed) moves the existing
 safeguarding-only notes and their files under the new key, and so does the case's next such note.
 
@@ -33,11 +34,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("under_sg_key", sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("under_sg_key", sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table("saved_views", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("search_to", sa.LargeBinary(length=32), nullable=True))
 
 
 def downgrade() -> None:
     # What the safeguarding-only keys seal cannot go back under the case key here (no key is held):
-    # a downgrade drops those keys' wraps, and their notes and files become unreadable.
+    # a downgrade drops those keys' wraps, and their notes and files become unreadable; so do saved
+    # searches sealed to their owners (dropped here).
+    op.execute("UPDATE saved_views SET search_ct = NULL WHERE search_to IS NOT NULL")
+    with op.batch_alter_table("saved_views", schema=None) as batch_op:
+        batch_op.drop_column("search_to")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_column("under_sg_key")
     with op.batch_alter_table("notes", schema=None) as batch_op:
