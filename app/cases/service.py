@@ -253,14 +253,25 @@ def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> di
     }
 
 
-def case_row(session: Session, *, case: Case) -> CaseRow:
-    last = session.scalar(
-        select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
-    )
+def case_row(session: Session, *, case: Case, messages: list[Message] | None = None,
+             case_referrals: list[Referral] | None = None) -> CaseRow:
+    """The case as listed. A caller that has already read the case's whole thread and its referrals
+    (the case page) passes them, and they are not asked for again."""
+    if messages is None:
+        last = session.scalar(
+            select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
+        )
+    else:
+        last = max((m.created_at for m in messages if m.sender is Sender.STAFF), default=None)
+    today = clock.today()
+    if case_referrals is None:
+        overdue = referrals.is_overdue(session, case=case, today=today)
+    else:
+        overdue = case.status is not Status.CLOSED and any(
+            r.completed_on is None and r.due_on is not None and r.due_on < today for r in case_referrals)
     contact = session.get(User, case.hr_contact_id) if case.hr_contact_id else None
     owner = session.get(User, case.owner_id) if case.owner_id else None
-    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()),
-                   referrals.is_overdue(session, case=case, today=clock.today()), owner)
+    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()), overdue, owner)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -106,16 +106,18 @@ def _page(
     # Every account at once for safeguarding (its forms list them): the names below then come from
     # the session's identity map instead of a query each.
     staff = auth.list_users(session) if is_safeguarding else []
-    row = cases.case_row(session, case=case)
     content = cases.read_content(session, keys, user=user, case=case)
     if not content.access:  # issue 27: the metadata, and who can grant the key
-        return staff_page(request, "staff/case_no_key.html",
-                          {"case": case, "row": row, "grantors": keyholders.who_can_grant(session, case=case)})
+        return staff_page(request, "staff/case_no_key.html", {"case": case, "row": cases.case_row(session, case=case),
+                                                               "grantors": keyholders.who_can_grant(session, case=case)})
     notes = cases.read_notes(session, keys, user=user, case=case)
     messages = cases.read_messages(session, keys, user=user, case=case)
     case_check_ins = checkins.list_for_case(session, keys, user, case=case)
     exclusions = cases.list_exclusions(session, keys, user=user, case=case) if is_safeguarding else []
     case_referrals = referrals.read(session, keys, user=user, case=case)
+    # The row's deadlines from the thread and referrals just read (an erased case's thread is gone: asked for).
+    row = cases.case_row(session, case=case, messages=None if case.purged_at else [m for m, _ in messages],
+                         case_referrals=[r for r, _ in case_referrals])
     unsuitable = checkins.support_unsuitable(case, [c for c, _ in case_check_ins])
     named = ({n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
              | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins}
