@@ -24,7 +24,7 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.permissions import Capability
 from app.auth.service import actor
-from app.cases import access, referrals, search, thread
+from app.cases import access, keyholders, referrals, search, thread
 from app.cases import risk as risk_words
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
@@ -40,7 +40,7 @@ from app.cases.views import (
 )
 from app.config import Settings
 from app.crypto import holders, keys, receipts
-from app.crypto.envelope import NoCaseKey, Shredded
+from app.crypto.envelope import CaseCipher, NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Sender, Status
 from app.errors import Conflict, Forbidden, Invalid, NotFound
@@ -568,12 +568,20 @@ def add_note(
     visibility: NoteVisibility = NoteVisibility.CASE_TEAM, audited: bool = True,
 ) -> Note:
     """An internal note, never shown to the reporter (encrypted). A `safeguarding` note is never
-    shown to an HR contact, and only the safeguarding team may write one (403)."""
+    shown to an HR contact, and only the safeguarding team may write one (403); it is sealed under
+    the case's safeguarding-only key (made now if need be), which no HR contact holds, and the case's
+    older such notes move under it too (issue 27)."""
     _require_not_purged(case)
-    if visibility is NoteVisibility.SAFEGUARDING and not user.may(Capability.READ_EVERY_CASE):
+    only_safeguarding = visibility is NoteVisibility.SAFEGUARDING
+    if only_safeguarding and not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can write a note for the safeguarding team only.")
-    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id, visibility=visibility)
-    note.body_ct = keys.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
+    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id, visibility=visibility,
+                under_sg_key=only_safeguarding)
+    cipher = keyholders.sg_cipher_for_writing(session, ring, case_id=case.id) if only_safeguarding \
+        else keys.case_cipher(session, ring, case.id)
+    if only_safeguarding:
+        keyholders.seal_sg_notes(session, ring, case_id=case.id)
+    note.body_ct = cipher.encrypt("notes", "body", note.id, body)
     session.add(note)
     session.flush()
     if audited:
@@ -590,16 +598,33 @@ def notes_seen_by(user: User) -> ColumnElement[bool]:
     return Note.visibility == NoteVisibility.CASE_TEAM
 
 
+def note_cipher(session: Session, ring: KeyRing, note: Note) -> CaseCipher:
+    """The cipher a note is sealed with: its case's safeguarding-only key or the case key
+    (NoCaseKey when this session holds it not)."""
+    return keys.sg_cipher(session, ring, note.case_id) if note.under_sg_key else keys.case_cipher(session, ring,
+                                                                                                   note.case_id)
+
+
 def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Note, str]]:
-    """The case's notes this user may read, oldest first, decrypted (audited as `case.read` of `notes`)."""
+    """The case's notes this user may read, oldest first, decrypted (audited as `case.read` of
+    `notes`). A safeguarding-only note under a safeguarding-only key the reader does not hold (not
+    granted it yet) is left out."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="notes")
     if case.purged_at is not None:
         return []
-    cipher = keys.case_cipher(session, ring, case.id)
+    keys.case_cipher(session, ring, case.id)  # NoCaseKey for a reader who does not hold the case
     rows = session.scalars(
         select(Note).where(Note.case_id == case.id, notes_seen_by(user)).order_by(Note.created_at, Note.id)
     ).all()
-    return [(n, cipher.decrypt("notes", "body", n.id, n.body_ct)) for n in rows if n.body_ct is not None]
+    found = []
+    for n in rows:
+        if n.body_ct is None:
+            continue
+        try:
+            found.append((n, note_cipher(session, ring, n).decrypt("notes", "body", n.id, n.body_ct)))
+        except NoCaseKey:
+            continue
+    return found
 
 
 def send_message(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Message:
@@ -637,7 +662,7 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
         row = session.scalar(select(Message).where(Message.id == row_id, Message.case_id == case.id))
     if row is None or row.body_ct is None:
         raise NotFound(f"No such {'note' if kind == 'note' else 'message'} on this case.")
-    cipher = keys.case_cipher(session, ring, case.id)
+    cipher = note_cipher(session, ring, row) if isinstance(row, Note) else keys.case_cipher(session, ring, case.id)
     text = cipher.decrypt(table, "body", row.id, row.body_ct)
     wanted = passage.strip()
     if not wanted or wanted not in text:

@@ -68,20 +68,22 @@ def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes, *, under: tuple[str, bytes] | None = None
-                  ) -> tuple[str, bytes]:
-    """Wrap under the active master key, or under `under` (a retention day's key and its id)."""
+def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes, *, under: tuple[str, bytes] | None = None,
+                  column: str = "wrapped_key") -> tuple[str, bytes]:
+    """Wrap under the active master key, or under `under` (a retention day's key and its id).
+    `column`: `sg_wrapped_key` for the case's safeguarding-only key (bound, so the two cannot be swapped)."""
     kek_id, kek = under if under is not None else ring.active_kek
-    return kek_id, seal(kek, dek, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+    return kek_id, seal(kek, dek, _ad("case_keys", column, case_id) + b":" + kek_id.encode())
 
 
-def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes) -> bytes:
+def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes, *,
+                    column: str = "wrapped_key") -> bytes:
     try:
         kek = ring.kek(kek_id)
     except KeyDestroyed:
         raise Shredded(str(case_id)) from None
     try:
-        return open_(kek, wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+        return open_(kek, wrapped, _ad("case_keys", column, case_id) + b":" + kek_id.encode())
     except DecryptionError as exc:
         exc.case_id = case_id
         raise
