@@ -85,11 +85,6 @@ def get(session: Session, ring: KeyRing, *, user_id: uuid.UUID, view_id: uuid.UU
     return row, _open(session, ring, row)
 
 
-def default_view(session: Session, ring: KeyRing, *, user_id: uuid.UUID) -> tuple[SavedView, str | None] | None:
-    row = session.scalar(select(SavedView).where(SavedView.user_id == user_id, SavedView.is_default.is_(True)))
-    return None if row is None else (row, _open(session, ring, row))
-
-
 def create(
     session: Session, ring: KeyRing, *, user_id: uuid.UUID, name: str, filters: dict[str, Any], q: str | None,
     default: bool, by: Actor,
