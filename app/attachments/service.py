@@ -33,7 +33,7 @@ from app.auth.service import actor
 from app.cases.models import Case, Message, Note
 from app.cases.service import notes_seen_by
 from app.config import Settings
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.envelope import CaseCipher, NoCaseKey
 from app.crypto.keyring import KeyRing
 from app.crypto.stream import SealingWriter, new_file_key, open_chunks, stream_ad
@@ -131,9 +131,9 @@ def store(
     cipher = keys.case_cipher(session, ring, case.id)
     row = Attachment(
         id=prepared.id, case_id=case.id, sender=sender, author_id=author.id if author else None,
-        filename_ct=cipher.encrypt("attachments", "filename", prepared.id, prepared.filename),
+        filename_ct=cipher.encrypt(fields.ATTACHMENT_FILENAME, prepared.id, prepared.filename),
         content_type=prepared.content_type, size=prepared.size, chunks=prepared.chunks, removed=prepared.removed,
-        key_ct=cipher.encrypt_bytes("attachments", "file_key", prepared.id, prepared.key),
+        key_ct=cipher.encrypt_bytes(fields.ATTACHMENT_FILE_KEY, prepared.id, prepared.key),
         stored_in=storage.DATABASE,
     )
     session.add(row)
@@ -197,7 +197,7 @@ def _listed(session: Session, ring: KeyRing, case: Case, query: object, *, inclu
             if not r.under_sg_key:
                 raise
             continue  # a safeguarding-only note's file, and a reader not granted that key yet
-        found.append(AttachmentView(r, cipher.decrypt("attachments", "filename", r.id, r.filename_ct)
+        found.append(AttachmentView(r, cipher.decrypt(fields.ATTACHMENT_FILENAME, r.id, r.filename_ct)
                                     if r.filename_ct is not None else ""))
     return found
 
@@ -219,11 +219,11 @@ def seal_note_files(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> i
     main, sg = keys.case_cipher(session, ring, case_id), keys.sg_cipher(session, ring, case_id)
     for row in rows:
         if row.filename_ct is not None:
-            row.filename_ct = sg.encrypt("attachments", "filename", row.id,
-                                         main.decrypt("attachments", "filename", row.id, row.filename_ct))
+            row.filename_ct = sg.encrypt(fields.ATTACHMENT_FILENAME, row.id,
+                                         main.decrypt(fields.ATTACHMENT_FILENAME, row.id, row.filename_ct))
         if row.key_ct is not None:
-            row.key_ct = sg.encrypt_bytes("attachments", "file_key", row.id,
-                                          main.decrypt_bytes("attachments", "file_key", row.id, row.key_ct))
+            row.key_ct = sg.encrypt_bytes(fields.ATTACHMENT_FILE_KEY, row.id,
+                                          main.decrypt_bytes(fields.ATTACHMENT_FILE_KEY, row.id, row.key_ct))
         row.under_sg_key = True
     session.flush()
     return len(rows)
@@ -272,8 +272,8 @@ def _open(session: Session, ring: KeyRing, *, case: Case, attachment_id: uuid.UU
     if row is None or row.key_ct is None or row.filename_ct is None:
         raise NotFound("No such attachment.")
     cipher = _cipher(session, ring, row)
-    return Download(row, cipher.decrypt("attachments", "filename", row.id, row.filename_ct),
-                    cipher.decrypt_bytes("attachments", "file_key", row.id, row.key_ct))
+    return Download(row, cipher.decrypt(fields.ATTACHMENT_FILENAME, row.id, row.filename_ct),
+                    cipher.decrypt_bytes(fields.ATTACHMENT_FILE_KEY, row.id, row.key_ct))
 
 
 def open_for_staff(session: Session, ring: KeyRing, *, user: User, case: Case, attachment_id: uuid.UUID) -> Download:

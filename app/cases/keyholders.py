@@ -24,7 +24,7 @@ from app.auth.permissions import Capability
 from app.auth.service import actor
 from app.cases import access
 from app.cases.models import Case, Note
-from app.crypto import holders, keys, people
+from app.crypto import fields, holders, keys, people
 from app.crypto.envelope import CaseCipher, DecryptionError, NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
 from app.crypto.people import SAFEGUARDING_PART
@@ -175,7 +175,7 @@ def seal_sg_notes(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> int
     sg = sg_cipher_for_writing(session, ring, case_id=case_id)
     for note in rows:
         assert note.body_ct is not None
-        note.body_ct = sg.encrypt("notes", "body", note.id, main.decrypt("notes", "body", note.id, note.body_ct))
+        note.body_ct = sg.encrypt(fields.NOTE_BODY, note.id, main.decrypt(fields.NOTE_BODY, note.id, note.body_ct))
         note.under_sg_key = True
     session.flush()
     return len(rows)

@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, Message, Note
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.envelope import CaseCipher
 from app.crypto.keyring import KeyRing
 from app.enums import NoteVisibility
@@ -83,17 +83,17 @@ def _texts(cipher: CaseCipher | None, case: Any, notes: list[tuple[uuid.UUID, by
     if cipher is None or case.purged_at is not None:
         return
     if case.description_ct is not None:
-        yield cipher.decrypt("cases", "description", case.id, case.description_ct)
+        yield cipher.decrypt(fields.CASE_DESCRIPTION, case.id, case.description_ct)
     if not case.anonymous and case.reporter_ct is not None:
-        reporter = json.loads(cipher.decrypt("cases", "reporter", case.id, case.reporter_ct))
+        reporter = json.loads(cipher.decrypt(fields.CASE_REPORTER, case.id, case.reporter_ct))
         yield " ".join(str(v) for v in reporter.values() if v)
     for note_id, blob, under_sg_key in notes:
         if not under_sg_key:
-            yield cipher.decrypt("notes", "body", note_id, blob)
+            yield cipher.decrypt(fields.NOTE_BODY, note_id, blob)
         elif sg_cipher is not None:
-            yield sg_cipher.decrypt("notes", "body", note_id, blob)
+            yield sg_cipher.decrypt(fields.NOTE_BODY, note_id, blob)
     for message_id, blob in messages:
-        yield cipher.decrypt("messages", "body", message_id, blob)
+        yield cipher.decrypt(fields.MESSAGE_BODY, message_id, blob)
 
 
 def matching(session: Session, ring: KeyRing, *, scope: Select[Any], order: Sequence[Any], stems: frozenset[str],

@@ -39,7 +39,7 @@ from app.cases.views import (
     deadlines,
 )
 from app.config import Settings
-from app.crypto import holders, keys, receipts
+from app.crypto import fields, holders, keys, receipts
 from app.crypto.envelope import CaseCipher, NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Sender, Status
@@ -290,16 +290,16 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
     except NoCaseKey:  # issue 27: the reader holds no key to it; a holder may grant one
         return CaseContent(None, None, None, access=False)
 
-    def clear(column: str, blob: bytes | None) -> str | None:
-        return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
+    def clear(field: fields.Field, blob: bytes | None) -> str | None:
+        return None if blob is None else cipher.decrypt(field, case.id, blob)
 
-    reporter = None if case.anonymous else clear("reporter", case.reporter_ct)
-    signals = clear("risk_signals", case.risk_signals_ct)
-    suggested = clear("suggested_themes", case.suggested_themes_ct)
+    reporter = None if case.anonymous else clear(fields.CASE_REPORTER, case.reporter_ct)
+    signals = clear(fields.CASE_RISK_SIGNALS, case.risk_signals_ct)
+    suggested = clear(fields.CASE_SUGGESTED_THEMES, case.suggested_themes_ct)
     return CaseContent(
-        description=clear("description", case.description_ct),
+        description=clear(fields.CASE_DESCRIPTION, case.description_ct),
         reporter=json.loads(reporter) if reporter is not None else None,
-        summary=clear("closing_summary", case.closing_summary_ct),
+        summary=clear(fields.CASE_CLOSING_SUMMARY, case.closing_summary_ct),
         risk_signals=tuple(json.loads(signals)) if signals else (),
         suggested_themes=tuple(json.loads(suggested)) if suggested else (),
     )
@@ -313,9 +313,9 @@ def flag_risk(session: Session, ring: KeyRing, *, case: Case, text: str) -> list
     if not found or case.purged_at is not None:
         return found
     cipher = keys.case_cipher(session, ring, case.id)
-    known = json.loads(cipher.decrypt("cases", "risk_signals", case.id, case.risk_signals_ct)) \
+    known = json.loads(cipher.decrypt(fields.CASE_RISK_SIGNALS, case.id, case.risk_signals_ct)) \
         if case.risk_signals_ct is not None else []
-    case.risk_signals_ct = cipher.encrypt("cases", "risk_signals", case.id, json.dumps(risk_words.merge(known, found)))
+    case.risk_signals_ct = cipher.encrypt(fields.CASE_RISK_SIGNALS, case.id, json.dumps(risk_words.merge(known, found)))
     case.risk_flagged_at = clock.now()
     session.flush()
     return found
@@ -516,8 +516,8 @@ def exclude(
     cipher = keys.case_cipher(session, ring, case.id)
     row = Exclusion(id=uuid.uuid4(), case_id=case.id, user_lookup=access.exclusion_lookup(session, target.id),
                     created_by_id=user.id)
-    row.user_ct = cipher.encrypt("exclusions", "user_id", row.id, str(target.id))
-    row.reason_ct = cipher.encrypt("exclusions", "reason", row.id, reason)
+    row.user_ct = cipher.encrypt(fields.EXCLUSION_USER, row.id, str(target.id))
+    row.reason_ct = cipher.encrypt(fields.EXCLUSION_REASON, row.id, reason)
     row.opened_as(target.id)
     session.add(row)
     session.flush()
@@ -541,11 +541,11 @@ def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) 
     cipher = keys.case_cipher(session, ring, case.id)
 
     def opened(r: Exclusion) -> Exclusion:
-        who = cipher.decrypt("exclusions", "user_id", r.id, r.user_ct) if r.user_ct is not None else None
+        who = cipher.decrypt(fields.EXCLUSION_USER, r.id, r.user_ct) if r.user_ct is not None else None
         return r.opened_as(uuid.UUID(who) if who is not None else None)
 
     return [
-        (opened(r), cipher.decrypt("exclusions", "reason", r.id, r.reason_ct) if r.reason_ct is not None else None)
+        (opened(r), cipher.decrypt(fields.EXCLUSION_REASON, r.id, r.reason_ct) if r.reason_ct is not None else None)
         for r in rows
     ]
 
@@ -581,7 +581,7 @@ def add_note(
         else keys.case_cipher(session, ring, case.id)
     if only_safeguarding:
         keyholders.seal_sg_notes(session, ring, case_id=case.id)
-    note.body_ct = cipher.encrypt("notes", "body", note.id, body)
+    note.body_ct = cipher.encrypt(fields.NOTE_BODY, note.id, body)
     session.add(note)
     session.flush()
     if audited:
@@ -621,7 +621,7 @@ def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> li
         if n.body_ct is None:
             continue
         try:
-            found.append((n, note_cipher(session, ring, n).decrypt("notes", "body", n.id, n.body_ct)))
+            found.append((n, note_cipher(session, ring, n).decrypt(fields.NOTE_BODY, n.id, n.body_ct)))
         except NoCaseKey:
             continue
     return found
@@ -654,7 +654,7 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
     _require_not_purged(case)
     if not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can redact.")
-    table = "notes" if kind == "note" else "messages"
+    field = fields.NOTE_BODY if kind == "note" else fields.MESSAGE_BODY
     row: Note | Message | None
     if kind == "note":
         row = session.scalar(select(Note).where(Note.id == row_id, Note.case_id == case.id))
@@ -663,12 +663,12 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
     if row is None or row.body_ct is None:
         raise NotFound(f"No such {'note' if kind == 'note' else 'message'} on this case.")
     cipher = note_cipher(session, ring, row) if isinstance(row, Note) else keys.case_cipher(session, ring, case.id)
-    text = cipher.decrypt(table, "body", row.id, row.body_ct)
+    text = cipher.decrypt(field, row.id, row.body_ct)
     wanted = passage.strip()
     if not wanted or wanted not in text:
         raise Invalid("Copy the passage exactly as it is written in the text (it was not found).", field="passage")
     cleaned = text.replace(wanted, REDACTED)
-    row.body_ct = cipher.encrypt(table, "body", row.id, cleaned)
+    row.body_ct = cipher.encrypt(field, row.id, cleaned)
     session.flush()
     audit.record(session, actor(user), "case.redact", case_id=case.id, target=kind)  # never the passage
     return row, cleaned
@@ -687,9 +687,7 @@ def close(
     case.status = Status.CLOSED
     case.closed_at = now
     case.outcome = outcome
-    case.closing_summary_ct = keys.case_cipher(session, ring, case.id).encrypt(
-        "cases", "closing_summary", case.id, summary
-    )
+    case.closing_summary_ct = keys.case_cipher(session, ring, case.id).encrypt(fields.CASE_CLOSING_SUMMARY, case.id, summary)
     case.retain_until = add_years(now.date(), settings.retention_years)
     keys.keep_until(session, ring, case.id, case.retain_until)  # purge destroys that day's key
     session.flush()

@@ -13,6 +13,8 @@ import uuid
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from app.crypto import fields
+from app.crypto.fields import Field
 from app.crypto.keyring import KeyDestroyed, KeyRing
 from app.errors import Forbidden, IntegrityFailure
 
@@ -43,6 +45,12 @@ class NoCaseKey(Forbidden):
 
 def _ad(table: str, column: str, row_id: uuid.UUID | str) -> bytes:
     return f"safeshare:v1:{table}:{column}:{row_id}".encode()
+
+
+def _field_ad(field: Field, row_id: uuid.UUID | str) -> bytes:
+    if field not in fields.ALL:
+        raise ValueError(f"{field} is not a field sealed under a case's key (app.crypto.fields)")
+    return _ad(field.table, field.column, row_id)
 
 
 def seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
@@ -96,19 +104,19 @@ class CaseCipher:
         self.case_id = case_id
         self._dek = dek
 
-    def encrypt(self, table: str, column: str, row_id: uuid.UUID | str, text: str) -> bytes:
-        return seal(self._dek, text.encode("utf-8"), _ad(table, column, row_id))
+    def encrypt(self, field: Field, row_id: uuid.UUID | str, text: str) -> bytes:
+        return seal(self._dek, text.encode("utf-8"), _field_ad(field, row_id))
 
-    def decrypt(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> str:
-        return self.decrypt_bytes(table, column, row_id, blob).decode("utf-8")
+    def decrypt(self, field: Field, row_id: uuid.UUID | str, blob: bytes) -> str:
+        return self.decrypt_bytes(field, row_id, blob).decode("utf-8")
 
-    def encrypt_bytes(self, table: str, column: str, row_id: uuid.UUID | str, data: bytes) -> bytes:
+    def encrypt_bytes(self, field: Field, row_id: uuid.UUID | str, data: bytes) -> bytes:
         """Bytes rather than text: an attachment's own file key (app.crypto.stream)."""
-        return seal(self._dek, data, _ad(table, column, row_id))
+        return seal(self._dek, data, _field_ad(field, row_id))
 
-    def decrypt_bytes(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> bytes:
+    def decrypt_bytes(self, field: Field, row_id: uuid.UUID | str, blob: bytes) -> bytes:
         try:
-            return open_(self._dek, blob, _ad(table, column, row_id))
+            return open_(self._dek, blob, _field_ad(field, row_id))
         except DecryptionError as exc:
             exc.case_id = self.case_id
             raise

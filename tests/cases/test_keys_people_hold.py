@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select, text
 
 from app import flows
-from app.crypto import people
+from app.crypto import fields, people
 from app.crypto.envelope import DecryptionError
 from tests.cases.conftest import World
 
@@ -267,11 +267,11 @@ def _hr_key_opens_no_safeguarding_note(app: Any, world: World, case_id: uuid.UUI
         for note in sg_notes:
             assert note.body_ct is not None
             with pytest.raises(DecryptionError):
-                main.decrypt("notes", "body", note.id, note.body_ct)
+                main.decrypt(fields.NOTE_BODY, note.id, note.body_ct)
         files = s.scalars(select(Attachment).where(Attachment.note_id.in_([n.id for n in sg_notes]))).all()
         assert len(files) == 1 and files[0].under_sg_key and files[0].key_ct is not None
         with pytest.raises(DecryptionError):
-            main.decrypt_bytes("attachments", "file_key", files[0].id, files[0].key_ct)
+            main.decrypt_bytes(fields.ATTACHMENT_FILE_KEY, files[0].id, files[0].key_ct)
 
 
 def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, world: World, client: Any,
