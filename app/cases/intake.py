@@ -165,8 +165,8 @@ def prepare(
     # The first statement (the write lock on SQLite): whom the case key is wrapped to (issue 27; no
     # master wrap once the deployment is sealed), and the words administrators gave the themes.
     master, recipients = person_keys.intake_recipients(session)
-    key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.dek, recipients)
-    wraps += holders.escrow_rows(session, case_id, key.dek, holders.escrow_public(session))  # when escrow is on
+    key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.payload, recipients)
+    wraps += holders.escrow_rows(session, case_id, key.payload, holders.escrow_public(session))  # when escrow is on
     suggested = suggest_themes(data.description, extra=themes.admin_words(session))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,

@@ -39,11 +39,11 @@ def share(session: Session, ring: KeyRing, *, case_id: uuid.UUID, user_id: uuid.
     if public is None:
         return False
     try:
-        dek = keys.data_key(session, ring, case_id)
+        payload = keys.for_people(session, ring, case_id, keys.data_key(session, ring, case_id))
     except (NoCaseKey, Shredded):
         return False
-    holders.wrap_to_person(session, case_id=case_id, user_id=user_id, public=public, dek=dek)
-    holders.escrow_wrap(session, case_id=case_id, dek=dek)
+    holders.wrap_to_person(session, case_id=case_id, user_id=user_id, public=public, dek=payload)
+    holders.escrow_wrap(session, case_id=case_id, dek=payload)
     return True
 
 

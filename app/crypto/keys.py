@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Select, bindparam, func, insert, select, union
 from sqlalchemy.orm import Session
 
 from app import clock, dialect
@@ -27,7 +29,7 @@ from app.crypto.envelope import (
 )
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey, RingIdentity
-from app.crypto.people import SAFEGUARDING_PART
+from app.crypto.people import CASE_PART, SAFEGUARDING_PART
 from app.db import table_of, transaction_info
 
 
@@ -38,17 +40,22 @@ class NewCaseKey:
     cipher: CaseCipher
     kek_id: str
     wrapped: bytes | None
-    dek: bytes  # to wrap it to people too (app.crypto.holders)
+    dek: bytes
+    payload: bytes  # what a wrap to a person or the escrow holds: the key masked by the case's lock
+    lock_kek_id: str
+    lock_wrapped: bytes
     reporter_wrapped: bytes | None = None
 
     def people_only(self) -> NewCaseKey:
         """The same key with no master wrap (a sealed deployment: only people's wraps open it)."""
-        return NewCaseKey(self.cipher, PEOPLE, None, self.dek, self.reporter_wrapped)
+        return NewCaseKey(self.cipher, PEOPLE, None, self.dek, self.payload, self.lock_kek_id, self.lock_wrapped,
+                          self.reporter_wrapped)
 
     @property
     def params(self) -> dict[str, Any]:
         """The bound parameters of `key_insert`."""
-        return {"kek_id": self.kek_id, "wrapped_key": self.wrapped, "reporter_wrapped": self.reporter_wrapped}
+        return {"kek_id": self.kek_id, "wrapped_key": self.wrapped, "reporter_wrapped": self.reporter_wrapped,
+                "lock_kek_id": self.lock_kek_id, "lock_wrapped": self.lock_wrapped}
 
 
 # The kek_id of a case key no master key wraps any more (`seal-cases`): only people's wraps open it.
@@ -59,12 +66,51 @@ def new_case_key(ring: KeyRing, case_id: uuid.UUID, *, master: bool = True, rece
     """A fresh data key; wrapped by the ring's active master key unless the deployment is sealed
     (`master` False: its only wraps are to people, app.crypto.holders), and under the case's
     receipt (`receipt`, normalised) for the reporter."""
-    dek = new_data_key()
-    for_reporter = people.wrap_to_receipt(receipt, case_id, dek) if receipt is not None else None
+    dek, lock = new_data_key(), new_data_key()
+    lock_kek_id, lock_wrapped = wrap_data_key(ring, case_id, lock, column=LOCK_COLUMN)
+    payload = _masked(lock, case_id, dek, CASE_PART)
+    for_reporter = people.wrap_to_receipt(receipt, case_id, payload) if receipt is not None else None
     if not master:
-        return NewCaseKey(CaseCipher(case_id, dek), PEOPLE, None, dek, for_reporter)
+        return NewCaseKey(CaseCipher(case_id, dek), PEOPLE, None, dek, payload, lock_kek_id, lock_wrapped, for_reporter)
     kek_id, wrapped = wrap_data_key(ring, case_id, dek)
-    return NewCaseKey(CaseCipher(case_id, dek), kek_id, wrapped, dek, for_reporter)
+    return NewCaseKey(CaseCipher(case_id, dek), kek_id, wrapped, dek, payload, lock_kek_id, lock_wrapped, for_reporter)
+
+
+# --- the case's lock --------------------------------------------------------------------------------------
+# A random secret per case, wrapped by the ring: by a master key while the case is open, by its
+# retention day's key once it is closed (`keep_until`). A wrap of the case's key (or of its
+# safeguarding-only key) to a person, the escrow or the receipt holds the key XOR a mask derived
+# from the lock: a person's private key opens the wrap, the ring opens the lock, and both are
+# needed. `purge` destroys the retention day, so a copy of the database taken before it, with
+# anyone's private key or the escrow shares, no longer opens the erased case. A case made before
+# locks has none (NULL): its wraps hold the key itself.
+
+LOCK_COLUMN = "lock"
+
+
+def _masked(lock: bytes, case_id: uuid.UUID, key: bytes, part: str) -> bytes:
+    """`key` XOR the lock's mask for this case and part (its own inverse)."""
+    mask = HKDF(algorithm=hashes.SHA256(), length=len(key), salt=None,
+                info=b"safeshare:case-lock:v1:" + case_id.bytes + part.encode()).derive(lock)
+    return bytes(a ^ b for a, b in zip(key, mask, strict=True))
+
+
+def _lock(ring: KeyRing, row: CaseKey) -> bytes | None:
+    """The case's lock, or None for a case from before locks. Shredded once its retention day is destroyed."""
+    if row.lock_wrapped is None or row.lock_kek_id is None:
+        return None
+    return unwrap_data_key(ring, row.case_id, row.lock_kek_id, row.lock_wrapped, column=LOCK_COLUMN)
+
+
+def _through_lock(ring: KeyRing, row: CaseKey, key: bytes, part: str = CASE_PART) -> bytes:
+    lock = _lock(ring, row)
+    return key if lock is None else _masked(lock, row.case_id, key, part)
+
+
+def for_people(session: Session, ring: KeyRing, case_id: uuid.UUID, key: bytes, part: str = CASE_PART) -> bytes:
+    """What a new wrap of this case's key (`part`) to a person or the escrow holds, given the key itself."""
+    row = session.get(CaseKey, case_id)
+    return key if row is None else _through_lock(ring, row, key, part)
 
 
 def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
@@ -78,11 +124,15 @@ def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
     kek_id = bindparam("kek_id", type_=table.c.kek_id.type)
     wrapped_key = bindparam("wrapped_key", type_=table.c.wrapped_key.type)
     reporter = bindparam("reporter_wrapped", type_=table.c.reporter_wrapped.type)
+    lock_kek_id = bindparam("lock_kek_id", type_=table.c.lock_kek_id.type)
+    lock_wrapped = bindparam("lock_wrapped", type_=table.c.lock_wrapped.type)
     if source is not None:
-        return insert(table).from_select(["case_id", "kek_id", "wrapped_key", "reporter_wrapped"],
-                                         select(source.c.id, kek_id, wrapped_key, reporter))
+        return insert(table).from_select(
+            ["case_id", "kek_id", "wrapped_key", "reporter_wrapped", "lock_kek_id", "lock_wrapped"],
+            select(source.c.id, kek_id, wrapped_key, reporter, lock_kek_id, lock_wrapped))
     case_id = case_id if case_id is not None else bindparam("new_case_id", type_=table.c.case_id.type)
-    return insert(table).values(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped_key, reporter_wrapped=reporter)
+    return insert(table).values(case_id=case_id, kek_id=kek_id, wrapped_key=wrapped_key, reporter_wrapped=reporter,
+                                lock_kek_id=lock_kek_id, lock_wrapped=lock_wrapped)
 
 
 _OPENED = "safeshare.opened_case_keys"
@@ -107,10 +157,13 @@ def _open(session: Session, ring: KeyRing, row: CaseKey) -> bytes:
     wrap of the person this session holds the key of (NoCaseKey when there is none)."""
     if row.wrapped_key is not None:
         return unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
-    dek = holders.held_case_key(session, row.case_id) or holders.open_wrap(session, row.case_id)
-    if dek is None:
+    held = holders.held_case_key(session, row.case_id)  # the reporter's session: the key itself
+    if held is not None:
+        return held
+    payload = holders.open_wrap(session, row.case_id)
+    if payload is None:
         raise NoCaseKey(str(row.case_id))
-    return dek
+    return _through_lock(ring, row, payload)
 
 
 def data_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bytes:
@@ -127,15 +180,17 @@ def reporter_key(session: Session, ring: KeyRing, case_id: uuid.UUID, normalised
     row = session.get(CaseKey, case_id)
     if row is None or row.destroyed_at is not None:
         return None
-    if row.reporter_wrapped is not None:
-        return people.unwrap_with_receipt(normalised_receipt, case_id, row.reporter_wrapped)
-    if row.wrapped_key is None:
-        return None
     try:
+        if row.reporter_wrapped is not None:
+            payload = people.unwrap_with_receipt(normalised_receipt, case_id, row.reporter_wrapped)
+            return None if payload is None else _through_lock(ring, row, payload)
+        if row.wrapped_key is None:
+            return None
         dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
+        payload = _through_lock(ring, row, dek)
     except Shredded:
         return None
-    row.reporter_wrapped = people.wrap_to_receipt(normalised_receipt, case_id, dek)
+    row.reporter_wrapped = people.wrap_to_receipt(normalised_receipt, case_id, payload)
     session.flush()
     return dek
 
@@ -173,7 +228,7 @@ def sg_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher
         found = holders.open_wrap(session, case_id, SAFEGUARDING_PART)
         if found is None:
             raise NoCaseKey(str(case_id))
-        dek = found
+        dek = _through_lock(ring, row, found, SAFEGUARDING_PART)
     cipher = opened[case_id] = CaseCipher(case_id, dek)
     return cipher
 
@@ -195,8 +250,9 @@ def new_sg_key(session: Session, ring: KeyRing, case_id: uuid.UUID,
         _, row.sg_wrapped_key = wrap_data_key(ring, case_id, dek, under=(row.kek_id, ring.kek(row.kek_id)),
                                               column=SG_COLUMN)
     row.sg_created_at = clock.now()
-    holders.insert_wraps(session, holders.wrap_rows(session, case_id, dek, recipients, SAFEGUARDING_PART))
-    holders.escrow_wrap(session, case_id=case_id, dek=dek, part=SAFEGUARDING_PART)  # when escrow is on
+    payload = _through_lock(ring, row, dek, SAFEGUARDING_PART)
+    holders.insert_wraps(session, holders.wrap_rows(session, case_id, payload, recipients, SAFEGUARDING_PART))
+    holders.escrow_wrap(session, case_id=case_id, dek=payload, part=SAFEGUARDING_PART)  # when escrow is on
     session.flush()
     cipher = transaction_info(session).setdefault(_OPENED_SG, {})[case_id] = CaseCipher(case_id, dek)
     return cipher
@@ -206,7 +262,8 @@ def sg_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dict[
     """The safeguarding-only ciphers this session opens of the cases `within` (a SELECT of case
     ids), in two queries (a search)."""
     found = {case_id: CaseCipher(case_id, dek)
-             for case_id, dek in holders.open_wraps(session, within, SAFEGUARDING_PART).items()}
+             for case_id, dek in _unlocked(session, ring, holders.open_wraps(session, within, SAFEGUARDING_PART),
+                                           SAFEGUARDING_PART).items()}
     rows = session.execute(select(CaseKey.case_id, CaseKey.kek_id, CaseKey.sg_wrapped_key)
                            .where(CaseKey.case_id.in_(within), CaseKey.sg_wrapped_key.is_not(None)))
     for case_id, kek_id, wrapped in rows:
@@ -254,6 +311,12 @@ def seal_all(session: Session, ring: KeyRing, *,
                 except Shredded:
                     sg = None
             if dek is not None:
+                try:
+                    dek = _through_lock(ring, row, dek)
+                    sg = None if sg is None else _through_lock(ring, row, sg, SAFEGUARDING_PART)
+                except Shredded:
+                    dek = sg = None
+            if dek is not None:
                 for user_id, public, safeguarding in recipients(row.case_id):
                     holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=dek)
                     if sg is not None and safeguarding:
@@ -276,7 +339,8 @@ def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dic
     gives; a case whose key was destroyed is left out. Not kept in the session (a search opens
     thousands)."""
     found: dict[uuid.UUID, CaseCipher] = {
-        case_id: CaseCipher(case_id, dek) for case_id, dek in holders.open_wraps(session, within).items()}
+        case_id: CaseCipher(case_id, dek)
+        for case_id, dek in _unlocked(session, ring, holders.open_wraps(session, within), CASE_PART).items()}
     rows = session.execute(
         select(CaseKey.case_id, CaseKey.kek_id, CaseKey.wrapped_key)
         .where(CaseKey.case_id.in_(within), CaseKey.wrapped_key.is_not(None))
@@ -290,6 +354,24 @@ def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dic
     return found
 
 
+def _unlocked(session: Session, ring: KeyRing, payloads: dict[uuid.UUID, bytes], part: str) -> dict[uuid.UUID, bytes]:
+    """Many cases' keys from what their wraps held, through each case's lock (one query); a case whose
+    lock's retention day is destroyed is left out."""
+    if not payloads:
+        return {}
+    rows = {r.case_id: r for r in session.scalars(select(CaseKey).where(CaseKey.case_id.in_(list(payloads))))}
+    found: dict[uuid.UUID, bytes] = {}
+    for case_id, payload in payloads.items():
+        row = rows.get(case_id)
+        if row is None:
+            continue
+        try:
+            found[case_id] = _through_lock(ring, row, payload, part)
+        except Shredded:
+            continue
+    return found
+
+
 def shred(session: Session, case_id: uuid.UUID) -> None:
     """Destroy the case's data key: every ciphertext under it becomes unrecoverable."""
     row = session.get(CaseKey, case_id)
@@ -298,6 +380,7 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
         row.wrapped_key = None
         row.reporter_wrapped = None
         row.sg_wrapped_key = None
+        row.lock_wrapped = None
         transaction_info(session).get(_OPENED, {}).pop(case_id, None)
         transaction_info(session).get(_OPENED_SG, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
@@ -310,11 +393,19 @@ def keep_until(session: Session, ring: KeyRing, case_id: uuid.UUID, day: date) -
     the ring has no key for that day yet (see `KeyRing.retention_kek`)."""
     row = session.get(CaseKey, case_id)
     under = ring.retention_kek(day)
-    if row is None or row.wrapped_key is None or under is None:
+    if row is None or under is None or (row.wrapped_key is None and row.lock_wrapped is None):
         return False
-    if row.kek_id != under[0]:
+    if row.wrapped_key is not None and row.kek_id != under[0]:
         _rewrap(ring, row, under)
+    if row.lock_wrapped is not None and row.lock_kek_id != under[0]:
+        _rewrap_lock(ring, row, under)
     return True
+
+
+def _rewrap_lock(ring: KeyRing, row: CaseKey, under: tuple[str, bytes] | None = None) -> None:
+    lock = _lock(ring, row)
+    assert lock is not None
+    row.lock_kek_id, row.lock_wrapped = wrap_data_key(ring, row.case_id, lock, under=under, column=LOCK_COLUMN)
 
 
 def _rewrap(ring: KeyRing, row: CaseKey, under: tuple[str, bytes] | None = None) -> None:
@@ -330,11 +421,12 @@ def _rewrap(ring: KeyRing, row: CaseKey, under: tuple[str, bytes] | None = None)
 
 
 def keys_in_use(session: Session) -> dict[str, int]:
-    """How many live (not shredded) data keys each master or retention key wraps."""
-    rows = session.execute(
-        select(CaseKey.kek_id, func.count()).where(CaseKey.wrapped_key.is_not(None)).group_by(CaseKey.kek_id)
-    ).all()
-    return {kek_id: n for kek_id, n in rows}
+    """How many live (not shredded) data keys or case locks each master or retention key wraps."""
+    used = union(select(CaseKey.kek_id.label("kek_id"), CaseKey.case_id).where(CaseKey.wrapped_key.is_not(None)),
+                 select(CaseKey.lock_kek_id.label("kek_id"), CaseKey.case_id).where(CaseKey.lock_wrapped.is_not(None))
+                 ).subquery()  # a case whose key and lock share a master key counts once
+    rows = session.execute(select(used.c.kek_id, func.count()).group_by(used.c.kek_id)).all()
+    return {kek_id: n for kek_id, n in rows if kek_id is not None}
 
 
 def missing_keys(session: Session, ring: KeyRing | None) -> dict[str, int]:
@@ -350,16 +442,18 @@ def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500,
     with another ring), or None when every one does. Reads only; `done(n)` after each batch."""
     after: uuid.UUID | None = None
     while True:
-        query = select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id).limit(batch)
+        query = (select(CaseKey).where((CaseKey.wrapped_key.is_not(None)) | (CaseKey.lock_wrapped.is_not(None)))
+                 .order_by(CaseKey.case_id).limit(batch))
         if after is not None:
             query = query.where(CaseKey.case_id > after)
         rows = session.scalars(query).all()
         if not rows:
             return None
         for row in rows:
-            assert row.wrapped_key is not None
             try:
-                unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+                _lock(ring, row)
+                if row.wrapped_key is not None:
+                    unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
                 if row.sg_wrapped_key is not None:
                     unwrap_data_key(ring, row.case_id, row.kek_id, row.sg_wrapped_key, column=SG_COLUMN)
             except Shredded:
@@ -390,13 +484,26 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Calla
             .limit(batch)
         ).all()
         if not rows:
-            return moved
+            break
         for row in rows:
             _rewrap(ring, row)
             moved += 1
         session.flush()
         if done is not None:
             done(len(rows))
+    # The cases' locks under a master key (open cases) move too; closed cases' stay on their day.
+    while True:
+        locks = session.scalars(
+            select(CaseKey)
+            .where(CaseKey.lock_kek_id != active_id, CaseKey.lock_wrapped.is_not(None),
+                   CaseKey.lock_kek_id.not_like(RETAIN_PREFIX + "%"))
+            .order_by(CaseKey.case_id).limit(batch)
+        ).all()
+        if not locks:
+            return moved
+        for row in locks:
+            _rewrap_lock(ring, row)
+        session.flush()
 
 
 # --- which ring the database belongs to ---------------------------------------------------------------

@@ -31,6 +31,12 @@ class CaseKey(Base):
     # `wrapped_key` and only while that one has its own (before `seal-cases`).
     sg_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     sg_created_at: Mapped[datetime | None]
+    # The case's lock (app.crypto.keys): a random secret wrapped by a master key while the case is
+    # open and by its retention day's key once closed. Every wrap to a person, the escrow or the
+    # receipt holds the case's keys masked by it, so once `purge` destroys that day no copy of the
+    # database opens the case, whoever's private key comes with it. NULL: a case from before locks.
+    lock_kek_id: Mapped[str | None] = mapped_column(String(32))
+    lock_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class RingIdentity(Base):

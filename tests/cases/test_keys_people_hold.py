@@ -370,6 +370,35 @@ def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, wo
     stolen.state.engine.dispose()
 
 
+def test_a_closed_case_needs_its_retention_day_too_so_a_copy_from_before_the_purge_opens_nothing(
+        app: Any, world: World, client: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from app.cases.models import Case
+    from app.crypto.models import CaseKey, CaseKeyWrap
+
+    case_id = world.new_case(description=SECRET)
+    sg = world.staff["safeguarding"]
+    _seal(app, sg.email, sg.password)
+    headers = _login(client, sg.email, sg.password)
+    assert client.post(f"/api/v1/cases/{case_id}/close", headers=headers,
+                       json={"outcome": "referred", "summary": "Sorted."}).status_code == 200
+    with app.state.sessionmaker() as s:
+        row, case = s.get(CaseKey, case_id), s.get(Case, case_id)
+        assert row is not None and case is not None and case.retain_until is not None
+        assert row.wrapped_key is None and row.lock_kek_id == f"retain-{case.retain_until.isoformat()}"
+        day = case.retain_until
+    assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["description"] == SECRET
+    # `purge` destroys the day; the rows here are all still there, as in a backup made before it.
+    assert app.state.keyring.destroy_retention_before(day + timedelta(days=1)) > 0
+    with app.state.sessionmaker() as s:  # the holder's wrap is still there: it is the lock that is gone
+        assert s.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id))
+    r = client.get(f"/api/v1/cases/{case_id}", headers=headers)
+    assert r.status_code == 200 and r.json()["description"] is None
+
+
 def test_the_reporter_keeps_their_case_after_sealing_through_their_receipt(app: Any, world: World, client: Any) -> None:
     from app.crypto.models import CaseKey
 
