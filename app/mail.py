@@ -14,7 +14,6 @@ from app.config import Settings
 
 
 def new_message(settings: Settings, *, to: str, subject: str, lines: list[str]) -> EmailMessage:
-    """A plain-text message from the service's address."""
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to

@@ -97,7 +97,6 @@ def delay_after(failures: int, *, free: int, longest: int) -> int:
 
 
 class Throttle:
-    """Back-off buckets in the database; see the module's docstring."""
 
     def __init__(self, sessions: sessionmaker[Session], *, max_delay_seconds: int, window_seconds: int) -> None:
         self.sessions = sessions

@@ -62,7 +62,6 @@ def roles_with(capability: Capability) -> frozenset[Role]:
 
 
 def may(roles: Iterable[Role], capability: Capability) -> bool:
-    """Whether any of these roles has the capability."""
     allowed = PERMISSIONS[capability]
     return any(r in allowed for r in roles)
 

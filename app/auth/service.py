@@ -250,7 +250,6 @@ def login_finish(
 
 
 def session_row(session: Session, token: str | None) -> StaffSession | None:
-    """The live staff session behind this token, if any."""
     return session.get(StaffSession, token_hash(token)) if token else None
 
 
@@ -871,7 +870,6 @@ def user_by_email(session: Session, email: str) -> User:
 
 
 def roles_of(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
-    """The roles each of these users holds now."""
     found: dict[uuid.UUID, list[Role]] = {}
     if user_ids:
         for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(user_ids))):

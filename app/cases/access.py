@@ -79,7 +79,6 @@ def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bo
 
 
 def can_see(session: Session, user: User, case_id: uuid.UUID) -> bool:
-    """Whether `get_case` would find the case for this user."""
     return session.scalar(visible_cases(session, user).where(Case.id == case_id).with_only_columns(Case.id)) is not None
 
 

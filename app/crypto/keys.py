@@ -380,7 +380,6 @@ RING_ROW = 1
 
 
 def recorded_ring_id(session: Session) -> str | None:
-    """The id of the key ring this database belongs to, or None before one was recorded."""
     return session.scalar(select(RingIdentity.ring_id).where(RingIdentity.id == RING_ROW))
 
 

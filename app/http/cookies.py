@@ -47,7 +47,6 @@ def put(
 
 
 def drop(response: Response, request: Request, base: str, *, path: str = "/") -> None:
-    """Tell the browser to forget the cookie."""
     response.delete_cookie(
         name(request, base, path=path), path=path, secure=is_https(request), httponly=True, samesite="strict"
     )

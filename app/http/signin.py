@@ -213,7 +213,6 @@ class SignIn:
         )
 
     async def second_step(self, *, pending: str, totp: str) -> auth.SignedIn:
-        """The sign-in page's code step, after `TotpRequired` gave it a pending sign-in."""
         return await run_slow(
             self.limiter, second_step, self.door, pending=pending, totp=totp,
             client_host=client_host(self.request), cookies=cookies.jar(self.request),

@@ -21,7 +21,6 @@ from app.errors import Conflict
 
 @dataclass(frozen=True)
 class ReporterView:
-    """The reporter's view of their case."""
 
     reference: str
     status: Status

@@ -121,5 +121,4 @@ def end(session: Session, token: str) -> None:
 
 
 def erase(session: Session, *, case_id: uuid.UUID) -> None:
-    """Erasing a case: every reporter session of it goes."""
     session.execute(delete(ReporterSession).where(ReporterSession.case_id == case_id))

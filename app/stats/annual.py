@@ -89,7 +89,6 @@ def year_span(year: str) -> tuple[str, str] | None:
 
 
 def previous_span(from_: str, to: str) -> tuple[str, str]:
-    """The same months a year earlier."""
     return f"{int(from_[:4]) - 1:04d}{from_[4:]}", f"{int(to[:4]) - 1:04d}{to[4:]}"
 
 

@@ -124,7 +124,6 @@ def _svg(width: int, height: int, label: str, parts: list[str], css_id: str) -> 
 
 
 def totals_chart(table: ThemeTable) -> Markup:
-    """All contacts per period."""
     width, height = 720, 220
     parts = _bars(Box(0, 0, width, height), table.periods, table.totals.counts, "All contacts", table.min_cell)
     return _svg(width, height, f"All contacts per period, {table.from_} to {table.to}", parts, "chart-totals")

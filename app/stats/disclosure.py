@@ -81,11 +81,9 @@ class Grid(Generic[R]):
         self._extra_hidden_totals: set[str] = set()
 
     def months(self) -> list[str]:
-        """The months with any case, in order."""
         return sorted(self._columns)
 
     def keys(self) -> list[tuple[R, str]]:
-        """The (row, month) pairs with a non-zero count."""
         return list(self._counts)
 
     def count(self, row: R, month: str) -> int:
@@ -107,7 +105,6 @@ class Grid(Generic[R]):
         return decision is not None and decision.total_hidden
 
     def hidden_totals(self) -> set[str]:
-        """The months whose column total is hidden."""
         return {m for m, d in self._decisions.items() if d.total_hidden}
 
     def hide_totals(self, months: Iterable[str]) -> None:

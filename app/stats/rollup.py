@@ -321,7 +321,6 @@ def _mark_statement(dialect_name: str) -> Any:
 
 
 def mark_case(session: Session, case: Case) -> None:
-    """The month of `case` is stale (its counted columns changed)."""
     mark_stale(session, [case.received_month])
 
 

@@ -199,7 +199,6 @@ def _locations(session: Session) -> list[Location]:
 
 
 def as_at() -> str:
-    """The date every statistics answer is as at."""
     return clock.today().isoformat()
 
 
@@ -210,7 +209,6 @@ def last_settled_month(today: date | None = None) -> str:
 
 
 def case_extent(session: Session) -> tuple[str | None, str | None]:
-    """The first and the last month with any case."""
     first, last = session.execute(select(func.min(Case.received_month), func.max(Case.received_month))).one()
     return first, last
 
