@@ -45,7 +45,8 @@ class RingIdentity(Base):
 class PersonKey(Base):
     """A case-reading person's X25519 key pair, the private key only sealed (password, recovery key).
 
-    Intake wraps new cases to certified keys only.
+    Intake wraps new cases only to a certified key whose `certification` (a MAC under a ring key)
+    verifies: a database writer without the ring cannot plant a key of their own.
     """
 
     __tablename__ = "person_keys"
@@ -58,6 +59,7 @@ class PersonKey(Base):
     created_at: Mapped[datetime]
     certified_at: Mapped[datetime | None]
     certified_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    certification: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class CaseKeyWrap(Base):
