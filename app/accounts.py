@@ -1,9 +1,7 @@
-"""`safeshare create-user`, the break-glass `safeshare set-password` and `safeshare reset-2fa`,
-`safeshare seal-cases` (issue 27: an existing deployment moves to keys only people hold) and the
-optional escrow key, `safeshare escrow ...` (off by default; docs/operations.md, "The escrow key").
+"""Account and key commands run from the shell (`create-user`, break-glass, `seal-cases`, `escrow`).
 
-Above `app.flows` (not in `app.auth`) because each commits: `flows.finish` writes the security
-e-mails the change recorded to the outbox before the commit, as a request's transaction does."""
+Above `app.flows` because each commits: `flows.finish` must write the security e-mails first.
+"""
 
 from __future__ import annotations
 
@@ -172,8 +170,7 @@ def _password(password_stdin: bool) -> str:
 
 
 def _unlock_as(session: Session, settings: Settings, email: str, password: str) -> tuple[uuid.UUID, keys.Unlocked]:
-    """A safeguarding user's private key, opened with their password (or a new key pair, made
-    now), as a sign-in would; reads only, then ends the read (the derivation is slow)."""
+    """A safeguarding user's private key opened with their password, as a sign-in would (slow: reads end first)."""
     user = service.user_by_email(session, email)
     user_id, stored = user.id, user.password_hash
     key, needs = keys.at_rest(session, user_id)
@@ -280,8 +277,7 @@ def escrow_cover(
 
 
 def _read_shares() -> list[str]:
-    """The two shares: typed by the two people in turn (hidden) on a terminal, else two lines of
-    standard input."""
+    """The two shares: typed in turn (hidden) on a terminal, else two lines of standard input."""
     if sys.stdin.isatty():
         return [typer.prompt(f"{who}: type your share (it is not shown)", hide_input=True, err=True)
                 for who in ("first person", "second person")]

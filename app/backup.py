@@ -1,7 +1,7 @@
-"""`safeshare backup` and `safeshare restore`: a consistent copy of the database taken while the
-service runs (SQLite's online backup API, or `pg_dump`), and its return into an empty database.
-Never the key ring: a backup without it reveals no case text, so keep the two apart. How, and
-the attachment files beside it: docs/operations.md, "Backup and restore"."""
+"""`safeshare backup` and `safeshare restore` (docs/operations.md, "Backup and restore").
+
+Never the key ring: a backup without it reveals no case text, so the two are kept apart.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ def _libpq(url: str) -> str:
 
 @contextlib.contextmanager
 def _libpq_env(url: str) -> Iterator[dict[str, str]]:
-    """The environment for pg_dump and pg_restore: the password, if the URL has one, in a password
-    file of this run's own (mode 0600, removed afterwards), never on a command line, where `ps`
-    and /proc show it to every user of the host."""
+    """The environment for pg_dump/pg_restore: the password in a private password file, never on a
+    command line, where `ps` shows it to every user of the host.
+    """
     env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
     password = make_url(url).password
     if password is None:
@@ -152,8 +152,7 @@ _PG_DUMP_MAGIC = b"PGDMP"
 
 
 def restore_database(source: Path, url: str, steps: Steps | None = None) -> None:
-    """Load a backup into the database at `url`, which must hold no tables yet. On any failure
-    nothing is left behind: no half-loaded database, no new file, no partial copy."""
+    """Load a backup into the empty database at `url`; on any failure nothing is left behind."""
     steps = steps or Steps()
     if not source.is_file():
         raise BackupError(f"{source} is not a file")

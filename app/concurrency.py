@@ -1,9 +1,8 @@
 """Slow hashing off the event loop and out of the shared thread pool.
 
-argon2id is slow and memory-hard on purpose. Routes that verify or set a password run their
-whole (synchronous) body in worker threads limited by their own CapacityLimiter, sized by
-`SAFESHARE_SLOW_HASH_CONCURRENCY`. A burst of logins then waits for those few slots on the event
-loop, holding no thread, instead of filling the pool that every other request needs.
+Password routes run in worker threads behind their own CapacityLimiter
+(`SAFESHARE_SLOW_HASH_CONCURRENCY`): a burst of logins waits for a slot without filling the pool
+every other request needs.
 """
 
 from __future__ import annotations

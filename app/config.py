@@ -298,8 +298,7 @@ class SettingsError(Exception):
 
 
 def unknown_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(ENV_FILE)) -> list[str]:
-    """One warning per `SAFESHARE_*` name, in the environment or the `.env` file, that is not a
-    setting (a misspelt name is otherwise ignored without a word); the closest setting is named."""
+    """One warning per unknown `SAFESHARE_*` name (a misspelling is otherwise silent), naming the closest."""
     from dotenv import dotenv_values  # pydantic-settings' own .env reader
 
     known = sorted(PREFIX + name.upper() for name in Settings.model_fields)

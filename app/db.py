@@ -98,9 +98,9 @@ def make_engine(
 
 
 def _private_file(path: Path) -> None:
-    """Create the SQLite file (and its folder) readable by this account only, before SQLite does:
-    it would make it 0644, and it gives its -wal and -shm files the mode of the database file.
-    The file holds password hashes and every wrapped key, however well they are protected."""
+    """Create the SQLite file mode 0600 before SQLite does (it would make it 0644, and its -wal and
+    -shm files copy that mode).
+    """
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
@@ -110,12 +110,8 @@ def _private_file(path: Path) -> None:
 
 
 def _ping_after_idle(engine: Engine, seconds: float) -> None:
-    """Pessimistic disconnect handling, for connections that have been idle only.
-
-    A connection that sat in the pool for a while may have been closed by a database restart
-    or failover; it is pinged at checkout and, if dead, replaced (SQLAlchemy retries the
-    checkout with a fresh connection). A connection returned moments ago, as under load, is
-    handed out without the extra round trip that `pool_pre_ping` would spend on every request.
+    """Ping a connection at checkout only if it sat idle (a restart may have closed it): unlike
+    `pool_pre_ping`, no extra round trip per request under load.
     """
 
     @event.listens_for(engine, "checkin")
@@ -135,10 +131,9 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
 
 def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None, exclusion_key: bytes | None = None
                       ) -> sessionmaker[Session]:
-    """Sessions on `engine`. `audit_key` (app.audit.chain_key of the key ring) is what the audit
-    trail's HMAC chain is computed with: a session without it can read but not write audit entries.
-    `exclusion_key` (app.crypto.blind.exclusion_key of the ring) keys the exclusions' blind index:
-    a session without it cannot tell who is excluded from a case, and refuses to show any."""
+    """Sessions on `engine`. Without `audit_key` a session cannot write audit entries; without
+    `exclusion_key` it cannot tell who is excluded, and refuses to show any case.
+    """
     info: dict[str, bytes] = {AUDIT_KEY: audit_key} if audit_key is not None else {}
     if exclusion_key is not None:
         info[EXCLUSION_KEY] = exclusion_key
@@ -174,10 +169,11 @@ def read_only_session(makers: sessionmaker[Session]) -> Session:
 
 
 def read_apart(session: Session, statement: Any) -> list[Any]:
-    """Rows of `statement` read before `session` writes anything. On SQLite a writing request's
-    first statement takes the write lock, and every other writer waits while it holds it, so reads
-    that only feed CPU work go first, on a connection of their own in a read-only transaction. On
-    PostgreSQL nothing is held by a read: it runs on the session itself (no second connection)."""
+    """Rows of `statement` read before `session` writes anything.
+
+    On SQLite, on a read-only connection of its own, so the writer's lock isn't held during CPU work;
+    on PostgreSQL, on the session itself.
+    """
     if not dialect_rules.writer_locks_from_first_statement(session):
         return list(session.execute(statement).all())
     bind = session.get_bind()
@@ -191,9 +187,9 @@ def is_read_only(session: Session) -> bool:
 
 
 def commit(session: Session) -> None:
-    """Commit the request's transaction. A read-only session's audit entries are written after its
-    reads have ended, in a short transaction of their own, before the caller answers: content is
-    never shown without its audit entry, and a failure there is the request's failure."""
+    """Commit the request's transaction; a read-only session's audit entries are written just after,
+    before the answer: content is never shown without its audit entry.
+    """
     writer = session.info.get(READ_ONLY)
     if writer is None:
         session.commit()
@@ -206,10 +202,9 @@ def commit(session: Session) -> None:
 
 
 def refuse_unfinished(session: Session) -> None:
-    """Checked at every commit (by app.audit's hook, the one global `Session` listener): a read-only
-    (GET/HEAD) transaction must not have written, and a transaction must not commit with account
-    notices that `app.flows.finish` has not written to the outbox (they would be lost). A savepoint
-    (`attempt`) is not the commit: the notices wait for the transaction's own."""
+    """Checked at every commit: a GET/HEAD transaction must not have written, and account notices must
+    have reached the outbox (`app.flows.finish`) or they would be lost.
+    """
     if session.get_nested_transaction() is not None:
         return
     if is_read_only(session) and (session.new or session.dirty or session.deleted or _has_pending_audit(session)):
@@ -254,20 +249,17 @@ def _transaction_info_if_any(session: Session) -> dict[str, Any]:
 
 @contextmanager
 def separately(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A short transaction of its own, committed at once: for what must be stored (or seen by
-    a concurrent request) whatever becomes of the request's transaction, such as a failed
-    sign-in's counter or the claim on an Idempotency-Key."""
+    """A short transaction of its own, committed at once, for what must outlive the request's
+    transaction (a failed sign-in's counter, an Idempotency-Key's claim).
+    """
     with sessions() as session, session.begin():
         yield session
 
 
 def end_reads(session: Session) -> None:
-    """End a transaction that has only read, so that slow work (a password hash) or a
-    transaction of its own (`separately`) can follow without this one holding a lock.
+    """End a transaction that has only read, before slow work or a `separately`.
 
-    On SQLite a transaction holds the database's write lock from its first statement, and a
-    second transaction on the same thread would wait for it for ever. Refuses, loudly, a
-    transaction that has written anything: that would be lost.
+    On SQLite the same thread's second transaction would wait for ever. Refuses one that has written.
     """
     if session.new or session.dirty or session.deleted or _has_pending_audit(session):
         raise RuntimeError("end_reads() on a transaction that has written")
@@ -287,9 +279,7 @@ EXCLUSION_KEY = "safeshare.exclusion.key"
 
 @contextmanager
 def attempt(session: Session) -> Iterator[None]:
-    """Run a service call whose `AppError` the caller turns into a message instead of an error
-    response: on such an error only what the call wrote is undone (a savepoint, and the audit
-    entries it recorded), and the rest of the request can still commit."""
+    """Run a service call whose `AppError` becomes a message: only what the call wrote is undone (a savepoint)."""
     pending = transaction_info(session).get(PENDING_AUDIT) or []
     mark = len(pending)
     savepoint = session.begin_nested()

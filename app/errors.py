@@ -147,10 +147,7 @@ class AppError(Exception):
 
 
 def raises(*errors: type[AppError], security: str | None = None) -> Callable[[F], F]:
-    """Declare what a dependency may answer instead of the route: the problems it raises, and the
-    bearer scheme it authenticates (`staff` or `reporter`). Every route that depends on it then
-    declares those responses in the OpenAPI document (`app.api.openapi`); the function is
-    returned unchanged."""
+    """Declare the problems a dependency may raise and the bearer scheme it checks, for the OpenAPI document."""
 
     def mark(fn: F) -> F:
         fn.__safeshare_raises__ = (*getattr(fn, "__safeshare_raises__", ()), *errors)  # type: ignore[attr-defined]
@@ -213,10 +210,11 @@ class ServiceUnavailable(AppError):
 
 
 class IntegrityFailure(Exception):
-    """Stored data failed its integrity check: a ciphertext that does not authenticate (a wrong
-    key, a value moved to another row or column, tampering). Never shown, never taken for
-    "something went wrong": a 500 problem of its own type, an `integrity.failure` audit entry
-    and an `integrity alert` in the log, naming where (`table.column`) and the case, never content."""
+    """Stored data failed its integrity check (wrong key, moved value, tampering).
+
+    Never taken for "something went wrong": a 500 of its own type, an audit entry and a log alert
+    naming where, never content.
+    """
 
     status, title, slug = 500, "Stored data failed its integrity check", "integrity-failure"
     detail = ("Part of this record failed its integrity check, so it was not shown. The incident has "
@@ -295,9 +293,7 @@ PageError = Callable[[Request, "AppError"], Response | None]
 def install(
     app: FastAPI, *, page_error: PageError | None = None, unavailable: Callable[[BaseException], bool] | None = None,
 ) -> None:
-    """The handlers that turn every error into a problem document; `page_error` may answer a
-    browser's page request instead (a redirect to sign in, an HTML page that says what happened);
-    `unavailable` tells which unexpected errors mean "busy or out of reach, try again" (503, not 500)."""
+    """The handlers that turn every error into a problem document (or, for a page, `page_error`'s answer)."""
 
     def as_page(request: Request, exc: AppError) -> Response | None:
         if page_error is None:

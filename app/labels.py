@@ -1,6 +1,6 @@
-"""The words staff and the board read for stored values: one home, so the console, the dashboard,
-the annual report and a case's history name a thing alike. The reporter's plainer wording
-(addressed to "you") stays with the reporter's forms (`app/web/reporter/forms.py`)."""
+"""The words staff and the board read for stored values, in one home (the reporter's wording stays
+with the reporter's forms).
+"""
 
 from __future__ import annotations
 

@@ -1,18 +1,5 @@
-"""Limits that keep one process serving under load and slow clients.
-
-- `RequestLimits` (ASGI, around the whole application): at most `SAFESHARE_CONCURRENCY_LIMIT`
-  requests at once; one more gets a 503 problem with `Retry-After` at once, without its body
-  being read, instead of queueing without end. A request body must arrive within
-  `SAFESHARE_BODY_TIMEOUT_SECONDS` of the request's start, or the answer is 408 and the
-  connection is closed (a client trickling its body one byte at a time holds nothing for long).
-- Routes that take files (`upload_limit`): a body over the configured size is answered 413 at
-  once when its declared length says so, and as soon as that many bytes have arrived otherwise,
-  without the rest being read (a problem document for the API, a short page for a browser).
-- `TimelyHttpToolsProtocol` (uvicorn's HTTP protocol): a connection must deliver a request's
-  headers within `SAFESHARE_HEADER_TIMEOUT_SECONDS` of opening or of the request's first byte,
-  or it is answered 408 and closed. Uvicorn itself closes idle keep-alive connections
-  (`timeout_keep_alive`, set from `SAFESHARE_KEEP_ALIVE_SECONDS`) but has no such timer for
-  headers.
+"""Limits that keep one process serving under load and slow clients (docs/operations.md,
+"Load, slow clients and timeouts"): requests at once, body and header deadlines, upload size.
 """
 
 from __future__ import annotations
@@ -106,8 +93,7 @@ class RequestLimits:
 
     def _deadline(self, receive: Receive, send: Send, scope: Scope | None = None, limit: int | None = None
                   ) -> tuple[Receive, Send]:
-        """`receive` with the body's deadline (and size limit), and a `send` that drops what the
-        application sends after the deadline has answered 408 (or the limit 413) for it."""
+        """`receive` with the body's deadline and size limit, and a `send` that drops what follows a 408/413."""
         deadline = anyio.current_time() + self.body_timeout
         state: dict[str, Any] = {"started": False, "timed_out": False, "received": 0}
 
@@ -168,12 +154,9 @@ def _declared_length(scope: Scope) -> int:
 
 
 class TimelyHttpToolsProtocol(HttpToolsProtocol):
-    """Uvicorn's httptools protocol with a deadline for each request's headers.
+    """Uvicorn's httptools protocol with a deadline for each request's headers (uvicorn has none).
 
-    The timer starts when the connection opens and again at the first byte of each request; it
-    stops when the headers are complete. Uvicorn's own keep-alive timer covers the idle time
-    between requests. The timeout is `SAFESHARE_HEADER_TIMEOUT_SECONDS`, read in each worker
-    process (uvicorn hands the class to its workers by name), or a subclass's `header_timeout`.
+    The timeout is read in each worker process: uvicorn hands the class to its workers by name.
     """
 
     header_timeout: float | None = None

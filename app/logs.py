@@ -1,8 +1,7 @@
-"""Structured (JSON-lines) logging that never carries addresses, tokens, receipts or case text.
+"""JSON-lines logging that never carries addresses, tokens, receipts or case text.
 
-The access log is our own: method, route, status and time only. Uvicorn's access log is off,
-because it prints the client's address. A redacting filter is a second line of defence for
-anything a library might log.
+Uvicorn's access log is off (it prints the client's address); ours logs method, route, status and
+time. A redacting filter is a second line of defence.
 """
 
 from __future__ import annotations
@@ -98,11 +97,9 @@ HSTS = (b"strict-transport-security", b"max-age=63072000")
 
 
 class SecurityAndAccessLog:
-    """Adds the security headers to every response and logs one line per request.
+    """Security headers on every response and one log line per request.
 
-    It wraps the whole application, outside Starlette's error and body-limit middleware, so
-    their responses get the headers too; and the few plain-text errors those produce (a 413
-    from the body limit when Content-Length is too large) are turned into problem documents.
+    Outside Starlette's error and body-limit middleware, so their responses get the headers too.
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -1,7 +1,5 @@
-"""Outgoing mail: one SMTP connection per run, from the `SAFESHARE_SMTP_*` settings.
-
-Used by `safeshare remind` and `safeshare deliver`. A message never carries case text, a
-reporter's identity or a receipt: the callers compose references, dates and links only.
+"""Outgoing mail: one SMTP connection per run. Callers compose references, dates and links only:
+never case text, a reporter's identity or a receipt.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from app.config import Settings
 
 
 def new_message(settings: Settings, *, to: str, subject: str, lines: list[str]) -> EmailMessage:
-    """A plain-text message from the service's address."""
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
@@ -64,8 +61,7 @@ class Mailer:
 
 
 def describe_failure(exc: BaseException, settings: Settings) -> str:
-    """Why a message could not be handed to the mail server, naming the server and the settings
-    to look at (never the message or a password)."""
+    """Why a message could not be handed over, naming server and settings (never message or password)."""
     server = f"the mail server {settings.smtp_host}:{settings.smtp_port} (SAFESHARE_SMTP_HOST, SAFESHARE_SMTP_PORT)"
     if isinstance(exc, socket.gaierror):
         return f"{server}: the host name does not resolve"

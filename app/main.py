@@ -34,9 +34,9 @@ log = logging.getLogger("safeshare")
 
 
 class SafeShareAPI(FastAPI):
-    """FastAPI with the security headers and access log wrapped around everything, including
-    the framework's own error and body-limit middleware (which `add_middleware` cannot reach),
-    and, outermost, uvicorn's proxy-headers middleware for the trusted reverse proxies."""
+    """FastAPI with headers and access log around everything, the framework's own middleware included
+    (which `add_middleware` cannot reach), and the proxy-headers middleware outermost.
+    """
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = self.state.settings
@@ -60,14 +60,10 @@ class SafeShareAPI(FastAPI):
 
 
 class TrustedProxies:
-    """The client's address and scheme as the trusted reverse proxies saw them.
-
-    From a peer in `SAFESHARE_FORWARDED_ALLOW_IPS`, the client is the rightmost `X-Forwarded-For`
-    entry that is not itself a trusted proxy (each proxy appends the address it saw, so the
-    entries to its left are whatever the client claimed). `*` trusts the nearest hop only: its
-    rightmost entry is the client. An entry that is not an IP address is ignored (the peer's own
-    address stands), so made-up values never become throttle buckets. `X-Forwarded-Proto` counts
-    only as `http` or `https`. From any other peer both headers are ignored."""
+    """The client's address and scheme as the trusted reverse proxies saw them (docs/operations.md,
+    "Behind a reverse proxy"). An entry that is not an IP address is ignored, so made-up values
+    never become throttle buckets.
+    """
 
     def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
         self.app = app

@@ -21,11 +21,9 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head", *, audit_key: bytes | None = None,
             ring_keys: Mapping[str, object] | None = None) -> None:
-    """`audit_key` (the key ring's audit key) lets migration 0009 seal an existing audit trail's
-    end; without it, an existing trail is left unsealed and `verify` reports it (docs/operations.md).
-    `ring_keys` (app.crypto.keys.for_revisions of the ring) lets migration 0018 seal existing
-    exclusions and theme suggestions under each case's key (it refuses to run on a database that
-    has some without them)."""
+    """`audit_key` lets migration 0009 seal an existing audit trail's end; `ring_keys` lets 0018 seal
+    existing exclusions and suggestions (it refuses to run without them when there are some).
+    """
     cfg = alembic_config(url)
     cfg.attributes["audit_key"] = audit_key
     cfg.attributes.update(ring_keys or {})

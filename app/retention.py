@@ -1,8 +1,6 @@
-"""Erasure after the retention date (`safeshare purge`): every package erases its own part.
-
-A closed case is kept until `retain_until` (closure + `SAFESHARE_RETENTION_YEARS`); erasing it
-destroys its data key, so every ciphertext under it is unrecoverable, and each package drops what
-it holds of the case. What statistics need stays (docs/casework.md, "Retention and `safeshare purge`")."""
+"""Erasure after the retention date (`safeshare purge`): every package erases its own part
+(docs/casework.md, "Retention and `safeshare purge`").
+"""
 
 from __future__ import annotations
 
@@ -131,9 +129,7 @@ def purge(
 
 
 def keep_closed_cases_until_their_day(session: Session, ring: KeyRing, *, today: date, limit: int) -> int:
-    """Closed cases whose data key is still under a master key (closed before the ring had a
-    retention chain, or by a server whose ring had none) move under their retention day's key.
-    Returns how many moved (0: none left that can)."""
+    """Move closed cases' keys still under a master key under their retention day's key; how many."""
     rows = session.execute(
         select(Case.id, Case.retain_until)
         .join(CaseKey, CaseKey.case_id == Case.id)
@@ -150,9 +146,9 @@ def keep_closed_cases_until_their_day(session: Session, ring: KeyRing, *, today:
 
 
 def scrub(engine: Engine, *, erased: int) -> str:
-    """Leave nothing of the erased rows in the live database files (`app.dialect.scrub_after_erasure`).
-    PostgreSQL's VACUUM FULL rewrites the tables, so it runs only after a run that erased something;
-    SQLite's checkpoint is cheap and runs every time (it also finishes a run that could not)."""
+    """Leave nothing of erased rows in the live database files: VACUUM FULL only after a run that erased
+    something, SQLite's cheap checkpoint every time.
+    """
     if erased == 0 and dialect.is_postgresql(engine):
         return "nothing to scrub"
     return dialect.scrub_after_erasure(engine, ERASED_TABLES)

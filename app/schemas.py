@@ -1,7 +1,6 @@
-"""Shared building blocks of every request and response shape, and the limits they enforce.
+"""Shared building blocks of every request and response shape, each limit written once.
 
-Each limit is written once, here: the API's schemas and the web forms both validate through
-the schemas that use these types, so a page can never accept what the API refuses.
+The API and the web forms validate through the same schemas: a page never accepts what the API refuses.
 """
 
 from __future__ import annotations
@@ -142,13 +141,8 @@ Timestamp = Annotated[datetime, PlainSerializer(clock.rfc3339, return_type=str),
 class StrictModel(BaseModel):
     """The base of every input model: what no request may carry, checked for every field.
 
-    Unknown fields are refused (a typo is a 422, not silently ignored). Every string, at any
-    depth of lists and dicts, is refused if it holds a control character (free-text fields,
-    typed with `FREE_TEXT` such as `LongText`, keep tab and line breaks) or a lone surrogate;
-    every date and time must fall between the years MIN_YEAR and MAX_YEAR; every whole number
-    must fit a database INTEGER; every other number must be finite. So nothing a client sends
-    can make the database or the date arithmetic fail with a 500, on any schema derived from
-    this one, without it declaring anything.
+    Unknown fields, control characters (outside `FREE_TEXT`), lone surrogates, out-of-range dates,
+    integers and non-finite numbers are 422s, so no client input makes the database fail with a 500.
     """
 
     model_config = ConfigDict(extra="forbid")

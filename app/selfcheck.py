@@ -1,6 +1,4 @@
-"""`safeshare check`: what an operator wants to know before trusting an installation, one line
-(`ok`, `warn` or `FAIL`) per check, naming the setting or file to fix; it changes nothing.
-What it checks: docs/operations.md, "Checking an installation"."""
+"""`safeshare check`: one line per check (docs/operations.md, "Checking an installation"); changes nothing."""
 
 from __future__ import annotations
 

@@ -1,24 +1,8 @@
-"""Throttling of failed sign-ins and receipts, and the rate of new reports, shared by every
-server process and host through the database.
+"""Throttling of failed sign-ins and receipts, and the rate of new reports, shared through the database.
 
-Two kinds of counter live in `throttle_buckets`, each row keyed by a keyed hash:
-
-- **Back-off buckets** count failures. A bucket may fail `free` times; after that each attempt
-  must wait a delay that doubles with every further failure (1 s, 2 s, 4 s, ... up to
-  `SAFESHARE_THROTTLE_MAX_DELAY_SECONDS`), answered with 429 and `Retry-After`, never a sleep on
-  the server. Failures are forgotten once `SAFESHARE_THROTTLE_WINDOW_SECONDS` pass without one.
-  Whoever makes no failures is never slowed: there is no counter shared by all clients.
-- **Rate windows** count new reports per client (`SAFESHARE_REPORT_RATE`, e.g. `10/hour`), with
-  the `limits` library's fixed-window limiter over a storage that keeps its counters here.
-
-A client is identified by its address as the application sees it (behind a trusted proxy, the
-forwarded one; see `SAFESHARE_FORWARDED_ALLOW_IPS`), IPv6 grouped by /64 (one subscriber's
-network), hashed with a key that changes every day: the address itself is never stored, and a
-stored bucket cannot be linked to the same client on another day.
-
-Counters are written in short transactions of their own, so a failure is counted even though the
-request's own transaction rolls back. On SQLite every transaction takes the write lock, so a
-request must not hold its own transaction open while one of those runs (see `app.db.end_reads`).
+Back-off buckets and rate windows: docs/operations.md, "Failed sign-ins", and docs/reporters.md.
+A client is its address (IPv6 by /64) under a daily key: never stored, unlinkable across days.
+Counters commit in transactions of their own, so a failure counts even when the request rolls back.
 """
 
 from __future__ import annotations
@@ -59,8 +43,7 @@ class ThrottleBucket(Base):
 
 
 def client_network(client_host: str | None) -> str:
-    """The unit a client is counted by: an IPv4 address, or an IPv6 /64 (one subscriber's network:
-    an attacker holding a /64 must not get 2^64 fresh buckets)."""
+    """The unit a client is counted by: an IPv4 address, or an IPv6 /64 (else 2^64 fresh buckets)."""
     if not client_host:
         return "unknown"
     try:
@@ -86,9 +69,7 @@ def key_bucket(ring: KeyRing, scope: str, value: str) -> bytes:
 
 
 class Attempt(NamedTuple):
-    """One counted attempt: when, and each bucket's last failure and window end before it, so
-    that giving it back (`Throttle.forgive`) restores them: a forgiven attempt never extends a
-    back-off."""
+    """One counted attempt and each bucket's times before it, so `forgive` never extends a back-off."""
 
     at: datetime
     before: dict[bytes, tuple[datetime, datetime]]
@@ -108,8 +89,7 @@ GARBAGE_EVERY = 32
 
 
 def delay_after(failures: int, *, free: int, longest: int) -> int:
-    """Seconds to wait after `failures` failures: none within the free allowance, then 1 s
-    doubling with each further failure, up to `longest`."""
+    """Seconds to wait after `failures`: none within the allowance, then 1 s doubling up to `longest`."""
     if failures < free:
         return 0
     doubled: int = FIRST_DELAY_SECONDS << min(failures - free, 40)
@@ -117,7 +97,6 @@ def delay_after(failures: int, *, free: int, longest: int) -> int:
 
 
 class Throttle:
-    """Back-off buckets in the database; see the module's docstring."""
 
     def __init__(self, sessions: sessionmaker[Session], *, max_delay_seconds: int, window_seconds: int) -> None:
         self.sessions = sessions
@@ -137,9 +116,7 @@ class Throttle:
         return waits
 
     def check(self, buckets: Sequence[Bucket], *, session: Session | None = None) -> None:
-        """Raise 429 with Retry-After if any bucket must still wait; counts nothing.
-
-        With `session`, reads in the caller's transaction (no second connection)."""
+        """Raise 429 with Retry-After if any bucket must still wait; counts nothing."""
         keys = [b.key for b in buckets]
         query = select(ThrottleBucket).where(ThrottleBucket.bucket.in_(keys))
         now = clock.now()
@@ -152,18 +129,15 @@ class Throttle:
             raise TooManyRequests(retry_after=math.ceil(max(waits)))
 
     def attempt(self, buckets: Sequence[Bucket]) -> Attempt:
-        """Check and count one attempt, atomically, in a transaction of its own: 429 (counting
-        nothing) if any bucket must still wait, else each bucket counts one more failure.
+        """Check and count one attempt atomically, in a transaction of its own.
 
-        Counting before the slow work (a password hash) means a burst of parallel guesses cannot
-        all pass the check before the first failure is stored. What turns out not to be a
-        failure is given back with `forgive`, which restores the buckets' times as they were.
+        Counting before the slow hash stops a burst of parallel guesses all passing the check; `forgive`
+        gives back what turns out not to be a failure.
         """
         return self._count(buckets)
 
     def fail(self, buckets: Sequence[Bucket]) -> None:
-        """Count one failure in each bucket, in a transaction of its own: one atomic upsert each
-        (a count past its window starts again at 1)."""
+        """Count one failure in each bucket, in a transaction of its own (one upsert each)."""
         now = clock.now()
         t = table_of(ThrottleBucket)
         when = literal(now, UTCDateTime())
@@ -218,9 +192,9 @@ class Throttle:
         return Attempt(now, before)
 
     def forgive(self, keys: Sequence[bytes], *, session: Session | None = None, attempt: Attempt | None = None) -> None:
-        """Give back one counted attempt that was not a failure (earlier failures stay). With the
-        `attempt` that counted it, the bucket's last failure and window end go back to what they
-        were, unless a later failure has moved them since: the back-off ends when it would have."""
+        """Give back an attempt that was not a failure, restoring the bucket's times unless a later
+        failure moved them.
+        """
         t = table_of(ThrottleBucket)
         for key in keys:
             values: dict[str, Any] = {"count": ThrottleBucket.count - 1}
@@ -254,9 +228,7 @@ class Throttle:
 
 
 class DatabaseStorage(Storage):
-    """A `limits` storage whose counters are rows of `throttle_buckets`, so that every process
-    and host sharing the database shares the limit (`limits` ships memory, Redis, Memcached and
-    MongoDB storages only). Each call is a short transaction of its own."""
+    """A `limits` storage in `throttle_buckets`, so every process and host shares the limit."""
 
     STORAGE_SCHEME = None
 
@@ -335,9 +307,9 @@ class RateLimit:
             raise TooManyRequests(retry_after=math.ceil(reset - clock.now().timestamp()), detail=detail)
 
     def count(self, session: Session, bucket: bytes, *, detail: str) -> TooManyRequests | None:
-        """`hit` in a short transaction the caller holds (the Idempotency-Key's claim): the same
-        counter, the same window. Returns the 429 to raise once that transaction has committed
-        (the hit stays counted), or None."""
+        """`hit` in the caller's short transaction (the Idempotency-Key's claim); the 429 to raise after it
+        commits, or None.
+        """
         if self.item is None:
             return None
         key = self.item.key_for(bucket.hex())

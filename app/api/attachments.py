@@ -1,10 +1,7 @@
-"""Attachments (contract section 7): upload, list, download and withdraw files of a case.
+"""Attachments of a case: upload, list, download and withdraw (docs/attachments.md).
 
-Uploads are `multipart/form-data` with one file in `file`. The file is checked and cleaned
-before anything is stored (`app.attachments.clean`), outside the request's transaction, then
-sealed under the case's key and stored in that transaction; a refusal stores nothing.
-Downloads stream the stored (cleaned) bytes chunk by chunk, each authenticated before it is
-sent, as an attachment the browser never renders in place, and every one is audited.
+A file is cleaned outside the request's transaction, then sealed and stored in it; a refusal stores
+nothing. Downloads are authenticated chunk by chunk, never rendered in place, always audited.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""Cases for staff (contract section 4). Safeguarding sees every case; an HR user only the cases
-assigned to them (404 for the rest); admin and leadership get 403 on every route here. A user
-excluded from a case gets 404 and never sees it listed. Every response that carries decrypted
-case text writes a `case.read` audit entry."""
+"""Cases for staff. A case the user may not see is a 404; every response with decrypted case text
+writes a `case.read` audit entry.
+"""
 
 from __future__ import annotations
 

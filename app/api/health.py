@@ -1,8 +1,5 @@
-"""`/readyz`: is this process ready to serve? For load balancers and container health checks.
-
-Outside `/api/v1` and the OpenAPI document (it is the operators', not the clients'). 200 when the
-database answers a real query (the migrated schema's version row), 503 with `Retry-After`
-otherwise: a container whose database is down is not healthy, whatever its pages say.
+"""`/readyz` for load balancers (docs/operations.md, "Health"): 503 unless the database answers a
+real query, whatever the pages say.
 """
 
 from __future__ import annotations

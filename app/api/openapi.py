@@ -1,18 +1,8 @@
 """The OpenAPI document declares every answer a route can give, derived when the app is built.
 
-FastAPI documents a route's success and, for routes with parameters, a 422 in its own shape.
-Safe Share answers errors as RFC 9457 problem documents, and which ones a route can give follow
-from what it depends on. So, once, for every route (those added later too):
-
-- every error is `application/problem+json` with the `Problem` schema (`ValidationProblem`,
-  with `errors`, for 422);
-- a route declares what its dependencies raise (`app.errors.raises` on the dependency:
-  401 for the sign-in dependencies, 403 for a role check, 404 for a case lookup, 413, 429...)
-  and the bearer scheme they authenticate (`staff` or `reporter`: the `/docs` page's Authorize
-  button), plus what its own `responses=` names (a service's 409, say);
-- every route declares 422 (any parameter it is sent is checked, `app.api.parameters`), 500
-  (including a stored ciphertext that fails its integrity check) and 503 (busy, with
-  `Retry-After`); a route with a body also 408 (too slow to arrive) and 413 (too large).
+Errors are problem+json; a route declares what its dependencies raise (`app.errors.raises`) and
+the bearer scheme they check, plus 422, 500 and 503 everywhere (408 and 413 with a body), so a
+route added later needs no declarations of its own.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
-"""Pagination, the same way on every list of the API.
+"""Pagination, the same way on every list: `page`, `page_size`, `Link` and `X-Total-Count`
+(docs/operations.md, "Errors and headers").
 
-Every list takes `page` (from 1) and `page_size`, and answers with a `Link` header (RFC 8288:
-`first`, `prev`, `next`, `last`, each the same request for another page) and `X-Total-Count`,
-as GitHub's API does. Lists the contract gives as JSON arrays stay arrays; the two it gives as
-`{"items", "total"}` (`/cases`, `/audit`) keep that envelope and carry the same headers. A page
-past the end is empty. The OpenAPI document declares both headers on every paged route
-(`app.api.openapi`), found by the marker this dependency carries.
-
-Arrays are short by nature (the accounts, the themes, one case's notes): they are read whole and
-cut here, so each service keeps one way of reading them.
+Lists are short by nature: read whole and cut here, so each service keeps one way of reading them.
 """
 
 from __future__ import annotations

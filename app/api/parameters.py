@@ -1,11 +1,6 @@
-"""What every route's query and path parameters may carry, checked before the route runs.
+"""What every route's query and path parameters may carry, checked before any route runs.
 
-Request bodies are checked by their models (`app.schemas.StrictModel`); parameters arrive as
-text, so one check here covers every route, those added later included: a control character or
-a lone surrogate in any query or path parameter is a 422 naming the parameter, before anything
-reaches the database (PostgreSQL refuses NUL in text; nothing a person types holds the rest).
-Ranges of numbers, dates and months come from the parameter's own type (`app.schemas`: `Page`,
-`Day`, `Month`).
+A control character or lone surrogate is a 422 naming the parameter (PostgreSQL refuses NUL).
 """
 
 from __future__ import annotations

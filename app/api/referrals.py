@@ -1,5 +1,4 @@
-"""Referrals of a case (contract section 6): safeguarding and the case's HR contact. A user who
-may not see the case gets the same 404 as for the case itself (the shared case dependencies)."""
+"""Referrals of a case: safeguarding and the case's HR contact (others get the case's own 404)."""
 
 from __future__ import annotations
 

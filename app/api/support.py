@@ -1,5 +1,4 @@
-"""The support directory (contract section 7): administrators keep it; safeguarding and HR read it
-and send chosen organisations to a reporter through the thread in one action."""
+"""The support directory: administrators keep it; the case team reads it and signposts reporters."""
 
 from __future__ import annotations
 

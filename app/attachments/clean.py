@@ -1,23 +1,8 @@
-"""Cleaning a file before it is stored: its type decided from its content, against an allow-list,
+"""Cleaning a file before it is stored: its type decided from its content against an allow-list,
 and everything that could give the person away taken out (docs/attachments.md).
 
-- JPEG, PNG and HEIC photos are decoded and encoded again (Pillow, with pillow-heif for HEIC):
-  nothing of the original file but its pixels survives, so EXIF (GPS position, phone model, time
-  taken), XMP, IPTC, maker notes, comments and embedded thumbnails are gone. The orientation is
-  applied to the pixels, colours are converted to sRGB and the profile dropped (a profile can name
-  the device). HEIC is stored as JPEG, which every computer opens.
-- PDFs are rewritten by pikepdf (qpdf) without their document information, XMP (on the document
-  and on any object), JavaScript, automatic and form actions, links, embedded files, comment
-  authors, application data, and the photo details inside their JPEG images; earlier revisions
-  kept in the file by incremental saves are not written out. A PDF with a password is refused.
-- Plain text is decoded (UTF-8, UTF-16 with a byte order mark, or Windows-1252) and stored as
-  UTF-8; it carries nothing else.
-- Anything else is refused, Word documents included (their author, comments and tracked changes
-  cannot be removed reliably: the person is asked to save them as PDF).
-
-Output goes straight into a writer (`app.crypto.stream.SealingWriter`): cleaned content is
-never written anywhere in clear. One file is decoded at a time in each process, which bounds
-its memory (see `MEMORY` in docs/attachments.md).
+Output goes straight into a `SealingWriter`: cleaned content is never written in clear. One file
+is decoded at a time per process, which bounds memory.
 """
 
 from __future__ import annotations
@@ -126,9 +111,10 @@ class Cleaned:
 
 
 def clean(source: IO[bytes], *, filename: str, max_pixels: int, out: Sink) -> Cleaned:
-    """Decide the file's type from its content, clean it into `out`, and say what was removed.
-    Raises `UnsupportedType` (415), `FileTooLarge` (413, too many pixels) or `CannotClean` (422);
-    then `out` holds nothing usable and must be dropped."""
+    """Type the file from its content, clean it into `out`, and say what was removed.
+
+    On a refusal (415, 413, 422) `out` holds nothing usable and must be dropped.
+    """
     source.seek(0)
     head = source.read(SNIFF_BYTES)
     source.seek(0)
@@ -376,9 +362,9 @@ def _clean_pdf_object(obj: Any, removed: set[str]) -> None:
 
 
 def strip_jpeg_segments(data: bytes) -> tuple[bytes, bool]:
-    """A JPEG's bytes without its APP1 to APP13 and APP15 segments (EXIF, XMP, IPTC, ICC, maker
-    data) and comments, the image data untouched. APP0 (JFIF) and APP14 (Adobe: how the colours
-    are coded) stay. Raises ValueError for bytes that are not a well-formed JPEG header."""
+    """A JPEG without APP1-APP13, APP15 and comments (EXIF, XMP, IPTC, ICC, maker data); APP0 and
+    APP14 (how the colours are coded) stay.
+    """
     if not data.startswith(b"\xff\xd8"):
         raise ValueError("not a JPEG")
     out = bytearray(b"\xff\xd8")
@@ -495,8 +481,9 @@ def display_name(filename: str) -> str:
 
 
 def safe_filename(filename: str, kind: Kind) -> tuple[str, bool]:
-    """The name to store: the person's own, without any path or control characters, with the
-    extension of what is stored; a name that records when a photo was taken becomes a plain one."""
+    """The name to store: the person's own, without path or control characters, with the stored
+    extension; a name that records when a photo was taken becomes a plain one.
+    """
     base = re.split(r"[\\/]", filename or "")[-1]
     base = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C")
     stem, ext = os.path.splitext(base.strip().strip("."))

@@ -13,9 +13,7 @@ from app.enums import Sender, db_enum
 
 
 class Attachment(IdMixin, TimestampMixin, Base):
-    """A file of a case, as stored: cleaned, then sealed in chunks (app.crypto.stream) under its own
-    key (`key_ct`), itself sealed under the case's data key. The name is ciphertext too; withdrawing
-    the file or erasing the case drops the key, the name and every chunk."""
+    """A file of a case: cleaned, sealed in chunks under its own key, itself under the case's key."""
 
     __tablename__ = "attachments"
 

@@ -1,14 +1,6 @@
-"""Attachments: cleaned before anything is stored, sealed under the case's key, listed and read
-by who may see them, withdrawn by their sender while nobody else has opened them.
+"""Attachments: cleaned before anything is stored, sealed under the case's key (docs/attachments.md).
 
-Storing is two steps so that the slow one holds no transaction: `prepare` (no database: type
-from content, cleaning, sealing into a temporary file of ciphertext) and `store` (in the
-request's transaction: the per-case total, the row, the chunks, the audit entry).
-
-Who sees a file: staff who may see the case see its files, a file on a note as that note is
-seen; the reporter sees their own files and those the team attached to a message to them. A file
-on a safeguarding-only note has its name and file key sealed under the case's safeguarding-only
-key (`seal_note_files`), which no HR contact holds (issue 27).
+Storing is two steps so the slow one holds no transaction: `prepare` (no database) and `store`.
 """
 
 from __future__ import annotations
@@ -84,8 +76,7 @@ def too_large(settings: Settings, size: int | None, filename: str) -> clean.File
 
 
 def prepare(upload: IO[bytes], *, filename: str, size: int | None, settings: Settings) -> Prepared:
-    """Check the size, decide the type from the content, clean and seal (no database; slow).
-    Raises the refusal (413, 415, 422): then nothing is kept."""
+    """Check the size, type the content, clean and seal (no database; slow); a refusal keeps nothing."""
     refusal = too_large(settings, size, filename)
     if refusal is not None:
         raise refusal
@@ -149,8 +140,7 @@ def attach(
     session: Session, *, case: Case, ids: list[uuid.UUID], sender: Sender, author: User | None,
     message: Message | None = None, note: Note | None = None,
 ) -> list[Attachment]:
-    """Show these files in place on a message or a note: the sender's own files on this case,
-    not yet shown anywhere and not withdrawn (422 otherwise), at most `PER_MESSAGE`."""
+    """Show the sender's own unplaced files on a message or note (at most `PER_MESSAGE`)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
@@ -208,9 +198,7 @@ def _cipher(session: Session, ring: KeyRing, row: Attachment) -> CaseCipher:
 
 
 def seal_note_files(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> int:
-    """The files on the case's safeguarding-only notes sealed under its safeguarding-only key (a
-    file is uploaded under the case key, then put on a note; older notes' files move with their
-    notes). Call only where those notes are already under that key. Returns how many moved."""
+    """Move the files on the case's safeguarding-only notes under its safeguarding-only key; how many."""
     rows = session.scalars(select(Attachment).where(
         Attachment.case_id == case_id, Attachment.under_sg_key.is_(False),
         Attachment.note_id.in_(select(Note.id).where(Note.case_id == case_id, Note.under_sg_key.is_(True))))).all()
@@ -231,8 +219,7 @@ def seal_note_files(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> i
 
 def for_staff(session: Session, ring: KeyRing, *, user: User, case: Case, include_withdrawn: bool = False
               ) -> list[AttachmentView]:
-    """The case's files for a member of staff who may see the case (the case loaded through
-    `app.cases.access`). A note's files follow the note: a safeguarding-only note's files are never an HR contact's."""
+    """The case's files for staff who may see it; a safeguarding-only note's files are never an HR contact's."""
     return _listed(session, ring, case, and_(Attachment.case_id == case.id, _staff_may_see(user)),
                    include_withdrawn=include_withdrawn)
 
@@ -309,9 +296,7 @@ def opened_ids(session: Session, rows: list[Attachment]) -> set[uuid.UUID]:
 
 def withdraw(session: Session, settings: Settings, *, case: Case, attachment_id: uuid.UUID, sender: Sender,
              author: User | None = None) -> Attachment:
-    """A file sent by mistake, taken back by its sender while nobody else has opened it: its key,
-    name and content are destroyed; a message it was on says a file was withdrawn. 404 for a file
-    that is not the caller's own; 409 once someone else has opened it."""
+    """A file taken back by its sender while nobody else has opened it: key, name and content destroyed."""
     query = select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id,
                                      Attachment.sender == sender, Attachment.withdrawn_at.is_(None))
     if author is not None:
@@ -334,8 +319,7 @@ def withdraw(session: Session, settings: Settings, *, case: Case, attachment_id:
 
 
 def erase(session: Session, *, case_id: uuid.UUID, root: Path | None) -> int:
-    """The attachments' part of erasing a case: every file's content, key and name go, and the rows
-    with them (the files under `root`, SAFESHARE_ATTACHMENT_DIR, once the erasure commits)."""
+    """The attachments' part of an erasure: content, key, name and rows go (directory files on commit)."""
     rows = list(session.scalars(select(Attachment).where(Attachment.case_id == case_id)))
     storage.drop(session, root=root, rows=rows)
     for row in rows:
@@ -350,8 +334,7 @@ def sweep(session: Session, settings: Settings) -> int:
 
 
 def reporter_case_locked(session: Session, case_id: uuid.UUID) -> Case:
-    """The reporter's case again, locked, after the slow cleaning ran outside the transaction
-    (404 if it was erased meanwhile)."""
+    """The reporter's case again, locked, after the slow cleaning (404 if erased meanwhile)."""
     case = session.scalar(dialect.for_update(select(Case).where(Case.id == case_id, Case.purged_at.is_(None)),
                                              session, of=Case))
     if case is None:

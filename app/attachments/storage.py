@@ -1,10 +1,8 @@
-"""Where sealed files live: in the database (`attachment_chunks`, the default, both backends) or one
-file each under `SAFESHARE_ATTACHMENT_DIR`. Either way only ciphertext is written.
+"""Where sealed files live: `attachment_chunks` (the default) or one file each under
+`SAFESHARE_ATTACHMENT_DIR`; only ciphertext either way.
 
-Files in the directory follow the request's transaction: a file written by a transaction that
-rolls back is removed, and a file whose row is withdrawn or erased is removed once that commits
-(`_after_commit`, `_after_rollback`). `sweep` removes any file no row names (a crash between the
-two), from `safeshare purge`.
+Directory files follow the request's transaction (removed on rollback, or once a withdrawal or
+erasure commits); `sweep` removes any file no row names.
 """
 
 from __future__ import annotations
@@ -74,8 +72,9 @@ def write(session: Session, *, root: Path | None, attachment_id: uuid.UUID, seal
 
 
 def read(makers: sessionmaker[Session], root: Path | None, row: Attachment) -> Iterator[bytes]:
-    """The sealed chunks of a file, one at a time: each read from the database in a short
-    transaction of its own, so a download holds no transaction while the client reads."""
+    """The sealed chunks of a file, each read in a short transaction of its own, so a download holds
+    no transaction while the client reads.
+    """
     if row.stored_in == DIRECTORY:
         if root is None:
             raise FileNotFoundError("SAFESHARE_ATTACHMENT_DIR is not set but this file is kept there")

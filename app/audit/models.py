@@ -10,8 +10,7 @@ from app.db import Base
 
 
 class AuditEvent(Base):
-    """Who did what to which case, and when. Never content. Each row carries the hash of the
-    previous one, so changing or deleting any row breaks the chain."""
+    """Who did what to which case, and when; never content. Each row chains the previous one's hash."""
 
     __tablename__ = "audit_events"
     # The safeguarding team's list of refused attempts (`case.refused`) reads by action and time.
@@ -29,12 +28,9 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The newest entry's hash: one row, advanced by every append in the same transaction (a
-    trigger refuses any UPDATE that does not advance it from its own hash, and any DELETE).
+    """The newest entry's hash: one row, advanced by every append (a trigger refuses anything else).
 
-    Appenders take turns on this row's lock (held until their COMMIT), and each reads the head
-    as it was when the previous holder committed, so the chain never forks. `verify` checks it
-    against the newest entry, so removing entries from the end is detected too.
+    Appenders take turns on its lock, so the chain never forks; `verify` detects entries cut from the end.
     """
 
     __tablename__ = "audit_head"

@@ -1,18 +1,6 @@
-"""Signed values the server hands to a browser or API client during sign-in.
+"""Signed values handed to a client during sign-in: the device cookie and the pending sign-in.
 
-- The **device cookie** (OWASP's "device cookie" pattern): every successful sign-in sets one for
-  that account, HttpOnly, long-lived and signed with a key from the key ring. It is also a
-  record on the server (`device_cookies`, only a SHA-256 of its random nonce), at most
-  `MAX_DEVICES` per account (the oldest goes), deleted by a password change or reset, a 2FA
-  reset, deactivation and "sign out everywhere". A client that shows a valid one with its record
-  has signed in to the account before: it is throttled on its own failures only, so nobody can
-  lock the owner out by failing sign-ins from elsewhere. A revoked or unknown cookie counts like
-  no cookie at all. One cookie per account and browser (its name is a keyed hash of the e-mail
-  address, so it says nothing about whose it is).
-- The **pending sign-in** of the sign-in page: after a right password for an account with
-  two-factor sign-in, the page asks for the code next. The password is not sent again; a
-  five-minute token names the user and is bound to their current password hash, so a password
-  change ends it.
+Why and how the device cookie works: docs/operations.md, "Failed sign-ins".
 """
 
 from __future__ import annotations
@@ -58,9 +46,7 @@ def _nonce_hash(nonce: str) -> bytes:
 
 
 def new_device_cookie(session: Session, ring: KeyRing, user: User, *, shown: str | None = None) -> DeviceCookie:
-    """The device cookie for this sign-in: the one the client showed (`shown`, a known device's
-    nonce) again, or a fresh one recorded on the server; an account keeps its `MAX_DEVICES`
-    newest, the oldest records go."""
+    """The device cookie for this sign-in: the one shown again, or a fresh one (the oldest records go)."""
     now = clock.now()
     if shown is not None:
         session.execute(update(DeviceRecord).where(DeviceRecord.nonce_hash == _nonce_hash(shown))
@@ -86,8 +72,7 @@ def forget_devices(session: Session, *, user_id: uuid.UUID) -> None:
 
 
 def known_device(session: Session, ring: KeyRing, email: str, cookies: dict[str, str]) -> str | None:
-    """The nonce of a valid device cookie for this account whose record the server still
-    keeps, or None (no cookie, a forged or expired one, or one revoked)."""
+    """The nonce of a valid, unrevoked device cookie for this account, or None."""
     nonce = device_nonce(ring, email, cookies)
     if nonce is None:
         return None

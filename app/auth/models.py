@@ -101,8 +101,7 @@ class RecoveryCode(IdMixin, TimestampMixin, Base):
 
 
 class TotpReset(IdMixin, TimestampMixin, Base):
-    """An administrator's reset of someone's two-factor sign-in. For an account that reads cases
-    (safeguarding, hr) it waits for a safeguarding user other than the requester to confirm it."""
+    """An administrator's reset of someone's two-factor sign-in (a case reader's waits for a second person)."""
 
     __tablename__ = "totp_resets"
 
@@ -114,11 +113,9 @@ class TotpReset(IdMixin, TimestampMixin, Base):
 
 
 class AccountApproval(IdMixin, TimestampMixin, Base):
-    """A change that opens a path to case content and waits for a second person: a grant of
-    `hr` or `safeguarding` (`kind` "role_grant", the roles in `roles`) or an administrator's
-    password reset of an account that read cases in the last 90 days ("password_reset"). A
-    safeguarding user other than the requester (and the account's owner) confirms it; anyone
-    who may see it may cancel it; it lapses at `expires_at` (7 days)."""
+    """A change that opens a path to case content, waiting for a second person: a role grant of
+    `hr`/`safeguarding` or a password reset of a recent case reader. Lapses at `expires_at`.
+    """
 
     __tablename__ = "account_approvals"
 
@@ -134,8 +131,7 @@ class AccountApproval(IdMixin, TimestampMixin, Base):
 
 
 class DeviceRecord(IdMixin, TimestampMixin, Base):
-    """A device cookie the server handed out at a successful sign-in: only a SHA-256 of its
-    random nonce. At most a few per account; deleting the row revokes the cookie."""
+    """A device cookie handed out at sign-in (a SHA-256 of its nonce); deleting the row revokes it."""
 
     __tablename__ = "device_cookies"
 
@@ -145,8 +141,7 @@ class DeviceRecord(IdMixin, TimestampMixin, Base):
 
 
 class EnrolmentLink(IdMixin, TimestampMixin, Base):
-    """A single-use link e-mailed to a new account's owner, where they choose their own
-    password: only a SHA-256 of its token."""
+    """A single-use link where a new account's owner chooses their password (a SHA-256 of its token)."""
 
     __tablename__ = "enrolment_links"
 

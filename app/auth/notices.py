@@ -1,12 +1,7 @@
-"""Security notices by e-mail about staff accounts: a grant of a case-reading role, a password or
-two-factor reset. They name the account, who did what and when, and never carry a password, a
-one-time password, a code or anything from a case.
+"""Security notices by e-mail about staff accounts; never a password, code or case content.
 
-`record(session, notice)` is the one call that sends a notice. It keeps the notice with the
-transaction (`app.db.transaction_info`); before the transaction commits, `app.flows.finish` has
-the notification outbox (`app.notify`, a package above this one) write it as one row for each
-recipient, in that same commit, and `safeshare deliver` sends it. A notice exists only if its
-action was committed; a commit that skips `finish` is refused (`app.db.refuse_unfinished`).
+`record` keeps a notice with the transaction; `app.flows.finish` writes it to the outbox in the
+same commit, so a notice exists only if its action was committed.
 """
 
 from __future__ import annotations

@@ -59,11 +59,7 @@ def _squeezed(text: str) -> str:
 
 
 def weakness(password: str, *, email: str | None = None) -> str | None:
-    """Why a new password is too easy to guess, in words for its owner; None if it is fine.
-
-    Length is checked by the schema (`MIN_PASSWORD`); this adds the blocklist, the service's own
-    name, the owner's e-mail address, and a character repeated over and over.
-    """
+    """Why a new password is too easy to guess, in words for its owner; None if fine (length: the schema)."""
     lowered = password.strip().lower()
     squeezed = _squeezed(password)
     common = common_passwords()

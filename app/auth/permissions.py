@@ -1,9 +1,6 @@
-"""The permission table: each capability and the roles that have it, and what each role is called.
+"""The permission table: each capability, the roles that have it, and what each role is called.
 
-Every check asks for a capability (`may`), never for a role: the route dependencies
-(`app.http.users`), the console's navigation and landing page, the services' rules and the
-access-matrix test all read this table. A new role is a member of `app.enums.Role`, an entry in
-`ROLES` and its capabilities below (docs/architecture.md, "Where a change goes").
+Every check asks for a capability (`may`), never a role (docs/architecture.md, "Where a change goes").
 """
 
 from __future__ import annotations
@@ -65,7 +62,6 @@ def roles_with(capability: Capability) -> frozenset[Role]:
 
 
 def may(roles: Iterable[Role], capability: Capability) -> bool:
-    """Whether any of these roles has the capability."""
     allowed = PERMISSIONS[capability]
     return any(r in allowed for r in roles)
 

@@ -59,12 +59,10 @@ def user_for_token(
     session: Session, token: str, *, touch: bool = False, idle: timedelta | None = None,
     touch_apart: sessionmaker[Session] | None = None,
 ) -> User | None:
-    """The active user behind a live staff token. Reporter tokens never match (other prefix, other table).
+    """The active user behind a live staff token (reporter tokens never match).
 
-    A session not used for `idle` has ended. Using it refreshes its `last_seen_at`, at most once
-    a minute: in the request's own transaction when the request writes anyway (`touch`), else in
-    a short transaction of its own (`touch_apart`): a read's transaction never writes (on SQLite
-    it must not need the write lock).
+    Use refreshes `last_seen_at` at most once a minute, in a short transaction of its own unless
+    the request writes anyway: a read's transaction never writes (SQLite's write lock).
     """
     if not token.startswith(STAFF_PREFIX):
         return None
@@ -125,8 +123,7 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class LoginBuckets:
-    """Where a sign-in's failures count: a known device's own bucket, or the client's and the
-    account's (for clients unknown to the account)."""
+    """Where a sign-in's failures count: a known device's own bucket, else the client's and the account's."""
 
     buckets: list[Bucket]
     device: str | None  # the nonce of the account's device cookie this client holds, if any
@@ -153,8 +150,9 @@ def login_buckets(session: Session, ring: KeyRing, settings: Settings, *, email:
 
 @dataclass(frozen=True)
 class LoginStart:
-    """What a sign-in reads before its slow hash: where its failures count, and whose password
-    it checks (`stored` None for an unknown address: the check then takes just as long)."""
+    """A sign-in's reads before its slow hash (`stored` None for an unknown address: the check
+    takes just as long).
+    """
 
     where: LoginBuckets
     user_id: uuid.UUID | None
@@ -180,9 +178,7 @@ def login_start(
     session: Session, ring: KeyRing, settings: Settings, *, email: str, client_host: str | None,
     cookies: dict[str, str],
 ) -> LoginStart:
-    """A sign-in's reads. The caller then ends them, counts the attempt under the sign-in throttle
-    (a known device in its own bucket, else the client's and the account's), checks the password
-    with no transaction open and calls `login_finish` (`app.http.signin`)."""
+    """A sign-in's reads; the caller ends them before the password hash (`app.http.signin`)."""
     email = normalise_email(email)
     if text_problem(email, free_text=False) is not None:
         raise Unauthorized(BAD_LOGIN)  # no address holds control characters (and PostgreSQL refuses NUL)
@@ -218,9 +214,9 @@ def login_finish(
     start: LoginStart, password: str | None, password_ok: bool, totp: str | None, tried: Attempt,
     unlocked: keys.Unlocked | None = None,
 ) -> SignedIn | CodeNeeded:
-    """Open a staff session once the password was right (`password` None: the pending second
-    step). 401 `unauthorized` for a wrong password or unknown e-mail (the same either way); 401
-    `totp-required` for a wrong code; `CodeNeeded` when the code is still to come."""
+    """Open a staff session once the password was right (`password` None: the pending second step).
+    The same 401 for a wrong password or an unknown e-mail.
+    """
     if password is not None:
         user = session.get(User, start.user_id) if password_ok and start.user_id is not None else None
         if user is None or not user.active:
@@ -254,16 +250,13 @@ def login_finish(
 
 
 def session_row(session: Session, token: str | None) -> StaffSession | None:
-    """The live staff session behind this token, if any."""
     return session.get(StaffSession, token_hash(token)) if token else None
 
 
 def accept_code(session: Session, ring: KeyRing, *, user: User, code: str) -> bool:
-    """Whether `code` is a current TOTP code or an unused recovery code of this user, using it up.
+    """Whether `code` is a current TOTP code or an unused recovery code, using it up.
 
-    A TOTP code is accepted only for a time step after the last one accepted, so no code works
-    twice (nor an older one); a recovery code is marked used. Both are conditional UPDATEs, so two
-    requests racing with one code cannot both succeed.
+    Conditional UPDATEs: no code works twice, nor an older TOTP step, even for two racing requests.
     """
     digits = totp.as_totp(code)
     if digits is not None and user.totp_secret_ct is not None:
@@ -301,8 +294,7 @@ def _rows(result: Any) -> int:
 
 def start_session(session: Session, *, user: User, minutes: int, unlocked: keys.Unlocked | None = None
                   ) -> tuple[str, datetime]:
-    """A new staff session; with `unlocked` (issue 27) it holds the person's private key, sealed
-    under the token (and a new key pair's recovery key, to show once)."""
+    """A new staff session; with `unlocked` it holds the person's private key, sealed under the token."""
     token = STAFF_PREFIX + secrets.token_urlsafe(32)
     expires = clock.now() + timedelta(minutes=minutes)
     row = StaffSession(token_hash=token_hash(token), user_id=user.id, expires_at=expires, last_seen_at=clock.now())
@@ -402,8 +394,7 @@ def end_all_sessions(session: Session, *, user: User, keep: str | None) -> None:
 
 
 def reauth_bucket(ring: KeyRing, settings: Settings, user: User) -> Bucket:
-    """Failures at proving it is really them, for a signed-in user: a stolen session must not
-    be able to guess the password or a code without limit."""
+    """Failures at re-authentication: a stolen session must not guess the password or a code without limit."""
     return Bucket(key_bucket(ring, "reauth", str(user.id)), settings.login_max_failures)
 
 
@@ -421,8 +412,7 @@ def signed_in_recently(session: Session, *, token: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Proof:
-    """The current password to check before a change to the account's own sign-in, and the
-    bucket its failures count in (like a failed sign-in: a stolen session cannot guess it)."""
+    """The current password to check before a change to the account's own sign-in, and its failure bucket."""
 
     bucket: Bucket
     stored: str
@@ -434,10 +424,9 @@ WRONG_PASSWORD = "The current password is not right."
 
 def proof_needed(session: Session, ring: KeyRing, settings: Settings, *, user: User, token: str | None,
                  current_password: str | None) -> Proof | None:
-    """Re-authentication before a change to the account's own sign-in (2FA set-up or removal, a
-    new password): None if the session behind `token` signed in with the password in the last 5
-    minutes; else the password to check (`app.http.signin.prove`). 403 `wrong-password` when it
-    is missing."""
+    """Re-authentication before a change to one's own sign-in: None within 5 minutes of a password
+    sign-in, else the password to check (403 `wrong-password` when missing).
+    """
     if signed_in_recently(session, token=token):
         return None
     if not current_password:
@@ -447,10 +436,7 @@ def proof_needed(session: Session, ring: KeyRing, settings: Settings, *, user: U
 
 def password_change(session: Session, ring: KeyRing, settings: Settings, *, user: User, current_password: str | None,
                     new_password: str, keep_token: str | None) -> Proof | None:
-    """The checks before the user changes their own password: 422 for a new password that is too
-    easy to guess or the same as the current one; 403 without `current_password` unless the
-    session signed in with it in the last 5 minutes. Returns the current password to check, if
-    given (always checked then)."""
+    """Checks before a user changes their own password; returns the current password to check, if given."""
     problem = weakness(new_password, email=user.email)
     if problem is None and current_password is not None and new_password == current_password:
         problem = SAME_PASSWORD
@@ -467,9 +453,9 @@ SAME_PASSWORD = "Choose a password different from the current one."
 
 def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, keep_token: str | None,
                      sealed: people.Sealed | None = None, pair: key_holders.NewKeyPair | None = None) -> None:
-    """The user's own new password (hashed): every other session of theirs ends and every device
-    cookie of the account is revoked. Their private key, which this session holds, is sealed
-    again under the new password (`sealed`): the key pair and its case keys stay theirs."""
+    """The user's own new password: other sessions end, device cookies are revoked, and their private
+    key is sealed again under it (the key pair and its case keys stay theirs).
+    """
     user = _user(session, user_id)
     if sealed is not None:
         key_holders.reseal_password(session, user_id=user.id, sealed=sealed)
@@ -507,8 +493,7 @@ class TotpSetup:
 
 
 def start_totp_setup(session: Session, ring: KeyRing, *, user_id: uuid.UUID) -> TotpSetup:
-    """A new secret for the user's authenticator, not active until confirmed with a code from it
-    (after `may_start_totp_setup` and the re-authentication)."""
+    """A new authenticator secret, inactive until confirmed with a code from it."""
     user = _user(session, user_id)
     secret = totp.new_secret()
     user.totp_secret_ct = totp.seal_secret(ring, user.id, secret)
@@ -532,8 +517,7 @@ def pending_totp_setup(ring: KeyRing, *, user: User) -> TotpSetup | None:
 
 
 def confirm_totp(session: Session, ring: KeyRing, *, user: User, code: str) -> list[str]:
-    """Turn two-factor sign-in on with a first code from the authenticator; returns the ten
-    recovery codes, shown this once (only their keyed hashes are kept)."""
+    """Turn two-factor sign-in on; returns the ten recovery codes, shown once (only keyed hashes are kept)."""
     setup = pending_totp_setup(ring, user=user)
     if setup is None:
         raise Conflict("There is no two-factor set-up waiting. Start the set-up first."
@@ -576,8 +560,7 @@ def may_disable_totp(user: User, settings: Settings) -> None:
 
 def disable_totp(session: Session, throttle: Throttle, ring: KeyRing, *, user_id: uuid.UUID, code: str,
                  bucket: Bucket, tried: Attempt) -> None:
-    """Turn the user's own two-factor sign-in off, proven with a current code or a recovery code
-    (counted in `bucket` like a failed sign-in: 403 `wrong-code`)."""
+    """Turn one's own two-factor sign-in off, proven with a code (failures counted in `bucket`)."""
     user = _user(session, user_id)
     if not accept_code(session, ring, user=user, code=code):
         raise Forbidden("That code is not right, or it has been used already.", slug="wrong-code")
@@ -626,8 +609,7 @@ def _roles_of(row: AccountApproval | None) -> list[Role]:
 
 
 def read_cases_recently(session: Session, *, user: User) -> bool:
-    """Whether the account holds a case-reading role, held one in the last 90 days, or has a
-    grant of one waiting: its resets then need a second person."""
+    """Whether the account reads cases, did in the last 90 days, or awaits such a grant: its resets need a second person."""
     if user.has(*CASE_READING_ROLES):
         return True
     ended = user.case_roles_ended_at
@@ -654,8 +636,7 @@ def _new_approval(session: Session, *, user: User, kind: str, by: User, roles: l
 
 @dataclass(frozen=True)
 class PasswordReset:
-    """An administrator's password reset: applied (the one-time password, for the requester) or
-    waiting for a safeguarding user (`waiting`)."""
+    """An administrator's password reset: applied (the one-time password) or `waiting` for a safeguarding user."""
 
     one_time_password: str | None
     expires_at: datetime | None
@@ -665,11 +646,10 @@ class PasswordReset:
 def reset_password(
     session: Session, passwords: Passwords, settings: Settings, *, user_id: uuid.UUID, by: User,
 ) -> PasswordReset:
-    """A one-time password for someone else's account, to be changed at their next sign-in;
-    their two-factor sign-in stays on. Every session of theirs ends. 403 for one's own account.
+    """A one-time password for someone else's account; their sessions end, two-factor stays on.
 
-    For an account that read cases in the last 90 days it waits for a safeguarding user other
-    than the requester (`confirm_password_reset`), and the one-time password goes to that user."""
+    For an account that read cases in the last 90 days it waits for another safeguarding user.
+    """
     if user_id == by.id:
         raise Forbidden("You cannot reset your own password. Change it on your account page.")
     user = _user(session, user_id)
@@ -706,9 +686,7 @@ def _apply_password_reset(session: Session, passwords: Passwords, settings: Sett
 def confirm_password_reset(
     session: Session, passwords: Passwords, settings: Settings, *, user_id: uuid.UUID, by: User,
 ) -> tuple[str, datetime]:
-    """A safeguarding user confirms a waiting password reset: it takes effect now and the
-    one-time password is theirs to hand over. 403 for the requester and the owner; 409 if none
-    is waiting."""
+    """A safeguarding user (not the requester or owner) confirms a waiting password reset."""
     user = _user(session, user_id)
     row = open_approval(session, user_id=user.id, kind=PASSWORD_RESET)
     if row is None:
@@ -730,12 +708,11 @@ def open_totp_reset(session: Session, *, user_id: uuid.UUID) -> TotpReset | None
 
 
 def request_totp_reset(session: Session, *, user_id: uuid.UUID, by: Actor, by_user: User | None) -> TotpReset:
-    """Reset someone's two-factor sign-in (they set it up again at their next sign-in).
+    """Reset someone's two-factor sign-in.
 
-    For an account that read cases in the last 90 days it only takes effect once a safeguarding
-    user other than the requester confirms it (`confirm_totp_reset`): no administrator can take
-    over a case-reading account alone. The shell's break-glass (`by_user` None) acts at once and
-    tells the safeguarding users. 403 for one's own account; 409 if it has none to reset.
+    For an account that read cases in the last 90 days it waits for a safeguarding user other than
+    the requester: no administrator takes over a case-reading account alone. The shell's
+    break-glass (`by_user` None) acts at once and tells the safeguarding users.
     """
     if by_user is not None and user_id == by_user.id:
         raise Forbidden("You cannot reset your own two-factor sign-in. Remove it on your account page.")
@@ -774,8 +751,7 @@ def waiting_totp_resets(session: Session) -> list[TotpReset]:
 
 
 def confirm_totp_reset(session: Session, *, user_id: uuid.UUID, by: User) -> TotpReset:
-    """A safeguarding user confirms a waiting reset: it takes effect now. 403 for the requester
-    or the account's owner; 409 if no reset is waiting."""
+    """A safeguarding user (not the requester or owner) confirms a waiting two-factor reset."""
     user = _user(session, user_id)
     row = open_totp_reset(session, user_id=user.id)
     if row is None:
@@ -797,8 +773,7 @@ WHAT_WAITS = {ROLE_GRANT: "role grant", PASSWORD_RESET: "password reset", "totp_
 
 
 def cancel_waiting(session: Session, *, user_id: uuid.UUID, kind: str, by: User) -> None:
-    """Cancel a request that waits for a second person (an administrator or a safeguarding
-    user may): it can never take effect. 409 if none is waiting."""
+    """Cancel a request that waits for a second person (administrator or safeguarding user)."""
     user = _user(session, user_id)
     now = clock.now()
     if kind == "totp_reset":
@@ -857,11 +832,10 @@ def active_safeguarding_users(session: Session) -> int:
 
 def set_password(session: Session, passwords: Passwords, *, email: str, password: str, by: Actor,
                  settings: Settings | None = None) -> tuple[User, str | None]:
-    """Break-glass (`safeshare set-password`): set an account's password at once, end its
-    sessions and revoke its device cookies; audited and told to the owner and the safeguarding users.
-    An account that may work on cases gets a fresh key pair holding no case key (issue 27: the
-    operator who set the password reads nothing; a holder grants access again). Returns the user
-    and the new recovery key (None without a key pair)."""
+    """Break-glass `safeshare set-password`: audited and told to the owner and safeguarding users.
+
+    A case-working account gets a fresh key pair holding no case key: the operator reads nothing.
+    """
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise NotFound("No user with this e-mail address.")
@@ -896,7 +870,6 @@ def user_by_email(session: Session, email: str) -> User:
 
 
 def roles_of(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
-    """The roles each of these users holds now."""
     found: dict[uuid.UUID, list[Role]] = {}
     if user_ids:
         for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(user_ids))):
@@ -926,9 +899,10 @@ def create_user(
     pair: Any = None,
     user_id: uuid.UUID | None = None,
 ) -> User:
-    """Create an account with these roles at once: the shell's `safeshare create-user` (the
-    operator's own trust). The API and the console go through `create_account`. `pair`: the
-    account's key pair (`holders.NewKeyPair`, made beforehand: slow), when its roles need one."""
+    """Create an account with these roles at once (the shell's `safeshare create-user`).
+
+    The API and console go through `create_account`. `pair` is made beforehand: it is slow.
+    """
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail address already exists.")
@@ -964,11 +938,9 @@ def create_account(
     session: Session, passwords: Passwords, settings: Settings, *, email: str, name: str, roles: list[Role],
     password: str | None, by: User,
 ) -> tuple[User, list[Role]]:
-    """An administrator creates an account (API or console): roles that read no case at once,
-    `hr` and `safeguarding` waiting for a safeguarding user's confirmation. The owner gets a
-    single-use enrolment link by e-mail to choose their own password; a password given here is
-    one-time (changed at the first sign-in, and lapses like an enrolment link). Returns the user
-    and the roles waiting."""
+    """An administrator creates an account: `hr` and `safeguarding` wait for a safeguarding user's
+    confirmation; the owner chooses their password through a single-use enrolment link.
+    """
     now_roles = [r for r in roles if r not in CASE_READING_ROLES]
     later = sorted({r for r in roles if r in CASE_READING_ROLES}, key=lambda r: r.value)
     user = create_user(session, passwords, email=email, name=name, roles=now_roles,
@@ -1008,10 +980,7 @@ def change_account(
     session: Session, *, user_id: uuid.UUID, roles: list[Role] | None, active: bool | None, name: str | None, by: User,
     settings: Settings | None = None,
 ) -> tuple[User, list[Role]]:
-    """An administrator changes an account (API or console): removals, switching off and
-    non-case-reading grants at once; a grant of `hr` or `safeguarding` waits for a safeguarding
-    user's confirmation (any earlier waiting grant is replaced). Returns the user and the roles
-    waiting."""
+    """An administrator changes an account; a grant of `hr` or `safeguarding` waits for confirmation."""
     user = _user(session, user_id)
     later: list[Role] = []
     now_roles = roles
@@ -1034,8 +1003,7 @@ def change_account(
 
 
 def confirm_role_grant(session: Session, *, user_id: uuid.UUID, by: User) -> User:
-    """A safeguarding user other than the requester (and the account's owner) confirms a waiting
-    grant: the roles are the account's now. 409 if none is waiting."""
+    """A safeguarding user (not the requester or owner) confirms a waiting role grant."""
     user = _user(session, user_id)
     row = open_approval(session, user_id=user.id, kind=ROLE_GRANT)
     if row is None:
@@ -1054,8 +1022,7 @@ def confirm_role_grant(session: Session, *, user_id: uuid.UUID, by: User) -> Use
 
 
 def _granted(session: Session, *, user: User, roles: set[Role], by: Actor) -> None:
-    """Every grant is told to the safeguarding users (a new administrator, too); a grant of a
-    case-reading role has its own audit entry (`user.update` or `user.create` records the rest)."""
+    """Tell the safeguarding users of every grant; a case-reading grant gets its own audit entry."""
     for role in sorted(roles, key=lambda r: r.value):
         if role in CASE_READING_ROLES:
             audit.record(session, by, f"user.role.granted.{role.value}", target=str(user.id))
@@ -1091,8 +1058,7 @@ def update_user(
     name: str | None,
     by: Actor,
 ) -> User:
-    """Change an account at once (the roles given are the account's roles now). The API and the
-    console go through `change_account`, which holds back grants of case-reading roles."""
+    """Change an account at once (the API and console use `change_account`, which holds back grants)."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -1143,8 +1109,7 @@ def enrolment_user(session: Session, *, token: str) -> User | None:
 
 
 def enrolling(session: Session, *, token: str, new_password: str) -> uuid.UUID:
-    """The checks before the owner chooses their own password with their enrolment link: 404 for
-    a used, lapsed or unknown link, 422 for a weak password. Returns the account's id."""
+    """Checks before an owner chooses their password with an enrolment link; returns the account's id."""
     user = enrolment_user(session, token=token)
     if user is None:
         raise NotFound(LINK_GONE)
@@ -1158,9 +1123,7 @@ LINK_GONE = "This link has been used already or has lapsed. Ask an administrator
 
 
 def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str, pair: Any = None) -> User:
-    """The owner's own password (hashed) from their enrolment link: the link is used up, any
-    password an administrator set stops working, and they sign in next (and set up two-factor
-    sign-in if their roles require it)."""
+    """The owner's own password from their enrolment link: the link is used up, any set password stops working."""
     used = session.execute(
         update(EnrolmentLink).where(EnrolmentLink.token_hash == token_hash(token), EnrolmentLink.used_at.is_(None))
         .values(used_at=clock.now())

@@ -1,8 +1,6 @@
-"""Two-factor codes: TOTP (RFC 6238: 30 s steps, 6 digits, one step of drift either way) with
-`pyotp`, recovery codes, and the secret's encryption at rest.
+"""Two-factor codes (RFC 6238 with `pyotp`), recovery codes, and the secret sealed at rest.
 
-The secret is sealed with AES-GCM under a key derived from the key ring (never the database),
-bound to its user's row, so a copy of the database alone cannot mint codes.
+The secret's key comes from the key ring, never the database: a database copy cannot mint codes.
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
-"""The one place that decides which cases a staff user may see (every read goes through one permission-scoping query, as in Polar).
+"""The one scoping query that decides which cases a staff user may see (docs/casework.md).
 
-- safeguarding: every case, except those they are excluded from;
-- hr: only cases assigned to them, except those they are excluded from;
-- anyone else (admin, leadership): no case content at all.
-
-A case the user may not see is reported as not existing (404), never as forbidden.
-
-Exclusions are found by a keyed blind index of the user's id (`exclusion_lookup`), never by the
-id itself: the key comes from the key ring, through the session (app.db.make_sessionmaker).
+A case the user may not see is reported as not existing (404), never as forbidden. Exclusions are
+matched by a keyed blind index of the user's id, never the id itself.
 """
 
 from __future__ import annotations
@@ -54,9 +48,9 @@ def require_caseworker(user: User) -> None:
 
 
 class CaseRefused(NotFound):
-    """A case that exists, asked for by someone who may not see it (excluded, or an HR contact it is
-    not assigned to): answered as 404 like any missing case, and recorded in the audit trail as
-    `case.refused` once the request's transaction has rolled back (`app.http.transactions`)."""
+    """An existing case asked for by someone who may not see it: a 404 like any missing case, audited
+    as `case.refused` after the rollback (`app.http.transactions`).
+    """
 
     def __init__(self, *, user: User, case_id: uuid.UUID, how: str) -> None:
         super().__init__("No such case.")
@@ -64,8 +58,7 @@ class CaseRefused(NotFound):
 
 
 def refusal(session: Session, user: User, case_id: uuid.UUID, *, how: str = "open") -> CaseRefused | None:
-    """Why this case, which the user may not see, exists for them as a refused attempt (None when
-    there is no such case). `how`: "open" (by its address) or "search" (by its reference)."""
+    """The refused attempt on this existing case (`how`: "open" or "search"), or None if no such case."""
     if session.scalar(select(Case.id).where(Case.id == case_id)) is None:
         return None
     reason = "excluded" if is_excluded(session, case_id=case_id, user_id=user.id) else "not_assigned"
@@ -73,8 +66,7 @@ def refusal(session: Session, user: User, case_id: uuid.UUID, *, how: str = "ope
 
 
 def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
-    """The case if this user may see it, else 404 (whether it exists or not; a refused attempt on
-    a case that exists is audited, see `CaseRefused`)."""
+    """The case if this user may see it, else 404 (refused attempts on existing cases are audited)."""
     require_caseworker(user)
     q = visible_cases(session, user).where(Case.id == case_id)
     if for_update:
@@ -87,7 +79,6 @@ def get_case(session: Session, user: User, case_id: uuid.UUID, *, for_update: bo
 
 
 def can_see(session: Session, user: User, case_id: uuid.UUID) -> bool:
-    """Whether `get_case` would find the case for this user."""
     return session.scalar(visible_cases(session, user).where(Case.id == case_id).with_only_columns(Case.id)) is not None
 
 

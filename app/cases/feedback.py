@@ -21,11 +21,9 @@ def requested(session: Session, case: Case) -> bool:
 
 
 def give(session: Session, ring: KeyRing, *, case: Case, ratings: dict[str, int], comment: str | None) -> Feedback:
-    """The reporter's closing feedback: once, and only after the case is closed (409 otherwise).
+    """The reporter's closing feedback: once, after closure (409 otherwise).
 
-    `ratings` holds each of RATING_KEYS, already validated (1 to 5) by the caller's schema. The
-    optional comment is encrypted under the case's key, so it is shredded with the case while
-    the ratings stay for statistics.
+    The comment is sealed under the case's key (shredded with it); the ratings stay for statistics.
     """
     if case.status is not Status.CLOSED:
         raise Conflict("Feedback can be given once the case is closed.")

@@ -1,10 +1,6 @@
-"""A case's history for the safeguarding team: its audit entries, in plain words.
+"""A case's history for the safeguarding team: its audit entries in plain words (docs/console.md).
 
-Read from the audit trail (`app.audit`), which never holds content: so the history can say that a
-note was written or the messages were read, never what they say. Who acted is named (the staff
-member's name, "The reporter", or "Safe Share" for scheduled jobs); whom an action was about (an
-HR contact assigned, a person excluded, a new owner) is not in the trail and so not here either:
-the handover note on the case names the owner.
+The trail never holds content, nor whom an action was about, so neither does the history.
 """
 
 from __future__ import annotations
@@ -73,8 +69,7 @@ def _label(value: str) -> str:
 
 
 def describe(action: str, target: str | None, *, by_reporter: bool) -> tuple[str, str | None]:
-    """(what happened, a detail) in plain words for one audit entry. Actions this module does not
-    know (added later) still read as words: `export.pdf` becomes "Export (pdf)"."""
+    """(what happened, a detail) for one audit entry; unknown actions still read as words."""
     if action == "case.read":
         return READS.get(target or "", "Read part of the case"), None if target in READS else target
     if action == "case.create":
@@ -157,9 +152,7 @@ def _grouped(events: list[AuditEvent]) -> list[list[AuditEvent]]:
 
 
 def read(session: Session, *, user: User, case: Case) -> list[HistoryEntry]:
-    """Every audit entry of the case, oldest first, in plain words (safeguarding; this reading is
-    itself audited, as `case.read` of `history`, and appears at the end the next time). One look
-    at the case (its page reads the case, then its notes, messages, ...) is one entry."""
+    """Every audit entry of the case, oldest first, in plain words (this reading is audited too)."""
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
     ).all()

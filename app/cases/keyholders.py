@@ -1,10 +1,7 @@
-"""Who holds each case's key (issue 27), decided by the case's rules: every safeguarding user not
-excluded from it, and its HR contact. The key is wrapped to a person by someone who holds it (the
-session's own key, or the ring's master wrap before `seal-cases`), never by the server alone.
+"""Who holds each case's key: every safeguarding user not excluded from it, and its HR contact.
 
-A case's safeguarding-only key (`app.crypto.keys.sg_cipher`: safeguarding-only notes and their
-files) is made at its first such note and wrapped to the safeguarding users who hold the case's key;
-grants and `seal-cases` pass it to safeguarding users only, never to an HR contact.
+A key is wrapped to a person only by someone who holds it, never by the server alone. The
+safeguarding-only key goes to safeguarding users only, never an HR contact.
 """
 
 from __future__ import annotations
@@ -33,8 +30,7 @@ from app.errors import Conflict, Forbidden
 
 
 def share(session: Session, ring: KeyRing, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    """Wrap the case's key to this person (a new HR contact) if they have a key pair and the acting
-    session opens the key. False when it could not (they then ask a holder for a grant)."""
+    """Wrap the case's key to a new HR contact; False when it could not (they ask a holder for a grant)."""
     public = person_keys.public_key(session, user_id)
     if public is None:
         return False
@@ -69,11 +65,10 @@ class Granted:
 
 
 def grant(session: Session, ring: KeyRing, *, by: User, user_id: uuid.UUID) -> Granted:
-    """One action for every case the grantor holds: each such case the grantee may see (a
-    safeguarding user not excluded from it, or an HR contact assigned to it) is wrapped to the
-    grantee's key, which is then certified (intake wraps new cases to it). Audited
-    (`keys.granted`). 403 for oneself; 409 when the grantee has no key pair yet or may not read
-    cases."""
+    """Wrap every case the grantor holds and the grantee may see to the grantee's key, and certify it.
+
+    403 for oneself; 409 when the grantee has no key pair or may not read cases.
+    """
     if user_id == by.id:
         raise Forbidden("You cannot grant yourself access. Another holder must.")
     grantee = session.get(User, user_id)
@@ -111,10 +106,9 @@ def grant(session: Session, ring: KeyRing, *, by: User, user_id: uuid.UUID) -> G
 
 
 def seal_cases(session: Session, ring: KeyRing, *, by: User, done: Callable[[int], None] | None = None) -> int:
-    """`safeshare seal-cases`: every case key the master key still wraps is wrapped to each active
-    account with a key pair that may see the case (safeguarding users not excluded, the HR contact),
-    its master wrap deleted, those safeguarding keys certified, and the deployment marked sealed.
-    Returns how many case keys moved."""
+    """`safeshare seal-cases`: move every master-wrapped case key to the people who may see the case,
+    and mark the deployment sealed; how many moved.
+    """
     if not by.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only a safeguarding user may seal the cases.")
     holders_now = person_keys.all_key_holders(session)
@@ -144,15 +138,12 @@ def seal_cases(session: Session, ring: KeyRing, *, by: User, done: Callable[[int
 # --- the safeguarding-only key ---------------------------------------------------------------------------
 
 def sg_holders(session: Session, *, case_id: uuid.UUID) -> list[tuple[uuid.UUID, bytes]]:
-    """(user id, public key) of the active safeguarding users who hold the case's key: whom its
-    safeguarding-only key is wrapped to when it is made."""
+    """(user id, public key) of the active safeguarding users holding the case's key."""
     return holders.holding_among(session, case_id=case_id, people_=person_keys.case_readers(session))
 
 
 def sg_cipher_for_writing(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> CaseCipher:
-    """The case's safeguarding-only cipher, the key made now if the case has none yet (wrapped to
-    `sg_holders`, and by the master key while the case key has a master wrap). NoCaseKey when the
-    acting session holds neither it nor, to make it, the case's key."""
+    """The case's safeguarding-only cipher, its key made now if need be (NoCaseKey if it cannot be)."""
     if keys.has_sg_key(session, case_id):
         return keys.sg_cipher(session, ring, case_id)
     keys.case_cipher(session, ring, case_id)  # only someone who holds the case may add its second key
@@ -160,14 +151,12 @@ def sg_cipher_for_writing(session: Session, ring: KeyRing, *, case_id: uuid.UUID
 
 
 def older_sg_notes() -> ColumnElement[bool]:
-    """SQL: a safeguarding-only note still sealed under the case key (written before its case had a
-    safeguarding-only key)."""
+    """SQL: safeguarding-only notes still sealed under the case key (from before the case had its own)."""
     return and_(Note.visibility == NoteVisibility.SAFEGUARDING, Note.under_sg_key.is_(False), Note.body_ct.is_not(None))
 
 
 def seal_sg_notes(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> int:
-    """The case's older safeguarding-only notes sealed again under its safeguarding-only key (made
-    if need be). Returns how many moved; NoCaseKey when the session cannot open both keys."""
+    """Seal the case's older safeguarding-only notes under its safeguarding-only key; how many moved."""
     rows = session.scalars(select(Note).where(Note.case_id == case_id, older_sg_notes())).all()
     if not rows:
         return 0
@@ -183,8 +172,7 @@ def seal_sg_notes(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> int
 
 @dataclass(frozen=True)
 class SealedNotes:
-    """What `seal_older_notes` did: the cases whose older safeguarding-only notes moved (their
-    files follow, app.attachments), how many notes, and how many cases it could not open."""
+    """What `seal_older_notes` did: the cases moved (their files follow), notes moved, cases not opened."""
 
     cases: list[uuid.UUID]
     notes: int
@@ -192,10 +180,9 @@ class SealedNotes:
 
 
 def seal_older_notes(session: Session, ring: KeyRing) -> SealedNotes:
-    """Every case's older safeguarding-only notes under its safeguarding-only key, where this
-    session opens the case's key (the master wrap before `seal-cases`, else its person's wrap):
-    `seal-cases` runs it first, and again when run once more in a deployment sealed before the
-    safeguarding-only key existed."""
+    """Every case's older safeguarding-only notes under its safeguarding-only key, where this session
+    opens the case's key (`seal-cases` runs it first).
+    """
     done, notes, left = [], 0, 0
     for case_id in session.scalars(select(Note.case_id).where(older_sg_notes()).distinct().order_by(Note.case_id)).all():
         try:
@@ -214,9 +201,7 @@ class NoEscrow(Conflict):
 
 
 def cover_escrow(session: Session, *, by: User) -> int:
-    """`safeshare escrow cover`: every case key the acting person holds (and the escrow key does not
-    yet) is wrapped to the escrow key: cases sealed before escrow was turned on. Audited
-    (`keys.escrow_covered`). Returns how many."""
+    """`safeshare escrow cover`: wrap every case key the actor holds to the escrow key; how many."""
     public = holders.escrow_public(session)
     if public is None:
         raise NoEscrow("No escrow key is configured: `safeshare escrow create` turns escrow on.")
@@ -234,11 +219,9 @@ def cover_escrow(session: Session, *, by: User) -> int:
 
 
 def recover_from_escrow(session: Session, *, private: X25519PrivateKey, to: User) -> int:
-    """`safeshare escrow recover`: every case key wrapped to the escrow key is wrapped, with the
-    escrow private key the two shares rebuilt, to this safeguarding user, who must be active and
-    have a key pair; a case they are excluded from is left out. Their key is then certified (intake
-    wraps new cases to it). Audited (`keys.escrow_recovered`, the user and how many; never a key).
-    Returns how many case keys they gained."""
+    """`safeshare escrow recover`: wrap every escrowed case key to this safeguarding user (not those
+    they are excluded from) and certify their key; audited without any key. How many they gained.
+    """
     if not to.active or not to.may(Capability.READ_EVERY_CASE):
         raise Conflict(f"{to.email} is not an active safeguarding account: recover to one.")
     public = person_keys.public_key(session, to.id)
@@ -281,8 +264,7 @@ class KeyStanding:
 
 
 def standing(session: Session) -> list[KeyStanding]:
-    """Every active case-reading account: whether it has a key pair, is certified, and how many case
-    keys it holds (the console's "Case keys" section, where holders grant)."""
+    """Every active case-reading account's key pair, certification and case-key count."""
     found = []
     for user in session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)):
         if not user.may(Capability.WORK_ON_CASES):
@@ -294,6 +276,5 @@ def standing(session: Session) -> list[KeyStanding]:
 
 
 def few_holders(rows: list[KeyStanding]) -> bool:
-    """Fewer than two active safeguarding users hold certified keys: one lost password and recovery
-    key would lose the cases."""
+    """Fewer than two safeguarding users hold certified keys: one lost password would lose the cases."""
     return sum(1 for r in rows if r.certified and r.user.may(Capability.READ_EVERY_CASE)) < 2

@@ -124,10 +124,9 @@ class Note(IdMixin, TimestampMixin, Base):
 class Exclusion(IdMixin, TimestampMixin, Base):
     """A user who must never see, be assigned or be told of this case.
 
-    The database alone does not say who: `user_lookup` is a keyed blind index of the user's id
-    (HMAC under a key derived from the key ring, app.crypto.blind), so SQL can
-    still leave out the cases a user is excluded from; `user_ct` is the user's id sealed under the
-    case's data key, opened for display only (`user_id`, set by app.cases.service.list_exclusions)."""
+    The database alone does not say who: `user_lookup` is a keyed blind index, `user_ct` the id sealed
+    under the case's key (opened for display only).
+    """
 
     __tablename__ = "exclusions"
     __table_args__ = (UniqueConstraint("case_id", "user_lookup"),)

@@ -1,10 +1,4 @@
-"""Referrals: a case handed on out of the service (a formal investigation, the police, the local
-authority's safeguarding team, occupational health, a notification the regulator expects), each
-with the date it is due by, so that none is forgotten.
-
-The note is ciphertext under the case's data key, like the case's notes, and erased with it.
-A referral is overdue while it is not completed and its `due_on` has passed, on an open case.
-"""
+"""Referrals: a case handed on out of the service, each with its due date (docs/casework.md)."""
 
 from __future__ import annotations
 
@@ -27,9 +21,7 @@ from app.errors import Conflict, Invalid, NotFound
 
 
 def due_days(settings: Settings, kind: ReferralKind) -> int:
-    """Days from the referral to its due date (`SAFESHARE_REFERRAL_<KIND>_DAYS`): formal
-    investigation 28, police 1, local authority safeguarding 1, regulator notification 5,
-    occupational health 14, counselling 14, third sector 14 by default."""
+    """Days from the referral to its due date (`SAFESHARE_REFERRAL_<KIND>_DAYS`)."""
     days: int = getattr(settings, f"referral_{kind.value}_days")
     return days
 
@@ -104,8 +96,7 @@ def read(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tup
 def complete(
     session: Session, *, user: User, case: Case, referral_id: uuid.UUID, completed_on: date | None
 ) -> Referral:
-    """Mark a referral done on `completed_on` (not in the future, not before it was made), or
-    open again with None (audited `referral.complete` / `referral.reopen`)."""
+    """Mark a referral done on `completed_on`, or open it again with None."""
     _require_not_purged(case)
     row = session.scalar(select(Referral).where(Referral.id == referral_id, Referral.case_id == case.id))
     if row is None:

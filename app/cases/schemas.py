@@ -1,8 +1,4 @@
-"""Request and response shapes of a case (contract sections 3 and 4).
-
-Responses are built by their `of` classmethods from what the services return, for the API and
-the pages alike.
-"""
+"""Request and response shapes of a case, for the API and the pages alike."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""Search inside cases: decrypt and match, within the cases the user may see (docs/casework.md).
+"""Search inside cases: decrypt and match within the cases the user may see (docs/console.md).
 
-Nothing about a case's words is stored outside its ciphertext: no index, no hashes of words. A
-search takes the cases the list's own scoping query and filters leave (`app.cases.access`,
-in SQL: visibility and exclusions first), opens each with the case's data key, and keeps those
-whose reference, description, reporter name, notes (safeguarding-only notes only for the
-safeguarding team) and messages hold every word of the search. Words match on their Porter2 stem
-(the stemmer the theme suggester uses), whatever their letter case: "bullied" finds "bullying".
-
-A search holds the visible cases' ciphertext in memory while it runs (four queries, each narrowed
-by the list's own scoping query as a subquery); its words are never written anywhere (the audit entry `case.search` says that a search happened, not for what).
+Nothing about a case's words is stored outside its ciphertext, and a search's words are never written.
 """
 
 from __future__ import annotations
@@ -49,10 +41,11 @@ def stems_of(query: str) -> frozenset[str]:
 
 
 def _clues(stem_: str) -> tuple[str, ...]:
-    """What any text holding a word of this stem must contain: the stem's first three letters.
-    Porter2 only trims a word's ending, except that it turns a "y" into "i" ("cry" -> "cri",
-    "dying" -> "die", where the "e" is new too) and back ("skies" -> "sky"), so each "i" or "y"
-    after the first letter may have been the other."""
+    """What any text holding a word of this stem must contain: its first three letters.
+
+    Porter2 only trims endings, except "y" <-> "i" ("cry" -> "cri", "skies" -> "sky"), so each later
+    "i" or "y" may be the other.
+    """
     head = stem_[:2] if stem_ in ("die", "lie", "tie") else stem_[:3]
     variants = {head}
     for i, ch in enumerate(head):
@@ -62,8 +55,7 @@ def _clues(stem_: str) -> tuple[str, ...]:
 
 
 def _holds_all(text: str, stems: frozenset[str], clues: list[tuple[str, ...]]) -> bool:
-    """Whether the (lower-cased) text holds a word of every stem. A quick look for each stem's
-    first letters rules most texts out before any word is stemmed."""
+    """Whether the lower-cased text holds a word of every stem (a cheap prefix check first)."""
     if not all(any(c in text for c in options) for options in clues):
         return False
     wanted = set(stems)
@@ -76,9 +68,7 @@ def _holds_all(text: str, stems: frozenset[str], clues: list[tuple[str, ...]]) -
 
 def _texts(cipher: CaseCipher | None, case: Any, notes: list[tuple[uuid.UUID, bytes, bool]],
            messages: list[tuple[uuid.UUID, bytes]], sg_cipher: CaseCipher | None = None) -> Iterable[str]:
-    """The case's searchable texts, decrypted. An erased case (its key destroyed) has only its
-    reference left. A note under the safeguarding-only key is read with `sg_cipher` (left out
-    without it)."""
+    """The case's searchable texts, decrypted (safeguarding-only notes only with `sg_cipher`)."""
     yield case.reference
     if cipher is None or case.purged_at is not None:
         return
@@ -98,11 +88,10 @@ def _texts(cipher: CaseCipher | None, case: Any, notes: list[tuple[uuid.UUID, by
 
 def matching(session: Session, ring: KeyRing, *, scope: Select[Any], order: Sequence[Any], stems: frozenset[str],
              safeguarding: bool) -> list[uuid.UUID]:
-    """The ids of the cases of `scope` (a SELECT of the cases the caller may see, filtered) whose
-    texts hold every stem, in `order`. `safeguarding`: safeguarding-only notes are searched too.
+    """The ids of the cases of `scope` whose texts hold every stem, in `order`.
 
-    A fixed number of queries whatever the number of cases (the cases, their keys, notes and messages, each
-    narrowed by `scope` as a subquery): no list of ids goes back and forth."""
+    A fixed number of queries, each narrowed by `scope` as a subquery: no id lists go back and forth.
+    """
     ids = scope.with_only_columns(Case.id).order_by(None)
     cases = session.execute(
         scope.with_only_columns(Case.id, Case.reference, Case.anonymous, Case.description_ct, Case.reporter_ct,

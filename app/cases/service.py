@@ -1,8 +1,7 @@
 """Casework: the safeguarding team's and HR contacts' side of a case.
 
-Every function takes the session first and keyword-only arguments after it, flushes but never
-commits, writes its audit row in the same transaction and raises `AppError`s. The case itself is
-always loaded by the caller through `app.cases.access` (the one scoping query).
+Callers load the case through `app.cases.access`; functions flush, never commit, and audit in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -73,9 +72,9 @@ def _users(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, User
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
-    """The EU deadlines of `deadlines()` as SQL: open, and not acknowledged within 7 days, or no word
-    to the reporter for 3 months. (The 3 months are counted back from now, so a case whose clock
-    started on the 29th to 31st of a month can be flagged a day or two apart from its row's flag.)"""
+    """The EU deadlines of `deadlines()` as SQL (3 months counted back from now: month ends may
+    differ by a day from the row's flag).
+    """
     cutoff = add_months(now, -FEEDBACK_WITHIN_MONTHS)
     late_word = exists().where(
         Message.case_id == Case.id, Message.sender == Sender.STAFF, Message.created_at >= cutoff
@@ -109,13 +108,9 @@ def list_cases(
     also_overdue: ColumnElement[bool] | None = None,
     ring: KeyRing | None = None,
 ) -> tuple[list[CaseRow], int]:
-    """The cases this user may see, urgent first, then oldest (or newest) first. No decrypted content.
+    """The cases this user may see, urgent first; no decrypted content.
 
-    `filters.search` keeps those whose texts hold its words (`app.cases.search`, with `ring`),
-    audited as `case.search` without the words.
-
-    `also_overdue` widens the `overdue` filter with another package's deadlines (a check-in
-    overdue), given as SQL over `Case`.
+    A search is audited as `case.search` without its words. `also_overdue`: another package's deadlines as SQL.
     """
     access.require_caseworker(user)
     now = clock.now()
@@ -188,8 +183,7 @@ def list_cases(
 
 
 def refused_search(session: Session, *, user: User, reference: str) -> access.CaseRefused | None:
-    """A search by a reference that names a case this user may not see: a refused attempt (to be
-    audited as `case.refused`), else None."""
+    """A search by the reference of a case this user may not see: a refused attempt, else None."""
     wanted = receipts.normalise_reference(reference) or reference
     case_id = session.scalar(select(Case.id).where(Case.reference == wanted))
     return access.refusal(session, user, case_id, how="search") if case_id is not None else None
@@ -200,9 +194,7 @@ REFUSALS_SHOWN_FOR = timedelta(days=30)
 
 def recent_refusals(session: Session, *, user: User, case_id: uuid.UUID | None = None
                     ) -> list[tuple[AuditEvent, str, str]]:
-    """Refused attempts on cases (`case.refused`) of the last 30 days, newest first, for the
-    safeguarding team: (entry, the case's reference, who tried). Never those of a case the viewer
-    is excluded from. Only one case's with `case_id`."""
+    """Refused attempts of the last 30 days, newest first, never of a case the viewer is excluded from."""
     if not user.may(Capability.READ_EVERY_CASE):
         return []
     visible = access.visible_cases(session, user).with_only_columns(Case.id)
@@ -219,8 +211,7 @@ def recent_refusals(session: Session, *, user: User, case_id: uuid.UUID | None =
 
 
 def unread_by(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The cases among `case_ids` with a message from the reporter that `user` has not read yet:
-    newer than the last time the audit trail saw them read the thread."""
+    """The cases among `case_ids` with a reporter message newer than `user` last read the thread."""
     if not case_ids:
         return set()
     last_read = audit.last_read_at(user_id=user.id, case_id=Message.case_id, target="messages")
@@ -255,8 +246,7 @@ def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> di
 
 def case_row(session: Session, *, case: Case, messages: list[Message] | None = None,
              case_referrals: list[Referral] | None = None) -> CaseRow:
-    """The case as listed. A caller that has already read the case's whole thread and its referrals
-    (the case page) passes them, and they are not asked for again."""
+    """The case as listed (the case page passes the thread and referrals it has read already)."""
     if messages is None:
         last = session.scalar(
             select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
@@ -306,9 +296,9 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
 
 
 def flag_risk(session: Session, ring: KeyRing, *, case: Case, text: str) -> list[str]:
-    """A new text from or about the reporter (a message, a check-in's summary): its risk words
-    (app.cases.risk) join the case's, and raise the "possible risk" flag again, even after a person
-    had set the risk, since this is new. Never changes `risk`. Returns the words found in it."""
+    """Add a new text's risk words to the case and raise "possible risk" again, even after a person set
+    the risk: the text is new. Never changes `risk`.
+    """
     found = risk_words.find_signals(text)
     if not found or case.purged_at is not None:
         return found
@@ -343,10 +333,9 @@ def _require_active_themes(session: Session, slugs: list[str], *, field: str) ->
 
 
 def triage(session: Session, *, user: User, case: Case, data: CaseUpdate) -> Case:
-    """Set themes, primary theme, risk and wishes. The first primary theme triages the case (it
-    does not acknowledge it: that is the first message to the reporter). Setting the risk lowers
-    the "possible risk" flag (a person has looked at the words). Themes already on the case may stay even if retired since;
-    anything newly added must be an active theme."""
+    """Set themes, primary theme, risk and wishes (triaging is not acknowledging: that is the first
+    message). Setting the risk lowers the flag; newly added themes must be active.
+    """
     _require_open(case)
     given = data.triage_fields
     if not given:
@@ -402,11 +391,7 @@ def _existing_user(session: Session, user_id: uuid.UUID, *, field: str = "user_i
 
 
 def assign_hr_contact(session: Session, *, user: User, case: Case, user_id: uuid.UUID) -> bool:
-    """Make `user_id` the case's single HR point of contact, replacing any earlier one.
-
-    Returns whether the contact changed (assigning the current contact again changes nothing).
-    The check-ins that go with a new contact are booked by `app.flows.assign_hr_contact`.
-    """
+    """Make `user_id` the case's single HR point of contact; whether it changed."""
     _require_open(case)
     contact = _existing_user(session, user_id)
     if not contact.may(Capability.READ_ASSIGNED_CASES):
@@ -442,11 +427,10 @@ def _unassign(session: Session, *, user: User, case: Case) -> None:
 def set_owner(
     session: Session, ring: KeyRing, *, user: User, case: Case, owner_id: uuid.UUID | None, note: str | None = None
 ) -> bool:
-    """Make `owner_id` (an active safeguarding user not excluded from the case) the case's owner,
-    or nobody (None). Taking a case, handing it over or letting it go records a safeguarding-only
-    handover note naming both people, with `note` under it; the audit entry says which of the three
-    it was (`case.owner`, target `take`, `handover` or `release`), never who. Returns whether the
-    owner changed (the same owner again changes nothing, and writes nothing)."""
+    """Make `owner_id` the case's owner, or nobody; whether it changed.
+
+    Records a safeguarding-only handover note naming both people; the audit entry never says who.
+    """
     _require_not_purged(case)
     new: User | None = None
     if owner_id is not None:
@@ -483,10 +467,10 @@ def set_owner(
 
 
 def set_identity_sharing(session: Session, *, user: User, case: Case, answer: IdentitySharing | None) -> bool:
-    """Record the named reporter's answer about their identity going to a formal investigation, as
-    they gave it (in the thread, by phone). 409 for an anonymous report or an erased case; null is
-    refused (an answer, once given, is changed, not forgotten). Audited with the answer (not content).
-    Returns whether it changed."""
+    """Record the named reporter's answer about their identity going to an investigation.
+
+    409 for an anonymous report or erased case; null is refused (an answer is changed, not forgotten).
+    """
     if answer is None:
         raise Invalid("Choose yes, no or ask me.", field="identity_sharing")
     _require_not_purged(case)
@@ -506,9 +490,7 @@ def set_identity_sharing(session: Session, *, user: User, case: Case, answer: Id
 def exclude(
     session: Session, ring: KeyRing, *, user: User, case: Case, user_id: uuid.UUID, reason: str
 ) -> tuple[Exclusion, bool]:
-    """Exclude a user from the case for good. If they are its HR contact they stop being it and
-    the case goes back to `triaged` until someone else is assigned. Returns the exclusion and
-    whether the case lost its HR contact (whose check-ins `app.flows.exclude` then cancels)."""
+    """Exclude a user from the case for good; an excluded HR contact stops being it (case back to `triaged`)."""
     _require_not_purged(case)
     target = _existing_user(session, user_id)
     if access.is_excluded(session, case_id=case.id, user_id=target.id):
@@ -530,8 +512,7 @@ def exclude(
 
 
 def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Exclusion, str | None]]:
-    """Every exclusion, its user opened (`Exclusion.user_id`), with its decrypted reason (audited
-    as `case.read` of `exclusions`)."""
+    """Every exclusion, its user opened, with its decrypted reason (audited)."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="exclusions")
     rows = session.scalars(
         select(Exclusion).where(Exclusion.case_id == case.id).order_by(Exclusion.created_at, Exclusion.id)
@@ -567,10 +548,11 @@ def add_note(
     session: Session, ring: KeyRing, *, user: User, case: Case, body: str,
     visibility: NoteVisibility = NoteVisibility.CASE_TEAM, audited: bool = True,
 ) -> Note:
-    """An internal note, never shown to the reporter (encrypted). A `safeguarding` note is never
-    shown to an HR contact, and only the safeguarding team may write one (403); it is sealed under
-    the case's safeguarding-only key (made now if need be), which no HR contact holds, and the case's
-    older such notes move under it too (issue 27)."""
+    """An internal note, never shown to the reporter.
+
+    A `safeguarding` note (safeguarding team only) is sealed under the safeguarding-only key, which no
+    HR contact holds; older such notes move under it too.
+    """
     _require_not_purged(case)
     only_safeguarding = visibility is NoteVisibility.SAFEGUARDING
     if only_safeguarding and not user.may(Capability.READ_EVERY_CASE):
@@ -591,24 +573,20 @@ def add_note(
 
 
 def notes_seen_by(user: User) -> ColumnElement[bool]:
-    """SQL over `Note`: the notes this user may read on a case they may see (an HR contact never
-    reads a safeguarding-only note; `app.attachments` hides such a note's files the same way)."""
+    """SQL: the notes this user may read (an HR contact never reads a safeguarding-only note)."""
     if user.may(Capability.READ_EVERY_CASE):
         return true()
     return Note.visibility == NoteVisibility.CASE_TEAM
 
 
 def note_cipher(session: Session, ring: KeyRing, note: Note) -> CaseCipher:
-    """The cipher a note is sealed with: its case's safeguarding-only key or the case key
-    (NoCaseKey when this session holds it not)."""
+    """The cipher a note is sealed with: the safeguarding-only key or the case key."""
     return keys.sg_cipher(session, ring, note.case_id) if note.under_sg_key else keys.case_cipher(session, ring,
                                                                                                    note.case_id)
 
 
 def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Note, str]]:
-    """The case's notes this user may read, oldest first, decrypted (audited as `case.read` of
-    `notes`). A safeguarding-only note under a safeguarding-only key the reader does not hold (not
-    granted it yet) is left out."""
+    """The notes this user may read, oldest first, decrypted (audited); unopenable ones left out."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="notes")
     if case.purged_at is not None:
         return []
@@ -646,11 +624,10 @@ REDACTED = "[redacted]"
 
 def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str, row_id: uuid.UUID,
            passage: str) -> tuple[Note | Message, str]:
-    """Take a passage out of a note or a message (safeguarding): every occurrence of it becomes
-    "[redacted]" and the text is sealed again, so the database keeps no trace of it (backups made
-    before keep theirs until they expire). 404 for a note or message not of this case, 422 for a
-    passage the text does not hold, 409 once the case is erased. Audited as `case.redact` with
-    the kind of text, never the passage. Returns the row and its new text."""
+    """Replace every occurrence of a passage in a note or message with "[redacted]" and seal it again.
+
+    The database keeps no trace (older backups do until they expire); audited without the passage.
+    """
     _require_not_purged(case)
     if not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can redact.")
@@ -680,8 +657,7 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
 def close(
     session: Session, ring: KeyRing, settings: Settings, *, user: User, case: Case, outcome: Outcome, summary: str
 ) -> Case:
-    """Close the case with an outcome. Its retention date is set (closure date + retention years)
-    and the reporter can now give feedback (`app.flows.close_case` also cancels the check-ins)."""
+    """Close the case with an outcome, setting its retention date; the reporter may now give feedback."""
     _require_open(case)
     now = clock.now()
     case.status = Status.CLOSED
@@ -707,14 +683,10 @@ def _to_day_if(at: datetime | None) -> datetime | None:
 
 
 def erase(session: Session, *, case: Case, by: Actor) -> None:
-    """The case's own part of an erasure (`app.retention` asks every package for its part).
+    """The case's own part of an erasure: ciphertext and exclusions go, times are cut to the day.
 
-    Kept: reference, received_month, primary theme, location, referrals' kinds and dates, channel, out_of_hours, about, anonymous, risk,
-    status, outcome, the HR contact, feedback ratings, and the received/acknowledged/closed dates
-    cut to the day (days to acknowledgement stay measurable; the time of day does not survive).
-    Every ciphertext is dropped (the data key that sealed it is destroyed too), the exclusions
-    are deleted, and every surviving time of the case's messages, notes, feedback and referrals
-    (and the time of the purge itself) is cut to the day (00:00 UTC)."""
+    What stays for statistics: docs/casework.md, "Retention and `safeshare purge`".
+    """
     case.description_ct = None
     case.reporter_ct = None
     case.closing_summary_ct = None

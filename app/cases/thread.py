@@ -20,8 +20,7 @@ from app.enums import Sender, SentAs
 def add_message(
     session: Session, ring: KeyRing, *, case: Case, sender: Sender, body: str, author: User | None = None
 ) -> Message:
-    """Append to the thread. The first staff message acknowledges the case. A staff message is
-    from "your HR contact" when its author is the case's HR contact, else from the safeguarding team."""
+    """Append to the thread; the first staff message acknowledges the case."""
     sent_as = None
     if sender is Sender.STAFF:
         sent_as = SentAs.HR_CONTACT if author is not None and author.id == case.hr_contact_id else SentAs.SAFEGUARDING
@@ -38,8 +37,7 @@ def add_message(
 
 
 def read_messages(session: Session, ring: KeyRing, case: Case) -> list[tuple[Message, str]]:
-    """The thread, oldest first, decrypted (nothing once the case has been erased). Not audited:
-    the caller records who read it."""
+    """The thread, oldest first, decrypted. Not audited: the caller records who read it."""
     if case.purged_at is not None:
         return []
     cipher = keys.case_cipher(session, ring, case.id)

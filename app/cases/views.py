@@ -1,8 +1,4 @@
-"""What staff see of a case, before it becomes a response: the deadlines, a list row, the content.
-
-Pure data and date arithmetic, no database: the service builds these, the schemas turn them
-into responses (`CaseSummary.of`, `CaseRead.of`), for the API and the pages alike.
-"""
+"""What staff see of a case before it becomes a response: pure data and date arithmetic."""
 
 from __future__ import annotations
 
@@ -43,11 +39,10 @@ class Deadlines:
 
 
 def deadlines(case: Case, *, last_staff_message_at: datetime | None, now: datetime) -> Deadlines:
-    """The EU Whistleblowing Directive (2019/1937, art. 9(1)(b) and (f)): acknowledge within 7 days
-    of receipt; feed back within 3 months of the acknowledgement (or, without one, of the end of
-    those 7 days). We keep the feedback clock running: each staff message restarts the 3 months,
-    so a long case is flagged again when the reporter has heard nothing for 3 months.
-    Closed cases are never overdue (the closure is the final feedback)."""
+    """The EU Whistleblowing Directive's deadlines (docs/casework.md, "Deadlines").
+
+    Each staff message restarts the 3-month feedback clock; closed cases are never overdue.
+    """
     acknowledge_by = case.received_at + ACKNOWLEDGE_WITHIN
     if case.acknowledged_at is None:
         last_word = acknowledge_by

@@ -1,6 +1,4 @@
-"""`safeshare remind`: e-mail each HR contact (or, after a handover, the safeguarding users) the
-check-ins due today or overdue: references and dates only. Safe on several hosts at once; a crash
-after sending can repeat a reminder once, never lose one (docs/checkins.md, "`safeshare remind`")."""
+"""`safeshare remind`: references and dates only (docs/checkins.md, "`safeshare remind`")."""
 
 from __future__ import annotations
 
@@ -40,8 +38,7 @@ class RemindResult:
 
 
 def _due_filter(today: date) -> ColumnElement[bool]:
-    """Due and not reminded; whether the contact is excluded is asked per contact (`_claim`): the
-    exclusions' blind index is computed with the key, never in SQL."""
+    """Due and not reminded; exclusions are checked per contact: their blind index needs the key."""
     return and_(
         CheckIn.completed_at.is_(None),
         CheckIn.cancelled_at.is_(None),
@@ -107,8 +104,7 @@ class _SendFailed(Exception):
 def _recipients(
     session: Session, settings: Settings, contact: User, claimed: list[tuple[CheckIn, str]], today: date
 ) -> list[EmailMessage]:
-    """The contact's own reminder; or, if their account was deactivated (a handover), one for each
-    safeguarding user, listing only the cases that user is not excluded from."""
+    """The contact's reminder; after a handover, one per safeguarding user, without their exclusions."""
     items = [(ref, row.due_on) for row, ref in claimed]
     if contact.active:
         return [compose(settings, contact.email, items, today)]
@@ -163,10 +159,7 @@ def send_due_reminders(
     mailer: Mailer | None = None,
     after_claim: Callable[[], None] | None = None,
 ) -> RemindResult:
-    """Send each HR contact one mail listing their check-ins due today or overdue, not yet reminded.
-
-    `after_claim` is a test hook called while rows are claimed and before sending.
-    """
+    """Send each HR contact one mail of their due check-ins (`after_claim`: a test hook)."""
     mailer = mailer or Mailer(settings)
     result = RemindResult()
     today = clock.today()

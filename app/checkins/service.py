@@ -1,11 +1,4 @@
-"""Check-in scheduling and completion.
-
-The HR point of contact's first check-in falls `checkin_first_days` after assignment;
-completing one schedules the next `checkin_interval_days` after the day it was completed,
-until the case closes (closure and reassignment call `cancel_open`). Every staff read goes
-through `app.cases.access`, so an HR contact only ever sees the check-ins of their own cases
-and nobody sees those of a case they are excluded from.
-"""
+"""Check-in scheduling and completion (docs/checkins.md); staff reads go through `app.cases.access`."""
 
 from __future__ import annotations
 
@@ -62,8 +55,7 @@ def support_unsuitable(case: Case, check_ins: list[CheckIn]) -> bool:
 
 
 def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The open cases among these whose latest recorded check-in said the support is not suitable
-    (they need someone's attention until a later check-in says it is)."""
+    """The open cases whose latest check-in said the support is not suitable."""
     if not case_ids:
         return set()
     latest = (
@@ -81,8 +73,7 @@ def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uu
 
 
 def contact_changed_on(session: Session, *, case_id: uuid.UUID) -> date | None:
-    """The day the case's check-ins passed to another HR contact, the last time they did (None if
-    they never have): what the reporter is told, without a name."""
+    """The day the case's check-ins last passed to another HR contact, or None (told without a name)."""
     rows = session.execute(
         select(CheckIn.hr_contact_id, CheckIn.created_at).where(CheckIn.case_id == case_id)
         .order_by(CheckIn.created_at, CheckIn.id)
@@ -103,8 +94,7 @@ def cancel_open(session: Session, *, case_id: uuid.UUID) -> int:
 
 
 def erase(session: Session, *, case_id: uuid.UUID) -> None:
-    """The check-ins' part of erasing a case: the summaries go; dates and outcomes stay for
-    statistics, every time cut to the day (00:00 UTC; "done on time" compares days)."""
+    """The check-ins' part of an erasure: summaries go, times are cut to the day ("on time" compares days)."""
     for row in session.scalars(select(CheckIn).where(CheckIn.case_id == case_id)).all():
         row.summary_ct = None
         row.created_at = _to_day(row.created_at)
@@ -164,9 +154,7 @@ def is_overdue(check_in: CheckIn, *, today: date | None = None) -> bool:
 
 
 def list_for_case(session: Session, ring: KeyRing, user: User, *, case: Case) -> list[tuple[CheckIn, str | None]]:
-    """Every check-in of the case (loaded and authorised by the caller), oldest first, with its
-    decrypted summary. Reading the summaries is a read of case content, so it is audited.
-    """
+    """Every check-in of the case, oldest first, summaries decrypted (audited)."""
     rows = session.scalars(
         select(CheckIn).where(CheckIn.case_id == case.id).order_by(CheckIn.due_on, CheckIn.created_at)
     ).all()
@@ -197,11 +185,7 @@ def complete(
     summary: str,
     support_suitable: bool,
 ) -> tuple[CheckIn, CheckIn]:
-    """Record a check-in (by the case's HR contact or safeguarding) and book the next one.
-
-    The summary is encrypted under the case's key. 409 if the check-in is already completed or
-    cancelled, or the case is closed. Returns (the completed check-in, the next one).
-    """
+    """Record a check-in and book the next one (409 if done, cancelled, or the case is closed)."""
     # Locking the case row serialises completions of the same case (PostgreSQL; SQLite's
     # BEGIN IMMEDIATE already serialises every writer), so a check-in cannot complete twice.
     case = access.get_case(session, user, case_id, for_update=True)
@@ -226,11 +210,7 @@ def complete(
 
 
 def list_open(session: Session, user: User, *, due_before: date | None = None) -> list[CheckIn]:
-    """Open check-ins the user may see, soonest first: safeguarding all, an HR contact their own.
-
-    Never those of a case the user is excluded from, nor of a closed case. `due_before` is
-    exclusive: `due_before=2026-02-01` lists check-ins due on 31 January or earlier.
-    """
+    """Open check-ins the user may see, soonest first (`due_before` is exclusive)."""
     access.require_caseworker(user)
     visible_ids = access.visible_cases(session, user).where(Case.status != Status.CLOSED).with_only_columns(Case.id)
     q = select(CheckIn).where(_is_open(), CheckIn.case_id.in_(visible_ids))

@@ -1,8 +1,5 @@
-"""Keyed blind indexes: equality in SQL on a value the database must not hold in clear.
-
-The excluded person of a case (`exclusions.user_lookup`, issue 27) is stored as an HMAC of the
-user's id under a key derived from the key ring for that purpose alone: SQL compares it with the
-index of the user asking, and nobody without the ring can tell whose it is.
+"""Keyed blind indexes: equality in SQL on a value the database must not hold in clear (an HMAC
+under a ring key of its own purpose).
 """
 
 from __future__ import annotations

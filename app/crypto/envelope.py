@@ -1,8 +1,6 @@
 """Envelope encryption: AES-256-GCM data keys per case, wrapped by the active master key.
 
-Every ciphertext is bound by its associated data to the table, column and row it belongs to,
-so a ciphertext copied into another row or column fails to decrypt instead of showing the
-wrong text (the idea Hush Line and GlobaLeaks use).
+The associated data binds each ciphertext to its table, column and row: copied elsewhere, it fails.
 """
 
 from __future__ import annotations
@@ -23,8 +21,7 @@ _NONCE = 12
 
 
 class DecryptionError(IntegrityFailure):
-    """A ciphertext did not authenticate: wrong key, wrong row or column, or tampering.
-    Carries where (`table.column`, from the associated data) and, when known, the case."""
+    """A ciphertext did not authenticate (wrong key, row or column, or tampering); says where."""
 
 
 class Shredded(Exception):
@@ -32,8 +29,7 @@ class Shredded(Exception):
 
 
 class NoCaseKey(Forbidden):
-    """No key this session holds opens the case's data key (issue 27: keys only people hold): 403
-    `no-case-key`; a holder of the case's key grants access."""
+    """No key this session holds opens the case's data key: 403 `no-case-key`."""
 
     title, slug = "No key for this case", "no-case-key"
 
@@ -78,8 +74,7 @@ def new_data_key() -> bytes:
 
 def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes, *, under: tuple[str, bytes] | None = None,
                   column: str = "wrapped_key") -> tuple[str, bytes]:
-    """Wrap under the active master key, or under `under` (a retention day's key and its id).
-    `column`: `sg_wrapped_key` for the case's safeguarding-only key (bound, so the two cannot be swapped)."""
+    """Wrap under the active master key, or `under` (a retention day's key); `column` binds which key it is."""
     kek_id, kek = under if under is not None else ring.active_kek
     return kek_id, seal(kek, dek, _ad("case_keys", column, case_id) + b":" + kek_id.encode())
 

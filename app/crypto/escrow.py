@@ -1,10 +1,7 @@
-"""The escrow key (issue 27, off by default): an X25519 key pair whose private key is split at a
-two-person ceremony into two shares (2-of-2: one is random, the other the private key XOR it), so
-neither person alone holds anything. Each share names its half (A or B), the escrow key it belongs
-to (the first 4 bytes of its public key's SHA-256) and ends in a checksum, so a mistyped share, two
-copies of one half, or halves of different ceremonies are told apart before anything is opened.
+"""The escrow key's 2-of-2 shares (off by default; docs/operations.md, "The escrow key").
 
-Pure functions; the public key and the wraps are written in `app.crypto.holders`.
+Each share names its half and escrow key and carries a checksum, so mix-ups fail before anything
+is opened. Pure functions; the tables are written in `app.crypto.holders`.
 """
 
 from __future__ import annotations
@@ -84,8 +81,7 @@ def parse_share(text: str, *, which: str) -> Share:
 
 
 def join(first: Share, second: Share, public: bytes) -> X25519PrivateKey:
-    """The escrow private key from share A and share B (either order), checked against the stored
-    public key (ShareError otherwise)."""
+    """The escrow private key from shares A and B (either order), checked against the stored public key."""
     if first.half == second.half:
         raise ShareError(f"mismatched shares: both are share {first.half}; give share A and share B")
     if first.key_id != second.key_id:

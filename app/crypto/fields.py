@@ -1,6 +1,4 @@
-"""Every field sealed under a case's key, named once. Its table and column are bound into each
-ciphertext (the associated data, with the row's id), so a ciphertext copied into another field or
-row does not open; `CaseCipher` refuses a field not listed here."""
+"""Every field sealed under a case's key, named once; `CaseCipher` refuses a field not listed."""
 
 from __future__ import annotations
 

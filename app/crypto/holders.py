@@ -1,16 +1,7 @@
-"""Who holds which case key (issue 27): the person keys, the wraps of case keys to people, the
-deployment's seal, and the private key a request holds.
+"""Who holds which case key: person keys, wraps of case keys to people, the seal, a request's held key.
 
-The tables `person_keys`, `case_key_wraps`, `case_key_seal` and `escrow_key` are written here and
-nowhere else.
-A wrap names its holder by a keyed blind index of the user's id (`holder_index`, a key derived from
-the ring for that purpose alone): the database alone cannot tell whose wrap a case lacks.
-
-A request signed in with a staff token holds its person's private key for that request only
-(`hold`, from the staff session, see app.auth.service.user_for_token); `app.crypto.keys.case_cipher`
-then opens a case key through that person's wrap. A case has up to two keys, each wrapped to
-people (`part`): the case's key, and its safeguarding-only key (`keys.sg_cipher`), which only
-safeguarding users hold.
+Sole writer of `person_keys`, `case_key_wraps`, `case_key_seal` and `escrow_key`. A wrap names its
+holder by a keyed blind index, so the database alone cannot tell whose wrap a case lacks.
 """
 
 from __future__ import annotations
@@ -48,9 +39,7 @@ def _holder_key(exclusion_key: bytes) -> bytes:
 
 
 def holder_index(session: Session, user_id: uuid.UUID, *, dormant: bool = False) -> bytes:
-    """The blind index of a person in `case_key_wraps.holder`: keyed from the ring (through the
-    session's exclusion key, app.db.make_sessionmaker), a purpose of its own. `dormant`: the index
-    their set-aside key pair's wraps wait under (`set_aside`)."""
+    """A person's blind index in `case_key_wraps.holder` (`dormant`: their set-aside key pair's)."""
     key = session.info.get(EXCLUSION_KEY)
     if not isinstance(key, bytes):
         raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
@@ -149,8 +138,7 @@ class NewKeyPair:
 
 
 def new_key_pair(user_id: uuid.UUID, password: str, params: people.Argon2Params) -> NewKeyPair:
-    """A fresh key pair sealed under the password and a new recovery key (slow: argon2id; run it
-    with no transaction open)."""
+    """A fresh key pair sealed under the password and a new recovery key (slow: no transaction open)."""
     private = X25519PrivateKey.generate()
     recovery = people.new_recovery_key()
     return NewKeyPair(private, people.seal_under_password(user_id, private, password, params),
@@ -159,8 +147,7 @@ def new_key_pair(user_id: uuid.UUID, password: str, params: people.Argon2Params)
 
 def store_key_pair(session: Session, *, user_id: uuid.UUID, pair: NewKeyPair,
                    certified_by: uuid.UUID | None = None, certified: bool = False) -> PersonKey:
-    """The person's key pair from now on. A different key pair than before holds none of the case
-    keys the old one held, nor its certification: the old one is set aside for the recovery key."""
+    """The person's key pair from now on; a different pair holds none of the old one's keys (set aside)."""
     row = session.get(PersonKey, user_id)
     if row is not None and row.public_key != pair.sealed.public:
         set_aside(session, user_id=user_id)  # its case keys wait for the recovery key
@@ -179,8 +166,7 @@ def store_key_pair(session: Session, *, user_id: uuid.UUID, pair: NewKeyPair,
 
 
 def reseal_password(session: Session, *, user_id: uuid.UUID, sealed: people.Sealed) -> bool:
-    """The private key under a new password (the same key pair). False when the person has none or
-    another one."""
+    """The private key under a new password; False when the person has none or another one."""
     row = session.get(PersonKey, user_id)
     if row is None or row.public_key != sealed.public:
         return False
@@ -211,8 +197,7 @@ def certify(session: Session, *, user_id: uuid.UUID, by: uuid.UUID | None) -> bo
 
 
 def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
-    """The key is no longer vouched for (the account was switched off or lost its safeguarding role):
-    intake stops wrapping new cases to it until a holder grants again."""
+    """The key is no longer vouched for: intake stops wrapping new cases to it until a holder grants again."""
     row = session.get(PersonKey, user_id)
     if row is not None:
         row.certified_at, row.certified_by_id, row.certification = None, None, None
@@ -222,8 +207,7 @@ def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
 
 def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]],
               part: str = CASE_PART) -> list[dict[str, Any]]:
-    """The rows of `case_key_wraps` for a case key (`part`: the case's key, or its safeguarding-only
-    key) wrapped to each (user id, public key)."""
+    """The `case_key_wraps` rows for a case key (`part`) wrapped to each (user id, public key)."""
     now = clock.now()
     return [{"case_id": case_id, "holder": holder_index(session, user_id), "part": part,
              "wrapped": people.wrap_to(public, case_id, dek, part), "created_at": now} for user_id, public in recipients]
@@ -236,8 +220,7 @@ def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, public: bytes,
                    dek: bytes, part: str = CASE_PART) -> None:
-    """The case's key (or its safeguarding-only key: `part`) wrapped to this person (replacing any
-    earlier wrap of theirs)."""
+    """The case's key (`part`) wrapped to this person, replacing any earlier wrap of theirs."""
     index = holder_index(session, user_id)
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index,
                                               CaseKeyWrap.part == part))
@@ -257,10 +240,10 @@ def drop_wraps_of(session: Session, *, user_id: uuid.UUID) -> None:
 # --- a reset by someone else, and the owner's recovery key --------------------------------------------
 
 def set_aside(session: Session, *, user_id: uuid.UUID) -> None:
-    """A reset someone else made (an administrator's, `set-password`): the account's key pair, which
-    the new password cannot open, is set aside with its case keys; only the owner's recovery key
-    brings them back (`restore`). The account gets a fresh key pair holding nothing. A key pair set
-    aside earlier and not yet restored stays the one kept (the fresh pair's grants are dropped)."""
+    """On a reset someone else made, set the account's key pair aside with its case keys.
+
+    Only the owner's recovery key brings them back (`restore`); an earlier set-aside pair stays the one kept.
+    """
     row = session.get(PersonKey, user_id)
     if row is None:
         return
@@ -280,9 +263,9 @@ def dormant(session: Session, user_id: uuid.UUID) -> DormantKey | None:
 
 
 def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int | None:
-    """The owner's recovery key opens their set-aside private key: every case key it held moves to
-    the key pair this session holds (and its certification with it). Returns how many case keys
-    moved; None when the recovery key does not open it."""
+    """The owner's recovery key moves their set-aside case keys to the session's key pair; how many, or
+    None when it does not open.
+    """
     holding, aside_row = held(session), session.get(DormantKey, user_id)
     if holding is None or holding.user_id != user_id or aside_row is None:
         return None
@@ -351,8 +334,7 @@ def turn_escrow_off(session: Session) -> int:
 
 def escrow_rows(session: Session, case_id: uuid.UUID, dek: bytes, public: bytes | None,
                 part: str = CASE_PART) -> list[dict[str, Any]]:
-    """The `case_key_wraps` row of a new case key (`part`: or its safeguarding-only key) wrapped to
-    the escrow key `public` (none when off)."""
+    """The `case_key_wraps` row of a new case key wrapped to the escrow key `public` (none when off)."""
     if public is None:
         return []
     return [{"case_id": case_id, "holder": escrow_index(session), "part": part,
@@ -361,9 +343,7 @@ def escrow_rows(session: Session, case_id: uuid.UUID, dek: bytes, public: bytes 
 
 def escrow_wrap(session: Session, *, case_id: uuid.UUID, dek: bytes, public: bytes | None = None,
                 part: str = CASE_PART) -> bool:
-    """Wrap the case's key (`part`: or its safeguarding-only key) to the escrow key when escrow is on
-    and it is not wrapped to it yet (a grant, `seal-cases`, an assignment). `public`: the escrow
-    public key if the caller read it already. Returns whether a wrap was added."""
+    """Wrap the case's key to the escrow key when escrow is on and it is missing; whether a wrap was added."""
     public = public if public is not None else escrow_public(session)
     if public is None:
         return False
@@ -419,8 +399,7 @@ def held_cases(session: Session, *, user_id: uuid.UUID, part: str = CASE_PART) -
 
 
 def open_wrap(session: Session, case_id: uuid.UUID, part: str = CASE_PART) -> bytes | None:
-    """The case's data key (or its safeguarding-only key: `part`) through the wrap of the person
-    this session holds the key of, or None."""
+    """The case's key (`part`) through the wrap of the person this session holds, or None."""
     holding = held(session)
     if holding is None:
         return None

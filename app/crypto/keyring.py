@@ -1,17 +1,8 @@
-"""The key ring: master key-encryption keys (KEKs) with ids, the key for keyed lookup hashes,
-and the retention chain.
+"""The key ring: master keys with ids, the lookup-hash key, and the retention chain of day keys.
 
-It lives in a file outside the database (`SAFESHARE_KEY_FILE`, mode 0600), so a copy of the
-database alone reveals no case text and cannot be searched for a receipt.
-
-The retention chain gives one key per day, for the data keys of closed cases whose retention
-ends that day (`retain-YYYY-MM-DD`). The ring stores one chain value, for its first day `from`;
-each later day's value is the SHA-256 of the day before's, so every host derives the same key
-for any future day without ever writing the ring, and a running server never needs a key that
-is not there yet. `safeshare purge` destroys the days before today by replacing the stored
-value with today's: a one-way hash cannot be run backwards, so a copy of the database taken
-before the purge (a backup, a WAL archive) can no longer open the erased cases' data keys with
-this ring. The ring records how far it was destroyed (`destroyed_before`).
+It lives outside the database (`SAFESHARE_KEY_FILE`), so a database copy reveals no case text.
+Each day's key is the SHA-256 of the day before's: purge destroys past days by storing today's
+value, and no hash runs backwards (docs/operations.md, "retention keys").
 """
 
 from __future__ import annotations
@@ -242,8 +233,7 @@ class KeyRing:
             self._reload()
 
     def kek(self, kek_id: str) -> bytes:
-        """The master key with this id (or a retention day's key, `retain-YYYY-MM-DD`); re-reads
-        the file once if another process rotated. `KeyDestroyed` for a day a purge destroyed."""
+        """The master key with this id, or a retention day's key; re-reads the file once after a rotation."""
         day = retention_day(kek_id)
         if day is not None:
             self._follow_file()
@@ -265,17 +255,14 @@ class KeyRing:
         return self.active_id, self.keks[self.active_id]
 
     def retention_kek(self, day: date) -> tuple[str, bytes] | None:
-        """The key for data keys whose case is kept until `day`; None when this ring has no
-        retention chain yet, or its chain starts after `day` (the data key then stays under the
-        active master key, as before retention keys existed)."""
+        """The key for data keys kept until `day`; None when the ring has no chain covering it."""
         self._follow_file()
         if self.retention is None or day < self.retention.start:
             return None
         return retention_kek_id(day), self.retention.key(day)
 
     def status(self, kek_id: str) -> str:
-        """`present`, `destroyed` (a retention day a purge destroyed on purpose: not needed any more)
-        or `missing` (a key the database needs and this ring lacks), for start-up checks."""
+        """`present`, `destroyed` (purged on purpose) or `missing` (needed and absent), for start-up checks."""
         day = retention_day(kek_id)
         if day is None:
             return "present" if kek_id in self.keks else "missing"
@@ -295,8 +282,7 @@ class KeyRing:
         return self.ring_id
 
     def ensure_retention_chain(self) -> bool:
-        """Give a ring made by an older version its retention chain (starting today). Only
-        commands write the ring (`purge`, `rotate-key`); returns whether it was added."""
+        """Give an older ring its retention chain (starting today); whether it was added."""
         if self.retention is not None:
             return False
         self.retention = RetentionChain.fresh(clock.today())
@@ -305,9 +291,7 @@ class KeyRing:
         return True
 
     def destroy_retention_before(self, day: date) -> int:
-        """Destroy the retention keys of every day before `day` (`safeshare purge`): the stored
-        chain value moves on to `day`'s, and the file is rewritten atomically. Returns how many
-        days' keys were destroyed."""
+        """Destroy the retention keys before `day` (an atomic rewrite); how many days."""
         self._follow_file()
         if self.retention is None or day <= self.retention.start:
             return 0

@@ -1,8 +1,4 @@
-"""Per-case data keys in the database: create, open, re-wrap (rotation) and destroy (shredding).
-
-The `case_keys` table is written here and nowhere else. Intake, which must store a case and its
-key in one statement, takes the key's INSERT from `key_insert`.
-"""
+"""Per-case data keys: create, open, re-wrap, destroy (shredding). Sole writer of `case_keys`."""
 
 from __future__ import annotations
 
@@ -63,9 +59,8 @@ PEOPLE = "people"
 
 
 def new_case_key(ring: KeyRing, case_id: uuid.UUID, *, master: bool = True, receipt: str | None = None) -> NewCaseKey:
-    """A fresh data key; wrapped by the ring's active master key unless the deployment is sealed
-    (`master` False: its only wraps are to people, app.crypto.holders), and under the case's
-    receipt (`receipt`, normalised) for the reporter."""
+    """A fresh data key, master-wrapped unless the deployment is sealed, with its lock; its wraps to
+    people and under the receipt hold it masked by the lock."""
     dek, lock = new_data_key(), new_data_key()
     lock_kek_id, lock_wrapped = wrap_data_key(ring, case_id, lock, column=LOCK_COLUMN)
     payload = _masked(lock, case_id, dek, CASE_PART)
@@ -114,11 +109,8 @@ def for_people(session: Session, ring: KeyRing, case_id: uuid.UUID, key: bytes, 
 
 
 def key_insert(*, case_id: Any = None, source: Any = None) -> Any:
-    """INSERT INTO case_keys with `NewCaseKey.params` bound.
-
-    `case_id` is a bound parameter named `new_case_id` by default; with `source` (a CTE that
-    returns the new case's `id`), the key takes its case id from there, so that one statement
-    can write the case and its key (see app.cases.intake).
+    """INSERT INTO case_keys; with `source` (a CTE returning the case's `id`), one statement writes
+    the case and its key (app.cases.intake).
     """
     table = table_of(CaseKey)
     kek_id = bindparam("kek_id", type_=table.c.kek_id.type)
@@ -139,8 +131,7 @@ _OPENED = "safeshare.opened_case_keys"
 
 
 def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
-    """The case's cipher, its data key unwrapped once per transaction (a case page reads six parts
-    of one case): kept in the session until the transaction ends, and dropped when shredded."""
+    """The case's cipher, its key unwrapped once per transaction (a case page reads six parts)."""
     opened: dict[uuid.UUID, CaseCipher] = transaction_info(session).setdefault(_OPENED, {})
     cipher = opened.get(case_id)
     if cipher is not None:
@@ -153,8 +144,7 @@ def case_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCiph
 
 
 def _open(session: Session, ring: KeyRing, row: CaseKey) -> bytes:
-    """The data key: by the master key while one wraps it (before `seal-cases`), else through the
-    wrap of the person this session holds the key of (NoCaseKey when there is none)."""
+    """The data key by its master wrap while one exists, else through the held person's wrap."""
     if row.wrapped_key is not None:
         return unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
     held = holders.held_case_key(session, row.case_id)  # the reporter's session: the key itself
@@ -175,8 +165,7 @@ def data_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bytes:
 
 
 def reporter_key(session: Session, ring: KeyRing, case_id: uuid.UUID, normalised_receipt: str) -> bytes | None:
-    """The case's data key for its reporter, opened with the receipt they typed. A case from before
-    issue 27 gets its receipt wrap now, while the master key still wraps it (before `seal-cases`)."""
+    """The case's data key for its reporter, opened with the receipt (an older case gets its receipt wrap now)."""
     row = session.get(CaseKey, case_id)
     if row is None or row.destroyed_at is not None:
         return None
@@ -210,9 +199,7 @@ def has_sg_key(session: Session, case_id: uuid.UUID) -> bool:
 
 
 def sg_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
-    """The cipher of the case's safeguarding-only key, opened once per transaction: by its master
-    wrap while it has one, else through the held person's wrap. NoCaseKey when the case has no such
-    key yet or this session holds none (an HR contact never does); Shredded once the case is erased."""
+    """The cipher of the case's safeguarding-only key, once per transaction (an HR contact never holds it)."""
     opened: dict[uuid.UUID, CaseCipher] = transaction_info(session).setdefault(_OPENED_SG, {})
     cipher = opened.get(case_id)
     if cipher is not None:
@@ -235,10 +222,10 @@ def sg_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher
 
 def new_sg_key(session: Session, ring: KeyRing, case_id: uuid.UUID,
                recipients: list[tuple[uuid.UUID, bytes]]) -> CaseCipher:
-    """The case's safeguarding-only key, made now if it has none (the key row locked first: two
-    first notes at once make one key): wrapped to `recipients` (user id, public key: the
-    safeguarding users who hold the case's key) and, while the case key has a master wrap, by the
-    same master key. Returns its cipher."""
+    """The case's safeguarding-only key, made now if it has none and wrapped to `recipients`.
+
+    The key row is locked first: two first notes at once make one key.
+    """
     row = session.scalars(dialect.for_update(select(CaseKey).where(CaseKey.case_id == case_id), session)
                           .execution_options(populate_existing=True)).first()
     if row is None or row.destroyed_at is not None:
@@ -259,8 +246,7 @@ def new_sg_key(session: Session, ring: KeyRing, case_id: uuid.UUID,
 
 
 def sg_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dict[uuid.UUID, CaseCipher]:
-    """The safeguarding-only ciphers this session opens of the cases `within` (a SELECT of case
-    ids), in two queries (a search)."""
+    """The safeguarding-only ciphers this session opens of the cases `within`, in two queries."""
     found = {case_id: CaseCipher(case_id, dek)
              for case_id, dek in _unlocked(session, ring, holders.open_wraps(session, within, SAFEGUARDING_PART),
                                            SAFEGUARDING_PART).items()}
@@ -287,11 +273,10 @@ def has_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bool:
 def seal_all(session: Session, ring: KeyRing, *,
              recipients: Callable[[uuid.UUID], list[tuple[uuid.UUID, bytes, bool]]],
              batch: int = 200, done: Callable[[int], None] | None = None) -> int:
-    """`seal-cases`: every live case key still wrapped by a master key is wrapped to each of the
-    case's recipients (user id, public key, whether a safeguarding user) and its master wrap
-    deleted; its safeguarding-only key likewise, to the safeguarding recipients only. Returns how
-    many moved. Safe to re-run: what moved has no master wrap left. With escrow on, each key is
-    wrapped to the escrow key too."""
+    """`seal-cases`: wrap every master-wrapped case key to its recipients and delete the master wrap.
+
+    Safe to re-run. Safeguarding-only keys go to safeguarding recipients only.
+    """
     moved, escrow = 0, holders.escrow_public(session)
     while True:
         rows = session.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id)
@@ -335,9 +320,7 @@ def seal_all(session: Session, ring: KeyRing, *,
 
 
 def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dict[uuid.UUID, CaseCipher]:
-    """The ciphers of many cases in one query: those whose ids `within` (a SELECT of case ids)
-    gives; a case whose key was destroyed is left out. Not kept in the session (a search opens
-    thousands)."""
+    """The ciphers of the cases `within`, in one query; not kept in the session (a search opens thousands)."""
     found: dict[uuid.UUID, CaseCipher] = {
         case_id: CaseCipher(case_id, dek)
         for case_id, dek in _unlocked(session, ring, holders.open_wraps(session, within), CASE_PART).items()}
@@ -387,10 +370,10 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
 
 
 def keep_until(session: Session, ring: KeyRing, case_id: uuid.UUID, day: date) -> bool:
-    """A closed case's data key moves under the retention key of its last day (`retain-YYYY-MM-DD`),
-    which `safeshare purge` destroys once that day has passed: then no copy of the database,
-    however old, can open it with the key ring. Returns False (the key stays where it is) when
-    the ring has no key for that day yet (see `KeyRing.retention_kek`)."""
+    """Move a closed case's data key under its last day's retention key, which purge destroys later.
+
+    False (the key stays) when the ring has no key for that day yet.
+    """
     row = session.get(CaseKey, case_id)
     under = ring.retention_kek(day)
     if row is None or under is None or (row.wrapped_key is None and row.lock_wrapped is None):
@@ -409,8 +392,7 @@ def _rewrap_lock(ring: KeyRing, row: CaseKey, under: tuple[str, bytes] | None = 
 
 
 def _rewrap(ring: KeyRing, row: CaseKey, under: tuple[str, bytes] | None = None) -> None:
-    """The row's master wraps (the case key's, and its safeguarding-only key's) under `under`, or
-    the active master key."""
+    """The row's master wraps under `under`, or the active master key."""
     assert row.wrapped_key is not None
     dek = unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
     sg = None if row.sg_wrapped_key is None else unwrap_data_key(ring, row.case_id, row.kek_id, row.sg_wrapped_key,
@@ -430,16 +412,13 @@ def keys_in_use(session: Session) -> dict[str, int]:
 
 
 def missing_keys(session: Session, ring: KeyRing | None) -> dict[str, int]:
-    """The keys the database's live data keys are wrapped with that `ring` lacks (all of them
-    when there is no ring), with how many data keys each wraps. A retention day a purge destroyed
-    on purpose is not missing: the cases under it were erased."""
+    """The wrapping keys the live data keys need that `ring` lacks, with counts (purged days excluded)."""
     return {k: n for k, n in keys_in_use(session).items() if ring is None or ring.status(k) == "missing"}
 
 
 def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500,
                      done: Callable[[int], None] | None = None) -> uuid.UUID | None:
-    """The first case whose live data key does not open with `ring` (tampered, moved, or wrapped
-    with another ring), or None when every one does. Reads only; `done(n)` after each batch."""
+    """The first case whose live data key does not open with `ring`, or None."""
     after: uuid.UUID | None = None
     while True:
         query = (select(CaseKey).where((CaseKey.wrapped_key.is_not(None)) | (CaseKey.lock_wrapped.is_not(None)))
@@ -466,12 +445,9 @@ def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500,
 
 
 def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Callable[[int], None] | None = None) -> int:
-    """Re-wrap every live data key under the ring's active master key. Returns how many moved
-    (`done(n)` after each batch).
-    Closed cases' keys, under their retention day's key, stay there (see `keep_until`).
+    """Re-wrap every live data key under the active master key; how many moved.
 
-    Safe to re-run after a crash: keys already under the active master key are skipped, and
-    both old and new master keys stay in the ring, so every row stays readable throughout.
+    Safe to re-run after a crash: old and new keys both stay in the ring. Retention-day keys stay put.
     """
     active_id, _ = ring.active_kek
     moved = 0
@@ -512,7 +488,6 @@ RING_ROW = 1
 
 
 def recorded_ring_id(session: Session) -> str | None:
-    """The id of the key ring this database belongs to, or None before one was recorded."""
     return session.scalar(select(RingIdentity.ring_id).where(RingIdentity.id == RING_ROW))
 
 
@@ -524,9 +499,7 @@ def record_ring_id(session: Session, ring_id: str) -> None:
 
 
 def unopenable_keys(session: Session, ring: KeyRing) -> dict[str, int]:
-    """The key ids in use whose first live data key does not open with `ring` (a ring with the
-    same key ids but other keys, or a retention chain of another ring), with how many data keys
-    each wraps. One unwrap per key id: cheap at start-up."""
+    """The key ids in use whose first live data key does not open with `ring` (one unwrap per id)."""
     found: dict[str, int] = {}
     for kek_id, count in keys_in_use(session).items():
         row = session.scalars(select(CaseKey).where(CaseKey.kek_id == kek_id, CaseKey.wrapped_key.is_not(None))
@@ -543,15 +516,12 @@ def unopenable_keys(session: Session, ring: KeyRing) -> dict[str, int]:
 
 
 def for_revisions(ring: KeyRing) -> dict[str, object]:
-    """What a revision that seals existing rows needs from the ring (app.migrate hands it in
-    through Alembic's config attributes): the exclusions' blind-index key and `migration_cipher`."""
+    """What a revision that seals existing rows needs from the ring (handed in by app.migrate)."""
     return {"exclusion_key": blind.exclusion_key(ring), "case_cipher": migration_cipher(ring)}
 
 
 def migration_cipher(ring: KeyRing) -> Callable[[Any, uuid.UUID], CaseCipher | None]:
-    """For a revision that must seal existing clear text under each case's key (a revision does not
-    import the application, so `app.migrate` hands it this): the case's cipher on the migration's
-    connection, or None when the case's key is destroyed."""
+    """A case's cipher on a migration's connection (revisions don't import the app), or None if shredded."""
     table = table_of(CaseKey)
 
     def cipher(connection: Any, case_id: uuid.UUID) -> CaseCipher | None:

@@ -1,5 +1,4 @@
-"""The crypto layer's own tables: each case's data key, wrapped by a master key; the ring the
-database belongs to."""
+"""The crypto layer's own tables."""
 
 from __future__ import annotations
 
@@ -40,8 +39,7 @@ class CaseKey(Base):
 
 
 class RingIdentity(Base):
-    """The id of the key ring this database belongs to (one row), recorded when `migrate` or
-    `serve` first meet a ring: a ring with another id is refused at start-up."""
+    """The key ring this database belongs to: a ring with another id is refused at start-up."""
 
     __tablename__ = "key_ring_identity"
 
@@ -51,12 +49,11 @@ class RingIdentity(Base):
 
 
 class PersonKey(Base):
-    """A case-reading person's X25519 key pair (issue 27, app.crypto.people): the public key, and the
-    private key only sealed, under a key derived from their password and under their recovery key.
-    `certified_at`: an existing holder (or the bootstrap) vouched for it; intake wraps new cases to
-    certified keys only, and only when `certification` (a MAC under a key derived from the ring,
-    over the user's id and this public key) verifies: someone who can write to the database but has
-    no ring cannot plant a key of their own and have new cases wrapped to it."""
+    """A case-reading person's X25519 key pair, the private key only sealed (password, recovery key).
+
+    Intake wraps new cases only to a certified key whose `certification` (a MAC under a ring key)
+    verifies: a database writer without the ring cannot plant a key of their own.
+    """
 
     __tablename__ = "person_keys"
 
@@ -72,10 +69,7 @@ class PersonKey(Base):
 
 
 class CaseKeyWrap(Base):
-    """A case's data key wrapped to one person's public key. The person is named by a keyed blind
-    index of their id (`holder`, app.crypto.holders), so the database alone does not say whose
-    wrap is missing from a case (an excluded person's). `part`: `case` (the case's key) or
-    `safeguarding` (its safeguarding-only key, wrapped to safeguarding users only)."""
+    """A case key (`part`) wrapped to one person, named by a keyed blind index of their id."""
 
     __tablename__ = "case_key_wraps"
 
@@ -87,8 +81,7 @@ class CaseKeyWrap(Base):
 
 
 class CaseKeySeal(Base):
-    """One row once `safeshare seal-cases` ran: no case key is wrapped by the ring's master key any
-    more, and intake makes no master wrap."""
+    """One row once `safeshare seal-cases` ran: no master wraps any more."""
 
     __tablename__ = "case_key_seal"
 
@@ -98,10 +91,7 @@ class CaseKeySeal(Base):
 
 
 class DormantKey(Base):
-    """A key pair set aside by a reset someone else made (issue 27): its public key and its private
-    key sealed under the owner's recovery key only. Its case keys wait under a blind index of their
-    own until the owner's recovery key moves them to the account's new key pair
-    (`app.crypto.holders.restore`); nobody else can use them."""
+    """A key pair set aside by someone else's reset, sealed under the owner's recovery key only."""
 
     __tablename__ = "dormant_keys"
 
@@ -113,9 +103,7 @@ class DormantKey(Base):
 
 
 class EscrowKey(Base):
-    """The escrow key's public half (one row while escrow is on; issue 27, docs/operations.md): every
-    case key is also wrapped to it (a `case_key_wraps` row under `holders.escrow_index`). Its private
-    key exists only as two shares two people keep offline (`safeshare escrow create`)."""
+    """The escrow key's public half (one row while escrow is on); its private key exists only as shares."""
 
     __tablename__ = "escrow_key"
 

@@ -1,15 +1,7 @@
-"""Keys only people hold (issue 27): each case-reading person's X25519 key pair, and case keys
-wrapped to people.
+"""Keys only people hold: each case-reading person's X25519 key pair, and case keys wrapped to people.
 
-- A person's private key is stored twice, never in clear: sealed under a key derived from their
-  password (argon2id, its parameters stored beside it) and sealed under their recovery key (a
-  random 130-bit code shown once; HKDF is enough for a key that was never chosen by a person).
-- At sign-in it is unsealed with the password and kept with the staff session, sealed under a key
-  derived from the session token, which the server never stores (only its SHA-256): the database
-  and the key ring alone open no private key.
-- A case's data key is wrapped to a person's public key (ephemeral X25519, HKDF-SHA256,
-  AES-256-GCM): anyone may wrap to a person, only the person's private key unwraps.
-
+The private key is stored only sealed (password, recovery key) and, while signed in, under the
+session token, which the server never stores (docs/operations.md, "Who holds which key").
 Pure functions; the tables are written in `app.crypto.holders`.
 """
 
@@ -170,9 +162,7 @@ def _wrap_ad(case_id: uuid.UUID, recipient: bytes, part: str) -> bytes:
 
 
 def wrap_to(recipient: bytes, case_id: uuid.UUID, dek: bytes, part: str = CASE_PART) -> bytes:
-    """`dek` wrapped to the holder of the X25519 public key `recipient`: the ephemeral public key
-    (32 bytes) then the AES-GCM ciphertext. `part`: which of the case's keys (`case`, or
-    `safeguarding`: the key of what only the safeguarding team reads)."""
+    """`dek` wrapped to the holder of `recipient`: the ephemeral public key, then the ciphertext."""
     ephemeral = X25519PrivateKey.generate()
     eph_pub = public_bytes(ephemeral)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
@@ -195,8 +185,7 @@ def unwrap_with(private: X25519PrivateKey, case_id: uuid.UUID, blob: bytes, part
 # --- small texts sealed to a person (their saved searches) -----------------------------------------------
 
 def seal_to(recipient: bytes, plaintext: bytes, ad: bytes) -> bytes:
-    """`plaintext` sealed to the holder of the X25519 public key `recipient` (ephemeral X25519,
-    HKDF-SHA256, AES-256-GCM; `ad` binds it to its row): anyone may seal, only that person opens."""
+    """`plaintext` sealed to the holder of `recipient`: anyone may seal, only that person opens."""
     ephemeral = X25519PrivateKey.generate()
     eph_pub = public_bytes(ephemeral)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))

@@ -1,13 +1,8 @@
-"""Files encrypted in chunks: the STREAM construction (Hoang, Reyhanitabar, Rogaway and Vizár,
-2015) over AES-256-GCM, as age and Tink's streaming AEAD use it.
+"""Files encrypted in chunks: the STREAM construction over AES-256-GCM (as in age and Tink).
 
-Each file has its own random key (`new_file_key`), which is stored sealed under the case's data
-key (`CaseCipher.encrypt_bytes`), so key rotation never touches the file and withdrawing one file
-is destroying its key. The plaintext is cut into `CHUNK` bytes; chunk `i` is sealed with the nonce
-`i` (11 bytes, big-endian) followed by a byte that is 1 for the last chunk only, and the associated
-data names the table, column and row. So a chunk cannot be moved, reordered, dropped from the end
-or swapped into another file without failing to authenticate, and no more than one chunk is ever
-held in memory to write or to read.
+Each file has its own key, sealed under the case's key: rotation never touches files, and
+withdrawing one destroys its key. Nonces and associated data bind each chunk's position, end and
+file, so chunks cannot be moved, reordered, truncated or swapped; one chunk is in memory at most.
 """
 
 from __future__ import annotations
@@ -52,9 +47,7 @@ def chunk_count(plain_size: int) -> int:
 
 
 class SealingWriter(io.RawIOBase):
-    """A write-only file that seals what is written to it, chunk by chunk, into `sink` (each sealed
-    chunk is passed to `sink` as it is ready). Holds one chunk at most; `close()` seals the last
-    one. `size` is the plaintext length and `chunks` how many chunks were sealed."""
+    """A write-only file that seals what is written to it, chunk by chunk, into `sink`."""
 
     def __init__(self, key: bytes, ad: bytes, sink: Callable[[bytes], object]) -> None:
         super().__init__()

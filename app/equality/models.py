@@ -1,8 +1,5 @@
-"""The equality tables. None of them has a case id, a timestamp or a sequential key.
-
-`equality_pending` holds each respondent's answers, encrypted, until they are moved in a shuffled
-batch into `equality_answers`, one row per characteristic, under a fresh random key. SQLite keeps
-both tables WITHOUT ROWID, so their only order on disk is that of the random keys.
+"""The equality tables: no case id, no timestamp, no sequential key (SQLite: WITHOUT ROWID, so the
+only order on disk is that of the random keys).
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ from app.db import Base
 
 
 class EqualityPending(Base):
-    """One respondent's answers waiting for a batch: random key, the month it was pooled in, and
-    the answers (with the case's month) sealed under a key from the key ring."""
+    """One respondent's answers waiting for a batch, sealed under a ring key."""
 
     __tablename__ = "equality_pending"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -43,8 +39,7 @@ class EqualityAnswer(Base):
 
 
 class EqualityCount(Base):
-    """The published answers counted by month, kept current by each batch (in the same transaction
-    as its rows): the statistics read these few rows instead of counting every answer."""
+    """The published answers counted by month, kept current by each batch."""
 
     __tablename__ = "equality_counts"
 

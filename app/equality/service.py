@@ -1,6 +1,6 @@
-"""Equality answers: pooled, sealed, with the concern, then published in shuffled batches with no
-link back to it. The one writer of `equality_pending`, `equality_answers`, `equality_counts` and
-`equality_baseline`; why each step keeps the link broken: docs/statistics.md, "Equality monitoring"."""
+"""Equality answers: pooled, sealed, then published in shuffled batches with no link back to the
+concern (docs/statistics.md, "Equality monitoring"). Sole writer of the `equality_*` tables.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +31,7 @@ def _ad(row_id: uuid.UUID) -> bytes:
 
 
 def pool(session: Session, ring: KeyRing, *, answers: EqualityIn, month: str, min_cell: int) -> None:
-    """Hold one respondent's answers (for a concern received in `month`) until the next batch.
-
-    Nothing is stored if no key is answered. Then publishes the pool if a batch is due.
-    """
+    """Hold one respondent's answers until the next batch (nothing if no key is answered)."""
     given = answers.answered()
     if not given:
         return
@@ -70,9 +67,7 @@ def publish_due(session: Session, ring: KeyRing, *, min_cell: int) -> int:
 
 
 def publish_batch(session: Session, batch: list[tuple[str, dict[str, str]]]) -> None:
-    """Write a batch of respondents ((month, answers) each) into the published table, shuffled,
-    under fresh random keys, and add them to the monthly counts. Only `publish_due` calls this
-    (and tests arranging published answers)."""
+    """Write a batch into the published table, shuffled under fresh random keys, and count it."""
     published: list[dict[str, object]] = [
         {"month": month, "characteristic": key, "value": answers.get(key, NOT_ANSWERED)}
         for month, answers in batch

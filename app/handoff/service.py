@@ -1,15 +1,4 @@
-"""Hand-off to a formal investigation: a case as a PDF (docs/console.md, "PDF hand-off").
-
-The safeguarding team chooses the parts (the description, the messages, the notes for the case
-team, the notes for the safeguarding team only, the list of files); every page carries who
-exported it and when, and the export is one audit entry (`case.export`, with the parts, never
-the text). The reporter's identity goes in only when they said yes to it being shared
-(`identity_sharing`); otherwise the PDF says that it was left out and why.
-
-Drawn with fpdf2 (pure Python): a TrueType font with the scripts reporters write in
-(DejaVu Sans, Debian's `fonts-dejavu-core`), or, where the machine has none, the PDF core font
-with what it cannot show replaced by "?".
-"""
+"""Hand-off to a formal investigation: a case as a PDF (docs/console.md, "Hand-off")."""
 
 from __future__ import annotations
 
@@ -134,8 +123,7 @@ def _name(people: dict[Any, User], user_id: Any, fallback: str) -> str:
 
 
 def export_pdf(session: Session, ring: KeyRing, *, user: User, case: Case, parts: Sequence[str], tz: Any) -> Export:
-    """The case as a PDF with the chosen `parts` (safeguarding), each page marked with who exported
-    it and when; audited as `case.export` (`pdf:` and the parts). 409 once the case is erased."""
+    """The case as a PDF with the chosen `parts`, each page marked with who exported it; audited."""
     if case.purged_at is not None:
         raise Conflict("This case has been erased after its retention date: there is nothing to export.")
     chosen = [p for p in PARTS if p in parts]

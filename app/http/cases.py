@@ -1,5 +1,4 @@
-"""The case a staff route works on, loaded *and* authorised (`app.cases.access`), and the case
-list's filter as the API and the queue page read it."""
+"""The case a staff route works on, loaded *and* authorised, and the case list's filter."""
 
 from __future__ import annotations
 

@@ -1,11 +1,7 @@
-"""The cookies the pages set: one place decides their names and flags from the scheme the browser used.
+"""The cookies the pages set: names and flags decided in one place (docs/reporters.md, "Cookies and CSRF").
 
-Every cookie is HttpOnly and SameSite=Strict. Over https (directly, or through a trusted proxy
-whose `X-Forwarded-Proto` uvicorn has already applied to the request) it is also `Secure` and
-carries a prefix the browser enforces: `__Host-name` for a cookie of the whole site (Path=/; no
-other host, not even a sibling subdomain, can set or overwrite it) and `__Secure-name` for one
-scoped to a path (the reporter's session, `/follow-up`). Browsers refuse both prefixes over plain
-http, so there (the README's local `scripts/run`) the plain name is used, and only it is read.
+HttpOnly and SameSite=Strict always; over https also Secure with the `__Host-`/`__Secure-` prefix,
+which browsers refuse over plain http (there the plain name is used, and only it is read).
 """
 
 from __future__ import annotations
@@ -28,8 +24,7 @@ def name(request: Request, base: str, *, path: str = "/") -> str:
 
 
 def read(request: Request, base: str, *, path: str = "/") -> str | None:
-    """The cookie's value, or None. Over https a cookie without its prefix is ignored: anyone who
-    could plant a cookie for this site (a sibling subdomain, a plain-http page) can plant that one."""
+    """The cookie's value, or None. Over https an unprefixed cookie is ignored: anyone could plant it."""
     return request.cookies.get(name(request, base, path=path)) or None
 
 
@@ -52,7 +47,6 @@ def put(
 
 
 def drop(response: Response, request: Request, base: str, *, path: str = "/") -> None:
-    """Tell the browser to forget the cookie."""
     response.delete_cookie(
         name(request, base, path=path), path=path, secure=is_https(request), httponly=True, samesite="strict"
     )

@@ -28,8 +28,9 @@ def content_disposition(kind: str, filename: str) -> str:
 
 def file_response(download: attachments.Download, makers: sessionmaker[Session], settings: Settings, *,
                   inline: bool = False) -> Response:
-    """The file as a download (`inline` only for an image preview on our own page). The first
-    chunk is opened here, so a file that fails its integrity check is a 500 problem, not a cut-off download."""
+    """The file as a download (`inline` only for our own image preview). The first chunk is opened here,
+    so an integrity failure is a 500 problem, not a cut-off download.
+    """
     chunks = download.chunks(makers, settings.attachment_dir)
     first = next(chunks)  # StreamDecryptionError here: the app's integrity handler answers
     row = download.row

@@ -1,5 +1,4 @@
-"""Idempotency-Key for the report routes: the header's key (API) or the form's hidden id (page),
-claimed before the work and released if the request fails."""
+"""Idempotency-Key for the report routes (the header's key, or the form's hidden id)."""
 
 from __future__ import annotations
 
@@ -38,9 +37,8 @@ class Idempotency:
     def claim(self, data: Any, *, count: Callable[[Session], AppError | None] | None = None) -> dict[str, Any] | None:
         """None if this request should do the work; the stored response if it is a replay.
 
-        `count` runs in the claim's own short transaction when this request takes the key (the
-        report rate: one transaction for both, not two); the refusal it returns is raised once that
-        transaction has committed, with the count kept and the claim undone."""
+        `count` runs in the claim's own short transaction; its refusal is raised after that commits.
+        """
         if self.key is None:
             return None
         refused = None
@@ -56,8 +54,7 @@ class Idempotency:
         return replay
 
     def abandon(self) -> None:
-        """The request answers without doing the work (a page that lists what to fix): the key is
-        released once its transaction has ended, so the next try starts afresh."""
+        """Release the key once the transaction has ended, for a request that answers without the work."""
         self.abandoned = True
 
 
@@ -133,8 +130,7 @@ def _keep(task: asyncio.Task[None]) -> None:
 
 
 async def _release_later(makers: sessionmaker[Session], key: idempotency.IdempotencyKey) -> None:
-    """Release a claim once the database is back: every second for a minute (then the claim
-    simply goes stale, `idempotency.STALE`)."""
+    """Release a claim once the database is back (retried for a minute; then it goes stale)."""
     for _ in range(60):
         await asyncio.sleep(1)
         try:

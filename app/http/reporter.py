@@ -53,8 +53,7 @@ def current_reporter_case(request: Request, session: DbSession) -> Case:
 
 
 def reporter_case_for(request: Request, session: Session, token: str) -> Case | None:
-    """The case of a live reporter token, for the API and the follow-up pages alike: a session
-    left unused for `SAFESHARE_REPORTER_IDLE_MINUTES` has ended; using one keeps it alive."""
+    """The case of a live reporter token, for the API and the follow-up pages alike."""
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
     idle = timedelta(minutes=settings_of(request).reporter_idle_minutes)
     makers = held(request, "sessionmaker", sessionmaker)
@@ -89,11 +88,10 @@ def send_report(
     request: Request, session: Session, keys: KeyRing, settings: Settings, rate: RateLimit, guard: Idempotency,
     report: ReportIn, *, files: Sequence[Prepared] = (), wait: float = NO_WAIT, savepoint: bool = False,
 ) -> NewCase | Replayed:
-    """A concern sent online, the API's and the form's alike, once: its key claimed (a second
-    request with it waits up to `wait` seconds for the first one's answer, else 409), counted
-    against `SAFESHARE_REPORT_RATE` unless it is a replay (429), and stored through
-    `flows.submit_report`. `savepoint`: a refused submission undoes only its own writes, so the
-    caller can answer with a page (`app.db.attempt`)."""
+    """A concern sent online, API and form alike: key claimed (a concurrent twin waits up to `wait`,
+    else 409), rate counted unless a replay (429), stored by `flows.submit_report`. `savepoint`: a
+    refusal undoes only its own writes.
+    """
     deadline = time.monotonic() + wait
     bucket = report_rate_bucket(request, keys)
     counted = False

@@ -1,6 +1,6 @@
-"""Sign-in, re-authentication and receipts: the read → slow check → write split of each, done here
-so that no service ends its caller's transaction. Each function runs in a worker thread (`run_slow`)
-with the request's session; the API and the pages call the same ones."""
+"""Sign-in, re-authentication and receipts: each one's read → slow check → write split lives here,
+so no service ends its caller's transaction. The API and the pages call the same functions.
+"""
 
 from __future__ import annotations
 
@@ -43,9 +43,10 @@ class Door:
 
 def sign_in(door: Door, *, email: str, password: str, totp: str | None, client_host: str | None,
             cookies: dict[str, str]) -> auth.SignedIn:
-    """Check a password (and a two-factor code) under the sign-in throttle and open a staff session.
-    Every attempt is counted before the slow hash (429 with a growing Retry-After once a bucket has
-    used its free failures) and given back if it was not a failure."""
+    """Check a password (and code) under the sign-in throttle and open a staff session.
+
+    Every attempt is counted before the slow hash and given back if it was not a failure.
+    """
     start = auth.login_start(door.session, door.keys, door.settings, email=email, client_host=client_host,
                              cookies=cookies)
     end_reads(door.session)  # on SQLite an open transaction would hold the write lock through the hash
@@ -59,8 +60,7 @@ def sign_in(door: Door, *, email: str, password: str, totp: str | None, client_h
 
 def second_step(door: Door, *, pending: str, totp: str, client_host: str | None,
                 cookies: dict[str, str]) -> auth.SignedIn:
-    """The sign-in page's code step, after `TotpRequired` gave it a pending sign-in; throttled
-    like `sign_in` (a wrong code counts as a failed sign-in)."""
+    """The sign-in page's code step after a pending sign-in; a wrong code counts as a failed sign-in."""
     pending, _, carry = pending.partition(CARRY)
     start = auth.pending_start(door.session, door.keys, door.settings, pending=pending, client_host=client_host,
                                cookies=cookies)
@@ -95,8 +95,7 @@ def _finish(door: Door, start: auth.LoginStart, *, password: str | None, passwor
 
 
 def prove(door: Door, proof: auth.Proof | None) -> None:
-    """Check the current password of a re-authentication (nothing to do for None), counted like a
-    failed sign-in; 403 `wrong-password`. Ends the request's reads first."""
+    """Check a re-authentication's password (None: nothing to do), counted like a failed sign-in."""
     if proof is None:
         return
     end_reads(door.session)
@@ -108,10 +107,7 @@ def prove(door: Door, proof: auth.Proof | None) -> None:
 
 def change_password(door: Door, *, user: User, current_password: str | None, new_password: str,
                     keep_token: str | None) -> bool:
-    """The user's own new password: `current_password` may be left out within 5 minutes of a
-    sign-in with the password (403 when wrong or missing; 422 for a weak or unchanged one). Returns
-    whether it made the account's key pair (issue 27: an account that signed in with a one-time
-    password gets it now, from the password its owner chose; its recovery key waits in the session)."""
+    """The user's own new password; whether it made the account's key pair (first own password)."""
     user_id, stored = user.id, user.password_hash
     needs_pair = person_keys.needs_key_pair(user.roles)
     proof = auth.password_change(door.session, door.keys, door.settings, user=user,
@@ -131,8 +127,7 @@ def change_password(door: Door, *, user: User, current_password: str | None, new
 
 
 def _reseal(door: Door, user_id: object, current_password: str | None, new_password: str) -> people.Sealed | None:
-    """Issue 27: the private key sealed again under the new password. The session holds it unsealed
-    (so the old password is not needed); a session that does not opens it with the current password."""
+    """The private key sealed again under the new password (opened with the current one if not held)."""
     assert isinstance(user_id, uuid.UUID)
     holding = holders.held(door.session)
     private = holding.private if holding is not None and holding.user_id == user_id else None
@@ -158,8 +153,7 @@ def start_totp_setup(door: Door, *, user: User, token: str | None,
 
 def disable_totp(door: Door, *, user: User, code: str, token: str | None,
                  current_password: str | None) -> None:
-    """Two-factor sign-in off, with a code and (unless signed in with the password in the last 5
-    minutes) the current password; both counted like a failed sign-in."""
+    """Two-factor sign-in off, with a code and (unless recently signed in) the password; both throttled."""
     user_id = user.id
     auth.may_disable_totp(user, door.settings)
     prove(door, auth.proof_needed(door.session, door.keys, door.settings, user=user, token=token,
@@ -173,9 +167,7 @@ def disable_totp(door: Door, *, user: User, code: str, token: str | None,
 
 def enrol(session: Session, passwords: Passwords, *, token: str, new_password: str,
           settings: Settings | None = None) -> tuple[User, str | None]:
-    """The owner's own password from their enrolment link (404 for a used or lapsed link). An
-    account that may work on cases gets its key pair now (issue 27): returns the user and the
-    recovery key to show once (None without a key pair)."""
+    """The owner's own password from their enrolment link; the user and a recovery key to show once."""
     user_id = auth.enrolling(session, token=token, new_password=new_password)
     _, needs = person_keys.at_rest(session, user_id)
     end_reads(session)
@@ -188,9 +180,9 @@ def enrol(session: Session, passwords: Passwords, *, token: str, new_password: s
 
 def redeem(session: Session, keys: KeyRing, settings: Settings, throttle: Throttle, *, receipt: str,
            client_host: str | None) -> tuple[str, datetime]:
-    """A receipt exchanged for a reporter token. The attempt is counted before the lookup,
-    atomically (check and count under one row lock, in a transaction of its own): a burst of
-    parallel wrong receipts cannot all pass the check before the first failure is stored."""
+    """A receipt exchanged for a reporter token, counted atomically before the lookup, so a burst of
+    parallel wrong receipts cannot all pass the check.
+    """
     buckets = sessions.receipt_buckets(keys, settings, client_host=client_host)
     end_reads(session)
     tried = throttle.attempt(buckets)
@@ -221,7 +213,6 @@ class SignIn:
         )
 
     async def second_step(self, *, pending: str, totp: str) -> auth.SignedIn:
-        """The sign-in page's code step, after `TotpRequired` gave it a pending sign-in."""
         return await run_slow(
             self.limiter, second_step, self.door, pending=pending, totp=totp,
             client_host=client_host(self.request), cookies=cookies.jar(self.request),
@@ -232,8 +223,7 @@ SignInFlow = Annotated[SignIn, Depends()]
 
 
 def keep_device(request: Request, response: Response, signed_in: auth.SignedIn) -> None:
-    """Set the device cookie of a successful sign-in: HttpOnly, signed, a year long, sent to both
-    sign-in routes (so API clients that keep cookies benefit too); Secure over https."""
+    """Set the device cookie of a successful sign-in (both sign-in routes: API clients benefit too)."""
     cookie = signed_in.device_cookie
     cookies.put(response, request, cookie.name, cookie.value, max_age=cookie.max_age)
 

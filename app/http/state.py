@@ -1,6 +1,7 @@
-"""What the application holds (settings, key ring, sessions, hasher, throttles), handed to routes as
-typed dependencies: nothing else reads `request.app.state`. Plain attribute reads are `async def`:
-a sync dependency costs a trip through the thread pool."""
+"""What the application holds, as typed dependencies: nothing else reads `request.app.state`.
+
+Plain attribute reads are `async def`: a sync dependency costs a trip through the thread pool.
+"""
 
 from __future__ import annotations
 

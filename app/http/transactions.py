@@ -1,13 +1,8 @@
-"""One transaction per request: the session dependency, committed before the response is sent.
+"""One transaction per request, committed before the response is sent.
 
-`get_session` gives each request one session: read-only for GET and HEAD (`app.db.read_only_session`),
-a writer otherwise. Every commit here is `app.flows.commit` (the steps before it, then the commit). `CommitInThreadRoute` commits a sync endpoint's session in the endpoint's own
-worker thread, and rolls it back in the thread where the work failed, whether in the endpoint or
-in one of its dependencies. Every router of the API and the pages uses both.
-
-Why the thread matters: on SQLite a writer's transaction holds the database's write lock. If
-the rollback that releases it had to wait for a free thread of the pool while every thread of
-the pool waited for that lock, nothing would move until the lock wait timed out.
+On SQLite a writer holds the write lock, so commits and rollbacks happen in the worker thread that
+did the work: waiting for a free pool thread while every thread waits for the lock would stall
+everything (docs/operations.md, "Reads, writes and SQLite's lock").
 """
 
 from __future__ import annotations
@@ -44,10 +39,8 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session and one transaction per request: commit on success, roll back on any error.
 
-    Used with `Depends(..., scope="function")` so the commit happens before the response is
-    sent: a client never hears 201 for something that was not stored. Creating a session does
-    no I/O. A database that is busy (a lock not granted in time) or out of reach is a 503 with
-    `Retry-After`: the same request may well succeed a moment later.
+    With `scope="function"` the commit precedes the response: no 201 for what was not stored. Busy or
+    unreachable database: 503 with `Retry-After`.
     """
     makers = request.app.state.sessionmaker
     assert isinstance(makers, sessionmaker)
@@ -82,8 +75,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 def record_refusal(makers: sessionmaker[Session], refused: access.CaseRefused, session: Session | None = None) -> None:
-    """A refused attempt on a case (app.cases.access.CaseRefused), in a transaction of its own
-    after the request's has rolled back (on `session`, if given): the safeguarding team sees these."""
+    """Audit a refused attempt on a case in a transaction of its own, after the request's rolled back."""
     if session is not None:
         audit.record(session, auth.actor(refused.user), "case.refused", case_id=refused.case_id, target=refused.how)
         flows.commit(session)
@@ -107,8 +99,7 @@ def _end(session: Session, *, commit: bool) -> None:
 
 
 def _record_integrity_failure(request: Request, makers: sessionmaker[Session], exc: IntegrityFailure) -> None:
-    """The audit entry of a read that met data failing its integrity check, in a transaction of
-    its own (the request's has rolled back): who asked, which case, where (`table.column`)."""
+    """Audit a read that met an integrity failure, in a transaction of its own."""
     viewer = getattr(request.state, "viewer", None)
     actor = audit.Actor(label=viewer.email, user_id=viewer.id) if viewer is not None else audit.REPORTER
     case_id = exc.case_id if isinstance(exc.case_id, uuid.UUID) else None
@@ -128,14 +119,10 @@ def make_ending_limiter() -> CapacityLimiter:
 
 
 class CommitInThreadRoute(APIRoute):
-    """Commits a sync endpoint's session in the endpoint's own worker thread, as it returns, and
-    rolls it back in the thread that raised: the endpoint's, or a sync dependency's.
+    """Commits a sync endpoint's session in its own worker thread as it returns, and rolls back in
+    the thread that raised (the endpoint's, or a sync dependency's).
 
-    Without this the commit waits for a hop back to the event loop, the response's
-    serialisation and another hop into the thread pool, and on SQLite the write lock is held
-    all that time; a rollback would wait for a free thread (see the module's docstring).
-    `get_session` still closes the session; its own commit then finds nothing left to do. The
-    session is found by its dependency (`DbSession`), whatever the parameter is called.
+    Otherwise the commit waits for two thread hops and serialisation, holding SQLite's write lock.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

@@ -1,7 +1,7 @@
-"""Who is asking and what they may do: the staff token (bearer header; pages also take the sign-in
-cookie), the signed-in user, and one dependency per capability of the permission table
-(`app.auth.permissions`). The pages use the very same ones as the API, so a page can never be
-more permissive than its API twin."""
+"""Who is asking and what they may do: one dependency per capability of the permission table.
+
+Pages use the very same ones as the API, so a page is never more permissive than its API twin.
+"""
 
 from __future__ import annotations
 
@@ -43,9 +43,7 @@ def is_page(request: Request) -> bool:
 
 
 def staff_token(request: Request) -> str | None:
-    """The staff token: the bearer header; pages also take the sign-in cookie (HttpOnly,
-    SameSite=Strict, `__Host-` over https). The API never reads the cookie, so no other site can
-    use it there."""
+    """The staff token: the bearer header; pages also take the sign-in cookie, which the API never reads."""
     token = bearer_token(request)
     if token is None and is_page(request):
         token = cookies.read(request, STAFF_COOKIE)
@@ -53,16 +51,13 @@ def staff_token(request: Request) -> str | None:
 
 
 def client_host(request: Request) -> str | None:
-    """The client's address, for throttling only: never stored or logged. Behind a proxy listed in
-    `SAFESHARE_FORWARDED_ALLOW_IPS` it is the forwarded address (uvicorn's proxy-headers
-    middleware, see app.main); from anyone else, the peer's own."""
+    """The client's address (the forwarded one from trusted proxies), for throttling only: never stored."""
     return request.client.host if request.client else None
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is signed in, as plain values: still readable after the request's transaction ended
-    (an error page is rendered after the rollback that expires every loaded row)."""
+    """Who is signed in, as plain values still readable after the rollback that expires loaded rows."""
 
     id: uuid.UUID
     email: str
@@ -87,8 +82,7 @@ class TotpSetupRequired(Forbidden):
 
 @raises(Unauthorized, security="staff")
 def signed_in_user(request: Request, session: DbSession) -> User:
-    """The user behind the staff token, whatever they must do first. A session left unused for
-    `SAFESHARE_STAFF_IDLE_MINUTES` has ended (401; the pages then ask to sign in again)."""
+    """The user behind the staff token, whatever they must do first (401 once idle)."""
     token = staff_token(request)
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
     idle = timedelta(minutes=settings_of(request).staff_idle_minutes)
@@ -107,9 +101,7 @@ sign-in: only for what such a user may do (read `/auth/me`, sign out)."""
 
 @raises(Unauthorized, Forbidden, security="staff")
 def current_user(request: Request, session: DbSession, settings: CurrentSettings) -> User:
-    """The signed-in user, fully: 403 while they must change their password
-    (`password-change-required`) or set up two-factor sign-in (`totp-setup-required`).
-    Every route but the few that clear those takes this (the roles below build on it)."""
+    """The signed-in user, fully: 403 while they must change their password or set up two-factor."""
     user = signed_in_user(request, session)
     if user.password_change_required:
         raise PasswordChangeRequired("Change your password first: your account has a one-time password.")

@@ -1,8 +1,4 @@
-"""The locations list: admins add, rename and retire locations; intake and triage check a choice.
-
-Writes only `locations`. A retired location stays on old cases and in the statistics; new
-reports and triage may no longer choose it.
-"""
+"""The locations list; sole writer of `locations`. Retired locations stay on old cases and in statistics."""
 
 from __future__ import annotations
 
@@ -41,8 +37,7 @@ def create_location(
 def update_location(
     session: Session, *, slug: str, changes: dict[str, object], by: Actor
 ) -> Location:
-    """Rename, re-kind, re-count or retire a location: only the keys in `changes` (name, kind,
-    headcount, active) change; `headcount: None` forgets it. `name`, `kind` and `active` may not be None."""
+    """Change only the keys in `changes`; `headcount: None` forgets it."""
     location = session.get(Location, slug)
     if location is None:
         raise NotFound("No such location.")
@@ -58,9 +53,7 @@ def update_location(
 
 
 def resolve(session: Session, choice: str | None, *, field: str = "location", current: str | None = None) -> str | None:
-    """What a report or a triage stores for a location choice: None for no answer or
-    `prefer_not_to_say`, else the slug of an active location (`current`, the case's own, may stay
-    even if retired since). Anything else is 422."""
+    """The slug to store for a location choice (None for no answer); the case's `current` may stay."""
     if choice is None or choice == PREFER_NOT_TO_SAY:
         return None
     if choice == current:

@@ -12,10 +12,7 @@ from app.db import Base, IdMixin, TimestampMixin
 class Notification(IdMixin, TimestampMixin, Base):
     """One e-mail to one staff user, waiting in the outbox until `safeshare deliver` sends it.
 
-    A notification about a case holds a kind and the case, never text: the message (a reference
-    and a link) is composed when it is sent, so nothing of a case's content can end up in the
-    outbox. A security notice about a staff account (a role granted, a reset) carries its own
-    subject and body, which name the account and who acted, and never a password or a code.
+    A case notification holds a kind and the case, never text: nothing of a case can reach the outbox.
     """
 
     __tablename__ = "notifications"

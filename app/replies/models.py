@@ -9,8 +9,7 @@ from app.db import Base, IdMixin, TimestampMixin
 
 
 class ReplyTemplate(IdMixin, TimestampMixin, Base):
-    """A message to start from, with placeholders (`{reference}`, `{first_check_in}`). Holds no case
-    text: it is written for every case, so it is stored in clear like the theme list."""
+    """A message to start from, with placeholders; no case text, so stored in clear."""
 
     __tablename__ = "reply_templates"
 

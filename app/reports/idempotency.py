@@ -1,8 +1,5 @@
-"""Submissions with an `Idempotency-Key` (the IETF draft): a retry gets the first answer again.
-
-The `idempotency_keys` table is written here only. The stored answer (which holds the receipt)
-is encrypted under a key derived from the client's Idempotency-Key, so only that client can
-read it back.
+"""Submissions with an `Idempotency-Key`: a retry gets the first answer again. Sole writer of
+`idempotency_keys`; the stored answer (with the receipt) is sealed under a key from the client's key.
 """
 
 from __future__ import annotations
@@ -38,10 +35,9 @@ _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
 def parse_header(header: str) -> str:
-    """The key from an `Idempotency-Key` header: a Structured Fields string (`"…"`) or a bare token.
+    """The key from an `Idempotency-Key` header: a Structured Fields string or a bare token.
 
-    At least 16 visible ASCII characters (a UUID is 36): the key is what encrypts the stored
-    receipt, so a short one would protect it poorly.
+    At least 16 visible ASCII characters: the key encrypts the stored receipt.
     """
     value = header.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
@@ -56,11 +52,8 @@ def parse_header(header: str) -> str:
 
 @dataclass(frozen=True)
 class IdempotencyKey:
-    """What the server derives from a client's Idempotency-Key (the key itself is never stored).
-
-    `lookup` finds the row (an HMAC under the key ring). `seal_key` encrypts the stored response
-    and `mac_key` fingerprints the request: both come from the client's key by HKDF (salted with
-    a key-ring subkey), so reading a stored receipt needs the client's key *and* the key ring.
+    """What the server derives from a client's key (never stored): the lookup HMAC, and HKDF keys
+    salted by the ring, so a stored receipt needs the client's key *and* the ring.
     """
 
     lookup: bytes
@@ -91,20 +84,17 @@ class IdempotencyKey:
 
 
 def claim(sessions: sessionmaker[Session], key: IdempotencyKey, *, fingerprint: bytes) -> dict[str, Any] | None:
-    """Claim the key for this request, in its own short committed transaction, before any work.
+    """Claim the key in its own committed transaction before any work: None, or a replay's response.
 
-    Returns None when this request now holds the key, or the stored response of an earlier
-    request that finished (a replay). Raises 422 if the key was used with another body, 409 if
-    that request is still running. Takes a sessionmaker, not the request's session: the marker
-    must be visible to a concurrent retry before this request's own transaction commits.
+    422 for another body, 409 while the first is running. Takes a sessionmaker: a concurrent retry
+    must see the claim before this request commits.
     """
     with separately(sessions) as s:
         return claim_in(s, key, fingerprint=fingerprint)
 
 
 def claim_in(s: Session, key: IdempotencyKey, *, fingerprint: bytes) -> dict[str, Any] | None:
-    """`claim` in a short transaction the caller holds (and commits before any work): the report
-    rate is counted in the same one (`app.http.reporter.send_report`)."""
+    """`claim` in a short transaction the caller holds (the report rate is counted in it too)."""
     now = clock.now()
     table = table_of(IdempotencyRecord)
     s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
@@ -170,8 +160,7 @@ def release(sessions: sessionmaker[Session], key: IdempotencyKey) -> None:
 
 
 def stored_response(sessions: sessionmaker[Session], key: IdempotencyKey) -> dict[str, Any] | None:
-    """The answer kept for a finished request with this key, whatever body it came with (the report
-    form shows a re-sent form its receipt even if something was changed in between), or None."""
+    """The answer kept for a finished request with this key, whatever its body, or None."""
     with separately(sessions) as s:
         row = s.get(IdempotencyRecord, key.lookup)
         if row is None or row.state != "done" or row.response_ct is None:

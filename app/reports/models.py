@@ -26,8 +26,7 @@ class ReporterSession(TimestampMixin, Base):
 
 
 class IdempotencyRecord(TimestampMixin, Base):
-    """A submission's Idempotency-Key. The stored response (with the receipt) is encrypted under a
-    key derived from the Idempotency-Key itself, so only the client that holds it can read it."""
+    """A submission's Idempotency-Key; its stored response is sealed under a key from the key itself."""
 
     __tablename__ = "idempotency_keys"
 

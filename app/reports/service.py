@@ -21,7 +21,6 @@ from app.errors import Conflict
 
 @dataclass(frozen=True)
 class ReporterView:
-    """The reporter's view of their case."""
 
     reference: str
     status: Status
@@ -39,8 +38,7 @@ class ReporterView:
 
 
 def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
-    """Status, what the reporter wrote, the thread, the next check-in, the outcome once closed and
-    whether feedback is asked for (audited). Never the staff's own closing summary or notes."""
+    """What the reporter sees of their case (audited); never the staff's closing summary or notes."""
     view = ReporterView(
         reference=case.reference,
         status=case.status,

@@ -1,6 +1,5 @@
-"""The reporter's own session: a receipt exchanged for a short-lived token (`ssr_…`).
-
-The `reporter_sessions` table is written here only; only a SHA-256 of each token is kept.
+"""The reporter's own session: a receipt exchanged for a short-lived token (`ssr_…`). Sole writer
+of `reporter_sessions`, which keeps only a SHA-256 of each token.
 """
 
 from __future__ import annotations
@@ -36,10 +35,9 @@ def _token_hash(token: str) -> bytes:
 
 
 def receipt_buckets(ring: KeyRing, settings: Settings, *, client_host: str | None) -> list[Bucket]:
-    """Where a receipt's failures count: the client's own bucket only. After
-    `SAFESHARE_RECEIPT_MAX_FAILURES` each further failure doubles the wait (429 with Retry-After).
-    There is no counter shared by all clients, so nobody's failures can refuse a reporter who has
-    made none (docs/reporters.md). The client's address is never stored."""
+    """Where a receipt's failures count: the client's own bucket only, so nobody's failures refuse a
+    reporter who has made none (docs/reporters.md).
+    """
     return [Bucket(client_bucket(ring, "receipt", client_host), settings.receipt_max_failures)]
 
 
@@ -47,10 +45,9 @@ def redeem_receipt(
     session: Session, ring: KeyRing, settings: Settings, throttle: Throttle, *, receipt: str,
     buckets: list[Bucket], tried: Attempt,
 ) -> tuple[str, datetime]:
-    """Exchange a receipt for a short-lived reporter token, once its attempt was counted
-    (`app.http.signin.redeem`). Returns (token, expires_at). Any wrong or malformed receipt is
-    the same 401. No slow hash: a receipt has at least 115 random bits, so its keyed lookup hash
-    cannot be searched. A right receipt gives its attempt back."""
+    """Exchange a receipt for a reporter token once its attempt was counted; any wrong receipt is
+    the same 401. No slow hash: 115 random bits cannot be searched.
+    """
     case = intake.find_by_receipt(session, ring, receipt)
     if case is None or case.purged_at is not None:
         raise Unauthorized(BAD_RECEIPT)
@@ -72,12 +69,7 @@ def case_for_token(
     session: Session, token: str, *, idle: timedelta | None = None, touch: bool = False,
     touch_apart: sessionmaker[Session] | None = None,
 ) -> Case | None:
-    """The case behind a live reporter token. Staff tokens never match (other prefix, other table).
-
-    A session not used for `idle` (`SAFESHARE_REPORTER_IDLE_MINUTES`) has ended. Using it refreshes
-    its `last_seen_at`, at most once a minute: in the request's transaction when it writes anyway
-    (`touch`), else in a short one of its own (`touch_apart`), as staff sessions do.
-    """
+    """The case behind a live reporter token (staff tokens never match); refreshed like staff sessions."""
     if not token.startswith(PREFIX):
         return None
     now = clock.now()
@@ -129,5 +121,4 @@ def end(session: Session, token: str) -> None:
 
 
 def erase(session: Session, *, case_id: uuid.UUID) -> None:
-    """Erasing a case: every reporter session of it goes."""
     session.execute(delete(ReporterSession).where(ReporterSession.case_id == case_id))

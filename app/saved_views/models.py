@@ -10,9 +10,7 @@ from app.db import Base, IdMixin, TimestampMixin
 
 
 class SavedView(IdMixin, TimestampMixin, Base):
-    """A staff user's own named queue: its filters, and the words of a search sealed (`search_ct`)
-    to the owner's own key pair (or, for an owner without one, under a key of the ring), bound to
-    this row: words typed to find a case are case text."""
+    """A staff user's own named queue; its search words are sealed to the owner, as they are case text."""
 
     __tablename__ = "saved_views"
     __table_args__ = (UniqueConstraint("user_id", "name"),)

@@ -1,8 +1,8 @@
-"""Saved views: a staff user's own named queues. The words of a search are sealed to the owner's
-own public key (issue 27: X25519 and AES-GCM, bound to the row), so only their private key, held by
-their session, opens them: neither the database nor the key ring does. An owner with no key pair
-(an account that reads no case) has them sealed under a key of the ring, like two-factor secrets;
-so had every view before `seal-cases` moved them (`seal_to_owners`). Audited without name or words."""
+"""Saved views: a staff user's own named queues, audited without name or words.
+
+The search words are sealed to the owner's own public key (for an owner without one, under a
+ring key), so neither the database nor the ring opens them.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +33,7 @@ def _owner_ad(view_id: uuid.UUID) -> bytes:
 
 
 def _open(session: Session, ring: KeyRing, row: SavedView) -> str | None:
-    """The view's search words: with the ring's key, or with the owner's private key when this
-    session holds it (None when it holds another: a reset someone else made gave the account a new
-    key pair, and words sealed to the old one come back with nothing but the view's name and filters)."""
+    """The view's search words, or None when sealed to a key pair this session does not hold."""
     if row.search_ct is None:
         return None
     if row.search_to is None:
@@ -55,8 +53,7 @@ def _seal(session: Session, ring: KeyRing, row: SavedView, words: str) -> None:
 
 
 def seal_to_owners(session: Session, ring: KeyRing) -> int:
-    """Every view's words still under the ring's key sealed to its owner's public key, where the
-    owner has a key pair (`seal-cases`; no private key is needed to seal). Returns how many moved."""
+    """Seal every view's words still under the ring's key to its owner's public key; how many."""
     rows = session.scalars(select(SavedView).where(SavedView.search_ct.is_not(None), SavedView.search_to.is_(None))
                            .order_by(SavedView.id)).all()
     moved = 0
@@ -89,8 +86,7 @@ def create(
     session: Session, ring: KeyRing, *, user_id: uuid.UUID, name: str, filters: dict[str, Any], q: str | None,
     default: bool, by: Actor,
 ) -> SavedView:
-    """Save a view for `user_id` (409 for a name they already use, or past `MAX_VIEWS`). A new
-    default replaces the user's earlier one."""
+    """Save a view (409 for a name in use, or past `MAX_VIEWS`); a new default replaces the old one."""
     if session.scalar(select(SavedView.id).where(SavedView.user_id == user_id, SavedView.name == name)):
         raise Conflict("You already have a saved view with this name.")
     if (session.scalar(select(func.count()).where(SavedView.user_id == user_id)) or 0) >= MAX_VIEWS:

@@ -1,8 +1,7 @@
-"""`safeshare report --year`: the annual report for the board, as text, CSV or HTML with SVG charts.
+"""`safeshare report --year`: the annual report as text, CSV or HTML with SVG charts.
 
-Every figure is a published statistic, so a withheld number prints as "withheld" and a chart
-draws a grey marker instead of its bar. A report is a list of sections, each one function of
-`Inputs` (every published table fetched once): a new section is a function appended to SECTIONS."""
+Every figure is a published statistic. A new section is a function of `Inputs` appended to SECTIONS.
+"""
 
 from __future__ import annotations
 
@@ -90,7 +89,6 @@ def year_span(year: str) -> tuple[str, str] | None:
 
 
 def previous_span(from_: str, to: str) -> tuple[str, str]:
-    """The same months a year earlier."""
     return f"{int(from_[:4]) - 1:04d}{from_[4:]}", f"{int(to[:4]) - 1:04d}{to[4:]}"
 
 
@@ -160,8 +158,7 @@ class Inputs:
 
 
 def headline(i: Inputs) -> Section:
-    """What a board asks first: contacts, anonymity, out of hours and channels, beside the same
-    months a year earlier where both are published."""
+    """Contacts, anonymity, out of hours and channels, beside the same months a year earlier."""
     now, before = i.summary, i.previous_summary
     compare = now.contacts is not None and before.contacts is not None and before.contacts > 0
     columns = ["", f"{i.start} to {i.end}"] + ([f"{before.from_} to {before.to}"] if compare else [])
@@ -356,11 +353,9 @@ CSV_KINDS: tuple[Kind, ...] = ("count", "share", "ratio", "mean", "days", "text"
 
 
 def render_csv(report: Report) -> str:
-    """One line per figure: section, table, row, column, then one column per kind of value, so each
-    column holds one kind (a spreadsheet or Power BI types it once): `count`, `share` (a fraction,
-    0.25 for 25%), `ratio`, `mean`, `days`, `text` (`-` where there is nothing to show, such as a share
-    of no answers; `none` where no workforce baseline was entered; an interval `a to b`), and
-    `withheld` (`yes` when the figure is withheld: its value columns are then all empty)."""
+    """One line per figure, one column per kind of value (a spreadsheet types each column once);
+    `withheld` is `yes` with the value columns empty.
+    """
     rows: list[list[Any]] = [["section", "table", "row", "column", *CSV_KINDS, "withheld"]]
     for s in report.sections:
         for t in s.tables:

@@ -1,7 +1,6 @@
-"""Figures over answers (median days to acknowledgement, check-ins on time, mean feedback ratings),
-published only over fixed pools of at least `answer_min(min_cell)` answers, so that no two
-published figures differ by one reporter's answer. The pooling: docs/statistics.md, "Differencing
-over time and between ranges"."""
+"""Figures over answers, published only over fixed pools of at least `answer_min(min_cell)` answers
+(docs/statistics.md, "Differencing over time and between ranges").
+"""
 
 from __future__ import annotations
 
@@ -143,9 +142,9 @@ def _by_quarter(quarters: Sequence[Quarter], month: str) -> int | None:
 
 
 def median_days_to_acknowledgement(session: Session, rng: Range, min_cell: int) -> tuple[float | None, str | None]:
-    """Median days from receipt to the first staff reply, over the contacts received in the pools
-    inside `rng` (recorded in time, acknowledged within 90 days). A quarter's contacts are all
-    past those 90 days once the following quarter is over: only then does the quarter count."""
+    """Median days from receipt to the first staff reply over the pools inside `rng`; a quarter counts
+    once all its contacts are past the 90 days.
+    """
     quarters = [q for q in settled_quarters(_first_month(session))
                 if Quarter(month_of(index_of(q.first_month) + 3)).after <= clock.today()]
     if not quarters:
@@ -176,10 +175,10 @@ def median_days_to_acknowledgement(session: Session, rng: Range, min_cell: int) 
 
 
 def check_ins_on_time(session: Session, rng: Range, min_cell: int) -> tuple[float | None, str | None]:
-    """Share of check-ins due in the pools inside `rng` done on or before the day they were due.
+    """Share of check-ins due in the pools inside `rng` done by their due day.
 
-    A check-in cancelled by its due day is left out; one left undone past its due day is late
-    even if it is cancelled afterwards (so closing a case later changes no settled quarter)."""
+    One undone past its due day is late even if cancelled later, so no settled quarter changes.
+    """
     quarters = settled_quarters(_first(session, CheckIn.due_on))
     if not quarters:
         return None, None

@@ -1,5 +1,4 @@
-"""Server-rendered SVG bar charts for the dashboard: no JavaScript, no external assets, and no
-`style` attributes (the CSP forbids inline styles), only SVG presentation attributes."""
+"""Server-rendered SVG bar charts: no JavaScript, no external assets, no `style` attributes (CSP)."""
 
 from __future__ import annotations
 
@@ -42,8 +41,7 @@ def _empty(box: Box, top: float, bottom: float, said: str) -> str:
 
 def _bars(box: Box, labels: Sequence[str], values: Sequence[int | None], title: str, min_cell: int,
           empty: str = "no contacts") -> list[str]:
-    """One titled bar chart over periods inside `box` (SVG fragments). Every bar is labelled (turned
-    when the labels do not fit side by side); a chart with nothing to show says so."""
+    """One titled bar chart over periods inside `box`; every bar labelled."""
     parts = [f'<text x="{_fmt(box.x)}" y="{_fmt(box.y + 14)}" font-size="14" font-weight="600" fill="{INK}">{escape(title)}</text>']
     n = max(len(values), 1)
     left, right = box.x + 34, box.x + box.w - 6
@@ -87,8 +85,7 @@ def _bars(box: Box, labels: Sequence[str], values: Sequence[int | None], title: 
 
 def _rows(width: float, labels: Sequence[str], values: Sequence[int | None], title: str,
           empty: str = "no contacts") -> tuple[list[str], float]:
-    """A titled chart of categories as horizontal bars: each row names its category and shows its
-    value, however long the names; returns the fragments and the height they need."""
+    """A titled chart of categories as horizontal bars; the fragments and their height."""
     parts = [f'<text x="0" y="14" font-size="14" font-weight="600" fill="{INK}">{escape(title)}</text>']
     row_h, top = 22.0, 26.0
     if not any(v is None or v > 0 for v in values):
@@ -127,7 +124,6 @@ def _svg(width: int, height: int, label: str, parts: list[str], css_id: str) -> 
 
 
 def totals_chart(table: ThemeTable) -> Markup:
-    """All contacts per period."""
     width, height = 720, 220
     parts = _bars(Box(0, 0, width, height), table.periods, table.totals.counts, "All contacts", table.min_cell)
     return _svg(width, height, f"All contacts per period, {table.from_} to {table.to}", parts, "chart-totals")
@@ -147,8 +143,6 @@ def theme_charts(table: ThemeTable, columns: int = 2) -> Markup:
 
 def bar_chart(labels: Sequence[str], values: Sequence[int | None], title: str, css_id: str, min_cell: int,
               width: int = 720, height: int = 220) -> Markup:
-    """One chart of published counts by category, a labelled row each (None: a grey "withheld"
-    marker, never a bar of its true size); "no contacts" when there is nothing to draw. `height`
-    is what it needs for its rows."""
+    """One chart of published counts by category (None: a grey "withheld" marker, never a bar)."""
     parts, needed = _rows(width, labels, values, title)
     return _svg(width, int(needed), title, parts, css_id)

@@ -1,10 +1,7 @@
-"""The one CSV writer of the service: every CSV it produces (the themes table of the API and the
-dashboard, `safeshare report --format csv`) is written here.
+"""The one CSV writer of the service.
 
-Names in the tables are typed by people (themes, locations); a spreadsheet runs a cell that
-starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula (OWASP "CSV injection").
-Such a cell is written with a leading `'`, which spreadsheets show as text; a cell that is a
-plain number (`-0.5`) stays a number, and a lone `-` (nothing to show) stays as it is.
+A cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP "CSV injection"); a
+plain number such as `-0.5`, or a lone `-`, stays as it is.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""Per-month disclosure control for the referrals table (the other tables use the grid of
-`suppression.py`), and the share rule every table uses. Pure functions: no database, no clock.
-The rules, and why no withheld month cell can be worked out: docs/statistics.md, "Disclosure
-rules for the referrals table"."""
+"""Per-month disclosure control for the referrals table, and the share rule every table uses.
+Pure functions (docs/statistics.md, "Disclosure rules for the referrals table").
+"""
 
 from __future__ import annotations
 
@@ -26,11 +25,7 @@ def is_small(n: int, min_cell: int) -> bool:
 
 
 def _smallest(values: Mapping[R, int], exclude: Iterable[R], rank: Mapping[R, int]) -> list[R]:
-    """The smallest non-zero cell not yet hidden, as a list of at most one row.
-
-    A list, not `row | None`: a row key may itself be None (the untriaged row), and "no candidate"
-    must not be mistaken for it (issue 13: that hid the month's total instead of a second cell).
-    """
+    """The smallest non-zero cell not yet hidden, as a list of at most one row (a row key may be None)."""
     excluded = set(exclude)
     candidates = [r for r, n in values.items() if n > 0 and r not in excluded]
     if not candidates:
@@ -41,11 +36,7 @@ def _smallest(values: Mapping[R, int], exclude: Iterable[R], rank: Mapping[R, in
 def suppress_column(
     values: Mapping[R, int], min_cell: int, order: Sequence[R] | None = None, public: Iterable[R] = ()
 ) -> ColumnDecision[R]:
-    """Rules 1-3 for one month's column. `order` breaks ties between equal candidates (default: `values` order).
-
-    `public` rows carry no attribute of anyone (the count of contacts recorded late): they are
-    always shown, so they are neither suppressed nor used as complementary cells.
-    """
+    """Rules 1-3 for one month's column; `public` rows are always shown and never complementary."""
     rank = {r: i for i, r in enumerate(order if order is not None else list(values))}
     shown_always = set(public)
     hidden = {r for r, n in values.items() if is_small(n, min_cell) and r not in shown_always}
@@ -71,8 +62,7 @@ class Grid(Generic[R]):
         opaque: Iterable[str] = (),
         public: Iterable[R] = (),
     ) -> None:
-        """`opaque`: months not yet settled. Every cell of theirs is withheld, zeros included (so a
-        new case never turns a published 0 into a withheld cell); only their total may be shown."""
+        """`opaque`: months not yet settled, every cell withheld (zeros too), only the total shown."""
         self.rows = list(rows)
         self.opaque = frozenset(opaque)
         self.public = frozenset(public)
@@ -91,11 +81,9 @@ class Grid(Generic[R]):
         self._extra_hidden_totals: set[str] = set()
 
     def months(self) -> list[str]:
-        """The months with any case, in order."""
         return sorted(self._columns)
 
     def keys(self) -> list[tuple[R, str]]:
-        """The (row, month) pairs with a non-zero count."""
         return list(self._counts)
 
     def count(self, row: R, month: str) -> int:
@@ -117,16 +105,10 @@ class Grid(Generic[R]):
         return decision is not None and decision.total_hidden
 
     def hidden_totals(self) -> set[str]:
-        """The months whose column total is hidden."""
         return {m for m, d in self._decisions.items() if d.total_hidden}
 
     def hide_totals(self, months: Iterable[str]) -> None:
-        """Rule 4: hide these months' totals because another table sharing them needs it.
-
-        A month this grid would show in full loses its smallest non-zero cell, so the hidden total
-        cannot be rebuilt from the cells. Hiding only removes published equations, so no cell of
-        this grid becomes less safe.
-        """
+        """Rule 4: hide these months' totals, and the smallest cell of a fully shown month with them."""
         for month in set(months):
             decision = self._decisions.get(month)
             if decision is None:

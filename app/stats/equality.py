@@ -1,7 +1,4 @@
-"""The equality monitoring table: respondents by answer over a range of months beside the workforce
-baseline, with a ratio and its 95% interval. The nine characteristics count the same respondents,
-so they are decided together on the grid of `suppression.py` (docs/statistics.md, "Equality
-monitoring")."""
+"""The equality monitoring table beside the workforce baseline (docs/statistics.md, "Equality monitoring")."""
 
 from __future__ import annotations
 
@@ -39,8 +36,7 @@ def wilson(count: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def grids(session: Session, months: list[str], min_cell: int) -> dict[str, LinkedGrid]:
-    """One table per characteristic, decided together over the grid of periods (they count the same
-    respondents each month, so they share their totals)."""
+    """One table per characteristic, decided together (they share their monthly totals)."""
     # The monthly counts kept by each batch: at most (values + 2) x 9 rows a month, whatever the volume.
     result = session.execute(
         select(EqualityCount.month, EqualityCount.characteristic, EqualityCount.value, EqualityCount.respondents)

@@ -1,7 +1,4 @@
-"""The statistics roll-up's tables (issue 15), kept by app.stats alone: each fresh month's counts
-(`stats_cells`), the months that are complete (`stats_fresh`) and those changed since
-(`stats_stale`). A month is read from here only when fresh and not stale, so a published figure
-never depends on whether the roll-up is up to date (docs/statistics.md, "Performance: the monthly roll-up")."""
+"""The statistics roll-up's tables, kept by app.stats alone (docs/statistics.md, "Performance")."""
 
 from __future__ import annotations
 

@@ -37,6 +37,5 @@ def quarter_label(month: str) -> str:
 
 
 def quarter_start(month: str) -> str:
-    """The first month of `month`'s calendar quarter."""
     i = index_of(month)
     return month_of(i - i % 3)

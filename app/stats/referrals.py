@@ -1,6 +1,4 @@
-"""Referral counts by kind and how they stand today, month by month under the per-month rules of
-`disclosure.py` (the two tables share each month's total). Why a month's cells wait until it has
-settled: docs/statistics.md, under `GET /api/v1/stats/referrals`."""
+"""Referral counts by kind and status, month by month under `disclosure.py`'s rules."""
 
 from __future__ import annotations
 
@@ -50,8 +48,7 @@ def status_of(due_on: date, completed_on: date | None, today: date) -> str:
 
 
 def grids(session: Session, *, start: str, end: str, min_cell: int) -> tuple[Grid[str], Grid[str]]:
-    """The kinds grid and the status grid of the referrals made from `start` to `end`, their
-    month totals shared (rule 4)."""
+    """The kinds and status grids of the referrals made from `start` to `end`, sharing month totals."""
     after = _first_moment(month_of(index_of(end) + 1))
     rows = session.execute(
         select(Referral.created_at, Referral.kind, Referral.due_on, Referral.completed_on)

@@ -1,18 +1,8 @@
-"""The monthly roll-up: raw counting queries, their cached results by month, and staleness.
+"""The monthly roll-up: raw counting queries, their cached results by month, and staleness
+(docs/statistics.md, "Performance: the monthly roll-up").
 
-Every counting query of the statistics goes through a reader here (`dimension_rows`,
-`category_rows`, `ack_rows`, `feedback_rows`). A reader takes the months it needs from
-`stats_cells` where the month is fresh and not stale, and counts the others from the raw rows
-with the very same query restricted to those months, so the two always agree (tests compare
-them on random fixtures). `refresh` recomputes the stale and missing months (the GET routes run it
-after answering, in a transaction of its own; `safeshare stats-refresh` does it from cron).
-
-Staleness is marked in the transaction of the change itself, by an explicit call: app.cases
-sits below app.stats and never calls it, so the operations of `app.flows` (a report, a recorded
-contact, triage, a first message to the reporter, feedback) and `app.retention` (an erasure) call
-`mark_stale` with the month they changed. Marking too much is harmless (a month is counted from
-raw rows until the next refresh); a change made elsewhere (hand-written SQL) is not seen: run
-`safeshare stats-refresh --all` after one.
+A reader uses the cache for fresh months and the very same query on raw rows for the others, so
+the two agree. Staleness is marked by explicit `mark_stale` calls in the changing transaction.
 """
 
 from __future__ import annotations
@@ -99,8 +89,7 @@ def _raw_category(session: Session, months: Sequence[str]) -> list[tuple[str, st
 
 
 def _raw_ack(session: Session, months: Sequence[str]) -> list[tuple[str, int, int]]:
-    """(month received, tenths of a day to acknowledgement, n) over contacts recorded in time and
-    acknowledged within 90 days."""
+    """(month, tenths of a day to acknowledgement, n) over contacts recorded in time, acknowledged in 90 days."""
     tenths = dialect.tenths_of_days_between(session, Case.acknowledged_at, Case.received_at)
     rows = session.execute(
         select(Case.received_month, tenths, func.count())
@@ -178,8 +167,7 @@ CATEGORY_DIMENSIONS = ("channel", "anonymous", "out_of_hours", "about")
 
 
 def _split_categories(rows: Iterable[tuple[str, str, bool, int, int]]) -> list[tuple[str, str, str, bool, int, int]]:
-    """(dimension, month, value, late, n, minutes): the 4-way counts as one margin per category,
-    plus the out-of-hours phone calls ("calls": their number and minutes, late or not)."""
+    """(dimension, month, value, late, n, minutes): one margin per category plus out-of-hours calls."""
     out: dict[tuple[str, str, str, bool], list[int]] = {}
     for month, key, late, n, minutes in rows:
         channel, anonymous, ooh, about = key.split(CATEGORY_SEP)
@@ -202,12 +190,10 @@ class Counts:
 def counts(
     session: Session, months: Sequence[str], dimensions: Sequence[str] | None = None, opaque: Iterable[str] = ()
 ) -> Counts:
-    """Theme, location and category counts for `months`: one read of the roll-up for the fresh
-    months, the raw queries for the others.
+    """Theme, location and category counts for `months`, the roll-up for fresh months, raw for others.
 
-    Of a month in `opaque` (not settled: every cell withheld, only its total shown) that is not
-    fresh, only the total is counted (an index-only count), under the first row of each dimension:
-    the month still taking contacts is usually stale, and this keeps it cheap."""
+    Of an unfresh `opaque` month only the total is counted (index-only): the current month is usually stale.
+    """
     names = tuple(dimensions) if dimensions is not None else ("theme", "location", *CATEGORY_DIMENSIONS, "calls")
     if not months:
         return Counts({name: [] for name in names})
@@ -283,11 +269,10 @@ def needs_refresh(session: Session) -> list[str]:
 
 
 def refresh(session: Session, months: Sequence[str] | None = None) -> list[str]:
-    """Recompute the roll-up of `months` (default: every stale or missing month); returns them.
+    """Recompute the roll-up of `months` (default: stale or missing), in a transaction of its own.
 
-    Run in a transaction of its own. Transactions that refresh run one after another; a change
-    committed while one runs marks its month stale again (the marker is removed first, so a
-    concurrent change either is counted here or leaves its marker behind)."""
+    The stale marker is removed first, so a concurrent change is counted or leaves its marker behind.
+    """
     dialect.serialise(session, REFRESH_LOCK)
     todo = sorted(set(months)) if months is not None else needs_refresh(session)
     if not todo:
@@ -322,8 +307,7 @@ def refresh(session: Session, months: Sequence[str] | None = None) -> list[str]:
 # --- marking stale, in the transaction of the change -----------------------------------------
 
 def mark_stale(session: Session, months: Iterable[str | None]) -> None:
-    """The roll-up of these months no longer holds (a case or a feedback of theirs changed): they
-    are counted from the raw rows until the next refresh. In the caller's transaction."""
+    """These months are counted from raw rows until the next refresh (in the caller's transaction)."""
     for month in sorted({m for m in months if m}):
         session.execute(_mark_statement(dialect.name_of(session)), {"month": month})
 
@@ -337,13 +321,11 @@ def _mark_statement(dialect_name: str) -> Any:
 
 
 def mark_case(session: Session, case: Case) -> None:
-    """The month of `case` is stale (its counted columns changed)."""
     mark_stale(session, [case.received_month])
 
 
 def refresh_separately(sessions: sessionmaker[Session]) -> None:
-    """Bring the roll-up up to date in a transaction of its own (after a GET has answered).
-    A failure only leaves months to be counted from the raw rows: it is logged, never raised."""
+    """Bring the roll-up up to date after a GET answered; a failure is logged, never raised."""
     try:
         with db.separately(sessions) as session:
             refreshed = refresh(session)

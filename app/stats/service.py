@@ -1,8 +1,7 @@
 """Read-only aggregates for leadership, each under the grid decision of `suppression.py`.
 
-Keyed by the month a case was received (`cases.received_month`), which outlives retention purges,
-so purged cases still count. SQL counts by month and category; suppression and bucketing run in
-Python over at most a few thousand groups."""
+Keyed by `cases.received_month`, which outlives purges, so purged cases still count.
+"""
 
 from __future__ import annotations
 
@@ -128,9 +127,9 @@ def opaque_months(months: Iterable[str], today: date | None = None) -> set[str]:
 
 
 def _live_months(rows: Iterable[tuple[str, bool, int]]) -> set[str]:
-    """Months with a contact recorded in time. A month without one (history loaded later, or a
-    month before the service existed) counts every contact as it stands: nothing was published
-    for it before, so there is nothing to difference against."""
+    """Months with a contact recorded in time; other months count every contact as it stands (nothing
+    was published for them to difference against).
+    """
     return {month for month, late, n in rows if n and not late}
 
 
@@ -200,7 +199,6 @@ def _locations(session: Session) -> list[Location]:
 
 
 def as_at() -> str:
-    """The date every statistics answer is as at."""
     return clock.today().isoformat()
 
 
@@ -211,7 +209,6 @@ def last_settled_month(today: date | None = None) -> str:
 
 
 def case_extent(session: Session) -> tuple[str | None, str | None]:
-    """The first and the last month with any case."""
     first, last = session.execute(select(func.min(Case.received_month), func.max(Case.received_month))).one()
     return first, last
 
@@ -219,11 +216,7 @@ def case_extent(session: Session) -> tuple[str | None, str | None]:
 def build_grids(
     session: Session, rng: Range, min_cell: int, themes: Sequence[Theme], locations: Sequence[Location],
 ) -> Grids:
-    """Every table's grid, decided together over the whole grid of periods (app/stats/suppression.py).
-
-    The decision covers every settled month from the first case on, whatever `rng` asks, so every
-    query answers from the same decisions (and the solve is cached by the counts).
-    """
+    """Every table's grid, decided together over every settled month (cached by the counts)."""
     first, last = case_extent(session)
     settled_end = last_settled_month()
     small = frozenset(loc.slug for loc in locations if loc.headcount is not None and loc.headcount < small_headcount(min_cell))
@@ -296,10 +289,8 @@ def theme_table(
 def location_table(
     session: Session, *, min_cell: int, from_month: str | None, to_month: str | None, bucket: Bucket = Bucket.MONTH
 ) -> LocationTable:
-    """Cases by location and period (contract section 6), under the same decisions as the themes table.
-
-    A location with a headcount under `small_headcount(min_cell)` is listed with every count
-    withheld; its cases are counted together with the other small ones in `totals.small_locations`.
+    """Cases by location and period, under the same decisions as the themes table; small locations
+    are withheld and counted together in `totals.small_locations`.
     """
     rng = resolve_range(session, from_month, to_month)
     locations = _locations(session)

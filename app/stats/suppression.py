@@ -1,6 +1,6 @@
-"""Which cells of the whole linked grid of periods are withheld, decided once for every table
-together so that no query can reveal a small count (issue 19). The grid, the four steps of the
-decision and why each is safe: docs/statistics.md, "The query model and the suppression decision"."""
+"""Which cells of the linked grid of periods are withheld, decided once for every table together
+(docs/statistics.md, "The query model and the suppression decision").
+"""
 
 from __future__ import annotations
 
@@ -49,8 +49,7 @@ def fy_label(month: str) -> str:
 
 
 def grid_start(first_month: str) -> int:
-    """The first month of the grid: the earlier of the calendar and the financial year's start
-    holding the first case (months before the first case are zeros everyone knows)."""
+    """The grid's first month: the calendar or financial year's start holding the first case."""
     y, m = int(first_month[:4]), int(first_month[5:7])
     jan = index_of(f"{y:04d}-01")
     apr = index_of(f"{y if m >= 4 else y - 1:04d}-04")
@@ -58,8 +57,7 @@ def grid_start(first_month: str) -> int:
 
 
 def grid_periods(first_month: str, last_settled: str, since_end: str | None = None) -> list[Period]:
-    """Every period of the grid, months first; since launch runs to `since_end` (the last month
-    with a case, when it is settled; else the last settled month)."""
+    """Every period of the grid, months first."""
     start, end = grid_start(first_month), index_of(last_settled)
     out = [Period(month_of(i), i, i, "month") for i in range(start, end + 1)]
     quarters = []
@@ -239,13 +237,8 @@ def decide_over_time(tables: Mapping[str, TableIn], first_month: str, grid_end: 
                      min_cell: int, live_from: str | None) -> Decision:
     """The decision as it stands at `grid_end`, every earlier decision held fixed (docs rule 4).
 
-    Month by month from the first settled month after going live (`live_from`, the first month
-    with a contact recorded as it came; history loaded before that is one snapshot), each month's
-    solve keeps every cell the previous month's decision showed shown and every cell it withheld
-    withheld, and carries the since-launch tables published before as periods of their own
-    (`past`), so the attacker compares the new since-launch with each of them. The counts of a
-    settled month do not change (late contacts go to their own public row), so the chain can be
-    worked out again from the counts alone; each step is cached by its digest.
+    Month by month from going live, each solve keeps earlier shown/withheld cells and carries earlier
+    since-launch tables as periods; settled counts never change, so each step is cached by its digest.
     """
     end = index_of(grid_end)
     if index_of(first_month) > end:
@@ -419,11 +412,8 @@ class _Result:
 
 
 class _LP:
-    """One attacker's linear programme, built once and re-solved for each objective.
-
-    The constraints stay, only the costs change, so HiGHS starts each solve from the last basis:
-    the check of a decision is thousands of small LPs, and this is several times faster than
-    building each one afresh through `scipy.optimize.linprog`.
+    """One attacker's linear programme, built once and re-solved per objective from the last basis
+    (a check is thousands of small LPs: several times faster than `linprog`).
     """
 
     def __init__(self, A_eq: sparse.csr_matrix, b_eq: np.ndarray, A_ub: sparse.csr_matrix | None,
@@ -480,11 +470,8 @@ class _LP:
 
 
 class _Attacker:
-    """The attacker's linear programmes over the true month cells (for the cut loop).
-
-    Checked table by table with every month total known to the attacker (more than is published,
-    so a table safe here is safe beside the others: given the month totals, the tables share
-    nothing else), and the withheld totals over every table at once with the ties between them.
+    """The attacker's linear programmes over the true month cells, table by table with every month
+    total known (more than is published, so a table safe here is safe beside the others).
     """
 
     def __init__(self, pb: _Problem, columns: Mapping[tuple[str, str], list[int]],
@@ -700,12 +687,7 @@ class _Attacker:
 # --- answering queries from the decision ----------------------------------------------------------
 
 class LinkedGrid:
-    """One table's counts with the grid decision: the Grid interface of app/stats/disclosure.py.
-
-    `cell(row, months)` / `total(months)` answer a contiguous run of months with a sum of published
-    grid cells over disjoint periods, or None. Months before the first case are known zeros; months
-    not yet settled (`opaque`) show only their total (when it is 0 or at least `min_cell`).
-    """
+    """One table's counts under the grid decision (the Grid interface of `disclosure.py`)."""
 
     def __init__(self, name: str, table: TableIn, decision: Decision, min_cell: int,
                  first_month: str | None, opaque: Iterable[str] = (), last_month: str | None = None) -> None:
@@ -805,8 +787,7 @@ class LinkedGrid:
         return [(label, spans.get(label, [label])) for label in labels]
 
     def published_periods(self, months: Sequence[str]) -> list[str]:
-        """The grid periods whose totals make up `months`; if they do not, the largest published ones
-        inside it; if none, the nearest published period around it (or overlapping it)."""
+        """The grid periods whose totals make up `months`, else the best published ones in or around it."""
         ms = sorted(months)
         cover = self._cover(TOTAL, ms)
         if cover is not None:

@@ -1,10 +1,7 @@
-"""The interactive API documentation at `/docs`: Swagger UI, served by this site.
+"""The interactive API documentation at `/docs`: Swagger UI from `fastapi-offline`, served here.
 
-Its files come from the `fastapi-offline` package (Swagger UI 5, which reads OpenAPI 3.1), mounted
-at `/docs/assets`; the page starts it with a script file of ours (`static/docs.js`), never inline
-script, under a CSP that allows exactly that (`app.logs.DOCS_CSP`). Nothing is fetched from
-elsewhere: no CDN, no validator badge. ReDoc (`/redoc`) is not offered: it needs inline styles and
-blob: workers, and `/openapi.json` serves any other viewer.
+Started by our own script file under a strict CSP: nothing from a CDN. ReDoc is not offered (it
+needs inline styles and blob: workers).
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""The console's navigation and each user's landing page, by capability (`app.auth.permissions`).
-Below both the shared page helpers (the error pages link to the user's own pages) and the console."""
+"""The console's navigation and each user's landing page, by capability."""
 
 from __future__ import annotations
 

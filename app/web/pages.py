@@ -1,9 +1,7 @@
-"""What every page shares: Jinja2, the CSRF token, cookies, form errors, and errors shown as pages.
+"""What every page shares: Jinja2, the CSRF token, cookies, form errors, errors shown as pages.
 
-A form's CSRF token is an HMAC, under a key-ring key, of the browser's own random id and of its
-session cookies, so it is worth nothing in another browser or after sign-out; a post another site
-sent is refused whatever its token (docs/reporters.md, "Cookies and CSRF"). `page_error` shows the
-API's errors as a browser expects: a sign-in page, a page saying why, or an HTML error page."""
+The CSRF token binds the browser's own id and its session cookies (docs/reporters.md, "Cookies and CSRF").
+"""
 
 from __future__ import annotations
 
@@ -81,10 +79,8 @@ def csrf_token(request: Request) -> str:
 def from_this_site(request: Request) -> bool:
     """Whether the browser says this request came from one of our own pages.
 
-    `Sec-Fetch-Site` (every current browser) is decisive. Without it, an `Origin` of another host
-    is refused (the host only: behind a proxy not yet trusted the scheme may look like http); no
-    `Origin`, or `null` (this site's Referrer-Policy makes some browsers send that), leaves the
-    decision to the token.
+    `Sec-Fetch-Site` decides; else an `Origin` of another host is refused (host only: an untrusted
+    proxy may make the scheme look like http); no `Origin` or `null` leaves it to the token.
     """
     site = request.headers.get("sec-fetch-site")
     if site is not None:
@@ -103,9 +99,9 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
 
 
 def seal_session(request: Request, token: str) -> str:
-    """A session cookie's value that works only in this browser (with its `ss_csrf` id): a
-    session cookie planted from elsewhere (a sibling subdomain can set a path-scoped cookie)
-    does not sign this browser into someone else's session."""
+    """A session cookie's value bound to this browser, so a cookie planted from elsewhere (a sibling
+    subdomain) signs nobody into someone else's session.
+    """
     return f"{token}.{_mac(request, 'session', _browser_id(request), token)[:22]}"
 
 
@@ -119,8 +115,7 @@ def open_session(request: Request, value: str | None) -> str | None:
 
 
 def drop_cookie(request: Request, base: str, *, path: str = "/") -> None:
-    """Have the page rendered for this request tell the browser to forget a cookie (and bind its
-    forms to the sessions that remain)."""
+    """Have this request's page tell the browser to forget a cookie (forms bind to the sessions left)."""
     dropping: dict[str, str] = getattr(request.state, "dropping_cookies", {})
     dropping[base] = path
     request.state.dropping_cookies = dropping
@@ -254,8 +249,7 @@ ERROR_PAGES: dict[int, tuple[str, str]] = {
 
 
 def wants_html(request: Request) -> bool:
-    """Whether the client asked for HTML before JSON (`Accept`): a browser does, an API client or
-    `curl` (`*/*`) does not. The API under /api/ answers in problem+json whatever is asked."""
+    """Whether the client prefers HTML to JSON (`curl`'s `*/*` does not); /api/ answers problem+json anyway."""
     if not is_page(request):
         return False
     html = json = 0.0
@@ -276,8 +270,7 @@ def wants_html(request: Request) -> bool:
 
 
 def _page_above(request: Request) -> str | None:
-    """The nearest page (an address that answers GET) above this one: `/staff/cases/{id}` for
-    `/staff/cases/{id}/triage`."""
+    """The nearest address above this one that answers GET."""
     parts = request.url.path.rstrip("/").split("/")
     while len(parts) > 1:
         parts.pop()
@@ -292,11 +285,7 @@ def _page_above(request: Request) -> str | None:
 
 
 def page_error(request: Request, exc: AppError) -> Response | None:
-    """A page's answer to an error, or None to answer with problem+json.
-
-    401 on a page: sign in first. 403: a page that says the page is not for this role. Any other
-    error is an HTML page for a client that asks for HTML (`wants_html`), never for the API.
-    """
+    """A page's answer to an error (sign in, not for this role, an HTML error page), or None for problem+json."""
     if not is_page(request):
         return None
     if exc.status == 401:
@@ -335,11 +324,10 @@ _FORM_TARGET = re.compile(r"^/(?:staff|follow-up)(?:/[A-Za-z0-9_-]+)+$")
 
 
 class FormAtPage:
-    """A page's forms post to the page's own address with the action in the query
-    (`/staff/cases/{id}?form=/staff/cases/{id}/triage`): the request goes to that action's route,
-    but after a validation error the address bar still holds the page's address, which a reload
-    or a bookmark opens (a GET there is the page). Only console and follow-up actions are taken;
-    each route checks its own sign-in, role and CSRF token as ever."""
+    """A form posts to its page's own address with the action in `?form=`, so after a validation error
+    the address bar still holds the page, which a reload or bookmark opens. Each route checks its own
+    sign-in, role and CSRF token.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app

@@ -1,8 +1,4 @@
-"""`/problems` and `/problems/{name}`: what each problem `type` of the API means, and what to do.
-
-A problem document's `type` (RFC 9457) is a reference to one of these pages, so a developer who
-meets one can open it. The text is `app.errors.PROBLEM_TYPES`; nothing here needs a sign-in.
-"""
+"""`/problems/{name}`: what each problem `type` of the API means (text: `app.errors.PROBLEM_TYPES`)."""
 
 from __future__ import annotations
 

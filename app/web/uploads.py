@@ -1,6 +1,6 @@
-"""Files chosen in a page's form (field `attachments`): cleaned through the API's own service, with
-refusals in plain words beside the field, and the names of the files to choose again when the form
-comes back (a browser cannot keep a chosen file across pages)."""
+"""Files chosen in a page's form, cleaned through the API's own service (a browser cannot keep a
+chosen file across pages, so the names to choose again come back).
+"""
 
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ def names(files: list[UploadFile]) -> list[str]:
 
 def prepare(files: list[UploadFile], settings: Settings, errors: FormErrors, *, field: str = FIELD
             ) -> tuple[list[attachments.Prepared], int]:
-    """Clean every chosen file (slow: call outside the transaction). On any refusal nothing is
-    kept, `errors` says why for each file, and the status to answer with is returned."""
+    """Clean every chosen file (slow: outside the transaction); on any refusal nothing is kept."""
     if len(files) > attachments.PER_MESSAGE:
         errors.add(field, f"Choose at most {attachments.PER_MESSAGE} files at a time. You chose {len(files)}.")
         return [], 422

@@ -1,9 +1,4 @@
-"""The reporters' forms: what they ask, in plain words, and how a form becomes a request.
-
-Every form is validated by the API's own schema (`ReportIn`, `MessageIn`, `FeedbackIn`), so the
-pages accept exactly what the API accepts; this module only turns a schema's complaints into
-plain-English messages next to the right field.
-"""
+"""The reporters' forms: validated by the API's own schemas, their complaints turned into plain English."""
 
 from __future__ import annotations
 
@@ -144,8 +139,7 @@ class ReportForm:
     def validate(self, errors: FormErrors) -> ReportIn | None:
         """The report, or None with `errors` saying what to fix.
 
-        With "stay anonymous" chosen the name, e-mail and phone boxes are hidden, so whatever they
-        still hold (typed before changing one's mind) is never sent: anonymity wins.
+        With "stay anonymous" chosen, the hidden name, e-mail and phone boxes are never sent: anonymity wins.
         """
         if self.identity not in ("anonymous", "named"):
             errors.add("identity-anonymous", "Choose whether to stay anonymous or give your name.")

@@ -1,18 +1,7 @@
-"""The reporters' pages: `/`, `/report` and `/follow-up`. Server-rendered, no JavaScript needed.
+"""The reporters' pages: `/`, `/report` and `/follow-up`, with no JavaScript needed (docs/reporters.md,
+"The pages").
 
-Every form is a plain HTML POST protected by the CSRF token of `app.web.pages` (bound to the
-browser and to its session). Validation is the API's own (see `forms`): an error summary at the
-top links to each field, the message sits next to the field, and everything the person typed is
-put back, also when the form had expired.
-
-One form, one case: the report form carries a random id that is used as an Idempotency-Key
-(`app.reports.idempotency`, the API's own mechanism), so a reload, a Back-and-send-again or a
-double click shows the same reference and receipt again (for `REPLAY_WINDOW`) instead of opening
-a second case.
-
-The receipt never travels in a URL: the confirmation page is the POST response itself, and the
-follow-up sign-in is a POST whose result is a short-lived reporter token kept in an HttpOnly,
-SameSite=Strict cookie scoped to `/follow-up`, which works only in the browser that signed in.
+The receipt never travels in a URL: the confirmation page is the POST response itself.
 """
 
 from __future__ import annotations
@@ -183,9 +172,9 @@ def submit_report(
     location: Annotated[str, Form()] = "",
     attachments: Annotated[list[UploadFile] | None, File(description="Photos, PDFs or text files.")] = None,
 ) -> HTMLResponse:
-    """Send a concern, with files if chosen. On success the response is the confirmation page
-    showing the receipt once and what was removed from each file; the same form sent again shows
-    the same receipt (for a short while) and opens no second case."""
+    """Send a concern, with files; the response is the confirmation page (the same form again shows
+    the same receipt and opens no second case).
+    """
     form = forms.ReportForm(forms.crlf(description), identity, name, email, phone, about, theme, wish, location,
                             equality, identity_sharing=identity_sharing[:20])
     form_id = form_id if guard.key is not None else new_form_id()
@@ -232,8 +221,7 @@ def _send(
     form: forms.ReportForm, report: ReportIn, errors: FormErrors, form_id: str, prepared: list[attachment_service.Prepared],
     rechoose: list[str],
 ) -> HTMLResponse:
-    """The report, once the form and its files are good: the API's own `send_report`, its refusals
-    shown as the form again with what to do."""
+    """The report through the API's own `send_report`; its refusals shown as the form again."""
     try:
         case = send_report(request, session, ring, settings, rate, guard, report, files=prepared, wait=WAIT_FOR_FIRST,
                            savepoint=True)
@@ -352,9 +340,9 @@ MISTAKES = {
 
 
 def not_found(receipt: str) -> str:
-    """What the follow-up page says about a receipt that was not found: from the text alone (the
-    check character, its length, a pasted reference), so it tells nobody whether a concern exists.
-    The API keeps its single 401."""
+    """What the follow-up page says of a receipt not found, from the text alone: it tells nobody whether
+    a concern exists (the API keeps its single 401).
+    """
     mistake = receipts.explain(receipt)
     if mistake is None:
         return NOT_FOUND
@@ -561,8 +549,9 @@ def follow_up_feedback(
 
 @router.post(FOLLOW_UP_PATH + "/sign-out", response_class=HTMLResponse)
 def follow_up_sign_out(request: Request, session: DbSession) -> Response:
-    """End the reporter session now, rather than waiting for it to expire. Whatever the form
-    carries (a stale token included): a sign-out that fails would leave the case open on a shared device."""
+    """End the reporter session now, whatever the form carries: a failed sign-out would leave the case
+    open on a shared device.
+    """
     value = cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH) or ""
     token = value.rpartition(".")[0]  # even one this browser cannot vouch for: ending it does no harm
     if token:
@@ -573,12 +562,11 @@ def follow_up_sign_out(request: Request, session: DbSession) -> Response:
 
 @router.api_route(LEAVE_PATH, methods=["GET", "POST"])
 def leave(request: Request, makers: Sessions) -> Response:
-    """"Leave this site": ends the reporter session on the server, tells the browser to forget
-    this site's cookies, cache and storage, and sends it to `SAFESHARE_QUICK_EXIT_URL`. A plain
-    link, so it works without JavaScript; no CSRF token, since all it can do is sign someone out.
+    """"Leave this site": end the session, clear cache and storage, go to `SAFESHARE_QUICK_EXIT_URL`.
 
-    `Clear-Site-Data` names "cache" and "storage" but not "cookies": that would sign the person
-    out of every site sharing this domain. This site's own cookies are deleted one by one."""
+    A plain link without CSRF token (all it can do is sign out). `Clear-Site-Data` omits "cookies",
+    which would sign the person out of every site on this domain; ours are deleted one by one.
+    """
     value = cookies.read(request, REPORTER_COOKIE, path=FOLLOW_UP_PATH) or ""
     token = value.rpartition(".")[0]  # even one this browser cannot vouch for: ending it does no harm
     if token:

@@ -1,6 +1,4 @@
-"""`/staff/account`: every staff user's own security: the password, two-factor sign-in (QR code drawn
-on the server) and sessions. Each form calls its API twin's service with the same dependency, so a
-user who must first change a one-time password or set up two-factor sign-in is offered only that."""
+"""`/staff/account`: a staff user's own password, two-factor sign-in and sessions, via the API's services."""
 
 from __future__ import annotations
 
@@ -145,8 +143,7 @@ async def start_totp_setup(
     current_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Start setting up two-factor sign-in: a new secret, shown as a QR code and as text. The
-    current password first, unless you signed in with it in the last 5 minutes."""
+    """Start setting up two-factor sign-in (the password first unless recently signed in)."""
     if not csrf_ok(request, csrf_token):
         return form_expired(request, ACCOUNT)
     errors = FormErrors()
@@ -258,8 +255,7 @@ def restore_access(
     request: Request, user: CurrentUser, session: DbSession, settings: CurrentSettings, keys: Keys,
     recovery_key: Annotated[str, Form(max_length=64)] = "", csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Your recovery key brings back the cases your earlier key pair held (the API's
-    `POST /api/v1/auth/recovery-key/restore`)."""
+    """Bring back the cases an earlier key pair held, with the recovery key."""
     if not csrf_ok(request, csrf_token):
         return form_expired(request, ACCOUNT)
     try:
@@ -332,8 +328,7 @@ async def enrol(
     confirm_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Set your own password with the enrolment link (once); then sign in and, if your role
-    requires it, set up two-factor sign-in."""
+    """Set one's own password with the enrolment link (once)."""
     if not csrf_ok(request, csrf_token):
         return form_expired(request, f"/enrol/{token}" if _token_shaped(token) else "/login")
     user = auth.enrolment_user(session, token=token) if _token_shaped(token) else None

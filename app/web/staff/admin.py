@@ -1,6 +1,4 @@
-"""Administration (admin only): staff accounts (`/staff/users`), the theme list (`/staff/themes`) and
-the locations (`/staff/locations`), through the API's schemas and services, so every change is
-validated and audited alike."""
+"""Administration (admin only): accounts, themes and locations, through the API's schemas and services."""
 
 from __future__ import annotations
 
@@ -94,8 +92,7 @@ async def create_user(
     email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
     role: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Response:
-    """Create an account: `POST /api/v1/users` with no password (the owner enrols by the link
-    e-mailed to them); case-reading roles wait for a safeguarding user's confirmation."""
+    """Create an account with no password (the owner enrols by e-mail); case-reading roles wait."""
     if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
         return refused
     values = {"email": email, "name": name, "role": role}
@@ -156,9 +153,7 @@ async def reset_password(
     request: Request, user_id: uuid.UUID, admin: Admin, session: DbSession, settings: CurrentSettings,
     passwords: Hasher, limiter: SlowHashLimiter, csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
-    """A one-time password for someone else's account: `POST /api/v1/users/{id}/password-reset`.
-    It is shown on this page once, never stored in clear or e-mailed. For an account that read
-    cases in the last 90 days the reset waits for a safeguarding user, who sees the password."""
+    """A one-time password for someone else's account, shown here once, never stored or e-mailed."""
     if (refused := csrf_refused(request, csrf, "/staff/users")) is not None:
         return refused
     try:
@@ -203,8 +198,7 @@ def confirm_totp_reset(
     request: Request, user_id: uuid.UUID, user: Confirmer, session: DbSession,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
-    """Confirm a waiting two-factor reset (safeguarding, not the requester nor the owner):
-    `POST /api/v1/users/{id}/totp-reset/confirm`. Offered on the queue page."""
+    """Confirm a waiting two-factor reset (offered on the queue page)."""
     if (refused := csrf_refused(request, csrf, "/staff/cases")) is not None:
         return refused
     auth.confirm_totp_reset(session, user_id=user_id, by=user)
@@ -213,8 +207,7 @@ def confirm_totp_reset(
 
 @router.get("/staff/approvals", response_class=HTMLResponse)
 def approvals(request: Request, user: SecondPerson, session: DbSession) -> Response:
-    """What waits for a second person: role grants, password and two-factor resets (admin and
-    safeguarding see them; safeguarding confirms, either cancels): `GET /api/v1/account-approvals`."""
+    """What waits for a second person: role grants, password and two-factor resets."""
     return _approvals_page(request, session, user)
 
 
@@ -267,9 +260,7 @@ async def confirm_approval(
     settings: CurrentSettings, passwords: Hasher, limiter: SlowHashLimiter,
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
-    """Confirm a grant or a reset (safeguarding, not the requester nor the account's owner):
-    `POST /api/v1/users/{id}/role-grant/confirm`, `.../password-reset/confirm`,
-    `.../totp-reset/confirm`. A password reset's one-time password is shown here, once."""
+    """Confirm a grant or a reset; a password reset's one-time password is shown here, once."""
     if (refused := csrf_refused(request, csrf, "/staff/approvals")) is not None:
         return refused
     if kind not in KINDS:

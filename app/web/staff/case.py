@@ -1,7 +1,7 @@
-"""One case on one page (`/staff/cases/{id}`), in the order a safeguarding officer works, with the
-forms that act on it; and `/staff/record`, a contact received by phone, e-mail or in person.
-Each route takes its API twin's dependencies and calls the same service or flow, so it reads,
-changes and audits exactly what the API would for this user."""
+"""One case on one page (`/staff/cases/{id}`) with the forms that act on it, and `/staff/record`.
+
+Each route takes its API twin's dependencies and calls the same service or flow.
+"""
 
 from __future__ import annotations
 
@@ -98,8 +98,7 @@ def _page(
     errors: FormErrors | None = None, values: dict[str, Any] | None = None, status_code: int = 200,
     template: str | None = None,
 ) -> HTMLResponse:
-    """The whole case for this user; every decrypted part read through the audited services.
-    `template`: a reply template's id, filled in for this case in the message box."""
+    """The whole case for this user, every decrypted part read through the audited services."""
     errors = errors or FormErrors()
     values = dict(values or {})
     is_safeguarding = user.may(Capability.READ_EVERY_CASE)
@@ -202,8 +201,7 @@ def case_page(
     request: Request, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys,
     template: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    """Everything about one case (safeguarding, or the case's HR contact): reading it is audited.
-    `?template=` starts the message box from a reply template, filled in for this case."""
+    """Everything about one case (reading it is audited); `?template=` fills the message box."""
     return _page(request, session, keys, user, case, template=template or None)
 
 
@@ -215,9 +213,7 @@ def history_page(
     request: Request, case: SafeguardingCase, user: Safeguarding, session: DbSession,
     page: Annotated[str, Query(max_length=12)] = "1",
 ) -> Response:
-    """Everything that happened to the case, in plain words, to read or print, 100 entries a page
-    (`?page=all`: every entry, to print): `GET /api/v1/cases/{id}/history` (safeguarding; HR
-    contacts are refused)."""
+    """The case's history, 100 entries a page (`?page=all` to print)."""
     entries = history.read(session, user=user, case=case)
     pages = max(1, math.ceil(len(entries) / HISTORY_PAGE_SIZE))
     every = page.strip().lower() == "all"
@@ -234,8 +230,7 @@ def set_owner(
     request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
     owner_id: Annotated[str, Form()] = "", handover_note: Annotated[str, Form()] = "",
 ) -> Response:
-    """Take the case, hand it over or let it go, with a handover note: `PATCH /api/v1/cases/{id}`
-    with `owner_id` (safeguarding)."""
+    """Take the case, hand it over or let it go, with a handover note."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     note = crlf(handover_note).strip()
@@ -256,8 +251,7 @@ def redact(
     request: Request, part: str, row_id: uuid.UUID, case: SafeguardingCase, user: Safeguarding, session: DbSession,
     keys: Keys, csrf: CSRF = "", passage: Annotated[str, Form()] = "",
 ) -> Response:
-    """Take a passage out of a note or a message (`part`: `notes` or `messages`):
-    `POST /api/v1/cases/{id}/{part}/{row_id}/redactions` (safeguarding)."""
+    """Take a passage out of a note or a message."""
     if part not in ("notes", "messages"):
         raise NotFound("No such page.")
     kind = part.removesuffix("s")
@@ -289,8 +283,7 @@ def set_identity_sharing(
     request: Request, case: TriageCase, user: Safeguarding, session: DbSession, keys: Keys, csrf: CSRF = "",
     identity_sharing: Annotated[str, Form()] = "",
 ) -> Response:
-    """Record the named reporter's answer about sharing their identity with a formal investigation:
-    `PATCH /api/v1/cases/{id}` with `identity_sharing` (safeguarding)."""
+    """Record the named reporter's answer about sharing their identity with an investigation."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
 
@@ -405,8 +398,7 @@ def _with_files(
     request: Request, session: DbSession, keys: Keys, settings: Settings, user: User, case: Case, form: str,
     text: str, chosen: list[UploadFile], notice: str, anchor: str, act: Any, extra: dict[str, Any] | None = None,
 ) -> Response:
-    """A note or message with files: the files are cleaned with no transaction held (it is slow),
-    then the case is locked again and `act(case, prepared)` runs like any form's action."""
+    """Clean the files with no transaction held (slow), then lock the case again and run `act`."""
     files = uploads.chosen(chosen)
     values = {"body": text, "rechoose": uploads.names(files), **(extra or {})}
     case_id = case.id
@@ -430,8 +422,7 @@ def add_note(
     csrf: CSRF = "", body: Annotated[str, Form()] = "", attachments: Files = None,
     visibility: Annotated[str, Form()] = "case_team",
 ) -> Response:
-    """An internal note, never shown to the reporter, with files if chosen: `POST /api/v1/cases/{id}/notes`
-    (`visibility`: `safeguarding` keeps it from the HR contact; safeguarding only)."""
+    """An internal note, never shown to the reporter, with files if chosen."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(body)
@@ -469,8 +460,7 @@ def signpost(
     entry_id: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     message: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send chosen organisations from the support directory to the reporter in one message:
-    `POST /api/v1/cases/{id}/signposts`."""
+    """Send chosen support organisations to the reporter in one message."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(message).strip()
@@ -501,8 +491,7 @@ def preview(
     attachment_id: uuid.UUID, case: VisibleCase, user: CaseWorker, session: DbSession, keys: Keys, makers: Sessions,
     settings: CurrentSettings,
 ) -> Response:
-    """An image shown on the case page, from the re-encoded copy (never the original): inline, sandboxed,
-    audited as a download. Anything but an image is 404 here."""
+    """An image from the re-encoded copy (never the original): inline, sandboxed, audited; else 404."""
     found = attachment_service.open_for_staff(session, keys, user=user, case=case, attachment_id=attachment_id)
     if not found.row.content_type.startswith("image/"):
         raise NotFound("No preview for this file.")
@@ -514,8 +503,7 @@ def withdraw(
     request: Request, attachment_id: uuid.UUID, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys,
     settings: CurrentSettings, csrf: CSRF = "",
 ) -> Response:
-    """Withdraw a file you attached by mistake, while nobody else has opened it:
-    `DELETE /api/v1/cases/{id}/attachments/{attachment_id}`."""
+    """Withdraw a file attached by mistake, while nobody else has opened it."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     errors = FormErrors()
@@ -562,8 +550,7 @@ def add_referral(
     csrf: CSRF = "", kind: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
     due_on: Annotated[str, Form()] = "",
 ) -> Response:
-    """A hand-off out of the service, due by its kind's period unless a date is given:
-    `POST /api/v1/cases/{id}/referrals`."""
+    """A hand-off out of the service, due by its kind's period unless a date is given."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(note).strip()
@@ -602,9 +589,7 @@ def close(
     csrf: CSRF = "", outcome: Annotated[str, Form()] = "", summary: Annotated[str, Form()] = "",
     confirm_open_referrals: Annotated[str, Form()] = "",
 ) -> Response:
-    """Close the case with an outcome: `POST /api/v1/cases/{id}/close`. With a referral still open
-    the page names it and asks for confirmation first (the API closes and lists such cases with
-    `GET /api/v1/cases?status=closed&open_referral=true`)."""
+    """Close the case with an outcome; an open referral is named and confirmed first."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
     text = crlf(summary)
@@ -631,8 +616,7 @@ ACKNOWLEDGEMENT = (
 def acknowledge(
     request: Request, case: WorkCase, user: CaseWorker, session: DbSession, keys: Keys, csrf: CSRF = "",
 ) -> Response:
-    """Acknowledge the concern with the standard message to the reporter (the first message to the
-    reporter is the acknowledgement): `POST /api/v1/cases/{id}/messages` with that text."""
+    """Acknowledge the concern with the standard first message to the reporter."""
     if (refused := csrf_refused(request, csrf, _back(case))) is not None:
         return refused
 
@@ -647,8 +631,7 @@ def _apply(
     request: Request, session: DbSession, keys: Keys, user: User, case: Case, form: str, values: dict[str, Any],
     notice: str, anchor: str, act: Any, *, field: str = "themes",
 ) -> Response:
-    """Run one form's action; on success back to the case (303), else the page again with the
-    form's errors beside its fields and what was typed kept."""
+    """Run one form's action: back to the case (303), else the page again with errors and input kept."""
     errors = FormErrors()
     try:
         with attempt(session):

@@ -1,5 +1,4 @@
-"""`/staff/check-ins`: the due and overdue check-ins this user may see, each completed on the page;
-the same list and completion as `GET /api/v1/check-ins` and its `complete` route."""
+"""`/staff/check-ins`: the due and overdue check-ins this user may see, completed on the page."""
 
 from __future__ import annotations
 

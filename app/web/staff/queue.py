@@ -1,5 +1,4 @@
-"""The queue (`/staff/cases`): the cases this user may see, newest and most urgent first, with the
-deadlines, the next check-in and unread messages; the same query as `GET /api/v1/cases`."""
+"""The queue (`/staff/cases`): the same query as `GET /api/v1/cases`, with deadlines and unread messages."""
 
 from __future__ import annotations
 
@@ -49,8 +48,7 @@ NOTICES = {
 
 
 def _resets_to_confirm(session: DbSession, user: User, everyone: list[User]) -> list[tuple[Any, User, User | None]]:
-    """Two-factor resets of case-reading accounts waiting for a safeguarding user other than the
-    requester and the owner: (reset, account, requester)."""
+    """Two-factor resets waiting for this safeguarding user: (reset, account, requester)."""
     people = {u.id: u for u in everyone}
     return [
         (r, people[r.user_id], people.get(r.requested_by_id) if r.requested_by_id else None)
@@ -97,9 +95,7 @@ def queue(
     view: Annotated[str, Query()] = "",
     page: Annotated[str, Query()] = "1",
 ) -> Response:
-    """The queue, with filters, a search by the reference a reporter quotes and a search inside the
-    cases. `view=<id>` opens one of the user's saved views; with no parameters at all, their default
-    view if they have one (`?all=1`: every case)."""
+    """The queue with filters and searches; `view=<id>` a saved view, no parameters the default view."""
     chosen_view = _view_id(view)
     if chosen_view is not None:
         row, words = saved_views.get(session, keys, user_id=user.id, view_id=chosen_view)

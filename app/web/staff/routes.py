@@ -1,8 +1,7 @@
-"""Staff pages: sign-in (with two-factor sign-in), sign-out and the leadership dashboard.
+"""Staff pages: sign-in, sign-out and the leadership dashboard.
 
-The staff token lives in an HttpOnly, SameSite=Strict cookie, so page scripts never see it and
-another site's request never carries it; only pages read that cookie, the JSON API takes bearer
-tokens only."""
+The staff token lives in an HttpOnly, SameSite=Strict cookie that only pages read.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +43,7 @@ PENDING_COOKIE = "ss_signin"
 
 
 def _landing(user: User, settings: Settings) -> str:
-    """Where a fresh sign-in goes: the account page while something must be done first, else
-    where the person's work is."""
+    """Where a fresh sign-in goes: the account page while something must be done first, else the work."""
     if user.password_change_required or auth.totp_setup_required(user, settings):
         return "/staff/account"
     return home_for(user.roles)
@@ -87,13 +85,7 @@ async def login_submit(
     step: Annotated[str, Form(max_length=16)] = "password",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in with e-mail and password, then (with two-factor sign-in) the code from the app.
-
-    The same flow and throttle as `POST /api/v1/auth/login`. After a right password the page
-    asks for the code; the password is not sent again (a five-minute pending sign-in, HttpOnly,
-    stands for it). On success the token is set as the `ss_staff` cookie, with the account's
-    device cookie.
-    """
+    """Sign in with e-mail and password, then the code; the flow and throttle of the API's login."""
     if not csrf_ok(request, csrf_token):
         return _login_page(request, email=email, error="The form had expired. Please sign in again.", status=400)
     try:
@@ -137,9 +129,9 @@ async def login_submit(
 
 @router.post("/logout")
 def logout(request: Request, session: DbSession) -> Response:
-    """Sign out: the session ends on the server and the cookie is cleared, whatever the form
-    carries. No CSRF token is needed: the most a forged sign-out can do is sign someone out,
-    whereas a sign-out refused for a stale token would leave a session open on a shared device."""
+    """Sign out, whatever the form carries: no CSRF token, since a refused sign-out would leave a
+    session open on a shared device.
+    """
     try:
         user = signed_in_user(request, session)
     except AppError:

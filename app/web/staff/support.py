@@ -1,6 +1,4 @@
-"""The support directory (`/staff/support-directory`, admin): the organisations a reporter can be
-signposted to. The same rules as `POST|PATCH|DELETE /api/v1/support-directory`; the case page
-sends chosen ones to the reporter (`POST /staff/cases/{id}/signposts`, in `case.py`)."""
+"""The support directory (`/staff/support-directory`, admin): organisations to signpost reporters to."""
 
 from __future__ import annotations
 
