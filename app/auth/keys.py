@@ -14,20 +14,24 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlalchemy import select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
+from app import db
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import StaffSession, User, UserRole
+from app.auth.models import holders as holders_of
 from app.auth.permissions import Capability, roles_with
 from app.config import Settings
 from app.crypto import holders, people
 from app.crypto.envelope import DecryptionError, open_, seal
 from app.crypto.keyring import KeyRing
-from app.crypto.models import PersonKey
+from app.crypto.models import CaseKeySeal, PersonKey
 from app.enums import Role
 from app.errors import Conflict, Forbidden
 
@@ -127,12 +131,37 @@ def certified_case_readers(session: Session) -> list[tuple[uuid.UUID, bytes]]:
     return [(r.user_id, r.public_key) for r in rows]
 
 
-def intake_recipients(session: Session) -> tuple[bool, list[tuple[uuid.UUID, bytes]]]:
-    """What intake needs: whether the ring's master key still wraps new case keys, and whom to wrap
-    them to. With no certified safeguarding key at all the master wrap is kept even when sealed: a
-    concern nobody could ever open would be lost (the console warns while fewer than two hold keys)."""
-    recipients = certified_case_readers(session)
-    return (not recipients or not holders.is_sealed(session)), recipients
+@dataclass(frozen=True)
+class NewCaseReaders:
+    """Who a new case concerns, read in one query before anything is written: the active
+    safeguarding users (`team`, told of it: app.notify.new_concern), those of them whose keys are
+    certified (`recipients`: its key is wrapped to each), and whether the ring's master key still
+    wraps it (`master`). With no certified safeguarding key at all the master wrap is kept even when
+    sealed: a concern nobody could ever open would be lost (the console warns while fewer than two
+    hold keys)."""
+
+    team: list[uuid.UUID]
+    recipients: list[tuple[uuid.UUID, bytes]]
+    master: bool
+
+
+@cache
+def _readers_query() -> Select[uuid.UUID, bytes, datetime | None, bool]:
+    sealed = exists(select(CaseKeySeal.id).where(CaseKeySeal.id == holders.SEAL_ROW))
+    return (select(User.id, PersonKey.public_key, PersonKey.certified_at, sealed.label("sealed"))
+            .outerjoin(PersonKey, PersonKey.user_id == User.id)
+            .where(User.active.is_(True), User.id.in_(holders_of(Capability.READ_EVERY_CASE)))
+            .order_by(User.id))
+
+
+def new_case_readers(session: Session) -> NewCaseReaders:
+    """`NewCaseReaders`, read apart from the request's transaction (app.db.read_apart: on SQLite
+    before its write lock). What a concurrent change of roles or certification commits after this
+    read counts from the next case on, as under PostgreSQL's READ COMMITTED in one transaction."""
+    rows = db.read_apart(session, _readers_query())
+    recipients = [(r.id, r.public_key) for r in rows if r.public_key is not None and r.certified_at is not None]
+    sealed = bool(rows) and bool(rows[0].sealed)
+    return NewCaseReaders([r.id for r in rows], recipients, not recipients or not sealed)
 
 
 def all_key_holders(session: Session) -> list[tuple[uuid.UUID, bytes]]:

@@ -138,16 +138,20 @@ def prepare(
     duration_minutes: int | None = None,
     recorded_by: User | None = None,
     risk: Risk = Risk.STANDARD,
+    readers: person_keys.NewCaseReaders | None = None,
 ) -> Prepared:
     """A new concern made ready to store, with its receipt (shown once, never stored in clear).
 
     The description and the reporter's identity are encrypted under the case's own data key;
-    the receipt is kept only as a keyed lookup hash. Reads only (the themes' words apart, and
-    the chosen themes and location).
+    the receipt is kept only as a keyed lookup hash. Reads only (`readers` and the themes' words
+    apart, if not given; the chosen themes and location). `readers`: who the case concerns, if the
+    caller read them already (`app.auth.keys.new_case_readers`).
     """
-    # The CPU-only work before the first statement: on SQLite that statement takes the write lock,
-    # and every other report waits behind it (12 in parallel gave 503s when the suggester's query
-    # came first).
+    # Nothing on the request's session until the CPU work is done: on SQLite its first statement
+    # takes the write lock, and every other report waits behind it (12 in parallel gave 503s when
+    # the suggester's query came first). The reads that feed the CPU work go apart, before it.
+    readers = readers if readers is not None else person_keys.new_case_readers(session)
+    extra_words = themes.admin_words(session)
     signals = risk_words.find_signals(data.description)
     received_at = received_at or clock.now()
     receipt = receipts.new_receipt()
@@ -162,11 +166,11 @@ def prepare(
     description_ct = key.cipher.encrypt("cases", "description", case_id, data.description)
     signals_ct = key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None
     lookup = receipt_lookup(ring, normalised)
-    # The first statement (the write lock on SQLite): whom the case key is wrapped to (issue 27; no
-    # master wrap once the deployment is sealed), and the words administrators gave the themes.
-    master, recipients = person_keys.intake_recipients(session)
-    key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.dek, recipients)
-    suggested = suggest_themes(data.description, extra=themes.admin_words(session))
+    # Whom the case key is wrapped to (issue 27; no master wrap once the deployment is sealed).
+    key = key if readers.master else key.people_only()
+    wraps = holders.wrap_rows(session, case_id, key.dek, readers.recipients)
+    suggested = suggest_themes(data.description, extra=extra_words)
+    suggested_ct = key.cipher.encrypt("cases", "suggested_themes", case_id, json.dumps(suggested))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
         "channel": channel,
@@ -183,7 +187,7 @@ def prepare(
         "receipt_lookup": lookup,
         "reporter_themes": themes.require_known(session, data.themes, field="themes"),
         "location": locations.resolve(session, data.location),
-        "suggested_themes_ct": key.cipher.encrypt("cases", "suggested_themes", case_id, json.dumps(suggested)),
+        "suggested_themes_ct": suggested_ct,
         "wishes": [w.value for w in data.wishes],
         "received_at": received_at,
         "received_month": received_at.strftime("%Y-%m"),
