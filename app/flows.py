@@ -70,8 +70,8 @@ def submit_report(
     # Who the case concerns (told of it, its key wrapped to them): one read, apart from the writes.
     readers = person_keys.new_case_readers(session)
     ready = intake.prepare(session, ring, settings, data=data, channel=Channel.WEB, readers=readers)
-    # What needs no case id goes before it: on PostgreSQL the case's statement takes the audit
-    # chain's head lock, held to the COMMIT, and every other report waits for it.
+    # On SQLite the first write takes the database's write lock, held to the COMMIT: everything
+    # above it (reads apart, CPU work) happens before, and the writes follow one another.
     rollup.mark_stale(session, [ready.month])
     new = intake.store(session, ready)
     if files:
