@@ -5,7 +5,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import RecoveryCode, StaffSession, TotpReset, User, UserRole
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.checkins.models import CheckIn
-from app.crypto.models import CaseKey, CaseKeySeal, CaseKeyWrap, DormantKey, PersonKey
+from app.crypto.models import CaseKey, CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
 from app.db import Base
 from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
 from app.locations.models import Location
@@ -19,7 +19,7 @@ from app.themes.models import Theme
 from app.throttle import ThrottleBucket
 
 __all__ = [
-    "Attachment", "AttachmentChunk", "AuditEvent", "Base", "Case", "CaseKey", "CaseKeySeal", "CaseKeyWrap", "DormantKey", "PersonKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
+    "Attachment", "AttachmentChunk", "AuditEvent", "Base", "Case", "CaseKey", "CaseKeySeal", "CaseKeyWrap", "DormantKey", "EscrowKey", "PersonKey", "CaseTheme", "CheckIn", "EqualityAnswer", "EqualityBaseline",
     "EqualityCount", "EqualityPending", "Exclusion", "Feedback",
     "IdempotencyRecord", "Location", "Message", "Note", "Notification", "RecoveryCode", "Referral", "ReplyTemplate", "ReporterSession", "SavedView", "StaffSession",
     "StatsCell", "StatsFresh", "StatsStale", "SupportEntry",

@@ -26,7 +26,7 @@ from app.checkins.models import CheckIn
 from app.commandline import fail, keyring_or_exit, progress, sessionmaker_for, settings_or_exit
 from app.crypto import keys
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
-from app.crypto.models import CaseKey
+from app.crypto.models import CaseKey, CaseKeyWrap
 from app.enums import Status
 from app.reports import idempotency, sessions
 from app.reports.models import IdempotencyRecord, ReporterSession
@@ -37,7 +37,7 @@ BATCH = 50
 # Every table an erasure writes to: their old row versions are scrubbed from the live files after a run.
 ERASED_TABLES = tuple(
     model.__tablename__
-    for model in (Attachment, AttachmentChunk, Case, CaseKey, CaseTheme, Message, Note, Exclusion, Feedback, Referral, CheckIn, ReporterSession,
+    for model in (Attachment, AttachmentChunk, Case, CaseKey, CaseKeyWrap, CaseTheme, Message, Note, Exclusion, Feedback, Referral, CheckIn, ReporterSession,
                   IdempotencyRecord)
 )
 

@@ -165,6 +165,7 @@ def prepare(
     # Whom the case key is wrapped to (issue 27; no master wrap once the deployment is sealed).
     key = key if readers.master else key.people_only()
     wraps = holders.wrap_rows(session, case_id, key.dek, readers.recipients)
+    wraps += holders.escrow_rows(session, case_id, key.dek, readers.escrow)  # when escrow is on
     suggested = suggest_themes(data.description, extra=extra_words)
     suggested_ct = key.cipher.encrypt("cases", "suggested_themes", case_id, json.dumps(suggested))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in

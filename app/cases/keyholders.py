@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,8 +20,8 @@ from app.auth.permissions import Capability
 from app.auth.service import actor
 from app.cases import access
 from app.cases.models import Case
-from app.crypto import holders, keys
-from app.crypto.envelope import NoCaseKey, Shredded
+from app.crypto import holders, keys, people
+from app.crypto.envelope import DecryptionError, NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
 from app.errors import Conflict, Forbidden
 
@@ -36,6 +37,7 @@ def share(session: Session, ring: KeyRing, *, case_id: uuid.UUID, user_id: uuid.
     except (NoCaseKey, Shredded):
         return False
     holders.wrap_to_person(session, case_id=case_id, user_id=user_id, public=public, dek=dek)
+    holders.escrow_wrap(session, case_id=case_id, dek=dek)
     return True
 
 
@@ -81,11 +83,12 @@ def grant(session: Session, ring: KeyRing, *, by: User, user_id: uuid.UUID) -> G
     mine = set(holders.held_cases(session, user_id=by.id))
     visible = set(session.scalars(access.visible_cases(session, grantee).with_only_columns(Case.id)))
     theirs = set(holders.held_cases(session, user_id=grantee.id))
-    count = 0
+    count, escrow = 0, holders.escrow_public(session)
     for case_id in sorted(mine & visible - theirs):
         dek = holders.open_wrap(session, case_id)
         if dek is not None:
             holders.wrap_to_person(session, case_id=case_id, user_id=grantee.id, public=public, dek=dek)
+            holders.escrow_wrap(session, case_id=case_id, dek=dek, public=escrow)
             count += 1
     if grantee.may(Capability.READ_EVERY_CASE):
         holders.certify(session, user_id=grantee.id, by=by.id)
@@ -121,6 +124,57 @@ def seal_cases(session: Session, ring: KeyRing, *, by: User, done: Callable[[int
     holders.mark_sealed(session, by=by.email)
     audit.record(session, actor(by), "keys.sealed", target=str(moved))
     return moved
+
+
+# --- the escrow key (off by default; docs/operations.md, "The escrow key") ------------------------------
+
+class NoEscrow(Conflict):
+    title, slug = "No escrow key", "no-escrow-key"
+
+
+def cover_escrow(session: Session, *, by: User) -> int:
+    """`safeshare escrow cover`: every case key the acting person holds (and the escrow key does not
+    yet) is wrapped to the escrow key: cases sealed before escrow was turned on. Audited
+    (`keys.escrow_covered`). Returns how many."""
+    public = holders.escrow_public(session)
+    if public is None:
+        raise NoEscrow("No escrow key is configured: `safeshare escrow create` turns escrow on.")
+    holding = holders.held(session)
+    if holding is None or holding.user_id != by.id:
+        raise person_keys.NoPersonKey(f"{by.email} holds no key pair.")
+    count = 0
+    for case_id, dek in sorted(holders.open_wraps(session, holders.held_cases(session, user_id=by.id)).items()):
+        count += holders.escrow_wrap(session, case_id=case_id, dek=dek, public=public)
+    audit.record(session, actor(by), "keys.escrow_covered", target=str(count))
+    return count
+
+
+def recover_from_escrow(session: Session, *, private: X25519PrivateKey, to: User) -> int:
+    """`safeshare escrow recover`: every case key wrapped to the escrow key is wrapped, with the
+    escrow private key the two shares rebuilt, to this safeguarding user, who must be active and
+    have a key pair; a case they are excluded from is left out. Their key is then certified (intake
+    wraps new cases to it). Audited (`keys.escrow_recovered`, the user and how many; never a key).
+    Returns how many case keys they gained."""
+    if not to.active or not to.may(Capability.READ_EVERY_CASE):
+        raise Conflict(f"{to.email} is not an active safeguarding account: recover to one.")
+    public = person_keys.public_key(session, to.id)
+    if public is None:
+        raise Conflict(f"{to.email} has no key pair yet: its owner must sign in with their own password first.")
+    visible = set(session.scalars(access.visible_cases(session, to).with_only_columns(Case.id)))
+    theirs = set(holders.held_cases(session, user_id=to.id))
+    count = 0
+    for case_id, blob in holders.escrowed(session):
+        if case_id not in visible or case_id in theirs:
+            continue
+        try:
+            dek = people.unwrap_with(private, case_id, blob)
+        except DecryptionError:
+            continue  # a tampered wrap opens nothing; the others still move
+        holders.wrap_to_person(session, case_id=case_id, user_id=to.id, public=public, dek=dek)
+        count += 1
+    holders.certify(session, user_id=to.id, by=None)
+    audit.record(session, audit.Actor.system("escrow recover"), "keys.escrow_recovered", target=f"{to.id}:{count}")
+    return count
 
 
 @dataclass(frozen=True)

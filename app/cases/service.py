@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app import clock, dialect
 from app.audit import service as audit
@@ -59,10 +60,16 @@ def _last_staff_message() -> Any:
 
 
 def _users(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, User]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+    """These users, from the session's identity map where a page has already loaded them."""
+    found: dict[uuid.UUID, User] = {}
+    for i in {i for i in ids if i is not None}:
+        held = session.identity_map.get(identity_key(User, i))
+        if isinstance(held, User):
+            found[i] = held
+    wanted = {i for i in ids if i is not None and i not in found}
+    if wanted:
+        found.update({u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))})
+    return found
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
@@ -246,14 +253,25 @@ def rows_by_id(session: Session, *, user: User, case_ids: list[uuid.UUID]) -> di
     }
 
 
-def case_row(session: Session, *, case: Case) -> CaseRow:
-    last = session.scalar(
-        select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
-    )
+def case_row(session: Session, *, case: Case, messages: list[Message] | None = None,
+             case_referrals: list[Referral] | None = None) -> CaseRow:
+    """The case as listed. A caller that has already read the case's whole thread and its referrals
+    (the case page) passes them, and they are not asked for again."""
+    if messages is None:
+        last = session.scalar(
+            select(func.max(Message.created_at)).where(Message.case_id == case.id, Message.sender == Sender.STAFF)
+        )
+    else:
+        last = max((m.created_at for m in messages if m.sender is Sender.STAFF), default=None)
+    today = clock.today()
+    if case_referrals is None:
+        overdue = referrals.is_overdue(session, case=case, today=today)
+    else:
+        overdue = case.status is not Status.CLOSED and any(
+            r.completed_on is None and r.due_on is not None and r.due_on < today for r in case_referrals)
     contact = session.get(User, case.hr_contact_id) if case.hr_contact_id else None
     owner = session.get(User, case.owner_id) if case.owner_id else None
-    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()),
-                   referrals.is_overdue(session, case=case, today=clock.today()), owner)
+    return CaseRow(case, contact, deadlines(case, last_staff_message_at=last, now=clock.now()), overdue, owner)
 
 
 # --- reading -----------------------------------------------------------------------------------

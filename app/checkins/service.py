@@ -54,6 +54,15 @@ def next_due_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> dict[uui
     return dict(rows.all())
 
 
+def support_unsuitable(case: Case, check_ins: list[CheckIn]) -> bool:
+    """`unsuitable_support` for one case whose check-ins are already read (the case page)."""
+    done = [c for c in check_ins if c.completed_at is not None]
+    if case.status is Status.CLOSED or not done:
+        return False
+    latest = max(c.completed_at for c in done if c.completed_at is not None)
+    return any(c.support_suitable is False for c in done if c.completed_at == latest)
+
+
 def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """The open cases among these whose latest recorded check-in said the support is not suitable
     (they need someone's attention until a later check-in says it is)."""

@@ -1,7 +1,8 @@
 """Who holds which case key (issue 27): the person keys, the wraps of case keys to people, the
 deployment's seal, and the private key a request holds.
 
-The tables `person_keys`, `case_key_wraps` and `case_key_seal` are written here and nowhere else.
+The tables `person_keys`, `case_key_wraps`, `case_key_seal` and `escrow_key` are written here and
+nowhere else.
 A wrap names its holder by a keyed blind index of the user's id (`holder_index`, a key derived from
 the ring for that purpose alone): the database alone cannot tell whose wrap a case lacks.
 
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.crypto import people
 from app.crypto.envelope import DecryptionError
-from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, PersonKey
+from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
 from app.db import EXCLUSION_KEY
 
 HOLDER_PURPOSE = "case-key-holder"
@@ -259,12 +260,13 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
     current, aside = _both(session, user_id)
     mine = set(held_cases(session, user_id=user_id))
     public = people.public_bytes(holding.private)
-    moved = 0
+    moved, escrow = 0, escrow_public(session)
     for case_id, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
                                          .where(CaseKeyWrap.holder == aside)).all():
         if case_id not in mine:
-            insert_wraps(session, wrap_rows(session, case_id, people.unwrap_with(old, case_id, blob),
-                                            [(user_id, public)]))
+            dek = people.unwrap_with(old, case_id, blob)
+            insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)]))
+            escrow_wrap(session, case_id=case_id, dek=dek, public=escrow)
             moved += 1
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == aside))
     row = session.get(PersonKey, user_id)
@@ -276,7 +278,76 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
 
 
 def drop_case_wraps(session: Session, case_id: uuid.UUID) -> None:
+    """Every wrap of the case's key: its holders' and the escrow key's (purge, erasure)."""
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id))
+
+
+# --- the escrow key (off by default; docs/operations.md, "The escrow key") ------------------------------
+
+ESCROW_ROW = 1
+
+
+def escrow_index(session: Session) -> bytes:
+    """The holder index of the escrow key's wraps in `case_key_wraps` (keyed like a person's)."""
+    key = session.info.get(EXCLUSION_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
+    return hmac.new(_holder_key(key), b"safeshare:holder-escrow", hashlib.sha256).digest()
+
+
+def escrow_public(session: Session) -> bytes | None:
+    """The escrow key's public key while escrow is on, else None."""
+    return session.scalar(select(EscrowKey.public_key).where(EscrowKey.id == ESCROW_ROW))
+
+
+def turn_escrow_on(session: Session, *, public: bytes) -> None:
+    session.add(EscrowKey(id=ESCROW_ROW, public_key=public, created_at=clock.now()))
+    session.flush()
+
+
+def turn_escrow_off(session: Session) -> int:
+    """The escrow key and every wrap to it are gone. Returns how many wraps went."""
+    index = escrow_index(session)
+    gone = int(session.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.holder == index)) or 0)
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == index))
+    session.execute(delete(EscrowKey))
+    session.flush()
+    return gone
+
+
+def escrow_rows(session: Session, case_id: uuid.UUID, dek: bytes, public: bytes | None) -> list[dict[str, Any]]:
+    """The `case_key_wraps` row of a new case key wrapped to the escrow key `public` (none when off)."""
+    if public is None:
+        return []
+    return [{"case_id": case_id, "holder": escrow_index(session), "wrapped": people.wrap_to(public, case_id, dek),
+             "created_at": clock.now()}]
+
+
+def escrow_wrap(session: Session, *, case_id: uuid.UUID, dek: bytes, public: bytes | None = None) -> bool:
+    """Wrap the case's key to the escrow key when escrow is on and it is not wrapped to it yet (a
+    grant, `seal-cases`, an assignment). `public`: the escrow public key if the caller read it
+    already. Returns whether a wrap was added."""
+    public = public if public is not None else escrow_public(session)
+    if public is None:
+        return False
+    index = escrow_index(session)
+    if session.scalar(select(CaseKeyWrap.case_id).where(CaseKeyWrap.case_id == case_id,
+                                                        CaseKeyWrap.holder == index)) is not None:
+        return False
+    insert_wraps(session, escrow_rows(session, case_id, dek, public))
+    return True
+
+
+def escrowed(session: Session) -> list[tuple[uuid.UUID, bytes]]:
+    """(case id, wrapped key) of every case key wrapped to the escrow key."""
+    rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
+                           .where(CaseKeyWrap.holder == escrow_index(session)).order_by(CaseKeyWrap.case_id))
+    return [(r.case_id, r.wrapped) for r in rows]
+
+
+def escrow_holds(session: Session, case_id: uuid.UUID) -> bool:
+    return session.scalar(select(CaseKeyWrap.case_id).where(
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == escrow_index(session))) is not None
 
 
 def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:

@@ -152,8 +152,8 @@ def seal_all(session: Session, ring: KeyRing, *, recipients: Callable[[uuid.UUID
              batch: int = 200, done: Callable[[int], None] | None = None) -> int:
     """`seal-cases`: every live case key still wrapped by a master key is wrapped to each of the
     case's recipients (user id, public key) and its master wrap deleted. Returns how many moved. Safe to
-    re-run: what moved has no master wrap left."""
-    moved = 0
+    re-run: what moved has no master wrap left. With escrow on, each is wrapped to the escrow key too."""
+    moved, escrow = 0, holders.escrow_public(session)
     while True:
         rows = session.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id)
                                .limit(batch)).all()
@@ -168,6 +168,7 @@ def seal_all(session: Session, ring: KeyRing, *, recipients: Callable[[uuid.UUID
             if dek is not None:
                 for user_id, public in recipients(row.case_id):
                     holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=dek)
+                holders.escrow_wrap(session, case_id=row.case_id, dek=dek, public=escrow)
             row.kek_id, row.wrapped_key = PEOPLE, None
             transaction_info(session).get(_OPENED, {}).pop(row.case_id, None)
             moved += 1

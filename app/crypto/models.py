@@ -92,3 +92,15 @@ class DormantKey(Base):
     by_recovery: Mapped[bytes] = mapped_column(LargeBinary)
     certified_at: Mapped[datetime | None]
     set_aside_at: Mapped[datetime]
+
+
+class EscrowKey(Base):
+    """The escrow key's public half (one row while escrow is on; issue 27, docs/operations.md): every
+    case key is also wrapped to it (a `case_key_wraps` row under `holders.escrow_index`). Its private
+    key exists only as two shares two people keep offline (`safeshare escrow create`)."""
+
+    __tablename__ = "escrow_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime]

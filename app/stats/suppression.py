@@ -10,14 +10,13 @@ import math
 import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import highspy
-import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from typing import TYPE_CHECKING, Any
 
 from app.stats.periods import index_of, month_of
+
+if TYPE_CHECKING:  # numpy, scipy and HiGHS are imported where the solver runs: every command starts faster
+    import numpy as np
+    from scipy import sparse
 
 log = logging.getLogger("safeshare.stats")
 
@@ -131,6 +130,7 @@ class Decision:
 
 class _Problem:
     def __init__(self, tables: Mapping[str, TableIn], periods: list[Period], min_cell: int) -> None:
+        import numpy as np
         self.tables = tables
         self.periods = periods
         self.min_cell = min_cell
@@ -283,6 +283,9 @@ def decide_over_time(tables: Mapping[str, TableIn], first_month: str, grid_end: 
 
 def _solve(tables: Mapping[str, TableIn], periods: list[Period], min_cell: int,
            previous: Decision | None = None) -> Decision:
+    import numpy as np
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
     if not periods:
         return Decision(periods)
     pb = _Problem(tables, periods, min_cell)
@@ -425,6 +428,9 @@ class _LP:
 
     def __init__(self, A_eq: sparse.csr_matrix, b_eq: np.ndarray, A_ub: sparse.csr_matrix | None,
                  b_ub: np.ndarray | None, bounds: Sequence[tuple[float, float | None]]) -> None:
+        import highspy
+        import numpy as np
+        from scipy import sparse
         # rows: the equations, then G x >= 1 for the cells known to be at least 1 (A_ub = -G, b_ub = -1)
         A = A_eq if A_ub is None else sparse.vstack([A_eq, -A_ub])
         A = sparse.csc_matrix(A)
@@ -456,6 +462,8 @@ class _LP:
         self.cols = np.arange(self.n, dtype=np.int32)
 
     def solve(self, c: np.ndarray) -> _Result:
+        import highspy
+        import numpy as np
         h = self.h
         h.changeColsCost(self.n, self.cols, np.asarray(c, dtype=float))
         h.run()
@@ -482,6 +490,8 @@ class _Attacker:
     def __init__(self, pb: _Problem, columns: Mapping[tuple[str, str], list[int]],
                  col_index: Mapping[tuple[str, str], int], groups: set[tuple[str, str]],
                  can_hide: np.ndarray) -> None:
+        import numpy as np
+        from scipy import sparse
         self.pb = pb
         self.can_hide = can_hide
         self.column_of = {j: k for k, js in columns.items() for j in js}
@@ -575,6 +585,8 @@ class _Attacker:
         return [c for c in {tuple(c): c for c in out}.values()]
 
     def _scope(self, s_all: np.ndarray, name: str) -> list[list[int]]:
+        import numpy as np
+        from scipy import sparse
         pb = self.pb
         s = s_all[: pb.n]
 

@@ -77,6 +77,12 @@ def _raw(app: Any, sql: str) -> list[tuple[Any, ...]]:
 
 
 def _cli(settings: Any, *args: str, stdin: str | None = None) -> str:
+    result = _run(settings, *args, stdin=stdin)
+    assert result.exit_code == 0, (args, result.output)
+    return str(result.output)
+
+
+def _run(settings: Any, *args: str, stdin: str | None = None) -> Any:
     from typer.testing import CliRunner
 
     from app.cli import cli
@@ -86,11 +92,9 @@ def _cli(settings: Any, *args: str, stdin: str | None = None) -> str:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        result = CliRunner().invoke(cli, list(args), env=env, input=stdin)
+        return CliRunner().invoke(cli, list(args), env=env, input=stdin)
     finally:
         root.handlers[:], root.level = handlers, level
-    assert result.exit_code == 0, (args, result.output)
-    return result.output
 
 
 def _seal(app: Any, email: str, password: str) -> str:
@@ -313,3 +317,74 @@ def test_the_owners_recovery_key_brings_back_what_a_reset_set_aside(app: Any, wo
     assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["description"] == SECRET
     assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.recovered'") == [(1,)]
     assert client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers).status_code == 409
+
+
+def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any, world: World, client: Any,
+                                                                         make_staff: Any) -> None:
+    from app.audit.service import Actor
+    from app.cases.models import Case
+    from app.crypto import escrow, holders
+    from app.retention import erase_case
+
+    settings, sg = app.state.settings, world.staff["safeguarding"]
+    before = world.new_case(description=SECRET)  # excludes excluded_safeguarding
+    _seal(app, sg.email, sg.password)
+
+    def escrowed() -> set[uuid.UUID]:
+        with app.state.sessionmaker() as s:
+            return {case_id for case_id, _ in holders.escrowed(s)}
+
+    def refused(*args: str, stdin: str = "") -> str:
+        result = _run(settings, *args, stdin=stdin)
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return str(result.stderr)
+
+    # Off by default: nothing is wrapped to an escrow key, and there is nothing to recover with.
+    assert escrowed() == set()
+    assert "no escrow key is configured" in refused("escrow", "recover", "--to", sg.email)
+
+    # The ceremony: standard output carries the two labelled shares and nothing else; the database
+    # keeps only the public key.
+    made = _run(settings, "escrow", "create")
+    assert made.exit_code == 0, made.output
+    shares = dict(line.split(": ", 1) for line in made.stdout.splitlines())
+    assert list(shares) == ["person A's share", "person B's share"]
+    a, b = shares.values()
+    assert a.startswith("A-") and b.startswith("B-") and a not in made.stderr
+    assert [len(k) for (k,) in _raw(app, "SELECT public_key FROM escrow_key")] == [32]
+    after = world.new_case(description=SECRET, assign=False, exclude=False)
+    assert escrowed() == {after}  # a new case is wrapped to escrow; the one sealed before is not...
+    assert "covered: 1 more" in _cli(settings, "escrow", "cover", "--as", sg.email, "--password-stdin",
+                                     stdin=sg.password + "\n")
+    assert escrowed() == {before, after}  # ...until a holder covers it
+
+    # Wrong shares are refused in one line and change nothing; so is an unknown account.
+    newcomer = make_staff("safeguarding", name="Rory Recovered")
+    typo = a[:-1] + ("1" if a[-1] == "0" else "0")
+    other = escrow.new_escrow_key()
+    for stdin, why in ((f"{typo}\n{b}\n", "mistyped"), (f"{a}\n{a}\n", "both are share A"),
+                       (f"{a}\n{other.share_b}\n", "different escrow ceremonies"),
+                       (f"{other.share_a}\n{other.share_b}\n", "another escrow key")):
+        assert why in refused("escrow", "recover", "--to", newcomer.email, stdin=stdin)
+    assert "No user" in refused("escrow", "recover", "--to", "nobody@example.org", stdin=f"{a}\n{b}\n")
+    newcomer_headers = {"Authorization": f"Bearer {newcomer.token}"}
+    assert client.get(f"/api/v1/cases/{before}", headers=newcomer_headers).json()["content_access"] is False
+
+    # The two shares (in either order) recover every escrowed case to the new safeguarding user,
+    # but never a case to someone excluded from it.
+    assert "recovered: 2 case key(s)" in _cli(settings, "escrow", "recover", "--to", newcomer.email, stdin=f"{b}\n{a}\n")
+    assert client.get(f"/api/v1/cases/{before}", headers=newcomer_headers).json()["description"] == SECRET
+    excluded = world.staff["excluded_safeguarding"].email
+    assert "recovered: 0 case key(s)" in _cli(settings, "escrow", "recover", "--to", excluded, stdin=f"{a}\n{b}\n")
+    with app.state.sessionmaker() as s:
+        assert not holders.holds(s, case_id=before, user_id=uuid.UUID(world.id("excluded_safeguarding")))
+    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.escrow_recovered'") == [(2,)]
+
+    # Erasure shreds the escrow wrap with the others; `escrow remove` turns escrow off again.
+    with app.state.sessionmaker() as s, s.begin():
+        erase_case(s, case=s.get(Case, after), by=Actor.system("purge"))
+    assert escrowed() == {before}
+    assert "1 case key wrap(s)" in _cli(settings, "escrow", "remove", "--yes")
+    world.new_case(description=SECRET, assign=False, exclude=False)
+    assert escrowed() == set() and _raw(app, "SELECT count(*) FROM escrow_key") == [(0,)]

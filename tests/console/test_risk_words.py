@@ -5,8 +5,10 @@ promises: normalising, negation, figures of speech, contexts that lower a match,
 All three sets have now been read to write the rules, so on them the check finds everything; the
 figures that say how it does on new texts are the cross-validation (rules chosen on two sets,
 measured on the third) and the blind measurements in docs/casework.md ("Possible risk").
-`bench/risk/measure.py` prints them all. A fourth set, written by someone who saw no code and
-measured once (0.76 recall, 6% false flags), is the honest figure; nobody may read its misses."""
+`bench/risk/measure.py` prints them all. The fourth set was measured blind once (0.76 recall, 6%
+false flags, a flag at two faint signs) and then read to write more rules; the fifth, written by
+someone who saw no code, measured once with a flag at one sign (0.97 recall, 17% false flags), is
+the honest figure now: nobody may read its misses."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from app.cases import risk
 from bench.risk.measure import cross_validate
 
 DATA = Path(__file__).parents[1] / "data"
-SETS = ("risk_corpus.json", "risk_corpus_second.json", "risk_corpus_third.json")
+SETS = ("risk_corpus.json", "risk_corpus_second.json", "risk_corpus_third.json", "risk_corpus_fourth.json")
 # Texts the rules' author wrote himself to find gaps (not a measure: he knew the rules); kept so
 # that the kinds of risk they taught stay found.
 AUTHOR = "risk_corpus_author.json"
@@ -35,24 +37,29 @@ def _measure(name: str) -> tuple[float, float, list[str], list[str]]:
     return 1 - len(missed) / len(at_risk), len(flagged) / len(safe), missed, flagged
 
 
+# False flags measured on each set with a flag at one sign (docs/casework.md), plus one text of room.
+FALSE_FLAGS = {"risk_corpus.json": 6 / 45, "risk_corpus_second.json": 4 / 41, "risk_corpus_third.json": 5 / 40,
+               "risk_corpus_fourth.json": 13 / 50, AUTHOR: 18 / 92}
+
+
 @pytest.mark.parametrize("name", [*SETS, AUTHOR])
 def test_the_texts_the_rules_were_written_from_stay_found(name: str) -> None:
-    """Measured 1.00 recall and 0% false flags on each: a change may not lose what is found
-    (a little room, so that a change made for a new kind of risk is not refused for one text)."""
+    """Measured 1.00 recall on each: a change may not lose what is found (a little room, so that a
+    change made for a new kind of risk is not refused for one text), nor flag more ordinary concerns."""
     recall, false_flags, missed, flagged = _measure(name)
     assert recall >= 0.95, missed
-    assert false_flags <= 0.05, flagged
+    assert false_flags <= FALSE_FLAGS[name], flagged
 
 
 def test_rules_carry_over_to_a_set_they_were_not_chosen_on() -> None:
     """Cross-validation: only the rules that earned their place on two sets, read on the third.
-    Measured 0.86, 0.90 and 0.88 recall with no false flag (docs/casework.md); a change may not
-    make the rules more particular to the texts they were written from than that."""
+    Measured 0.93, 0.95 and 1.00 recall with 11%, 2% and 5% false flags (docs/casework.md); a change
+    may not make the rules more particular to the texts they were written from than that."""
     for train, held, recall, false_flags in cross_validate():
         found, total = (int(x) for x in recall.split(" = ")[0].split("/"))
         flagged, safe = (int(x) for x in false_flags.split(" = ")[0].split("/"))
-        assert found / total >= 0.85, (train, held, recall)
-        assert flagged / safe <= 0.05, (train, held, false_flags)
+        assert found / total >= 0.9, (train, held, recall)
+        assert flagged / safe <= 0.12, (train, held, false_flags)
 
 
 def test_the_words_are_highlighted_where_they_stand_and_negation_is_read() -> None:
@@ -105,8 +112,8 @@ def test_the_score_explains_itself() -> None:
 
 
 def test_the_set_nobody_has_read_keeps_what_was_measured() -> None:
-    """The fourth set, measured once and never read (docs/casework.md): 38 of 50 risks found, 3 of
-    50 ordinary concerns flagged. A change may not lose one of those risks or add a false flag."""
-    recall, false_flags, _, _ = _measure("risk_corpus_fourth.json")
-    assert recall >= 38 / 50  # the misses are not printed: reading them would be tuning on the set
-    assert false_flags <= 3 / 50
+    """The fifth set, measured once and never read (docs/casework.md): 29 of 30 risks found, 5 of
+    30 ordinary concerns flagged. A change may not lose one of those risks or add a false flag."""
+    recall, false_flags, _, _ = _measure("risk_corpus_fifth.json")
+    assert recall >= 29 / 30  # the misses are not printed: reading them would be tuning on the set
+    assert false_flags <= 5 / 30

@@ -103,27 +103,29 @@ def _page(
     errors = errors or FormErrors()
     values = dict(values or {})
     is_safeguarding = user.may(Capability.READ_EVERY_CASE)
-    row = cases.case_row(session, case=case)
+    # Every account at once for safeguarding (its forms list them): the names below then come from
+    # the session's identity map instead of a query each.
+    staff = auth.list_users(session) if is_safeguarding else []
     content = cases.read_content(session, keys, user=user, case=case)
     if not content.access:  # issue 27: the metadata, and who can grant the key
-        return staff_page(request, "staff/case_no_key.html",
-                          {"case": case, "row": row, "grantors": keyholders.who_can_grant(session, case=case)})
+        return staff_page(request, "staff/case_no_key.html", {"case": case, "row": cases.case_row(session, case=case),
+                                                               "grantors": keyholders.who_can_grant(session, case=case)})
     notes = cases.read_notes(session, keys, user=user, case=case)
     messages = cases.read_messages(session, keys, user=user, case=case)
     case_check_ins = checkins.list_for_case(session, keys, user, case=case)
     exclusions = cases.list_exclusions(session, keys, user=user, case=case) if is_safeguarding else []
     case_referrals = referrals.read(session, keys, user=user, case=case)
-    unsuitable = bool(checkins.unsuitable_support(session, case_ids=[case.id]))
-    people = cases.people(
-        session,
-        {n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
-        | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins}
-        | {r.created_by_id for r, _ in case_referrals} | {case.owner_id},
-    )
+    # The row's deadlines from the thread and referrals just read (an erased case's thread is gone: asked for).
+    row = cases.case_row(session, case=case, messages=None if case.purged_at else [m for m, _ in messages],
+                         case_referrals=[r for r, _ in case_referrals])
+    unsuitable = checkins.support_unsuitable(case, [c for c, _ in case_check_ins])
+    named = ({n.author_id for n, _ in notes} | {m.author_id for m, _ in messages} | {e.user_id for e, _ in exclusions}
+             | {e.created_by_id for e, _ in exclusions} | {c.completed_by_id for c, _ in case_check_ins}
+             | {r.created_by_id for r, _ in case_referrals} | {case.owner_id})
+    people = {u.id: u for u in staff if u.id in named} if is_safeguarding else cases.people(session, named)
     all_locations = locations.list_locations(session)
     all_themes = themes.list_themes(session)
     excluded = {e.user_id for e, _ in exclusions}
-    staff = auth.list_users(session) if is_safeguarding else []
     open_check_ins = [c for c, _ in case_check_ins if c.completed_at is None and c.cancelled_at is None]
     case_files = attachment_service.for_staff(session, keys, user=user, case=case, include_withdrawn=True)
     mine = [v.row for v in case_files if v.row.author_id == user.id and v.row.withdrawn_at is None]

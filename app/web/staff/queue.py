@@ -48,10 +48,10 @@ NOTICES = {
 }
 
 
-def _resets_to_confirm(session: DbSession, user: User) -> list[tuple[Any, User, User | None]]:
+def _resets_to_confirm(session: DbSession, user: User, everyone: list[User]) -> list[tuple[Any, User, User | None]]:
     """Two-factor resets of case-reading accounts waiting for a safeguarding user other than the
     requester and the owner: (reset, account, requester)."""
-    people = {u.id: u for u in auth.list_users(session)}
+    people = {u.id: u for u in everyone}
     return [
         (r, people[r.user_id], people.get(r.requested_by_id) if r.requested_by_id else None)
         for r in auth.waiting_totp_resets(session)
@@ -147,6 +147,9 @@ def _queue(
         chosen, level = [], None
         filters = case_filter(status=[], theme=None, hr_contact=None, risk=None, overdue=False, reference=None,
                               attention_first=True)
+    # Every account at once for safeguarding (the filters and the resets list them); the rows' HR
+    # contacts and owners then come from the session's identity map, not another query.
+    everyone = auth.list_users(session) if user.has(Role.SAFEGUARDING) else []
     rows, total = cases.list_cases(
         session, user=user, filters=filters, page=page_no, page_size=PAGE_SIZE,
         also_overdue=checkins.overdue_clause(), ring=keys,
@@ -185,13 +188,13 @@ def _queue(
                            for item in (v if isinstance(v, list) else [v])],
         "page_link": lambda n: "/staff/cases?" + urlencode({**kept, "page": n}, doseq=True),
         "themes": themes.list_themes(session),
-        "contacts": [u for u in auth.list_users(session, role=Role.HR)] if user.has(Role.SAFEGUARDING) else [],
-        "owners": auth.list_users(session, role=Role.SAFEGUARDING) if user.has(Role.SAFEGUARDING) else [],
+        "contacts": [u for u in everyone if u.has(Role.HR)],
+        "owners": [u for u in everyone if u.has(Role.SAFEGUARDING)],
         "status_labels": STATUS_LABELS,
         "statuses": list(Status),
         "error": error,
         "searched": filters.reference,
-        "resets": _resets_to_confirm(session, user) if user.has(Role.SAFEGUARDING) else [],
+        "resets": _resets_to_confirm(session, user, everyone) if user.has(Role.SAFEGUARDING) else [],
         "refusals": cases.recent_refusals(session, user=user) if user.has(Role.SAFEGUARDING) else [],
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "views": views,
