@@ -135,7 +135,10 @@ def seal_cases(
 ) -> None:
     """Wrap every case key to the accounts that hold key pairs (safeguarding users not excluded from
     the case, its HR contact) and delete its master-key wrap: from then on the key ring alone opens
-    no case. Run by a safeguarding user with their own password; safe to run again. Audited."""
+    no case. Older safeguarding-only notes move first under their case's safeguarding-only key,
+    which only safeguarding users hold. Run by a safeguarding user with their own password; safe to
+    run again (in a deployment sealed before the safeguarding-only key existed, running it again
+    moves the older notes of the cases the runner holds). Audited."""
     settings = settings_or_exit()
     password = _password(password_stdin)
     ring = keyring_or_exit(settings)
@@ -145,10 +148,15 @@ def seal_cases(
             user_id, unlocked = _unlock_as(session, settings, as_, password)
             with session.begin():
                 user = _hold_as(session, user_id, unlocked)
-                moved = keyholders.seal_cases(session, ring, by=user)
+                moved, notes = flows.seal_cases(session, ring, user=user)
                 flows.finish(session)
             typer.echo(f"sealed: {moved} case key(s) moved from the key ring to people's keys; "
                        "new cases are wrapped only to certified safeguarding users")
+            if notes.notes or notes.left:
+                typer.echo(f"safeguarding-only notes: {notes.notes} older note(s) on {len(notes.cases)} case(s) moved "
+                           "under their cases' safeguarding-only keys"
+                           + (f"; {notes.left} case(s) with such notes are not yours to open: a safeguarding user "
+                              "who holds them runs seal-cases again" if notes.left else ""))
     except AppError as exc:
         fail(exc.detail)
     except typer.Exit:

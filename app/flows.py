@@ -13,7 +13,7 @@ account notices it recorded to the outbox; `commit` is both (docs/architecture.m
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from app.notify import service as notify
 from app.reports import idempotency
 from app.reports import service as reports
 from app.reports.schemas import ReportOut
+from app.saved_views import service as saved_views
 from app.signposting import service as signposting
 from app.stats import rollup
 
@@ -211,7 +212,22 @@ def add_note(
     note = cases.add_note(session, ring, user=user, case=case, body=body, visibility=visibility)
     ids = list(attachment_ids) + _store(session, ring, settings, case=case, files=files, sender=Sender.STAFF, author=user)
     attachments.attach(session, case=case, ids=ids, sender=Sender.STAFF, author=user, note=note)
+    if note.under_sg_key:  # its files (and older such notes' files) under the safeguarding-only key too
+        attachments.seal_note_files(session, ring, case_id=case.id)
     return note
+
+
+def seal_cases(session: Session, ring: KeyRing, *, user: User,
+               done: Callable[[int], None] | None = None) -> tuple[int, keyholders.SealedNotes]:
+    """`safeshare seal-cases`: first every older safeguarding-only note (and its files) the acting
+    session can open goes under its case's safeguarding-only key, then every case key (and
+    safeguarding-only key) the master key still wraps is wrapped to people (`keyholders.seal_cases`).
+    Returns how many case keys moved, and what happened to the notes."""
+    notes = keyholders.seal_older_notes(session, ring)
+    for case_id in notes.cases:
+        attachments.seal_note_files(session, ring, case_id=case_id)
+    saved_views.seal_to_owners(session, ring)  # saved searches: to their owners' own keys
+    return keyholders.seal_cases(session, ring, by=user, done=done), notes
 
 
 def signpost(

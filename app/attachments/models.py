@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -35,6 +35,9 @@ class Attachment(IdMixin, TimestampMixin, Base):
     # `database` (chunks below) or `directory` (one file under SAFESHARE_ATTACHMENT_DIR).
     stored_in: Mapped[str] = mapped_column(String(16))
     withdrawn_at: Mapped[datetime | None]
+    # Issue 27: the name and file key are sealed under the case's safeguarding-only key (a file on
+    # a safeguarding-only note), not the case key.
+    under_sg_key: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class AttachmentChunk(Base):

@@ -6,7 +6,9 @@ from content, cleaning, sealing into a temporary file of ciphertext) and `store`
 request's transaction: the per-case total, the row, the chunks, the audit entry).
 
 Who sees a file: staff who may see the case see its files, a file on a note as that note is
-seen; the reporter sees their own files and those the team attached to a message to them.
+seen; the reporter sees their own files and those the team attached to a message to them. A file
+on a safeguarding-only note has its name and file key sealed under the case's safeguarding-only
+key (`seal_note_files`), which no HR contact holds (issue 27).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from app.auth.service import actor
 from app.cases.models import Case, Message, Note
 from app.cases.service import notes_seen_by
 from app.config import Settings
-from app.crypto import keys
+from app.crypto import fields, keys
+from app.crypto.envelope import CaseCipher, NoCaseKey
 from app.crypto.keyring import KeyRing
 from app.crypto.stream import SealingWriter, new_file_key, open_chunks, stream_ad
 from app.enums import Sender
@@ -128,9 +131,9 @@ def store(
     cipher = keys.case_cipher(session, ring, case.id)
     row = Attachment(
         id=prepared.id, case_id=case.id, sender=sender, author_id=author.id if author else None,
-        filename_ct=cipher.encrypt("attachments", "filename", prepared.id, prepared.filename),
+        filename_ct=cipher.encrypt(fields.ATTACHMENT_FILENAME, prepared.id, prepared.filename),
         content_type=prepared.content_type, size=prepared.size, chunks=prepared.chunks, removed=prepared.removed,
-        key_ct=cipher.encrypt_bytes("attachments", "file_key", prepared.id, prepared.key),
+        key_ct=cipher.encrypt_bytes(fields.ATTACHMENT_FILE_KEY, prepared.id, prepared.key),
         stored_in=storage.DATABASE,
     )
     session.add(row)
@@ -186,9 +189,44 @@ def _listed(session: Session, ring: KeyRing, case: Case, query: object, *, inclu
     rows = session.scalars(q).all()
     if not rows:
         return []
-    cipher = keys.case_cipher(session, ring, case.id)
-    return [AttachmentView(r, cipher.decrypt("attachments", "filename", r.id, r.filename_ct)
-                           if r.filename_ct is not None else "") for r in rows]
+    found = []
+    for r in rows:
+        try:
+            cipher = _cipher(session, ring, r)
+        except NoCaseKey:
+            if not r.under_sg_key:
+                raise
+            continue  # a safeguarding-only note's file, and a reader not granted that key yet
+        found.append(AttachmentView(r, cipher.decrypt(fields.ATTACHMENT_FILENAME, r.id, r.filename_ct)
+                                    if r.filename_ct is not None else ""))
+    return found
+
+
+def _cipher(session: Session, ring: KeyRing, row: Attachment) -> CaseCipher:
+    return keys.sg_cipher(session, ring, row.case_id) if row.under_sg_key else keys.case_cipher(session, ring,
+                                                                                                 row.case_id)
+
+
+def seal_note_files(session: Session, ring: KeyRing, *, case_id: uuid.UUID) -> int:
+    """The files on the case's safeguarding-only notes sealed under its safeguarding-only key (a
+    file is uploaded under the case key, then put on a note; older notes' files move with their
+    notes). Call only where those notes are already under that key. Returns how many moved."""
+    rows = session.scalars(select(Attachment).where(
+        Attachment.case_id == case_id, Attachment.under_sg_key.is_(False),
+        Attachment.note_id.in_(select(Note.id).where(Note.case_id == case_id, Note.under_sg_key.is_(True))))).all()
+    if not rows:
+        return 0
+    main, sg = keys.case_cipher(session, ring, case_id), keys.sg_cipher(session, ring, case_id)
+    for row in rows:
+        if row.filename_ct is not None:
+            row.filename_ct = sg.encrypt(fields.ATTACHMENT_FILENAME, row.id,
+                                         main.decrypt(fields.ATTACHMENT_FILENAME, row.id, row.filename_ct))
+        if row.key_ct is not None:
+            row.key_ct = sg.encrypt_bytes(fields.ATTACHMENT_FILE_KEY, row.id,
+                                          main.decrypt_bytes(fields.ATTACHMENT_FILE_KEY, row.id, row.key_ct))
+        row.under_sg_key = True
+    session.flush()
+    return len(rows)
 
 
 def for_staff(session: Session, ring: KeyRing, *, user: User, case: Case, include_withdrawn: bool = False
@@ -233,9 +271,9 @@ def _open(session: Session, ring: KeyRing, *, case: Case, attachment_id: uuid.UU
     row = session.scalar(query) if case.purged_at is None else None
     if row is None or row.key_ct is None or row.filename_ct is None:
         raise NotFound("No such attachment.")
-    cipher = keys.case_cipher(session, ring, case.id)
-    return Download(row, cipher.decrypt("attachments", "filename", row.id, row.filename_ct),
-                    cipher.decrypt_bytes("attachments", "file_key", row.id, row.key_ct))
+    cipher = _cipher(session, ring, row)
+    return Download(row, cipher.decrypt(fields.ATTACHMENT_FILENAME, row.id, row.filename_ct),
+                    cipher.decrypt_bytes(fields.ATTACHMENT_FILE_KEY, row.id, row.key_ct))
 
 
 def open_for_staff(session: Session, ring: KeyRing, *, user: User, case: Case, attachment_id: uuid.UUID) -> Download:

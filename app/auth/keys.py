@@ -121,14 +121,22 @@ def store_new(session: Session, *, user: User, pair: holders.NewKeyPair) -> None
 def certified_case_readers(session: Session) -> list[tuple[uuid.UUID, bytes]]:
     """(user id, public key) of every active safeguarding user whose key is certified: intake wraps
     each new case's key to these."""
-    rows = session.execute(
+    return case_readers(session, certified=True)
+
+
+def case_readers(session: Session, *, certified: bool = False) -> list[tuple[uuid.UUID, bytes]]:
+    """(user id, public key) of every active safeguarding user with a key pair (`certified`: only
+    those whose key is certified), in one query."""
+    query = (
         select(PersonKey.user_id, PersonKey.public_key)
         .join(User, User.id == PersonKey.user_id)
-        .where(PersonKey.certified_at.is_not(None), User.active.is_(True),
+        .where(User.active.is_(True),
                User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles_with(Capability.READ_EVERY_CASE)))))
         .order_by(PersonKey.user_id)
     )
-    return [(r.user_id, r.public_key) for r in rows]
+    if certified:
+        query = query.where(PersonKey.certified_at.is_not(None))
+    return [(r.user_id, r.public_key) for r in session.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.cases.models import Case, Feedback
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.keyring import KeyRing
 from app.enums import Status
 from app.errors import Conflict
@@ -33,7 +33,7 @@ def give(session: Session, ring: KeyRing, *, case: Case, ratings: dict[str, int]
         raise Conflict("Feedback has already been given for this case. Thank you.")
     feedback = Feedback(case_id=case.id, **{k: ratings[k] for k in RATING_KEYS})
     if comment:
-        feedback.comment_ct = keys.case_cipher(session, ring, case.id).encrypt("feedback", "comment", case.id, comment)
+        feedback.comment_ct = keys.case_cipher(session, ring, case.id).encrypt(fields.FEEDBACK_COMMENT, case.id, comment)
     session.add(feedback)
     try:
         session.flush()

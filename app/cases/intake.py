@@ -25,7 +25,7 @@ from app.cases import risk as risk_words
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate, ReportIn
 from app.config import Settings
-from app.crypto import holders, keys, receipts
+from app.crypto import fields, holders, keys, receipts
 from app.crypto.keyring import KeyRing
 from app.crypto.models import CaseKey
 from app.db import table_of
@@ -158,16 +158,16 @@ def prepare(
     reporter_ct = None
     if data.reporter is not None:
         identity = json.dumps(data.reporter.model_dump(mode="json"), sort_keys=True)
-        reporter_ct = key.cipher.encrypt("cases", "reporter", case_id, identity)
-    description_ct = key.cipher.encrypt("cases", "description", case_id, data.description)
-    signals_ct = key.cipher.encrypt("cases", "risk_signals", case_id, json.dumps(signals)) if signals else None
+        reporter_ct = key.cipher.encrypt(fields.CASE_REPORTER, case_id, identity)
+    description_ct = key.cipher.encrypt(fields.CASE_DESCRIPTION, case_id, data.description)
+    signals_ct = key.cipher.encrypt(fields.CASE_RISK_SIGNALS, case_id, json.dumps(signals)) if signals else None
     lookup = receipt_lookup(ring, normalised)
     # Whom the case key is wrapped to (issue 27; no master wrap once the deployment is sealed).
     key = key if readers.master else key.people_only()
     wraps = holders.wrap_rows(session, case_id, key.dek, readers.recipients)
     wraps += holders.escrow_rows(session, case_id, key.dek, readers.escrow)  # when escrow is on
     suggested = suggest_themes(data.description, extra=extra_words)
-    suggested_ct = key.cipher.encrypt("cases", "suggested_themes", case_id, json.dumps(suggested))
+    suggested_ct = key.cipher.encrypt(fields.CASE_SUGGESTED_THEMES, case_id, json.dumps(suggested))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
         "channel": channel,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -115,6 +115,10 @@ class Note(IdMixin, TimestampMixin, Base):
         db_enum(NoteVisibility, "note_visibility"), default=NoteVisibility.CASE_TEAM,
         server_default=NoteVisibility.CASE_TEAM.value,
     )
+    # Issue 27: the body is sealed under the case's safeguarding-only key (`case_keys.sg_*`), which
+    # the HR contact never holds, rather than the case key. Only a `safeguarding` note; one written
+    # before that key existed stays under the case key until `seal-cases` or the case's next such note.
+    under_sg_key: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Exclusion(IdMixin, TimestampMixin, Base):

@@ -20,7 +20,7 @@ from app.auth.models import User
 from app.auth.service import actor
 from app.cases.models import Case, Referral
 from app.config import Settings
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.keyring import KeyRing
 from app.enums import ReferralKind, Status
 from app.errors import Conflict, Invalid, NotFound
@@ -81,7 +81,7 @@ def add(
         due_on=due_on or today + timedelta(days=due_days(settings, kind)),
     )
     if note is not None:
-        row.note_ct = keys.case_cipher(session, ring, case.id).encrypt("referrals", "note", row.id, note)
+        row.note_ct = keys.case_cipher(session, ring, case.id).encrypt(fields.REFERRAL_NOTE, row.id, note)
     session.add(row)
     session.flush()
     audit.record(session, actor(user), "referral.create", case_id=case.id, target=kind.value)
@@ -97,7 +97,7 @@ def read(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tup
     if case.purged_at is not None:
         return [(r, None) for r in rows]
     cipher = keys.case_cipher(session, ring, case.id)
-    return [(r, cipher.decrypt("referrals", "note", r.id, r.note_ct) if r.note_ct is not None else None)
+    return [(r, cipher.decrypt(fields.REFERRAL_NOTE, r.id, r.note_ct) if r.note_ct is not None else None)
             for r in rows]
 
 
@@ -126,4 +126,4 @@ def note_of(session: Session, ring: KeyRing, *, case: Case, row: Referral) -> st
     """One referral's note, decrypted (for the answer to the person who just changed it)."""
     if row.note_ct is None or case.purged_at is not None:
         return None
-    return keys.case_cipher(session, ring, case.id).decrypt("referrals", "note", row.id, row.note_ct)
+    return keys.case_cipher(session, ring, case.id).decrypt(fields.REFERRAL_NOTE, row.id, row.note_ct)

@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, Message, Note
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.envelope import CaseCipher
 from app.crypto.keyring import KeyRing
 from app.enums import NoteVisibility
@@ -74,22 +74,26 @@ def _holds_all(text: str, stems: frozenset[str], clues: list[tuple[str, ...]]) -
     return False
 
 
-def _texts(cipher: CaseCipher | None, case: Any, notes: list[tuple[uuid.UUID, bytes]],
-           messages: list[tuple[uuid.UUID, bytes]]) -> Iterable[str]:
+def _texts(cipher: CaseCipher | None, case: Any, notes: list[tuple[uuid.UUID, bytes, bool]],
+           messages: list[tuple[uuid.UUID, bytes]], sg_cipher: CaseCipher | None = None) -> Iterable[str]:
     """The case's searchable texts, decrypted. An erased case (its key destroyed) has only its
-    reference left."""
+    reference left. A note under the safeguarding-only key is read with `sg_cipher` (left out
+    without it)."""
     yield case.reference
     if cipher is None or case.purged_at is not None:
         return
     if case.description_ct is not None:
-        yield cipher.decrypt("cases", "description", case.id, case.description_ct)
+        yield cipher.decrypt(fields.CASE_DESCRIPTION, case.id, case.description_ct)
     if not case.anonymous and case.reporter_ct is not None:
-        reporter = json.loads(cipher.decrypt("cases", "reporter", case.id, case.reporter_ct))
+        reporter = json.loads(cipher.decrypt(fields.CASE_REPORTER, case.id, case.reporter_ct))
         yield " ".join(str(v) for v in reporter.values() if v)
-    for note_id, blob in notes:
-        yield cipher.decrypt("notes", "body", note_id, blob)
+    for note_id, blob, under_sg_key in notes:
+        if not under_sg_key:
+            yield cipher.decrypt(fields.NOTE_BODY, note_id, blob)
+        elif sg_cipher is not None:
+            yield sg_cipher.decrypt(fields.NOTE_BODY, note_id, blob)
     for message_id, blob in messages:
-        yield cipher.decrypt("messages", "body", message_id, blob)
+        yield cipher.decrypt(fields.MESSAGE_BODY, message_id, blob)
 
 
 def matching(session: Session, ring: KeyRing, *, scope: Select[Any], order: Sequence[Any], stems: frozenset[str],
@@ -97,7 +101,7 @@ def matching(session: Session, ring: KeyRing, *, scope: Select[Any], order: Sequ
     """The ids of the cases of `scope` (a SELECT of the cases the caller may see, filtered) whose
     texts hold every stem, in `order`. `safeguarding`: safeguarding-only notes are searched too.
 
-    Four queries whatever the number of cases (the cases, their keys, notes and messages, each
+    A fixed number of queries whatever the number of cases (the cases, their keys, notes and messages, each
     narrowed by `scope` as a subquery): no list of ids goes back and forth."""
     ids = scope.with_only_columns(Case.id).order_by(None)
     cases = session.execute(
@@ -105,13 +109,15 @@ def matching(session: Session, ring: KeyRing, *, scope: Select[Any], order: Sequ
                                 Case.purged_at).order_by(*order, Case.id)
     ).all()
     ciphers = keys.case_ciphers(session, ring, within=ids)
-    notes: dict[uuid.UUID, list[tuple[uuid.UUID, bytes]]] = defaultdict(list)
-    note_rows = select(Note.case_id, Note.id, Note.body_ct).where(Note.case_id.in_(ids), Note.body_ct.is_not(None))
+    sg_ciphers = keys.sg_ciphers(session, ring, within=ids) if safeguarding else {}
+    notes: dict[uuid.UUID, list[tuple[uuid.UUID, bytes, bool]]] = defaultdict(list)
+    note_rows = select(Note.case_id, Note.id, Note.body_ct, Note.under_sg_key).where(
+        Note.case_id.in_(ids), Note.body_ct.is_not(None))
     if not safeguarding:
         note_rows = note_rows.where(Note.visibility == NoteVisibility.CASE_TEAM)
-    for case_id, note_id, blob in session.execute(note_rows.order_by(Note.created_at, Note.id)):
+    for case_id, note_id, blob, under_sg_key in session.execute(note_rows.order_by(Note.created_at, Note.id)):
         if blob is not None:
-            notes[case_id].append((note_id, blob))
+            notes[case_id].append((note_id, blob, under_sg_key))
     messages: dict[uuid.UUID, list[tuple[uuid.UUID, bytes]]] = defaultdict(list)
     for case_id, message_id, blob in session.execute(
         select(Message.case_id, Message.id, Message.body_ct)
@@ -122,7 +128,8 @@ def matching(session: Session, ring: KeyRing, *, scope: Select[Any], order: Sequ
     clues = [_clues(s) for s in stems]
     found: list[uuid.UUID] = []
     for case in cases:
-        texts = _texts(ciphers.get(case.id), case, notes.get(case.id, []), messages.get(case.id, []))
+        texts = _texts(ciphers.get(case.id), case, notes.get(case.id, []), messages.get(case.id, []),
+                       sg_ciphers.get(case.id))
         if _holds_all(_lower("\n".join(texts)), stems, clues):
             found.append(case.id)
     return found

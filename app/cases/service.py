@@ -24,7 +24,7 @@ from app.audit.service import Actor
 from app.auth.models import User
 from app.auth.permissions import Capability
 from app.auth.service import actor
-from app.cases import access, referrals, search, thread
+from app.cases import access, keyholders, referrals, search, thread
 from app.cases import risk as risk_words
 from app.cases.models import Case, CaseTheme, Exclusion, Feedback, Message, Note, Referral
 from app.cases.schemas import CaseUpdate
@@ -39,8 +39,8 @@ from app.cases.views import (
     deadlines,
 )
 from app.config import Settings
-from app.crypto import holders, keys, receipts
-from app.crypto.envelope import NoCaseKey, Shredded
+from app.crypto import fields, holders, keys, receipts
+from app.crypto.envelope import CaseCipher, NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import IdentitySharing, NoteVisibility, Outcome, Risk, Sender, Status
 from app.errors import Conflict, Forbidden, Invalid, NotFound
@@ -290,16 +290,16 @@ def read_content(session: Session, ring: KeyRing, *, user: User, case: Case, aud
     except NoCaseKey:  # issue 27: the reader holds no key to it; a holder may grant one
         return CaseContent(None, None, None, access=False)
 
-    def clear(column: str, blob: bytes | None) -> str | None:
-        return None if blob is None else cipher.decrypt("cases", column, case.id, blob)
+    def clear(field: fields.Field, blob: bytes | None) -> str | None:
+        return None if blob is None else cipher.decrypt(field, case.id, blob)
 
-    reporter = None if case.anonymous else clear("reporter", case.reporter_ct)
-    signals = clear("risk_signals", case.risk_signals_ct)
-    suggested = clear("suggested_themes", case.suggested_themes_ct)
+    reporter = None if case.anonymous else clear(fields.CASE_REPORTER, case.reporter_ct)
+    signals = clear(fields.CASE_RISK_SIGNALS, case.risk_signals_ct)
+    suggested = clear(fields.CASE_SUGGESTED_THEMES, case.suggested_themes_ct)
     return CaseContent(
-        description=clear("description", case.description_ct),
+        description=clear(fields.CASE_DESCRIPTION, case.description_ct),
         reporter=json.loads(reporter) if reporter is not None else None,
-        summary=clear("closing_summary", case.closing_summary_ct),
+        summary=clear(fields.CASE_CLOSING_SUMMARY, case.closing_summary_ct),
         risk_signals=tuple(json.loads(signals)) if signals else (),
         suggested_themes=tuple(json.loads(suggested)) if suggested else (),
     )
@@ -313,9 +313,9 @@ def flag_risk(session: Session, ring: KeyRing, *, case: Case, text: str) -> list
     if not found or case.purged_at is not None:
         return found
     cipher = keys.case_cipher(session, ring, case.id)
-    known = json.loads(cipher.decrypt("cases", "risk_signals", case.id, case.risk_signals_ct)) \
+    known = json.loads(cipher.decrypt(fields.CASE_RISK_SIGNALS, case.id, case.risk_signals_ct)) \
         if case.risk_signals_ct is not None else []
-    case.risk_signals_ct = cipher.encrypt("cases", "risk_signals", case.id, json.dumps(risk_words.merge(known, found)))
+    case.risk_signals_ct = cipher.encrypt(fields.CASE_RISK_SIGNALS, case.id, json.dumps(risk_words.merge(known, found)))
     case.risk_flagged_at = clock.now()
     session.flush()
     return found
@@ -516,8 +516,8 @@ def exclude(
     cipher = keys.case_cipher(session, ring, case.id)
     row = Exclusion(id=uuid.uuid4(), case_id=case.id, user_lookup=access.exclusion_lookup(session, target.id),
                     created_by_id=user.id)
-    row.user_ct = cipher.encrypt("exclusions", "user_id", row.id, str(target.id))
-    row.reason_ct = cipher.encrypt("exclusions", "reason", row.id, reason)
+    row.user_ct = cipher.encrypt(fields.EXCLUSION_USER, row.id, str(target.id))
+    row.reason_ct = cipher.encrypt(fields.EXCLUSION_REASON, row.id, reason)
     row.opened_as(target.id)
     session.add(row)
     session.flush()
@@ -541,11 +541,11 @@ def list_exclusions(session: Session, ring: KeyRing, *, user: User, case: Case) 
     cipher = keys.case_cipher(session, ring, case.id)
 
     def opened(r: Exclusion) -> Exclusion:
-        who = cipher.decrypt("exclusions", "user_id", r.id, r.user_ct) if r.user_ct is not None else None
+        who = cipher.decrypt(fields.EXCLUSION_USER, r.id, r.user_ct) if r.user_ct is not None else None
         return r.opened_as(uuid.UUID(who) if who is not None else None)
 
     return [
-        (opened(r), cipher.decrypt("exclusions", "reason", r.id, r.reason_ct) if r.reason_ct is not None else None)
+        (opened(r), cipher.decrypt(fields.EXCLUSION_REASON, r.id, r.reason_ct) if r.reason_ct is not None else None)
         for r in rows
     ]
 
@@ -568,12 +568,20 @@ def add_note(
     visibility: NoteVisibility = NoteVisibility.CASE_TEAM, audited: bool = True,
 ) -> Note:
     """An internal note, never shown to the reporter (encrypted). A `safeguarding` note is never
-    shown to an HR contact, and only the safeguarding team may write one (403)."""
+    shown to an HR contact, and only the safeguarding team may write one (403); it is sealed under
+    the case's safeguarding-only key (made now if need be), which no HR contact holds, and the case's
+    older such notes move under it too (issue 27)."""
     _require_not_purged(case)
-    if visibility is NoteVisibility.SAFEGUARDING and not user.may(Capability.READ_EVERY_CASE):
+    only_safeguarding = visibility is NoteVisibility.SAFEGUARDING
+    if only_safeguarding and not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can write a note for the safeguarding team only.")
-    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id, visibility=visibility)
-    note.body_ct = keys.case_cipher(session, ring, case.id).encrypt("notes", "body", note.id, body)
+    note = Note(id=uuid.uuid4(), case_id=case.id, author_id=user.id, visibility=visibility,
+                under_sg_key=only_safeguarding)
+    cipher = keyholders.sg_cipher_for_writing(session, ring, case_id=case.id) if only_safeguarding \
+        else keys.case_cipher(session, ring, case.id)
+    if only_safeguarding:
+        keyholders.seal_sg_notes(session, ring, case_id=case.id)
+    note.body_ct = cipher.encrypt(fields.NOTE_BODY, note.id, body)
     session.add(note)
     session.flush()
     if audited:
@@ -590,16 +598,33 @@ def notes_seen_by(user: User) -> ColumnElement[bool]:
     return Note.visibility == NoteVisibility.CASE_TEAM
 
 
+def note_cipher(session: Session, ring: KeyRing, note: Note) -> CaseCipher:
+    """The cipher a note is sealed with: its case's safeguarding-only key or the case key
+    (NoCaseKey when this session holds it not)."""
+    return keys.sg_cipher(session, ring, note.case_id) if note.under_sg_key else keys.case_cipher(session, ring,
+                                                                                                   note.case_id)
+
+
 def read_notes(session: Session, ring: KeyRing, *, user: User, case: Case) -> list[tuple[Note, str]]:
-    """The case's notes this user may read, oldest first, decrypted (audited as `case.read` of `notes`)."""
+    """The case's notes this user may read, oldest first, decrypted (audited as `case.read` of
+    `notes`). A safeguarding-only note under a safeguarding-only key the reader does not hold (not
+    granted it yet) is left out."""
     audit.record(session, actor(user), "case.read", case_id=case.id, target="notes")
     if case.purged_at is not None:
         return []
-    cipher = keys.case_cipher(session, ring, case.id)
+    keys.case_cipher(session, ring, case.id)  # NoCaseKey for a reader who does not hold the case
     rows = session.scalars(
         select(Note).where(Note.case_id == case.id, notes_seen_by(user)).order_by(Note.created_at, Note.id)
     ).all()
-    return [(n, cipher.decrypt("notes", "body", n.id, n.body_ct)) for n in rows if n.body_ct is not None]
+    found = []
+    for n in rows:
+        if n.body_ct is None:
+            continue
+        try:
+            found.append((n, note_cipher(session, ring, n).decrypt(fields.NOTE_BODY, n.id, n.body_ct)))
+        except NoCaseKey:
+            continue
+    return found
 
 
 def send_message(session: Session, ring: KeyRing, *, user: User, case: Case, body: str) -> Message:
@@ -629,7 +654,7 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
     _require_not_purged(case)
     if not user.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only the safeguarding team can redact.")
-    table = "notes" if kind == "note" else "messages"
+    field = fields.NOTE_BODY if kind == "note" else fields.MESSAGE_BODY
     row: Note | Message | None
     if kind == "note":
         row = session.scalar(select(Note).where(Note.id == row_id, Note.case_id == case.id))
@@ -637,13 +662,13 @@ def redact(session: Session, ring: KeyRing, *, user: User, case: Case, kind: str
         row = session.scalar(select(Message).where(Message.id == row_id, Message.case_id == case.id))
     if row is None or row.body_ct is None:
         raise NotFound(f"No such {'note' if kind == 'note' else 'message'} on this case.")
-    cipher = keys.case_cipher(session, ring, case.id)
-    text = cipher.decrypt(table, "body", row.id, row.body_ct)
+    cipher = note_cipher(session, ring, row) if isinstance(row, Note) else keys.case_cipher(session, ring, case.id)
+    text = cipher.decrypt(field, row.id, row.body_ct)
     wanted = passage.strip()
     if not wanted or wanted not in text:
         raise Invalid("Copy the passage exactly as it is written in the text (it was not found).", field="passage")
     cleaned = text.replace(wanted, REDACTED)
-    row.body_ct = cipher.encrypt(table, "body", row.id, cleaned)
+    row.body_ct = cipher.encrypt(field, row.id, cleaned)
     session.flush()
     audit.record(session, actor(user), "case.redact", case_id=case.id, target=kind)  # never the passage
     return row, cleaned
@@ -662,9 +687,7 @@ def close(
     case.status = Status.CLOSED
     case.closed_at = now
     case.outcome = outcome
-    case.closing_summary_ct = keys.case_cipher(session, ring, case.id).encrypt(
-        "cases", "closing_summary", case.id, summary
-    )
+    case.closing_summary_ct = keys.case_cipher(session, ring, case.id).encrypt(fields.CASE_CLOSING_SUMMARY, case.id, summary)
     case.retain_until = add_years(now.date(), settings.retention_years)
     keys.keep_until(session, ring, case.id, case.retain_until)  # purge destroys that day's key
     session.flush()

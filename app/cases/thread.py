@@ -12,7 +12,7 @@ from app.audit import service as audit
 from app.auth.models import User
 from app.auth.service import actor
 from app.cases.models import Case, Message
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.keyring import KeyRing
 from app.enums import Sender, SentAs
 
@@ -27,7 +27,7 @@ def add_message(
         sent_as = SentAs.HR_CONTACT if author is not None and author.id == case.hr_contact_id else SentAs.SAFEGUARDING
     msg = Message(id=uuid.uuid4(), case_id=case.id, sender=sender, author_id=author.id if author else None,
                   sent_as=sent_as)
-    msg.body_ct = keys.case_cipher(session, ring, case.id).encrypt("messages", "body", msg.id, body)
+    msg.body_ct = keys.case_cipher(session, ring, case.id).encrypt(fields.MESSAGE_BODY, msg.id, body)
     session.add(msg)
     if sender is Sender.STAFF and case.acknowledged_at is None:
         case.acknowledged_at = clock.now()
@@ -46,4 +46,4 @@ def read_messages(session: Session, ring: KeyRing, case: Case) -> list[tuple[Mes
     rows = session.scalars(
         select(Message).where(Message.case_id == case.id).order_by(Message.created_at, Message.id)
     ).all()
-    return [(m, cipher.decrypt("messages", "body", m.id, m.body_ct)) for m in rows if m.body_ct is not None]
+    return [(m, cipher.decrypt(fields.MESSAGE_BODY, m.id, m.body_ct)) for m in rows if m.body_ct is not None]

@@ -24,13 +24,11 @@ from app.cases import access
 from app.cases.models import Case
 from app.checkins.models import CheckIn
 from app.config import Settings
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.envelope import Shredded
 from app.crypto.keyring import KeyRing
 from app.enums import Status
 from app.errors import Conflict, NotFound
-
-SUMMARY_TABLE, SUMMARY_COLUMN = "check_ins", "summary"
 
 
 def _is_open() -> ColumnElement[bool]:
@@ -182,7 +180,7 @@ def list_for_case(session: Session, ring: KeyRing, user: User, *, case: Case) ->
             except Shredded:  # a purged case: its summaries are gone for good
                 pass
             else:
-                summary = cipher.decrypt(SUMMARY_TABLE, SUMMARY_COLUMN, row.id, row.summary_ct)
+                summary = cipher.decrypt(fields.CHECK_IN_SUMMARY, row.id, row.summary_ct)
         out.append((row, summary))
     audit.record(session, actor(user), "check_in.read", case_id=case.id)
     return out
@@ -217,7 +215,7 @@ def complete(
     if check_in.cancelled_at is not None:
         raise Conflict("This check-in was cancelled (the HR contact changed or the case closed).")
     cipher = keys.case_cipher(session, ring, case.id)
-    check_in.summary_ct = cipher.encrypt(SUMMARY_TABLE, SUMMARY_COLUMN, check_in.id, summary)
+    check_in.summary_ct = cipher.encrypt(fields.CHECK_IN_SUMMARY, check_in.id, summary)
     check_in.support_suitable = support_suitable
     check_in.completed_at = clock.now()
     check_in.completed_by_id = user.id

@@ -13,6 +13,8 @@ import uuid
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from app.crypto import fields
+from app.crypto.fields import Field
 from app.crypto.keyring import KeyDestroyed, KeyRing
 from app.errors import Forbidden, IntegrityFailure
 
@@ -45,6 +47,12 @@ def _ad(table: str, column: str, row_id: uuid.UUID | str) -> bytes:
     return f"safeshare:v1:{table}:{column}:{row_id}".encode()
 
 
+def _field_ad(field: Field, row_id: uuid.UUID | str) -> bytes:
+    if field not in fields.ALL:
+        raise ValueError(f"{field} is not a field sealed under a case's key (app.crypto.fields)")
+    return _ad(field.table, field.column, row_id)
+
+
 def seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
     nonce = os.urandom(_NONCE)
     return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, ad)
@@ -68,20 +76,22 @@ def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes, *, under: tuple[str, bytes] | None = None
-                  ) -> tuple[str, bytes]:
-    """Wrap under the active master key, or under `under` (a retention day's key and its id)."""
+def wrap_data_key(ring: KeyRing, case_id: uuid.UUID, dek: bytes, *, under: tuple[str, bytes] | None = None,
+                  column: str = "wrapped_key") -> tuple[str, bytes]:
+    """Wrap under the active master key, or under `under` (a retention day's key and its id).
+    `column`: `sg_wrapped_key` for the case's safeguarding-only key (bound, so the two cannot be swapped)."""
     kek_id, kek = under if under is not None else ring.active_kek
-    return kek_id, seal(kek, dek, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+    return kek_id, seal(kek, dek, _ad("case_keys", column, case_id) + b":" + kek_id.encode())
 
 
-def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes) -> bytes:
+def unwrap_data_key(ring: KeyRing, case_id: uuid.UUID, kek_id: str, wrapped: bytes, *,
+                    column: str = "wrapped_key") -> bytes:
     try:
         kek = ring.kek(kek_id)
     except KeyDestroyed:
         raise Shredded(str(case_id)) from None
     try:
-        return open_(kek, wrapped, _ad("case_keys", "wrapped_key", case_id) + b":" + kek_id.encode())
+        return open_(kek, wrapped, _ad("case_keys", column, case_id) + b":" + kek_id.encode())
     except DecryptionError as exc:
         exc.case_id = case_id
         raise
@@ -94,19 +104,19 @@ class CaseCipher:
         self.case_id = case_id
         self._dek = dek
 
-    def encrypt(self, table: str, column: str, row_id: uuid.UUID | str, text: str) -> bytes:
-        return seal(self._dek, text.encode("utf-8"), _ad(table, column, row_id))
+    def encrypt(self, field: Field, row_id: uuid.UUID | str, text: str) -> bytes:
+        return seal(self._dek, text.encode("utf-8"), _field_ad(field, row_id))
 
-    def decrypt(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> str:
-        return self.decrypt_bytes(table, column, row_id, blob).decode("utf-8")
+    def decrypt(self, field: Field, row_id: uuid.UUID | str, blob: bytes) -> str:
+        return self.decrypt_bytes(field, row_id, blob).decode("utf-8")
 
-    def encrypt_bytes(self, table: str, column: str, row_id: uuid.UUID | str, data: bytes) -> bytes:
+    def encrypt_bytes(self, field: Field, row_id: uuid.UUID | str, data: bytes) -> bytes:
         """Bytes rather than text: an attachment's own file key (app.crypto.stream)."""
-        return seal(self._dek, data, _ad(table, column, row_id))
+        return seal(self._dek, data, _field_ad(field, row_id))
 
-    def decrypt_bytes(self, table: str, column: str, row_id: uuid.UUID | str, blob: bytes) -> bytes:
+    def decrypt_bytes(self, field: Field, row_id: uuid.UUID | str, blob: bytes) -> bytes:
         try:
-            return open_(self._dek, blob, _ad(table, column, row_id))
+            return open_(self._dek, blob, _field_ad(field, row_id))
         except DecryptionError as exc:
             exc.case_id = self.case_id
             raise

@@ -8,7 +8,9 @@ the ring for that purpose alone): the database alone cannot tell whose wrap a ca
 
 A request signed in with a staff token holds its person's private key for that request only
 (`hold`, from the staff session, see app.auth.service.user_for_token); `app.crypto.keys.case_cipher`
-then opens a case key through that person's wrap.
+then opens a case key through that person's wrap. A case has up to two keys, each wrapped to
+people (`part`): the case's key, and its safeguarding-only key (`keys.sg_cipher`), which only
+safeguarding users hold.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from app import clock
 from app.crypto import people
 from app.crypto.envelope import DecryptionError
 from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
+from app.crypto.people import CASE_PART
 from app.db import EXCLUSION_KEY
 
 HOLDER_PURPOSE = "case-key-holder"
@@ -191,12 +194,13 @@ def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
 
 # --- wraps ----------------------------------------------------------------------------------------------
 
-def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]]
-              ) -> list[dict[str, Any]]:
-    """The rows of `case_key_wraps` for a case key wrapped to each (user id, public key)."""
+def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iterable[tuple[uuid.UUID, bytes]],
+              part: str = CASE_PART) -> list[dict[str, Any]]:
+    """The rows of `case_key_wraps` for a case key (`part`: the case's key, or its safeguarding-only
+    key) wrapped to each (user id, public key)."""
     now = clock.now()
-    return [{"case_id": case_id, "holder": holder_index(session, user_id), "wrapped": people.wrap_to(public, case_id, dek),
-             "created_at": now} for user_id, public in recipients]
+    return [{"case_id": case_id, "holder": holder_index(session, user_id), "part": part,
+             "wrapped": people.wrap_to(public, case_id, dek, part), "created_at": now} for user_id, public in recipients]
 
 
 def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -205,15 +209,17 @@ def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, public: bytes,
-                   dek: bytes) -> None:
-    """The case's key wrapped to this person (replacing any earlier wrap of theirs)."""
+                   dek: bytes, part: str = CASE_PART) -> None:
+    """The case's key (or its safeguarding-only key: `part`) wrapped to this person (replacing any
+    earlier wrap of theirs)."""
     index = holder_index(session, user_id)
-    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index))
-    insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)]))
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index,
+                                              CaseKeyWrap.part == part))
+    insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)], part))
 
 
 def drop_wrap(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    """The person's wraps of this case's key are gone, their set-aside key pair's too."""
+    """The person's wraps of this case's keys (both parts) are gone, their set-aside key pair's too."""
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id,
                                               CaseKeyWrap.holder.in_(_both(session, user_id))))
 
@@ -258,16 +264,17 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
     if old is None:
         return None
     current, aside = _both(session, user_id)
-    mine = set(held_cases(session, user_id=user_id))
+    mine = {(case_id, part) for case_id, part in session.execute(
+        select(CaseKeyWrap.case_id, CaseKeyWrap.part).where(CaseKeyWrap.holder == current))}
     public = people.public_bytes(holding.private)
     moved, escrow = 0, escrow_public(session)
-    for case_id, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
-                                         .where(CaseKeyWrap.holder == aside)).all():
-        if case_id not in mine:
-            dek = people.unwrap_with(old, case_id, blob)
-            insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)]))
-            escrow_wrap(session, case_id=case_id, dek=dek, public=escrow)
-            moved += 1
+    for case_id, part, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.part, CaseKeyWrap.wrapped)
+                                               .where(CaseKeyWrap.holder == aside)).all():
+        if (case_id, part) not in mine:
+            dek = people.unwrap_with(old, case_id, blob, part)
+            insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)], part))
+            escrow_wrap(session, case_id=case_id, dek=dek, public=escrow, part=part)
+            moved += part == CASE_PART
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == aside))
     row = session.get(PersonKey, user_id)
     if row is not None and aside_row.certified_at is not None and row.certified_at is None:
@@ -315,83 +322,106 @@ def turn_escrow_off(session: Session) -> int:
     return gone
 
 
-def escrow_rows(session: Session, case_id: uuid.UUID, dek: bytes, public: bytes | None) -> list[dict[str, Any]]:
-    """The `case_key_wraps` row of a new case key wrapped to the escrow key `public` (none when off)."""
+def escrow_rows(session: Session, case_id: uuid.UUID, dek: bytes, public: bytes | None,
+                part: str = CASE_PART) -> list[dict[str, Any]]:
+    """The `case_key_wraps` row of a new case key (`part`: or its safeguarding-only key) wrapped to
+    the escrow key `public` (none when off)."""
     if public is None:
         return []
-    return [{"case_id": case_id, "holder": escrow_index(session), "wrapped": people.wrap_to(public, case_id, dek),
-             "created_at": clock.now()}]
+    return [{"case_id": case_id, "holder": escrow_index(session), "part": part,
+             "wrapped": people.wrap_to(public, case_id, dek, part), "created_at": clock.now()}]
 
 
-def escrow_wrap(session: Session, *, case_id: uuid.UUID, dek: bytes, public: bytes | None = None) -> bool:
-    """Wrap the case's key to the escrow key when escrow is on and it is not wrapped to it yet (a
-    grant, `seal-cases`, an assignment). `public`: the escrow public key if the caller read it
-    already. Returns whether a wrap was added."""
+def escrow_wrap(session: Session, *, case_id: uuid.UUID, dek: bytes, public: bytes | None = None,
+                part: str = CASE_PART) -> bool:
+    """Wrap the case's key (`part`: or its safeguarding-only key) to the escrow key when escrow is on
+    and it is not wrapped to it yet (a grant, `seal-cases`, an assignment). `public`: the escrow
+    public key if the caller read it already. Returns whether a wrap was added."""
     public = public if public is not None else escrow_public(session)
     if public is None:
         return False
     index = escrow_index(session)
-    if session.scalar(select(CaseKeyWrap.case_id).where(CaseKeyWrap.case_id == case_id,
-                                                        CaseKeyWrap.holder == index)) is not None:
+    if session.scalar(select(CaseKeyWrap.case_id).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index,
+                                                        CaseKeyWrap.part == part)) is not None:
         return False
-    insert_wraps(session, escrow_rows(session, case_id, dek, public))
+    insert_wraps(session, escrow_rows(session, case_id, dek, public, part))
     return True
 
 
-def escrowed(session: Session) -> list[tuple[uuid.UUID, bytes]]:
-    """(case id, wrapped key) of every case key wrapped to the escrow key."""
+def escrowed(session: Session, part: str = CASE_PART) -> list[tuple[uuid.UUID, bytes]]:
+    """(case id, wrapped key) of every case key (`part`) wrapped to the escrow key."""
     rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
-                           .where(CaseKeyWrap.holder == escrow_index(session)).order_by(CaseKeyWrap.case_id))
+                           .where(CaseKeyWrap.holder == escrow_index(session), CaseKeyWrap.part == part)
+                           .order_by(CaseKeyWrap.case_id))
     return [(r.case_id, r.wrapped) for r in rows]
 
 
 def escrow_holds(session: Session, case_id: uuid.UUID) -> bool:
     return session.scalar(select(CaseKeyWrap.case_id).where(
-        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == escrow_index(session))) is not None
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == escrow_index(session),
+        CaseKeyWrap.part == CASE_PART)) is not None
 
 
-def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+
+def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, part: str = CASE_PART) -> bool:
     return session.scalar(select(CaseKeyWrap.case_id).where(
-        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, user_id))) is not None
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, user_id),
+        CaseKeyWrap.part == part)) is not None
+
+
+def holding_among(session: Session, *, case_id: uuid.UUID, people_: Iterable[tuple[uuid.UUID, bytes]],
+                  part: str = CASE_PART) -> list[tuple[uuid.UUID, bytes]]:
+    """Those of (user id, public key) `people_` who hold this case's key (`part`), in one query."""
+    by_index = {holder_index(session, user_id): (user_id, public) for user_id, public in people_}
+    if not by_index:
+        return []
+    found = set(session.scalars(select(CaseKeyWrap.holder).where(
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.part == part, CaseKeyWrap.holder.in_(list(by_index)))))
+    return [who for index, who in by_index.items() if index in found]
 
 
 def count_held(session: Session, *, user_id: uuid.UUID) -> int:
     return int(session.scalar(select(func.count()).select_from(CaseKeyWrap)
-                              .where(CaseKeyWrap.holder == holder_index(session, user_id))) or 0)
+                              .where(CaseKeyWrap.holder == holder_index(session, user_id),
+                                     CaseKeyWrap.part == CASE_PART)) or 0)
 
 
-def held_cases(session: Session, *, user_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(session.scalars(select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder == holder_index(session, user_id))))
+def held_cases(session: Session, *, user_id: uuid.UUID, part: str = CASE_PART) -> list[uuid.UUID]:
+    return list(session.scalars(select(CaseKeyWrap.case_id).where(
+        CaseKeyWrap.holder == holder_index(session, user_id), CaseKeyWrap.part == part)))
 
 
-def open_wrap(session: Session, case_id: uuid.UUID) -> bytes | None:
-    """The case's data key through the wrap of the person this session holds the key of, or None."""
+def open_wrap(session: Session, case_id: uuid.UUID, part: str = CASE_PART) -> bytes | None:
+    """The case's data key (or its safeguarding-only key: `part`) through the wrap of the person
+    this session holds the key of, or None."""
     holding = held(session)
     if holding is None:
         return None
     blob = session.scalar(select(CaseKeyWrap.wrapped).where(
-        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, holding.user_id)))
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, holding.user_id),
+        CaseKeyWrap.part == part))
     if blob is None:
         return None
     try:
-        return people.unwrap_with(holding.private, case_id, blob)
+        return people.unwrap_with(holding.private, case_id, blob, part)
     except DecryptionError as exc:
         exc.case_id = case_id
         raise
 
 
-def open_wraps(session: Session, case_ids: Iterable[uuid.UUID] | object) -> dict[uuid.UUID, bytes]:
-    """The data keys of many cases through the held person's wraps (`case_ids`: ids or a SELECT of them)."""
+def open_wraps(session: Session, case_ids: Iterable[uuid.UUID] | object, part: str = CASE_PART
+               ) -> dict[uuid.UUID, bytes]:
+    """The data keys (`part`) of many cases through the held person's wraps (`case_ids`: ids or a SELECT of them)."""
     holding = held(session)
     if holding is None:
         return {}
     found: dict[uuid.UUID, bytes] = {}
     rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped).where(
         CaseKeyWrap.case_id.in_(case_ids),  # type: ignore[arg-type]
-        CaseKeyWrap.holder == holder_index(session, holding.user_id)))
+        CaseKeyWrap.holder == holder_index(session, holding.user_id), CaseKeyWrap.part == part))
     for case_id, blob in rows:
         try:
-            found[case_id] = people.unwrap_with(holding.private, case_id, blob)
+            found[case_id] = people.unwrap_with(holding.private, case_id, blob, part)
         except DecryptionError:
             continue
     return found

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, dialect
 from app.crypto import blind, holders, people
 from app.crypto.envelope import (
     CaseCipher,
@@ -27,6 +27,7 @@ from app.crypto.envelope import (
 )
 from app.crypto.keyring import RETAIN_PREFIX, KeyRing
 from app.crypto.models import CaseKey, RingIdentity
+from app.crypto.people import SAFEGUARDING_PART
 from app.db import table_of, transaction_info
 
 
@@ -139,6 +140,84 @@ def reporter_key(session: Session, ring: KeyRing, case_id: uuid.UUID, normalised
     return dek
 
 
+# --- the case's safeguarding-only key ---------------------------------------------------------------
+# A second data key per case (issue 27) for what only the safeguarding team reads: safeguarding-only
+# notes and their files. Made at the case's first such note, wrapped to the safeguarding users who
+# hold the case's key (never to its HR contact, never under the receipt) and, while the case key
+# itself has a master wrap (before `seal-cases`), by the same master key.
+
+SG_COLUMN = "sg_wrapped_key"
+_OPENED_SG = "safeshare.opened_sg_keys"
+
+
+def has_sg_key(session: Session, case_id: uuid.UUID) -> bool:
+    return session.scalar(select(CaseKey.sg_created_at).where(CaseKey.case_id == case_id)) is not None
+
+
+def sg_cipher(session: Session, ring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
+    """The cipher of the case's safeguarding-only key, opened once per transaction: by its master
+    wrap while it has one, else through the held person's wrap. NoCaseKey when the case has no such
+    key yet or this session holds none (an HR contact never does); Shredded once the case is erased."""
+    opened: dict[uuid.UUID, CaseCipher] = transaction_info(session).setdefault(_OPENED_SG, {})
+    cipher = opened.get(case_id)
+    if cipher is not None:
+        return cipher
+    row = session.get(CaseKey, case_id)
+    if row is None or row.destroyed_at is not None:
+        raise Shredded(str(case_id))
+    if row.sg_created_at is None:
+        raise NoCaseKey(str(case_id))
+    if row.sg_wrapped_key is not None:
+        dek = unwrap_data_key(ring, case_id, row.kek_id, row.sg_wrapped_key, column=SG_COLUMN)
+    else:
+        found = holders.open_wrap(session, case_id, SAFEGUARDING_PART)
+        if found is None:
+            raise NoCaseKey(str(case_id))
+        dek = found
+    cipher = opened[case_id] = CaseCipher(case_id, dek)
+    return cipher
+
+
+def new_sg_key(session: Session, ring: KeyRing, case_id: uuid.UUID,
+               recipients: list[tuple[uuid.UUID, bytes]]) -> CaseCipher:
+    """The case's safeguarding-only key, made now if it has none (the key row locked first: two
+    first notes at once make one key): wrapped to `recipients` (user id, public key: the
+    safeguarding users who hold the case's key) and, while the case key has a master wrap, by the
+    same master key. Returns its cipher."""
+    row = session.scalars(dialect.for_update(select(CaseKey).where(CaseKey.case_id == case_id), session)
+                          .execution_options(populate_existing=True)).first()
+    if row is None or row.destroyed_at is not None:
+        raise Shredded(str(case_id))
+    if row.sg_created_at is not None:
+        return sg_cipher(session, ring, case_id)
+    dek = new_data_key()
+    if row.wrapped_key is not None:
+        _, row.sg_wrapped_key = wrap_data_key(ring, case_id, dek, under=(row.kek_id, ring.kek(row.kek_id)),
+                                              column=SG_COLUMN)
+    row.sg_created_at = clock.now()
+    holders.insert_wraps(session, holders.wrap_rows(session, case_id, dek, recipients, SAFEGUARDING_PART))
+    holders.escrow_wrap(session, case_id=case_id, dek=dek, part=SAFEGUARDING_PART)  # when escrow is on
+    session.flush()
+    cipher = transaction_info(session).setdefault(_OPENED_SG, {})[case_id] = CaseCipher(case_id, dek)
+    return cipher
+
+
+def sg_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dict[uuid.UUID, CaseCipher]:
+    """The safeguarding-only ciphers this session opens of the cases `within` (a SELECT of case
+    ids), in two queries (a search)."""
+    found = {case_id: CaseCipher(case_id, dek)
+             for case_id, dek in holders.open_wraps(session, within, SAFEGUARDING_PART).items()}
+    rows = session.execute(select(CaseKey.case_id, CaseKey.kek_id, CaseKey.sg_wrapped_key)
+                           .where(CaseKey.case_id.in_(within), CaseKey.sg_wrapped_key.is_not(None)))
+    for case_id, kek_id, wrapped in rows:
+        assert wrapped is not None
+        try:
+            found[case_id] = CaseCipher(case_id, unwrap_data_key(ring, case_id, kek_id, wrapped, column=SG_COLUMN))
+        except Shredded:
+            continue
+    return found
+
+
 def has_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bool:
     """Whether this session can open the case's key (master wrap, or the held person's wrap)."""
     try:
@@ -148,11 +227,14 @@ def has_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bool:
     return True
 
 
-def seal_all(session: Session, ring: KeyRing, *, recipients: Callable[[uuid.UUID], list[tuple[uuid.UUID, bytes]]],
+def seal_all(session: Session, ring: KeyRing, *,
+             recipients: Callable[[uuid.UUID], list[tuple[uuid.UUID, bytes, bool]]],
              batch: int = 200, done: Callable[[int], None] | None = None) -> int:
     """`seal-cases`: every live case key still wrapped by a master key is wrapped to each of the
-    case's recipients (user id, public key) and its master wrap deleted. Returns how many moved. Safe to
-    re-run: what moved has no master wrap left. With escrow on, each is wrapped to the escrow key too."""
+    case's recipients (user id, public key, whether a safeguarding user) and its master wrap
+    deleted; its safeguarding-only key likewise, to the safeguarding recipients only. Returns how
+    many moved. Safe to re-run: what moved has no master wrap left. With escrow on, each key is
+    wrapped to the escrow key too."""
     moved, escrow = 0, holders.escrow_public(session)
     while True:
         rows = session.scalars(select(CaseKey).where(CaseKey.wrapped_key.is_not(None)).order_by(CaseKey.case_id)
@@ -165,12 +247,24 @@ def seal_all(session: Session, ring: KeyRing, *, recipients: Callable[[uuid.UUID
                 dek = unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
             except Shredded:
                 dek = None
+            sg = None
+            if row.sg_wrapped_key is not None:
+                try:
+                    sg = unwrap_data_key(ring, row.case_id, row.kek_id, row.sg_wrapped_key, column=SG_COLUMN)
+                except Shredded:
+                    sg = None
             if dek is not None:
-                for user_id, public in recipients(row.case_id):
+                for user_id, public, safeguarding in recipients(row.case_id):
                     holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=dek)
+                    if sg is not None and safeguarding:
+                        holders.wrap_to_person(session, case_id=row.case_id, user_id=user_id, public=public, dek=sg,
+                                               part=SAFEGUARDING_PART)
                 holders.escrow_wrap(session, case_id=row.case_id, dek=dek, public=escrow)
-            row.kek_id, row.wrapped_key = PEOPLE, None
+                if sg is not None:
+                    holders.escrow_wrap(session, case_id=row.case_id, dek=sg, public=escrow, part=SAFEGUARDING_PART)
+            row.kek_id, row.wrapped_key, row.sg_wrapped_key = PEOPLE, None, None
             transaction_info(session).get(_OPENED, {}).pop(row.case_id, None)
+            transaction_info(session).get(_OPENED_SG, {}).pop(row.case_id, None)
             moved += 1
         session.flush()
         if done is not None:
@@ -203,7 +297,9 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
     if row is not None and row.destroyed_at is None:
         row.wrapped_key = None
         row.reporter_wrapped = None
+        row.sg_wrapped_key = None
         transaction_info(session).get(_OPENED, {}).pop(case_id, None)
+        transaction_info(session).get(_OPENED_SG, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
 
 
@@ -217,9 +313,20 @@ def keep_until(session: Session, ring: KeyRing, case_id: uuid.UUID, day: date) -
     if row is None or row.wrapped_key is None or under is None:
         return False
     if row.kek_id != under[0]:
-        dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
-        row.kek_id, row.wrapped_key = wrap_data_key(ring, case_id, dek, under=under)
+        _rewrap(ring, row, under)
     return True
+
+
+def _rewrap(ring: KeyRing, row: CaseKey, under: tuple[str, bytes] | None = None) -> None:
+    """The row's master wraps (the case key's, and its safeguarding-only key's) under `under`, or
+    the active master key."""
+    assert row.wrapped_key is not None
+    dek = unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+    sg = None if row.sg_wrapped_key is None else unwrap_data_key(ring, row.case_id, row.kek_id, row.sg_wrapped_key,
+                                                                 column=SG_COLUMN)
+    row.kek_id, row.wrapped_key = wrap_data_key(ring, row.case_id, dek, under=under)
+    if sg is not None:
+        _, row.sg_wrapped_key = wrap_data_key(ring, row.case_id, sg, under=under, column=SG_COLUMN)
 
 
 def keys_in_use(session: Session) -> dict[str, int]:
@@ -253,6 +360,8 @@ def first_unreadable(session: Session, ring: KeyRing, *, batch: int = 500,
             assert row.wrapped_key is not None
             try:
                 unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
+                if row.sg_wrapped_key is not None:
+                    unwrap_data_key(ring, row.case_id, row.kek_id, row.sg_wrapped_key, column=SG_COLUMN)
             except Shredded:
                 continue  # a retention day destroyed on purpose: nothing to re-wrap
             except Exception:  # noqa: BLE001 - any failure to open it is the answer
@@ -283,9 +392,7 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Calla
         if not rows:
             return moved
         for row in rows:
-            assert row.wrapped_key is not None
-            dek = unwrap_data_key(ring, row.case_id, row.kek_id, row.wrapped_key)
-            row.kek_id, row.wrapped_key = wrap_data_key(ring, row.case_id, dek)
+            _rewrap(ring, row)
             moved += 1
         session.flush()
         if done is not None:

@@ -24,6 +24,13 @@ class CaseKey(Base):
     # Issue 27: the key under a key derived from the case's receipt, which only the reporter holds
     # (app.crypto.people.wrap_to_receipt): their session opens the case with it.
     reporter_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Issue 27: the case's second key, for what only the safeguarding team reads (safeguarding-only
+    # notes and their files), made at the first such note: wrapped only to safeguarding users
+    # (`case_key_wraps.part` `safeguarding`), never to the HR contact nor the reporter.
+    # `sg_created_at`: it exists; `sg_wrapped_key`: its master wrap, under the same master key as
+    # `wrapped_key` and only while that one has its own (before `seal-cases`).
+    sg_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sg_created_at: Mapped[datetime | None]
 
 
 class RingIdentity(Base):
@@ -58,12 +65,14 @@ class PersonKey(Base):
 class CaseKeyWrap(Base):
     """A case's data key wrapped to one person's public key. The person is named by a keyed blind
     index of their id (`holder`, app.crypto.holders), so the database alone does not say whose
-    wrap is missing from a case (an excluded person's)."""
+    wrap is missing from a case (an excluded person's). `part`: `case` (the case's key) or
+    `safeguarding` (its safeguarding-only key, wrapped to safeguarding users only)."""
 
     __tablename__ = "case_key_wraps"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     holder: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True, index=True)
+    part: Mapped[str] = mapped_column(String(16), primary_key=True, default="case", server_default="case")
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 

@@ -158,22 +158,30 @@ def open_text_for_session(token: str, user_id: uuid.UUID, blob: bytes) -> str | 
 
 # --- case keys wrapped to a person ----------------------------------------------------------------------
 
-def _wrap_ad(case_id: uuid.UUID, recipient: bytes) -> bytes:
-    return f"safeshare:v1:case_key_wraps:wrapped:{case_id}:".encode() + recipient
+CASE_PART = "case"
+SAFEGUARDING_PART = "safeguarding"
 
 
-def wrap_to(recipient: bytes, case_id: uuid.UUID, dek: bytes) -> bytes:
+def _wrap_ad(case_id: uuid.UUID, recipient: bytes, part: str) -> bytes:
+    # The case key's wraps keep the label of before; the safeguarding-only key's have their own, so
+    # a wrap of one cannot be passed off as the other.
+    label = "wrapped" if part == CASE_PART else part
+    return f"safeshare:v1:case_key_wraps:{label}:{case_id}:".encode() + recipient
+
+
+def wrap_to(recipient: bytes, case_id: uuid.UUID, dek: bytes, part: str = CASE_PART) -> bytes:
     """`dek` wrapped to the holder of the X25519 public key `recipient`: the ephemeral public key
-    (32 bytes) then the AES-GCM ciphertext."""
+    (32 bytes) then the AES-GCM ciphertext. `part`: which of the case's keys (`case`, or
+    `safeguarding`: the key of what only the safeguarding team reads)."""
     ephemeral = X25519PrivateKey.generate()
     eph_pub = public_bytes(ephemeral)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
     key = _hkdf(shared, b"safeshare:case-key-wrap:v1", salt=eph_pub + recipient)
-    return eph_pub + seal(key, dek, _wrap_ad(case_id, recipient))
+    return eph_pub + seal(key, dek, _wrap_ad(case_id, recipient, part))
 
 
-def unwrap_with(private: X25519PrivateKey, case_id: uuid.UUID, blob: bytes) -> bytes:
-    """The data key, or DecryptionError (another person's wrap, another case's, tampered)."""
+def unwrap_with(private: X25519PrivateKey, case_id: uuid.UUID, blob: bytes, part: str = CASE_PART) -> bytes:
+    """The data key, or DecryptionError (another person's wrap, another case's, another part, tampered)."""
     eph_pub, rest = blob[:32], blob[32:]
     recipient = public_bytes(private)
     try:
@@ -181,7 +189,31 @@ def unwrap_with(private: X25519PrivateKey, case_id: uuid.UUID, blob: bytes) -> b
     except ValueError:
         raise DecryptionError("not a wrapped case key", where="case_key_wraps.wrapped") from None
     key = _hkdf(shared, b"safeshare:case-key-wrap:v1", salt=eph_pub + recipient)
-    return open_(key, rest, _wrap_ad(case_id, recipient))
+    return open_(key, rest, _wrap_ad(case_id, recipient, part))
+
+
+# --- small texts sealed to a person (their saved searches) -----------------------------------------------
+
+def seal_to(recipient: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    """`plaintext` sealed to the holder of the X25519 public key `recipient` (ephemeral X25519,
+    HKDF-SHA256, AES-256-GCM; `ad` binds it to its row): anyone may seal, only that person opens."""
+    ephemeral = X25519PrivateKey.generate()
+    eph_pub = public_bytes(ephemeral)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    key = _hkdf(shared, b"safeshare:sealed-to-person:v1", salt=eph_pub + recipient)
+    return eph_pub + seal(key, plaintext, ad + b":" + recipient)
+
+
+def open_sealed(private: X25519PrivateKey, blob: bytes, ad: bytes) -> bytes:
+    """What `seal_to` sealed, or DecryptionError (another person's key, another row, tampered)."""
+    eph_pub, rest = blob[:32], blob[32:]
+    recipient = public_bytes(private)
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    except ValueError:
+        raise DecryptionError("not a sealed text", where=None) from None
+    key = _hkdf(shared, b"safeshare:sealed-to-person:v1", salt=eph_pub + recipient)
+    return open_(key, rest, ad + b":" + recipient)
 
 
 def fingerprint(public: bytes) -> str:

@@ -31,7 +31,8 @@ from app.auth.models import User
 from app.auth.service import actor
 from app.cases import service as cases
 from app.cases.models import Case, Message, Note
-from app.crypto import keys
+from app.crypto import fields, keys
+from app.crypto.envelope import NoCaseKey
 from app.crypto.keyring import KeyRing
 from app.enums import IdentitySharing, NoteVisibility, Sender
 from app.errors import Conflict
@@ -180,7 +181,7 @@ def export_pdf(session: Session, ring: KeyRing, *, user: User, case: Case, parts
         for m in rows:
             assert m.body_ct is not None
             who = "The reporter" if m.sender is Sender.REPORTER else _name(people, m.author_id, "Staff")
-            pdf.item(f"{_when(m.created_at, tz)} · {who}", cipher.decrypt("messages", "body", m.id, m.body_ct))
+            pdf.item(f"{_when(m.created_at, tz)} · {who}", cipher.decrypt(fields.MESSAGE_BODY, m.id, m.body_ct))
     wanted_notes = [v for part, v in (("notes", NoteVisibility.CASE_TEAM),
                                        ("safeguarding_notes", NoteVisibility.SAFEGUARDING)) if part in chosen]
     if wanted_notes:
@@ -192,8 +193,11 @@ def export_pdf(session: Session, ring: KeyRing, *, user: User, case: Case, parts
         for n in notes:
             assert n.body_ct is not None
             only = " · for the safeguarding team only" if n.visibility is NoteVisibility.SAFEGUARDING else ""
-            pdf.item(f"{_when(n.created_at, tz)} · {_name(people, n.author_id, 'Staff')}{only}",
-                     cipher.decrypt("notes", "body", n.id, n.body_ct))
+            try:
+                text = cases.note_cipher(session, ring, n).decrypt(fields.NOTE_BODY, n.id, n.body_ct)
+            except NoCaseKey:  # under a safeguarding-only key the exporter was not granted
+                text = "(Not in this copy: you hold no key to this note yet.)"
+            pdf.item(f"{_when(n.created_at, tz)} · {_name(people, n.author_id, 'Staff')}{only}", text)
     if "attachments" in chosen:
         hidden = set() if "safeguarding_notes" in chosen else set(session.scalars(
             select(Note.id).where(Note.case_id == case.id, Note.visibility == NoteVisibility.SAFEGUARDING)))

@@ -118,7 +118,7 @@ def new_form_id() -> str:
 async def _form_idempotency(
     keys: Keys, makers: Sessions, form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = ""
 ) -> AsyncIterator[Idempotency]:
-    # A form from before this field existed, or a mangled one, simply goes without.
+    # A form without a well-formed id goes without a key, and the route shows it back unsent.
     key = idempotency.IdempotencyKey.derive(keys, "report-form:" + form_id) if _FORM_ID.fullmatch(form_id) else None
     async with _guard(makers, key) as guard:
         yield guard

@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.cases import feedback, thread
 from app.cases.models import Case, Message
 from app.checkins import service as checkins
-from app.crypto import keys
+from app.crypto import fields, keys
 from app.crypto.keyring import KeyRing
 from app.enums import Outcome, Sender, Status
 from app.errors import Conflict
@@ -62,7 +62,7 @@ def reporter_view(session: Session, ring: KeyRing, case: Case) -> ReporterView:
 def _description(session: Session, ring: KeyRing, case: Case) -> str | None:
     if case.description_ct is None:  # erased
         return None
-    return keys.case_cipher(session, ring, case.id).decrypt("cases", "description", case.id, case.description_ct)
+    return keys.case_cipher(session, ring, case.id).decrypt(fields.CASE_DESCRIPTION, case.id, case.description_ct)
 
 
 def post_message(session: Session, ring: KeyRing, *, case: Case, body: str) -> Message:

@@ -1,6 +1,8 @@
-"""Saved views: a staff user's own named queues. The words of a search are sealed under a key of
-the ring (AES-GCM, bound to the row), like two-factor secrets: never in clear in the database.
-Audited without name or words."""
+"""Saved views: a staff user's own named queues. The words of a search are sealed to the owner's
+own public key (issue 27: X25519 and AES-GCM, bound to the row), so only their private key, held by
+their session, opens them: neither the database nor the key ring does. An owner with no key pair
+(an account that reads no case) has them sealed under a key of the ring, like two-factor secrets;
+so had every view before `seal-cases` moved them (`seal_to_owners`). Audited without name or words."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.crypto import envelope
+from app.auth import keys as person_keys
+from app.crypto import envelope, holders, people
 from app.crypto.keyring import KeyRing
 from app.errors import Conflict, NotFound
 from app.saved_views.models import SavedView
@@ -25,14 +28,53 @@ def _ad(view_id: uuid.UUID) -> bytes:
     return f"safeshare:v1:saved_views:search:{view_id}".encode()
 
 
-def _open(ring: KeyRing, row: SavedView) -> str | None:
-    return None if row.search_ct is None else envelope.open_(ring.subkey(PURPOSE), row.search_ct, _ad(row.id)).decode()
+def _owner_ad(view_id: uuid.UUID) -> bytes:
+    return f"safeshare:v1:saved_views:search-to-owner:{view_id}".encode()
+
+
+def _open(session: Session, ring: KeyRing, row: SavedView) -> str | None:
+    """The view's search words: with the ring's key, or with the owner's private key when this
+    session holds it (None when it holds another: a reset someone else made gave the account a new
+    key pair, and words sealed to the old one come back with nothing but the view's name and filters)."""
+    if row.search_ct is None:
+        return None
+    if row.search_to is None:
+        return envelope.open_(ring.subkey(PURPOSE), row.search_ct, _ad(row.id)).decode()
+    holding = holders.held(session)
+    if holding is None or holding.user_id != row.user_id or people.public_bytes(holding.private) != row.search_to:
+        return None
+    return people.open_sealed(holding.private, row.search_ct, _owner_ad(row.id)).decode()
+
+
+def _seal(session: Session, ring: KeyRing, row: SavedView, words: str) -> None:
+    public = person_keys.public_key(session, row.user_id)
+    if public is None:
+        row.search_ct, row.search_to = envelope.seal(ring.subkey(PURPOSE), words.encode(), _ad(row.id)), None
+    else:
+        row.search_ct, row.search_to = people.seal_to(public, words.encode(), _owner_ad(row.id)), public
+
+
+def seal_to_owners(session: Session, ring: KeyRing) -> int:
+    """Every view's words still under the ring's key sealed to its owner's public key, where the
+    owner has a key pair (`seal-cases`; no private key is needed to seal). Returns how many moved."""
+    rows = session.scalars(select(SavedView).where(SavedView.search_ct.is_not(None), SavedView.search_to.is_(None))
+                           .order_by(SavedView.id)).all()
+    moved = 0
+    for row in rows:
+        if person_keys.public_key(session, row.user_id) is None:
+            continue
+        words = _open(session, ring, row)
+        assert words is not None
+        _seal(session, ring, row, words)
+        moved += 1
+    session.flush()
+    return moved
 
 
 def list_views(session: Session, ring: KeyRing, *, user_id: uuid.UUID) -> list[tuple[SavedView, str | None]]:
     """The user's own views, by name, each with its search words (opened)."""
     rows = session.scalars(select(SavedView).where(SavedView.user_id == user_id).order_by(SavedView.name, SavedView.id))
-    return [(r, _open(ring, r)) for r in rows]
+    return [(r, _open(session, ring, r)) for r in rows]
 
 
 def get(session: Session, ring: KeyRing, *, user_id: uuid.UUID, view_id: uuid.UUID) -> tuple[SavedView, str | None]:
@@ -40,12 +82,7 @@ def get(session: Session, ring: KeyRing, *, user_id: uuid.UUID, view_id: uuid.UU
     row = session.get(SavedView, view_id)
     if row is None or row.user_id != user_id:
         raise NotFound("No such saved view.")
-    return row, _open(ring, row)
-
-
-def default_view(session: Session, ring: KeyRing, *, user_id: uuid.UUID) -> tuple[SavedView, str | None] | None:
-    row = session.scalar(select(SavedView).where(SavedView.user_id == user_id, SavedView.is_default.is_(True)))
-    return None if row is None else (row, _open(ring, row))
+    return row, _open(session, ring, row)
 
 
 def create(
@@ -62,7 +99,7 @@ def create(
         session.execute(update(SavedView).where(SavedView.user_id == user_id).values(is_default=False))
     row = SavedView(id=uuid.uuid4(), user_id=user_id, name=name, filters=filters, is_default=default)
     if q:
-        row.search_ct = envelope.seal(ring.subkey(PURPOSE), q.encode(), _ad(row.id))
+        _seal(session, ring, row, q)
     session.add(row)
     session.flush()
     audit.record(session, by, "saved_view.create", target=str(row.id))  # never its name or words

@@ -339,7 +339,7 @@ def verify(url: str, key_file: Path, acknowledged: dict[str, str]) -> dict[str, 
     from app.audit import service as audit
     from app.audit.models import AuditEvent
     from app.cases.models import Case
-    from app.crypto import keys
+    from app.crypto import fields, keys
     from app.crypto.keyring import KeyRing
     from app.crypto.models import CaseKey
     from app.db import make_engine, make_sessionmaker
@@ -359,7 +359,7 @@ def verify(url: str, key_file: Path, acknowledged: dict[str, str]) -> dict[str, 
                 if case.id not in keyed or case.description_ct is None or case.id not in created:
                     partial.append(case.reference)
                     continue
-                text = keys.case_cipher(s, ring, case.id).decrypt("cases", "description", case.id, case.description_ct)
+                text = keys.case_cipher(s, ring, case.id).decrypt(fields.CASE_DESCRIPTION, case.id, case.description_ct)
                 texts[text] = texts.get(text, 0) + 1
             for reference, text in acknowledged.items():
                 case = cases.get(reference)

@@ -21,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
+from app.crypto.fields import Field
+
 revision: str = "0018_i27"
 down_revision: str | None = "0017_i25"
 branch_labels: str | Sequence[str] | None = None
@@ -62,7 +64,7 @@ def upgrade() -> None:
     for row_id, case_id, user_id in rows:
         assert key is not None and opener is not None
         cipher = _cipher_of(bind, opener, ciphers, case_id)
-        sealed = cipher.encrypt("exclusions", "user_id", row_id, str(user_id)) if cipher is not None else None
+        sealed = cipher.encrypt(Field("exclusions", "user_id"), row_id, str(user_id)) if cipher is not None else None
         bind.execute(exclusions.update().where(exclusions.c.id == row_id)
                      .values(user_lookup=_lookup(key, user_id), user_ct=sealed))
     with op.batch_alter_table("exclusions", schema=None) as batch_op:
@@ -86,7 +88,7 @@ def upgrade() -> None:
             continue
         cipher = _cipher_of(bind, opener, ciphers, case_id)
         if cipher is not None:
-            sealed = cipher.encrypt("cases", "suggested_themes", case_id, json.dumps(list(suggested or [])))
+            sealed = cipher.encrypt(Field("cases", "suggested_themes"), case_id, json.dumps(list(suggested or [])))
             bind.execute(cases.update().where(cases.c.id == case_id).values(suggested_themes_ct=sealed))
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_column("suggested_themes")
@@ -102,7 +104,7 @@ def downgrade() -> None:
                      sa.column("suggested_themes_ct", sa.LargeBinary()))
     for case_id, sealed in bind.execute(sa.select(cases.c.id, cases.c.suggested_themes_ct)).all():
         cipher = _cipher_of(bind, opener, ciphers, case_id) if opener is not None and sealed is not None else None
-        opened = json.loads(cipher.decrypt("cases", "suggested_themes", case_id, sealed)) if cipher is not None else []
+        opened = json.loads(cipher.decrypt(Field("cases", "suggested_themes"), case_id, sealed)) if cipher is not None else []
         bind.execute(cases.update().where(cases.c.id == case_id).values(suggested_themes=opened))
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.alter_column("suggested_themes", existing_type=sa.JSON(), nullable=False)
@@ -121,7 +123,7 @@ def downgrade() -> None:
         if cipher is None or sealed is None:
             bind.execute(exclusions.delete().where(exclusions.c.id == row_id))  # nobody left to name
             continue
-        user_id = uuid.UUID(cipher.decrypt("exclusions", "user_id", row_id, sealed))
+        user_id = uuid.UUID(cipher.decrypt(Field("exclusions", "user_id"), row_id, sealed))
         bind.execute(exclusions.update().where(exclusions.c.id == row_id).values(user_id=user_id))
     with op.batch_alter_table("exclusions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exclusions_user_lookup"))

@@ -12,12 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select, text
 
 from app import flows
-from app.crypto import people
+from app.crypto import fields, people
 from app.crypto.envelope import DecryptionError
 from tests.cases.conftest import World
 
 SECRET = "The station manager has been taking fuel cards home; I saw the receipts myself."
 FAST = people.Argon2Params(1, 8, 1)
+OLD_SG_NOTE = "Written before the second key: the brother-in-law works in IT."
+SG_NOTE = "Strategy discussion with the police: do not tell the HR contact."
 
 
 # --- the primitives (no database) -----------------------------------------------------------------------
@@ -128,9 +130,18 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     with app.state.sessionmaker() as s, s.begin():  # the assigner's session opens the key for the HR contact
         from app.cases import keyholders
         assert keyholders.share(s, ring, case_id=before, user_id=uuid.UUID(world.id("assigned_hr")))
+    # A safeguarding-only note as one was stored before its case had a safeguarding-only key: under the case key.
     sg = world.staff["safeguarding"]
+    r = client.post(f"/api/v1/cases/{before}/notes", json={"body": OLD_SG_NOTE}, headers=world.headers("safeguarding"))
+    assert r.status_code == 201, r.text
+    from sqlalchemy import update
+
+    from app.cases.models import Note
+    from app.enums import NoteVisibility
+    with app.state.sessionmaker() as s, s.begin():
+        s.execute(update(Note).where(Note.id == uuid.UUID(r.json()["id"])).values(visibility=NoteVisibility.SAFEGUARDING))
     out = _seal(app, sg.email, sg.password)
-    assert "1 case key(s) moved" in out
+    assert "1 case key(s) moved" in out and "1 older note(s) on 1 case(s) moved" in out
     assert _raw(app, "SELECT count(*) FROM case_keys WHERE wrapped_key IS NOT NULL") == [(0,)]
     # The database alone names nobody who holds (or lacks: the excluded) a case's key.
     flat = b"".join(v if isinstance(v, bytes) else str(v).encode() for row in _raw(app, "SELECT * FROM case_key_wraps")
@@ -167,12 +178,37 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     assert read(sg_headers, after)["description"] == SECRET
     assert read({"Authorization": f"Bearer {newcomer.token}"}, after)["content_access"] is False
 
+    # Safeguarding-only notes (and their files) are under the case's second key, which the HR
+    # contact does not hold: not only kept from their pages, but past what their key opens.
+    hr = world.headers("assigned_hr")
+    upload = client.post(f"/api/v1/cases/{before}/attachments", headers=sg_headers,
+                         files={"file": ("strategy.txt", b"meeting with the police on Friday", "text/plain")})
+    assert upload.status_code == 201, upload.text
+    r = client.post(f"/api/v1/cases/{before}/notes", headers=sg_headers, json={
+        "body": SG_NOTE, "visibility": "safeguarding", "attachment_ids": [upload.json()["id"]]})
+    assert r.status_code == 201 and r.json()["body"] == SG_NOTE, r.text
+    assert client.post(f"/api/v1/cases/{before}/notes", json={"body": "Team note."}, headers=hr).status_code == 201
+    assert [n["body"] for n in client.get(f"/api/v1/cases/{before}/notes", headers=hr).json()] == ["Team note."]
+    assert [n["body"] for n in client.get(f"/api/v1/cases/{before}/notes", headers=sg_headers).json()] == [
+        OLD_SG_NOTE, SG_NOTE, "Team note."]
+    hits = client.get("/api/v1/cases", params={"q": "strategy discussion"}, headers=sg_headers).json()["items"]
+    assert [c["id"] for c in hits] == [str(before)]
+    assert client.get("/api/v1/cases", params={"q": "strategy discussion"}, headers=hr).json()["items"] == []
+    _hr_key_opens_no_safeguarding_note(app, world, before, sg_holders=1)  # Sam's only
+
     # A holder grants the newcomer everything they hold, in one action; it is audited.
     r = client.post("/api/v1/key-grants", json={"user_id": newcomer.id}, headers=sg_headers)
     assert r.status_code == 200, r.text
     assert r.json()["cases"] == 2
     assert read({"Authorization": f"Bearer {newcomer.token}"}, before)["description"] == SECRET
-    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.granted'") == [(1,)]
+    newcomer_notes = client.get(f"/api/v1/cases/{before}/notes", headers={"Authorization": f"Bearer {newcomer.token}"})
+    assert [n["body"] for n in newcomer_notes.json()] == [OLD_SG_NOTE, SG_NOTE, "Team note."]
+    assert [a["filename"] for a in newcomer_notes.json()[1]["attachments"]] == ["strategy.txt"]
+    # A grant to the HR contact passes them no safeguarding-only key.
+    assert client.post("/api/v1/key-grants", json={"user_id": world.id("assigned_hr")},
+                       headers=sg_headers).status_code == 200
+    _hr_key_opens_no_safeguarding_note(app, world, before, sg_holders=2)  # Sam's and the newcomer's
+    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.granted'") == [(2,)]  # and the HR contact's
     assert client.post("/api/v1/key-grants", json={"user_id": sg.id}, headers=sg_headers).status_code == 403
 
     # Changing one's password keeps the key pair: sealed again, with no need to retype the old one.
@@ -191,9 +227,51 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     with app.state.sessionmaker() as s:
         from app.crypto import holders
         assert holders.held_cases(s, user_id=uuid.UUID(newcomer.id)) == []
+        assert holders.held_cases(s, user_id=uuid.UUID(newcomer.id), part="safeguarding") == []
         gone = holders.person_key(s, uuid.UUID(newcomer.id))
         assert gone is not None and gone.certified_at is None  # intake no longer wraps to it
         assert s.get(User, uuid.UUID(newcomer.id)) is not None and s.get(Case, after) is not None
+
+
+def _hr_key_opens_no_safeguarding_note(app: Any, world: World, case_id: uuid.UUID, *, sg_holders: int) -> None:
+    """The HR contact's own private key (from their session) and the database: the case key opens,
+    the safeguarding-only key does not, and no safeguarding-only note or file opens with the case key."""
+    from app.attachments.models import Attachment
+    from app.auth import keys as person_keys
+    from app.auth.models import StaffSession
+    from app.auth.service import token_hash
+    from app.cases.models import Note
+    from app.crypto import holders, keys
+    from app.crypto.envelope import NoCaseKey
+    from app.crypto.models import CaseKeyWrap
+
+    token = world.staff["assigned_hr"].token
+    with app.state.sessionmaker() as s:
+        row = s.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+        assert row is not None
+        person_keys.from_session(s, row, token)
+        holding = holders.held(s)
+        assert holding is not None and str(holding.user_id) == world.id("assigned_hr")
+        main = keys.case_cipher(s, app.state.keyring, case_id)  # the HR contact holds the case key
+        with pytest.raises(NoCaseKey):
+            keys.sg_cipher(s, app.state.keyring, case_id)
+        assert not holders.holds(s, case_id=case_id, user_id=holding.user_id, part="safeguarding")
+        sg_wraps = s.scalars(select(CaseKeyWrap.wrapped).where(CaseKeyWrap.case_id == case_id,
+                                                               CaseKeyWrap.part == "safeguarding")).all()
+        assert len(sg_wraps) == sg_holders
+        for blob in sg_wraps:
+            with pytest.raises(DecryptionError):
+                people.unwrap_with(holding.private, case_id, blob, "safeguarding")
+        sg_notes = s.scalars(select(Note).where(Note.case_id == case_id, Note.visibility == "safeguarding")).all()
+        assert len(sg_notes) == 2 and all(n.under_sg_key for n in sg_notes)
+        for note in sg_notes:
+            assert note.body_ct is not None
+            with pytest.raises(DecryptionError):
+                main.decrypt(fields.NOTE_BODY, note.id, note.body_ct)
+        files = s.scalars(select(Attachment).where(Attachment.note_id.in_([n.id for n in sg_notes]))).all()
+        assert len(files) == 1 and files[0].under_sg_key and files[0].key_ct is not None
+        with pytest.raises(DecryptionError):
+            main.decrypt_bytes(fields.ATTACHMENT_FILE_KEY, files[0].id, files[0].key_ct)
 
 
 def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, world: World, client: Any,
@@ -300,7 +378,10 @@ def test_the_owners_recovery_key_brings_back_what_a_reset_set_aside(app: Any, wo
     case_id = world.new_case(description=SECRET)
     sg = world.staff["safeguarding"]
     _seal(app, sg.email, sg.password)
-    recovery = client.post("/api/v1/auth/recovery-key", headers=_login(client, sg.email, sg.password)).json()
+    before_reset = _login(client, sg.email, sg.password)
+    assert client.post(f"/api/v1/cases/{case_id}/notes", json={"body": SG_NOTE, "visibility": "safeguarding"},
+                       headers=before_reset).status_code == 201
+    recovery = client.post("/api/v1/auth/recovery-key", headers=before_reset).json()
     with app.state.sessionmaker() as s, s.begin():  # break-glass by the operator
         auth.set_password(s, app.state.passwords, email=sg.email, password="the operator's choice now",
                           by=Actor.system("set-password"), settings=app.state.settings)
@@ -315,6 +396,7 @@ def test_the_owners_recovery_key_brings_back_what_a_reset_set_aside(app: Any, wo
     r = client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers)
     assert r.status_code == 200 and r.json() == {"cases": 1}
     assert client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["description"] == SECRET
+    assert [n["body"] for n in client.get(f"/api/v1/cases/{case_id}/notes", headers=headers).json()] == [SG_NOTE]
     assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.recovered'") == [(1,)]
     assert client.post("/api/v1/auth/recovery-key/restore", json=recovery, headers=headers).status_code == 409
 
@@ -329,6 +411,8 @@ def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any
     settings, sg = app.state.settings, world.staff["safeguarding"]
     before = world.new_case(description=SECRET)  # excludes excluded_safeguarding
     _seal(app, sg.email, sg.password)
+    assert client.post(f"/api/v1/cases/{before}/notes", json={"body": SG_NOTE, "visibility": "safeguarding"},
+                       headers=world.headers("safeguarding")).status_code == 201
 
     def escrowed() -> set[uuid.UUID]:
         with app.state.sessionmaker() as s:
@@ -375,6 +459,9 @@ def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any
     # but never a case to someone excluded from it.
     assert "recovered: 2 case key(s)" in _cli(settings, "escrow", "recover", "--to", newcomer.email, stdin=f"{b}\n{a}\n")
     assert client.get(f"/api/v1/cases/{before}", headers=newcomer_headers).json()["description"] == SECRET
+    # ...with its safeguarding-only key (covered with the case key), so its safeguarding-only note.
+    notes = client.get(f"/api/v1/cases/{before}/notes", headers=newcomer_headers).json()
+    assert [n["body"] for n in notes] == [SG_NOTE]
     excluded = world.staff["excluded_safeguarding"].email
     assert "recovered: 0 case key(s)" in _cli(settings, "escrow", "recover", "--to", excluded, stdin=f"{a}\n{b}\n")
     with app.state.sessionmaker() as s:
@@ -385,6 +472,6 @@ def test_an_escrow_key_in_two_shares_recovers_the_cases_to_a_new_holder(app: Any
     with app.state.sessionmaker() as s, s.begin():
         erase_case(s, case=s.get(Case, after), by=Actor.system("purge"))
     assert escrowed() == {before}
-    assert "1 case key wrap(s)" in _cli(settings, "escrow", "remove", "--yes")
+    assert "2 case key wrap(s)" in _cli(settings, "escrow", "remove", "--yes")  # the case key's and its second key's
     world.new_case(description=SECRET, assign=False, exclude=False)
     assert escrowed() == set() and _raw(app, "SELECT count(*) FROM escrow_key") == [(0,)]

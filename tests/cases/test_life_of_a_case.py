@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app import clock
 from app.cases.models import Feedback
 from app.checkins.models import CheckIn
+from app.crypto import fields
 from app.crypto import keys as crypto
 from tests.cases.conftest import World, run_purge
 
@@ -99,9 +100,9 @@ def test_life_of_a_phone_case_from_recording_to_purge(client: Any, app: Any, db:
                                                       CheckIn.cancelled_at.is_(None))).one()
         check_in.completed_at = clock.now()
         check_in.support_suitable = True
-        check_in.summary_ct = cipher.encrypt("check_ins", "summary", check_in.id, "Doing better.")
+        check_in.summary_ct = cipher.encrypt(fields.CHECK_IN_SUMMARY, check_in.id, "Doing better.")
         s.add(Feedback(case_id=uuid.UUID(case_id), listened_to=5, kept_informed=4, support_suitable=4,
-                       would_recommend=5, comment_ct=cipher.encrypt("feedback", "comment", case_id, "Thanks")))
+                       would_recommend=5, comment_ct=cipher.encrypt(fields.FEEDBACK_COMMENT, case_id, "Thanks")))
 
     # 6. Closed by the HR contact; closing twice is refused.
     clock.set_frozen(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))

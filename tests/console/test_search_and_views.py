@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
@@ -99,6 +100,21 @@ def test_saved_views_are_each_persons_own_with_the_words_sealed_and_one_default(
         assert row is not None and row.search_ct is not None and b"bullied" not in row.search_ct
         assert "bullied" not in str(row.filters)
         assert "bullied" not in " ".join(str(e.target) for e in s.scalars(select(AuditEvent)))
+        # Sealed to the owner's own key (issue 27): the key ring alone does not open the words.
+        from app.crypto import envelope
+        from app.saved_views import service as saved_views
+        assert row.search_to is not None
+        with pytest.raises(envelope.DecryptionError):
+            envelope.open_(app.state.keyring.subkey(saved_views.PURPOSE), row.search_ct, saved_views._ad(row.id))
+        # A view saved before, under the ring's key, moves to its owner's key at `seal-cases`.
+        old = SavedView(id=uuid.uuid4(), user_id=row.user_id, name="Older", filters={}, is_default=False)
+        old.search_ct = envelope.seal(app.state.keyring.subkey(saved_views.PURPOSE), b"rota", saved_views._ad(old.id))
+        s.add(old)
+        s.flush()
+        assert saved_views.seal_to_owners(s, app.state.keyring) == 1 and old.search_to == row.search_to
+        s.commit()
+    assert {v["name"]: v["q"] for v in client.get("/api/v1/me/views", headers=sg).json()}["Older"] == "rota"
+    assert client.delete(f"/api/v1/me/views/{old.id}", headers=sg).status_code == 204
     # Any staff user has views of their own; nobody sees or removes another's (404).
     assert client.post("/api/v1/me/views", headers=world.headers("admin"), json={"name": "Mine"}).status_code == 201
     assert [v["name"] for v in client.get("/api/v1/me/views", headers=sg).json()] == ["Bullying, urgent first"]

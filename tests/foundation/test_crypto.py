@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from app.cases import thread
 from app.cases.models import Case, Message
+from app.crypto import fields
 from app.crypto import keys as crypto
 from app.crypto.envelope import DecryptionError, Shredded
 from app.crypto.keyring import KeyRing, KeyRingError
@@ -65,7 +66,7 @@ def test_ciphertext_copied_to_another_row_fails(app: Any, db: Any, make_case: An
         support.read_description(db, app.state.keyring, _case(db, second))
     cipher = crypto.case_cipher(db, app.state.keyring, first)
     with pytest.raises(DecryptionError):
-        cipher.decrypt("cases", "description", second, stolen)
+        cipher.decrypt(fields.CASE_DESCRIPTION, second, stolen)
 
 
 def test_ciphertext_copied_to_another_column_fails(app: Any, db: Any, make_case: Any) -> None:
@@ -75,6 +76,10 @@ def test_ciphertext_copied_to_another_column_fails(app: Any, db: Any, make_case:
     db.commit()
     with pytest.raises(DecryptionError):
         support.read_reporter(db, app.state.keyring, _case(db, case_id))
+    # Only the fields named in app.crypto.fields are sealed or opened at all.
+    cipher = crypto.case_cipher(db, app.state.keyring, case_id)
+    with pytest.raises(ValueError, match="not a field sealed"):
+        cipher.encrypt(fields.Field("cases", "reference"), case_id, "SS-1")
 
 
 def test_ciphertext_copied_to_another_table_row_fails(app: Any, db: Any, make_case: Any) -> None:

@@ -12,6 +12,7 @@ from app import clock
 from app.cases import thread
 from app.cases.models import Case, Feedback
 from app.checkins import service as checkins
+from app.crypto import fields
 from app.enums import Sender
 from tests.reports.conftest import count, report
 
@@ -152,7 +153,7 @@ def test_feedback_comment_is_encrypted_and_reads_back(client, submit, sign_in, c
     assert b"Secret praise" not in stored.comment_ct
     from app.crypto import keys as crypto
 
-    assert crypto.case_cipher(db, app.state.keyring, case.id).decrypt("feedback", "comment", case.id, stored.comment_ct) == "Secret praise"
+    assert crypto.case_cipher(db, app.state.keyring, case.id).decrypt(fields.FEEDBACK_COMMENT, case.id, stored.comment_ct) == "Secret praise"
     db.rollback()
 
 

@@ -15,6 +15,7 @@ from app.auth import service as auth
 from app.cases import intake, thread
 from app.cases.models import Case
 from app.enums import Outcome, Role, Sender, Status
+from app.http.idempotency import new_form_id
 
 DESCRIPTION = "My shift lead keeps making comments about my accent in front of the crew."
 RECEIPT_RE = re.compile(r'<p class="receipt"[^>]*>(.+?)</p>')
@@ -29,7 +30,8 @@ def csrf(client: TestClient, path: str = "/report") -> str:
 
 
 def report_form(token: str, **fields: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"csrf_token": token, "description": DESCRIPTION, "identity": "anonymous", "about": "self"}
+    data: dict[str, Any] = {"csrf_token": token, "description": DESCRIPTION, "identity": "anonymous", "about": "self",
+                            "form_id": new_form_id()}  # a fresh form each time, as a page shown anew
     data.update(fields)
     return data
 

@@ -45,6 +45,20 @@ def test_the_same_form_sent_twice_opens_one_case_and_shows_the_same_receipt(clie
     assert case_count(db) == 1
 
 
+def test_a_form_without_its_id_is_shown_back_unsent(client: TestClient, db: Session) -> None:
+    """A page from before the id existed, or a mangled id: nothing is sent (it could not be told
+    apart from a second send), and the words come back with a fresh id to send them with."""
+    for bad in ("", "too-short"):
+        data = {**_form(client), "form_id": bad}
+        shown = client.post("/report", data=data)
+        assert shown.status_code == 403 and "nothing was sent" in shown.text and DESCRIPTION in shown.text
+        fresh = re.search(r'name="form_id" value="([^"]+)"', shown.text)
+        assert fresh and len(fresh.group(1)) == 43
+    assert case_count(db) == 0
+    assert _receipt(client.post("/report", data={**data, "form_id": fresh.group(1)}).text)
+    assert case_count(db) == 1
+
+
 def test_two_forms_make_two_cases(client: TestClient, db: Session) -> None:
     assert _receipt(client.post("/report", data=_form(client)).text) != _receipt(client.post("/report", data=_form(client)).text)
     assert case_count(db) == 2

@@ -197,6 +197,9 @@ def submit_report(
         # Our own page, whose token went stale: nothing is lost, the form comes back as typed.
         return _report_form(request, session, form.as_dict(), FormErrors(), 403, form_id=form_id, notice=EXPIRED,
                             rechoose=rechoose)
+    if guard.key is None:  # no form id (a page from before it existed, or mangled): shown back, nothing sent
+        return _report_form(request, session, form.as_dict(), FormErrors(), 403, form_id=form_id, notice=EXPIRED,
+                            rechoose=rechoose)
     errors = FormErrors()
     if not files and body_too_large(request, settings):
         errors.add("description", forms.TOO_LONG_TO_SEND)

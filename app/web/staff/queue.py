@@ -104,12 +104,15 @@ def queue(
     if chosen_view is not None:
         row, words = saved_views.get(session, keys, user_id=user.id, view_id=chosen_view)
         return RedirectResponse(view_url(row, words), status_code=303)
+    views = None
     if not request.query_params:
-        default = saved_views.default_view(session, keys, user_id=user.id)
+        views = saved_views.list_views(session, keys, user_id=user.id)  # the page lists them too
+        default = next((v for v in views if v[0].is_default), None)
         if default is not None:
             return RedirectResponse(view_url(*default), status_code=303)
     return _queue(request, user, session, makers, keys, status=status, theme=theme, risk=risk, hr_contact=hr_contact,
-                  overdue=overdue, open_referral=open_referral, reference=reference, owner=owner, q=q, page=page)
+                  overdue=overdue, open_referral=open_referral, reference=reference, owner=owner, q=q, page=page,
+                  views=views)
 
 
 def _view_id(value: str) -> uuid.UUID | None:
@@ -129,6 +132,7 @@ def _queue(
     request: Request, user: User, session: DbSession, makers: Sessions, keys: KeyRing, *, status: list[str],
     theme: str, risk: str, hr_contact: str, overdue: str, open_referral: str, reference: str, owner: str, q: str,
     page: str, save_error: str | None = None, save_name: str = "", status_code: int = 200,
+    views: list[tuple[SavedView, str | None]] | None = None,
 ) -> Response:
     error = None
     status, theme, risk, hr_contact, reference = status[:10], theme[:64], risk[:20], hr_contact[:40], reference[:40]
@@ -170,7 +174,8 @@ def _queue(
         "owner": owner.strip()[:40] if not error else "", "q": filters.search or "",
     }
     kept = {k: v for k, v in query.items() if v}
-    views = saved_views.list_views(session, keys, user_id=user.id)
+    if views is None:
+        views = saved_views.list_views(session, keys, user_id=user.id)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     ctx = {
         "rows": rows,
