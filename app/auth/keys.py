@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from app.crypto.keyring import KeyRing
 from app.crypto.models import CaseKeySeal, EscrowKey, PersonKey
 from app.enums import Role
 from app.errors import Conflict, Forbidden
+
+log = logging.getLogger("safeshare.crypto")
 
 
 def argon2_params(settings: Settings) -> people.Argon2Params:
@@ -128,7 +131,7 @@ def case_readers(session: Session, *, certified: bool = False) -> list[tuple[uui
     """(user id, public key) of every active safeguarding user with a key pair (`certified`: only
     those whose key is certified), in one query."""
     query = (
-        select(PersonKey.user_id, PersonKey.public_key)
+        select(PersonKey)
         .join(User, User.id == PersonKey.user_id)
         .where(User.active.is_(True),
                User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles_with(Capability.READ_EVERY_CASE)))))
@@ -136,7 +139,14 @@ def case_readers(session: Session, *, certified: bool = False) -> list[tuple[uui
     )
     if certified:
         query = query.where(PersonKey.certified_at.is_not(None))
-    return [(r.user_id, r.public_key) for r in session.execute(query)]
+    rows = list(session.scalars(query).all())
+    if certified:
+        forged = [r.user_id for r in rows if not holders.is_certified(session, r)]
+        if forged:  # certified in the database, but not by anyone holding the ring
+            log.warning("ignored %d certified key(s) whose certification does not verify (users %s)",
+                        len(forged), ", ".join(map(str, forged)))
+            rows = [r for r in rows if r.user_id not in forged]
+    return [(r.user_id, r.public_key) for r in rows]
 
 
 @dataclass(frozen=True)

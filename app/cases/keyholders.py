@@ -288,7 +288,7 @@ def standing(session: Session) -> list[KeyStanding]:
         if not user.may(Capability.WORK_ON_CASES):
             continue
         row = holders.person_key(session, user.id)
-        found.append(KeyStanding(user, row is not None, row is not None and row.certified_at is not None,
+        found.append(KeyStanding(user, row is not None, row is not None and holders.is_certified(session, row),
                                  holders.count_held(session, user_id=user.id) if row is not None else 0))
     return found
 

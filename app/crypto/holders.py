@@ -112,6 +112,30 @@ def mark_sealed(session: Session, *, by: str) -> None:
 
 # --- person keys ----------------------------------------------------------------------------------------
 
+CERTIFICATION_PURPOSE = "key-certification"
+
+
+@lru_cache(maxsize=8)
+def _certification_key(exclusion_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"safeshare:" + CERTIFICATION_PURPOSE.encode()).derive(exclusion_key)
+
+
+def certification(session: Session, user_id: uuid.UUID, public_key: bytes) -> bytes:
+    """The MAC that makes a certification count: over the person and their public key, under a key
+    derived from the ring (so a database writer without the ring cannot certify a key they planted)."""
+    key = session.info.get(EXCLUSION_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError("this session cannot certify keys: make it with the key ring's exclusion key")
+    return hmac.new(_certification_key(key), b"safeshare:certified:" + user_id.bytes + public_key,
+                    hashlib.sha256).digest()
+
+
+def is_certified(session: Session, row: PersonKey) -> bool:
+    return (row.certified_at is not None and row.certification is not None
+            and hmac.compare_digest(row.certification, certification(session, row.user_id, row.public_key)))
+
+
 def person_key(session: Session, user_id: uuid.UUID) -> PersonKey | None:
     return session.get(PersonKey, user_id)
 
@@ -149,6 +173,7 @@ def store_key_pair(session: Session, *, user_id: uuid.UUID, pair: NewKeyPair,
     row.by_password, row.password_kdf, row.by_recovery = pair.sealed.by_password, pair.sealed.spec, pair.by_recovery
     if certified:
         row.certified_at, row.certified_by_id = clock.now(), certified_by
+        row.certification = certification(session, user_id, row.public_key)
     session.flush()
     return row
 
@@ -178,8 +203,9 @@ def certify(session: Session, *, user_id: uuid.UUID, by: uuid.UUID | None) -> bo
     row = session.get(PersonKey, user_id)
     if row is None:
         return False
-    if row.certified_at is None:
+    if not is_certified(session, row):
         row.certified_at, row.certified_by_id = clock.now(), by
+        row.certification = certification(session, user_id, row.public_key)
         session.flush()
     return True
 
@@ -189,7 +215,7 @@ def uncertify(session: Session, *, user_id: uuid.UUID) -> None:
     intake stops wrapping new cases to it until a holder grants again."""
     row = session.get(PersonKey, user_id)
     if row is not None:
-        row.certified_at, row.certified_by_id = None, None
+        row.certified_at, row.certified_by_id, row.certification = None, None, None
 
 
 # --- wraps ----------------------------------------------------------------------------------------------
@@ -277,8 +303,9 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
             moved += part == CASE_PART
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == aside))
     row = session.get(PersonKey, user_id)
-    if row is not None and aside_row.certified_at is not None and row.certified_at is None:
+    if row is not None and aside_row.certified_at is not None and not is_certified(session, row):
         row.certified_at = aside_row.certified_at
+        row.certification = certification(session, user_id, row.public_key)
     session.delete(aside_row)
     session.flush()
     return moved

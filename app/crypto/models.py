@@ -48,7 +48,9 @@ class PersonKey(Base):
     """A case-reading person's X25519 key pair (issue 27, app.crypto.people): the public key, and the
     private key only sealed, under a key derived from their password and under their recovery key.
     `certified_at`: an existing holder (or the bootstrap) vouched for it; intake wraps new cases to
-    certified keys only."""
+    certified keys only, and only when `certification` (a MAC under a key derived from the ring,
+    over the user's id and this public key) verifies: someone who can write to the database but has
+    no ring cannot plant a key of their own and have new cases wrapped to it."""
 
     __tablename__ = "person_keys"
 
@@ -60,6 +62,7 @@ class PersonKey(Base):
     created_at: Mapped[datetime]
     certified_at: Mapped[datetime | None]
     certified_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    certification: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class CaseKeyWrap(Base):

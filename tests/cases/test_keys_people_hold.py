@@ -344,6 +344,25 @@ def test_a_stolen_server_and_an_administrator_takeover_read_no_case(app: Any, wo
         assert pair() is not None  # the password its owner chose does
         r = thief.get(f"/api/v1/cases/{ids[0]}", headers=hr)
         assert r.status_code == 200 and r.json()["content_access"] is False
+    # A database writer without the ring plants a reader: the HR contact's key given the safeguarding
+    # role and marked certified, with a valid certification copied from a real holder's row.
+    from app import clock
+    from app.auth.models import UserRole
+    from app.cases import intake
+    from app.cases.schemas import ReportIn
+    from app.crypto.models import PersonKey
+    from app.enums import Channel, Role
+    hr_id, real_id = uuid.UUID(world.id("assigned_hr")), uuid.UUID(world.id("excluded_safeguarding"))
+    with stolen.state.sessionmaker() as s, s.begin():
+        s.add(UserRole(user_id=hr_id, role=Role.SAFEGUARDING))
+        planted, real = s.get(PersonKey, hr_id), s.get(PersonKey, real_id)
+        assert planted is not None and real is not None and real.certification is not None
+        planted.certified_at, planted.certification = clock.now(), real.certification
+    with stolen.state.sessionmaker() as s, s.begin():
+        new = intake.create_case(s, ring, settings, data=ReportIn(description=SECRET), channel=Channel.WEB).id
+    with stolen.state.sessionmaker() as s:
+        assert holders.holds(s, case_id=new, user_id=real_id)  # intake wraps to the certified holder
+        assert not holders.holds(s, case_id=new, user_id=hr_id)  # not to the planted key
     # An ended session keeps no sealed private key: a token kept after its end opens nothing.
     assert _raw(stolen, "SELECT count(*) FROM staff_sessions WHERE revoked_at IS NOT NULL"
                         " AND person_key_ct IS NOT NULL") == [(0,)]
