@@ -165,17 +165,18 @@ class NewCaseReaders:
 
 
 @cache
-def _readers_query() -> Select[bool, bytes | None, uuid.UUID | None, bytes | None, datetime | None]:
+def _readers_query() -> Select[bool, bytes | None, uuid.UUID | None, bytes | None, datetime | None, bytes | None]:
     """One row per active safeguarding user (none: one row of NULLs), each with the deployment's
     seal and escrow key."""
     sealed = exists(select(CaseKeySeal.id).where(CaseKeySeal.id == holders.SEAL_ROW))
     escrow = select(EscrowKey.public_key).where(EscrowKey.id == holders.ESCROW_ROW).scalar_subquery()
     deployment = select(sealed.label("sealed"), escrow.label("escrow")).subquery("deployment")
-    people = (select(User.id.label("id"), PersonKey.public_key, PersonKey.certified_at)
+    people = (select(User.id.label("id"), PersonKey.public_key, PersonKey.certified_at, PersonKey.certification)
               .outerjoin(PersonKey, PersonKey.user_id == User.id)
               .where(User.active.is_(True), User.id.in_(holders_of(Capability.READ_EVERY_CASE)))
               .subquery("people"))
-    return (select(deployment.c.sealed, deployment.c.escrow, people.c.id, people.c.public_key, people.c.certified_at)
+    return (select(deployment.c.sealed, deployment.c.escrow, people.c.id, people.c.public_key, people.c.certified_at,
+                   people.c.certification)
             .select_from(deployment.outerjoin(people, true()))
             .order_by(people.c.id))
 
@@ -187,7 +188,13 @@ def new_case_readers(session: Session) -> NewCaseReaders:
     transaction."""
     rows = db.read_apart(session, _readers_query())
     people = [r for r in rows if r.id is not None]
-    recipients = [(r.id, r.public_key) for r in people if r.public_key is not None and r.certified_at is not None]
+    certified = [r for r in people if r.public_key is not None and r.certified_at is not None]
+    recipients = [(r.id, r.public_key) for r in certified
+                  if holders.certification_holds(session, r.id, r.public_key, r.certified_at, r.certification)]
+    if len(recipients) < len(certified):  # certified in the database, but not by anyone holding the ring
+        forged = sorted({r.id for r in certified} - {uid for uid, _ in recipients})
+        log.warning("ignored %d certified key(s) whose certification does not verify (users %s)",
+                    len(forged), ", ".join(map(str, forged)))
     return NewCaseReaders([r.id for r in people], recipients, not recipients or not rows[0].sealed, rows[0].escrow)
 
 
