@@ -53,6 +53,20 @@ def writable_ctes(bind: Session | str) -> bool:
     return is_postgresql(bind)
 
 
+def then_commit(conn: Connection, sql: str, param_sets: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL: `sql` once for each parameter set, then COMMIT, sent as one simple query: one
+    round trip, and no wait on this process between the statements and the COMMIT (a lock the
+    statements take is held for the server's own time only). The parameters are merged in by the
+    driver's client-side binding (libpq's quoting). If a statement fails, the rest is skipped and
+    the transaction is left failed, for the caller's rollback."""
+    from psycopg import ClientCursor
+
+    raw = conn.connection.driver_connection
+    binder = ClientCursor(raw)  # type: ignore[arg-type]
+    text = ";\n".join([*(binder.mogrify(sql, params) for params in param_sets), "COMMIT"])
+    conn.exec_driver_sql(text)
+
+
 def writer_locks_from_first_statement(bind: Session | str) -> bool:
     """Whether a writing transaction holds the database's one write lock from its first statement
     (SQLite's BEGIN IMMEDIATE): then reads that only feed CPU work go before it, apart."""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.attachments import service as attachments
+from app.auth import keys as person_keys
 from app.auth import service as auth
 from app.auth.models import User
 from app.auth.permissions import Capability
@@ -67,11 +68,12 @@ def submit_report(
     key is completed in this same transaction, holding the answer (encrypted) for a retry.
     Equality answers, if any, go to `app.equality`'s pool with nothing but the month. Files sent
     with the form (already cleaned) are stored on the new case."""
-    ready = intake.prepare(session, ring, settings, data=data, channel=Channel.WEB)
-    # What needs no case id goes before it: on PostgreSQL the case's statement takes the audit
-    # chain's head lock, held to the COMMIT, and every other report waits for it.
+    # Who the case concerns (told of it, its key wrapped to them): one read, apart from the writes.
+    readers = person_keys.new_case_readers(session)
+    ready = intake.prepare(session, ring, settings, data=data, channel=Channel.WEB, readers=readers)
+    # On SQLite the first write takes the database's write lock, held to the COMMIT: everything
+    # above it (reads apart, CPU work) happens before, and the writes follow one another.
     rollup.mark_stale(session, [ready.month])
-    team = notify.safeguarding_team(session)
     new = intake.store(session, ready)
     if files:
         case = session.get(Case, new.id)
@@ -82,7 +84,7 @@ def submit_report(
         equality.pool(session, ring, answers=data.equality, month=new.received_at.strftime("%Y-%m"), min_cell=settings.min_cell)
     if idempotency_key is not None:
         idempotency.complete(session, idempotency_key, case_id=new.id, response=ReportOut.of(new).model_dump(mode="json"))
-    notify.new_concern(session, case_id=new.id, urgent=False, to=team)
+    notify.new_concern(session, case_id=new.id, urgent=False, to=readers.team)
     return new
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import LargeBinary, bindparam, event, func, insert, select, true, update
+from sqlalchemy import LargeBinary, bindparam, event, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from app import clock, dialect
@@ -155,6 +155,15 @@ def _chain_pending(session: Session) -> None:
     key = _key_of(session)
     session.flush()  # the action's own rows first, before the head is locked
     one_statement = dialect.writable_ctes(session)
+    if one_statement and session.get_nested_transaction() is None:
+        # The entries and the COMMIT in one round trip: the head's lock is held for the server's
+        # own time (the appends and the commit's WAL flush), never while this process waits for
+        # a core or the GIL between a statement's answer and the COMMIT. SQLAlchemy's COMMIT that
+        # follows finds the transaction ended and sends nothing.
+        conn = session.connection()
+        sql, fixed = _checked_append_sql(conn.dialect)
+        dialect.then_commit(conn, sql, [{**fixed, **entry_params(ev, key)} for ev in pending])
+        return
     if one_statement and len(pending) > 1:
         _append_batch(session, key, pending)
         return
@@ -183,6 +192,20 @@ def _append_many() -> Any:
     return append_from(head_update().cte("head"), returning=False)
 
 
+@cache
+def _checked_append_sql(pg_dialect: Any) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: one entry's append for `_chain_pending`'s single round trip, as SQL text. With no
+    row to read back, a missing head row must fail the statement itself: the entry's hashes come
+    from the head through an outer join, so without the head they are NULL, which the NOT NULL
+    columns refuse (and the COMMIT sent with it is then skipped). Returns the SQL and the values of
+    its own fixed parameters."""
+    head = head_update().cte("head")
+    one = select(literal(1).label("one")).subquery("one")
+    stmt = _insert_entry(head.c.prev_hash, head.c.hash, select_from=one.outerjoin(head, true()), returning=False)
+    compiled = stmt.compile(dialect=pg_dialect)
+    return str(compiled), {name: value for name, value in compiled.params.items() if value is not None}  # the head's id, 1
+
+
 _EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "case_id", "target")
 
 
@@ -192,11 +215,6 @@ def entry_params(ev: Entry, key: bytes) -> dict[str, Any]:
     return {**ev.__dict__, "payload": _payload(ev), "mac_key": key, **_pads(key)}  # _pads: computed once per key
 
 
-def session_key(session: Session) -> bytes:
-    """The audit key the session's sessionmaker was given (for callers that build `entry_params`)."""
-    return _key_of(session)
-
-
 def _advance(prev: Any) -> Any:
     """SQL: HMAC-SHA256(key, prev || payload) from the bound pads, with PostgreSQL's sha256()."""
     inner = func.sha256(bindparam("mac_inner", type_=LargeBinary).op("||")(prev).op("||")(
@@ -204,7 +222,7 @@ def _advance(prev: Any) -> Any:
     return func.sha256(bindparam("mac_outer", type_=LargeBinary).op("||")(inner))
 
 
-def head_update(*, only_if: Any = None) -> Any:
+def head_update() -> Any:
     """PostgreSQL: UPDATE audit_head SET prev_hash = hash, hash = HMAC(key, hash || :payload),
     RETURNING both.
 
@@ -214,19 +232,12 @@ def head_update(*, only_if: Any = None) -> Any:
     head = table_of(AuditHead)
     advanced = _advance(head.c.hash)
     stmt = update(head).where(head.c.id == HEAD_ID)
-    if only_if is not None:
-        stmt = stmt.where(only_if)
     return stmt.values(prev_hash=head.c.hash, hash=advanced).returning(head.c.prev_hash, head.c.hash)
 
 
-def append_from(head: Any, *, case_id: Any = None, source: Any = None, returning: bool = True) -> Any:
-    """PostgreSQL: INSERT INTO audit_events … with the hashes of a `head_update` CTE.
-
-    `case_id` may be a column of another CTE (the intake writes the case and its entry in one
-    statement, `source`); otherwise it is the `case_id` parameter.
-    """
-    joined = source.join(head, true()) if source is not None else None  # one row each: no join condition
-    return _insert_entry(head.c.prev_hash, head.c.hash, case_id=case_id, select_from=joined, returning=returning)
+def append_from(head: Any, *, returning: bool = True) -> Any:
+    """PostgreSQL: INSERT INTO audit_events … with the hashes of a `head_update` CTE."""
+    return _insert_entry(head.c.prev_hash, head.c.hash, returning=returning)
 
 
 def _insert_entry(prev_hash: Any, new_hash: Any, *, case_id: Any = None, select_from: Any = None,

@@ -15,20 +15,24 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlalchemy import select, update
+from sqlalchemy import Select, exists, select, true, update
 from sqlalchemy.orm import Session
 
+from app import db
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.auth.models import StaffSession, User, UserRole
+from app.auth.models import holders as holders_of
 from app.auth.permissions import Capability, roles_with
 from app.config import Settings
 from app.crypto import holders, people
 from app.crypto.envelope import DecryptionError, open_, seal
 from app.crypto.keyring import KeyRing
-from app.crypto.models import PersonKey
+from app.crypto.models import CaseKeySeal, EscrowKey, PersonKey
 from app.enums import Role
 from app.errors import Conflict, Forbidden
 
@@ -145,12 +149,53 @@ def case_readers(session: Session, *, certified: bool = False) -> list[tuple[uui
     return [(r.user_id, r.public_key) for r in rows]
 
 
-def intake_recipients(session: Session) -> tuple[bool, list[tuple[uuid.UUID, bytes]]]:
-    """What intake needs: whether the ring's master key still wraps new case keys, and whom to wrap
-    them to. With no certified safeguarding key at all the master wrap is kept even when sealed: a
-    concern nobody could ever open would be lost (the console warns while fewer than two hold keys)."""
-    recipients = certified_case_readers(session)
-    return (not recipients or not holders.is_sealed(session)), recipients
+@dataclass(frozen=True)
+class NewCaseReaders:
+    """Who a new case concerns, read in one query before anything is written: the active
+    safeguarding users (`team`, told of it: app.notify.new_concern), those of them whose keys are
+    certified (`recipients`: its key is wrapped to each), whether the ring's master key still
+    wraps it (`master`), and the escrow key's public key while escrow is on (`escrow`). With no
+    certified safeguarding key at all the master wrap is kept even when sealed: a concern nobody
+    could ever open would be lost (the console warns while fewer than two hold keys)."""
+
+    team: list[uuid.UUID]
+    recipients: list[tuple[uuid.UUID, bytes]]
+    master: bool
+    escrow: bytes | None = None
+
+
+@cache
+def _readers_query() -> Select[bool, bytes | None, uuid.UUID | None, bytes | None, datetime | None, bytes | None]:
+    """One row per active safeguarding user (none: one row of NULLs), each with the deployment's
+    seal and escrow key."""
+    sealed = exists(select(CaseKeySeal.id).where(CaseKeySeal.id == holders.SEAL_ROW))
+    escrow = select(EscrowKey.public_key).where(EscrowKey.id == holders.ESCROW_ROW).scalar_subquery()
+    deployment = select(sealed.label("sealed"), escrow.label("escrow")).subquery("deployment")
+    people = (select(User.id.label("id"), PersonKey.public_key, PersonKey.certified_at, PersonKey.certification)
+              .outerjoin(PersonKey, PersonKey.user_id == User.id)
+              .where(User.active.is_(True), User.id.in_(holders_of(Capability.READ_EVERY_CASE)))
+              .subquery("people"))
+    return (select(deployment.c.sealed, deployment.c.escrow, people.c.id, people.c.public_key, people.c.certified_at,
+                   people.c.certification)
+            .select_from(deployment.outerjoin(people, true()))
+            .order_by(people.c.id))
+
+
+def new_case_readers(session: Session) -> NewCaseReaders:
+    """`NewCaseReaders`, read apart from the request's transaction (app.db.read_apart: on SQLite
+    before its write lock). What a concurrent change of roles, certification or escrow commits
+    after this read counts from the next case on, as under PostgreSQL's READ COMMITTED in one
+    transaction."""
+    rows = db.read_apart(session, _readers_query())
+    people = [r for r in rows if r.id is not None]
+    certified = [r for r in people if r.public_key is not None and r.certified_at is not None]
+    recipients = [(r.id, r.public_key) for r in certified
+                  if holders.certification_holds(session, r.id, r.public_key, r.certified_at, r.certification)]
+    if len(recipients) < len(certified):  # certified in the database, but not by anyone holding the ring
+        forged = sorted({r.id for r in certified} - {uid for uid, _ in recipients})
+        log.warning("ignored %d certified key(s) whose certification does not verify (users %s)",
+                    len(forged), ", ".join(map(str, forged)))
+    return NewCaseReaders([r.id for r in people], recipients, not recipients or not rows[0].sealed, rows[0].escrow)
 
 
 def all_key_holders(session: Session) -> list[tuple[uuid.UUID, bytes]]:

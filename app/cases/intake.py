@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app import clock, dialect
@@ -65,32 +65,28 @@ def find_by_receipt(session: Session, ring: KeyRing, receipt: str) -> Case | Non
 
 @cache
 def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any, Any | None]:
-    """The INSERTs of a new case, its wrapped key and (in one statement) its audit entry, built once.
+    """The INSERTs of a new case and its wrapped key, built once.
 
     The case goes in with ON CONFLICT (reference) DO NOTHING: nothing back means the reference
     was taken, and the caller draws another. Where the database runs data-modifying CTEs
-    (PostgreSQL), one statement writes all three rows: the key and the audit entry take the
-    case's id from the case's INSERT, and the chain's head advances only if the case went in,
-    so a submission costs one round trip before its COMMIT. SQLite runs the key's INSERT as a
-    second statement, and the audit entry joins the chain at commit as every other entry does.
-    Each table's part comes from the package that owns it (crypto for the key, audit for the entry).
+    (PostgreSQL), one statement writes both rows (the key takes the case's id from the case's
+    INSERT); SQLite runs the key's INSERT as a second statement. The audit entry joins the chain at
+    commit, as every other entry does: on PostgreSQL in the COMMIT's own round trip, so the chain's
+    lock is never held while this request's thread waits (app.audit.service._chain_pending).
+    The key's part comes from the package that owns it (app.crypto.keys).
     """
-    one_statement = dialect.writable_ctes(dialect_name)
     cases = table_of(Case)
-    # Named apart from every column of the tables in the statement: a parameter named like a
-    # column of audit_head would otherwise be taken as a value to SET there.
+    # Named apart from every column of the tables in the statement.
     params = {name: bindparam(f"new_case_{name}", type_=cases.c[name].type) for name in columns}
     insert_case = (
         dialect.insert(dialect_name, cases)
         .values(params)
         .on_conflict_do_nothing(index_elements=["reference"])
     )
-    if not one_statement:
+    if not dialect.writable_ctes(dialect_name):
         return insert_case.returning(cases.c.id), keys.key_insert()
     new_case = insert_case.returning(cases.c.id).cte("new_case")
-    new_key = keys.key_insert(source=new_case).returning(table_of(CaseKey).c.case_id).cte("new_key")
-    head = audit.head_update(only_if=exists(select(new_key.c.case_id))).cte("head")
-    return audit.append_from(head, case_id=new_key.c.case_id, source=new_key), None
+    return keys.key_insert(source=new_case).returning(table_of(CaseKey).c.case_id), None
 
 
 @dataclass(frozen=True)
@@ -138,16 +134,20 @@ def prepare(
     duration_minutes: int | None = None,
     recorded_by: User | None = None,
     risk: Risk = Risk.STANDARD,
+    readers: person_keys.NewCaseReaders | None = None,
 ) -> Prepared:
     """A new concern made ready to store, with its receipt (shown once, never stored in clear).
 
     The description and the reporter's identity are encrypted under the case's own data key;
-    the receipt is kept only as a keyed lookup hash. Reads only (the themes' words apart, and
-    the chosen themes and location).
+    the receipt is kept only as a keyed lookup hash. Reads only (`readers` and the themes' words
+    apart, if not given; the chosen themes and location). `readers`: who the case concerns, if the
+    caller read them already (`app.auth.keys.new_case_readers`).
     """
-    # The CPU-only work before the first statement: on SQLite that statement takes the write lock,
-    # and every other report waits behind it (12 in parallel gave 503s when the suggester's query
-    # came first).
+    # Nothing on the request's session until the CPU work is done: on SQLite its first statement
+    # takes the write lock, and every other report waits behind it (12 in parallel gave 503s when
+    # the suggester's query came first). The reads that feed the CPU work go apart, before it.
+    readers = readers if readers is not None else person_keys.new_case_readers(session)
+    extra_words = themes.admin_words(session)
     signals = risk_words.find_signals(data.description)
     received_at = received_at or clock.now()
     receipt = receipts.new_receipt()
@@ -162,12 +162,13 @@ def prepare(
     description_ct = key.cipher.encrypt(fields.CASE_DESCRIPTION, case_id, data.description)
     signals_ct = key.cipher.encrypt(fields.CASE_RISK_SIGNALS, case_id, json.dumps(signals)) if signals else None
     lookup = receipt_lookup(ring, normalised)
-    # The first statement (the write lock on SQLite): whom the case key is wrapped to (issue 27; no
-    # master wrap once the deployment is sealed), and the words administrators gave the themes.
-    master, recipients = person_keys.intake_recipients(session)
-    key, wraps = key if master else key.people_only(), holders.wrap_rows(session, case_id, key.payload, recipients)
-    wraps += holders.escrow_rows(session, case_id, key.payload, holders.escrow_public(session))  # when escrow is on
-    suggested = suggest_themes(data.description, extra=themes.admin_words(session))
+    # Whom the case key is wrapped to (issue 27; no master wrap once the deployment is sealed): its
+    # wraps hold the key masked by the case's lock (app.crypto.keys).
+    key = key if readers.master else key.people_only()
+    wraps = holders.wrap_rows(session, case_id, key.payload, readers.recipients)
+    wraps += holders.escrow_rows(session, case_id, key.payload, readers.escrow)  # when escrow is on
+    suggested = suggest_themes(data.description, extra=extra_words)
+    suggested_ct = key.cipher.encrypt(fields.CASE_SUGGESTED_THEMES, case_id, json.dumps(suggested))
     columns = {  # every column with a default too: inside a CTE, SQLAlchemy does not fill those in
         "id": case_id,
         "channel": channel,
@@ -184,7 +185,7 @@ def prepare(
         "receipt_lookup": lookup,
         "reporter_themes": themes.require_known(session, data.themes, field="themes"),
         "location": locations.resolve(session, data.location),
-        "suggested_themes_ct": key.cipher.encrypt(fields.CASE_SUGGESTED_THEMES, case_id, json.dumps(suggested)),
+        "suggested_themes_ct": suggested_ct,
         "wishes": [w.value for w in data.wishes],
         "received_at": received_at,
         "received_month": received_at.strftime("%Y-%m"),
@@ -197,29 +198,22 @@ def prepare(
 
 
 def store(session: Session, prepared: Prepared) -> NewCase:
-    """The writes of a prepared case: on PostgreSQL one statement (case, key and audit entry, which
-    takes the audit chain's head lock until the COMMIT: the caller's other statements go first)."""
+    """The writes of a prepared case: on PostgreSQL one statement (the case and its key); its audit
+    entry joins the chain at commit."""
     columns = prepared.columns
     case_id, channel, received_at = columns["id"], columns["channel"], columns["received_at"]
     insert_case, insert_key = _intake_statements(dialect.name_of(session), (*columns, "reference"))
-    one_statement = insert_key is None
     values = {f"new_case_{name}": value for name, value in columns.items()}
     values.update(prepared.key_params)
-    who = prepared.who
-    if one_statement:  # the audit entry goes in with the case (see _intake_statements)
-        values.update(audit.entry_params(audit.entry(who, "case.create", case_id=case_id, target=channel.value),
-                                         audit.session_key(session)))
     for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
         values["new_case_reference"] = reference = receipts.new_reference()
         if session.execute(insert_case, values).first() is not None:
             break
-        if one_statement and session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
-            raise RuntimeError("the audit chain's head row is missing")  # the case went in, its entry did not
     else:
         raise RuntimeError("could not find a free reference")
     if insert_key is not None:
         session.execute(insert_key, values)
-        audit.record(session, who, "case.create", case_id=case_id, target=channel.value)
+    audit.record(session, prepared.who, "case.create", case_id=case_id, target=channel.value)
     holders.insert_wraps(session, prepared.wraps)  # issue 27: the case key wrapped to people
     return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at,
                    receipt=prepared.receipt, risk_signals=prepared.signals)

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 from app.themes.suggest import stem
 
@@ -797,12 +797,19 @@ class Rule:
     soft: str
     elems: tuple[_Elem, ...]
 
+    @cached_property
+    def needs(self) -> tuple[tuple[bool, frozenset[str]], ...]:
+        """(exact, words) for each item a match cannot do without: a text with none of an item's
+        first words is no match, so the rule is not tried on it."""
+        return tuple((e.item.exact, frozenset(e.item.by_first)) for e in self.elems
+                     if e.kind == "item" and not e.optional and e.item is not None)
+
     def firsts(self) -> tuple[bool, frozenset[str]] | None:
         """(exact, the words a match can start with), or None when it can start anywhere."""
         first = self.elems[0]
         if first.kind != "item" or first.optional or first.item is None:
             return None
-        return first.item.exact, frozenset(first.item.by_first)
+        return self.needs[0]
 
 
 def _stems_of(phrase: str) -> tuple[str, ...]:
@@ -941,6 +948,35 @@ def _find(tokens: list[_Tok], rule: Rule, starts: list[int] | range, negatable: 
     return found
 
 
+class _Positions:
+    """Where each word and stem of a text stands: the only places a rule can start (`Rule.firsts`),
+    so the context rules and idioms are tried there instead of at every word (most of the time of a
+    reading, on the busiest write path)."""
+
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.count = len(tokens)
+        self.by_stem: dict[str, list[int]] = {}
+        self.by_word: dict[str, list[int]] = {}
+        for pos, tok in enumerate(tokens):
+            if tok.is_word:
+                self.by_stem.setdefault(tok.stem, []).append(pos)
+                self.by_word.setdefault(tok.word, []).append(pos)
+
+    def possible(self, rule: Rule) -> bool:
+        """Whether the text has a first word of every item the rule needs (`Rule.needs`)."""
+        return all(not words.isdisjoint(self.by_word if exact else self.by_stem) for exact, words in rule.needs)
+
+    def starts(self, rule: Rule) -> list[int] | range:
+        if not self.possible(rule):
+            return []
+        firsts = rule.firsts()
+        if firsts is None:
+            return range(self.count)
+        exact, words = firsts
+        table = self.by_word if exact else self.by_stem
+        return sorted(pos for word in words & table.keys() for pos in table[word])
+
+
 @dataclass(frozen=True)
 class Reading:
     """What the check found in one text: the score, the rules that matched, and why."""
@@ -955,8 +991,9 @@ class Reading:
 def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
     index = _rules()
     everywhere = range(len(tokens))
+    at = _Positions(tokens)
     context = frozenset(name for name, rule in index.contexts.items()
-                        if _find(tokens, rule, everywhere, negatable=name != "current"))
+                        if _find(tokens, rule, at.starts(rule), negatable=name != "current"))
     starts: dict[int, list[int]] = {n: list(everywhere) for n in index.anywhere}
     for pos, tok in enumerate(tokens):
         if tok.is_word:
@@ -968,13 +1005,13 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
         if only is not None and n not in only:
             continue
         rule = index.rules[n]
-        if any(name in context for name in rule.soft.split("+") if name):
+        if any(name in context for name in rule.soft.split("+") if name) or not at.possible(rule):
             continue
         found = _find(tokens, rule, sorted(set(starts[n])))
         if found:
             matched.add(n)
         matches.extend((rule, start, end) for start, end in found)
-    idioms = [span for rule in _idioms() for span in _find(tokens, rule, everywhere, negatable=False)]
+    idioms = [span for rule in _idioms() for span in _find(tokens, rule, at.starts(rule), negatable=False)]
     if idioms:
         matches = [m for m in matches if not any(m[1] < end and start < m[2] for start, end in idioms)]
         matched = {n for n in matched if any(m[0] is index.rules[n] for m in matches)}

@@ -114,18 +114,13 @@ def enqueue(
     return len(wanted - waiting)
 
 
-def safeguarding_team(session: Session) -> list[uuid.UUID]:
-    """Whom `new_concern` tells (read before the new case is written: see `app.flows.submit_report`)."""
-    return _safeguarding(session, case_id=None)
-
-
 def new_concern(session: Session, *, case_id: uuid.UUID, urgent: bool, by: User | None = None,
                 to: list[uuid.UUID] | None = None) -> None:
     """A concern has arrived (online or recorded by staff): the safeguarding team (`to`, if read
-    already) is told. The case was created in this transaction, so nobody is excluded from it yet
+    already: `app.auth.keys.new_case_readers`) is told. The case was created in this transaction, so nobody is excluded from it yet
     and nothing about it waits in the outbox: one query for the recipients, one INSERT."""
     now = clock.now()
-    team = safeguarding_team(session) if to is None else to
+    team = _safeguarding(session, case_id=None) if to is None else to
     rows = [{"kind": Kind.NEW_CONCERN.value, "user_id": user_id, "case_id": case_id, "urgent": urgent,
              "next_attempt_at": now}
             for user_id in sorted(set(team) - {by.id if by else None})]

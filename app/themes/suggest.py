@@ -126,10 +126,12 @@ def load_terms(path: Path = KEYWORDS_FILE) -> dict[str, list[Term]]:
 
 
 def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
-    """Whether the term's stems match the words from `start` on ("*" is any one word)."""
+    """Whether the term's stems match the words from `start` on ("*" is any one word), the first
+    already known to (`score` looks terms up by the word's stem)."""
     if start + len(stems) > len(tokens):
         return False
-    for tok, stem in zip(tokens[start : start + len(stems)], stems, strict=False):
+    for k in range(1, len(stems)):
+        tok, stem = tokens[start + k], stems[k]
         if not tok.is_word or (stem != WILDCARD and tok.stem != stem):
             return False
     return True
@@ -137,11 +139,17 @@ def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
 
 def _with_extra(extra: dict[str, list[str]] | None) -> dict[str, list[Term]]:
     """The maintained list plus the words an administrator gave the themes (each a strong term)."""
-    index = load_terms()
     if not extra:
-        return index
+        return load_terms()
+    return _merged(tuple((slug, tuple(phrases)) for slug, phrases in extra.items()))
+
+
+@lru_cache(maxsize=8)
+def _merged(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, list[Term]]:
+    """`_with_extra` for one set of administrators' words, built once (not on every report). Read only."""
+    index = load_terms()
     merged = {stem: list(terms) for stem, terms in index.items()}
-    for slug, phrases in extra.items():
+    for slug, phrases in extra:
         if slug == "other":
             continue
         for phrase in phrases:

@@ -10,8 +10,10 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app import dialect
 from app.audit import service as audit
 from app.audit.models import AuditEvent
+from app.cases.models import Case
 from app.http.transactions import DbSession
 
 PASSWORD = "a long enough password"
@@ -180,8 +182,34 @@ def test_the_head_row_cannot_be_deleted(db: Any) -> None:
     db.rollback()
 
 
+def test_with_the_head_row_gone_a_report_is_refused_and_nothing_is_stored(app: Any, db: Any) -> None:
+    """Someone removed the head row behind the triggers' back: the entry cannot join the chain, so
+    the report is refused and nothing of it stays, on PostgreSQL too, where the entry and the
+    COMMIT go in one round trip with no answer read between them."""
+    engine = app.state.engine
+    postgresql = dialect.is_postgresql(engine)
+    with engine.begin() as c:
+        head = dict(c.execute(sa.text("SELECT * FROM audit_head")).mappings().one())
+        trigger = None if postgresql else c.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE name = 'audit_head_no_delete'")).scalar()
+        c.execute(sa.text("ALTER TABLE audit_head DISABLE TRIGGER USER" if postgresql
+                          else "DROP TRIGGER audit_head_no_delete"))
+        c.execute(sa.text("DELETE FROM audit_head"))
+        c.execute(sa.text("ALTER TABLE audit_head ENABLE TRIGGER USER" if postgresql else trigger))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            r = client.post("/api/v1/reports", json={"description": "The forklift brakes fail.", "about": "self"})
+        assert r.status_code == 500
+        assert db.scalar(select(sa.func.count()).select_from(Case)) == 0
+        assert db.scalar(select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "case.create")) == 0
+        db.rollback()
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.insert(sa.table("audit_head", *(sa.column(k) for k in head))).values(head))
+
+
 def test_intake_and_other_writers_racing_keep_one_unbroken_chain(app: Any) -> None:
-    """New cases (on PostgreSQL their entry goes in with the case, in one statement) and other
+    """New cases (on PostgreSQL their entry goes with the COMMIT, in one round trip) and other
     audited actions, from several threads at once: one chain, every entry in it."""
     from concurrent.futures import ThreadPoolExecutor
 
