@@ -50,7 +50,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 
-from app.themes.suggest import stem
+from app.themes.suggest import negation_governs, stem
 
 THRESHOLD = 1
 STRONG, WEAK, FAINT = 3, 2, 1
@@ -137,17 +137,8 @@ def _normalise(text: str) -> list[_Tok]:
 
 def _is_negated(tokens: list[_Tok], start: int) -> bool:
     """Whether a negator shortly before `start`, in the same clause, governs what starts there."""
-    for back in range(1, NEGATION_WINDOW + 1):
-        i = start - back
-        if i < 0:
-            return False
-        tok = tokens[i]
-        if not tok.is_word or tok.word in _SCOPE_END:
-            return False
-        if tok.word in _NEGATORS:
-            following = tokens[i + 1].word if i + 1 < len(tokens) else ""
-            return following not in _PSEUDO_NEGATED
-    return False
+    return negation_governs(tokens, start, window=NEGATION_WINDOW, negator=_NEGATORS.__contains__,
+                            pseudo=_PSEUDO_NEGATED, scope_end=_SCOPE_END)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import snowballstemmer
 
@@ -75,19 +76,36 @@ def is_negator(word: str) -> bool:
     return word in _NEGATORS or word.endswith("n't")
 
 
-def is_negated(tokens: list[Token], start: int, window: int = NEGATION_WINDOW) -> bool:
-    """Whether a negator governs the term starting at `start` (see the module docstring)."""
+class Worded(Protocol):
+    @property
+    def word(self) -> str: ...
+
+    @property
+    def is_word(self) -> bool: ...
+
+
+def negation_governs(tokens: Sequence[Worded], start: int, *, window: int, negator: Callable[[str], bool],
+                     pseudo: frozenset[str], scope_end: frozenset[str]) -> bool:
+    """Whether a negator up to `window` words before `start`, in the same clause (no punctuation or
+    `scope_end` word between), governs what starts there; a negator followed by a `pseudo` word
+    ("can't stop", "not only") does not. The theme suggester and the possible-risk check
+    (app.cases.risk) share this reading, each with its own word lists."""
     for back in range(1, window + 1):
         i = start - back
         if i < 0:
             return False
         tok = tokens[i]
-        if not tok.is_word or tok.word in _SCOPE_END:
+        if not tok.is_word or tok.word in scope_end:
             return False
-        if is_negator(tok.word):
+        if negator(tok.word):
             following = tokens[i + 1].word if i + 1 < len(tokens) else ""
-            return following not in _PSEUDO
+            return following not in pseudo
     return False
+
+
+def is_negated(tokens: list[Token], start: int, window: int = NEGATION_WINDOW) -> bool:
+    """Whether a negator governs the term starting at `start` (see the module docstring)."""
+    return negation_governs(tokens, start, window=window, negator=is_negator, pseudo=_PSEUDO, scope_end=_SCOPE_END)
 
 
 @dataclass(frozen=True)
