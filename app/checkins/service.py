@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -33,16 +34,20 @@ def overdue_clause(*, today: date | None = None) -> ColumnElement[bool]:
     return exists().where(CheckIn.case_id == Case.id, _is_open(), CheckIn.due_on < (today or clock.today()))
 
 
-def next_due_by_case(session: Session, *, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
-    """The next open check-in's date of each of these cases (for a list of cases)."""
-    if not case_ids:
-        return {}
-    rows = session.execute(
-        select(CheckIn.case_id, func.min(CheckIn.due_on))
-        .where(CheckIn.case_id.in_(case_ids), _is_open())
-        .group_by(CheckIn.case_id)
-    ).tuples()
-    return dict(rows.all())
+def marks_by_case(session: Session, *, cases: Sequence[Case]) -> tuple[dict[uuid.UUID, date], set[uuid.UUID]]:
+    """For a list of cases, in one query: each one's next open check-in date, and the open cases
+    whose latest recorded check-in said the support is not suitable (they need someone's attention
+    until a later check-in says it is)."""
+    if not cases:
+        return {}, set()
+    rows = session.execute(select(CheckIn).where(CheckIn.case_id.in_([c.id for c in cases]))).scalars().all()
+    by_case: dict[uuid.UUID, list[CheckIn]] = {}
+    for row in rows:
+        by_case.setdefault(row.case_id, []).append(row)
+    next_due = {case_id: min(c.due_on for c in open_ones) for case_id, found in by_case.items()
+                if (open_ones := [c for c in found if c.completed_at is None and c.cancelled_at is None])}
+    unsuitable = {case.id for case in cases if support_unsuitable(case, by_case.get(case.id, []))}
+    return next_due, unsuitable
 
 
 def support_unsuitable(case: Case, check_ins: list[CheckIn]) -> bool:
@@ -52,24 +57,6 @@ def support_unsuitable(case: Case, check_ins: list[CheckIn]) -> bool:
         return False
     latest = max(c.completed_at for c in done if c.completed_at is not None)
     return any(c.support_suitable is False for c in done if c.completed_at == latest)
-
-
-def unsuitable_support(session: Session, *, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The open cases whose latest check-in said the support is not suitable."""
-    if not case_ids:
-        return set()
-    latest = (
-        select(CheckIn.case_id, func.max(CheckIn.completed_at).label("at"))
-        .where(CheckIn.case_id.in_(case_ids), CheckIn.completed_at.is_not(None))
-        .group_by(CheckIn.case_id)
-        .subquery()
-    )
-    return set(session.scalars(
-        select(CheckIn.case_id)
-        .join(latest, (CheckIn.case_id == latest.c.case_id) & (CheckIn.completed_at == latest.c.at))
-        .join(Case, Case.id == CheckIn.case_id)
-        .where(CheckIn.support_suitable.is_(False), Case.status != Status.CLOSED)
-    ))
 
 
 def contact_changed_on(session: Session, *, case_id: uuid.UUID) -> date | None:

@@ -161,7 +161,7 @@ def _queue(
         if refused is not None:  # "not found", as for anyone, but the safeguarding team sees the attempt
             record_refusal(makers, refused)
     ids = [r.case.id for r in rows]
-    next_due = checkins.next_due_by_case(session, case_ids=ids)
+    next_due, unsuitable = checkins.marks_by_case(session, cases=[r.case for r in rows])
     today = clock.today()
     query: dict[str, Any] = {
         "status": [s.value for s in chosen], "theme": filters.theme or "", "risk": level.value if level else "",
@@ -181,7 +181,7 @@ def _queue(
         "next_due": next_due,
         "unread": cases.unread_by(session, user=user, case_ids=ids),
         "overdue_check_ins": {case_id for case_id, due in next_due.items() if due < today},
-        "unsuitable": checkins.unsuitable_support(session, case_ids=ids),
+        "unsuitable": unsuitable,
         "filters": query,
         "filtered": bool(kept),
         # The filters a search inside the cases keeps (as the filter form keeps the search).
