@@ -62,6 +62,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "no-person-key": ProblemType(
         409, "Sign in again", "This session holds no key pair of yours (it began before your key pair existed).",
         "Sign out and sign in again with your password."),
+    "no-escrow-key": ProblemType(
+        409, "No escrow key", "Escrow is off: no escrow key has been made, so there is nothing to cover or recover.",
+        "Two people make one with `safeshare escrow create` (docs/operations.md, \"The escrow key\")."),
     "wrong-recovery-key": ProblemType(
         403, "Wrong recovery key", "The recovery key you sent does not open your earlier key pair.",
         "Check the key you kept (spaces, dashes and case do not matter) and send it again."),
