@@ -42,8 +42,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Staff: sign in with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. Reporters: start a "
         "session with your receipt (POST /api/v1/reporter/session). The two kinds of token are never interchangeable."),
     "totp-required": ProblemType(
-        401, "Two-factor code needed", "The password was right, but this account uses two-factor sign-in and the "
-        "code was missing or wrong (a code works once).",
+        401, "Two-factor code needed", "The password (or, for a forgotten password, the recovery key) was right, but "
+        "this account uses two-factor sign-in and the code was missing or wrong (a code works once).",
         "Send `totp` with the 6-digit code your authenticator app shows now, or one of your unused recovery codes."),
     "forbidden": ProblemType(403, "Not allowed", "You are signed in, but your roles do not allow this.",
                              "Ask an administrator if you need it; the roles are admin, safeguarding, hr and leadership."),
@@ -68,6 +68,17 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "wrong-recovery-key": ProblemType(
         403, "Wrong recovery key", "The recovery key you sent does not open your earlier key pair.",
         "Check the key you kept (spaces, dashes and case do not matter) and send it again."),
+    "recovery-refused": ProblemType(
+        403, "Recovery key not accepted", "A forgotten password was not set: there is no active account with this "
+        "e-mail address and a key pair, or the recovery key is not its latest one (each new recovery key ends the one "
+        "before). The answer is the same in every case, and it counts as a failed sign-in.",
+        "Check the address and the key you kept (spaces, dashes and capitals do not matter). Without it, ask an "
+        "administrator to reset your password."),
+    "recovery-needs-two-factor": ProblemType(
+        403, "Ask an administrator", "The recovery key is right, but the account has no two-factor sign-in: a recovery "
+        "key alone does not replace a password. Nothing was changed.",
+        "Ask an administrator to reset your password; then your recovery key brings your access to cases back "
+        "(POST /api/v1/auth/recovery-key/restore, or your account page)."),
     "password-change-required": ProblemType(
         403, "Password change needed", "Your account has a one-time password: until you choose your own, your "
         "token may only change the password, read /api/v1/auth/me and sign out.",

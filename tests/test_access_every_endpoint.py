@@ -42,6 +42,7 @@ ACCESS: dict[str, Any] = {
     "DELETE /auth/sessions": ANY_STAFF,
     "POST /auth/recovery-key": ANY_STAFF,
     "POST /auth/recovery-key/restore": ANY_STAFF,
+    "POST /auth/password/recover": PUBLIC,  # a forgotten password: the recovery key and a code, no token
     "POST /key-grants": TRIAGE,
     "GET /users": (C.ADMINISTER, TRIAGE),  # safeguarding: the HR contacts only, checked below
     "POST /users": C.ADMINISTER,

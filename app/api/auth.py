@@ -20,6 +20,7 @@ from app.auth.schemas import (
     LoginOut,
     MeOut,
     PasswordChangeIn,
+    PasswordRecoverIn,
     PasswordResetOut,
     PasswordResetWaiting,
     ReauthIn,
@@ -42,6 +43,7 @@ from app.concurrency import run_slow
 from app.enums import Role
 from app.errors import Forbidden
 from app.http import signin
+from app.http.recovery import PasswordRecovery
 from app.http.signin import SignInFlow, keep_device
 from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, SlowHashLimiter
 from app.http.transactions import CommitInThreadRoute, DbSession
@@ -121,6 +123,32 @@ async def change_password(
         current_password=body.current_password, new_password=body.new_password, keep_token=staff_token(request),
     )
     return Response(status_code=204)
+
+
+@router.post("/auth/password/recover", response_model=RecoveryKeyOut, responses={
+    401: {"description": "The account has two-factor sign-in and `totp` is missing, not right or used already "
+                         "(`totp-required`)."},
+    403: {"description": "The e-mail address and recovery key do not go together (`recovery-refused`: the same "
+                         "answer for an unknown address), or the account has no two-factor sign-in "
+                         "(`recovery-needs-two-factor`)."},
+    429: {"description": "Too many failed attempts: wait `Retry-After` seconds."}})
+async def recover_password(body: PasswordRecoverIn, recover: PasswordRecovery) -> RecoveryKeyOut:
+    """Forgot your password: set a new one with your recovery key and your second factor, with no
+    administrator involved (issue 27). No token needed.
+
+    The recovery key must open your account's private key, and `totp` must be a current code or an
+    unused recovery code: an account without two-factor sign-in, or without a key pair, asks an
+    administrator instead (403). Your key pair and every case key you hold stay yours; your
+    private key is sealed under the new password, your recovery key is replaced (the answer
+    carries the new one, shown this once: the one you sent opens nothing any more), and every
+    session and device cookie of the account ends. The new password follows the rules of a
+    password change (422). An unknown address and a wrong recovery key are the same 403, counted
+    like a failed sign-in (429 with `Retry-After` after too many). Audited
+    (`auth.password.recovered`) and e-mailed to you (and, for a case-reading account, to the
+    safeguarding users). Then sign in with the new password.
+    """
+    return RecoveryKeyOut(recovery_key=await recover(email=body.email, recovery_key=body.recovery_key, totp=body.totp,
+                                                     new_password=body.new_password))
 
 
 @router.post("/auth/recovery-key", response_model=RecoveryKeyOut,

@@ -287,6 +287,25 @@ def reissue_recovery_key(session: Session, *, user: User) -> str:
     return recovery
 
 
+@cache
+def _decoy() -> tuple[uuid.UUID, bytes, bytes]:
+    """A key pair nobody holds, sealed under a recovery key nobody knows (made once per process)."""
+    user_id, private = uuid.uuid4(), X25519PrivateKey.generate()
+    return user_id, people.public_bytes(private), people.seal_under_recovery(user_id, private, people.new_recovery_key())
+
+
+def open_with_recovery_key(user_id: uuid.UUID | None, public: bytes | None, by_recovery: bytes | None,
+                           recovery_key: str) -> X25519PrivateKey | None:
+    """The account's private key if `recovery_key` opens it (the AEAD's check: a wrong key is a failure,
+    never a comparison), else None. No account (`user_id` None) tries a decoy instead: an unknown address
+    takes as long as a wrong recovery key (a forgotten password, `app.http.recovery`)."""
+    if user_id is None or public is None or by_recovery is None:
+        decoy_id, decoy_public, decoy_blob = _decoy()
+        people.open_under_recovery(decoy_id, decoy_public, decoy_blob, recovery_key)
+        return None
+    return people.open_under_recovery(user_id, public, by_recovery, recovery_key)
+
+
 class WrongRecoveryKey(Forbidden):
     title, slug = "Wrong recovery key", "wrong-recovery-key"
 

@@ -158,6 +158,21 @@ def password_reset(session: Session, *, user: User, by: str, tell_safeguarding: 
     )
 
 
+def password_recovered(session: Session, *, user: User) -> Notice:
+    """Whoever holds someone's recovery key and second factor could take the account over: its owner,
+    and for a case-reading account the safeguarding users, hear of every recovery at once."""
+    return Notice(
+        kind="password_recovered",
+        to=_to(user.email, safeguarding_addresses(session) if user.has(*CASE_READING_ROLES) else []),
+        subject=f"Safe Share: {user.email} set a new password with their recovery key",
+        body=(
+            f"The password of {user.name} ({user.email}) was replaced on {_when()} by someone who entered the "
+            "account's recovery key and a two-factor code; nobody else was involved. Every session of the account "
+            "was ended, and its recovery key was replaced by a new one." + _FOOTER
+        ),
+    )
+
+
 def totp_reset(session: Session, *, user: User, by: str, awaiting_confirmation: bool,
                tell_safeguarding: bool = False) -> Notice:
     if awaiting_confirmation:

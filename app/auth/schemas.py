@@ -109,6 +109,15 @@ class RestoreIn(StrictModel):
                                        "earlier key pair was made (spaces, dashes and case do not matter).")]
 
 
+class PasswordRecoverIn(StrictModel):
+    email: Annotated[str, Field(min_length=1, max_length=MAX_EMAIL)]
+    recovery_key: Annotated[str, Field(min_length=1, max_length=64, description="Your account's latest recovery key "
+                                       "(spaces, dashes and capitals do not matter).")]
+    totp: Code | None = Field(default=None, description="The current 6-digit code from your authenticator app, or an "
+                              "unused recovery code: required, since only accounts with two-factor sign-in may do this.")
+    new_password: NewPassword
+
+
 class RestoreOut(BaseModel):
     cases: int = Field(description="How many case keys came back to you.")
 

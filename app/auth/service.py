@@ -464,11 +464,104 @@ def set_own_password(session: Session, *, user_id: uuid.UUID, new_hash: str, kee
         # The key pair made with the owner's own password, held by this session from now on; its
         # recovery key waits to be shown once.
         keys.keep(session, user=user, unlocked=keys.Unlocked(pair.private, pair), row=row, token=keep_token)
+    _take_own_password(session, user=user, new_hash=new_hash, keep_token=keep_token)
+    audit.record(session, actor(user), "auth.password.changed", target=str(user.id))
+
+
+def _take_own_password(session: Session, *, user: User, new_hash: str, keep_token: str | None) -> None:
+    """The owner's own password from now on: no change asked for, no expiry, every other session and
+    every device cookie of the account gone."""
     user.password_hash = new_hash
     user.password_change_required = False
     user.password_expires_at = None
     _end_sessions(session, user_id=user.id, keep=keep_token, devices_too=True)
-    audit.record(session, actor(user), "auth.password.changed", target=str(user.id))
+
+
+# --- a forgotten password: the owner's recovery key and second factor, nobody else (issue 27) ----------
+
+NO_RECOVERY = ("That e-mail address and recovery key do not go together. Check both: spaces, dashes and capitals in "
+               "the key do not matter, and only the latest recovery key of the account works. Without it, ask an "
+               "administrator to reset your password.")
+NO_SECOND_FACTOR = ("Your recovery key is right, but your account has no two-factor sign-in, and a recovery key alone "
+                    "does not replace a password. Ask an administrator to reset your password; your recovery key then "
+                    "brings your access to cases back.")
+RECOVERY_CODE_NEEDED = "Enter the code from your authenticator app, or one of your recovery codes, as well."
+
+
+class RecoveryRefused(Forbidden):
+    """An unknown address, an account switched off or without a key pair, or a recovery key that does not
+    open its private key: one answer for all of them, so nobody learns which addresses have accounts."""
+
+    title, slug = "Recovery key not accepted", "recovery-refused"
+
+
+class RecoveryNeedsSecondFactor(Forbidden):
+    """The recovery key is right, but the account has no two-factor sign-in to go with it."""
+
+    title, slug = "Ask an administrator", "recovery-needs-two-factor"
+
+
+@dataclass(frozen=True)
+class RecoveryStart:
+    """A forgotten password's reads before anything is counted (`user_id` None: no such active account
+    with a key pair; the recovery key is then tried against a decoy, taking as long)."""
+
+    where: LoginBuckets
+    user_id: uuid.UUID | None = None
+    public: bytes | None = None
+    by_recovery: bytes | None = None
+    second_factor: bool = False
+
+
+def recovery_start(
+    session: Session, ring: KeyRing, settings: Settings, *, email: str, new_password: str, client_host: str | None,
+    cookies: dict[str, str],
+) -> RecoveryStart:
+    """A forgotten password's checks and reads: the new password first, by the rule of every password
+    change (`weakness`: a 422 that is the same for every address), then the account behind `email`
+    with its key pair and whether it has two-factor sign-in. The caller ends the reads before the
+    slow work (`app.http.recovery`)."""
+    email = normalise_email(email)
+    problem = weakness(new_password, email=email)
+    if problem is not None:
+        raise Invalid(problem, field="new_password")
+    if text_problem(email, free_text=False) is not None:
+        raise RecoveryRefused(NO_RECOVERY)  # no address holds control characters (and PostgreSQL refuses NUL)
+    where = login_buckets(session, ring, settings, email=email, client_host=client_host, cookies=cookies)
+    row = session.execute(
+        select(User.id, User.totp_enabled_at, PersonKey.public_key, PersonKey.by_recovery)
+        .join(PersonKey, PersonKey.user_id == User.id)
+        .where(User.email == email, User.active.is_(True))).first()
+    if row is None:
+        return RecoveryStart(where)
+    return RecoveryStart(where, row.id, row.public_key, row.by_recovery, row.totp_enabled_at is not None)
+
+
+def recover_password(
+    session: Session, throttle: Throttle, ring: KeyRing, *, start: RecoveryStart, totp: str | None, tried: Attempt,
+    new_hash: str, sealed: people.Sealed, by_recovery: bytes,
+) -> None:
+    """A forgotten password replaced by its owner, without anyone else: the caller proved the recovery
+    key (it opened the account's private key, `start`) and sealed that same key under the new password
+    (`sealed`) and a new recovery key (`by_recovery`); here the second factor is checked and used up
+    (401 `totp-required`, counted as a failure). The key pair and every case key it holds stay; the
+    used recovery key opens nothing any more (a concurrent recovery or new recovery key that came
+    first makes this one `recovery-refused`); every session and device cookie of the account ends. Audited (`auth.password.recovered`) and e-mailed to the owner, and for a
+    case-reading account to the safeguarding users."""
+    user = session.get(User, start.user_id) if start.user_id is not None else None
+    if user is None or not user.active or start.public is None or start.by_recovery is None:
+        raise RecoveryRefused(NO_RECOVERY)
+    if not user.totp_enabled:
+        raise RecoveryNeedsSecondFactor(NO_SECOND_FACTOR)
+    if totp is None or not accept_code(session, ring, user=user, code=totp):
+        raise TotpRequired("That code is not right, or it has been used already. Try the next code.")
+    if not key_holders.recover(session, user_id=user.id, public=start.public, was=start.by_recovery, sealed=sealed,
+                               by_recovery=by_recovery):
+        raise RecoveryRefused(NO_RECOVERY)
+    _take_own_password(session, user=user, new_hash=new_hash, keep_token=None)
+    throttle.forgive(start.where.keys, session=session, attempt=tried)
+    audit.record(session, actor(user), "auth.password.recovered", target=str(user.id))
+    notices.record(session, notices.password_recovered(session, user=user))
 
 
 def user_by_id(session: Session, user_id: uuid.UUID) -> User:

@@ -191,6 +191,20 @@ def reseal_recovery(session: Session, *, user_id: uuid.UUID, public: bytes, by_r
     return True
 
 
+def recover(session: Session, *, user_id: uuid.UUID, public: bytes, was: bytes, sealed: people.Sealed,
+            by_recovery: bytes) -> bool:
+    """A forgotten password (issue 27): the same private key under the new password and a new recovery
+    key, only while the pair and the recovery seal that was opened (`was`) are still the account's;
+    False when a concurrent recovery or a new recovery key came first (one conditional UPDATE)."""
+    done = session.execute(
+        update(PersonKey)
+        .where(PersonKey.user_id == user_id, PersonKey.public_key == public, PersonKey.public_key == sealed.public,
+               PersonKey.by_recovery == was)
+        .values(by_password=sealed.by_password, password_kdf=sealed.spec, by_recovery=by_recovery)
+    )
+    return int(getattr(done, "rowcount", 0) or 0) == 1
+
+
 def certify(session: Session, *, user_id: uuid.UUID, by: uuid.UUID | None) -> bool:
     row = session.get(PersonKey, user_id)
     if row is None:

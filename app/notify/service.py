@@ -68,6 +68,7 @@ class Kind(str, enum.Enum):
     ROLE_GRANT_REQUESTED = "role_grant_requested"
     PASSWORD_RESET_REQUESTED = "password_reset_requested"
     ENROLMENT = "enrolment"
+    PASSWORD_RECOVERED = "password_recovered"
 
 
 # --- who is told --------------------------------------------------------------------------------

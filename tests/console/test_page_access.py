@@ -89,8 +89,8 @@ PAGES: dict[str, dict[str, tuple[str, ...]]] = {
     "/dashboard": {"GET": (LEAD, SG, ADMIN)},
     "/dashboard/themes.csv": {"GET": (LEAD, SG, ADMIN)},
 }
-# Staff pages open to anyone (signing in and out).
-OPEN = {("/login", "GET"), ("/login", "POST"), ("/logout", "POST")}
+# Staff pages open to anyone (signing in and out, a forgotten password).
+OPEN = {("/login", "GET"), ("/login", "POST"), ("/logout", "POST"), ("/login/forgot", "GET"), ("/login/forgot", "POST")}
 
 
 def _routes(app: Any) -> set[tuple[str, str]]:

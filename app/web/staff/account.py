@@ -23,13 +23,14 @@ from app.crypto import holders
 from app.db import attempt, separately
 from app.errors import AppError, TooManyRequests
 from app.http import cookies, signin
+from app.http.recovery import PasswordRecovery
 from app.http.state import CurrentSettings, Hasher, Keys, LoginThrottle, Sessions, SlowHashLimiter, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import STAFF_COOKIE, CurrentUser, PasswordOwner, SignedInUser, TotpOwner, staff_token
-from app.schemas import MAX_PASSWORD
+from app.schemas import MAX_EMAIL, MAX_PASSWORD
 from app.web.navigation import home_for
 from app.web.pages import FormErrors, csrf_ok, form_expired
-from app.web.staff.common import staff_page
+from app.web.staff.common import staff_page, wait_message
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
@@ -335,16 +336,7 @@ async def enrol(
     if user is None:
         return _enrol_page(request, token=token, user=None, status=404)
     errors = FormErrors()
-    try:
-        PasswordChangeIn(new_password=new_password)
-    except ValidationError as exc:
-        for err in exc.errors():
-            if err["loc"] == ("new_password",):
-                short = err["type"] == "string_too_short"
-                errors.add("new_password", "Your password must be at least 12 characters long." if short
-                           else str(err["msg"]).removeprefix("Value error, "))
-    if new_password and confirm_password != new_password:
-        errors.add("confirm_password", "The two passwords are not the same.")
+    _check_new_password(errors, new_password, confirm_password)
     if not errors:
         try:
             _, recovery = await run_slow(limiter, signin.enrol, session, passwords, token=token,
@@ -360,5 +352,79 @@ async def enrol(
     return _enrol_page(request, token=token, user=_fresh(session, user), errors=errors, status=422)
 
 
+def _check_new_password(errors: FormErrors, new_password: str, confirm_password: str) -> None:
+    """The schema's rules for a new password (length, the common ones), and the same one typed twice."""
+    try:
+        PasswordChangeIn(new_password=new_password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["loc"] == ("new_password",):
+                short = err["type"] == "string_too_short"
+                errors.add("new_password", "Your password must be at least 12 characters long." if short
+                           else str(err["msg"]).removeprefix("Value error, "))
+    if new_password and confirm_password != new_password:
+        errors.add("confirm_password", "The two passwords are not the same.")
+
+
 def _token_shaped(token: str) -> bool:
     return 20 <= len(token) <= 128 and all(c.isalnum() or c in "-_" for c in token)
+
+
+# --- a forgotten password: the owner's recovery key and second factor (issue 27) ------------------------
+
+FORGOT = "/login/forgot"
+FORGOT_FIELDS = ["email", "recovery_key", "code", "new_password", "confirm_password"]
+# Where each refusal of the service is shown on the form.
+_FORGOT_FIELD_OF = {"recovery-refused": "recovery_key", "recovery-needs-two-factor": "code", "totp-required": "code",
+                    "validation-error": "new_password", "rate-limited": "email"}
+
+
+def _forgot_page(request: Request, *, email: str = "", errors: FormErrors | None = None, status: int = 200,
+                 headers: dict[str, str] | None = None) -> HTMLResponse:
+    errors = errors or FormErrors()
+    response = staff_page(request, "forgot_password.html", {"email": email, "errors": errors.messages,
+                                                            "problems": errors.summary(FORGOT_FIELDS)},
+                          status_code=status)
+    response.headers.update(headers or {})
+    return response
+
+
+@router.get(FORGOT, response_class=HTMLResponse)
+def forgot_password_page(request: Request) -> HTMLResponse:
+    """Forgot your password: set a new one with your recovery key and your second factor."""
+    return _forgot_page(request)
+
+
+@router.post(FORGOT, response_class=HTMLResponse)
+async def forgot_password(
+    request: Request, recover: PasswordRecovery,
+    email: Annotated[str, Form(max_length=MAX_EMAIL)] = "",
+    recovery_key: Annotated[str, Form(max_length=64)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+    new_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    confirm_password: Annotated[str, Form(max_length=MAX_PASSWORD)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The API's `POST /api/v1/auth/password/recover` as a form; the new recovery key is shown once."""
+    if not csrf_ok(request, csrf_token):
+        return form_expired(request, FORGOT)
+    errors = FormErrors()
+    if not email.strip():
+        errors.add("email", "Enter the e-mail address you sign in with.")
+    if not recovery_key.strip():
+        errors.add("recovery_key", "Enter the recovery key you kept.")
+    if code.strip() and not totp.is_code_shaped(code):
+        errors.add("code", "Enter the 6 digits your app shows, or a recovery code of 16 letters and digits.")
+    _check_new_password(errors, new_password, confirm_password)
+    if errors:
+        return _forgot_page(request, email=email, errors=errors, status=422)
+    try:
+        recovery = await recover(email=email, recovery_key=recovery_key, totp=code.strip() or None,
+                                 new_password=new_password)
+    except AppError as exc:
+        message = wait_message(exc) if isinstance(exc, TooManyRequests) else exc.detail
+        errors.add(_FORGOT_FIELD_OF.get(exc.slug, "recovery_key"), message)
+        return _forgot_page(request, email=email, errors=errors, status=exc.status, headers=exc.headers)
+    return staff_page(request, "account_recovery_key.html", {"recovery_key": recovery, "next": "/login",
+                                                             "recovered": True})
+

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from app.errors import TooManyRequests
 from app.http.users import Viewer
 from app.web.navigation import nav_for
 from app.web.pages import FormErrors, csrf_ok, form_expired, plain, render
@@ -23,6 +25,15 @@ def staff_page(request: Request, name: str, ctx: dict[str, Any], status_code: in
     who = viewer(request)
     return render(request, name, {"viewer": who, "nav": nav_for(who), "here": request.url.path, **ctx},
                   status_code=status_code)
+
+
+def wait_message(exc: TooManyRequests) -> str:
+    """A throttled form's message, from the 429's `Retry-After`."""
+    seconds = int(exc.headers.get("Retry-After", "60"))
+    if seconds < 90:
+        return f"Too many attempts. Please wait {seconds} seconds and try again."
+    minutes = math.ceil(seconds / 60)
+    return f"Too many attempts. Please wait {minutes} minutes and try again."
 
 
 def csrf_refused(request: Request, token: str, back: str) -> HTMLResponse | None:

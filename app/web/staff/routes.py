@@ -5,7 +5,6 @@ The staff token lives in an HttpOnly, SameSite=Strict cookie that only pages rea
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -34,7 +33,7 @@ from app.stats.referrals import referral_table
 from app.stats.schemas import Bucket
 from app.web.navigation import home_for
 from app.web.pages import csrf_ok, render
-from app.web.staff.common import staff_page
+from app.web.staff.common import staff_page, wait_message
 
 router = APIRouter(include_in_schema=False, route_class=CommitInThreadRoute)
 
@@ -58,14 +57,6 @@ def _login_page(
     if step == "password" and cookies.read(request, PENDING_COOKIE, path="/login"):
         cookies.drop(response, request, PENDING_COOKIE, path="/login")
     return response
-
-
-def _wait_message(exc: TooManyRequests) -> str:
-    seconds = int(exc.headers.get("Retry-After", "60"))
-    if seconds < 90:
-        return f"Too many attempts. Please wait {seconds} seconds and try again."
-    minutes = math.ceil(seconds / 60)
-    return f"Too many attempts. Please wait {minutes} minutes and try again."
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -109,7 +100,7 @@ async def login_submit(
                                    "typed. Enter them again.", status=422)
             signed_in = await sign_in(email=email, password=password)
     except TooManyRequests as exc:
-        return _login_page(request, email=email, step=step, error=_wait_message(exc), status=429, headers=exc.headers)
+        return _login_page(request, email=email, step=step, error=wait_message(exc), status=429, headers=exc.headers)
     except auth.TotpRequired as exc:
         response = _login_page(request, step="code", status=200 if step != "code" else 401,
                                error=exc.detail if step == "code" else None)
