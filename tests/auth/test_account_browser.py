@@ -108,3 +108,52 @@ def test_the_report_form_says_kindly_when_the_rate_is_reached(
         _shots(page, "report-rate", backend)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the page is the same on both databases
+def test_a_forgotten_password_is_set_again_with_the_recovery_key_on_the_page(
+    chromium: Any, live_server: str, client: Any, make_staff: Any, enable_totp: Any, backend: Any,
+    settings_overrides: Any,
+) -> None:
+    """From the sign-in page's link, JavaScript off: a wrong key first, then the right one; both
+    pages pass axe-core, and the new recovery key is shown once."""
+    from tests.web.a11y import axe_violations
+
+    staff = make_staff("safeguarding")
+    codes = enable_totp(staff).recovery_codes
+    kept = client.post("/api/v1/auth/recovery-key", headers=staff.headers).json()["recovery_key"]
+    scripted = chromium.new_context(base_url=live_server)  # axe needs JavaScript: see tests/web/a11y.py
+    scratch = scripted.new_page()
+    context = chromium.new_context(java_script_enabled=False, base_url=live_server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def send(key: str) -> None:
+        page.get_by_label("Your recovery key").fill(key)
+        page.get_by_label("Code from your authenticator app").fill(codes[0])
+        page.get_by_label("New password").fill("lantern orchard quietly seventeen")
+        page.get_by_label("The same password again").fill("lantern orchard quietly seventeen")
+        page.get_by_role("button", name="Set my new password").click()
+
+    try:
+        page.goto("/login")
+        page.get_by_role("link", name="Forgot your password?").click()
+        page.get_by_label("E-mail address").fill(staff.email)
+        send("0" * 26)
+        expect(page.get_by_role("alert")).to_contain_text("do not go together")
+        expect(page.get_by_label("Your recovery key")).to_have_attribute("aria-invalid", "true")
+        problems += [f"form: {v}" for v in axe_violations(page, scratch)]
+        _shots(page, "forgot-password-error", backend)
+        send(kept)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your account recovery key")
+        expect(page.get_by_role("status")).to_contain_text("Your new password is set")
+        assert page.locator("#recovery-key").inner_text().strip() not in ("", kept)
+        problems += [f"new key: {v}" for v in axe_violations(page, scratch)]
+        _shots(page, "forgot-password-done", backend)
+        page.get_by_role("link", name="I have kept my recovery key").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+    finally:
+        context.close()
+        scripted.close()
+    assert problems == []

@@ -343,7 +343,7 @@ async def enrol(
                                          new_password=new_password, settings=settings_of(request))
             if recovery is not None:  # issue 27: shown this once, then sign in
                 return staff_page(request, "account_recovery_key.html",
-                                  {"recovery_key": recovery, "next": "/login?enrolled=1"})
+                                  {"recovery_key": recovery, "next": "/login?enrolled=1", "anonymous": True})
             return RedirectResponse("/login?enrolled=1", status_code=303)
         except AppError as exc:
             if exc.status == 404:
@@ -426,5 +426,5 @@ async def forgot_password(
         errors.add(_FORGOT_FIELD_OF.get(exc.slug, "recovery_key"), message)
         return _forgot_page(request, email=email, errors=errors, status=exc.status, headers=exc.headers)
     return staff_page(request, "account_recovery_key.html", {"recovery_key": recovery, "next": "/login",
-                                                             "recovered": True})
+                                                             "recovered": True, "anonymous": True})
 
