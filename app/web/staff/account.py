@@ -424,7 +424,8 @@ async def forgot_password(
     except AppError as exc:
         message = wait_message(exc) if isinstance(exc, TooManyRequests) else exc.detail
         errors.add(_FORGOT_FIELD_OF.get(exc.slug, "recovery_key"), message)
-        return _forgot_page(request, email=email, errors=errors, status=exc.status, headers=exc.headers)
+        return _forgot_page(request, email=email, errors=errors, status=exc.status,
+                            headers={k: v for k, v in exc.headers.items() if k.lower() != "www-authenticate"})
     return staff_page(request, "account_recovery_key.html", {"recovery_key": recovery, "next": "/login",
                                                              "recovered": True, "anonymous": True})
 
