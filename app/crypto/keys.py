@@ -23,7 +23,7 @@ from app.crypto.envelope import (
     unwrap_data_key,
     wrap_data_key,
 )
-from app.crypto.keyring import RETAIN_PREFIX, KeyRing
+from app.crypto.keyring import RETAIN_PREFIX, KeyRing, retention_chain, retention_day
 from app.crypto.models import CaseKey, RingIdentity
 from app.crypto.people import CASE_PART, SAFEGUARDING_PART
 from app.db import table_of, transaction_info
@@ -480,6 +480,54 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Calla
         for row in locks:
             _rewrap_lock(ring, row)
         session.flush()
+
+
+def rewrap_retired_chains(session: Session, ring: KeyRing, *, batch: int = 500,
+                          done: Callable[[int], None] | None = None) -> int:
+    """`rotate-key`: closed cases' keys and locks under a day key of a retention chain the ring has
+    retired moved under the same day's key of its active chain; how many cases. A day already
+    purged is only renamed (what it wrapped is gone under either chain)."""
+    active = ring.retention
+    if active is None:
+        return 0
+    moved, after = 0, None
+    retired = (CaseKey.kek_id.like(RETAIN_PREFIX + "%") & CaseKey.wrapped_key.is_not(None)) | (
+        CaseKey.lock_kek_id.like(RETAIN_PREFIX + "%") & CaseKey.lock_wrapped.is_not(None))
+    while True:
+        query = select(CaseKey).where(retired).order_by(CaseKey.case_id).limit(batch)
+        rows = session.scalars(query if after is None else query.where(CaseKey.case_id > after)).all()
+        if not rows:
+            return moved
+        for row in rows:
+            moved += _to_active_chain(ring, row)
+        session.flush()
+        if done is not None:
+            done(len(rows))
+        after = rows[-1].case_id
+
+
+def _to_active_chain(ring: KeyRing, row: CaseKey) -> int:
+    chain = ring.retention
+    assert chain is not None
+    changed = 0
+    for id_column, wrapped in (("kek_id", row.wrapped_key), ("lock_kek_id", row.lock_wrapped)):
+        kek_id = getattr(row, id_column)
+        day = retention_day(kek_id) if wrapped is not None and kek_id is not None else None
+        if day is None or kek_id == chain.kek_id(day):
+            continue
+        if ring.status(kek_id) == "destroyed" or day < chain.start:
+            setattr(row, id_column, chain.kek_id(day))
+        elif id_column == "kek_id":
+            _rewrap(ring, row, (chain.kek_id(day), chain.key(day)))
+        else:
+            _rewrap_lock(ring, row, (chain.kek_id(day), chain.key(day)))
+        changed = 1
+    return changed
+
+
+def chains_in_use(session: Session) -> set[str | None]:
+    """The retention chains whose day keys live rows name (None: a ring's first chain)."""
+    return {retention_chain(k) for k in keys_in_use(session) if retention_day(k) is not None}
 
 
 # --- which ring the database belongs to ---------------------------------------------------------------
