@@ -47,6 +47,7 @@ measures any set of texts.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 
@@ -876,25 +877,37 @@ def _rules() -> _Rules:
                   {k: tuple(v) for k, v in by_word.items()}, tuple(anywhere))
 
 
-def _item_at(tokens: list[_Tok], pos: int, item: _Item) -> list[int]:
+class _Text:
+    """A text's tokens with their words and stems side by side (None for punctuation): the
+    matcher's inner loop reads lists, not tokens."""
+
+    __slots__ = ("tokens", "words", "stems", "breaks", "count")
+
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.tokens = tokens
+        self.words = [t.word if t.is_word else None for t in tokens]
+        self.stems = [t.stem if t.is_word else None for t in tokens]
+        self.breaks = [t.breaks for t in tokens]
+        self.count = len(tokens)
+
+
+_NONE: tuple[int, ...] = ()
+
+
+def _item_at(text: _Text, pos: int, item: _Item) -> Sequence[int]:
     """The end positions of the item's phrases that match at `pos` (longest first)."""
-    if pos >= len(tokens) or not tokens[pos].is_word:
-        return []
-    first = tokens[pos].word if item.exact else tokens[pos].stem
-    ends = []
-    for phrase in item.by_first.get(first, ()):
-        end = pos + len(phrase)
-        if end > len(tokens):
-            continue
-        for tok, want in zip(tokens[pos + 1:end], phrase[1:], strict=True):
-            if not tok.is_word or (tok.word if item.exact else tok.stem) != want:
-                break
-        else:
-            ends.append(end)
-    return ends
+    if pos >= text.count:
+        return _NONE
+    seq = text.words if item.exact else text.stems
+    phrases = item.by_first.get(seq[pos])  # type: ignore[arg-type]
+    if not phrases:
+        return _NONE
+    if len(phrases) == 1 and len(phrases[0]) == 1:
+        return (pos + 1,)
+    return [pos + len(p) for p in phrases if len(p) == 1 or tuple(seq[pos + 1:pos + len(p)]) == p[1:]]
 
 
-def _match(tokens: list[_Tok], pos: int, elems: tuple[_Elem, ...], k: int) -> int:
+def _match(text: _Text, pos: int, elems: tuple[_Elem, ...], k: int) -> int:
     """The end of a match of elems[k:] starting at `pos`, or -1."""
     if k == len(elems):
         return pos
@@ -902,37 +915,38 @@ def _match(tokens: list[_Tok], pos: int, elems: tuple[_Elem, ...], k: int) -> in
     if elem.kind == "gap":
         at = pos
         for _ in range(elem.gap + 1):
-            end = _match(tokens, at, elems, k + 1)
+            end = _match(text, at, elems, k + 1)
             if end >= 0:
                 return end
-            if at >= len(tokens) or tokens[at].breaks:
+            if at >= text.count or text.breaks[at]:
                 break
             at += 1
         return -1
     assert elem.item is not None
     if elem.kind == "not":
-        return -1 if _item_at(tokens, pos, elem.item) else _match(tokens, pos, elems, k + 1)
-    for end in _item_at(tokens, pos, elem.item):
-        found = _match(tokens, end, elems, k + 1)
+        return -1 if _item_at(text, pos, elem.item) else _match(text, pos, elems, k + 1)
+    for end in _item_at(text, pos, elem.item):
+        found = _match(text, end, elems, k + 1)
         if found >= 0:
             return found
     if elem.optional:
-        return _match(tokens, pos, elems, k + 1)
+        return _match(text, pos, elems, k + 1)
     return -1
 
 
-def _find(tokens: list[_Tok], rule: Rule, starts: list[int] | range, negatable: bool = True) -> list[tuple[int, int]]:
+def _find(text: _Text, rule: Rule, starts: list[int] | range, negatable: bool = True) -> list[tuple[int, int]]:
     """Where the rule matches from these starts, as (first token, end) runs that do not overlap;
     negated ones left out."""
     found: list[tuple[int, int]] = []
     after = 0
+    words = text.words
     for pos in starts:
-        if pos < after or not tokens[pos].is_word:
+        if pos < after or words[pos] is None:
             continue
-        end = _match(tokens, pos, rule.elems, 0)
-        if end > pos and not (negatable and _is_negated(tokens, pos)):
+        end = _match(text, pos, rule.elems, 0)
+        if end > pos and not (negatable and _is_negated(text.tokens, pos)):
             last = end  # a match ends on a word: trim the gaps' punctuation at its edge
-            while last > pos and not tokens[last - 1].is_word:
+            while last > pos and words[last - 1] is None:
                 last -= 1
             found.append((pos, last))
             after = end
@@ -983,8 +997,9 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
     index = _rules()
     everywhere = range(len(tokens))
     at = _Positions(tokens)
+    text = _Text(tokens)
     context = frozenset(name for name, rule in index.contexts.items()
-                        if _find(tokens, rule, at.starts(rule), negatable=name != "current"))
+                        if _find(text, rule, at.starts(rule), negatable=name != "current"))
     starts: dict[int, list[int]] = {n: list(everywhere) for n in index.anywhere}
     for pos, tok in enumerate(tokens):
         if tok.is_word:
@@ -998,11 +1013,11 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
         rule = index.rules[n]
         if any(name in context for name in rule.soft.split("+") if name) or not at.possible(rule):
             continue
-        found = _find(tokens, rule, sorted(set(starts[n])))
+        found = _find(text, rule, sorted(set(starts[n])))
         if found:
             matched.add(n)
         matches.extend((rule, start, end) for start, end in found)
-    idioms = [span for rule in _idioms() for span in _find(tokens, rule, at.starts(rule), negatable=False)]
+    idioms = [span for rule in _idioms() for span in _find(text, rule, at.starts(rule), negatable=False)]
     if idioms:
         matches = [m for m in matches if not any(m[1] < end and start < m[2] for start, end in idioms)]
         matched = {n for n in matched if any(m[0] is index.rules[n] for m in matches)}
