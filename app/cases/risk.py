@@ -47,8 +47,10 @@ measures any set of texts.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
+from typing import NamedTuple
 
 from app.themes.suggest import negation_governs, stem
 
@@ -102,8 +104,7 @@ _PSEUDO_NEGATED = frozenset("only just stop help wait doubt know sure".split())
 _SCOPE_END = frozenset("but although though however yet because whereas i he she they we you it".split())
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):  # a tuple, not a frozen dataclass: a report makes hundreds of them
     word: str  # the normalised word (or a punctuation mark)
     stem: str
     start: int  # where it stands in the original text
@@ -129,7 +130,7 @@ def _normalise(text: str) -> list[_Tok]:
         else:
             if w.endswith("'s"):
                 w = w[:-2]  # "dave's", "ex's"
-            words = [p for p in w.split("'") if p]
+            words = [p for p in w.split("'") if p] if "'" in w else [w]
         for word in words:
             out.append(_Tok(word, stem(word), start, end, True, False))
     return out
@@ -795,6 +796,11 @@ class Rule:
         return tuple((e.item.exact, frozenset(e.item.by_first)) for e in self.elems
                      if e.kind == "item" and not e.optional and e.item is not None)
 
+    @cached_property
+    def softened_by(self) -> frozenset[str]:
+        """The contexts that cancel the rule (`soft`, "+"-separated)."""
+        return frozenset(name for name in self.soft.split("+") if name)
+
     def firsts(self) -> tuple[bool, frozenset[str]] | None:
         """(exact, the words a match can start with), or None when it can start anywhere."""
         first = self.elems[0]
@@ -876,25 +882,40 @@ def _rules() -> _Rules:
                   {k: tuple(v) for k, v in by_word.items()}, tuple(anywhere))
 
 
-def _item_at(tokens: list[_Tok], pos: int, item: _Item) -> list[int]:
+class _Text:
+    """A text's tokens with their words and stems side by side (None for punctuation): the
+    matcher's inner loop reads lists, not tokens."""
+
+    __slots__ = ("tokens", "words", "stems", "breaks", "count")
+
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.tokens = tokens
+        self.words = [t.word if t.is_word else None for t in tokens]
+        self.stems = [t.stem if t.is_word else None for t in tokens]
+        self.breaks = [t.breaks for t in tokens]
+        self.count = len(tokens)
+
+
+_NONE: tuple[int, ...] = ()
+
+
+def _item_at(text: _Text, pos: int, item: _Item) -> Sequence[int]:
     """The end positions of the item's phrases that match at `pos` (longest first)."""
-    if pos >= len(tokens) or not tokens[pos].is_word:
-        return []
-    first = tokens[pos].word if item.exact else tokens[pos].stem
+    if pos >= text.count:
+        return _NONE
+    seq = text.words if item.exact else text.stems
+    phrases = item.by_first.get(seq[pos])  # type: ignore[arg-type]
+    if not phrases:
+        return _NONE
     ends = []
-    for phrase in item.by_first.get(first, ()):
+    for phrase in phrases:
         end = pos + len(phrase)
-        if end > len(tokens):
-            continue
-        for tok, want in zip(tokens[pos + 1:end], phrase[1:], strict=True):
-            if not tok.is_word or (tok.word if item.exact else tok.stem) != want:
-                break
-        else:
+        if end == pos + 1 or tuple(seq[pos + 1:end]) == phrase[1:]:
             ends.append(end)
     return ends
 
 
-def _match(tokens: list[_Tok], pos: int, elems: tuple[_Elem, ...], k: int) -> int:
+def _match(text: _Text, pos: int, elems: tuple[_Elem, ...], k: int) -> int:
     """The end of a match of elems[k:] starting at `pos`, or -1."""
     if k == len(elems):
         return pos
@@ -902,37 +923,38 @@ def _match(tokens: list[_Tok], pos: int, elems: tuple[_Elem, ...], k: int) -> in
     if elem.kind == "gap":
         at = pos
         for _ in range(elem.gap + 1):
-            end = _match(tokens, at, elems, k + 1)
+            end = _match(text, at, elems, k + 1)
             if end >= 0:
                 return end
-            if at >= len(tokens) or tokens[at].breaks:
+            if at >= text.count or text.breaks[at]:
                 break
             at += 1
         return -1
     assert elem.item is not None
     if elem.kind == "not":
-        return -1 if _item_at(tokens, pos, elem.item) else _match(tokens, pos, elems, k + 1)
-    for end in _item_at(tokens, pos, elem.item):
-        found = _match(tokens, end, elems, k + 1)
+        return -1 if _item_at(text, pos, elem.item) else _match(text, pos, elems, k + 1)
+    for end in _item_at(text, pos, elem.item):
+        found = _match(text, end, elems, k + 1)
         if found >= 0:
             return found
     if elem.optional:
-        return _match(tokens, pos, elems, k + 1)
+        return _match(text, pos, elems, k + 1)
     return -1
 
 
-def _find(tokens: list[_Tok], rule: Rule, starts: list[int] | range, negatable: bool = True) -> list[tuple[int, int]]:
+def _find(text: _Text, rule: Rule, starts: list[int] | range, negatable: bool = True) -> list[tuple[int, int]]:
     """Where the rule matches from these starts, as (first token, end) runs that do not overlap;
     negated ones left out."""
     found: list[tuple[int, int]] = []
     after = 0
+    words = text.words
     for pos in starts:
-        if pos < after or not tokens[pos].is_word:
+        if pos < after or words[pos] is None:
             continue
-        end = _match(tokens, pos, rule.elems, 0)
-        if end > pos and not (negatable and _is_negated(tokens, pos)):
+        end = _match(text, pos, rule.elems, 0)
+        if end > pos and not (negatable and _is_negated(text.tokens, pos)):
             last = end  # a match ends on a word: trim the gaps' punctuation at its edge
-            while last > pos and not tokens[last - 1].is_word:
+            while last > pos and words[last - 1] is None:
                 last -= 1
             found.append((pos, last))
             after = end
@@ -955,7 +977,10 @@ class _Positions:
 
     def possible(self, rule: Rule) -> bool:
         """Whether the text has a first word of every item the rule needs (`Rule.needs`)."""
-        return all(not words.isdisjoint(self.by_word if exact else self.by_stem) for exact, words in rule.needs)
+        for exact, words in rule.needs:  # a loop, not all(...): this runs for every rule on every report
+            if words.isdisjoint(self.by_word if exact else self.by_stem):
+                return False
+        return True
 
     def starts(self, rule: Rule) -> list[int] | range:
         if not self.possible(rule):
@@ -965,7 +990,10 @@ class _Positions:
             return range(self.count)
         exact, words = firsts
         table = self.by_word if exact else self.by_stem
-        return sorted(pos for word in words & table.keys() for pos in table[word])
+        found: list[int] = []
+        for word in words & table.keys():
+            found.extend(table[word])
+        return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -983,8 +1011,9 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
     index = _rules()
     everywhere = range(len(tokens))
     at = _Positions(tokens)
+    text = _Text(tokens)
     context = frozenset(name for name, rule in index.contexts.items()
-                        if _find(tokens, rule, at.starts(rule), negatable=name != "current"))
+                        if _find(text, rule, at.starts(rule), negatable=name != "current"))
     starts: dict[int, list[int]] = {n: list(everywhere) for n in index.anywhere}
     for pos, tok in enumerate(tokens):
         if tok.is_word:
@@ -996,13 +1025,13 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
         if only is not None and n not in only:
             continue
         rule = index.rules[n]
-        if any(name in context for name in rule.soft.split("+") if name) or not at.possible(rule):
+        if not context.isdisjoint(rule.softened_by) or not at.possible(rule):
             continue
-        found = _find(tokens, rule, sorted(set(starts[n])))
+        found = _find(text, rule, sorted(set(starts[n])))
         if found:
             matched.add(n)
         matches.extend((rule, start, end) for start, end in found)
-    idioms = [span for rule in _idioms() for span in _find(tokens, rule, at.starts(rule), negatable=False)]
+    idioms = [span for rule in _idioms() for span in _find(text, rule, at.starts(rule), negatable=False)]
     if idioms:
         matches = [m for m in matches if not any(m[1] < end and start < m[2] for start, end in idioms)]
         matched = {n for n in matched if any(m[0] is index.rules[n] for m in matches)}

@@ -247,6 +247,39 @@ def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, 
     insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)], part))
 
 
+def public_keys_by_holder(session: Session) -> dict[bytes, bytes]:
+    """Every holder index a wrap may name, with the public key to wrap to: each person's key pair,
+    each set-aside pair, and the escrow key while escrow is on (three queries)."""
+    found = {holder_index(session, user_id): public
+             for user_id, public in session.execute(select(PersonKey.user_id, PersonKey.public_key))}
+    found |= {holder_index(session, user_id, dormant=True): public
+              for user_id, public in session.execute(select(DormantKey.user_id, DormantKey.public_key))}
+    escrow = escrow_public(session)
+    if escrow is not None:
+        found[escrow_index(session)] = escrow
+    return found
+
+
+def rewrap_case(session: Session, case_id: uuid.UUID, payloads: dict[str, bytes],
+                publics: dict[bytes, bytes]) -> bool:
+    """Re-make every wrap of the case's keys to hold `payloads` (part -> what its wraps hold from now
+    on), each to the public key its holder index names (`public_keys_by_holder`). A wrap naming no
+    key pair is dropped: no private key anyone can unseal opens it. False, changing nothing, when a
+    wrap is of a part missing from `payloads`."""
+    rows = session.execute(select(CaseKeyWrap.holder, CaseKeyWrap.part).where(CaseKeyWrap.case_id == case_id)).all()
+    if any(part not in payloads for _, part in rows):
+        return False
+    remade = [{"case_id": case_id, "holder": holder, "part": part,
+               "wrapped": people.wrap_to(publics[holder], case_id, payloads[part], part)}
+              for holder, part in rows if holder in publics]
+    if remade:
+        session.execute(update(CaseKeyWrap), remade)  # by primary key, one executemany
+    orphans = [holder for holder, _ in rows if holder not in publics]
+    if orphans:
+        session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder.in_(orphans)))
+    return True
+
+
 def drop_wrap(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """The person's wraps of this case's keys (both parts) are gone, their set-aside key pair's too."""
     session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id,

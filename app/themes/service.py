@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import time
+import weakref
+
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app import db
@@ -18,11 +21,30 @@ def list_themes(session: Session, *, active_only: bool = False) -> list[Theme]:
     return list(session.scalars(q).all())
 
 
+# The administrators' words change seldom and only steer suggestions, which a person confirms:
+# each process keeps them for WORDS_TTL seconds rather than reading them for every report. A change
+# made through this process is seen at once; one made through another worker within WORDS_TTL.
+WORDS_TTL = 60.0
+_held: weakref.WeakKeyDictionary[Engine, tuple[float, dict[str, list[str]]]] = weakref.WeakKeyDictionary()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def admin_words(session: Session) -> dict[str, list[str]]:
-    """The words administrators gave active themes, for the suggester (`suggest_themes(extra=...)`)."""
+    """The words administrators gave active themes, for the suggester (`suggest_themes(extra=...)`).
+    Shared between requests: read only."""
+    engine, now = _engine(session), time.monotonic()
+    held = _held.get(engine)
+    if held is not None and held[0] > now:
+        return held[1]
     # Read apart from the request's transaction: a report reads these before its write lock.
     rows = db.read_apart(session, select(Theme.slug, Theme.words).where(Theme.active.is_(True)))
-    return {slug: list(words) for slug, words in rows if words}
+    words = {slug: list(words) for slug, words in rows if words}
+    _held[engine] = (now + WORDS_TTL, words)
+    return words
 
 
 def create_theme(session: Session, *, slug: str, name: str, description: str, by: Actor,
@@ -34,6 +56,7 @@ def create_theme(session: Session, *, slug: str, name: str, description: str, by
                   words=list(dict.fromkeys(words or [])))
     session.add(theme)
     session.flush()
+    _held.pop(_engine(session), None)
     audit.record(session, by, "theme.create", target=slug)
     return theme
 
@@ -55,6 +78,7 @@ def update_theme(
     if words is not None:
         theme.words = list(dict.fromkeys(words))
     session.flush()
+    _held.pop(_engine(session), None)
     audit.record(session, by, "theme.update", target=slug)
     return theme
 
