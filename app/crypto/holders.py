@@ -249,14 +249,17 @@ def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, 
 
 def public_keys_by_holder(session: Session) -> dict[bytes, bytes]:
     """Every holder index a wrap may name, with the public key to wrap to: each person's key pair,
-    each set-aside pair, and the escrow key while escrow is on (three queries)."""
-    found = {holder_index(session, user_id): public
-             for user_id, public in session.execute(select(PersonKey.user_id, PersonKey.public_key))}
-    found |= {holder_index(session, user_id, dormant=True): public
-              for user_id, public in session.execute(select(DormantKey.user_id, DormantKey.public_key))}
+    each set-aside pair, and the escrow key while escrow is on (three queries); under every key of
+    the ring (a wrap a retired key named, after a `rotate-key` that stopped half-way, is no orphan)."""
+    found = {index: public
+             for user_id, public in session.execute(select(PersonKey.user_id, PersonKey.public_key))
+             for index in holder_indexes(session, user_id)}
+    found |= {index: public
+              for user_id, public in session.execute(select(DormantKey.user_id, DormantKey.public_key))
+              for index in holder_indexes(session, user_id, dormant=True)}
     escrow = escrow_public(session)
     if escrow is not None:
-        found[escrow_index(session)] = escrow
+        found |= dict.fromkeys(escrow_indexes(session), escrow)
     return found
 
 

@@ -160,6 +160,12 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     assert read(sg_headers, before)["description"] == SECRET
     assert read(world.headers("assigned_hr"), before)["content_access"] is True
     assert client.get(f"/api/v1/cases/{before}", headers=world.headers("excluded_safeguarding")).status_code == 404
+    # rotate-key moves the holders' blind indexes and the certifications to the ring's new key: the
+    # same people read (the certified one gets the new cases below), the excluded stay out.
+    assert "0 key holder row(s)" not in _cli(app.state.settings, "rotate-key")
+    assert read(sg_headers, before)["description"] == SECRET
+    assert read(world.headers("assigned_hr"), before)["content_access"] is True
+    assert client.get(f"/api/v1/cases/{before}", headers=world.headers("excluded_safeguarding")).status_code == 404
 
     newcomer = make_staff("safeguarding", name="Nia Newcomer")
     blank = read({"Authorization": f"Bearer {newcomer.token}"}, before)
