@@ -35,6 +35,7 @@ def share(session: Session, ring: KeyRing, *, case_id: uuid.UUID, user_id: uuid.
     public = person_keys.public_key(session, user_id)
     if public is None:
         return False
+    holders.hold_still(session, [case_id])
     try:
         payload = keys.for_people(session, ring, case_id, keys.data_key(session, ring, case_id))
     except (NoCaseKey, Shredded):
@@ -86,6 +87,7 @@ def grant(session: Session, ring: KeyRing, *, by: User, user_id: uuid.UUID) -> G
     visible = set(session.scalars(access.visible_cases(session, grantee).with_only_columns(Case.id)))
     theirs = set(holders.held_cases(session, user_id=grantee.id))
     count, escrow = 0, holders.escrow_public(session)
+    holders.hold_still(session, sorted(mine & visible))
     for case_id in sorted(mine & visible - theirs):
         dek = holders.open_wrap(session, case_id)
         if dek is not None:
@@ -155,9 +157,12 @@ def lock_older_cases(session: Session, ring: KeyRing, *, by: User, after: uuid.U
     """
     if not by.may(Capability.READ_EVERY_CASE):
         raise Forbidden("Only a safeguarding user may seal the cases.")
+    # FOR UPDATE (PostgreSQL), before any wrap is read: a grant, an assignment, a restore or an escrow
+    # recovery copying one of these cases' wraps waits for the batch, or the batch for it and then
+    # reads its copy too (`holders.hold_still`).
     query = (select(CaseKey, Case.status, Case.retain_until).join(Case, Case.id == CaseKey.case_id)
              .where(CaseKey.lock_wrapped.is_(None), CaseKey.destroyed_at.is_(None))
-             .order_by(CaseKey.case_id).limit(batch))
+             .order_by(CaseKey.case_id).limit(batch).with_for_update(of=CaseKey))
     if after is not None:
         query = query.where(CaseKey.case_id > after)
     rows = session.execute(query).all()
@@ -268,6 +273,7 @@ def recover_from_escrow(session: Session, *, private: X25519PrivateKey, to: User
     visible = set(session.scalars(access.visible_cases(session, to).with_only_columns(Case.id)))
     theirs = set(holders.held_cases(session, user_id=to.id))
     count = 0
+    holders.hold_still(session, sorted(visible))
     for case_id, blob in holders.escrowed(session):
         if case_id not in visible or case_id in theirs:
             continue

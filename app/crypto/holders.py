@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from app import clock
+from app import clock, dialect
 from app.crypto import people
 from app.crypto.envelope import DecryptionError
-from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
+from app.crypto.models import CaseKey, CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
 from app.crypto.people import CASE_PART
 from app.db import EXCLUSION_KEY, ring_keys
 
@@ -333,6 +333,7 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
         select(CaseKeyWrap.case_id, CaseKeyWrap.part).where(CaseKeyWrap.holder.in_(current)))}
     public = people.public_bytes(holding.private)
     moved, escrow = 0, escrow_public(session)
+    hold_still(session, select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder == aside))
     for case_id, part, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.part, CaseKeyWrap.wrapped)
                                                .where(CaseKeyWrap.holder.in_(aside))).all():
         if (case_id, part) not in mine:
@@ -455,6 +456,17 @@ def count_held(session: Session, *, user_id: uuid.UUID) -> int:
 def held_cases(session: Session, *, user_id: uuid.UUID, part: str = CASE_PART) -> list[uuid.UUID]:
     return list(session.scalars(select(CaseKeyWrap.case_id).where(
         CaseKeyWrap.holder.in_(holder_indexes(session, user_id)), CaseKeyWrap.part == part)))
+
+
+def hold_still(session: Session, case_ids: Iterable[uuid.UUID] | Any) -> None:
+    """Until this transaction ends, `seal-cases` cannot give these cases (`case_ids`: ids or a SELECT
+    of them) their lock, nor finish giving it: a wrap copied now holds the same form, masked or not,
+    as the one it is copied from. PostgreSQL: FOR SHARE on their key rows, which the lock pass takes
+    FOR UPDATE; on SQLite a writing transaction holds the whole database from its first statement."""
+    if dialect.writer_locks_from_first_statement(session):
+        return
+    session.execute(select(CaseKey.case_id).where(CaseKey.case_id.in_(case_ids))
+                    .order_by(CaseKey.case_id).with_for_update(read=True)).all()  # in the lock pass's order
 
 
 def open_wrap(session: Session, case_id: uuid.UUID, part: str = CASE_PART) -> bytes | None:

@@ -528,6 +528,40 @@ def test_seal_cases_locks_the_cases_made_before_locks_in_a_deployment_sealed_bef
         assert s.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.case_id == closed)) == 0
 
 
+def test_an_hr_contact_assigned_while_seal_cases_locks_the_case_still_reads_it(app: Any, world: World, client: Any,
+                                                                                backend: Any) -> None:
+    """A wrap copied in the same moment as the case gets its lock must hold the same form as the others."""
+    if backend.name != "postgresql":
+        pytest.skip("on SQLite a writing transaction holds the whole database from its first statement")
+    import threading
+
+    from app.auth.models import User
+    from app.cases import keyholders
+
+    case = world.new_case(description=SECRET, assign=False)
+    _before_locks(app, {case: None})
+    sg, hr = world.staff["safeguarding"], uuid.UUID(world.id("assigned_hr"))
+    locked: list[object] = []
+
+    def lock_pass() -> None:
+        with app.state.sessionmaker() as s, s.begin():
+            locked.append(keyholders.lock_older_cases(s, app.state.keyring, by=s.get(User, uuid.UUID(sg.id))))
+
+    with app.state.sessionmaker() as s, s.begin():
+        assert keyholders.share(s, app.state.keyring, case_id=case, user_id=hr)  # the case's key to its HR contact
+        other = threading.Thread(target=lock_pass)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # seal-cases waits for the copy ...
+    other.join(10)
+    assert locked and locked[0].locked == 1  # type: ignore[attr-defined]
+    # ... and then re-makes the new wrap masked with the others: the HR contact reads the case.
+    with app.state.sessionmaker() as s, s.begin():
+        s.execute(text("UPDATE cases SET hr_contact_id = :hr WHERE id = :id"), {"hr": hr.hex, "id": case.hex})
+    r = client.get(f"/api/v1/cases/{case}", headers=world.headers("assigned_hr"))
+    assert r.json()["description"] == SECRET, r.text
+
+
 def test_the_reporter_keeps_their_case_after_sealing_through_their_receipt(app: Any, world: World, client: Any) -> None:
     from app.crypto.models import CaseKey
 
