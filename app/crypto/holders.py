@@ -333,7 +333,7 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
         select(CaseKeyWrap.case_id, CaseKeyWrap.part).where(CaseKeyWrap.holder.in_(current)))}
     public = people.public_bytes(holding.private)
     moved, escrow = 0, escrow_public(session)
-    hold_still(session, select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder == aside))
+    hold_still(session, select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder.in_(aside)))
     for case_id, part, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.part, CaseKeyWrap.wrapped)
                                                .where(CaseKeyWrap.holder.in_(aside))).all():
         if (case_id, part) not in mine:
