@@ -24,6 +24,7 @@ from app.cases import keyholders
 from app.commandline import PlainHelpGroup, database_error, fail, keyring_or_exit, sessionmaker_for, settings_or_exit
 from app.config import Settings
 from app.crypto import escrow, holders, people
+from app.crypto.keyring import KeyRing
 from app.db import end_reads
 from app.errors import AppError
 
@@ -134,9 +135,11 @@ def seal_cases(
     """Wrap every case key to the accounts that hold key pairs (safeguarding users not excluded from
     the case, its HR contact) and delete its master-key wrap: from then on the key ring alone opens
     no case. Older safeguarding-only notes move first under their case's safeguarding-only key,
-    which only safeguarding users hold. Run by a safeguarding user with their own password; safe to
-    run again (in a deployment sealed before the safeguarding-only key existed, running it again
-    moves the older notes of the cases the runner holds). Audited."""
+    which only safeguarding users hold. First, every case from before case locks that the runner
+    opens gets its lock (a closed one under its retention day), its wraps re-made masked by it, a
+    transaction per batch. Run by a safeguarding user with their own password; safe to run again
+    (in a deployment sealed before the safeguarding-only key or case locks existed, running it
+    again moves the older notes, and locks the cases, the runner holds). Audited."""
     settings = settings_or_exit()
     password = _password(password_stdin)
     ring = keyring_or_exit(settings)
@@ -144,12 +147,18 @@ def seal_cases(
     try:
         with sessions() as session:
             user_id, unlocked = _unlock_as(session, settings, as_, password)
+            locked = _lock_older_cases(session, ring, user_id, unlocked)
             with session.begin():
                 user = _hold_as(session, user_id, unlocked)
                 moved, notes = flows.seal_cases(session, ring, user=user)
                 flows.finish(session)
             typer.echo(f"sealed: {moved} case key(s) moved from the key ring to people's keys; "
                        "new cases are wrapped only to certified safeguarding users")
+            if locked.locked or locked.left:
+                typer.echo(f"locked: {locked.locked} case(s) from before case locks now also need the key ring "
+                           "(a closed one its retention day's key, which purge destroys)"
+                           + (f"; {locked.left} such case(s) are not yours to open: a safeguarding user who holds "
+                              "them runs seal-cases again" if locked.left else ""))
             if notes.notes or notes.left:
                 typer.echo(f"safeguarding-only notes: {notes.notes} older note(s) on {len(notes.cases)} case(s) moved "
                            "under their cases' safeguarding-only keys"
@@ -161,6 +170,21 @@ def seal_cases(
         raise
     except Exception as exc:  # noqa: BLE001
         database_error(exc, "seal the cases")
+
+
+def _lock_older_cases(session: Session, ring: KeyRing, user_id: uuid.UUID,
+                      unlocked: keys.Unlocked) -> keyholders.Locked:
+    """Every case from before case locks this user opens gets one, a transaction per batch (before
+    the seal, so the master wraps still open them all in a deployment not yet sealed)."""
+    after, locked, left = None, 0, 0
+    while True:
+        with session.begin():
+            holders.hold(session, user_id, unlocked.private)
+            step = keyholders.lock_older_cases(session, ring, by=service.user_by_id(session, user_id), after=after)
+            flows.finish(session)
+        if step.last is None:
+            return keyholders.Locked(locked, left, None)
+        after, locked, left = step.last, locked + step.locked, left + step.left
 
 
 def _password(password_stdin: bool) -> str:

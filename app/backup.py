@@ -248,10 +248,10 @@ def master_keys_needed(url: str) -> list[str]:
             ids = sorted(r[0] for r in rows)
     finally:
         engine.dispose()
-    # Closed cases wait under retention day keys (`retain-YYYY-MM-DD`): one ring entry, the chain, serves them all.
+    # Closed cases wait under retention day keys (`retain-YYYY-MM-DD[~chain]`): one ring entry, the chain, serves them all.
     masters = [i for i in ids if not i.startswith(RETAIN_PREFIX)]
     days = [i for i in ids if i.startswith(RETAIN_PREFIX)]
-    return masters + ([f"the retention chain from {days[0][len(RETAIN_PREFIX):]}"] if days else [])
+    return masters + ([f"the retention chain from {days[0][len(RETAIN_PREFIX):].partition('~')[0]}"] if days else [])
 
 
 def _run(command: list[str], *, env: dict[str, str], step_on: str, steps: Steps) -> None:

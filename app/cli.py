@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
-from app import accounts, backup, clock, retention, selfcheck
+from app import accounts, backup, clock, retention, rotation, selfcheck
 from app.audit import service as audit
 from app.cases.models import Case
 from app.checkins import commands as checkins_commands
@@ -117,11 +117,18 @@ def _listen(host: str, port: int, *, backlog: int) -> socket.socket:
 
 
 @cli.command("rotate-key")
-def rotate_key() -> None:
-    """Add a new master key, make it active and re-wrap every stored data key under it.
+def rotate_key(
+    master_only: Annotated[bool, typer.Option(
+        "--master-only", help="Only the master key: leave the ring's lookup key and retention chain as they are.")] = False,
+) -> None:
+    """Add a new master key, make it active and re-wrap every stored data key under it; then give the
+    ring a new lookup key and retention chain and move to them what the ring alone can re-seal.
 
-    First every live data key is opened with the ring (nothing changes if one does not open).
-    Shows progress on a terminal; otherwise prints one line when done.
+    First every live data key is opened with the ring (nothing changes if one does not open). The
+    ring file is written before the database: the old lookup key stays in it, retired, for what
+    cannot be moved (receipts, recovery codes), and a crash at any point leaves everything
+    readable (run the command again to finish). Shows progress on a terminal; otherwise prints one
+    line when done.
     """
     settings = settings_or_exit()
     ring = keyring_or_exit(settings)
@@ -138,11 +145,26 @@ def rotate_key() -> None:
         fail(f"the data key of case {reference or bad} does not open with this key ring (tampered, or sealed with "
              "another ring): nothing was changed; restore that row or its key ring before rotating")
     new_id = ring.add_kek()
-    with sessions() as session, session.begin(), progress("re-wrapping the data keys", total=live) as steps:
-        moved = keys.rewrap_all(session, ring, done=steps.advance)
-        audit.record(session, audit.Actor.system("rotate-key"), "keys.rotate", target=new_id)
+    if not master_only:
+        ring.rotate_own_keys()  # the file first: the database is moved only to keys the file holds
+    moved = None
+    try:
+        with sessions() as session, session.begin():
+            with progress("re-wrapping the data keys", total=live) as steps:
+                rewrapped = keys.rewrap_all(session, ring, done=steps.advance)
+            if not master_only:
+                with progress("moving to the ring's new keys") as steps:
+                    moved = rotation.reseal(session, ring, done=steps.advance)
+            audit.record(session, audit.Actor.system("rotate-key"), audit.ROTATED, target=new_id)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"the re-wrap stopped ({type(exc).__name__}): the database is as it was, and the key file holds the "
+             "old keys too, so everything still opens; run `safeshare rotate-key` again to finish")
+    if not master_only:
+        with sessions() as session:
+            rotation.forget_unused_chains(session, ring)
+    what = "" if moved is None else f"; new lookup key and retention chain: moved {moved.line()}"
     typer.echo(
-        f"new master key {new_id} is active; re-wrapped {moved} case key(s). "
+        f"new master key {new_id} is active; re-wrapped {rewrapped} case key(s){what}. "
         f"Back up {settings.key_file} now (SAFESHARE_KEY_FILE): without this copy of it, cases cannot be read."
     )
 

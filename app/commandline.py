@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from app import logs
-from app.audit.service import chain_key
+from app.audit.service import chain_key, chain_keys
 from app.config import Settings, SettingsError, load_settings, unknown_settings
-from app.crypto.blind import exclusion_key
+from app.crypto.blind import exclusion_keys
 from app.crypto.keyring import KeyRing, KeyRingError
 from app.crypto.keys import for_revisions
 from app.db import make_engine, make_sessionmaker
@@ -121,9 +121,8 @@ def sessionmaker_for(settings: Settings, ring: KeyRing | None = None, *, create_
     the commands that create accounts may run before the service has ever started)."""
     if ring is None and (create_ring or settings.key_file.exists()):
         ring = keyring_or_exit(settings, create=create_ring)
-    key = chain_key(ring) if ring is not None else None
-    return make_sessionmaker(make_engine(settings.database_url), audit_key=key,
-                             exclusion_key=exclusion_key(ring) if ring is not None else None)
+    return make_sessionmaker(make_engine(settings.database_url), audit_key=chain_keys(ring) if ring is not None else None,
+                             exclusion_key=exclusion_keys(ring) if ring is not None else None)
 
 
 def migrate_or_exit(settings: Settings) -> None:

@@ -6,7 +6,7 @@ import os
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,12 +129,28 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
             raise DisconnectionError("pooled connection is gone") from exc
 
 
-def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None, exclusion_key: bytes | None = None
+# A ring key in a session's info: the key itself, or (a running service, a command) a function giving
+# the key under every lookup key of the ring, the active one first (`KeyRing.subkeys`): it follows a
+# `rotate-key` by another process, and finds what a retired key wrote.
+RingKey = bytes | Callable[[], list[bytes]]
+
+
+def ring_keys(session: Session, name: str) -> list[bytes] | None:
+    """The session's ring key `name` (AUDIT_KEY, EXCLUSION_KEY) under every lookup key, active first."""
+    found = session.info.get(name)
+    if isinstance(found, bytes):
+        return [found]
+    if callable(found):
+        return list(found())
+    return None
+
+
+def make_sessionmaker(engine: Engine, *, audit_key: RingKey | None = None, exclusion_key: RingKey | None = None
                       ) -> sessionmaker[Session]:
     """Sessions on `engine`. Without `audit_key` a session cannot write audit entries; without
     `exclusion_key` it cannot tell who is excluded, and refuses to show any case.
     """
-    info: dict[str, bytes] = {AUDIT_KEY: audit_key} if audit_key is not None else {}
+    info: dict[str, RingKey] = {AUDIT_KEY: audit_key} if audit_key is not None else {}
     if exclusion_key is not None:
         info[EXCLUSION_KEY] = exclusion_key
     return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)

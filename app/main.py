@@ -148,8 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.keyring = KeyRing.load_or_create(settings.key_file)
-    app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit.chain_key(app.state.keyring),
-                                               exclusion_key=blind.exclusion_key(app.state.keyring))
+    app.state.sessionmaker = make_sessionmaker(engine, audit_key=audit.chain_keys(app.state.keyring),
+                                               exclusion_key=blind.exclusion_keys(app.state.keyring))
     app.state.passwords = Passwords(settings)
     app.state.slow_hash_limiter = make_limiter(settings.slow_hash_concurrency)
     app.state.ending_limiter = make_ending_limiter()

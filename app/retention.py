@@ -107,6 +107,9 @@ def purge(
         steps.say("scrubbing the database files")
         try:
             destroyed = ring.destroy_retention_before(today)
+            with makers() as session:  # a chain `rotate-key` replaced, once nothing names it
+                if ring.forget_chains(keys.chains_in_use(session)):
+                    said.append("dropped the retention chain a rotation replaced")
         except OSError as exc:
             fail(f"purged {purged} case(s) past their retention date, but SAFESHARE_KEY_FILE: cannot write "
                  f"{settings.key_file} ({exc.strerror or exc}); the retention keys of past days were not destroyed: "

@@ -89,6 +89,16 @@ def test_the_keys_bench_runs(tmp_path: Path) -> None:
     assert "opening a case key" in out.read_text()
 
 
+def test_the_seal_locks_bench_runs(tmp_path: Path) -> None:
+    from bench.keys import seal as bench
+
+    result = bench.run(cases=3)
+    assert result["sqlite"]["cases"] == result["postgresql"]["cases"] == 3
+    out = tmp_path / "seal.md"
+    bench.write_markdown(result, out)
+    assert "| postgresql |" in out.read_text()
+
+
 def test_the_statistics_and_equality_benches_run(backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if backend.name != "postgresql":
         pytest.skip("the statistics and equality benches load PostgreSQL only")

@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from app import backup
+from app.crypto.keyring import KeyRing
 from tests.test_readme import ROOT, VENV, block_of, run_line, serve
 
 FIXTURE = ROOT / "tests/data/upgrade"
@@ -91,6 +94,21 @@ def test_the_documented_upgrade_keeps_every_case_readable(
                           f"--as {facts['staff']['safeguarding']} --password-stdin", home, env)
         assert sealed.returncode == 0, sealed.stdout + sealed.stderr
         assert f"sealed: {len(facts['cases'])} case key(s)" in sealed.stdout
+        # ...and gives each case its lock first (these cases predate locks), a closed one under its
+        # retention day; the reporter's receipt wrap stays as it was until their next visit.
+        assert f"locked: {len(facts['cases'])} case(s)" in sealed.stdout
+        database = env.get("SAFESHARE_DATABASE_URL", f"sqlite:///{home}/var/safeshare.db")
+        keys_now = _case_keys(database)
+        assert all(k["lock_wrapped"] is not None and k["wrapped_key"] is None for k in keys_now.values())
+        assert [k["reporter_unmasked"] for k in keys_now.values()].count(True) == 1  # the one redeemed above
+        closed = next(c["reference"] for c in facts["cases"] if c.get("status") == "closed")
+        closed_key = keys_now[closed]
+        assert closed_key["lock_kek_id"] == f"retain-{closed_key['retain_until']}"
+        wraps = _wraps(database)
+        again = run_line(f"printf '%s\\n' '{facts['password']}' | .venv/bin/safeshare seal-cases "
+                         f"--as {facts['staff']['safeguarding']} --password-stdin", home, env)
+        assert again.returncode == 0 and "locked:" not in again.stdout, again.stdout + again.stderr
+        assert _case_keys(database) == keys_now and _wraps(database) == wraps  # a second run changes nothing
         again = http.post("/api/v1/auth/login", json={"email": facts["staff"]["safeguarding"],
                                                       "password": facts["password"]})
         staff = {"Authorization": "Bearer " + again.json()["token"]}
@@ -100,3 +118,37 @@ def test_the_documented_upgrade_keeps_every_case_readable(
         token = http.post("/api/v1/reporter/session", json={"receipt": first["receipt"]}).json()["token"]
         mine = http.get("/api/v1/reporter/case", headers={"Authorization": f"Bearer {token}"}).json()
         assert [m["body"] for m in mine["messages"]] == first["messages"]
+
+        assert [k["reporter_unmasked"] for k in _case_keys(database).values()].count(True) == 0  # re-made masked
+
+        # `purge` destroys the closed case's retention day: the database as it is (a backup from
+        # before the purge), its holder's wrap included, no longer opens that case.
+        day = date.fromisoformat(str(closed_key["retain_until"]))
+        assert KeyRing.load(home / "var/keys.json").destroy_retention_before(day + timedelta(days=1)) > 0
+        assert any(case_id == closed_key["case_id"] for case_id, _ in wraps)
+        item = next(c for c in listed if c["reference"] == closed)
+        assert http.get(f"/api/v1/cases/{item['id']}", headers=staff).json()["description"] is None
+        item = next(c for c in listed if c["reference"] == first["reference"])
+        assert http.get(f"/api/v1/cases/{item['id']}", headers=staff).json()["description"] == first["description"]
+
+
+def _case_keys(database: str) -> dict[str, dict[str, Any]]:
+    """Each case's key row by the case's reference, with its retention date."""
+    engine = create_engine(database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT c.reference, c.retain_until, k.* FROM case_keys k"
+                                     " JOIN cases c ON c.id = k.case_id")).mappings().all()
+    finally:
+        engine.dispose()
+    return {r["reference"]: {k: v for k, v in r.items() if k != "reference"} for r in rows}
+
+
+def _wraps(database: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(database)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT case_id, wrapped FROM case_key_wraps"
+                                                        " ORDER BY case_id, holder, part"))]
+    finally:
+        engine.dispose()

@@ -1,7 +1,9 @@
 """Append to and verify the audit trail. Rows are written in the caller's transaction.
 
-Each entry's hash is an HMAC-SHA256, under the audit key (a subkey of the key ring's lookup key,
-which is never rotated or destroyed), of the previous entry's hash and the entry's canonical form.
+Each entry's hash is an HMAC-SHA256, under the audit key (a subkey of the key ring's lookup key),
+of the previous entry's hash and the entry's canonical form. `rotate-key` gives the ring a new lookup
+key and keeps the old one retired: entries stay MACed under the key they were written with, and the
+rotation's own entry (`ROTATED`) marks where the new key starts (`verify`).
 Someone who can write to the database but has no key ring cannot compute it, so deleting or
 editing an entry and recomputing the chain fails `verify`. Entries written before the HMAC chain
 (migration 0009) keep their SHA-256 chain up to `audit_head.legacy_until`, a boundary the
@@ -14,9 +16,10 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, event, func, insert, literal, select, true, update
@@ -25,23 +28,39 @@ from sqlalchemy.orm import Session
 from app import clock, dialect
 from app.audit.models import AuditEvent, AuditHead
 from app.crypto.keyring import KeyRing
-from app.db import AUDIT_KEY, PENDING_AUDIT, refuse_unfinished, table_of, transaction_info
+from app.db import AUDIT_KEY, PENDING_AUDIT, refuse_unfinished, ring_keys, table_of, transaction_info
 
 GENESIS = b"\x00" * 32
 KEY_PURPOSE = "audit-chain"
 
 
+# The entry `rotate-key` writes, MACed under the new key: from it on, entries are under that key
+# (or a newer one); see `verify`.
+ROTATED = "keys.rotate"
+
+
 def chain_key(ring: KeyRing) -> bytes:
-    """The audit chain's key: derived from the ring's lookup key for this purpose alone."""
+    """The audit chain's key: derived from the ring's active lookup key for this purpose alone."""
     return ring.subkey(KEY_PURPOSE)
 
 
-def _key_of(session: Session) -> bytes:
-    key = session.info.get(AUDIT_KEY)
-    if not isinstance(key, bytes):
+def chain_keys(ring: KeyRing) -> Callable[[], list[bytes]]:
+    """For a sessionmaker: the chain's key under every lookup key of the ring, the active one first,
+    read when needed (a running service follows `rotate-key`)."""
+    return partial(ring.subkeys, KEY_PURPOSE)
+
+
+def _keys_of(session: Session) -> list[bytes]:
+    keys = ring_keys(session, AUDIT_KEY)
+    if not keys:
         raise RuntimeError("the audit chain's key is not available: build the sessionmaker with the key ring's "
-                           "audit key (app.db.make_sessionmaker(..., audit_key=audit.chain_key(ring)))")
-    return key
+                           "audit key (app.db.make_sessionmaker(..., audit_key=audit.chain_keys(ring)))")
+    return keys
+
+
+def _key_of(session: Session) -> bytes:
+    """The key new entries are MACed under: the active one."""
+    return _keys_of(session)[0]
 
 
 @cache
@@ -280,8 +299,15 @@ def verify(session: Session) -> tuple[bool, int, int | None]:
     newest entry must also be the head: entries removed from the end break the chain at the id
     after the last one left. The head is read by the same statement as the entries, so both come
     from one snapshot even while others keep appending.
+
+    After `rotate-key` the ring holds several audit keys, oldest to newest. An entry may be under
+    the key in force or a newer one (a service that had read the new ring writes under it before the
+    rotation's entry commits). The rotation's entry (`ROTATED`) puts its own key in force: after it,
+    an older key is accepted only for an entry stamped before it (one a service began before the
+    rotation and committed just after), so whoever holds a retired key cannot add entries later.
     """
-    key = _key_of(session)
+    keys = list(reversed(_keys_of(session)))  # oldest first
+    floor, floor_at = 0, None
     head = select(AuditHead.hash, AuditHead.legacy_until, AuditHead.anchor_mac).where(AuditHead.id == HEAD_ID).subquery()
     prev = GENESIS
     count = 0
@@ -293,10 +319,19 @@ def verify(session: Session) -> tuple[bool, int, int | None]:
     for ev, head_hash, legacy_until, sealed in rows:
         found = (head_hash, legacy_until, sealed)
         legacy = ev.id <= legacy_until
-        if ev.prev_hash != prev or _digest(None if legacy else key, prev, ev) != ev.hash:
+        if ev.prev_hash != prev:
             return False, count, ev.id
-        if legacy and ev.id == legacy_until and not _sealed(key, legacy_until, ev.hash, sealed):
-            return False, count, ev.id
+        if legacy:
+            if _digest(None, prev, ev) != ev.hash:
+                return False, count, ev.id
+            if ev.id == legacy_until and not any(_sealed(k, legacy_until, ev.hash, sealed) for k in keys):
+                return False, count, ev.id
+        else:
+            used = _which_key(keys, floor, floor_at, prev, ev)
+            if used is None:
+                return False, count, ev.id
+            if ev.action == ROTATED and used > floor:
+                floor, floor_at = used, ev.at
         prev = ev.hash
         last_id = ev.id
         count += 1
@@ -311,6 +346,18 @@ def verify(session: Session) -> tuple[bool, int, int | None]:
     if expected != prev:
         return False, count, last_id + 1
     return True, count, None
+
+
+def _which_key(keys: list[bytes], floor: int, floor_at: datetime | None, prev: bytes, ev: AuditEvent) -> int | None:
+    """The index in `keys` (oldest first) of the key the entry's MAC verifies under, as `verify` allows."""
+    for i in range(floor, len(keys)):
+        if hmac.compare_digest(_digest(keys[i], prev, ev), ev.hash):
+            return i
+    if floor_at is not None and ev.at <= floor_at:
+        for i in range(floor):
+            if hmac.compare_digest(_digest(keys[i], prev, ev), ev.hash):
+                return i
+    return None
 
 
 def _sealed(key: bytes, legacy_until: int, legacy_hash: bytes, sealed: bytes | None) -> bool:

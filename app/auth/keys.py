@@ -30,7 +30,7 @@ from app.auth.models import holders as holders_of
 from app.auth.permissions import Capability, roles_with
 from app.config import Settings
 from app.crypto import holders, people
-from app.crypto.envelope import DecryptionError, open_, seal
+from app.crypto.envelope import DecryptionError, open_any, seal
 from app.crypto.keyring import KeyRing
 from app.crypto.models import CaseKeySeal, EscrowKey, PersonKey
 from app.enums import Role
@@ -246,7 +246,7 @@ def carried(ring: KeyRing, user_id: uuid.UUID | None, text: str) -> Unlocked | N
         return None
     try:
         blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        doc = json.loads(open_(ring.subkey(_CARRY), blob, b"safeshare:pending-key:" + user_id.bytes))
+        doc = json.loads(open_any(ring.subkeys(_CARRY), blob, b"safeshare:pending-key:" + user_id.bytes))
     except (ValueError, DecryptionError):
         return None
     private = X25519PrivateKey.from_private_bytes(bytes.fromhex(doc["private"]))

@@ -278,7 +278,7 @@ def accept_code(session: Session, ring: KeyRing, *, user: User, code: str) -> bo
         return False
     used = session.execute(
         update(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.recovery_hash(ring, user.id, canonical),
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash.in_(totp.recovery_hashes(ring, user.id, canonical)),
                RecoveryCode.used_at.is_(None))
         .values(used_at=clock.now())
     )
@@ -1233,3 +1233,14 @@ def enrol(session: Session, *, user_id: uuid.UUID, token: str, hashed: str, pair
         keys.store_new(session, user=user, pair=pair)
     audit.record(session, actor(user), "auth.enrolled", target=str(user.id))
     return user
+
+
+def reseal_totp_secrets(session: Session, ring: KeyRing) -> int:
+    """`rotate-key`: every two-factor secret sealed again under the ring's active lookup key (it is
+    opened with whichever key sealed it); how many."""
+    rows = session.execute(select(User.id, User.totp_secret_ct).where(User.totp_secret_ct.is_not(None))).all()
+    for user_id, sealed in rows:
+        assert sealed is not None
+        session.execute(update(User).where(User.id == user_id).values(
+            totp_secret_ct=totp.seal_secret(ring, user_id, totp.open_secret(ring, user_id, sealed))))
+    return len(rows)

@@ -88,6 +88,15 @@ def recovery_hash(ring: KeyRing, user_id: uuid.UUID, canonical: str) -> bytes:
     return ring.lookup_hash("recovery-code", f"{user_id}:{canonical}")
 
 
+def recovery_hashes(ring: KeyRing, user_id: uuid.UUID, canonical: str) -> list[bytes]:
+    """`recovery_hash` under every lookup key, the active one first: codes issued before `rotate-key`
+    are hashed under a retired key (they cannot be re-hashed: only their holder has them)."""
+    return ring.lookup_hashes("recovery-code", f"{user_id}:{canonical}")
+
+
+TOTP_PURPOSE = "users.totp_secret"
+
+
 # --- the secret at rest -----------------------------------------------------------------------------
 
 
@@ -96,8 +105,8 @@ def _ad(user_id: uuid.UUID) -> bytes:
 
 
 def seal_secret(ring: KeyRing, user_id: uuid.UUID, secret: str) -> bytes:
-    return envelope.seal(ring.subkey("users.totp_secret"), secret.encode(), _ad(user_id))
+    return envelope.seal(ring.subkey(TOTP_PURPOSE), secret.encode(), _ad(user_id))
 
 
 def open_secret(ring: KeyRing, user_id: uuid.UUID, sealed: bytes) -> str:
-    return envelope.open_(ring.subkey("users.totp_secret"), sealed, _ad(user_id)).decode()
+    return envelope.open_any(ring.subkeys(TOTP_PURPOSE), sealed, _ad(user_id)).decode()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, exists, false, select
+from sqlalchemy import Select, and_, exists, false, select, update
 from sqlalchemy.orm import Session
 
 from app import dialect
@@ -16,23 +16,31 @@ from app.auth.models import User
 from app.auth.permissions import Capability
 from app.cases.models import Case, Exclusion
 from app.crypto.blind import exclusion_index
-from app.db import EXCLUSION_KEY
+from app.db import EXCLUSION_KEY, ring_keys
 from app.errors import Forbidden, NotFound
 
 
 def exclusion_lookup(session: Session, user_id: uuid.UUID) -> bytes:
-    """The blind index of this user in `exclusions.user_lookup` (app.crypto.blind, keyed from the ring)."""
-    key = session.info.get(EXCLUSION_KEY)
-    if not isinstance(key, bytes):
+    """The blind index of this user in `exclusions.user_lookup` (app.crypto.blind, keyed from the ring),
+    under the active key: what a new exclusion stores."""
+    return exclusion_lookups(session, user_id)[0]
+
+
+def exclusion_lookups(session: Session, user_id: uuid.UUID) -> list[bytes]:
+    """The user's blind index under every key of the ring, the active one first: what a check for an
+    exclusion matches, so that rows a retired key wrote (a `rotate-key` that stopped half-way) still
+    exclude."""
+    keys = ring_keys(session, EXCLUSION_KEY)
+    if not keys:
         raise RuntimeError("this session cannot tell who is excluded: make it with the key ring's exclusion "
-                           "key (app.db.make_sessionmaker(..., exclusion_key=blind.exclusion_key(ring)))")
-    return exclusion_index(key, user_id)
+                           "key (app.db.make_sessionmaker(..., exclusion_key=blind.exclusion_keys(ring)))")
+    return [exclusion_index(key, user_id) for key in keys]
 
 
 def visible_cases(session: Session, user: User) -> Select[Case]:
     """A SELECT of the cases this user may see; add filters and ordering to it."""
     excluded = exists().where(and_(Exclusion.case_id == Case.id,
-                                   Exclusion.user_lookup == exclusion_lookup(session, user.id)))
+                                   Exclusion.user_lookup.in_(exclusion_lookups(session, user.id))))
     q = select(Case).where(~excluded)
     if user.may(Capability.READ_EVERY_CASE):
         return q
@@ -84,5 +92,26 @@ def can_see(session: Session, user: User, case_id: uuid.UUID) -> bool:
 
 def is_excluded(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return session.scalar(
-        select(Exclusion.id).where(Exclusion.case_id == case_id, Exclusion.user_lookup == exclusion_lookup(session, user_id))
+        select(Exclusion.id).where(Exclusion.case_id == case_id, Exclusion.user_lookup.in_(exclusion_lookups(session, user_id)))
     ) is not None
+
+
+def rekey_exclusions(session: Session) -> tuple[int, int]:
+    """`rotate-key`: every exclusion's blind index computed again under the active key. The index
+    names no one, so each account's index under every key is matched against the rows (accounts
+    are few). Returns (moved, left): left are rows of an account that no longer exists, which
+    exclude no one."""
+    moving: dict[bytes, bytes] = {}
+    current: set[bytes] = set()
+    for user_id in session.scalars(select(User.id)).all():
+        active, *older = exclusion_lookups(session, user_id)
+        current.add(active)
+        moving.update(dict.fromkeys(older, active))
+    moved = left = 0
+    for row_id, lookup in session.execute(select(Exclusion.id, Exclusion.user_lookup)).all():
+        if lookup in moving:
+            session.execute(update(Exclusion).where(Exclusion.id == row_id).values(user_lookup=moving[lookup]))
+            moved += 1
+        elif lookup not in current:
+            left += 1
+    return moved, left

@@ -56,11 +56,22 @@ def receipt_lookup(ring: KeyRing, normalised_receipt: str) -> bytes:
 
 
 def find_by_receipt(session: Session, ring: KeyRing, receipt: str) -> Case | None:
-    """One indexed lookup by keyed hash; never a scan over stored hashes."""
+    """One indexed lookup by keyed hash; never a scan over stored hashes.
+
+    The hash under every lookup key of the ring is tried (`rotate-key` keeps the old key retired:
+    the receipt is not stored, so its hash cannot be moved until the reporter brings it); a case
+    found under a retired key is re-hashed under the active one now (redemption writes anyway).
+    """
     normalised = receipts.normalise(receipt)
     if normalised is None:
         return None
-    return session.scalar(select(Case).where(Case.receipt_lookup == receipt_lookup(ring, normalised)))
+    hashes = ring.lookup_hashes("receipt", normalised)
+    case = session.scalar(select(Case).where(Case.receipt_lookup.in_(hashes)) if len(hashes) > 1
+                          else select(Case).where(Case.receipt_lookup == hashes[0]))
+    if case is not None and case.receipt_lookup is not None and case.receipt_lookup != hashes[0]:
+        case.receipt_lookup = hashes[0]
+        session.flush()
+    return case
 
 
 @cache

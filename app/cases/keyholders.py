@@ -24,8 +24,9 @@ from app.cases.models import Case, Note
 from app.crypto import fields, holders, keys, people
 from app.crypto.envelope import CaseCipher, DecryptionError, NoCaseKey, Shredded
 from app.crypto.keyring import KeyRing
+from app.crypto.models import CaseKey
 from app.crypto.people import SAFEGUARDING_PART
-from app.enums import NoteVisibility
+from app.enums import NoteVisibility, Status
 from app.errors import Conflict, Forbidden
 
 
@@ -34,6 +35,7 @@ def share(session: Session, ring: KeyRing, *, case_id: uuid.UUID, user_id: uuid.
     public = person_keys.public_key(session, user_id)
     if public is None:
         return False
+    holders.hold_still(session, [case_id])
     try:
         payload = keys.for_people(session, ring, case_id, keys.data_key(session, ring, case_id))
     except (NoCaseKey, Shredded):
@@ -85,6 +87,7 @@ def grant(session: Session, ring: KeyRing, *, by: User, user_id: uuid.UUID) -> G
     visible = set(session.scalars(access.visible_cases(session, grantee).with_only_columns(Case.id)))
     theirs = set(holders.held_cases(session, user_id=grantee.id))
     count, escrow = 0, holders.escrow_public(session)
+    holders.hold_still(session, sorted(mine & visible))
     for case_id in sorted(mine & visible - theirs):
         dek = holders.open_wrap(session, case_id)
         if dek is not None:
@@ -133,6 +136,46 @@ def seal_cases(session: Session, ring: KeyRing, *, by: User, done: Callable[[int
     holders.mark_sealed(session, by=by.email)
     audit.record(session, actor(by), "keys.sealed", target=str(moved))
     return moved
+
+
+@dataclass(frozen=True)
+class Locked:
+    """One batch of `lock_older_cases`: how many cases got their lock, how many this session could
+    not open (left as they were), and the last case looked at (None: no case left to look at)."""
+
+    locked: int
+    left: int
+    last: uuid.UUID | None
+
+
+def lock_older_cases(session: Session, ring: KeyRing, *, by: User, after: uuid.UUID | None = None,
+                     batch: int = 200) -> Locked:
+    """`safeshare seal-cases`, in a transaction per batch: the next `batch` cases from before case
+    locks (after case id `after`) get one (`keys.give_lock`), a closed one under its retention day.
+    Each case is converted whole or not at all; one the acting session cannot open is left for a
+    holder of it. Audited (`keys.locked`, how many) when any moved.
+    """
+    if not by.may(Capability.READ_EVERY_CASE):
+        raise Forbidden("Only a safeguarding user may seal the cases.")
+    # FOR UPDATE (PostgreSQL), before any wrap is read: a grant, an assignment, a restore or an escrow
+    # recovery copying one of these cases' wraps waits for the batch, or the batch for it and then
+    # reads its copy too (`holders.hold_still`).
+    query = (select(CaseKey, Case.status, Case.retain_until).join(Case, Case.id == CaseKey.case_id)
+             .where(CaseKey.lock_wrapped.is_(None), CaseKey.destroyed_at.is_(None))
+             .order_by(CaseKey.case_id).limit(batch).with_for_update(of=CaseKey))
+    if after is not None:
+        query = query.where(CaseKey.case_id > after)
+    rows = session.execute(query).all()
+    if not rows:
+        return Locked(0, 0, None)
+    publics = holders.public_keys_by_holder(session)
+    locked = sum(keys.give_lock(session, ring, row, publics=publics,
+                                retain_until=retain_until if status == Status.CLOSED else None)
+                 for row, status, retain_until in rows)
+    session.flush()
+    if locked:
+        audit.record(session, actor(by), "keys.locked", target=str(locked))
+    return Locked(locked, len(rows) - locked, rows[-1][0].case_id)
 
 
 # --- the safeguarding-only key ---------------------------------------------------------------------------
@@ -230,6 +273,7 @@ def recover_from_escrow(session: Session, *, private: X25519PrivateKey, to: User
     visible = set(session.scalars(access.visible_cases(session, to).with_only_columns(Case.id)))
     theirs = set(holders.held_cases(session, user_id=to.id))
     count = 0
+    holders.hold_still(session, sorted(visible))
     for case_id, blob in holders.escrowed(session):
         if case_id not in visible or case_id in theirs:
             continue

@@ -50,6 +50,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
+from typing import NamedTuple
 
 from app.themes.suggest import negation_governs, stem
 
@@ -103,8 +104,7 @@ _PSEUDO_NEGATED = frozenset("only just stop help wait doubt know sure".split())
 _SCOPE_END = frozenset("but although though however yet because whereas i he she they we you it".split())
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):  # a tuple, not a frozen dataclass: a report makes hundreds of them
     word: str  # the normalised word (or a punctuation mark)
     stem: str
     start: int  # where it stands in the original text
@@ -130,7 +130,7 @@ def _normalise(text: str) -> list[_Tok]:
         else:
             if w.endswith("'s"):
                 w = w[:-2]  # "dave's", "ex's"
-            words = [p for p in w.split("'") if p]
+            words = [p for p in w.split("'") if p] if "'" in w else [w]
         for word in words:
             out.append(_Tok(word, stem(word), start, end, True, False))
     return out
@@ -796,6 +796,11 @@ class Rule:
         return tuple((e.item.exact, frozenset(e.item.by_first)) for e in self.elems
                      if e.kind == "item" and not e.optional and e.item is not None)
 
+    @cached_property
+    def softened_by(self) -> frozenset[str]:
+        """The contexts that cancel the rule (`soft`, "+"-separated)."""
+        return frozenset(name for name in self.soft.split("+") if name)
+
     def firsts(self) -> tuple[bool, frozenset[str]] | None:
         """(exact, the words a match can start with), or None when it can start anywhere."""
         first = self.elems[0]
@@ -902,9 +907,12 @@ def _item_at(text: _Text, pos: int, item: _Item) -> Sequence[int]:
     phrases = item.by_first.get(seq[pos])  # type: ignore[arg-type]
     if not phrases:
         return _NONE
-    if len(phrases) == 1 and len(phrases[0]) == 1:
-        return (pos + 1,)
-    return [pos + len(p) for p in phrases if len(p) == 1 or tuple(seq[pos + 1:pos + len(p)]) == p[1:]]
+    ends = []
+    for phrase in phrases:
+        end = pos + len(phrase)
+        if end == pos + 1 or tuple(seq[pos + 1:end]) == phrase[1:]:
+            ends.append(end)
+    return ends
 
 
 def _match(text: _Text, pos: int, elems: tuple[_Elem, ...], k: int) -> int:
@@ -969,7 +977,10 @@ class _Positions:
 
     def possible(self, rule: Rule) -> bool:
         """Whether the text has a first word of every item the rule needs (`Rule.needs`)."""
-        return all(not words.isdisjoint(self.by_word if exact else self.by_stem) for exact, words in rule.needs)
+        for exact, words in rule.needs:  # a loop, not all(...): this runs for every rule on every report
+            if words.isdisjoint(self.by_word if exact else self.by_stem):
+                return False
+        return True
 
     def starts(self, rule: Rule) -> list[int] | range:
         if not self.possible(rule):
@@ -979,7 +990,10 @@ class _Positions:
             return range(self.count)
         exact, words = firsts
         table = self.by_word if exact else self.by_stem
-        return sorted(pos for word in words & table.keys() for pos in table[word])
+        found: list[int] = []
+        for word in words & table.keys():
+            found.extend(table[word])
+        return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -1011,7 +1025,7 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
         if only is not None and n not in only:
             continue
         rule = index.rules[n]
-        if any(name in context for name in rule.soft.split("+") if name) or not at.possible(rule):
+        if not context.isdisjoint(rule.softened_by) or not at.possible(rule):
             continue
         found = _find(text, rule, sorted(set(starts[n])))
         if found:

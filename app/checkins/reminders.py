@@ -64,7 +64,7 @@ def _claim(session: Session, contact_id: uuid.UUID, today: date) -> list[tuple[C
         .join(Case, Case.id == CheckIn.case_id)
         .where(_due_filter(today), CheckIn.hr_contact_id == contact_id)
         .where(~exists().where(and_(Exclusion.case_id == CheckIn.case_id,
-                                    Exclusion.user_lookup == access.exclusion_lookup(session, contact_id))))
+                                    Exclusion.user_lookup.in_(access.exclusion_lookups(session, contact_id)))))
         .order_by(CheckIn.due_on, Case.reference)
     )
     q = dialect.for_update(q, session, of=CheckIn, skip_locked=True)
@@ -116,8 +116,9 @@ def _recipients(
     for user in auth.list_users(session, may=Capability.READ_EVERY_CASE):
         if not user.active:
             continue
-        lookup = access.exclusion_lookup(session, user.id)
-        theirs = [(ref, row.due_on) for row, ref in claimed if (lookup, row.case_id) not in excluded]
+        lookups = access.exclusion_lookups(session, user.id)
+        theirs = [(ref, row.due_on) for row, ref in claimed
+                  if not any((lookup, row.case_id) in excluded for lookup in lookups)]
         if theirs:
             messages.append(compose(settings, user.email, theirs, today, handover=True))
     return messages

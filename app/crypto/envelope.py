@@ -68,6 +68,16 @@ def open_(key: bytes, blob: bytes, ad: bytes) -> bytes:
         raise DecryptionError("ciphertext does not authenticate", where=_where(ad)) from None
 
 
+def open_any(keys: list[bytes], blob: bytes, ad: bytes) -> bytes:
+    """`open_` under the first of `keys` that opens it (a ring's subkeys: the active one, then retired)."""
+    for key in keys[:-1]:
+        try:
+            return open_(key, blob, ad)
+        except DecryptionError:
+            continue
+    return open_(keys[-1], blob, ad)
+
+
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 

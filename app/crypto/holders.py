@@ -17,15 +17,15 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
-from app import clock
+from app import clock, dialect
 from app.crypto import people
 from app.crypto.envelope import DecryptionError
-from app.crypto.models import CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
+from app.crypto.models import CaseKey, CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
 from app.crypto.people import CASE_PART
-from app.db import EXCLUSION_KEY
+from app.db import EXCLUSION_KEY, ring_keys
 
 HOLDER_PURPOSE = "case-key-holder"
 _HELD = "safeshare.case_key_holder"
@@ -38,17 +38,29 @@ def _holder_key(exclusion_key: bytes) -> bytes:
                 info=b"safeshare:" + HOLDER_PURPOSE.encode()).derive(exclusion_key)
 
 
-def holder_index(session: Session, user_id: uuid.UUID, *, dormant: bool = False) -> bytes:
-    """A person's blind index in `case_key_wraps.holder` (`dormant`: their set-aside key pair's)."""
-    key = session.info.get(EXCLUSION_KEY)
-    if not isinstance(key, bytes):
+def _ring_keys(session: Session) -> list[bytes]:
+    """The exclusion key under every lookup key of the ring, the active one first (app.db.ring_keys)."""
+    keys = ring_keys(session, EXCLUSION_KEY)
+    if not keys:
         raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
+    return keys
+
+
+def holder_indexes(session: Session, user_id: uuid.UUID, *, dormant: bool = False) -> list[bytes]:
+    """A person's blind index in `case_key_wraps.holder` (`dormant`: their set-aside key pair's) under
+    every key of the ring, the active one first: what a lookup matches (`rotate-key` moves every row
+    to the active key; one that stopped half-way leaves some under a retired one)."""
     label = b"safeshare:holder-dormant:" if dormant else b"safeshare:holder:"
-    return hmac.new(_holder_key(key), label + user_id.bytes, hashlib.sha256).digest()
+    return [hmac.new(_holder_key(key), label + user_id.bytes, hashlib.sha256).digest() for key in _ring_keys(session)]
+
+
+def holder_index(session: Session, user_id: uuid.UUID, *, dormant: bool = False) -> bytes:
+    """A person's blind index under the active key: what a new row stores."""
+    return holder_indexes(session, user_id, dormant=dormant)[0]
 
 
 def _both(session: Session, user_id: uuid.UUID) -> list[bytes]:
-    return [holder_index(session, user_id), holder_index(session, user_id, dormant=True)]
+    return [*holder_indexes(session, user_id), *holder_indexes(session, user_id, dormant=True)]
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,13 @@ def _certification_key(exclusion_key: bytes) -> bytes:
 def certification(session: Session, user_id: uuid.UUID, public_key: bytes) -> bytes:
     """The MAC that makes a certification count: over the person and their public key, under a key
     derived from the ring (so a database writer without the ring cannot certify a key they planted)."""
-    key = session.info.get(EXCLUSION_KEY)
-    if not isinstance(key, bytes):
-        raise RuntimeError("this session cannot certify keys: make it with the key ring's exclusion key")
-    return hmac.new(_certification_key(key), b"safeshare:certified:" + user_id.bytes + public_key,
-                    hashlib.sha256).digest()
+    return certifications(session, user_id, public_key)[0]
+
+
+def certifications(session: Session, user_id: uuid.UUID, public_key: bytes) -> list[bytes]:
+    """`certification` under every key of the ring, the active one first (one a retired key made still holds)."""
+    return [hmac.new(_certification_key(key), b"safeshare:certified:" + user_id.bytes + public_key,
+                     hashlib.sha256).digest() for key in _ring_keys(session)]
 
 
 def is_certified(session: Session, row: PersonKey) -> bool:
@@ -128,7 +142,7 @@ def certification_holds(session: Session, user_id: uuid.UUID, public_key: bytes,
                         mac: bytes | None) -> bool:
     """`is_certified` from a row's columns (a query that reads them without loading the row)."""
     return (certified_at is not None and mac is not None
-            and hmac.compare_digest(mac, certification(session, user_id, public_key)))
+            and any(hmac.compare_digest(mac, m) for m in certifications(session, user_id, public_key)))
 
 
 def person_key(session: Session, user_id: uuid.UUID) -> PersonKey | None:
@@ -241,10 +255,46 @@ def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
 def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, public: bytes,
                    dek: bytes, part: str = CASE_PART) -> None:
     """The case's key (`part`) wrapped to this person, replacing any earlier wrap of theirs."""
-    index = holder_index(session, user_id)
-    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index,
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id,
+                                              CaseKeyWrap.holder.in_(holder_indexes(session, user_id)),
                                               CaseKeyWrap.part == part))
     insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)], part))
+
+
+def public_keys_by_holder(session: Session) -> dict[bytes, bytes]:
+    """Every holder index a wrap may name, with the public key to wrap to: each person's key pair,
+    each set-aside pair, and the escrow key while escrow is on (three queries); under every key of
+    the ring (a wrap a retired key named, after a `rotate-key` that stopped half-way, is no orphan)."""
+    found = {index: public
+             for user_id, public in session.execute(select(PersonKey.user_id, PersonKey.public_key))
+             for index in holder_indexes(session, user_id)}
+    found |= {index: public
+              for user_id, public in session.execute(select(DormantKey.user_id, DormantKey.public_key))
+              for index in holder_indexes(session, user_id, dormant=True)}
+    escrow = escrow_public(session)
+    if escrow is not None:
+        found |= dict.fromkeys(escrow_indexes(session), escrow)
+    return found
+
+
+def rewrap_case(session: Session, case_id: uuid.UUID, payloads: dict[str, bytes],
+                publics: dict[bytes, bytes]) -> bool:
+    """Re-make every wrap of the case's keys to hold `payloads` (part -> what its wraps hold from now
+    on), each to the public key its holder index names (`public_keys_by_holder`). A wrap naming no
+    key pair is dropped: no private key anyone can unseal opens it. False, changing nothing, when a
+    wrap is of a part missing from `payloads`."""
+    rows = session.execute(select(CaseKeyWrap.holder, CaseKeyWrap.part).where(CaseKeyWrap.case_id == case_id)).all()
+    if any(part not in payloads for _, part in rows):
+        return False
+    remade = [{"case_id": case_id, "holder": holder, "part": part,
+               "wrapped": people.wrap_to(publics[holder], case_id, payloads[part], part)}
+              for holder, part in rows if holder in publics]
+    if remade:
+        session.execute(update(CaseKeyWrap), remade)  # by primary key, one executemany
+    orphans = [holder for holder, _ in rows if holder not in publics]
+    if orphans:
+        session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder.in_(orphans)))
+    return True
 
 
 def drop_wrap(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -267,13 +317,13 @@ def set_aside(session: Session, *, user_id: uuid.UUID) -> None:
     row = session.get(PersonKey, user_id)
     if row is None:
         return
-    current, aside = _both(session, user_id)
+    current, aside = holder_indexes(session, user_id), holder_index(session, user_id, dormant=True)
     if session.get(DormantKey, user_id) is None:
         session.add(DormantKey(user_id=user_id, public_key=row.public_key, by_recovery=row.by_recovery,
                                certified_at=row.certified_at, set_aside_at=clock.now()))
-        session.execute(update(CaseKeyWrap).where(CaseKeyWrap.holder == current).values(holder=aside))
+        session.execute(update(CaseKeyWrap).where(CaseKeyWrap.holder.in_(current)).values(holder=aside))
     else:
-        session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == current))
+        session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder.in_(current)))
     session.delete(row)
     session.flush()
 
@@ -292,19 +342,20 @@ def restore(session: Session, *, user_id: uuid.UUID, recovery_key: str) -> int |
     old = people.open_under_recovery(user_id, aside_row.public_key, aside_row.by_recovery, recovery_key)
     if old is None:
         return None
-    current, aside = _both(session, user_id)
+    current, aside = holder_indexes(session, user_id), holder_indexes(session, user_id, dormant=True)
     mine = {(case_id, part) for case_id, part in session.execute(
-        select(CaseKeyWrap.case_id, CaseKeyWrap.part).where(CaseKeyWrap.holder == current))}
+        select(CaseKeyWrap.case_id, CaseKeyWrap.part).where(CaseKeyWrap.holder.in_(current)))}
     public = people.public_bytes(holding.private)
     moved, escrow = 0, escrow_public(session)
+    hold_still(session, select(CaseKeyWrap.case_id).where(CaseKeyWrap.holder.in_(aside)))
     for case_id, part, blob in session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.part, CaseKeyWrap.wrapped)
-                                               .where(CaseKeyWrap.holder == aside)).all():
+                                               .where(CaseKeyWrap.holder.in_(aside))).all():
         if (case_id, part) not in mine:
             dek = people.unwrap_with(old, case_id, blob, part)
             insert_wraps(session, wrap_rows(session, case_id, dek, [(user_id, public)], part))
             escrow_wrap(session, case_id=case_id, dek=dek, public=escrow, part=part)
             moved += part == CASE_PART
-    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == aside))
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder.in_(aside)))
     row = session.get(PersonKey, user_id)
     if row is not None and aside_row.certified_at is not None and not is_certified(session, row):
         row.certified_at = aside_row.certified_at
@@ -326,10 +377,13 @@ ESCROW_ROW = 1
 
 def escrow_index(session: Session) -> bytes:
     """The holder index of the escrow key's wraps in `case_key_wraps` (keyed like a person's)."""
-    key = session.info.get(EXCLUSION_KEY)
-    if not isinstance(key, bytes):
-        raise RuntimeError("this session cannot name key holders: make it with the key ring's exclusion key")
-    return hmac.new(_holder_key(key), b"safeshare:holder-escrow", hashlib.sha256).digest()
+    return escrow_indexes(session)[0]
+
+
+def escrow_indexes(session: Session) -> list[bytes]:
+    """`escrow_index` under every key of the ring, the active one first (see `holder_indexes`)."""
+    return [hmac.new(_holder_key(key), b"safeshare:holder-escrow", hashlib.sha256).digest()
+            for key in _ring_keys(session)]
 
 
 def escrow_public(session: Session) -> bytes | None:
@@ -344,9 +398,9 @@ def turn_escrow_on(session: Session, *, public: bytes) -> None:
 
 def turn_escrow_off(session: Session) -> int:
     """The escrow key and every wrap to it are gone. Returns how many wraps went."""
-    index = escrow_index(session)
-    gone = int(session.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.holder == index)) or 0)
-    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder == index))
+    index = escrow_indexes(session)
+    gone = int(session.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.holder.in_(index))) or 0)
+    session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder.in_(index)))
     session.execute(delete(EscrowKey))
     session.flush()
     return gone
@@ -367,8 +421,8 @@ def escrow_wrap(session: Session, *, case_id: uuid.UUID, dek: bytes, public: byt
     public = public if public is not None else escrow_public(session)
     if public is None:
         return False
-    index = escrow_index(session)
-    if session.scalar(select(CaseKeyWrap.case_id).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == index,
+    index = escrow_indexes(session)
+    if session.scalar(select(CaseKeyWrap.case_id).where(CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder.in_(index),
                                                         CaseKeyWrap.part == part)) is not None:
         return False
     insert_wraps(session, escrow_rows(session, case_id, dek, public, part))
@@ -378,44 +432,55 @@ def escrow_wrap(session: Session, *, case_id: uuid.UUID, dek: bytes, public: byt
 def escrowed(session: Session, part: str = CASE_PART) -> list[tuple[uuid.UUID, bytes]]:
     """(case id, wrapped key) of every case key (`part`) wrapped to the escrow key."""
     rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped)
-                           .where(CaseKeyWrap.holder == escrow_index(session), CaseKeyWrap.part == part)
+                           .where(CaseKeyWrap.holder.in_(escrow_indexes(session)), CaseKeyWrap.part == part)
                            .order_by(CaseKeyWrap.case_id))
     return [(r.case_id, r.wrapped) for r in rows]
 
 
 def escrow_holds(session: Session, case_id: uuid.UUID) -> bool:
     return session.scalar(select(CaseKeyWrap.case_id).where(
-        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == escrow_index(session),
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder.in_(escrow_indexes(session)),
         CaseKeyWrap.part == CASE_PART)) is not None
 
 
 
 def holds(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, part: str = CASE_PART) -> bool:
     return session.scalar(select(CaseKeyWrap.case_id).where(
-        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, user_id),
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder.in_(holder_indexes(session, user_id)),
         CaseKeyWrap.part == part)) is not None
 
 
 def holding_among(session: Session, *, case_id: uuid.UUID, people_: Iterable[tuple[uuid.UUID, bytes]],
                   part: str = CASE_PART) -> list[tuple[uuid.UUID, bytes]]:
     """Those of (user id, public key) `people_` who hold this case's key (`part`), in one query."""
-    by_index = {holder_index(session, user_id): (user_id, public) for user_id, public in people_}
+    by_index = {index: (user_id, public) for user_id, public in people_ for index in holder_indexes(session, user_id)}
     if not by_index:
         return []
     found = set(session.scalars(select(CaseKeyWrap.holder).where(
         CaseKeyWrap.case_id == case_id, CaseKeyWrap.part == part, CaseKeyWrap.holder.in_(list(by_index)))))
-    return [who for index, who in by_index.items() if index in found]
+    return list({who[0]: who for index, who in by_index.items() if index in found}.values())
 
 
 def count_held(session: Session, *, user_id: uuid.UUID) -> int:
     return int(session.scalar(select(func.count()).select_from(CaseKeyWrap)
-                              .where(CaseKeyWrap.holder == holder_index(session, user_id),
+                              .where(CaseKeyWrap.holder.in_(holder_indexes(session, user_id)),
                                      CaseKeyWrap.part == CASE_PART)) or 0)
 
 
 def held_cases(session: Session, *, user_id: uuid.UUID, part: str = CASE_PART) -> list[uuid.UUID]:
     return list(session.scalars(select(CaseKeyWrap.case_id).where(
-        CaseKeyWrap.holder == holder_index(session, user_id), CaseKeyWrap.part == part)))
+        CaseKeyWrap.holder.in_(holder_indexes(session, user_id)), CaseKeyWrap.part == part)))
+
+
+def hold_still(session: Session, case_ids: Iterable[uuid.UUID] | Any) -> None:
+    """Until this transaction ends, `seal-cases` cannot give these cases (`case_ids`: ids or a SELECT
+    of them) their lock, nor finish giving it: a wrap copied now holds the same form, masked or not,
+    as the one it is copied from. PostgreSQL: FOR SHARE on their key rows, which the lock pass takes
+    FOR UPDATE; on SQLite a writing transaction holds the whole database from its first statement."""
+    if dialect.writer_locks_from_first_statement(session):
+        return
+    session.execute(select(CaseKey.case_id).where(CaseKey.case_id.in_(case_ids))
+                    .order_by(CaseKey.case_id).with_for_update(read=True)).all()  # in the lock pass's order
 
 
 def open_wrap(session: Session, case_id: uuid.UUID, part: str = CASE_PART) -> bytes | None:
@@ -424,7 +489,7 @@ def open_wrap(session: Session, case_id: uuid.UUID, part: str = CASE_PART) -> by
     if holding is None:
         return None
     blob = session.scalar(select(CaseKeyWrap.wrapped).where(
-        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder == holder_index(session, holding.user_id),
+        CaseKeyWrap.case_id == case_id, CaseKeyWrap.holder.in_(holder_indexes(session, holding.user_id)),
         CaseKeyWrap.part == part))
     if blob is None:
         return None
@@ -444,10 +509,44 @@ def open_wraps(session: Session, case_ids: Iterable[uuid.UUID] | object, part: s
     found: dict[uuid.UUID, bytes] = {}
     rows = session.execute(select(CaseKeyWrap.case_id, CaseKeyWrap.wrapped).where(
         CaseKeyWrap.case_id.in_(case_ids),  # type: ignore[arg-type]
-        CaseKeyWrap.holder == holder_index(session, holding.user_id), CaseKeyWrap.part == part))
+        CaseKeyWrap.holder.in_(holder_indexes(session, holding.user_id)), CaseKeyWrap.part == part))
     for case_id, blob in rows:
         try:
             found[case_id] = people.unwrap_with(holding.private, case_id, blob, part)
         except DecryptionError:
             continue
     return found
+
+
+# --- `rotate-key` -----------------------------------------------------------------------------------------
+
+def rekey(session: Session, user_ids: Iterable[uuid.UUID]) -> int:
+    """`rotate-key`: every wrap's holder index (a person's, their set-aside pair's, the escrow key's)
+    and every valid certification computed again under the ring's active key; how many rows moved.
+
+    The indexes name no one, so each account's (`user_ids`: all of them) is matched under every key.
+    A certification that does not verify under any key stays as it is: a rotation vouches for no one.
+    """
+    moving: list[tuple[list[bytes], bytes]] = [(escrow_indexes(session)[1:], escrow_index(session))]
+    for user_id in user_ids:
+        for dormant in (False, True):
+            active, *older = holder_indexes(session, user_id, dormant=dormant)
+            moving.append((older, active))
+    moved = 0
+    for older, active in moving:
+        if older:
+            newer = aliased(CaseKeyWrap)  # a wrap a service already wrote under the active key wins
+            session.execute(delete(CaseKeyWrap).where(CaseKeyWrap.holder.in_(older), exists().where(
+                newer.case_id == CaseKeyWrap.case_id, newer.part == CaseKeyWrap.part, newer.holder == active))
+                .execution_options(synchronize_session=False))
+            result = session.execute(update(CaseKeyWrap).where(CaseKeyWrap.holder.in_(older)).values(holder=active)
+                                     .execution_options(synchronize_session=False))
+            moved += max(getattr(result, "rowcount", 0), 0)
+    for row in session.scalars(select(PersonKey).where(PersonKey.certification.is_not(None))).all():
+        if is_certified(session, row):
+            fresh = certification(session, row.user_id, row.public_key)
+            if row.certification != fresh:
+                row.certification = fresh
+                moved += 1
+    session.flush()
+    return moved

@@ -17,13 +17,14 @@ from app import clock, dialect
 from app.crypto import blind, holders, people
 from app.crypto.envelope import (
     CaseCipher,
+    DecryptionError,
     NoCaseKey,
     Shredded,
     new_data_key,
     unwrap_data_key,
     wrap_data_key,
 )
-from app.crypto.keyring import RETAIN_PREFIX, KeyRing
+from app.crypto.keyring import RETAIN_PREFIX, KeyRing, retention_chain, retention_day
 from app.crypto.models import CaseKey, RingIdentity
 from app.crypto.people import CASE_PART, SAFEGUARDING_PART
 from app.db import table_of, transaction_info
@@ -78,7 +79,7 @@ def new_case_key(ring: KeyRing, case_id: uuid.UUID, *, master: bool = True, rece
 # from the lock: a person's private key opens the wrap, the ring opens the lock, and both are
 # needed. `purge` destroys the retention day, so a copy of the database taken before it, with
 # anyone's private key or the escrow shares, no longer opens the erased case. A case made before
-# locks has none (NULL): its wraps hold the key itself.
+# locks has none (NULL) and its wraps hold the key itself, until `seal-cases` gives it one (`give_lock`).
 
 LOCK_COLUMN = "lock"
 
@@ -165,18 +166,25 @@ def data_key(session: Session, ring: KeyRing, case_id: uuid.UUID) -> bytes:
 
 
 def reporter_key(session: Session, ring: KeyRing, case_id: uuid.UUID, normalised_receipt: str) -> bytes | None:
-    """The case's data key for its reporter, opened with the receipt (an older case gets its receipt wrap now)."""
+    """The case's data key for its reporter, opened with the receipt (an older case gets its receipt
+    wrap now, and a receipt wrap left unmasked when the case got its lock is re-made masked)."""
     row = session.get(CaseKey, case_id)
     if row is None or row.destroyed_at is not None:
         return None
     try:
         if row.reporter_wrapped is not None:
             payload = people.unwrap_with_receipt(normalised_receipt, case_id, row.reporter_wrapped)
-            return None if payload is None else _through_lock(ring, row, payload)
-        if row.wrapped_key is None:
+            if payload is None:
+                return None
+            if not row.reporter_unmasked:
+                return _through_lock(ring, row, payload)
+            dek, payload = payload, _through_lock(ring, row, payload)  # Shredded once its retention day is gone
+            row.reporter_unmasked = False
+        elif row.wrapped_key is None:
             return None
-        dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
-        payload = _through_lock(ring, row, dek)
+        else:
+            dek = unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)
+            payload = _through_lock(ring, row, dek)
     except Shredded:
         return None
     row.reporter_wrapped = people.wrap_to_receipt(normalised_receipt, case_id, payload)
@@ -319,6 +327,46 @@ def seal_all(session: Session, ring: KeyRing, *,
             done(len(rows))
 
 
+def give_lock(session: Session, ring: KeyRing, row: CaseKey, *, retain_until: date | None,
+              publics: dict[bytes, bytes]) -> bool:
+    """`seal-cases`: a case from before locks gets one, under `retain_until`'s retention key for a
+    closed case (the active master key otherwise, or when the ring has no key for that day), and
+    every wrap of its keys to a person or the escrow key is re-made masked by it, in the caller's
+    transaction. The receipt wrap cannot be re-made (only the reporter holds the receipt): it is
+    marked `reporter_unmasked` until the reporter's next visit (`reporter_key`).
+
+    False, changing nothing, when the row has a lock or is shredded, or when this session does not
+    open every part its wraps hold (the master wraps, or the held person's wraps).
+    """
+    if (row.lock_wrapped is not None or row.destroyed_at is not None
+            or (row.wrapped_key is None and row.kek_id != PEOPLE)):
+        return False
+    try:
+        dek = _open(session, ring, row)  # no lock yet: what a wrap holds is the key itself
+        sg = _older_sg_key(session, ring, row)
+    except (NoCaseKey, Shredded, DecryptionError):
+        return False
+    lock = new_data_key()
+    payloads = {CASE_PART: _masked(lock, row.case_id, dek, CASE_PART)}
+    if sg is not None:
+        payloads[SAFEGUARDING_PART] = _masked(lock, row.case_id, sg, SAFEGUARDING_PART)
+    if not holders.rewrap_case(session, row.case_id, payloads, publics):
+        return False
+    under = ring.retention_kek(retain_until) if retain_until is not None else None
+    row.lock_kek_id, row.lock_wrapped = wrap_data_key(ring, row.case_id, lock, under=under, column=LOCK_COLUMN)
+    row.reporter_unmasked = row.reporter_wrapped is not None
+    return True
+
+
+def _older_sg_key(session: Session, ring: KeyRing, row: CaseKey) -> bytes | None:
+    """The safeguarding-only key of a case without a lock, if it has one this session opens."""
+    if row.sg_created_at is None:
+        return None
+    if row.sg_wrapped_key is not None:
+        return unwrap_data_key(ring, row.case_id, row.kek_id, row.sg_wrapped_key, column=SG_COLUMN)
+    return holders.open_wrap(session, row.case_id, SAFEGUARDING_PART)
+
+
 def case_ciphers(session: Session, ring: KeyRing, *, within: Select[Any]) -> dict[uuid.UUID, CaseCipher]:
     """The ciphers of the cases `within`, in one query; not kept in the session (a search opens thousands)."""
     found: dict[uuid.UUID, CaseCipher] = {
@@ -364,6 +412,7 @@ def shred(session: Session, case_id: uuid.UUID) -> None:
         row.reporter_wrapped = None
         row.sg_wrapped_key = None
         row.lock_wrapped = None
+        row.reporter_unmasked = False
         transaction_info(session).get(_OPENED, {}).pop(case_id, None)
         transaction_info(session).get(_OPENED_SG, {}).pop(case_id, None)
         row.destroyed_at = clock.now()
@@ -480,6 +529,54 @@ def rewrap_all(session: Session, ring: KeyRing, *, batch: int = 500, done: Calla
         for row in locks:
             _rewrap_lock(ring, row)
         session.flush()
+
+
+def rewrap_retired_chains(session: Session, ring: KeyRing, *, batch: int = 500,
+                          done: Callable[[int], None] | None = None) -> int:
+    """`rotate-key`: closed cases' keys and locks under a day key of a retention chain the ring has
+    retired moved under the same day's key of its active chain; how many cases. A day already
+    purged is only renamed (what it wrapped is gone under either chain)."""
+    active = ring.retention
+    if active is None:
+        return 0
+    moved, after = 0, None
+    retired = (CaseKey.kek_id.like(RETAIN_PREFIX + "%") & CaseKey.wrapped_key.is_not(None)) | (
+        CaseKey.lock_kek_id.like(RETAIN_PREFIX + "%") & CaseKey.lock_wrapped.is_not(None))
+    while True:
+        query = select(CaseKey).where(retired).order_by(CaseKey.case_id).limit(batch)
+        rows = session.scalars(query if after is None else query.where(CaseKey.case_id > after)).all()
+        if not rows:
+            return moved
+        for row in rows:
+            moved += _to_active_chain(ring, row)
+        session.flush()
+        if done is not None:
+            done(len(rows))
+        after = rows[-1].case_id
+
+
+def _to_active_chain(ring: KeyRing, row: CaseKey) -> int:
+    chain = ring.retention
+    assert chain is not None
+    changed = 0
+    for id_column, wrapped in (("kek_id", row.wrapped_key), ("lock_kek_id", row.lock_wrapped)):
+        kek_id = getattr(row, id_column)
+        day = retention_day(kek_id) if wrapped is not None and kek_id is not None else None
+        if day is None or kek_id == chain.kek_id(day):
+            continue
+        if ring.status(kek_id) == "destroyed" or day < chain.start:
+            setattr(row, id_column, chain.kek_id(day))
+        elif id_column == "kek_id":
+            _rewrap(ring, row, (chain.kek_id(day), chain.key(day)))
+        else:
+            _rewrap_lock(ring, row, (chain.kek_id(day), chain.key(day)))
+        changed = 1
+    return changed
+
+
+def chains_in_use(session: Session) -> set[str | None]:
+    """The retention chains whose day keys live rows name (None: a ring's first chain)."""
+    return {retention_chain(k) for k in keys_in_use(session) if retention_day(k) is not None}
 
 
 # --- which ring the database belongs to ---------------------------------------------------------------

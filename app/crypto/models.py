@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -36,6 +36,10 @@ class CaseKey(Base):
     # database opens the case, whoever's private key comes with it. NULL: a case from before locks.
     lock_kek_id: Mapped[str | None] = mapped_column(String(32))
     lock_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A case given its lock later (`seal-cases`, app.crypto.keys.give_lock): its receipt wrap could
+    # not be re-made (the server never holds the receipt), so it still holds the key itself until the
+    # reporter's next visit re-makes it masked.
+    reporter_unmasked: Mapped[bool] = mapped_column(server_default=false())  # no Python default: intake inserts by SELECT
 
 
 class RingIdentity(Base):

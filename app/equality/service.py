@@ -17,7 +17,7 @@ from app import clock, dialect
 from app.audit import service as audit
 from app.auth.models import User
 from app.auth.service import actor
-from app.crypto.envelope import open_, seal
+from app.crypto.envelope import open_any, seal
 from app.crypto.keyring import KeyRing
 from app.db import table_of
 from app.equality.models import EqualityAnswer, EqualityBaseline, EqualityCount, EqualityPending
@@ -56,10 +56,10 @@ def publish_due(session: Session, ring: KeyRing, *, min_cell: int) -> int:
                                                      EqualityPending.answers_ct), session)).all()
     if not rows or (len(rows) < min_cell and min(r.pooled_in for r in rows) >= this_month):
         return 0
-    key = ring.subkey(PURPOSE)
+    keys = ring.subkeys(PURPOSE)  # a pool from before `rotate-key` is re-sealed by it; the retired key opens the rest
     batch = []
     for row in rows:
-        held = json.loads(open_(key, row.answers_ct, _ad(row.id)))
+        held = json.loads(open_any(keys, row.answers_ct, _ad(row.id)))
         batch.append((str(held["month"]), dict(held["answers"])))
     publish_batch(session, batch)
     session.execute(delete(table_of(EqualityPending)).where(table_of(EqualityPending).c.id.in_([r.id for r in rows])))
@@ -116,3 +116,14 @@ def set_baseline(session: Session, *, user: User, data: BaselineIn) -> dict[str,
         session.execute(insert(table), rows)
     audit.record(session, actor(user), "equality.baseline", target=",".join(c.key for c in data.characteristics) or None)
     return baseline(session)
+
+
+def reseal_pool(session: Session, ring: KeyRing) -> int:
+    """`rotate-key`: the answers waiting for a batch sealed again under the active lookup key; how many."""
+    keys = ring.subkeys(PURPOSE)
+    rows = session.execute(select(EqualityPending.id, EqualityPending.answers_ct)).all()
+    table = table_of(EqualityPending)
+    for row_id, sealed in rows:
+        session.execute(table.update().where(table.c.id == row_id).values(
+            answers_ct=seal(keys[0], open_any(keys, sealed, _ad(row_id)), _ad(row_id))))
+    return len(rows)

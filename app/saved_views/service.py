@@ -37,7 +37,7 @@ def _open(session: Session, ring: KeyRing, row: SavedView) -> str | None:
     if row.search_ct is None:
         return None
     if row.search_to is None:
-        return envelope.open_(ring.subkey(PURPOSE), row.search_ct, _ad(row.id)).decode()
+        return envelope.open_any(ring.subkeys(PURPOSE), row.search_ct, _ad(row.id)).decode()
     holding = holders.held(session)
     if holding is None or holding.user_id != row.user_id or people.public_bytes(holding.private) != row.search_to:
         return None
@@ -107,3 +107,15 @@ def delete(session: Session, ring: KeyRing, *, user_id: uuid.UUID, view_id: uuid
     session.delete(row)
     session.flush()
     audit.record(session, by, "saved_view.delete", target=str(view_id))
+
+
+def reseal_under_ring(session: Session, ring: KeyRing) -> int:
+    """`rotate-key`: the searches still sealed under the ring (not yet to their owner's key pair)
+    sealed again under its active lookup key; how many."""
+    rows = session.scalars(select(SavedView).where(SavedView.search_ct.is_not(None), SavedView.search_to.is_(None))).all()
+    for row in rows:
+        assert row.search_ct is not None
+        words = envelope.open_any(ring.subkeys(PURPOSE), row.search_ct, _ad(row.id))
+        row.search_ct = envelope.seal(ring.subkey(PURPOSE), words, _ad(row.id))
+    session.flush()
+    return len(rows)

@@ -187,12 +187,20 @@ def score(text: str, extra: dict[str, list[str]] | None = None) -> dict[str, int
     tokens = tokenize(text)
     index = _with_extra(extra)
     matches: list[tuple[int, Term]] = []
+    count = len(tokens)
     for i, tok in enumerate(tokens):
         if not tok.is_word:
             continue
         for term in index.get(tok.stem, ()):
-            if not _matches(tokens, i, term.stems):
-                continue
+            stems = term.stems
+            if len(stems) > 1:  # a one-word term has matched already; most longer ones fail on their second word
+                if i + len(stems) > count:
+                    continue
+                second = tokens[i + 1]
+                if not second.is_word or (stems[1] != WILDCARD and second.stem != stems[1]):
+                    continue
+                if len(stems) > 2 and not _matches(tokens, i, stems):
+                    continue
             if term.negatable and is_negated(tokens, i):
                 continue
             matches.append((i, term))

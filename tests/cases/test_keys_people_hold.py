@@ -160,6 +160,12 @@ def test_sealed_cases_open_only_for_the_people_who_hold_their_keys(app: Any, wor
     assert read(sg_headers, before)["description"] == SECRET
     assert read(world.headers("assigned_hr"), before)["content_access"] is True
     assert client.get(f"/api/v1/cases/{before}", headers=world.headers("excluded_safeguarding")).status_code == 404
+    # rotate-key moves the holders' blind indexes and the certifications to the ring's new key: the
+    # same people read (the certified one gets the new cases below), the excluded stay out.
+    assert "0 key holder row(s)" not in _cli(app.state.settings, "rotate-key")
+    assert read(sg_headers, before)["description"] == SECRET
+    assert read(world.headers("assigned_hr"), before)["content_access"] is True
+    assert client.get(f"/api/v1/cases/{before}", headers=world.headers("excluded_safeguarding")).status_code == 404
 
     newcomer = make_staff("safeguarding", name="Nia Newcomer")
     blank = read({"Authorization": f"Bearer {newcomer.token}"}, before)
@@ -397,6 +403,163 @@ def test_a_closed_case_needs_its_retention_day_too_so_a_copy_from_before_the_pur
         assert s.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.case_id == case_id))
     r = client.get(f"/api/v1/cases/{case_id}", headers=headers)
     assert r.status_code == 200 and r.json()["description"] is None
+
+
+def _before_locks(app: Any, receipts: dict[uuid.UUID, str | None]) -> None:
+    """Make these cases as a version before case locks (revision 0023) left them: no lock, every wrap
+    (a person's, the escrow key's, the receipt's) holding the case's keys themselves. Before sealing."""
+    from app.crypto import holders
+    from app.crypto import receipts as codes
+    from app.crypto.envelope import unwrap_data_key
+    from app.crypto.models import CaseKey
+
+    ring = app.state.keyring
+    with app.state.sessionmaker() as s, s.begin():
+        publics = holders.public_keys_by_holder(s)
+        for case_id, receipt in receipts.items():
+            row = s.get(CaseKey, case_id)
+            assert row is not None and row.wrapped_key is not None
+            parts = {"case": unwrap_data_key(ring, case_id, row.kek_id, row.wrapped_key)}
+            if row.sg_wrapped_key is not None:
+                parts["safeguarding"] = unwrap_data_key(ring, case_id, row.kek_id, row.sg_wrapped_key,
+                                                        column="sg_wrapped_key")
+            assert holders.rewrap_case(s, case_id, parts, publics)
+            row.lock_kek_id = row.lock_wrapped = None
+            normalised = codes.normalise(receipt) if receipt else None
+            row.reporter_wrapped = people.wrap_to_receipt(normalised, case_id, parts["case"]) if normalised else None
+
+
+def test_seal_cases_locks_the_cases_made_before_locks_in_a_deployment_sealed_before(
+        app: Any, world: World, client: Any, make_staff: Any, monkeypatch: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from app.audit.service import Actor
+    from app.cases import keyholders
+    from app.cases.models import Case
+    from app.crypto.models import CaseKey, CaseKeyWrap
+    from app.retention import erase_case
+
+    settings, sg, eve = app.state.settings, world.staff["safeguarding"], world.staff["excluded_safeguarding"]
+    made = _run(settings, "escrow", "create")
+    assert made.exit_code == 0, made.output
+    a, b = dict(line.split(": ", 1) for line in made.stdout.splitlines()).values()
+    opened = world.new_case(description=SECRET)  # Eve is excluded from it; its HR contact is assigned_hr
+    closed = world.new_case(description=SECRET, assign=False)
+    reported = client.post("/api/v1/reports", json={"description": SECRET})
+    assert reported.status_code == 201, reported.text
+    receipt = reported.json()["receipt"]
+    with app.state.sessionmaker() as s, s.begin():
+        assert keyholders.share(s, app.state.keyring, case_id=opened, user_id=uuid.UUID(world.id("assigned_hr")))
+        by_receipt = s.scalar(select(Case.id).where(Case.id.not_in([opened, closed])))
+        assert by_receipt is not None
+    sg_headers = world.headers("safeguarding")
+    assert client.post(f"/api/v1/cases/{opened}/notes", json={"body": SG_NOTE, "visibility": "safeguarding"},
+                       headers=sg_headers).status_code == 201
+    assert client.post(f"/api/v1/cases/{closed}/close", headers=sg_headers,
+                       json={"outcome": "referred", "summary": "Sorted."}).status_code == 200
+    _before_locks(app, {opened: None, closed: None, by_receipt: receipt})
+    # Sealed by a version that made no locks: its wraps to people and the escrow key hold the keys themselves.
+    monkeypatch.setattr(keyholders, "lock_older_cases", lambda *_, **__: keyholders.Locked(0, 0, None))
+    assert "locked:" not in _seal(app, sg.email, sg.password)
+    monkeypatch.undo()
+
+    def state() -> list[tuple[Any, ...]]:
+        return (_raw(app, "SELECT case_id, kek_id, lock_kek_id, lock_wrapped, reporter_wrapped, reporter_unmasked"
+                          " FROM case_keys ORDER BY case_id")
+                + _raw(app, "SELECT case_id, holder, part, wrapped FROM case_key_wraps ORDER BY case_id, holder, part"))
+
+    # Each runner locks the cases they open; Eve, excluded from two, leaves those to Sam.
+    assert "locked: 1 case(s)" in (out := _seal(app, eve.email, eve.password)) and "2 such case(s) are not yours" in out
+    assert "locked: 2 case(s)" in (out := _seal(app, sg.email, sg.password)) and "not yours" not in out
+    before = state()
+    assert "locked:" not in _seal(app, sg.email, sg.password)  # a second run changes nothing
+    assert state() == before
+    assert _raw(app, "SELECT count(*) FROM audit_events WHERE action = 'keys.locked'") == [(2,)]
+    with app.state.sessionmaker() as s:
+        rows = {r.case_id: r for r in s.scalars(select(CaseKey))}
+        retain_until = s.scalar(select(Case.retain_until).where(Case.id == closed))
+        assert all(r.lock_wrapped is not None and r.wrapped_key is None for r in rows.values())
+        assert rows[closed].lock_kek_id == f"retain-{retain_until}"  # under its retention day at once
+        assert not rows[opened].lock_kek_id.startswith("retain-")  # type: ignore[union-attr]
+        assert rows[by_receipt].reporter_unmasked and not rows[opened].reporter_unmasked
+
+    # Reads, the safeguarding-only key, the HR contact, reassignment, a grant and escrow recovery.
+    sg_headers = _login(client, sg.email, sg.password)
+    for case_id in (opened, closed, by_receipt):
+        assert client.get(f"/api/v1/cases/{case_id}", headers=sg_headers).json()["description"] == SECRET
+    assert [n["body"] for n in client.get(f"/api/v1/cases/{opened}/notes", headers=sg_headers).json()] == [SG_NOTE]
+    assert client.get(f"/api/v1/cases/{opened}", headers=world.headers("assigned_hr")).json()["content_access"] is True
+    assert client.put(f"/api/v1/cases/{opened}/hr-contact", json={"user_id": world.id("other_hr")},
+                      headers=sg_headers).status_code == 200
+    assert client.get(f"/api/v1/cases/{opened}", headers=world.headers("other_hr")).json()["description"] == SECRET
+    newcomer = make_staff("safeguarding", name="Nia Newcomer")
+    assert client.post("/api/v1/key-grants", json={"user_id": newcomer.id}, headers=sg_headers).json()["cases"] == 3
+    recovered = make_staff("safeguarding", name="Rory Recovered")
+    assert "recovered: 3 case key(s)" in _cli(settings, "escrow", "recover", "--to", recovered.email, stdin=f"{a}\n{b}\n")
+    for who in (newcomer, recovered):
+        headers = {"Authorization": f"Bearer {who.token}"}
+        assert client.get(f"/api/v1/cases/{opened}", headers=headers).json()["description"] == SECRET
+        assert [n["body"] for n in client.get(f"/api/v1/cases/{opened}/notes", headers=headers).json()] == [SG_NOTE]
+
+    # The reporter's receipt wrap could not be re-made without the receipt: it opens as it was, and
+    # their visit re-makes it masked by the lock.
+    token = client.post("/api/v1/reporter/session", json={"receipt": receipt}).json()["token"]
+    assert client.get("/api/v1/reporter/case", headers={"Authorization": f"Bearer {token}"}).json()[
+        "description"] == SECRET
+    with app.state.sessionmaker() as s:
+        row = s.get(CaseKey, by_receipt)
+        assert row is not None and not row.reporter_unmasked and row.reporter_wrapped != rows[by_receipt].reporter_wrapped
+    token = client.post("/api/v1/reporter/session", json={"receipt": receipt}).json()["token"]
+    assert client.get("/api/v1/reporter/case", headers={"Authorization": f"Bearer {token}"}).json()[
+        "description"] == SECRET
+
+    # Purge destroys the closed case's day: a copy of the database from before it, wraps and all, opens nothing.
+    assert retain_until is not None and app.state.keyring.destroy_retention_before(retain_until + timedelta(days=1))
+    with app.state.sessionmaker() as s:
+        assert s.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.case_id == closed))
+    r = client.get(f"/api/v1/cases/{closed}", headers=sg_headers)
+    assert r.status_code == 200 and r.json()["description"] is None
+    assert client.get(f"/api/v1/cases/{opened}", headers=sg_headers).json()["description"] == SECRET
+    with app.state.sessionmaker() as s, s.begin():
+        erase_case(s, case=s.get(Case, closed), by=Actor.system("purge"))
+    with app.state.sessionmaker() as s:
+        assert s.scalar(select(func.count()).select_from(CaseKeyWrap).where(CaseKeyWrap.case_id == closed)) == 0
+
+
+def test_an_hr_contact_assigned_while_seal_cases_locks_the_case_still_reads_it(app: Any, world: World, client: Any,
+                                                                                backend: Any) -> None:
+    """A wrap copied in the same moment as the case gets its lock must hold the same form as the others."""
+    if backend.name != "postgresql":
+        pytest.skip("on SQLite a writing transaction holds the whole database from its first statement")
+    import threading
+
+    from app.auth.models import User
+    from app.cases import keyholders
+
+    case = world.new_case(description=SECRET, assign=False)
+    _before_locks(app, {case: None})
+    sg, hr = world.staff["safeguarding"], uuid.UUID(world.id("assigned_hr"))
+    locked: list[object] = []
+
+    def lock_pass() -> None:
+        with app.state.sessionmaker() as s, s.begin():
+            locked.append(keyholders.lock_older_cases(s, app.state.keyring, by=s.get(User, uuid.UUID(sg.id))))
+
+    with app.state.sessionmaker() as s, s.begin():
+        assert keyholders.share(s, app.state.keyring, case_id=case, user_id=hr)  # the case's key to its HR contact
+        other = threading.Thread(target=lock_pass)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # seal-cases waits for the copy ...
+    other.join(10)
+    assert locked and locked[0].locked == 1  # type: ignore[attr-defined]
+    # ... and then re-makes the new wrap masked with the others: the HR contact reads the case.
+    with app.state.sessionmaker() as s, s.begin():
+        s.execute(text("UPDATE cases SET hr_contact_id = :hr WHERE id = :id"), {"hr": hr.hex, "id": case.hex})
+    r = client.get(f"/api/v1/cases/{case}", headers=world.headers("assigned_hr"))
+    assert r.json()["description"] == SECRET, r.text
 
 
 def test_the_reporter_keeps_their_case_after_sealing_through_their_receipt(app: Any, world: World, client: Any) -> None:
