@@ -127,8 +127,11 @@ def test_a_day_of_casework_in_the_browser(contexts: Any, make_staff: Any, js: bo
     expect(officer.locator("#closure")).to_contain_text("Resolved informally")
 
 
-def test_every_console_page_at_desk_and_phone_width(contexts: Any, make_staff: Any, live_server: str, app: Any) -> None:
+def test_every_console_page_at_desk_and_phone_width(contexts: Any, make_staff: Any, live_server: str, app: Any,
+                                                    backend: Any) -> None:
     """Screenshots for people to look at, and the phone layout checked: nothing wider than the screen."""
+    if backend.name != "sqlite":
+        pytest.skip("the pages are the same on both databases; the day of casework above runs on both")
     sg = make_staff("safeguarding", name="Sam Guard")
     admin = make_staff("admin", name="Ada Min")
     lead = make_staff("leadership", name="Lee Leader")
