@@ -37,6 +37,25 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
+
+def safeguarding_users(s: Any, app: Any, settings: Any, count: int) -> dict[Any, Any]:
+    """`count` certified safeguarding users with key pairs, in `s`: user id → private key."""
+    from app.audit.service import Actor
+    from app.auth import keys as person_keys
+    from app.auth import service as auth
+    from app.crypto import holders
+    from app.enums import Role
+
+    privates = {}
+    for n in range(count):
+        user = auth.create_user(s, app.state.passwords, email=f"sg{n}@example.org", name=f"SG {n}",
+                                roles=[Role.SAFEGUARDING], password="correct horse battery staple",
+                                by=Actor.system("bench"))
+        pair = holders.new_key_pair(user.id, "correct horse battery staple", person_keys.argon2_params(settings))
+        holders.store_key_pair(s, user_id=user.id, pair=pair, certified=True)
+        privates[user.id] = pair.private
+    return privates
+
 def _timed(fn: Callable[[], Any], rounds: int) -> dict[str, float]:
     times = []
     for _ in range(rounds):
@@ -85,9 +104,6 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from app import flows
-    from app.audit.service import Actor
-    from app.auth import keys as person_keys
-    from app.auth import service as auth
     from app.auth.models import User
     from app.cases import intake, keyholders
     from app.cases import service as cases
@@ -97,7 +113,7 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
     from app.crypto import escrow, holders, keys
     from app.crypto.models import CaseKey, CaseKeyWrap
     from app.db import transaction_info
-    from app.enums import Channel, NoteVisibility, Role
+    from app.enums import Channel, NoteVisibility
     from app.main import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,15 +141,8 @@ def in_database(rounds: int, readers: int) -> dict[str, Any]:
             master_open = _timed(lambda: (transaction_info(s).pop("safeshare.opened_case_keys", None),
                                           keys.case_cipher(s, ring, case_id)), rounds)
 
-        privates = {}
         with makers() as s, s.begin():
-            for n in range(readers):
-                user = auth.create_user(s, app.state.passwords, email=f"sg{n}@example.org", name=f"SG {n}",
-                                        roles=[Role.SAFEGUARDING], password="correct horse battery staple",
-                                        by=Actor.system("bench"))
-                pair = holders.new_key_pair(user.id, "correct horse battery staple", person_keys.argon2_params(settings))
-                holders.store_key_pair(s, user_id=user.id, pair=pair, certified=True)
-                privates[user.id] = pair.private
+            privates = safeguarding_users(s, app, settings, readers)
             flows.finish(s)
         first = next(iter(privates))
         with makers() as s, s.begin():

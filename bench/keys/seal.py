@@ -36,9 +36,7 @@ def measure(database_url: str, key_file: Path, cases: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from app import flows, migrate
-    from app.audit.service import Actor, chain_key
-    from app.auth import keys as person_keys
-    from app.auth import service as auth
+    from app.audit.service import chain_key
     from app.auth.models import User
     from app.cases import intake, keyholders
     from app.cases.schemas import ReportIn
@@ -47,8 +45,9 @@ def measure(database_url: str, key_file: Path, cases: int) -> dict[str, Any]:
     from app.crypto.envelope import unwrap_data_key
     from app.crypto.keyring import KeyRing
     from app.crypto.models import CaseKey
-    from app.enums import Channel, Role
+    from app.enums import Channel
     from app.main import create_app
+    from bench.keys.run import safeguarding_users
 
     settings = load_settings(database_url=database_url, key_file=key_file, argon2_time_cost=1, argon2_memory_kib=8,
                              argon2_parallelism=1, require_2fa_roles="", report_rate="0")
@@ -56,15 +55,8 @@ def measure(database_url: str, key_file: Path, cases: int) -> dict[str, Any]:
     migrate.upgrade(settings.database_url, audit_key=chain_key(ring), ring_keys=keys.for_revisions(ring))
     app = create_app(settings)
     makers, ring = app.state.sessionmaker, app.state.keyring
-    privates = {}
     with makers() as s, s.begin():
-        for n in range(READERS):
-            user = auth.create_user(s, app.state.passwords, email=f"sg{n}@example.org", name=f"SG {n}",
-                                    roles=[Role.SAFEGUARDING], password="correct horse battery staple",
-                                    by=Actor.system("bench"))
-            pair = holders.new_key_pair(user.id, "correct horse battery staple", person_keys.argon2_params(settings))
-            holders.store_key_pair(s, user_id=user.id, pair=pair, certified=True)
-            privates[user.id] = pair.private
+        privates = safeguarding_users(s, app, settings, READERS)
         holders.turn_escrow_on(s, public=escrow.new_escrow_key().public)
         flows.finish(s)
     runner = next(iter(privates))
