@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, cached_property, lru_cache
 from typing import NamedTuple
 
@@ -104,24 +104,46 @@ _PSEUDO_NEGATED = frozenset("only just stop help wait doubt know sure".split())
 _SCOPE_END = frozenset("but although though however yet because whereas i he she they we you it".split())
 
 
-class _Tok(NamedTuple):  # a tuple, not a frozen dataclass: a report makes hundreds of them
-    word: str  # the normalised word (or a punctuation mark)
-    stem: str
-    start: int  # where it stands in the original text
-    end: int
-    is_word: bool
-    breaks: bool  # a sentence ends here
+class _Text:
+    """A text's tokens as the matcher reads them: side by side, the spelled-out words and their
+    stems (None for punctuation), where a sentence ends and where each token stands in the
+    original text; and where each word and stem stands, the only places a rule can start."""
+
+    __slots__ = ("words", "stems", "breaks", "starts", "ends", "count", "at_word", "at_stem", "word_set", "stem_set")
+    words: tuple[str | None, ...]
+    stems: tuple[str | None, ...]
+    breaks: tuple[bool, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def __init__(self, tokens: list[tuple[str | None, str | None, bool, int, int]]) -> None:
+        # Tuples: the matcher compares slices of them with its phrases.
+        self.words, self.stems, self.breaks, self.starts, self.ends = zip(*tokens, strict=True) if tokens else ((),) * 5
+        words, stems, self.count = self.words, self.stems, len(tokens)
+        at_word: dict[str, list[int]] = {}
+        at_stem: dict[str, list[int]] = {}  # also each two stems in a row, "i am" (`Rule.firsts`)
+        for pos, word in enumerate(words):
+            stemmed = stems[pos]
+            if word is not None and stemmed is not None:  # a word (punctuation has neither)
+                at_word.setdefault(word, []).append(pos)
+                at_stem.setdefault(stemmed, []).append(pos)
+                if pos + 1 < self.count and stems[pos + 1] is not None:
+                    at_stem.setdefault(f"{stemmed} {stems[pos + 1]}", []).append(pos)
+        self.at_word, self.at_stem = at_word, at_stem
+        # Sets, so that a rule's words (`Rule.needs`) are checked by walking the fewer.
+        self.word_set, self.stem_set = frozenset(at_word), frozenset(at_stem)
 
 
-def _normalise(text: str) -> list[_Tok]:
+def _normalise(text: str) -> _Text:
     """The text's words, spelled out and stemmed, each with its span in the original text."""
     # Same length as the text: spans hold for the original.
     plain = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00b4", "'").replace("`", "'")
     raw = [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(plain)]
-    out: list[_Tok] = []
+    tokens: list[tuple[str | None, str | None, bool, int, int]] = []
+    stems: dict[str, str] = {}  # a text's words repeat: each stemmed once
     for n, (w, start, end) in enumerate(raw):
         if not w[0].isalnum():
-            out.append(_Tok(w, w, start, end, False, w in _SENTENCE_END))
+            tokens.append((None, None, w in _SENTENCE_END, start, end))
             continue
         if w == "ill" and n + 1 < len(raw) and raw[n + 1][0] in _ILL_AS_I_WILL:
             words = ["i", "will"]
@@ -132,13 +154,24 @@ def _normalise(text: str) -> list[_Tok]:
                 w = w[:-2]  # "dave's", "ex's"
             words = [p for p in w.split("'") if p] if "'" in w else [w]
         for word in words:
-            out.append(_Tok(word, stem(word), start, end, True, False))
-    return out
+            stemmed = stems.get(word)
+            if stemmed is None:
+                stemmed = stems[word] = stem(word)
+            tokens.append((word, stemmed, False, start, end))
+    return _Text(tokens)
 
 
-def _is_negated(tokens: list[_Tok], start: int) -> bool:
+class _Word(NamedTuple):  # what negation_governs reads of a token
+    word: str
+    is_word: bool
+
+
+def _is_negated(text: _Text, start: int) -> bool:
     """Whether a negator shortly before `start`, in the same clause, governs what starts there."""
-    return negation_governs(tokens, start, window=NEGATION_WINDOW, negator=_NEGATORS.__contains__,
+    # Only the tokens negation_governs reads: the window before `start`, and `start` itself.
+    first = max(0, start - NEGATION_WINDOW)
+    window = [_Word(word or "", word is not None) for word in text.words[first:start + 1]]
+    return negation_governs(window, start - first, window=NEGATION_WINDOW, negator=_NEGATORS.__contains__,
                             pseudo=_PSEUDO_NEGATED, scope_end=_SCOPE_END)
 
 
@@ -767,18 +800,19 @@ _CONTEXT_RULES: dict[str, str] = {
 # The matcher
 # ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Item:
     by_first: dict[str, tuple[tuple[str, ...], ...]]  # alternatives by their first stem, longest first
     exact: bool = False  # compare the spelled-out words, not their stems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Elem:
     kind: str  # "item", "gap", "not"
     item: _Item | None = None
     gap: int = 0
     optional: bool = False
+    then: _Item | None = None  # a gap's next item when a match needs it: the rest is tried only where it starts
 
 
 @dataclass(frozen=True)
@@ -797,24 +831,40 @@ class Rule:
                      if e.kind == "item" and not e.optional and e.item is not None)
 
     @cached_property
+    def later_needs(self) -> tuple[tuple[bool, frozenset[str]], ...]:
+        """`needs` but for the first words (`firsts`): a text has those where the rule is tried."""
+        return self.needs[1:] if self.firsts is not None else self.needs
+
+    @cached_property
     def softened_by(self) -> frozenset[str]:
         """The contexts that cancel the rule (`soft`, "+"-separated)."""
         return frozenset(name for name in self.soft.split("+") if name)
 
+    @cached_property
     def firsts(self) -> tuple[bool, frozenset[str]] | None:
-        """(exact, the words a match can start with), or None when it can start anywhere."""
+        """(exact, what a match can start with), or None when it can start anywhere. On stems, a
+        word that begins only longer phrases counts with the word after it ("i am" for "i am done",
+        not every "i"): a text's two stems in a row are looked up too (`_Text.at_stem`)."""
         first = self.elems[0]
         if first.kind != "item" or first.optional or first.item is None:
             return None
-        return self.needs[0]
+        if first.item.exact:
+            return self.needs[0]
+        keys: set[str] = set()
+        for word, phrases in first.item.by_first.items():
+            if len(phrases[-1]) == 1:  # longest first: the last is the shortest
+                keys.add(word)
+            else:
+                keys.update(" ".join(p[:2]) for p in phrases)
+        return False, frozenset(keys)
 
 
 def _stems_of(phrase: str) -> tuple[str, ...]:
-    return tuple(t.stem for t in _normalise(phrase) if t.is_word)
+    return tuple(s for s in _normalise(phrase).stems if s is not None)
 
 
 def _words_of(phrase: str) -> tuple[str, ...]:
-    return tuple(t.word for t in _normalise(phrase) if t.is_word)
+    return tuple(w for w in _normalise(phrase).words if w is not None)
 
 
 @cache
@@ -845,6 +895,8 @@ def _parse(pattern: str) -> tuple[_Elem, ...]:
         for phrase in sorted((p for p in phrases if p), key=lambda p: (-len(p), p)):
             by_first.setdefault(phrase[0], []).append(phrase)
         item = _Item({k: tuple(v) for k, v in by_first.items()}, exact)
+        if kind == "item" and not optional and elems and elems[-1].kind == "gap":
+            elems[-1] = replace(elems[-1], then=item)
         elems.append(_Elem(kind, item=item, optional=optional))
     return tuple(elems)
 
@@ -853,7 +905,7 @@ def _parse(pattern: str) -> tuple[_Elem, ...]:
 class _Rules:
     rules: tuple[Rule, ...]
     contexts: dict[str, Rule]
-    by_stem: dict[str, tuple[int, ...]]  # the rules (by number) that can start at a word with this stem
+    by_stem: dict[str, tuple[int, ...]]  # the rules (by number) that can start at this stem (or two: `Rule.firsts`)
     by_word: dict[str, tuple[int, ...]]  # ... with this spelled-out word (rules on exact words)
     anywhere: tuple[int, ...]  # ... at any word
 
@@ -871,7 +923,7 @@ def _rules() -> _Rules:
     by_word: dict[str, list[int]] = {}
     anywhere: list[int] = []
     for n, rule in enumerate(rules):
-        firsts = rule.firsts()
+        firsts = rule.firsts
         if firsts is None:
             anywhere.append(n)
             continue
@@ -882,77 +934,83 @@ def _rules() -> _Rules:
                   {k: tuple(v) for k, v in by_word.items()}, tuple(anywhere))
 
 
-class _Text:
-    """A text's tokens with their words and stems side by side (None for punctuation): the
-    matcher's inner loop reads lists, not tokens."""
-
-    __slots__ = ("tokens", "words", "stems", "breaks", "count")
-
-    def __init__(self, tokens: list[_Tok]) -> None:
-        self.tokens = tokens
-        self.words = [t.word if t.is_word else None for t in tokens]
-        self.stems = [t.stem if t.is_word else None for t in tokens]
-        self.breaks = [t.breaks for t in tokens]
-        self.count = len(tokens)
-
-
 _NONE: tuple[int, ...] = ()
 
 
-def _item_at(text: _Text, pos: int, item: _Item) -> Sequence[int]:
-    """The end positions of the item's phrases that match at `pos` (longest first)."""
-    if pos >= text.count:
-        return _NONE
-    seq = text.words if item.exact else text.stems
-    phrases = item.by_first.get(seq[pos])  # type: ignore[arg-type]
-    if not phrases:
-        return _NONE
-    ends = []
-    for phrase in phrases:
-        end = pos + len(phrase)
-        if end == pos + 1 or tuple(seq[pos + 1:end]) == phrase[1:]:
-            ends.append(end)
-    return ends
-
-
 def _match(text: _Text, pos: int, elems: tuple[_Elem, ...], k: int) -> int:
-    """The end of a match of elems[k:] starting at `pos`, or -1."""
-    if k == len(elems):
-        return pos
-    elem = elems[k]
-    if elem.kind == "gap":
-        at = pos
-        for _ in range(elem.gap + 1):
-            end = _match(text, at, elems, k + 1)
-            if end >= 0:
-                return end
-            if at >= text.count or text.breaks[at]:
-                break
-            at += 1
-        return -1
-    assert elem.item is not None
-    if elem.kind == "not":
-        return -1 if _item_at(text, pos, elem.item) else _match(text, pos, elems, k + 1)
-    for end in _item_at(text, pos, elem.item):
-        found = _match(text, end, elems, k + 1)
-        if found >= 0:
-            return found
-    if elem.optional:
-        return _match(text, pos, elems, k + 1)
-    return -1
+    """The end of a match of elems[k:] starting at `pos`, or -1. A loop while there is one way on;
+    it recurses only where there are several (phrases of different lengths, an optional item, a gap)."""
+    count = text.count
+    while k < len(elems):
+        elem = elems[k]
+        k += 1
+        if elem.kind == "gap":
+            then = elem.then
+            seq = text.words if then is None or then.exact else text.stems
+            for at in range(pos, min(pos + elem.gap, count) + 1):
+                if then is None or (at < count and seq[at] in then.by_first):
+                    end = _match(text, at, elems, k)
+                    if end >= 0:
+                        return end
+                if at < count and text.breaks[at]:
+                    break
+            return -1
+        item = elem.item
+        assert item is not None
+        seq = text.words if item.exact else text.stems
+        ends: list[int] = []
+        phrases = item.by_first.get(seq[pos]) if pos < count else None  # type: ignore[arg-type]
+        if phrases:
+            for phrase in phrases:
+                end = pos + len(phrase)
+                if end == pos + 1 or seq[pos:end] == phrase:
+                    ends.append(end)
+        if elem.kind == "not":
+            if ends:
+                return -1
+            continue
+        if not ends:
+            if elem.optional:
+                continue
+            return -1
+        if k == len(elems) or (len(ends) == 1 and not elem.optional):
+            pos = ends[0]  # the longest phrase
+            continue
+        for end in ends:
+            found = _match(text, end, elems, k)
+            if found >= 0:
+                return found
+        if not elem.optional:
+            return -1
+    return pos
 
 
-def _find(text: _Text, rule: Rule, starts: list[int] | range, negatable: bool = True) -> list[tuple[int, int]]:
+def _find(text: _Text, rule: Rule, starts: Sequence[int], negatable: bool = True) -> list[tuple[int, int]]:
     """Where the rule matches from these starts, as (first token, end) runs that do not overlap;
     negated ones left out."""
     found: list[tuple[int, int]] = []
     after = 0
     words = text.words
+    elems = rule.elems
+    # A rule that starts with an item it needs starts only at its first words (`Rule.firsts`): that
+    # item is matched here, in a loop, as most starts end there (a word that begins only longer
+    # phrases), and most rules are that one item.
+    first = elems[0].item if rule.firsts is not None else None
+    seq = text.words if first is None or first.exact else text.stems
     for pos in starts:
         if pos < after or words[pos] is None:
             continue
-        end = _match(text, pos, rule.elems, 0)
-        if end > pos and not (negatable and _is_negated(text.tokens, pos)):
+        if first is None:
+            end = _match(text, pos, elems, 0)
+        else:
+            end = -1
+            for phrase in first.by_first.get(seq[pos], ()):  # type: ignore[arg-type]
+                stop = pos + len(phrase)
+                if stop == pos + 1 or seq[pos:stop] == phrase:
+                    end = stop if len(elems) == 1 else _match(text, stop, elems, 1)
+                    if end >= 0:
+                        break
+        if end > pos and not (negatable and _is_negated(text, pos)):
             last = end  # a match ends on a word: trim the gaps' punctuation at its edge
             while last > pos and words[last - 1] is None:
                 last -= 1
@@ -961,39 +1019,20 @@ def _find(text: _Text, rule: Rule, starts: list[int] | range, negatable: bool = 
     return found
 
 
-class _Positions:
-    """Where each word and stem of a text stands: the only places a rule can start (`Rule.firsts`),
-    so the context rules and idioms are tried there instead of at every word (most of the time of a
-    reading, on the busiest write path)."""
-
-    def __init__(self, tokens: list[_Tok]) -> None:
-        self.count = len(tokens)
-        self.by_stem: dict[str, list[int]] = {}
-        self.by_word: dict[str, list[int]] = {}
-        for pos, tok in enumerate(tokens):
-            if tok.is_word:
-                self.by_stem.setdefault(tok.stem, []).append(pos)
-                self.by_word.setdefault(tok.word, []).append(pos)
-
-    def possible(self, rule: Rule) -> bool:
-        """Whether the text has a first word of every item the rule needs (`Rule.needs`)."""
-        for exact, words in rule.needs:  # a loop, not all(...): this runs for every rule on every report
-            if words.isdisjoint(self.by_word if exact else self.by_stem):
-                return False
-        return True
-
-    def starts(self, rule: Rule) -> list[int] | range:
-        if not self.possible(rule):
-            return []
-        firsts = rule.firsts()
-        if firsts is None:
-            return range(self.count)
-        exact, words = firsts
-        table = self.by_word if exact else self.by_stem
-        found: list[int] = []
-        for word in words & table.keys():
-            found.extend(table[word])
-        return sorted(found)
+def _starts(text: _Text, rule: Rule) -> Sequence[int]:
+    """Where in the text the rule can start (`Rule.firsts`); nowhere when it lacks a word the rule
+    needs (`Rule.needs`)."""
+    for exact, words in rule.later_needs:
+        if words.isdisjoint(text.word_set if exact else text.stem_set):
+            return _NONE
+    if rule.firsts is None:
+        return range(text.count)
+    exact, words = rule.firsts
+    at = text.at_word if exact else text.at_stem
+    found: list[int] = []
+    for word in words & (text.word_set if exact else text.stem_set):
+        found.extend(at[word])
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -1007,35 +1046,43 @@ class Reading:
     context: frozenset[str]  # work, joke, past, resolved, current, denial
 
 
-def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
+def _read(text: _Text, only: frozenset[int] | None = None) -> Reading:
     index = _rules()
-    everywhere = range(len(tokens))
-    at = _Positions(tokens)
-    text = _Text(tokens)
-    context = frozenset(name for name, rule in index.contexts.items()
-                        if _find(text, rule, at.starts(rule), negatable=name != "current"))
-    starts: dict[int, list[int]] = {n: list(everywhere) for n in index.anywhere}
-    for pos, tok in enumerate(tokens):
-        if tok.is_word:
-            for n in (*index.by_stem.get(tok.stem, ()), *index.by_word.get(tok.word, ())):
-                starts.setdefault(n, []).append(pos)
+    context: set[str] = set()
+    for name, rule in index.contexts.items():
+        where = _starts(text, rule)
+        if where and _find(text, rule, where, negatable=name != "current"):
+            context.add(name)
+    # The rules that can start in this text, and where: looked up once per distinct word.
+    starts: dict[int, list[int]] = {n: list(range(text.count)) for n in index.anywhere}
+    for table, at in ((index.by_stem, text.at_stem), (index.by_word, text.at_word)):
+        for word, positions in at.items():
+            for n in table.get(word, _NONE):
+                starts.setdefault(n, []).extend(positions)
     matches: list[tuple[Rule, int, int]] = []
     matched: set[int] = set()
     for n in sorted(starts):
         if only is not None and n not in only:
             continue
         rule = index.rules[n]
-        if not context.isdisjoint(rule.softened_by) or not at.possible(rule):
+        if rule.softened_by and not context.isdisjoint(rule.softened_by):
             continue
-        found = _find(text, rule, sorted(set(starts[n])))
-        if found:
-            matched.add(n)
-        matches.extend((rule, start, end) for start, end in found)
-    idioms = [span for rule in _idioms() for span in _find(text, rule, at.starts(rule), negatable=False)]
+        for exact, words in rule.later_needs:  # a loop, not all(...): this runs for most rules on every report
+            if words.isdisjoint(text.word_set if exact else text.stem_set):
+                break
+        else:
+            for start, end in _find(text, rule, sorted(starts[n])):
+                matched.add(n)
+                matches.append((rule, start, end))
+    idioms: list[tuple[int, int]] = []
+    for rule in _idioms():
+        where = _starts(text, rule)
+        if where:
+            idioms += _find(text, rule, where, negatable=False)
     if idioms:
         matches = [m for m in matches if not any(m[1] < end and start < m[2] for start, end in idioms)]
         matched = {n for n in matched if any(m[0] is index.rules[n] for m in matches)}
-        context = context | {"idiom"}
+        context.add("idiom")
     matches.sort(key=lambda m: (m[1], -m[2]))
     # Matches that share words are one sign, as strong as the strongest of them; each rule counts once.
     score = 0
@@ -1044,9 +1091,13 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
     reach = -1
 
     def close(cluster: list[Rule]) -> int:
-        fresh = [r for r in cluster if r.pattern not in counted]
-        counted.update(r.pattern for r in cluster)
-        return max((r.weight for r in fresh), default=0)
+        weight = 0
+        for r in cluster:
+            if r.pattern not in counted:
+                weight = max(weight, r.weight)
+        for r in cluster:
+            counted.add(r.pattern)
+        return weight
 
     for rule, start, end in matches:
         if start > reach and cluster:
@@ -1059,7 +1110,7 @@ def _read(tokens: list[_Tok], only: frozenset[int] | None = None) -> Reading:
         score -= PAST_RESOLVED_PENALTY
     if "denial" in context:
         score -= DENIAL_PENALTY
-    return Reading(score, score >= THRESHOLD, tuple(matches), frozenset(matched), context)
+    return Reading(score, score >= THRESHOLD, tuple(matches), frozenset(matched), frozenset(context))
 
 
 def read(text: str | None, only: frozenset[int] | None = None) -> Reading:
@@ -1070,11 +1121,11 @@ def read(text: str | None, only: frozenset[int] | None = None) -> Reading:
 
 def _spans(text: str) -> list[tuple[int, int]]:
     """The character spans of the words that raised the flag, overlapping ones joined; [] if none."""
-    tokens = _normalise(text)
-    reading = _read(tokens)
+    normal = _normalise(text)
+    reading = _read(normal)
     if not reading.flagged:
         return []
-    spans = sorted((tokens[start].start, tokens[end - 1].end) for _, start, end in reading.matches)
+    spans = sorted([(normal.starts[start], normal.ends[end - 1]) for _, start, end in reading.matches])
     joined: list[tuple[int, int]] = []
     for start, end in spans:
         if joined and start <= joined[-1][1] + 1:
