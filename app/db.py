@@ -87,10 +87,11 @@ def make_engine(
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             _private_file(Path(path))
-        engine = create_engine(url, connect_args={**connect_args, "check_same_thread": False}, **kwargs)
+        engine = create_engine(dialect_rules.make_url(url), connect_args={**connect_args, "check_same_thread": False},
+                               **kwargs)
 
         event.listen(engine, "connect", lambda dbapi_conn, _record: dialect_rules.configure_sqlite_connection(dbapi_conn))
-        event.listen(engine, "begin", dialect_rules.begin_sqlite)
+        # Writers begin in the dialect (SQLiteWriterFirst); the read-only engine has the only connection event.
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs)
     _ping_after_idle(engine, ping_after_idle)
@@ -174,6 +175,8 @@ def read_only_engine(engine: Engine) -> Engine:
     reader = _READ_ENGINES.get(engine)
     if reader is None:
         reader = _READ_ENGINES[engine] = engine.execution_options(**dialect_rules.read_only_options(engine))
+        if not dialect_rules.is_postgresql(engine):
+            event.listen(reader, "begin", dialect_rules.begin_sqlite_reader)
     return reader
 
 

@@ -24,9 +24,12 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Select, cast, func
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.dialects import postgresql, registry, sqlite
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
+from sqlalchemy.engine import make_url as sa_make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.expression import ColumnElement, TableClause, text
 
 POSTGRESQL = "postgresql"
@@ -155,7 +158,7 @@ def is_unavailable(exc: BaseException) -> bool:
 
 def configure_sqlite_connection(dbapi_conn: Any) -> None:
     """Pragmas for every new SQLite connection, and the audit chain's step function."""
-    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see begin_sqlite).
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see SQLiteWriterFirst).
     dbapi_conn.isolation_level = None
     # The audit chain's step, HMAC-SHA256 (PostgreSQL builds it from sha256()): see app.audit.service.
     dbapi_conn.create_function("safeshare_chain", 3, _chain_step, deterministic=True)
@@ -218,14 +221,42 @@ def scrub_after_erasure(engine: Engine, tables: Sequence[str], *, timeout: float
     return "write-ahead log checkpointed and truncated"
 
 
-def begin_sqlite(conn: Connection) -> None:
-    """A writer takes the write lock up front: a deferred transaction that reads and then writes
-    fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile. A reader
-    (an engine with `read_only_options`) begins deferred and never takes it; `query_only`
-    makes SQLite refuse any write it tries, loudly."""
-    read_only = bool(conn.get_execution_options().get(READ_ONLY))
-    state = conn.connection.info
-    if state.get("query_only") is not read_only:  # the pragma is the connection's, kept across transactions
-        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
-        state["query_only"] = read_only
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+class SQLiteWriterFirst(SQLiteDialect_pysqlite):
+    """pysqlite whose transactions begin as writers (`sqlite+safeshare://`, see `make_url`)."""
+
+    supports_statement_cache = True  # SQLAlchemy caches compiled statements only for dialects that say so
+
+    def do_begin(self, dbapi_connection: PoolProxiedConnection) -> None:
+        """A writer takes the write lock up front: a deferred transaction that reads and then
+        writes fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile.
+
+        In the dialect, not in a "begin" event: an engine with any connection event pays for
+        event dispatch on every statement (about 200 calls per submission). A reader's
+        transaction has already begun here (`begin_sqlite_reader`)."""
+        if dbapi_connection.in_transaction:
+            return
+        _query_only(dbapi_connection, False)
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+registry.register("sqlite.safeshare", __name__, SQLiteWriterFirst.__name__)
+
+
+def make_url(url: str) -> URL:
+    """The URL SQLAlchemy is given: SQLite through `SQLiteWriterFirst`, anything else as set."""
+    parsed = sa_make_url(url)
+    return parsed.set(drivername="sqlite+safeshare") if parsed.drivername in ("sqlite", "sqlite+pysqlite") else parsed
+
+
+def begin_sqlite_reader(conn: Connection) -> None:
+    """A reader (the engine with `read_only_options`) begins deferred and never takes the write
+    lock; `query_only` makes SQLite refuse any write it tries, loudly."""
+    _query_only(conn.connection, True)
+    conn.exec_driver_sql("BEGIN")
+
+
+def _query_only(pooled: Any, on: bool) -> None:
+    """`PRAGMA query_only` is the connection's, kept across transactions: set only when it changes."""
+    if pooled.info.get("query_only") is not on:
+        pooled.execute(f"PRAGMA query_only={int(on)}")
+        pooled.info["query_only"] = on

@@ -24,11 +24,11 @@ from app.api import (
 )
 
 ROUTERS: list[APIRouter] = [
+    reports.router,
     auth.router,
     audit.router,
     themes.router,
     locations.router,
-    reports.router,
     cases.router,
     attachments.router,
     checkins.router,

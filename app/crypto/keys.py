@@ -88,7 +88,7 @@ def _masked(lock: bytes, case_id: uuid.UUID, key: bytes, part: str) -> bytes:
     """`key` XOR the lock's mask for this case and part (its own inverse)."""
     mask = HKDF(algorithm=hashes.SHA256(), length=len(key), salt=None,
                 info=b"safeshare:case-lock:v1:" + case_id.bytes + part.encode()).derive(lock)
-    return bytes(a ^ b for a, b in zip(key, mask, strict=True))
+    return (int.from_bytes(key, "big") ^ int.from_bytes(mask, "big")).to_bytes(len(key), "big")
 
 
 def _lock(ring: KeyRing, row: CaseKey) -> bytes | None:

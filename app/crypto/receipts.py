@@ -24,6 +24,8 @@ LENGTH = 24
 BITS = (LENGTH - 1) * 5
 _TRANSLATE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = " -\t\r\n"
+_CLEAN = str.maketrans({**{ch: None for ch in _SEPARATORS}, "O": "0", "I": "1", "L": "1"})
+_LETTERS = frozenset(ALPHABET)
 
 # GF(32) = GF(2)[x] / (x^5 + x^2 + 1); x (= 2) generates its 31 non-zero elements.
 _EXP = [0] * 62
@@ -44,7 +46,8 @@ def _mul(a: int, b: int) -> int:
 def _syndrome(values: list[int]) -> int:
     total = 0
     for i, v in enumerate(values):
-        total ^= _mul(v, _EXP[i % 31])
+        if v:  # v * x^i, as _mul without its calls: this runs on every submission and redemption
+            total ^= _EXP[_LOG[v] + i % 31]
     return total
 
 
@@ -60,13 +63,13 @@ def _random_chars(count: int) -> str:
     from one draw of the system's generator. (`secrets.choice` per character made about two
     `getrandom` calls each, and every call gave up the GIL: 60 waits for it per submission under load.)"""
     bits = int.from_bytes(secrets.token_bytes((count * 5 + 7) // 8), "big")
-    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(count))
+    return "".join([ALPHABET[(bits >> (5 * i)) & 31] for i in range(count)])
 
 
 def new_receipt() -> str:
     body = _random_chars(LENGTH - 1)
     chars = body + _check_char(body)
-    return "-".join(chars[i : i + 4] for i in range(0, LENGTH, 4))
+    return "-".join([chars[i : i + 4] for i in range(0, LENGTH, 4)])
 
 
 def groups(receipt: str) -> list[str]:
@@ -77,8 +80,8 @@ def groups(receipt: str) -> list[str]:
 
 def normalise(text: str) -> str | None:
     """The canonical form of a typed receipt, or None if it cannot be one."""
-    cleaned = "".join(ch for ch in text.upper() if ch not in _SEPARATORS).translate(_TRANSLATE)
-    if len(cleaned) != LENGTH or any(ch not in ALPHABET for ch in cleaned):
+    cleaned = text.upper().translate(_CLEAN)
+    if len(cleaned) != LENGTH or not _LETTERS.issuperset(cleaned):
         return None
     return cleaned
 
@@ -104,7 +107,7 @@ def explain(text: str) -> tuple[Mistake, int] | None:
     answer stays one 401 whatever was wrong."""
     if normalise_reference(text) is not None and text.strip().upper().startswith("SS"):
         return Mistake.REFERENCE, 0
-    cleaned = "".join(ch for ch in text.upper() if ch not in _SEPARATORS).translate(_TRANSLATE)
+    cleaned = text.upper().translate(_CLEAN)
     if any(ch not in ALPHABET for ch in cleaned):
         return Mistake.CHARACTERS, len(cleaned)
     if len(cleaned) != LENGTH:

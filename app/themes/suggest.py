@@ -9,7 +9,6 @@ import json
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -27,6 +26,7 @@ WILDCARD = "*"
 
 TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()\"]"
 _TOKEN = re.compile(TOKEN_PATTERN)
+_MARKS = frozenset('.,;:!?()"')  # the punctuation TOKEN_PATTERN keeps
 _NEGATORS = frozenset(
     "no not never nobody nothing none neither nor without cannot cant dont didnt isnt wasnt wont".split()
 )
@@ -62,14 +62,14 @@ def stem(word: str) -> str:
     return _stem(word)
 
 
+def _plain(text: str) -> str:
+    """The text lower-cased, with curly apostrophes made straight."""
+    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
+
+
 def tokenize(text: str) -> list[Token]:
     """Lower-cased words and punctuation, each word with its Porter2 stem."""
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    tokens = []
-    for w in _TOKEN.findall(text):
-        word = w[0].isalnum()
-        tokens.append(Token(w, _stem(w) if word else w, word))
-    return tokens
+    return [Token(w, w, False) if w in _MARKS else Token(w, _stem(w), True) for w in _TOKEN.findall(_plain(text))]
 
 
 def is_negator(word: str) -> bool:
@@ -108,8 +108,7 @@ def is_negated(tokens: list[Token], start: int, window: int = NEGATION_WINDOW) -
     return negation_governs(tokens, start, window=window, negator=is_negator, pseudo=_PSEUDO, scope_end=_SCOPE_END)
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):  # a tuple, not a frozen dataclass: `score` keeps a set of terms, and tuples hash in C
     stems: tuple[str, ...]
     slug: str
     weight: int
@@ -143,30 +142,45 @@ def load_terms(path: Path = KEYWORDS_FILE) -> dict[str, list[Term]]:
     return index
 
 
-def _matches(tokens: list[Token], start: int, stems: tuple[str, ...]) -> bool:
-    """Whether the term's stems match the words from `start` on ("*" is any one word), the first
-    already known to (`score` looks terms up by the word's stem)."""
-    if start + len(stems) > len(tokens):
-        return False
-    for k in range(1, len(stems)):
-        tok, stem = tokens[start + k], stems[k]
-        if not tok.is_word or (stem != WILDCARD and tok.stem != stem):
-            return False
-    return True
+# A match as `score` sorts it: (minus the term's length, where it starts, the term's rank in its
+# first stem's list, the term). Longest first, then in reading order, as the list has them.
+_Match = tuple[int, int, int, Term]
 
 
-def _with_extra(extra: dict[str, list[str]] | None) -> dict[str, list[Term]]:
+class _First(NamedTuple):
+    """The terms opening with one stem, split by how `_find` checks them (each with its rank in that
+    stem's list, which `score` keeps to)."""
+    words: tuple[tuple[int, Term], ...]  # one-word terms
+    pairs: dict[str, tuple[tuple[int, Term, list[str]], ...]]  # longer ones by their second stem, with
+    # the stems after those two (none a wildcard)
+    wild: tuple[tuple[int, Term], ...]  # terms with a wildcard
+
+
+def _split(terms: list[Term]) -> _First:
+    """One stem's list, as `_find` reads it."""
+    words: list[tuple[int, Term]] = []
+    pairs: dict[str, list[tuple[int, Term, list[str]]]] = {}
+    wild: list[tuple[int, Term]] = []
+    for rank, term in enumerate(terms):
+        stems = term.stems
+        if WILDCARD in stems:
+            wild.append((rank, term))
+        elif len(stems) == 1:
+            words.append((rank, term))
+        else:
+            pairs.setdefault(stems[1], []).append((rank, term, list(stems[2:])))
+    return _First(tuple(words), {second: tuple(p) for second, p in pairs.items()}, tuple(wild))
+
+
+def _with_extra(extra: dict[str, list[str]] | None) -> dict[str, _First]:
     """The maintained list plus the words an administrator gave the themes (each a strong term)."""
-    if not extra:
-        return load_terms()
-    return _merged(tuple((slug, tuple(phrases)) for slug, phrases in extra.items()))
+    return _index(tuple((slug, tuple(phrases)) for slug, phrases in extra.items()) if extra else ())
 
 
 @lru_cache(maxsize=8)
-def _merged(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, list[Term]]:
+def _index(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, _First]:
     """`_with_extra` for one set of administrators' words, built once (not on every report). Read only."""
-    index = load_terms()
-    merged = {stem: list(terms) for stem, terms in index.items()}
+    merged = {stem: list(terms) for stem, terms in load_terms().items()}
     for slug, phrases in extra:
         if slug == "other":
             continue
@@ -174,7 +188,54 @@ def _merged(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, list[Te
             stems = _term_stems(phrase)
             if stems and stems[0] != WILDCARD:
                 merged.setdefault(stems[0], []).append(Term(stems, slug, STRONG))
-    return merged
+    return {stem: _split(terms) for stem, terms in merged.items()}
+
+
+def _matches(stems: list[str | None], start: int, term: tuple[str, ...]) -> bool:
+    """Whether a term's stems match the text's from `start` on ("*" is any one word, never punctuation)."""
+    if start + len(term) > len(stems):
+        return False
+    for k in range(1, len(term)):
+        stem, want = stems[start + k], term[k]
+        if stem is None or (want != WILDCARD and stem != want):
+            return False
+    return True
+
+
+def _find(stems: list[str | None], index: dict[str, _First]) -> list[_Match]:
+    """Every term matching somewhere in the text's stems (None for punctuation), negated or not."""
+    found: list[_Match] = []
+    last = len(stems) - 1
+    for i, stem in enumerate(stems):
+        if stem is None or (first := index.get(stem)) is None:
+            continue
+        for rank, term in first.words:
+            found.append((-1, i, rank, term))
+        if first.pairs and i < last and (second := stems[i + 1]) is not None:
+            for rank, term, rest in first.pairs.get(second, ()):
+                if stems[i + 2:i + 2 + len(rest)] == rest:
+                    found.append((-len(term.stems), i, rank, term))
+        for rank, term in first.wild:
+            if _matches(stems, i, term.stems):
+                found.append((-len(term.stems), i, rank, term))
+    return found
+
+
+def _unnegated(found: list[_Match], plain: str, words: list[str], stems: list[str | None]) -> list[_Match]:
+    """`found` without the negatable terms a negator governs (`is_negated`, each place read once)."""
+    negators = _NEGATORS.intersection(words)  # the text's words `is_negator` accepts
+    if "n't" in plain:
+        negators |= {w for w in words if w.endswith("n't")}
+    if not negators:  # most texts
+        return found
+    # Only a place with a negator among the few words before it can be negated: most have none.
+    places = {i for _, i, _, term in found
+              if term.negatable and not negators.isdisjoint(words[max(i - NEGATION_WINDOW, 0):i])}
+    if not places:
+        return found
+    tokens = [Token(w, w, False) if s is None else Token(w, s, True) for w, s in zip(words, stems, strict=True)]
+    negated = {i for i in places if is_negated(tokens, i)}
+    return [m for m in found if not (m[3].negatable and m[1] in negated)]
 
 
 def score(text: str, extra: dict[str, list[str]] | None = None) -> dict[str, int]:
@@ -184,45 +245,31 @@ def score(text: str, extra: dict[str, list[str]] | None = None) -> dict[str, int
     count again ("borrow money" does not also score "money"). `extra`: the administrator's
     words per theme (`Theme.words`), which count as strong terms.
     """
-    tokens = tokenize(text)
-    index = _with_extra(extra)
-    matches: list[tuple[int, Term]] = []
-    count = len(tokens)
-    for i, tok in enumerate(tokens):
-        if not tok.is_word:
-            continue
-        for term in index.get(tok.stem, ()):
-            stems = term.stems
-            if len(stems) > 1:  # a one-word term has matched already; most longer ones fail on their second word
-                if i + len(stems) > count:
-                    continue
-                second = tokens[i + 1]
-                if not second.is_word or (stems[1] != WILDCARD and second.stem != stems[1]):
-                    continue
-                if len(stems) > 2 and not _matches(tokens, i, stems):
-                    continue
-            if term.negatable and is_negated(tokens, i):
-                continue
-            matches.append((i, term))
-    matches.sort(key=lambda m: -len(m[1].stems))
+    plain = _plain(text)
+    words = _TOKEN.findall(plain)
+    stems = [None if w in _MARKS else _stem(w) for w in words]
+    found = _find(stems, _with_extra(extra))
+    if found:
+        found = _unnegated(found, plain, words, stems)
+    found.sort()
     seen: set[Term] = set()
-    covered: set[tuple[str, int]] = set()
+    covered: dict[str, set[int]] = {}  # per theme, the places its counted terms cover
     scores: dict[str, int] = {}
-    for i, term in matches:
-        span = {(term.slug, j) for j in range(i, i + len(term.stems))}
-        if term in seen or span & covered:
+    for minus_length, i, _, term in found:
+        span = range(i, i - minus_length)
+        slug = term.slug
+        places = covered.setdefault(slug, set())
+        if term in seen or not places.isdisjoint(span):
             continue
         seen.add(term)
-        covered |= span
-        scores[term.slug] = scores.get(term.slug, 0) + term.weight
+        places.update(span)
+        scores[slug] = scores.get(slug, 0) + term.weight
     return scores
 
 
 def suggest_themes(text: str, extra: dict[str, list[str]] | None = None) -> list[str]:
     """Up to three theme slugs for a concern, best first; never `other`."""
     scores = score(text, extra)
-    ranked = sorted(
-        (slug for slug, s in scores.items() if s >= THRESHOLD and slug != "other"),
-        key=lambda slug: (-scores[slug], _ORDER.get(slug, len(_ORDER)), slug),
-    )
-    return ranked[:MAX_SUGGESTIONS]
+    ranked = sorted((-s, _ORDER.get(slug, len(_ORDER)), slug) for slug, s in scores.items()
+                    if s >= THRESHOLD and slug != "other")
+    return [slug for _, _, slug in ranked[:MAX_SUGGESTIONS]]
