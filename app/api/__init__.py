@@ -23,6 +23,8 @@ from app.api import (
     themes,
 )
 
+# In the order requests are matched, route by route: the reporters' first, the busiest
+# (a submission went through some 80 routes before it; no path of theirs overlaps another).
 ROUTERS: list[APIRouter] = [
     reports.router,
     auth.router,
