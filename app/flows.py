@@ -73,8 +73,8 @@ def submit_report(
     ready = intake.prepare(session, ring, settings, data=data, channel=Channel.WEB, readers=readers)
     # On SQLite the first write takes the database's write lock, held to the COMMIT: everything
     # above it (reads apart, CPU work) happens before, and the writes follow one another.
-    rollup.mark_stale(session, [ready.month])
-    new = intake.store(session, ready)
+    # The month's statistics are counted afresh: on PostgreSQL in the case's own statement.
+    new = intake.store(session, ready, along=[rollup.stale_mark(session, ready.month)])
     if files:
         case = session.get(Case, new.id)
         assert case is not None

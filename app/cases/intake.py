@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -74,17 +75,24 @@ def find_by_receipt(session: Session, ring: KeyRing, receipt: str) -> Case | Non
     return case
 
 
+# A write the caller adds to the case's (`store(along=...)`): a statement and its parameters,
+# named apart from the case's.
+Along = tuple[Any, dict[str, Any]]
+
+
 @cache
-def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any, Any | None]:
+def _intake_statements(dialect_name: str, columns: tuple[str, ...], along: tuple[Any, ...] = ()
+                       ) -> tuple[Any, Any | None]:
     """The INSERTs of a new case and its wrapped key, built once.
 
     The case goes in with ON CONFLICT (reference) DO NOTHING: nothing back means the reference
     was taken, and the caller draws another. Where the database runs data-modifying CTEs
     (PostgreSQL), one statement writes both rows (the key takes the case's id from the case's
-    INSERT); SQLite runs the key's INSERT as a second statement. The audit entry joins the chain at
-    commit, as every other entry does: on PostgreSQL in the COMMIT's own round trip, so the chain's
-    lock is never held while this request's thread waits (app.audit.service._chain_pending).
-    The key's part comes from the package that owns it (app.crypto.keys).
+    INSERT) and the caller's `along` writes; SQLite runs the key's INSERT as a second statement
+    (and `store` the `along` ones before). The audit entry joins the chain at commit, as every
+    other entry does: on PostgreSQL in the COMMIT's own round trip, so the chain's lock is never
+    held while this request's thread waits (app.audit.service._chain_pending). The key's part
+    comes from the package that owns it (app.crypto.keys).
     """
     cases = table_of(Case)
     # Named apart from every column of the tables in the statement.
@@ -97,7 +105,8 @@ def _intake_statements(dialect_name: str, columns: tuple[str, ...]) -> tuple[Any
     if not dialect.writable_ctes(dialect_name):
         return insert_case.returning(cases.c.id), keys.key_insert()
     new_case = insert_case.returning(cases.c.id).cte("new_case")
-    return keys.key_insert(source=new_case).returning(table_of(CaseKey).c.case_id), None
+    both = keys.key_insert(source=new_case).returning(table_of(CaseKey).c.case_id)
+    return both.add_cte(*(write.cte(f"along_{n}") for n, write in enumerate(along))), None
 
 
 @dataclass(frozen=True)
@@ -208,14 +217,22 @@ def prepare(
                     who=actor(recorded_by) if recorded_by else audit.REPORTER, wraps=wraps)
 
 
-def store(session: Session, prepared: Prepared) -> NewCase:
-    """The writes of a prepared case: on PostgreSQL one statement (the case and its key); its audit
-    entry joins the chain at commit."""
+def store(session: Session, prepared: Prepared, along: Sequence[Along] = ()) -> NewCase:
+    """The writes of a prepared case, with the caller's `along` writes: on PostgreSQL one statement
+    (the case, its key and those); its audit entry joins the chain at commit."""
     columns = prepared.columns
     case_id, channel, received_at = columns["id"], columns["channel"], columns["received_at"]
-    insert_case, insert_key = _intake_statements(dialect.name_of(session), (*columns, "reference"))
+    dialect_name = dialect.name_of(session)
+    in_one = dialect.writable_ctes(dialect_name)
+    insert_case, insert_key = _intake_statements(dialect_name, (*columns, "reference"),
+                                                 tuple(write for write, _ in along) if in_one else ())
     values = {f"new_case_{name}": value for name, value in columns.items()}
     values.update(prepared.key_params)
+    for write, params in along:
+        if in_one:
+            values.update(params)
+        else:
+            session.execute(write, params)
     for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
         values["new_case_reference"] = reference = receipts.new_reference()
         if session.execute(insert_case, values).first() is not None:

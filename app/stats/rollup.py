@@ -312,11 +312,17 @@ def mark_stale(session: Session, months: Iterable[str | None]) -> None:
         session.execute(_mark_statement(dialect.name_of(session)), {"month": month})
 
 
+def stale_mark(session: Session, month: str) -> tuple[Any, dict[str, Any]]:
+    """`mark_stale` for one month as a statement and its parameters, for a caller that runs it along
+    its own write (`app.cases.intake.store`: one round trip on PostgreSQL)."""
+    return _mark_statement(dialect.name_of(session), "stale_month"), {"stale_month": month}
+
+
 @cache
-def _mark_statement(dialect_name: str) -> Any:
+def _mark_statement(dialect_name: str, param: str = "month") -> Any:
     """INSERT INTO stats_stale (month) VALUES (:month) ON CONFLICT DO NOTHING, built once."""
     table = table_of(StatsStale)
-    return dialect.insert(dialect_name, table).values(month=bindparam("month", type_=table.c.month.type)) \
+    return dialect.insert(dialect_name, table).values(month=bindparam(param, type_=table.c.month.type)) \
         .on_conflict_do_nothing()
 
 
