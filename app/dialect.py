@@ -113,15 +113,10 @@ def _chain_step(key: bytes, prev: bytes, payload: bytes) -> bytes:
     return hmac.new(key, prev + payload, hashlib.sha256).digest()
 
 
-# The execution option that marks a read-only engine (see `read_only_options`).
-READ_ONLY = "safeshare_read_only"
-
-
 def read_only_options(engine: Engine) -> dict[str, Any]:
-    """Execution options of an engine whose transactions only read: the database refuses writes."""
-    if is_postgresql(engine):
-        return {READ_ONLY: True, "postgresql_readonly": True}
-    return {READ_ONLY: True}
+    """Execution options of an engine whose transactions only read: the database refuses writes
+    (on SQLite through the engine's own "begin" event, `begin_sqlite_reader`)."""
+    return {"postgresql_readonly": True} if is_postgresql(engine) else {}
 
 
 def lock_timeout_connect_args(engine_url: str, seconds: float) -> dict[str, Any]:

@@ -309,20 +309,21 @@ def refresh(session: Session, months: Sequence[str] | None = None) -> list[str]:
 def mark_stale(session: Session, months: Iterable[str | None]) -> None:
     """These months are counted from raw rows until the next refresh (in the caller's transaction)."""
     for month in sorted({m for m in months if m}):
-        session.execute(_mark_statement(dialect.name_of(session)), {"month": month})
+        session.execute(*stale_mark(session, month))
 
 
 def stale_mark(session: Session, month: str) -> tuple[Any, dict[str, Any]]:
-    """`mark_stale` for one month as a statement and its parameters, for a caller that runs it along
-    its own write (`app.cases.intake.store`: one round trip on PostgreSQL)."""
-    return _mark_statement(dialect.name_of(session), "stale_month"), {"stale_month": month}
+    """`mark_stale` for one month as a statement and its parameters, also for a caller that runs it
+    along its own write (`app.cases.intake.store`: one round trip on PostgreSQL)."""
+    return _mark_statement(dialect.name_of(session)), {"stale_month": month}
 
 
 @cache
-def _mark_statement(dialect_name: str, param: str = "month") -> Any:
-    """INSERT INTO stats_stale (month) VALUES (:month) ON CONFLICT DO NOTHING, built once."""
+def _mark_statement(dialect_name: str) -> Any:
+    """INSERT INTO stats_stale (month) VALUES (:stale_month) ON CONFLICT DO NOTHING, built once
+    (the parameter named apart from the columns of a statement it may run inside)."""
     table = table_of(StatsStale)
-    return dialect.insert(dialect_name, table).values(month=bindparam(param, type_=table.c.month.type)) \
+    return dialect.insert(dialect_name, table).values(month=bindparam("stale_month", type_=table.c.month.type)) \
         .on_conflict_do_nothing()
 
 
