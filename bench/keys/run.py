@@ -37,7 +37,6 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-
 def safeguarding_users(s: Any, app: Any, settings: Any, count: int) -> dict[Any, Any]:
     """`count` certified safeguarding users with key pairs, in `s`: user id → private key."""
     from app.audit.service import Actor
@@ -55,6 +54,7 @@ def safeguarding_users(s: Any, app: Any, settings: Any, count: int) -> dict[Any,
         holders.store_key_pair(s, user_id=user.id, pair=pair, certified=True)
         privates[user.id] = pair.private
     return privates
+
 
 def _timed(fn: Callable[[], Any], rounds: int) -> dict[str, float]:
     times = []
