@@ -11,14 +11,16 @@ The rest of the code asks this module, by capability, instead of testing `dialec
 - unavailability: which errors mean "the database is busy or unreachable, try again" (503).
 - statements: PostgreSQL runs data-modifying CTEs (several INSERTs in one statement); SQLite
   needs one statement per table. Upserts use each dialect's own `INSERT ... ON CONFLICT`.
-- connections: the SQLite pragmas (WAL, foreign keys, a busy timeout, FULL sync) and the
-  function the audit chain needs (HMAC-SHA256; PostgreSQL builds it from its `sha256`).
+- connections: the SQLite pragmas (WAL, foreign keys, a busy timeout, commits synced after the
+  write lock) and the function the audit chain needs (HMAC-SHA256; PostgreSQL builds it from
+  its `sha256`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -160,13 +162,18 @@ def configure_sqlite_connection(dbapi_conn: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    # FULL: a commit is on disk before the reporter sees their receipt. In WAL mode, NORMAL
-    # would be faster but can lose the last commits if the machine loses power.
-    cur.execute("PRAGMA synchronous=FULL")
+    # A commit is on disk before the reporter sees their receipt: SQLite writes the commit to its
+    # log under the write lock (NORMAL) and the dialect syncs the log just after, with the lock
+    # released (`SQLiteWriterFirst.do_commit`). FULL would sync under the lock, holding up every
+    # other writer for the disk's time; checkpoints sync in both modes.
+    cur.execute("PRAGMA synchronous=NORMAL")
     # Deleted and overwritten content is zeroed in the pages it leaves, so an erased case's
     # ciphertext and wrapped key do not linger in free space (see `scrub_after_erasure`).
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+    log = _log_of(dbapi_conn)  # the journal_mode pragma opened the log, creating it if need be
+    if log is not None:
+        _sync_folder(log)
 
 
 def _wait_for_older_snapshots(conn: Connection, timeout: float) -> bool:
@@ -232,6 +239,65 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
             return
         _query_only(dbapi_connection, False)
         dbapi_connection.execute("BEGIN IMMEDIATE")
+        dbapi_connection.info[_WRITING] = True
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        """A writer's commit is on disk when this returns, as with `synchronous=FULL`, but synced
+        after the write lock is released (`_sync_log`): the next writer goes on meanwhile."""
+        super().do_commit(dbapi_connection)  # type: ignore[no-untyped-call]
+        if _was_writing(dbapi_connection):
+            self._sync_log(dbapi_connection)
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        _was_writing(dbapi_connection)
+        super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+
+    _log: str | None = None
+    _log_known = False
+
+    def _sync_log(self, dbapi_connection: Any) -> None:
+        """fsync the write-ahead log, which holds the commit (or, if a checkpoint has already
+        copied it into the database file, that checkpoint synced the file)."""
+        if not self._log_known:  # one engine, one database: ask SQLite where its file is
+            self._log, self._log_known = _log_of(dbapi_connection), True
+        if self._log is None:  # in memory
+            return
+        try:
+            fd = os.open(self._log, os.O_RDONLY)
+        except FileNotFoundError:  # removed by the checkpoint of a last connection closing: synced then
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+_WRITING = "writing"
+
+
+def _log_of(dbapi_conn: Any) -> str | None:
+    """The path of a connection's write-ahead log (None for a database in memory)."""
+    path = dbapi_conn.execute("PRAGMA database_list").fetchone()[2]
+    return f"{path}-wal" if path else None
+
+
+def _sync_folder(log: str) -> None:
+    """Make a log file's name durable: the log a connection has just opened may be new (SQLite
+    removes it when the last connection closes), and a file's name is in its folder."""
+    folder = os.open(os.path.dirname(log), os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _was_writing(dbapi_connection: Any) -> bool:
+    """Whether the transaction that ends was a writer's (and forget it)."""
+    try:
+        info = dbapi_connection.info
+    except NotImplementedError:  # the dialect's first connection, before the pool holds it
+        return False
+    return bool(info.pop(_WRITING, False))
 
 
 registry.register("sqlite.safeshare", __name__, SQLiteWriterFirst.__name__)
