@@ -22,9 +22,9 @@ from enum import Enum
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 24
 BITS = (LENGTH - 1) * 5
-_TRANSLATE = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_SEPARATORS = " -\t\r\n"
-_CLEAN = str.maketrans({**{ch: None for ch in _SEPARATORS}, "O": "0", "I": "1", "L": "1"})
+_TRANSLATE = str.maketrans({"O": "0", "I": "1", "L": "1"})  # letters read for the digits they look like
+_STRIP = str.maketrans(dict.fromkeys(" -\t\r\n"))  # the separators people type
+_CLEAN = {**_STRIP, **_TRANSLATE}
 _LETTERS = frozenset(ALPHABET)
 
 # GF(32) = GF(2)[x] / (x^5 + x^2 + 1); x (= 2) generates its 31 non-zero elements.
@@ -74,7 +74,7 @@ def new_receipt() -> str:
 
 def groups(receipt: str) -> list[str]:
     """A receipt as its groups of four, for showing it (any form `normalise` accepts)."""
-    chars = normalise(receipt) or "".join(ch for ch in receipt.upper() if ch not in _SEPARATORS)
+    chars = normalise(receipt) or receipt.upper().translate(_STRIP)
     return [chars[i : i + 4] for i in range(0, len(chars), 4)]
 
 
@@ -108,7 +108,7 @@ def explain(text: str) -> tuple[Mistake, int] | None:
     if normalise_reference(text) is not None and text.strip().upper().startswith("SS"):
         return Mistake.REFERENCE, 0
     cleaned = text.upper().translate(_CLEAN)
-    if any(ch not in ALPHABET for ch in cleaned):
+    if not _LETTERS.issuperset(cleaned):
         return Mistake.CHARACTERS, len(cleaned)
     if len(cleaned) != LENGTH:
         return Mistake.LENGTH, len(cleaned)
@@ -120,7 +120,7 @@ def explain(text: str) -> tuple[Mistake, int] | None:
 def normalise_reference(text: str) -> str | None:
     """`SS-XXXX-XXXX` from a reference as typed or read over the phone (any case, spaces, dashes,
     with or without `SS`), or None if it cannot be one."""
-    cleaned = "".join(ch for ch in text.upper() if ch not in _SEPARATORS)
+    cleaned = text.upper().translate(_STRIP)
     if cleaned.startswith("SS") and len(cleaned) == 10:
         cleaned = cleaned[2:]
     cleaned = cleaned.translate(_TRANSLATE)
