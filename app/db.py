@@ -6,15 +6,16 @@ import os
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator, Uuid
 
@@ -199,6 +200,55 @@ def read_apart(session: Session, statement: Any) -> list[Any]:
     engine = bind if isinstance(bind, Engine) else bind.engine
     with read_only_engine(engine).connect() as conn:
         return list(conn.execute(statement).all())
+
+
+# --- writes the driver runs back to back ----------------------------------------------------------
+# SQLite holds its one write lock from a transaction's first write to its COMMIT, so every other
+# writer waits for whatever runs in between. Intake's writes are compiled and their values converted
+# before the lock is taken (`for_driver`), and then run by the driver one after another with no
+# SQLAlchemy in between (`run_for_driver`): the lock is held for SQLite's own work.
+
+
+class DriverWrite(NamedTuple):
+    """A statement as the driver takes it: its SQL and its values, already converted."""
+
+    sql: str
+    values: tuple[Any, ...]
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement: Any, dialect: Dialect) -> tuple[Any, dict[str, Callable[[Any], Any]]]:
+    """The statement compiled, and the converter of each parameter that has one."""
+    compiled = statement.compile(dialect=dialect)
+    converters = {name: convert for bind, name in compiled.bind_names.items()
+                  if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+    return compiled, converters
+
+
+def for_driver(session: Session, statement: Any, params: dict[str, Any]) -> DriverWrite:
+    """`statement` with `params`, compiled for the session's database and its values converted as
+    SQLAlchemy would (each type's bind processor). `statement` is one built once and kept."""
+    compiled, converters = _compiled(statement, session.get_bind().dialect)
+    state = compiled.construct_expanded_state(params)
+    values = tuple(converters[name](value) if name in converters else value
+                   for name, value in zip(state.positiontup or (), state.positional_parameters, strict=True))
+    return DriverWrite(state.statement, values)
+
+
+def run_for_driver(session: Session, writes: Sequence[DriverWrite]) -> list[Any]:
+    """Run `writes` in order in the session's transaction (beginning it if need be), by the driver
+    itself; the first row each returns, or None. A driver error is raised as SQLAlchemy's."""
+    conn = session.connection()
+    raw: Any = conn.connection.driver_connection
+    first: list[Any] = []
+    for write in writes:
+        try:
+            rows = raw.execute(write.sql, write.values).fetchall()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(write.sql, write.values, exc, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect) from exc
+        first.append(rows[0] if rows else None)
+    return first
 
 
 def is_read_only(session: Session) -> bool:

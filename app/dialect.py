@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -238,8 +239,41 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
         if dbapi_connection.in_transaction:
             return
         _query_only(dbapi_connection, False)
-        dbapi_connection.execute("BEGIN IMMEDIATE")
+        self._take_write_lock(dbapi_connection)
         dbapi_connection.info[_WRITING] = True
+
+    _poller = threading.Lock()
+
+    def _take_write_lock(self, pooled: Any) -> None:
+        """BEGIN IMMEDIATE, asked for again every fraction of a millisecond while another writer
+        holds the lock, by one thread of this process at a time (the others wait their turn on
+        `_poller`, woken at once when it is through). SQLite's own busy handler sleeps ever longer
+        (up to 100 ms) between tries: the lock would sit free while every waiter slept. Gives up,
+        as SQLite would, after the connection's busy timeout ("database is locked")."""
+        info = pooled.info
+        busy_ms = info.get(_BUSY_MS)
+        if busy_ms is None:
+            busy_ms = info[_BUSY_MS] = pooled.execute("PRAGMA busy_timeout").fetchone()[0]
+        deadline = time.monotonic() + busy_ms / 1000
+        if not self._poller.acquire(timeout=busy_ms / 1000):
+            raise self.loaded_dbapi.OperationalError("database is locked")
+        try:
+            pooled.execute("PRAGMA busy_timeout=0")
+            try:
+                pause = _FIRST_PAUSE
+                while True:
+                    try:
+                        pooled.execute("BEGIN IMMEDIATE")
+                        return
+                    except self.loaded_dbapi.OperationalError as exc:
+                        if not is_busy(exc) or time.monotonic() + pause > deadline:
+                            raise
+                    time.sleep(pause)
+                    pause = min(pause * 2, _LONGEST_PAUSE)
+            finally:
+                pooled.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        finally:
+            self._poller.release()
 
     def do_commit(self, dbapi_connection: Any) -> None:
         """A writer's commit is on disk when this returns, as with `synchronous=FULL`, but synced
@@ -273,6 +307,13 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
 
 
 _WRITING = "writing"
+_BUSY_MS = "busy_ms"
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.002  # seconds between two tries for the write lock
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY)."""
+    return "database is locked" in str(exc).lower()
 
 
 def _log_of(dbapi_conn: Any) -> str | None:

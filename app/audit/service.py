@@ -28,7 +28,16 @@ from sqlalchemy.orm import Session
 from app import clock, dialect
 from app.audit.models import AuditEvent, AuditHead
 from app.crypto.keyring import KeyRing
-from app.db import AUDIT_KEY, PENDING_AUDIT, refuse_unfinished, ring_keys, table_of, transaction_info
+from app.db import (
+    AUDIT_KEY,
+    PENDING_AUDIT,
+    DriverWrite,
+    for_driver,
+    refuse_unfinished,
+    ring_keys,
+    table_of,
+    transaction_info,
+)
 
 GENESIS = b"\x00" * 32
 KEY_PURPOSE = "audit-chain"
@@ -193,6 +202,17 @@ def _chain_pending(session: Session) -> None:
 
 
 HEAD_ID = 1
+
+
+def driver_append(session: Session, actor: Actor, action: str, *, case_id: uuid.UUID | None = None,
+                  target: str | None = None) -> DriverWrite:
+    """SQLite: one entry's append, ready for `app.db.run_for_driver` in a transaction that already
+    holds the write lock (no one else can extend the chain until its COMMIT, so it is chained where
+    it runs, not at commit). It returns the entry's id; nothing means the head row is missing."""
+    return for_driver(session, _append_statement(False),
+                      entry_params(entry(actor, action, case_id=case_id, target=target), _key_of(session)))
+
+
 
 
 def _append_batch(session: Session, key: bytes, pending: list[Entry]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app import clock, dialect
+from app import clock, db, dialect
 from app.audit import service as audit
 from app.auth import keys as person_keys
 from app.auth.models import User
@@ -219,31 +219,59 @@ def prepare(
 
 def store(session: Session, prepared: Prepared, along: Sequence[Along] = ()) -> NewCase:
     """The writes of a prepared case, with the caller's `along` writes: on PostgreSQL one statement
-    (the case, its key and those); its audit entry joins the chain at commit."""
+    (the case, its key and those), its audit entry joining the chain at commit; on SQLite run by
+    the driver back to back (`_store_by_driver`)."""
     columns = prepared.columns
-    case_id, channel, received_at = columns["id"], columns["channel"], columns["received_at"]
     dialect_name = dialect.name_of(session)
     in_one = dialect.writable_ctes(dialect_name)
     insert_case, insert_key = _intake_statements(dialect_name, (*columns, "reference"),
                                                  tuple(write for write, _ in along) if in_one else ())
     values = {f"new_case_{name}": value for name, value in columns.items()}
     values.update(prepared.key_params)
-    for write, params in along:
-        if in_one:
-            values.update(params)
-        else:
-            session.execute(write, params)
+    if not in_one:
+        assert insert_key is not None
+        return _store_by_driver(session, prepared, along, insert_case, insert_key, values)
+    for _, params in along:
+        values.update(params)
     for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
-        values["new_case_reference"] = reference = receipts.new_reference()
+        values["new_case_reference"] = receipts.new_reference()
         if session.execute(insert_case, values).first() is not None:
             break
     else:
         raise RuntimeError("could not find a free reference")
-    if insert_key is not None:
-        session.execute(insert_key, values)
-    audit.record(session, prepared.who, "case.create", case_id=case_id, target=channel.value)
+    audit.record(session, prepared.who, "case.create", case_id=columns["id"], target=columns["channel"].value)
     holders.insert_wraps(session, prepared.wraps)  # issue 27: the case key wrapped to people
-    return NewCase(id=case_id, reference=reference, status=Status.RECEIVED, received_at=received_at,
+    return _new_case(prepared, values["new_case_reference"])
+
+
+def _store_by_driver(session: Session, prepared: Prepared, along: Sequence[Along], insert_case: Any,
+                     insert_key: Any, values: dict[str, Any]) -> NewCase:
+    """SQLite: every write compiled first, then run by the driver one after another (the write lock,
+    taken by the first, is held for SQLite's own work only: `app.db.run_for_driver`). The audit
+    entry is chained in place, the lock already making this the chain's only writer."""
+    columns = prepared.columns
+    values["new_case_reference"] = receipts.new_reference()
+    first = [*(db.for_driver(session, write, params) for write, params in along),
+             db.for_driver(session, insert_case, values)]
+    rest = [db.for_driver(session, insert_key, values),
+            audit.driver_append(session, prepared.who, "case.create", case_id=columns["id"],
+                                target=columns["channel"].value),
+            *(db.for_driver(session, holders.wrap_insert(), row) for row in prepared.wraps)]
+    for _ in range(20):  # a reference has 40 random bits: a clash is rare, and then we draw again
+        if db.run_for_driver(session, first)[-1] is not None:
+            break
+        values["new_case_reference"] = receipts.new_reference()
+        first = [db.for_driver(session, insert_case, values)]
+    else:
+        raise RuntimeError("could not find a free reference")
+    if db.run_for_driver(session, rest)[1] is None:
+        raise RuntimeError("the audit chain's head row is missing")
+    return _new_case(prepared, values["new_case_reference"])
+
+
+def _new_case(prepared: Prepared, reference: str) -> NewCase:
+    columns = prepared.columns
+    return NewCase(id=columns["id"], reference=reference, status=Status.RECEIVED, received_at=columns["received_at"],
                    receipt=prepared.receipt, risk_signals=prepared.signals)
 
 

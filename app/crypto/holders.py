@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app import clock, dialect
@@ -25,7 +25,7 @@ from app.crypto import people
 from app.crypto.envelope import DecryptionError
 from app.crypto.models import CaseKey, CaseKeySeal, CaseKeyWrap, DormantKey, EscrowKey, PersonKey
 from app.crypto.people import CASE_PART
-from app.db import EXCLUSION_KEY, ring_keys
+from app.db import EXCLUSION_KEY, ring_keys, table_of
 
 HOLDER_PURPOSE = "case-key-holder"
 _HELD = "safeshare.case_key_holder"
@@ -250,6 +250,14 @@ def wrap_rows(session: Session, case_id: uuid.UUID, dek: bytes, recipients: Iter
 def insert_wraps(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(CaseKeyWrap), rows)
+
+
+@lru_cache(maxsize=1)
+def wrap_insert() -> Any:
+    """One `wrap_rows` row's INSERT, built once (for `app.db.for_driver`)."""
+    wraps = table_of(CaseKeyWrap)
+    return insert(wraps).values({name: bindparam(name, type_=wraps.c[name].type)
+                                 for name in ("case_id", "holder", "part", "wrapped", "created_at")})
 
 
 def wrap_to_person(session: Session, *, case_id: uuid.UUID, user_id: uuid.UUID, public: bytes,

@@ -8,6 +8,7 @@ load that ping would be an extra round trip on every request).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -142,5 +143,105 @@ def test_a_write_that_is_rolled_back_syncs_nothing(settings, synced):
         with engine.begin() as c:
             c.exec_driver_sql("INSERT INTO stats_stale (month) VALUES ('2026-01')")
         assert synced[0] == str(Path(settings.database_url.split("///", 1)[1]).resolve()) + "-wal"
+    finally:
+        engine.dispose()
+
+
+def _sqlite_only(settings) -> Path:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's one write lock")
+    return Path(settings.database_url.split("///", 1)[1]).resolve()
+
+
+def test_a_writer_asks_for_the_write_lock_every_millisecond_or_so_and_gets_it_once_free(settings, monkeypatch):
+    """SQLite's own busy handler sleeps up to 100 ms between tries, leaving the lock free while every
+    waiter sleeps: the dialect asks again after a fraction of a millisecond (never more than
+    `_LONGEST_PAUSE`), and the connection's busy timeout is the same afterwards."""
+    import sqlite3
+
+    from app import dialect
+
+    database = _sqlite_only(settings)
+    pauses: list[float] = []
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 20:
+            holder.rollback()  # the other writer is done
+        real_sleep(seconds)
+
+    monkeypatch.setattr(dialect.time, "sleep", sleep)
+    engine = make_engine(settings.database_url, lock_timeout=5)
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO stats_stale (month) VALUES ('2026-02')")
+        with engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM stats_stale WHERE month = '2026-02'").scalar_one() == 1
+            assert c.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5_000
+    finally:
+        engine.dispose()
+        holder.close()
+    assert len(pauses) >= 20
+    assert max(pauses) <= dialect._LONGEST_PAUSE  # not SQLite's 25-100 ms
+
+
+def test_a_writer_that_never_gets_the_lock_gives_up_after_the_busy_timeout(settings):
+    import sqlite3
+
+    database = _sqlite_only(settings)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    engine = make_engine(settings.database_url, lock_timeout=0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"), engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO stats_stale (month) VALUES ('2026-03')")
+        assert 0.25 <= time.monotonic() - started < 5
+        holder.rollback()
+        with engine.begin() as c:  # the connection is usable again, with its timeout as it was
+            c.exec_driver_sql("INSERT INTO stats_stale (month) VALUES ('2026-03')")
+            assert c.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 300
+    finally:
+        engine.dispose()
+        holder.close()
+
+
+def test_writes_run_by_the_driver_store_what_sqlalchemy_would_and_fail_as_sqlalchemy_errors(client, settings):
+    """`app.db.for_driver` converts values with each column type's own converter (UUIDs, times with
+    their zone, bytes); a driver error comes back as SQLAlchemy's, and the transaction rolls back whole."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    from app.cases.models import Case
+    from app.crypto.holders import wrap_insert
+    from app.crypto.models import CaseKeyWrap
+    from app.db import for_driver, run_for_driver, table_of
+    from app.stats.models import StatsStale
+
+    _sqlite_only(settings)
+    reference = client.post("/api/v1/reports", json={"description": "My manager shouts at me."}).json()["reference"]
+    engine = make_engine(settings.database_url)
+    stale = insert(table_of(StatsStale)).values(month=__import__("sqlalchemy").bindparam("month"))
+    at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    try:
+        with Session(engine) as s:
+            case_id = s.scalar(select(Case.id).where(Case.reference == reference))
+            row = {"case_id": case_id, "holder": b"h" * 32, "part": "case", "wrapped": b"w", "created_at": at}
+            with pytest.raises(IntegrityError):  # no such case: the foreign key refuses it
+                run_for_driver(s, [for_driver(s, stale, {"month": "2026-04"}),
+                                   for_driver(s, wrap_insert(), {**row, "case_id": uuid.UUID(int=7)})])
+            s.rollback()
+            assert s.get(StatsStale, "2026-04") is None  # the write before it went too
+            run_for_driver(s, [for_driver(s, wrap_insert(), row)])
+            s.commit()
+            stored = s.scalars(select(CaseKeyWrap).where(CaseKeyWrap.holder == b"h" * 32)).one()
+            assert (stored.case_id, stored.part, stored.wrapped, stored.created_at) == (case_id, "case", b"w", at)
     finally:
         engine.dispose()
