@@ -195,7 +195,7 @@ def read_apart(session: Session, statement: Any) -> list[Any]:
     on PostgreSQL, on the session itself.
     """
     if not dialect_rules.writer_locks_from_first_statement(session):
-        return list(session.execute(statement).all())
+        return list(session.connection().execute(statement).all())  # Core: no ORM loading of plain rows
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     with read_only_engine(engine).connect() as conn:

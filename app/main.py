@@ -7,6 +7,7 @@ import logging
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import api, dialect, errors, limits, logs
@@ -31,6 +32,10 @@ from app.web.staff.account import router as account_pages
 from app.web.staff.routes import router as staff_pages
 
 log = logging.getLogger("safeshare")
+
+
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                                  "auto_configure": False}
 
 
 class SafeShareAPI(FastAPI):
@@ -142,6 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(check_parameters)],
         generate_unique_id_function=openapi.operation_id,
+        # FastAPI's native OpenTelemetry off, whatever the environment configures: its spans and
+        # logs can carry request bodies and exception messages, and nothing of a concern may leave.
+        telemetry=NO_TELEMETRY,
     )
     # What the dependencies of app.http.state hand to routes (nothing else reads app.state).
     engine = make_engine(settings.database_url, lock_timeout=settings.lock_timeout_seconds)

@@ -14,7 +14,7 @@ from app.http import signin
 from app.http.bodies import INTAKE_CEILING, intake_body_limit
 from app.http.idempotency import IdempotencyGuard
 from app.http.reporter import CurrentReporterCase, Replayed, send_report
-from app.http.state import CurrentSettings, Keys, ReceiptThrottle, ReportRate
+from app.http.state import CurrentSettings, Keys, ReceiptThrottle, keyring_of, report_rate_of, settings_of
 from app.http.transactions import CommitInThreadRoute, DbSession
 from app.http.users import bearer_token, client_host
 from app.reports import service, sessions
@@ -51,9 +51,6 @@ def submit_report(
     request: Request,
     idem: IdempotencyGuard,  # before the session: released only after the session has rolled back
     session: DbSession,
-    settings: CurrentSettings,
-    keys: Keys,
-    rate: ReportRate,
 ) -> JSONResponse:
     """Raise a concern. No sign-in; anonymous unless `anonymous` is false and `reporter` gives a name.
 
@@ -65,7 +62,9 @@ def submit_report(
     One client may send `SAFESHARE_REPORT_RATE` new reports (10 an hour by default); past that
     the answer is 429 with `Retry-After` (replays do not count).
     """
-    sent = send_report(request, session, keys, settings, rate, idem, body)
+    # The service's parts read here, not as dependencies: FastAPI rebuilds each dependency's
+    # bookkeeping on every request, and this is the busiest route.
+    sent = send_report(request, session, keyring_of(request), settings_of(request), report_rate_of(request), idem, body)
     if isinstance(sent, Replayed):
         return JSONResponse(ReportOut(**sent.sent).model_dump(mode="json"), status_code=201,
                             headers={"Idempotent-Replayed": "true"})

@@ -6,9 +6,7 @@ from fastapi import Request
 
 from app.config import Settings
 from app.errors import AppError, raises
-from app.http.state import (
-    CurrentSettings,
-)
+from app.http.state import settings_of
 
 # --- request bodies -------------------------------------------------------------------------------
 
@@ -31,7 +29,10 @@ def body_too_large(request: Request, settings: Settings) -> bool:
 
 
 @raises(ContentTooLarge)
-async def intake_body_limit(request: Request, settings: CurrentSettings) -> None:
-    """Apply `SAFESHARE_MAX_REPORT_BODY_BYTES` to an intake route (413 problem above it)."""
+async def intake_body_limit(request: Request) -> None:
+    """Apply `SAFESHARE_MAX_REPORT_BODY_BYTES` to an intake route (413 problem above it). The settings
+    are read here, not as a sub-dependency: FastAPI rebuilds each dependency's bookkeeping on every
+    request, and this runs on the busiest route."""
+    settings = settings_of(request)
     if body_too_large(request, settings) or len(await request.body()) > settings.max_report_body_bytes:
         raise ContentTooLarge("The request body is too large.")

@@ -10,16 +10,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, Header
+from fastapi import Depends, Form, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.db import separately
 from app.errors import AppError, Conflict, Invalid, raises
-from app.http.state import (
-    Keys,
-    Sessions,
-)
+from app.http.state import held, keyring_of
 from app.reports import idempotency
 
 log = logging.getLogger("safeshare.api")
@@ -86,8 +83,7 @@ async def _release(makers: sessionmaker[Session], key: idempotency.IdempotencyKe
 
 @raises(AppError, Conflict, Invalid)  # AppError: a malformed header is a 400
 async def _idempotency(
-    keys: Keys,
-    makers: Sessions,
+    request: Request,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -98,6 +94,8 @@ async def _idempotency(
         ),
     ] = None,
 ) -> AsyncIterator[Idempotency]:
+    # The ring and the sessions read here, not as sub-dependencies (see app.http.bodies.intake_body_limit).
+    keys, makers = keyring_of(request), held(request, "sessionmaker", sessionmaker)
     key = idempotency.IdempotencyKey.derive(keys, idempotency.parse_header(idempotency_key)) if idempotency_key else None
     async with _guard(makers, key) as guard:
         yield guard
@@ -113,8 +111,9 @@ def new_form_id() -> str:
 
 
 async def _form_idempotency(
-    keys: Keys, makers: Sessions, form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = ""
+    request: Request, form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = ""
 ) -> AsyncIterator[Idempotency]:
+    keys, makers = keyring_of(request), held(request, "sessionmaker", sessionmaker)
     # A form without a well-formed id goes without a key, and the route shows it back unsent.
     key = idempotency.IdempotencyKey.derive(keys, "report-form:" + form_id) if _FORM_ID.fullmatch(form_id) else None
     async with _guard(makers, key) as guard:

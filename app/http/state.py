@@ -58,8 +58,12 @@ async def _throttle(request: Request) -> Throttle:
     return held(request, "throttle", Throttle)
 
 
-async def _report_rate(request: Request) -> RateLimit:
+def report_rate_of(request: Request) -> RateLimit:
     return held(request, "report_rate", RateLimit)
+
+
+async def _report_rate(request: Request) -> RateLimit:
+    return report_rate_of(request)
 
 
 CurrentSettings = Annotated[Settings, Depends(_settings)]

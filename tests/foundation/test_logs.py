@@ -163,3 +163,26 @@ def test_sign_in_security_logs_no_code_secret_or_password(
     for text in (captured, formatted):
         for value in secrets:
             assert value not in text, value
+
+
+def test_nothing_of_a_request_goes_to_an_opentelemetry_provider_the_environment_set_up(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI traces requests, and logs their validation failures with the body, to whatever
+    OpenTelemetry providers the process has: Safe Share turns that off, whatever is configured."""
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import _internal as otel_logs
+
+    asked: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            asked.append(name)
+            raise AssertionError(f"telemetry asked for {name}")
+
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: Recording())
+    monkeypatch.setattr(metrics, "get_meter_provider", lambda: Recording())
+    monkeypatch.setattr(otel_logs, "get_logger_provider", lambda: Recording())
+    assert client.post("/api/v1/reports", json={"description": "He hits me when he drinks."}).status_code == 201
+    assert client.post("/api/v1/reports", json={"description": ""}).status_code == 422  # a validation failure
+    assert asked == []
