@@ -150,8 +150,7 @@ def is_unavailable(exc: BaseException) -> bool:
         # psycopg's OperationalError: the connection or the server, never the statement itself
         # (lock_timeout is LockNotAvailable, also an OperationalError).
         return True
-    text = str(orig).lower()
-    return "database is locked" in text or "database table is locked" in text
+    return is_busy(orig) or "database table is locked" in str(orig).lower()
 
 
 def configure_sqlite_connection(dbapi_conn: Any) -> None:
@@ -242,12 +241,14 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
         self._take_write_lock(dbapi_connection)
         dbapi_connection.info[_WRITING] = True
 
-    _poller = threading.Lock()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._poller = threading.Lock()  # one per engine: a database's writers never wait on another's
 
     def _take_write_lock(self, pooled: Any) -> None:
-        """BEGIN IMMEDIATE, asked for again every fraction of a millisecond while another writer
-        holds the lock, by one thread of this process at a time (the others wait their turn on
-        `_poller`, woken at once when it is through). SQLite's own busy handler sleeps ever longer
+        """BEGIN IMMEDIATE, asked for again after 0.5, 1, then every 2 ms while another writer holds
+        the lock, by one thread of this engine at a time (the others wait their turn on `_poller`,
+        woken at once when it is through). SQLite's own busy handler sleeps ever longer
         (up to 100 ms) between tries: the lock would sit free while every waiter slept. Gives up,
         as SQLite would, after the connection's busy timeout ("database is locked")."""
         info = pooled.info
@@ -311,7 +312,7 @@ _BUSY_MS = "busy_ms"
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.002  # seconds between two tries for the write lock
 
 
-def is_busy(exc: BaseException) -> bool:
+def is_busy(exc: BaseException | None) -> bool:
     """SQLite's "database is locked" (SQLITE_BUSY)."""
     return "database is locked" in str(exc).lower()
 

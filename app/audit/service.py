@@ -213,8 +213,6 @@ def driver_append(session: Session, actor: Actor, action: str, *, case_id: uuid.
                       entry_params(entry(actor, action, case_id=case_id, target=target), _key_of(session)))
 
 
-
-
 def _append_batch(session: Session, key: bytes, pending: list[Entry]) -> None:
     """PostgreSQL, several entries (a page that reads a case's parts writes one for each): the same
     one-statement append for each, sent together as one executemany (psycopg pipelines it: one
