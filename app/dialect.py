@@ -244,13 +244,18 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._poller = threading.Lock()  # one per engine: a database's writers never wait on another's
+        # Rung when a writer of this engine ends its transaction: a waiter in this process asks again
+        # at once instead of at its next pause; `_ended` counts them, so a ring just missed is not waited for.
+        self._bell = threading.Condition(threading.Lock())
+        self._ended = 0
 
     def _take_write_lock(self, pooled: Any) -> None:
         """BEGIN IMMEDIATE, asked for again after 0.5, 1, then every 2 ms while another writer holds
-        the lock, by one thread of this engine at a time (the others wait their turn on `_poller`,
-        woken at once when it is through). SQLite's own busy handler sleeps ever longer
-        (up to 100 ms) between tries: the lock would sit free while every waiter slept. Gives up,
-        as SQLite would, after the connection's busy timeout ("database is locked")."""
+        the lock, or at once when a writer of this process ends, by one thread of this engine at a
+        time (the others wait their turn on `_poller`, woken at once when it is through). SQLite's
+        own busy handler sleeps ever longer (up to 100 ms) between tries: the lock would sit free
+        while every waiter slept. Gives up, as SQLite would, after the connection's busy timeout
+        ("database is locked")."""
         info = pooled.info
         busy_ms = info.get(_BUSY_MS)
         if busy_ms is None:
@@ -263,14 +268,16 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
             try:
                 pause = _FIRST_PAUSE
                 while True:
+                    ended = self._ended
                     try:
                         pooled.execute("BEGIN IMMEDIATE")
                         return
                     except self.loaded_dbapi.OperationalError as exc:
                         if not is_busy(exc) or time.monotonic() + pause > deadline:
                             raise
-                    time.sleep(pause)
-                    pause = min(pause * 2, _LONGEST_PAUSE)
+                    with self._bell:
+                        rung = self._ended != ended or _wait(self._bell, pause)
+                    pause = _FIRST_PAUSE if rung else min(pause * 2, _LONGEST_PAUSE)
             finally:
                 pooled.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         finally:
@@ -281,11 +288,20 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
         after the write lock is released (`_sync_log`): the next writer goes on meanwhile."""
         super().do_commit(dbapi_connection)  # type: ignore[no-untyped-call]
         if _was_writing(dbapi_connection):
+            self._ring()
             self._sync_log(dbapi_connection)
 
     def do_rollback(self, dbapi_connection: Any) -> None:
-        _was_writing(dbapi_connection)
+        writing = _was_writing(dbapi_connection)
         super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+        if writing:
+            self._ring()
+
+    def _ring(self) -> None:
+        """The write lock is free: wake this engine's waiting writer (`_take_write_lock`)."""
+        with self._bell:
+            self._ended += 1
+            self._bell.notify()
 
     _log: str | None = None
     _log_known = False
@@ -310,6 +326,11 @@ class SQLiteWriterFirst(SQLiteDialect_pysqlite):
 _WRITING = "writing"
 _BUSY_MS = "busy_ms"
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.002  # seconds between two tries for the write lock
+
+
+def _wait(bell: threading.Condition, pause: float) -> bool:
+    """Wait (holding `bell`) until it rings or `pause` seconds pass; whether it rang."""
+    return bell.wait(pause)
 
 
 def is_busy(exc: BaseException | None) -> bool:

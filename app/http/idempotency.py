@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import separately
 from app.errors import AppError, Conflict, Invalid, raises
-from app.http.state import held, keyring_of
+from app.http.state import keyring_of, sessions_of
 from app.reports import idempotency
 
 log = logging.getLogger("safeshare.api")
@@ -95,7 +95,7 @@ async def _idempotency(
     ] = None,
 ) -> AsyncIterator[Idempotency]:
     # The ring and the sessions read here, not as sub-dependencies (see app.http.bodies.intake_body_limit).
-    keys, makers = keyring_of(request), held(request, "sessionmaker", sessionmaker)
+    keys, makers = keyring_of(request), sessions_of(request)
     key = idempotency.IdempotencyKey.derive(keys, idempotency.parse_header(idempotency_key)) if idempotency_key else None
     async with _guard(makers, key) as guard:
         yield guard
@@ -113,7 +113,7 @@ def new_form_id() -> str:
 async def _form_idempotency(
     request: Request, form_id: Annotated[str, Form(alias=FORM_ID_FIELD)] = ""
 ) -> AsyncIterator[Idempotency]:
-    keys, makers = keyring_of(request), held(request, "sessionmaker", sessionmaker)
+    keys, makers = keyring_of(request), sessions_of(request)
     # A form without a well-formed id goes without a key, and the route shows it back unsent.
     key = idempotency.IdempotencyKey.derive(keys, "report-form:" + form_id) if _FORM_ID.fullmatch(form_id) else None
     async with _guard(makers, key) as guard:

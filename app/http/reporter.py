@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app import flows
 from app.attachments.service import Prepared
@@ -21,10 +21,7 @@ from app.crypto.keyring import KeyRing
 from app.db import attempt
 from app.errors import Conflict, Invalid, TooManyRequests, Unauthorized, raises
 from app.http.idempotency import Idempotency
-from app.http.state import (
-    held,
-    settings_of,
-)
+from app.http.state import sessions_of, settings_of
 from app.http.transactions import DbSession
 from app.http.users import (
     bearer_token,
@@ -56,7 +53,7 @@ def reporter_case_for(request: Request, session: Session, token: str) -> Case | 
     """The case of a live reporter token, for the API and the follow-up pages alike."""
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
     idle = timedelta(minutes=settings_of(request).reporter_idle_minutes)
-    makers = held(request, "sessionmaker", sessionmaker)
+    makers = sessions_of(request)
     return sessions.case_for_token(session, token, idle=idle, touch=writes, touch_apart=makers)
 
 

@@ -42,8 +42,12 @@ async def _keyring(request: Request) -> KeyRing:
     return keyring_of(request)
 
 
-async def _sessionmaker(request: Request) -> sessionmaker[Session]:
+def sessions_of(request: Request) -> sessionmaker[Session]:
     return held(request, "sessionmaker", sessionmaker)
+
+
+async def _sessionmaker(request: Request) -> sessionmaker[Session]:
+    return sessions_of(request)
 
 
 async def _passwords(request: Request) -> Passwords:

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import sessionmaker
 
 from app.auth import service as auth
 from app.auth.models import User
@@ -19,11 +18,7 @@ from app.auth.permissions import Capability, may
 from app.enums import Role
 from app.errors import Forbidden, Unauthorized, raises
 from app.http import cookies
-from app.http.state import (
-    CurrentSettings,
-    held,
-    settings_of,
-)
+from app.http.state import CurrentSettings, sessions_of, settings_of
 from app.http.transactions import DbSession
 
 STAFF_COOKIE = "ss_staff"
@@ -86,7 +81,7 @@ def signed_in_user(request: Request, session: DbSession) -> User:
     token = staff_token(request)
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
     idle = timedelta(minutes=settings_of(request).staff_idle_minutes)
-    makers = held(request, "sessionmaker", sessionmaker)
+    makers = sessions_of(request)
     user = auth.user_for_token(session, token, touch=writes, idle=idle, touch_apart=makers) if token else None
     if user is None:
         raise Unauthorized()

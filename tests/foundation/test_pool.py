@@ -8,6 +8,7 @@ load that ping would be an extra round trip on every request).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -165,15 +166,15 @@ def test_a_writer_asks_for_the_write_lock_every_millisecond_or_so_and_gets_it_on
     pauses: list[float] = []
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    real_sleep = time.sleep
+    real_wait = dialect._wait
 
-    def sleep(seconds: float) -> None:
+    def wait(bell: threading.Condition, seconds: float) -> bool:
         pauses.append(seconds)
         if len(pauses) == 20:
-            holder.rollback()  # the other writer is done
-        real_sleep(seconds)
+            holder.rollback()  # the other writer (another process: no bell) is done
+        return real_wait(bell, seconds)
 
-    monkeypatch.setattr(dialect.time, "sleep", sleep)
+    monkeypatch.setattr(dialect, "_wait", wait)
     engine = make_engine(settings.database_url, lock_timeout=5)
     try:
         with engine.begin() as c:
@@ -186,6 +187,77 @@ def test_a_writer_asks_for_the_write_lock_every_millisecond_or_so_and_gets_it_on
         holder.close()
     assert len(pauses) >= 20
     assert max(pauses) <= dialect._LONGEST_PAUSE  # not SQLite's 25-100 ms
+
+
+def test_a_writer_waiting_for_the_lock_goes_on_as_soon_as_a_writer_of_its_process_ends(settings, monkeypatch):
+    """A waiting writer does not sleep out its pause when the writer holding the lock is in its own
+    process: that one's commit wakes it (here the pause is 30 s, and it gets the lock at once)."""
+    from app import dialect
+
+    _sqlite_only(settings)
+    monkeypatch.setattr(dialect, "_FIRST_PAUSE", 30.0)
+    monkeypatch.setattr(dialect, "_LONGEST_PAUSE", 30.0)
+    waiting = threading.Event()
+    real_wait = dialect._wait
+
+    def wait(bell: threading.Condition, seconds: float) -> bool:
+        waiting.set()
+        return real_wait(bell, seconds)
+
+    monkeypatch.setattr(dialect, "_wait", wait)
+    engine = make_engine(settings.database_url, lock_timeout=120)
+    took: list[float] = []
+
+    def second_writer() -> None:
+        with engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO stats_stale (month) VALUES ('2026-05')")
+        took.append(time.monotonic())
+
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO stats_stale (month) VALUES ('2026-04')")
+            other = threading.Thread(target=second_writer)
+            other.start()
+            assert waiting.wait(10), "the second writer never waited for the lock"
+            assert not took
+        ended = time.monotonic()
+        other.join(40)
+        assert took and took[0] - ended < 10  # not the 30 s pause
+        with engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM stats_stale WHERE month IN ('2026-04', '2026-05')"
+                                     ).scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_connections_stay_open_between_requests_under_load(settings):
+    """A busy process reuses its SQLite connections: none is closed after use and opened again
+    (each opening sets the pragmas and syncs the folder)."""
+    from sqlalchemy import event
+
+    from app.db import SQLITE_CONNECTIONS
+
+    _sqlite_only(settings)
+    engine = make_engine(settings.database_url)
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda conn, _record: opened.append(conn))
+    at_once = threading.Barrier(SQLITE_CONNECTIONS)
+
+    def request() -> None:
+        with engine.connect() as c:
+            c.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
+            at_once.wait(10)  # all of them hold a connection at the same time
+
+    try:
+        for _ in range(3):
+            threads = [threading.Thread(target=request) for _ in range(SQLITE_CONNECTIONS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+        assert len(opened) == SQLITE_CONNECTIONS
+    finally:
+        engine.dispose()
 
 
 def test_a_writer_that_never_gets_the_lock_gives_up_after_the_busy_timeout(settings):
