@@ -34,6 +34,9 @@ def test_the_reporter_bench_runs_and_leaves_an_intact_audit_chain(backend: Any, 
     assert result["submit"]["requests"] > 0 and result["submit"]["non_2xx"] == 0
     assert result["redeem"]["non_2xx"] == 0 and result["read_case"]["non_2xx"] == 0
     assert result["audit_chain"]["intact"] and result["audit_chain"]["entries"] > 0
+    # the servers' CPU per request, measured beside the requests per second
+    assert result["rounds"][0]["floor_cpu_ms"] > 0 and result["rounds"][0]["submit_cpu_ms"] > 0
+    assert result["submit_vs_floor_by_cpu"] > 0
     out = tmp_path / "reporter.md"
     bench.write_markdown([result], argparse.Namespace(connections=2, duration=1), out)
     assert "anonymous submission" in out.read_text()

@@ -87,6 +87,44 @@ def peak_rss_kib(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children (the uvicorn workers) have used so far."""
+    ticks = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def steal_and_total() -> tuple[int, int]:
+    """The machine's stolen and total CPU ticks so far (/proc/stat): time a shared host gave others."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (values[7] if len(values) > 7 else 0), sum(values[:8])
+
+
+def wrk_timed(server: Server, url: str, script: Path, duration: int, connections: int, env: dict[str, str]) -> dict:
+    """`wrk`, with the server's CPU time per answered request and the share of the machine's time
+    its host gave to others meanwhile (steal)."""
+    cpu, (steal, total) = cpu_seconds(server.proc.pid), steal_and_total()
+    result = wrk(url, script, duration, connections, env)
+    cpu = cpu_seconds(server.proc.pid) - cpu
+    steal2, total2 = steal_and_total()
+    result["server_cpu_ms_per_request"] = round(1000 * cpu / result["requests"], 2) if result["requests"] else None
+    result["steal_percent"] = round(100 * (steal2 - steal) / (total2 - total), 1) if total2 > total else None
+    return result
+
+
 def wrk(url: str, script: Path, duration: int, connections: int, env: dict[str, str]) -> dict:
     combined = Path(tempfile.mktemp(suffix=".lua"))
     combined.write_text(script.read_text() + "\n" + (HERE / "report_status.lua").read_text())
@@ -184,14 +222,21 @@ def run_backend(backend: str, duration: int, connections: int, rounds: int, rece
         warm(base + "/api/v1/reports", json.loads(BODY))
         floors, submits = [], []
         for _ in range(rounds):
-            floors.append(wrk(floor_base, HERE / "post.lua", duration, connections, {"BODY": BODY, "PATH_": "/insert"}))
-            submits.append(wrk(base, HERE / "post.lua", duration, connections, {"BODY": BODY}))
+            floors.append(wrk_timed(floor, floor_base, HERE / "post.lua", duration, connections,
+                                    {"BODY": BODY, "PATH_": "/insert"}))
+            submits.append(wrk_timed(server, base, HERE / "post.lua", duration, connections, {"BODY": BODY}))
         ratios = sorted(sub["rps"] / fl["rps"] for fl, sub in zip(floors, submits, strict=True))
+        cpu_ratios = sorted(fl["server_cpu_ms_per_request"] / sub["server_cpu_ms_per_request"]
+                            for fl, sub in zip(floors, submits, strict=True)
+                            if fl["server_cpu_ms_per_request"] and sub["server_cpu_ms_per_request"])
         results["floor_insert"] = sorted(floors, key=lambda r: r["rps"])[len(floors) // 2]
         results["submit"] = sorted(submits, key=lambda r: r["rps"])[len(submits) // 2]
-        results["rounds"] = [{"floor_rps": f["rps"], "submit_rps": s["rps"], "ratio": round(s["rps"] / f["rps"], 3)}
+        results["rounds"] = [{"floor_rps": f["rps"], "submit_rps": s["rps"], "ratio": round(s["rps"] / f["rps"], 3),
+                              "floor_cpu_ms": f["server_cpu_ms_per_request"], "submit_cpu_ms": s["server_cpu_ms_per_request"],
+                              "steal_percent": max(f["steal_percent"] or 0, s["steal_percent"] or 0)}
                              for f, s in zip(floors, submits, strict=True)]
         results["submit_vs_floor"] = round(ratios[len(ratios) // 2], 3)
+        results["submit_vs_floor_by_cpu"] = round(cpu_ratios[len(cpu_ratios) // 2], 3) if cpu_ratios else None
         results["floor_insert"]["peak_rss_mib"] = round(floor.stop() / 1024, 1)
         floor = None
         # Receipts and tokens to replay (made through the API, as a reporter would).
@@ -229,14 +274,21 @@ def write_markdown(all_results: list[dict], args: argparse.Namespace, path: Path
             s = r[key]
             lines.append(f"| {r['backend']} | {label} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['non_2xx']} | {s['socket_errors']} |")
     lines += ["", "Floor and submission were measured alternately; the table above shows the median round of each.", "",
-              "| backend | submission / floor, median round (target ≥ 0.40) | every round (floor → submission req/s) "
-              "| Safe Share peak RSS, all processes (MiB) | audit chain after the run |",
-              "| --- | ---: | --- | ---: | --- |"]
+              "| backend | submission / floor, median round (target ≥ 0.40) | the same by server CPU per request "
+              "(floor ms ÷ submission ms), median | every round (floor → submission req/s; CPU ms per request; "
+              "host steal) | Safe Share peak RSS, all processes (MiB) | audit chain after the run |",
+              "| --- | ---: | ---: | --- | ---: | --- |"]
     for r in all_results:
         chain = r["audit_chain"]
-        rounds = "; ".join(f"{x['floor_rps']} → {x['submit_rps']} ({x['ratio']})" for x in r["rounds"])
-        lines.append(f"| {r['backend']} | {r['submit_vs_floor']} | {rounds} | {r['safeshare_peak_rss_mib']} "
-                     f"| {'intact' if chain['intact'] else 'BROKEN'}, {chain['entries']} entries |")
+        rounds = "; ".join(f"{x['floor_rps']} → {x['submit_rps']} ({x['ratio']}; {x['floor_cpu_ms']} → "
+                           f"{x['submit_cpu_ms']} ms; steal {x['steal_percent']}%)" for x in r["rounds"])
+        lines.append(f"| {r['backend']} | {r['submit_vs_floor']} | {r['submit_vs_floor_by_cpu']} | {rounds} "
+                     f"| {r['safeshare_peak_rss_mib']} | {'intact' if chain['intact'] else 'BROKEN'}, {chain['entries']} entries |")
+    lines += ["", "CPU per request is the server's processes' user and system time over the round divided by the "
+              "requests answered: what each request costs, where requests per second also count the time spent "
+              "waiting (SQLite's write lock, wrk on the same cores). Steal is the share of the machine's time its "
+              "host gave to others during the round. Both move with a shared machine's speed, so each round shows "
+              "them side by side."]
     path.write_text("\n".join(lines) + "\n")
 
 
