@@ -2,8 +2,8 @@
 
 The schema is built once per backend by `alembic upgrade head` (as in production). Each test
 then gets an empty database: SQLite from a copy of the migrated file, PostgreSQL by emptying
-the tables the last test wrote to (`db_url`) and restoring the seeded themes. Nothing is mocked: the app under test talks to the
-real database through its real engine.
+the tables the last test wrote to (`db_url`) and restoring the seeded themes. Nothing is mocked:
+the app under test talks to the real database through its real engine.
 """
 
 from __future__ import annotations

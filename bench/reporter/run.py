@@ -68,16 +68,18 @@ def warm(url: str, body: dict, n: int = 8) -> None:
         list(pool.map(lambda _: post(url, body), range(n)))
 
 
+def with_children(pid: int) -> list[int]:
+    """A process and its children (the uvicorn workers)."""
+    try:
+        return [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
+    except FileNotFoundError:
+        return [pid]
+
+
 def peak_rss_kib(pid: int) -> int:
     """Peak resident memory of a process and its children (the uvicorn workers)."""
     total = 0
-    pids = [pid]
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        pids += [int(p) for p in out]
-    except FileNotFoundError:
-        pass
-    for p in pids:
+    for p in with_children(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -90,12 +92,7 @@ def peak_rss_kib(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process and its children (the uvicorn workers) have used so far."""
     ticks = 0
-    pids = [pid]
-    try:
-        pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
-    except FileNotFoundError:
-        pass
-    for p in pids:
+    for p in with_children(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
